@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+var (
+	// ErrNotFound is returned by Get when no record has the key.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict is returned by Txn when a compare did not hold; nothing was written.
+	ErrConflict = errors.New("store: revision conflict")
+	// ErrCompacted is sent on a watch whose starting revision is no longer retained.
+	ErrCompacted = errors.New("store: revision compacted")
+	// ErrClosed is returned by every method after Close.
+	ErrClosed = errors.New("store: closed")
+)
+
+// KV is one record. Value is owned by the caller once returned.
+type KV struct {
+	Key       string
+	Value     []byte
+	CreateRev int64 // revision of the write that created the record
+	ModRev    int64 // revision of the write that last changed it
+}
+
+// Compare is a condition on one key that a Txn checks before writing.
+// ModRev 0 means the key must not exist; otherwise its ModRev must equal it.
+type Compare struct {
+	Key    string
+	ModRev int64
+}
+
+// Txn is one atomic change: every Compare must hold, then every Put and Delete
+// is applied, all under a single new revision.
+type Txn struct {
+	Compares []Compare
+	Puts     []KV // only Key and Value are used
+	Deletes  []string
+}
+
+// EventType says whether a watched record was written or removed.
+type EventType uint8
+
+const (
+	Put EventType = iota + 1
+	Delete
+)
+
+// Event is one change seen by a watcher. For Delete, Value is nil.
+type Event struct {
+	Type EventType
+	KV   KV
+}
+
+// WatchResponse carries the events of one revision, in order, or an error after
+// which the channel is closed.
+type WatchResponse struct {
+	Revision int64
+	Events   []Event
+	Err      error
+}
+
+// Store is the transactional key-value store every Trent record lives in.
+type Store interface {
+	// Get returns the record at key, or ErrNotFound.
+	Get(ctx context.Context, key string) (KV, error)
+	// Range returns every record whose key starts with prefix, in key order, and
+	// the store revision the snapshot was taken at.
+	Range(ctx context.Context, prefix string) ([]KV, int64, error)
+	// Txn applies t atomically and durably and returns the new revision.
+	// It returns ErrConflict, having written nothing, if a compare fails.
+	// A Txn with no puts or deletes returns the current revision.
+	Txn(ctx context.Context, t Txn) (int64, error)
+	// Watch sends every change to keys under prefix made at revisions > fromRev,
+	// in revision order, until ctx ends (then the channel is closed).
+	Watch(ctx context.Context, prefix string, fromRev int64) <-chan WatchResponse
+	// Close releases the store. Pending watches end.
+	Close() error
+}
