@@ -1,0 +1,182 @@
+package keys
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// ErrCiphertext means a ciphertext blob is malformed or does not authenticate.
+var ErrCiphertext = errors.New("keys: invalid ciphertext")
+
+const (
+	blobVersion = 1
+	// MaterialIDSize is the size of a material id; its text form is 64 hex digits,
+	// like AWS's KeyMaterialId.
+	MaterialIDSize = 32
+	nonceSize      = 12
+	tagSize        = 16
+	// SymmetricKeySize is the size of SYMMETRIC_DEFAULT key material (AES-256).
+	SymmetricKeySize = 32
+	maxKeyIDLen      = 255
+)
+
+// MaterialID names one version of a key's material.
+type MaterialID [MaterialIDSize]byte
+
+// String is the 64-hex-digit form used in APIs and store paths.
+func (m MaterialID) String() string { return hex.EncodeToString(m[:]) }
+
+// ParseMaterialID parses the hex form.
+func ParseMaterialID(s string) (MaterialID, error) {
+	var m MaterialID
+	if len(s) != 2*MaterialIDSize {
+		return m, fmt.Errorf("keys: material id %q: want %d hex digits", s, 2*MaterialIDSize)
+	}
+	if _, err := hex.Decode(m[:], []byte(s)); err != nil {
+		return m, fmt.Errorf("keys: material id %q: %w", s, err)
+	}
+	return m, nil
+}
+
+// NewMaterialID returns a random material id.
+func NewMaterialID(rand io.Reader) (MaterialID, error) {
+	var m MaterialID
+	_, err := io.ReadFull(rand, m[:])
+	return m, err
+}
+
+// Symmetric is one version of SYMMETRIC_DEFAULT key material.
+type Symmetric struct {
+	keyID string
+	id    MaterialID
+	key   []byte
+	aead  cipher.AEAD
+}
+
+// NewSymmetric takes ownership of key (32 bytes): Destroy clears it.
+func NewSymmetric(keyID string, id MaterialID, key []byte) (*Symmetric, error) {
+	if len(key) != SymmetricKeySize {
+		return nil, fmt.Errorf("keys: symmetric material is %d bytes, want %d", len(key), SymmetricKeySize)
+	}
+	if len(keyID) == 0 || len(keyID) > maxKeyIDLen {
+		return nil, fmt.Errorf("keys: key id length %d out of range", len(keyID))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Symmetric{keyID: keyID, id: id, key: key, aead: aead}, nil
+}
+
+// ID is the material id.
+func (s *Symmetric) ID() MaterialID { return s.id }
+
+// Destroy clears the key bytes. The AES key schedule inside crypto/aes cannot
+// be reached to clear; it becomes garbage with s.
+func (s *Symmetric) Destroy() {
+	clear(s.key)
+	s.aead = nil
+}
+
+// String never shows key bytes.
+func (s *Symmetric) String() string { return "keys.Symmetric{" + s.keyID + "/" + s.id.String() + "}" }
+
+// GoString never shows key bytes.
+func (s *Symmetric) GoString() string { return s.String() }
+
+// Overhead is how much longer a blob is than its plaintext.
+func (s *Symmetric) Overhead() int { return 2 + len(s.keyID) + MaterialIDSize + nonceSize + tagSize }
+
+// Encrypt returns a ciphertext blob of plaintext bound to context.
+func (s *Symmetric) Encrypt(rand io.Reader, plaintext []byte, context map[string]string) ([]byte, error) {
+	hdr := 2 + len(s.keyID) + MaterialIDSize
+	out := make([]byte, hdr+nonceSize, hdr+nonceSize+len(plaintext)+tagSize)
+	out[0] = blobVersion
+	out[1] = byte(len(s.keyID))
+	copy(out[2:], s.keyID)
+	copy(out[2+len(s.keyID):], s.id[:])
+	nonce := out[hdr : hdr+nonceSize]
+	if _, err := io.ReadFull(rand, nonce); err != nil {
+		return nil, fmt.Errorf("keys: nonce: %w", err)
+	}
+	aad := appendContext(out[:hdr:hdr], context)
+	return s.aead.Seal(out, nonce, plaintext, aad), nil
+}
+
+// Decrypt opens a blob made by Encrypt with the same context.
+func (s *Symmetric) Decrypt(blob []byte, context map[string]string) ([]byte, error) {
+	h, err := ParseBlob(blob)
+	if err != nil || h.KeyID != s.keyID || h.MaterialID != s.id {
+		return nil, ErrCiphertext
+	}
+	hdr := 2 + len(s.keyID) + MaterialIDSize
+	aad := appendContext(blob[:hdr:hdr], context)
+	pt, err := s.aead.Open(nil, blob[hdr:hdr+nonceSize], blob[hdr+nonceSize:], aad)
+	if err != nil {
+		return nil, ErrCiphertext
+	}
+	return pt, nil
+}
+
+// BlobHeader is what a ciphertext blob says about itself.
+type BlobHeader struct {
+	KeyID      string
+	MaterialID MaterialID
+}
+
+// ParseBlob reads the header of a symmetric ciphertext blob.
+func ParseBlob(blob []byte) (BlobHeader, error) {
+	var h BlobHeader
+	if len(blob) < 2 || blob[0] != blobVersion {
+		return h, ErrCiphertext
+	}
+	n := int(blob[1])
+	if n == 0 || len(blob) < 2+n+MaterialIDSize+nonceSize+tagSize {
+		return h, ErrCiphertext
+	}
+	h.KeyID = string(blob[2 : 2+n])
+	copy(h.MaterialID[:], blob[2+n:])
+	return h, nil
+}
+
+// appendContext appends the canonical encoding of an encryption context: the
+// pair count, then each key and value with a length prefix, in key order. Length
+// prefixes keep {"a":"bc"} and {"ab":"c"} apart.
+func appendContext(b []byte, ec map[string]string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ec)))
+	switch len(ec) {
+	case 0:
+		return b
+	case 1:
+		for k, v := range ec {
+			b = appendString(b, k)
+			b = appendString(b, v)
+		}
+		return b
+	}
+	ks := make([]string, 0, len(ec))
+	for k := range ec {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		b = appendString(b, k)
+		b = appendString(b, ec[k])
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}

@@ -1,0 +1,126 @@
+package keys
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"testing"
+)
+
+func newKey(t testing.TB, keyID string) *Symmetric {
+	t.Helper()
+	id, err := NewMaterialID(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := make([]byte, SymmetricKeySize)
+	rand.Read(k)
+	s, err := NewSymmetric(keyID, id, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSymmetricRoundTripAndBinding(t *testing.T) {
+	k := newKey(t, "1234abcd-12ab-34cd-56ef-1234567890ab")
+	ec := map[string]string{"purpose": "test", "dept": "ops"}
+	blob, err := k.Encrypt(rand.Reader, []byte("hello"), ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blob) != 5+k.Overhead() {
+		t.Fatalf("blob is %d bytes, want %d", len(blob), 5+k.Overhead())
+	}
+	h, err := ParseBlob(blob)
+	if err != nil || h.KeyID != "1234abcd-12ab-34cd-56ef-1234567890ab" || h.MaterialID != k.ID() {
+		t.Fatalf("ParseBlob = %+v, %v", h, err)
+	}
+	pt, err := k.Decrypt(blob, map[string]string{"dept": "ops", "purpose": "test"})
+	if err != nil || string(pt) != "hello" {
+		t.Fatalf("Decrypt = %q, %v", pt, err)
+	}
+	cases := []struct {
+		name string
+		blob func() []byte
+		ec   map[string]string
+	}{
+		{"changed context value", func() []byte { return blob }, map[string]string{"purpose": "test", "dept": "dev"}},
+		{"missing context", func() []byte { return blob }, nil},
+		{"extra context pair", func() []byte { return blob }, map[string]string{"purpose": "test", "dept": "ops", "x": "y"}},
+		{"flipped ciphertext bit", func() []byte { b := bytes.Clone(blob); b[len(b)-1] ^= 1; return b }, ec},
+		{"flipped material id", func() []byte { b := bytes.Clone(blob); b[2+36] ^= 1; return b }, ec},
+		{"truncated", func() []byte { return blob[:len(blob)-20] }, ec},
+		{"unknown version", func() []byte { b := bytes.Clone(blob); b[0] = 9; return b }, ec},
+		{"empty", func() []byte { return nil }, ec},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := k.Decrypt(tt.blob(), tt.ec); !errors.Is(err, ErrCiphertext) {
+				t.Fatalf("Decrypt: err = %v, want ErrCiphertext", err)
+			}
+		})
+	}
+	other := newKey(t, "1234abcd-12ab-34cd-56ef-1234567890ab")
+	if _, err := other.Decrypt(blob, ec); !errors.Is(err, ErrCiphertext) {
+		t.Fatalf("other material decrypted the blob: %v", err)
+	}
+}
+
+func TestContextEncodingIsUnambiguous(t *testing.T) {
+	a := appendContext(nil, map[string]string{"a": "bc"})
+	b := appendContext(nil, map[string]string{"ab": "c"})
+	if bytes.Equal(a, b) {
+		t.Fatal("two different contexts encode the same")
+	}
+	x := appendContext(nil, map[string]string{"k1": "v1", "k2": "v2", "k3": "v3"})
+	for i := 0; i < 20; i++ {
+		if y := appendContext(nil, map[string]string{"k3": "v3", "k1": "v1", "k2": "v2"}); !bytes.Equal(x, y) {
+			t.Fatal("context encoding depends on map order")
+		}
+	}
+}
+
+func TestDestroyClearsKey(t *testing.T) {
+	k := newKey(t, "k")
+	k.Destroy()
+	if !bytes.Equal(k.key, make([]byte, SymmetricKeySize)) {
+		t.Fatal("key bytes not cleared")
+	}
+}
+
+func FuzzParseBlob(f *testing.F) {
+	k := newKey(f, "fuzz-key")
+	blob, _ := k.Encrypt(rand.Reader, []byte("seed"), nil)
+	f.Add(blob)
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := ParseBlob(b)
+		if err == nil && (len(h.KeyID) == 0 || len(b) < 2+len(h.KeyID)+MaterialIDSize+nonceSize+tagSize) {
+			t.Fatalf("accepted a blob too short for its header: %x", b)
+		}
+		k.Decrypt(b, nil)
+	})
+}
+
+func BenchmarkEncrypt(b *testing.B) {
+	k := newKey(b, "1234abcd-12ab-34cd-56ef-1234567890ab")
+	pt := make([]byte, 32)
+	ec := map[string]string{"purpose": "bench"}
+	b.ReportAllocs()
+	for b.Loop() {
+		k.Encrypt(rand.Reader, pt, ec)
+	}
+}
+
+func BenchmarkDecrypt(b *testing.B) {
+	k := newKey(b, "1234abcd-12ab-34cd-56ef-1234567890ab")
+	ec := map[string]string{"purpose": "bench"}
+	blob, _ := k.Encrypt(rand.Reader, make([]byte, 32), ec)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.Decrypt(blob, ec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
