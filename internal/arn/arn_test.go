@@ -1,0 +1,51 @@
+package arn
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    ARN
+		wantErr bool
+	}{
+		{in: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", want: ARN{"aws", "kms", "us-east-1", "111122223333", "key/1234abcd-12ab-34cd-56ef-1234567890ab"}},
+		{in: "arn:aws:iam::111122223333:root", want: ARN{"aws", "iam", "", "111122223333", "root"}},
+		{in: "arn:aws:s3:::bucket/with:colon", want: ARN{"aws", "s3", "", "", "bucket/with:colon"}},
+		{in: "alias/foo", wantErr: true},
+		{in: "arn:aws:kms", wantErr: true},
+		{in: "arn::kms:r:a:key/x", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := Parse(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("Parse(%q) = %+v, %v", tt.in, got, err)
+		}
+		if err == nil && got.String() != tt.in {
+			t.Errorf("String() = %q, want %q", got.String(), tt.in)
+		}
+	}
+}
+
+func TestIsKeyID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"1234abcd-12ab-34cd-56ef-1234567890ab": true,
+		"mrk-1234abcd12ab34cd56ef1234567890ab": true,
+		"1234ABCD-12ab-34cd-56ef-1234567890ab": false,
+		"1234abcd12ab34cd56ef1234567890ab":     false,
+		"mrk-fake-key-id":                      false,
+		"fake-key-id":                          false,
+		"":                                     false,
+	} {
+		if got := IsKeyID(s); got != want {
+			t.Errorf("IsKeyID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func ExampleKeyARN() {
+	fmt.Println(KeyARN("us-east-1", "111122223333", "1234abcd-12ab-34cd-56ef-1234567890ab"))
+	// Output: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+}
