@@ -1,0 +1,190 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+)
+
+// ContentType is the media type of AWS JSON 1.1 requests and responses.
+const ContentType = "application/x-amz-json-1.1"
+
+// Header values shared by every response; net/http only reads them.
+var (
+	contentTypeValue = []string{ContentType}
+)
+
+// DecodeJSON decodes a JSON 1.1 request body into v and validates it.
+//
+// An empty body decodes as {}. Members the type does not know are ignored,
+// as AWS ignores them. Malformed JSON, or a member of the wrong JSON type, is
+// a SerializationException (400); otherwise the result is v.Validate(), nil
+// or a ValidationException. v keeps no reference to body: blobs are decoded
+// into fresh slices, so the caller may reuse body.
+func DecodeJSON(body []byte, v interface{ Validate() error }) error {
+	if len(bytes.TrimLeft(body, " \t\r\n")) != 0 {
+		if err := json.Unmarshal(body, v); err != nil {
+			return serializationError(err)
+		}
+	}
+	return v.Validate()
+}
+
+// serializationError maps an encoding/json error to the message AWS sends.
+func serializationError(err error) *Error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return Serialization(typeMismatchMessage(te))
+	}
+	return Serialization("")
+}
+
+// typeMismatchMessage words a wrong JSON type the way AWS's JSON 1.1
+// deserializer does.
+func typeMismatchMessage(te *json.UnmarshalTypeError) string {
+	switch te.Value {
+	case "object":
+		return "Start of structure or map found where not expected."
+	case "array":
+		return "Start of list found where not expected"
+	}
+	var got string
+	switch te.Value {
+	case "string":
+		got = "STRING_VALUE"
+	case "number":
+		got = "NUMBER_VALUE"
+	case "bool":
+		got = "BOOLEAN_VALUE"
+	default:
+		return ""
+	}
+	var want string
+	switch te.Type.Kind().String() {
+	case "string":
+		want = "String"
+	case "int32", "int":
+		want = "Integer"
+	case "int64":
+		want = "Long"
+	case "bool":
+		want = "Boolean"
+	case "slice":
+		if te.Type.Elem().Kind().String() == "uint8" {
+			want = "Blob"
+		} else {
+			want = "List"
+		}
+	case "map":
+		want = "Map"
+	case "struct":
+		want = "Structure"
+	default:
+		return ""
+	}
+	return got + " can not be converted to " + article(want) + want
+}
+
+func article(s string) string {
+	switch s[0] {
+	case 'A', 'E', 'I', 'O', 'U':
+		return "an "
+	}
+	return "a "
+}
+
+// encoder is a pooled buffer with its JSON encoder, so that encoding a
+// response allocates neither.
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := new(encoder)
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false) // AWS does not escape <, > and &
+	return e
+}}
+
+// maxPooled bounds the buffers kept for reuse, so one large response (a
+// ListKeys page, a policy) does not pin its memory.
+const maxPooled = 64 << 10
+
+func getEncoder() *encoder {
+	e := encoders.Get().(*encoder)
+	e.buf.Reset()
+	return e
+}
+
+func putEncoder(e *encoder) {
+	if e.buf.Cap() <= maxPooled {
+		encoders.Put(e)
+	}
+}
+
+// WriteJSON writes a 200 response: Content-Type application/x-amz-json-1.1,
+// the x-amzn-RequestId header and v encoded as JSON. If v cannot be encoded,
+// which is a programming error, it writes a KMSInternalException instead.
+func WriteJSON(w http.ResponseWriter, requestID string, v any) {
+	e := getEncoder()
+	defer putEncoder(e)
+	if err := e.enc.Encode(v); err != nil {
+		WriteError(w, requestID, err)
+		return
+	}
+	write(w, requestID, http.StatusOK, "", e.body())
+}
+
+// body returns the encoded JSON without the newline json.Encoder appends.
+func (e *encoder) body() []byte {
+	b := e.buf.Bytes()
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+	}
+	return b
+}
+
+// errorBody is the AWS JSON error shape.
+type errorBody struct {
+	Type    string `json:"__type"`
+	Message string `json:"message,omitempty"`
+}
+
+// WriteError writes err as the AWS JSON error shape {"__type": code,
+// "message": msg} with its HTTP status and the x-amzn-RequestId and
+// x-amzn-ErrorType headers. An err that is not (and does not wrap) an *Error
+// is sent as a 500 KMSInternalException with a generic message: its detail
+// is the caller's to log, never the client's to see.
+func WriteError(w http.ResponseWriter, requestID string, err error) {
+	var we *Error
+	if !errors.As(err, &we) || we == nil {
+		we = &internalError
+	}
+	status := we.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	e := getEncoder()
+	defer putEncoder(e)
+	// Encoding two strings cannot fail.
+	_ = e.enc.Encode(errorBody{Type: we.Code, Message: we.Message})
+	write(w, requestID, status, we.Code, e.body())
+}
+
+func write(w http.ResponseWriter, requestID string, status int, errorType string, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = contentTypeValue
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if requestID != "" {
+		h.Set("X-Amzn-Requestid", requestID)
+	}
+	if errorType != "" {
+		h.Set("X-Amzn-Errortype", errorType)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
