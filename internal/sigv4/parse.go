@@ -1,0 +1,118 @@
+package sigv4
+
+import "strings"
+
+const (
+	algorithm  = "AWS4-HMAC-SHA256"
+	terminator = "aws4_request"
+)
+
+// authorization is a parsed Authorization header. Every field is a substring
+// of the header value: parsing allocates nothing unless it fails.
+type authorization struct {
+	algorithm     string
+	credential    string
+	signedHeaders string
+	signature     string
+}
+
+// parseAuthorization splits an Authorization header of the form
+//
+//	AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=…
+//
+// The first token is the algorithm; the rest are key=value pairs separated by
+// commas and/or white space, as AWS tokenises them (a stray space inside a
+// value makes its tail a pair without '='). Unknown keys are ignored and the
+// first occurrence of a key wins. hasDate reports whether the request carries
+// an X-Amz-Date or Date header; AWS lists its absence with the missing
+// parameters.
+func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
+	var a authorization
+	rest := strings.TrimLeft(h, " \t")
+	if i := strings.IndexAny(rest, " \t,"); i >= 0 {
+		a.algorithm, rest = rest[:i], rest[i:]
+	} else {
+		a.algorithm, rest = rest, ""
+	}
+	for rest != "" {
+		i := strings.IndexFunc(rest, isAuthSep)
+		var tok string
+		if i < 0 {
+			tok, rest = rest, ""
+		} else {
+			tok, rest = rest[:i], rest[i+1:]
+		}
+		if tok == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(tok, "=")
+		if !ok {
+			return a, newError(IncompleteSignature, "'"+tok+"' not a valid key=value pair (missing equal-sign) in Authorization header: '"+h+"'.")
+		}
+		switch k {
+		case "Credential":
+			if a.credential == "" {
+				a.credential = val
+			}
+		case "SignedHeaders":
+			if a.signedHeaders == "" {
+				a.signedHeaders = val
+			}
+		case "Signature":
+			if a.signature == "" {
+				a.signature = val
+			}
+		}
+	}
+	if a.credential == "" || a.signature == "" || a.signedHeaders == "" || !hasDate {
+		var b strings.Builder
+		if a.credential == "" {
+			b.WriteString("Authorization header requires 'Credential' parameter. ")
+		}
+		if a.signature == "" {
+			b.WriteString("Authorization header requires 'Signature' parameter. ")
+		}
+		if a.signedHeaders == "" {
+			b.WriteString("Authorization header requires 'SignedHeaders' parameter. ")
+		}
+		if !hasDate {
+			b.WriteString("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ")
+		}
+		b.WriteString("Authorization=")
+		b.WriteString(h)
+		return a, newError(IncompleteSignature, b.String())
+	}
+	return a, nil
+}
+
+func isAuthSep(r rune) bool { return r == ',' || r == ' ' || r == '\t' }
+
+// credential is a parsed Credential value: keyid/date/region/service/term.
+// scope is date/region/service/term, the credential scope of the string to
+// sign; every field is a substring of the value.
+type credential struct {
+	accessKeyID, date, region, service, scope string
+}
+
+func parseCredential(c string) (credential, *Error) {
+	var cr credential
+	parts := 0
+	for i := 0; i < len(c); i++ {
+		if c[i] == '/' {
+			parts++
+		}
+	}
+	if parts != 4 {
+		return cr, newError(IncompleteSignature, "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '"+c+"'")
+	}
+	var term string
+	cr.accessKeyID, c, _ = strings.Cut(c, "/")
+	cr.scope = c
+	cr.date, c, _ = strings.Cut(c, "/")
+	cr.region, c, _ = strings.Cut(c, "/")
+	cr.service, term, _ = strings.Cut(c, "/")
+	if term != terminator {
+		return cr, newError(InvalidSignature, "Credential should be scoped with a valid terminator: 'aws4_request', not '"+term+"'. ")
+	}
+	return cr, nil
+}
