@@ -202,17 +202,8 @@ func appendCanonicalURI(dst []byte, path string, normalize bool) []byte {
 }
 
 // headerValues returns the values of the header named name (lower case, as
-// in SignedHeaders). Host lives in r.Host on a server request, and a client
-// request may carry its length only in r.ContentLength.
+// in SignedHeaders).
 func headerValues(r *http.Request, name string) ([]string, bool) {
-	if name == "host" {
-		if r.Host != "" {
-			return []string{r.Host}, true
-		}
-		if r.URL != nil && r.URL.Host != "" {
-			return []string{r.URL.Host}, true
-		}
-	}
 	var buf [64]byte
 	if len(name) <= len(buf) {
 		k := buf[:len(name)]
@@ -272,8 +263,24 @@ func appendCanonicalHeaders(dst []byte, r *http.Request, signed string) ([]byte,
 		if name == "" {
 			continue
 		}
+		if name == "host" {
+			// net/http moves Host out of the header map into r.Host (a
+			// client-side request may have it only in r.URL).
+			host := r.Host
+			if host == "" && r.URL != nil {
+				host = r.URL.Host
+			}
+			if host != "" {
+				dst = append(dst, "host:"...)
+				dst = appendHeaderValue(dst, host)
+				dst = append(dst, '\n')
+				continue
+			}
+		}
 		vs, ok := headerValues(r, name)
 		if !ok {
+			// A client-side request may carry its length only in
+			// r.ContentLength.
 			if name != "content-length" || r.ContentLength <= 0 {
 				return dst, false
 			}
