@@ -22,11 +22,7 @@ func (e *Error) Error() string {
 // outside the generated set of a service, such as ValidationException with a
 // message of an operation's own, or AccessDeniedException.
 func Errorf(code string, status int, format string, args ...any) *Error {
-	msg := format
-	if len(args) > 0 {
-		msg = fmt.Sprintf(format, args...)
-	}
-	return &Error{Code: code, Message: msg, Status: status}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
 }
 
 // Codes that the AWS JSON protocol uses across services and that no service

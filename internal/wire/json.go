@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -27,73 +29,110 @@ var (
 func DecodeJSON(body []byte, v interface{ Validate() error }) error {
 	if len(bytes.TrimLeft(body, " \t\r\n")) != 0 {
 		if err := json.Unmarshal(body, v); err != nil {
-			return serializationError(err)
+			return serializationError(body, err)
 		}
 	}
 	return v.Validate()
 }
 
-// serializationError maps an encoding/json error to the message AWS sends.
-func serializationError(err error) *Error {
+// serializationError maps an encoding/json error to the message AWS's JSON
+// deserializer gives. Messages whose AWS text is unknown (a syntax error, bad
+// base64) are left empty rather than invented.
+func serializationError(body []byte, err error) *Error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return Serialization(typeMismatchMessage(te))
+		return Serialization(typeMismatchMessage(body, te))
 	}
 	return Serialization("")
 }
 
-// typeMismatchMessage words a wrong JSON type the way AWS's JSON 1.1
-// deserializer does.
-func typeMismatchMessage(te *json.UnmarshalTypeError) string {
-	switch te.Value {
-	case "object":
-		return "Start of structure or map found where not expected."
-	case "array":
-		return "Start of list found where not expected"
-	}
-	var got string
-	switch te.Value {
-	case "string":
-		got = "STRING_VALUE"
-	case "number":
-		got = "NUMBER_VALUE"
-	case "bool":
-		got = "BOOLEAN_VALUE"
-	default:
-		return ""
-	}
-	var want string
-	switch te.Type.Kind().String() {
-	case "string":
-		want = "String"
-	case "int32", "int":
-		want = "Integer"
-	case "int64":
-		want = "Long"
-	case "bool":
-		want = "Boolean"
-	case "slice":
-		if te.Type.Elem().Kind().String() == "uint8" {
-			want = "Blob"
-		} else {
-			want = "List"
+// javaName is the name AWS's deserializer gives a Go member type.
+func javaName(t reflect.Type) (name, class string) {
+	switch t.Kind() {
+	case reflect.String:
+		return "String", "class java.lang.String"
+	case reflect.Int32, reflect.Int:
+		return "Integer", "class java.lang.Integer"
+	case reflect.Int64:
+		return "Long", "class java.lang.Long"
+	case reflect.Bool:
+		return "Boolean", "class java.lang.Boolean"
+	case reflect.Float32:
+		return "Float", "class java.lang.Float"
+	case reflect.Float64:
+		return "Double", "class java.lang.Double"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "Blob", "class java.nio.ByteBuffer"
 		}
-	case "map":
-		want = "Map"
-	case "struct":
-		want = "Structure"
-	default:
-		return ""
+		return "List", ""
+	case reflect.Map:
+		return "Map", ""
+	case reflect.Struct:
+		return "Structure", ""
 	}
-	return got + " can not be converted to " + article(want) + want
+	return "", ""
 }
 
-func article(s string) string {
-	switch s[0] {
-	case 'A', 'E', 'I', 'O', 'U':
-		return "an "
+// typeMismatchMessage words a member of the wrong JSON type as AWS does:
+// "STRING_VALUE can not be converted to an Integer", "Start of structure or
+// map found where not expected", "Unexpected field type".
+func typeMismatchMessage(body []byte, te *json.UnmarshalTypeError) string {
+	want, class := javaName(te.Type)
+	switch {
+	case te.Value == "object":
+		return "Start of structure or map found where not expected"
+	case te.Value == "array":
+		if class != "" {
+			return "Unrecognized collection type " + class
+		}
+		return "Start of list found where not expected"
+	case want == "List" || want == "Map" || want == "Structure":
+		return "Unexpected field type"
+	case want == "Blob":
+		return "only base-64-encoded strings are convertible to bytes"
+	case want == "":
+		return ""
 	}
-	return "a "
+	// Offset is just past the offending literal.
+	var lit []byte
+	if te.Offset > 0 && te.Offset <= int64(len(body)) {
+		lit = body[:te.Offset]
+	}
+	var got string
+	switch {
+	case te.Value == "string":
+		got = "STRING_VALUE"
+	case te.Value == "bool" && bytes.HasSuffix(lit, []byte("true")):
+		got = "TRUE_VALUE"
+	case te.Value == "bool":
+		got = "FALSE_VALUE"
+	case strings.HasPrefix(te.Value, "number"):
+		got = "NUMBER_VALUE"
+		if isDecimal(lastNumber(lit)) {
+			got = "DECIMAL_VALUE"
+		}
+	default:
+		return ""
+	}
+	a := "a "
+	if strings.ContainsRune("AEIOU", rune(want[0])) {
+		a = "an "
+	}
+	return got + " can not be converted to " + a + want
+}
+
+// lastNumber returns the JSON number literal that b ends with.
+func lastNumber(b []byte) []byte {
+	i := len(b)
+	for i > 0 && strings.IndexByte("0123456789.eE+-", b[i-1]) >= 0 {
+		i--
+	}
+	return b[i:]
+}
+
+func isDecimal(num []byte) bool {
+	return bytes.ContainsAny(num, ".eE")
 }
 
 // encoder is a pooled buffer with its JSON encoder, so that encoding a
