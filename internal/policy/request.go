@@ -1,0 +1,126 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PrincipalType says what kind of caller a Request comes from. The zero value
+// is invalid.
+type PrincipalType uint8
+
+const (
+	// AWSPrincipal is an IAM identity: the account root user, an IAM user, an
+	// assumed-role session or a federated-user session. Principal.ARN is its
+	// ARN.
+	AWSPrincipal PrincipalType = iota + 1
+	// ServicePrincipal is an AWS service acting for itself;
+	// Principal.ARN is the service principal name, e.g. "kms.amazonaws.com".
+	ServicePrincipal
+	// FederatedPrincipal is a web identity or SAML caller of a trust policy;
+	// Principal.ARN is the provider, e.g. "accounts.google.com" or the
+	// saml-provider ARN.
+	FederatedPrincipal
+	// CanonicalUserPrincipal is an S3 canonical user id.
+	CanonicalUserPrincipal
+	// AnonymousPrincipal is an unauthenticated caller; only "*" covers it.
+	AnonymousPrincipal
+)
+
+func (t PrincipalType) String() string {
+	switch t {
+	case AWSPrincipal:
+		return "AWS"
+	case ServicePrincipal:
+		return "Service"
+	case FederatedPrincipal:
+		return "Federated"
+	case CanonicalUserPrincipal:
+		return "CanonicalUser"
+	case AnonymousPrincipal:
+		return "Anonymous"
+	}
+	return fmt.Sprintf("PrincipalType(%d)", uint8(t))
+}
+
+// ParsePrincipalType parses the wire names String returns.
+func ParsePrincipalType(s string) (PrincipalType, error) {
+	for t := AWSPrincipal; t <= AnonymousPrincipal; t++ {
+		if strings.EqualFold(s, t.String()) {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("policy: unknown principal type %q", s)
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	Type PrincipalType
+	// ARN identifies the caller: for AWSPrincipal an ARN such as
+	// arn:aws:iam::111122223333:user/Alice,
+	// arn:aws:sts::111122223333:assumed-role/Admin/session or
+	// arn:aws:iam::111122223333:root; for other types the identifier
+	// described on the type.
+	ARN string
+	// Account is the caller's 12-digit account id (AWSPrincipal only).
+	Account string
+}
+
+// Request is everything a policy can look at. It is a plain value: the caller
+// fills it in, the package never reads the clock or any other ambient state.
+// A Request must not be modified while an evaluation uses it.
+type Request struct {
+	Principal Principal
+	Action    string // "kms:Encrypt"; matched without regard to case
+	Resource  string // the resource ARN; matched case-sensitively
+	// Time is the request time. When Keys has no aws:CurrentTime or
+	// aws:EpochTime, Date and Numeric conditions on those keys use Time; the
+	// zero Time means the keys are absent.
+	Time time.Time
+	// Keys holds the request context keys. Names must be lower case (use
+	// Keys.Set or NewKeys); see Keys.
+	Keys Keys
+}
+
+// Keys maps lower-case condition key names to their values. A key with
+// several values is multivalued (reference_policies_single-vs-multi-valued-condition-keys.md).
+// A key with no entry, or with an empty list, is absent.
+//
+// Names are lower case because AWS matches key names without regard to case
+// (reference_policies_elements_condition.md) and lower-casing once when the
+// request is built keeps evaluation free of allocations. Values keep their
+// case. For BinaryEquals the value holds the raw bytes, not base64.
+type Keys map[string][]string
+
+// NewKeys builds Keys from name/value pairs, lower-casing the names. A name
+// repeated adds values to the key.
+func NewKeys(pairs ...string) Keys {
+	if len(pairs)%2 != 0 {
+		panic("policy.NewKeys: odd number of arguments")
+	}
+	k := make(Keys, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		k.Add(pairs[i], pairs[i+1])
+	}
+	return k
+}
+
+// Set replaces the values of a key; name is lower-cased.
+func (k Keys) Set(name string, values ...string) {
+	k[strings.ToLower(name)] = values
+}
+
+// Add appends values to a key; name is lower-cased.
+func (k Keys) Add(name string, values ...string) {
+	n := strings.ToLower(name)
+	k[n] = append(k[n], values...)
+}
+
+// Get returns the values of a key, matching the name without regard to case.
+func (k Keys) Get(name string) []string {
+	if v, ok := k[name]; ok {
+		return v
+	}
+	return k[strings.ToLower(name)]
+}
