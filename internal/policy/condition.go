@@ -137,10 +137,10 @@ type cond struct {
 	// Request.Time.
 	timeKey uint8
 
-	strs  []*glob    // String*, StringLike, Bool with variables
-	folds []string   // StringEqualsIgnoreCase without variables
-	foldG [][]part   // StringEqualsIgnoreCase with variables
-	nums  []float64  // Numeric
+	strs  []*glob   // String*, StringLike, Bool with variables
+	folds []string  // StringEqualsIgnoreCase without variables
+	foldG [][]part  // StringEqualsIgnoreCase with variables
+	nums  []float64 // Numeric
 	dates []time.Time
 	bools []bool
 	bins  []string

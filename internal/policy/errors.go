@@ -21,22 +21,22 @@ var ErrLimit = errors.New("policy: policy document outside limits")
 type Code uint8
 
 const (
-	CodeSyntax            Code = iota + 1 // not JSON, wrong JSON type, duplicate key
-	CodeSize                              // larger than Options.MaxBytes
-	CodeCharacters                        // a character outside Options.Charset
-	CodeVersion                           // Version is not 2008-10-17 or 2012-10-17
-	CodeUnknownField                      // an element the grammar does not define
-	CodeMissingField                      // Statement, Effect, Action, Resource or Principal missing
-	CodeConflict                          // both X and NotX in one statement
-	CodeProhibitedField                   // an element this kind of policy must not have
-	CodeEffect                            // Effect is not Allow or Deny
-	CodeSid                               // Sid characters or duplicate Sid
-	CodeAction                            // action without a vendor prefix, wildcard vendor
-	CodeResource                          // resource not "*" and not an ARN
-	CodePrincipal                         // invalid principal, partial wildcard
-	CodeCondition                         // unknown operator, bad key or value
-	CodeVariable                          // a policy variable where AWS does not allow one
-	CodeOverlyPermissive                  // a set operator on a single-valued key (warning)
+	CodeSyntax           Code = iota + 1 // not JSON, wrong JSON type, duplicate key
+	CodeSize                             // larger than Options.MaxBytes
+	CodeCharacters                       // a character outside Options.Charset
+	CodeVersion                          // Version is not 2008-10-17 or 2012-10-17
+	CodeUnknownField                     // an element the grammar does not define
+	CodeMissingField                     // Statement, Effect, Action, Resource or Principal missing
+	CodeConflict                         // both X and NotX in one statement
+	CodeProhibitedField                  // an element this kind of policy must not have
+	CodeEffect                           // Effect is not Allow or Deny
+	CodeSid                              // Sid characters or duplicate Sid
+	CodeAction                           // action without a vendor prefix, wildcard vendor
+	CodeResource                         // resource not "*" and not an ARN
+	CodePrincipal                        // invalid principal, partial wildcard
+	CodeCondition                        // unknown operator, bad key or value
+	CodeVariable                         // a policy variable where AWS does not allow one
+	CodeOverlyPermissive                 // a set operator on a single-valued key (warning)
 )
 
 var codeNames = [...]string{
