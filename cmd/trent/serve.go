@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"crypto/rand"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trentkms/trent/internal/iam"
+	"github.com/trentkms/trent/internal/kms"
+	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/server"
+	"github.com/trentkms/trent/internal/store/bolt"
+)
+
+// defaultListen is Trent's documented default address.
+const defaultListen = "127.0.0.1:9800"
+
+type serveConfig struct {
+	listen, dataDir, accountID string
+	regions                    []string
+	rootKeyID, rootSecret      string
+	logLevel                   string
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newServeCmd() *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Trent server on its embedded store",
+		Long: `Run the Trent server. Every flag can also be set by the environment variable
+named in its help. On first start with an empty data directory Trent creates
+the first account, its root access key and the root key that seals all key
+material, and writes an AWS credentials file into the data directory.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if v := os.Getenv("TRENT_REGION"); v != "" && !cmd.Flags().Changed("region") {
+				c.regions = splitList(v)
+			}
+			return serve(cmd.Context(), c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.listen, "listen", envOr("TRENT_LISTEN", defaultListen), "address to listen on, host:port [TRENT_LISTEN]")
+	f.StringVar(&c.dataDir, "data-dir", envOr("TRENT_DATA_DIR", "./trent-data"), "directory of the store, root key and credentials file [TRENT_DATA_DIR]")
+	f.StringSliceVar(&c.regions, "region", []string{"us-east-1"}, "Region to serve; repeat or comma-separate for several [TRENT_REGION]")
+	f.StringVar(&c.accountID, "account-id", os.Getenv("TRENT_ACCOUNT_ID"), "the first account's 12-digit id; random if empty [TRENT_ACCOUNT_ID]")
+	f.StringVar(&c.rootKeyID, "root-access-key-id", os.Getenv("TRENT_ROOT_ACCESS_KEY_ID"), "the first account's root access key id; random if empty [TRENT_ROOT_ACCESS_KEY_ID]")
+	f.StringVar(&c.rootSecret, "root-secret-access-key", os.Getenv("TRENT_ROOT_SECRET_ACCESS_KEY"), "its secret access key [TRENT_ROOT_SECRET_ACCESS_KEY]")
+	f.StringVar(&c.logLevel, "log-level", envOr("TRENT_LOG_LEVEL", "info"), "debug, info, warn or error [TRENT_LOG_LEVEL]")
+	return cmd
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func serve(ctx context.Context, c serveConfig) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if len(c.regions) == 0 {
+		return errors.New("--region: at least one Region is needed")
+	}
+	if (c.rootKeyID == "") != (c.rootSecret == "") {
+		return errors.New("the root access key id and secret go together: set both or neither")
+	}
+	dataDir, err := filepath.Abs(c.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	sealer, _, err := seal.LoadOrCreateFile(filepath.Join(dataDir, "root.key"), rand.Reader)
+	if err != nil {
+		return err
+	}
+	st, err := bolt.Open(filepath.Join(dataDir, "trent.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ids, err := iam.New(ctx, st, sealer, iam.Options{})
+	if err != nil {
+		return err
+	}
+	boot, err := ids.Bootstrap(ctx, iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret})
+	if err != nil {
+		return err
+	}
+	credFile := filepath.Join(dataDir, "credentials")
+	if boot.CreatedKey {
+		if err := writeCredentials(credFile, boot.AccessKeyID, boot.SecretAccessKey, c.regions[0]); err != nil {
+			return err
+		}
+	}
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	go func() { errc <- ids.Run(runCtx) }()
+	go func() { errc <- k.Run(runCtx) }()
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+			return
+		}
+		errc <- nil
+	}()
+
+	endpoint := "http://" + ln.Addr().String()
+	printBanner(endpoint, c.regions, boot, credFile)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errc:
+		log.Error("stopped", "err", runErr)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+	}
+	cancel()
+	return runErr
+}
+
+func printBanner(endpoint string, regions []string, boot iam.Bootstrapped, credFile string) {
+	fmt.Printf("Trent is serving AWS KMS at %s (Regions: %s)\n", endpoint, strings.Join(regions, ", "))
+	fmt.Printf("Account %s; its root access key is in %s\n", boot.Account.ID, credFile)
+	fmt.Printf("Point the AWS CLI at it:\n")
+	fmt.Printf("  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_DEFAULT_REGION=%s\n", credFile, regions[0])
+	fmt.Printf("  aws --endpoint-url %s kms create-key --description hello\n", endpoint)
+}
+
+// writeCredentials writes an AWS shared-credentials file readable only by its
+// owner, durably, replacing any previous one.
+func writeCredentials(path, keyID, secret, region string) error {
+	body := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n", keyID, secret, region)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("credentials file: %w", err)
+	}
+	if _, err := f.WriteString(body); err != nil {
+		f.Close()
+		return fmt.Errorf("credentials file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("credentials file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,153 @@
+package kms
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+func checkAliasName(name string) error {
+	if !strings.HasPrefix(name, "alias/") {
+		return wire.Validation(`Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
+	}
+	// alias/aws/ names AWS managed keys, which only AWS creates.
+	if strings.HasPrefix(name, "alias/aws/") {
+		return wire.Errorf("NotAuthorizedException", 400, "")
+	}
+	return nil
+}
+
+// CreateAlias gives a key a friendly name in this account and Region.
+func (s *Service) CreateAlias(ctx context.Context, c Caller, in *kmsapi.CreateAliasRequest) (Empty, error) {
+	name := *in.AliasName
+	if err := checkAliasName(name); err != nil {
+		return nil, err
+	}
+	k, err := s.resolve(c, *in.TargetKeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := notPendingDeletion(k); err != nil {
+		return nil, err
+	}
+	if s.view.alias(c.Account, c.Region, name) != nil {
+		return nil, alreadyExists(c, name)
+	}
+	now := s.now().UTC()
+	p := aliasPath(c.Account, c.Region, name)
+	err = s.commit(ctx, store.Txn{
+		// The key must still be the one resolved, and the name still free.
+		Compares: []store.Compare{{Key: p}, {Key: keyPath(k.rec.Account, k.rec.Region, k.rec.ID), ModRev: k.modRev}},
+		Puts:     []store.KV{{Key: p, Value: marshal(aliasRecord{Name: name, TargetKeyID: k.rec.ID, Created: now, Updated: now})}},
+	})
+	if err == store.ErrConflict {
+		if s.view.alias(c.Account, c.Region, name) != nil {
+			return nil, alreadyExists(c, name)
+		}
+		return nil, kmsapi.NewKMSInternalException("The key changed while the alias was created; retry.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+func alreadyExists(c Caller, name string) error {
+	return kmsapi.NewAlreadyExistsException("An alias with the name " + arn.AliasARN(c.Region, c.Account, name) + " already exists")
+}
+
+// UpdateAlias points an existing alias at another key.
+func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAliasRequest) (Empty, error) {
+	name := *in.AliasName
+	if err := checkAliasName(name); err != nil {
+		return nil, err
+	}
+	a := s.view.alias(c.Account, c.Region, name)
+	if a == nil {
+		return nil, notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+	}
+	k, err := s.resolve(c, *in.TargetKeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := notPendingDeletion(k); err != nil {
+		return nil, err
+	}
+	if old := s.view.key(c.Region, a.TargetKeyID); old != nil && (old.rec.Usage != k.rec.Usage || old.rec.Spec != k.rec.Spec) {
+		return nil, wire.Validation("Alias " + arn.AliasARN(c.Region, c.Account, name) + " cannot be changed from a key of type " + old.rec.Spec + " (" + old.rec.Usage + ") to a key of type " + k.rec.Spec + " (" + k.rec.Usage + ").")
+	}
+	p := aliasPath(c.Account, c.Region, name)
+	cur, err := s.st.Get(ctx, p)
+	if err != nil {
+		if err == store.ErrNotFound {
+			return nil, notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+		}
+		return nil, err
+	}
+	rec := *a
+	rec.TargetKeyID, rec.Updated = k.rec.ID, s.now().UTC()
+	err = s.commit(ctx, store.Txn{
+		Compares: []store.Compare{{Key: p, ModRev: cur.ModRev}},
+		Puts:     []store.KV{{Key: p, Value: marshal(rec)}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// DeleteAlias removes an alias; its key is unaffected.
+func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAliasRequest) (Empty, error) {
+	name := *in.AliasName
+	if err := checkAliasName(name); err != nil {
+		return nil, err
+	}
+	p := aliasPath(c.Account, c.Region, name)
+	cur, err := s.st.Get(ctx, p)
+	if err == store.ErrNotFound {
+		return nil, notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.commit(ctx, store.Txn{Compares: []store.Compare{{Key: p, ModRev: cur.ModRev}}, Deletes: []string{p}}); err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// ListAliases lists the aliases of the account and Region, or of one key.
+func (s *Service) ListAliases(ctx context.Context, c Caller, in *kmsapi.ListAliasesRequest) (*kmsapi.ListAliasesResponse, error) {
+	var only string
+	if in.KeyId != nil {
+		k, err := s.resolve(c, *in.KeyId, keyOnly)
+		if err != nil {
+			return nil, err
+		}
+		only = k.rec.ID
+	}
+	var as []*aliasRecord
+	for _, a := range s.view.aliasesOf(c.Account, c.Region) {
+		if only == "" || a.TargetKeyID == only {
+			as = append(as, a)
+		}
+	}
+	sort.Slice(as, func(i, j int) bool { return as[i].Name < as[j].Name })
+	got, next, err := page(as, func(a *aliasRecord) string { return a.Name }, in.Marker, in.Limit, 50)
+	if err != nil {
+		return nil, err
+	}
+	out := &kmsapi.ListAliasesResponse{Aliases: []kmsapi.AliasListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	for _, a := range got {
+		out.Aliases = append(out.Aliases, kmsapi.AliasListEntry{
+			AliasName: wire.Ptr(a.Name), AliasArn: wire.Ptr(arn.AliasARN(c.Region, c.Account, a.Name)),
+			TargetKeyId: wire.Ptr(a.TargetKeyID), CreationDate: ts(a.Created), LastUpdatedDate: ts(a.Updated),
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,331 @@
+package kms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+const (
+	specSymmetric  = "SYMMETRIC_DEFAULT"
+	usageEncrypt   = "ENCRYPT_DECRYPT"
+	originAWSKMS   = "AWS_KMS"
+	defaultWindow  = 30
+	defaultPeriod  = 365
+	maxKeyPolicy   = 32768
+	defaultPolicy  = "default"
+	keyManagerCust = "CUSTOMER"
+)
+
+// DefaultPolicy is the key policy AWS gives a key created without one: it
+// lets the account's IAM policies control access (KMS Developer Guide,
+// "Default key policy"). AWS returns it in exactly this layout.
+func DefaultPolicy(account string) string {
+	return `{
+  "Version" : "2012-10-17",
+  "Id" : "key-default-1",
+  "Statement" : [ {
+    "Sid" : "Enable IAM User Permissions",
+    "Effect" : "Allow",
+    "Principal" : {
+      "AWS" : "` + arn.RootARN(account) + `"
+    },
+    "Action" : "kms:*",
+    "Resource" : "*"
+  } ]
+}`
+}
+
+func (s *Service) newKeyID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as AWS key ids are
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// CreateKey creates a symmetric encryption key.
+func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyRequest) (*kmsapi.CreateKeyResponse, error) {
+	spec := wire.String(in.KeySpec)
+	if in.CustomerMasterKeySpec != nil {
+		if in.KeySpec != nil {
+			return nil, wire.Validation("You cannot specify both KeySpec and CustomerMasterKeySpec. Use only KeySpec, because CustomerMasterKeySpec is deprecated.")
+		}
+		spec = *in.CustomerMasterKeySpec
+	}
+	if spec == "" {
+		spec = specSymmetric
+	}
+	usage := wire.String(in.KeyUsage)
+	if usage == "" {
+		if spec != specSymmetric {
+			return nil, wire.Validation("You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.")
+		}
+		usage = usageEncrypt
+	}
+	if spec == specSymmetric && usage != usageEncrypt {
+		return nil, wire.Validation("KeyUsage " + usage + " is not compatible with KeySpec " + spec)
+	}
+	if spec != specSymmetric {
+		return nil, kmsapi.NewUnsupportedOperationException("KeySpec " + spec + " is not supported by this server yet.")
+	}
+	origin := wire.String(in.Origin)
+	if origin == "" {
+		origin = originAWSKMS
+	}
+	if origin != originAWSKMS || in.CustomKeyStoreId != nil || in.XksKeyId != nil {
+		return nil, kmsapi.NewUnsupportedOperationException("Origin " + origin + " is not supported by this server yet.")
+	}
+	if wire.Bool(in.MultiRegion) {
+		return nil, kmsapi.NewUnsupportedOperationException("Multi-Region keys are not supported by this server yet.")
+	}
+	policy := DefaultPolicy(c.Account)
+	if in.Policy != nil {
+		if err := checkPolicy(*in.Policy); err != nil {
+			return nil, err
+		}
+		policy = *in.Policy
+	}
+	tags, err := checkTags(nil, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.newKeyID()
+	if err != nil {
+		return nil, err
+	}
+	m, mkv, err := s.newMaterial(c.Account, c.Region, id, "")
+	if err != nil {
+		return nil, err
+	}
+	rec := keyRecord{
+		ID: id, Account: c.Account, Region: c.Region, Created: s.now().UTC(),
+		Description: wire.String(in.Description), State: Enabled,
+		Usage: usage, Spec: spec, Origin: origin, Policy: policy, Tags: tags,
+		CurrentMaterial: m.ID, Materials: []material{m},
+	}
+	kp := keyPath(c.Account, c.Region, id)
+	err = s.commit(ctx, store.Txn{
+		Compares: []store.Compare{{Key: kp}},
+		Puts:     []store.KV{mkv, {Key: kp, Value: marshal(rec)}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &kmsapi.CreateKeyResponse{KeyMetadata: s.metadata(s.view.key(c.Region, id))}, nil
+}
+
+// checkPolicy is the document check this server makes before the policy
+// language lands: JSON, and AWS's size limit for key policies.
+func checkPolicy(p string) error {
+	if len(p) > maxKeyPolicy {
+		return kmsapi.NewLimitExceededException("The key policy exceeds the maximum size of 32768 bytes.")
+	}
+	if !json.Valid([]byte(p)) {
+		return kmsapi.NewMalformedPolicyDocumentException("The key policy is not valid JSON.")
+	}
+	return nil
+}
+
+func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
+	r := &k.rec
+	md := &kmsapi.KeyMetadata{
+		AWSAccountId:          wire.Ptr(r.Account),
+		KeyId:                 wire.Ptr(r.ID),
+		Arn:                   wire.Ptr(k.arn),
+		CreationDate:          ts(r.Created),
+		Enabled:               wire.Ptr(r.State == Enabled),
+		Description:           wire.Ptr(r.Description),
+		KeyUsage:              wire.Ptr(r.Usage),
+		KeyState:              wire.Ptr(r.State.String()),
+		Origin:                wire.Ptr(r.Origin),
+		KeyManager:            wire.Ptr(keyManagerCust),
+		CustomerMasterKeySpec: wire.Ptr(r.Spec),
+		KeySpec:               wire.Ptr(r.Spec),
+		EncryptionAlgorithms:  []string{specSymmetric},
+		MultiRegion:           wire.Ptr(false),
+	}
+	if r.CurrentMaterial != "" {
+		md.CurrentKeyMaterialId = wire.Ptr(r.CurrentMaterial)
+	}
+	if r.State == PendingDeletion {
+		md.DeletionDate = ts(r.DeletionDate)
+		md.PendingDeletionWindowInDays = wire.Ptr(r.PendingWindow)
+	}
+	return md
+}
+
+// DescribeKey returns a key's metadata.
+func (s *Service) DescribeKey(ctx context.Context, c Caller, in *kmsapi.DescribeKeyRequest) (*kmsapi.DescribeKeyResponse, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOrAlias)
+	if err != nil {
+		return nil, err
+	}
+	return &kmsapi.DescribeKeyResponse{KeyMetadata: s.metadata(k)}, nil
+}
+
+// page cuts a sorted list at the marker (the first element it names) and the
+// limit, and says where the next page starts.
+func page[T any](items []T, name func(T) string, marker *string, limit *int32, def int32) ([]T, *string, error) {
+	start := 0
+	if marker != nil {
+		start = sort.Search(len(items), func(i int) bool { return name(items[i]) >= *marker })
+		if start == len(items) || name(items[start]) != *marker {
+			return nil, nil, kmsapi.NewInvalidMarkerException("Invalid marker")
+		}
+	}
+	n := def
+	if limit != nil {
+		n = *limit
+	}
+	end := start + int(n)
+	if end >= len(items) {
+		return items[start:], nil, nil
+	}
+	return items[start:end], wire.Ptr(name(items[end])), nil
+}
+
+// ListKeys lists the caller's keys in this Region.
+func (s *Service) ListKeys(ctx context.Context, c Caller, in *kmsapi.ListKeysRequest) (*kmsapi.ListKeysResponse, error) {
+	ks := s.view.keysOf(c.Account, c.Region)
+	sort.Slice(ks, func(i, j int) bool { return ks[i].rec.ID < ks[j].rec.ID })
+	got, next, err := page(ks, func(k *key) string { return k.rec.ID }, in.Marker, in.Limit, 100)
+	if err != nil {
+		return nil, err
+	}
+	out := &kmsapi.ListKeysResponse{Keys: []kmsapi.KeyListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	for _, k := range got {
+		out.Keys = append(out.Keys, kmsapi.KeyListEntry{KeyId: wire.Ptr(k.rec.ID), KeyArn: wire.Ptr(k.arn)})
+	}
+	return out, nil
+}
+
+// UpdateKeyDescription replaces a key's description.
+func (s *Service) UpdateKeyDescription(ctx context.Context, c Caller, in *kmsapi.UpdateKeyDescriptionRequest) (Empty, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
+		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+			return err
+		}
+		r.Description = *in.Description
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// EnableKey sets a disabled key's state to Enabled.
+func (s *Service) EnableKey(ctx context.Context, c Caller, in *kmsapi.EnableKeyRequest) (Empty, error) {
+	return &struct{}{}, s.setEnabled(ctx, c, *in.KeyId, Enabled)
+}
+
+// DisableKey sets a key's state to Disabled.
+func (s *Service) DisableKey(ctx context.Context, c Caller, in *kmsapi.DisableKeyRequest) (Empty, error) {
+	return &struct{}{}, s.setEnabled(ctx, c, *in.KeyId, Disabled)
+}
+
+func (s *Service) setEnabled(ctx context.Context, c Caller, id string, to State) error {
+	k, err := s.resolve(c, id, keyOnly)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
+		cur := &key{rec: *r, arn: k.arn}
+		if err := notPendingDeletion(cur); err != nil {
+			return err
+		}
+		if r.State == PendingImport {
+			return kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
+		}
+		r.State = to
+		return nil
+	})
+}
+
+// ScheduleKeyDeletion starts a key's waiting period before deletion.
+func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.ScheduleKeyDeletionRequest) (*kmsapi.ScheduleKeyDeletionResponse, error) {
+	days := int32(defaultWindow)
+	if in.PendingWindowInDays != nil {
+		days = *in.PendingWindowInDays
+	}
+	// The model allows 1-365; the service allows 7-30 (ScheduleKeyDeletion docs).
+	if days < 7 || days > 30 {
+		return nil, wire.Validation(fmt.Sprintf("1 validation error detected: Value '%d' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value %s", days, map[bool]string{true: "greater than or equal to 7", false: "less than or equal to 30"}[days < 7]))
+	}
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	var when time.Time
+	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
+		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+			return err
+		}
+		when = s.now().UTC().Add(time.Duration(days) * 24 * time.Hour)
+		r.State, r.DeletionDate, r.PendingWindow = PendingDeletion, when, days
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &kmsapi.ScheduleKeyDeletionResponse{
+		KeyId: wire.Ptr(k.arn), DeletionDate: ts(when), KeyState: wire.Ptr(PendingDeletion.String()), PendingWindowInDays: wire.Ptr(days),
+	}, nil
+}
+
+// CancelKeyDeletion stops a scheduled deletion; the key returns Disabled.
+func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, in *kmsapi.CancelKeyDeletionRequest) (*kmsapi.CancelKeyDeletionResponse, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
+		if r.State != PendingDeletion {
+			return kmsapi.NewKMSInvalidStateException(k.arn + " is not pending deletion.")
+		}
+		r.State, r.DeletionDate, r.PendingWindow = Disabled, time.Time{}, 0
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &kmsapi.CancelKeyDeletionResponse{KeyId: wire.Ptr(k.arn)}, nil
+}
+
+// deleteKeyNow removes a key whose waiting period has ended, with its material
+// and every alias that points to it, in one transaction.
+func (s *Service) deleteKeyNow(ctx context.Context, k *key) error {
+	r := k.rec
+	txn := store.Txn{
+		Compares: []store.Compare{{Key: keyPath(r.Account, r.Region, r.ID), ModRev: k.modRev}},
+		Deletes:  []string{keyPath(r.Account, r.Region, r.ID)},
+	}
+	for _, m := range r.Materials {
+		txn.Deletes = append(txn.Deletes, materialPath(r.Account, r.Region, r.ID, m.ID))
+	}
+	for _, a := range s.view.aliasesOf(r.Account, r.Region) {
+		if a.TargetKeyID == r.ID {
+			txn.Deletes = append(txn.Deletes, aliasPath(r.Account, r.Region, a.Name))
+		}
+	}
+	if err := s.commit(ctx, txn); err != nil {
+		return fmt.Errorf("delete key %s: %w", k.arn, err)
+	}
+	s.log.Info("kms: deleted key at the end of its waiting period", "key", k.arn)
+	return nil
+}

@@ -1,0 +1,59 @@
+package kms
+
+import (
+	"context"
+
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+// A KMS key has exactly one policy, named "default".
+func checkPolicyName(p *string) error {
+	if p != nil && *p != defaultPolicy {
+		return kmsapi.NewNotFoundException("No such policy exists")
+	}
+	return nil
+}
+
+// GetKeyPolicy returns the key policy as it was stored.
+func (s *Service) GetKeyPolicy(ctx context.Context, c Caller, in *kmsapi.GetKeyPolicyRequest) (*kmsapi.GetKeyPolicyResponse, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPolicyName(in.PolicyName); err != nil {
+		return nil, err
+	}
+	return &kmsapi.GetKeyPolicyResponse{Policy: wire.Ptr(k.rec.Policy), PolicyName: wire.Ptr(defaultPolicy)}, nil
+}
+
+// PutKeyPolicy replaces the key policy.
+func (s *Service) PutKeyPolicy(ctx context.Context, c Caller, in *kmsapi.PutKeyPolicyRequest) (Empty, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPolicyName(in.PolicyName); err != nil {
+		return nil, err
+	}
+	if err := checkPolicy(*in.Policy); err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
+		r.Policy = *in.Policy
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// ListKeyPolicies lists the key's policy names: always "default".
+func (s *Service) ListKeyPolicies(ctx context.Context, c Caller, in *kmsapi.ListKeyPoliciesRequest) (*kmsapi.ListKeyPoliciesResponse, error) {
+	if _, err := s.resolve(c, *in.KeyId, keyOnly); err != nil {
+		return nil, err
+	}
+	return &kmsapi.ListKeyPoliciesResponse{PolicyNames: []string{defaultPolicy}, Truncated: wire.Ptr(false)}, nil
+}

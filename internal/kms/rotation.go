@@ -1,0 +1,228 @@
+package kms
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+// maxOnDemand is how many on-demand rotations AWS allows per key
+// (RotateKeyOnDemand documentation).
+const maxOnDemand = 25
+
+const day = 24 * time.Hour
+
+// rotatable is the state check of the rotation operations (key-state table:
+// disabled keys give DisabledException, keys pending deletion KMSInvalidState).
+func rotatable(k *key) error {
+	if k.rec.Spec != specSymmetric || k.rec.Origin != originAWSKMS {
+		return kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin + " which is not valid for this operation.")
+	}
+	switch k.rec.State {
+	case Disabled:
+		return kmsapi.NewDisabledException(k.arn + " is disabled.")
+	case PendingDeletion:
+		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
+	}
+	return nil
+}
+
+// lastRotation is when the key's current schedule starts counting: its newest
+// material's creation.
+func lastRotation(r *keyRecord) time.Time {
+	last := r.Created
+	for _, m := range r.Materials {
+		if m.Created.After(last) {
+			last = m.Created
+		}
+	}
+	return last
+}
+
+// EnableKeyRotation turns on automatic rotation, every RotationPeriodInDays (default 365).
+func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.EnableKeyRotationRequest) (Empty, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	period := int32(defaultPeriod)
+	if in.RotationPeriodInDays != nil {
+		period = *in.RotationPeriodInDays
+	}
+	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
+		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
+			return err
+		}
+		// A new schedule counts from now; a changed period on an enabled key
+		// counts from the last rotation, as AWS does.
+		base := s.now().UTC()
+		if r.RotationEnabled {
+			base = lastRotation(r)
+		}
+		r.RotationEnabled, r.RotationPeriod = true, period
+		r.NextRotation = base.Add(time.Duration(period) * day)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// DisableKeyRotation turns off automatic rotation.
+func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, in *kmsapi.DisableKeyRotationRequest) (Empty, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
+		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
+			return err
+		}
+		r.RotationEnabled, r.RotationPeriod, r.NextRotation = false, 0, time.Time{}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// GetKeyRotationStatus says whether automatic rotation is on and when it runs next.
+func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, in *kmsapi.GetKeyRotationStatusRequest) (*kmsapi.GetKeyRotationStatusResponse, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	if k.rec.Spec != specSymmetric || k.rec.Origin != originAWSKMS {
+		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin + " which is not valid for this operation.")
+	}
+	out := &kmsapi.GetKeyRotationStatusResponse{KeyRotationEnabled: wire.Ptr(k.rec.RotationEnabled), KeyId: wire.Ptr(k.rec.ID)}
+	if k.rec.RotationEnabled {
+		out.RotationPeriodInDays = wire.Ptr(k.rec.RotationPeriod)
+		out.NextRotationDate = ts(k.rec.NextRotation)
+	}
+	if !k.rec.OnDemandStart.IsZero() {
+		out.OnDemandRotationStartDate = ts(k.rec.OnDemandStart)
+	}
+	return out, nil
+}
+
+// RotateKeyOnDemand rotates now, up to 25 times per key; the automatic
+// schedule is unchanged.
+func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.RotateKeyOnDemandRequest) (*kmsapi.RotateKeyOnDemandResponse, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
+			return err
+		}
+		n := 0
+		for _, m := range r.Materials {
+			if m.RotationType == "ON_DEMAND" {
+				n++
+			}
+		}
+		if n >= maxOnDemand {
+			return kmsapi.NewLimitExceededException("The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: " + k.arn)
+		}
+		return s.addMaterial(r, txn, "ON_DEMAND")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &kmsapi.RotateKeyOnDemandResponse{KeyId: wire.Ptr(k.rec.ID)}, nil
+}
+
+// addMaterial makes new material current in r and adds its record to txn.
+func (s *Service) addMaterial(r *keyRecord, txn *store.Txn, rotationType string) error {
+	m, kv, err := s.newMaterial(r.Account, r.Region, r.ID, rotationType)
+	if err != nil {
+		return err
+	}
+	txn.Compares = append(txn.Compares, store.Compare{Key: kv.Key})
+	// The material record must be applied before the key record that names it.
+	txn.Puts = append(txn.Puts, kv)
+	r.Materials = append(r.Materials, m)
+	r.CurrentMaterial = m.ID
+	return nil
+}
+
+// rotateScheduled performs an automatic rotation that has come due.
+func (s *Service) rotateScheduled(ctx context.Context, k *key) error {
+	err := s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+		now := s.now().UTC()
+		if !r.RotationEnabled || r.State != Enabled || now.Before(r.NextRotation) {
+			return errSkip
+		}
+		if err := s.addMaterial(r, txn, "AUTOMATIC"); err != nil {
+			return err
+		}
+		r.NextRotation = now.Add(time.Duration(r.RotationPeriod) * day)
+		return nil
+	})
+	if err == errSkip {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("rotate %s: %w", k.arn, err)
+	}
+	s.log.Info("kms: rotated key on schedule", "key", k.arn)
+	return nil
+}
+
+var errSkip = fmt.Errorf("kms: nothing to do")
+
+// ListKeyRotations lists completed rotations, or with IncludeKeyMaterial
+// ALL_KEY_MATERIAL every version of the key's material.
+func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.ListKeyRotationsRequest) (*kmsapi.ListKeyRotationsResponse, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	if err != nil {
+		return nil, err
+	}
+	if k.rec.Spec != specSymmetric {
+		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for this operation.")
+	}
+	mats := k.rec.Materials
+	if wire.String(in.IncludeKeyMaterial) != "ALL_KEY_MATERIAL" && len(mats) > 0 {
+		mats = mats[1:] // the original material is no rotation
+	}
+	var got []material
+	var next *string
+	if in.Marker != nil {
+		start := -1
+		for i, m := range mats {
+			if m.ID == *in.Marker {
+				start = i
+			}
+		}
+		if start < 0 {
+			return nil, kmsapi.NewInvalidMarkerException("Invalid marker")
+		}
+		mats = mats[start:]
+	}
+	got, next, err = page(mats, func(m material) string { return m.ID }, nil, in.Limit, 100)
+	if err != nil {
+		return nil, err
+	}
+	out := &kmsapi.ListKeyRotationsResponse{Rotations: []kmsapi.RotationsListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	for _, m := range got {
+		e := kmsapi.RotationsListEntry{KeyId: wire.Ptr(k.rec.ID), KeyMaterialId: wire.Ptr(m.ID), RotationDate: ts(m.Created)}
+		if m.RotationType != "" {
+			e.RotationType = wire.Ptr(m.RotationType)
+		}
+		state := "NON_CURRENT"
+		if m.ID == k.rec.CurrentMaterial {
+			state = "CURRENT"
+		}
+		e.KeyMaterialState = wire.Ptr(state)
+		out.Rotations = append(out.Rotations, e)
+	}
+	return out, nil
+}

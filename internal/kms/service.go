@@ -1,0 +1,308 @@
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+// Caller is the authenticated principal of a request and the Region it named.
+type Caller struct {
+	Account string // the principal's account
+	ARN     string // the principal's ARN
+	Region  string // the Region of the request's credential scope
+}
+
+// Options are the optional dependencies of a Service.
+type Options struct {
+	Now  func() time.Time // nil: time.Now
+	Rand io.Reader        // nil: crypto/rand
+	Log  *slog.Logger     // nil: slog.Default()
+	// SweepInterval is how often Run deletes due keys and rotates keys whose
+	// rotation date has come. 0: one minute.
+	SweepInterval time.Duration
+}
+
+// Service is the KMS API over one store.
+type Service struct {
+	st       store.Store
+	sealer   *seal.Sealer
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+	interval time.Duration
+
+	view     *view
+	follower *store.Follower
+}
+
+// New loads every KMS record into memory. Run keeps the view current.
+func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.interval == 0 {
+		s.interval = time.Minute
+	}
+	s.view = newView(s)
+	s.follower = store.NewFollower(st, "acct/", s.view)
+	if err := s.follower.Load(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run follows the store and runs the deletion sweeper and rotation scheduler
+// until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.follower.Run(ctx) }()
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-t.C:
+			if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("kms: background sweep", "err", err)
+			}
+		}
+	}
+}
+
+// Tick deletes every key whose deletion date has passed and rotates every key
+// whose rotation date has come, as of Options.Now. Run calls it periodically;
+// tests call it after moving the clock.
+func (s *Service) Tick(ctx context.Context) error {
+	var errs []error
+	now := s.now()
+	for _, k := range s.view.allKeys() {
+		switch {
+		case k.rec.State == PendingDeletion && !now.Before(k.rec.DeletionDate):
+			errs = append(errs, s.deleteKeyNow(ctx, k))
+		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
+			errs = append(errs, s.rotateScheduled(ctx, k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) materialAAD(account, region, keyID, materialID string) []byte {
+	return []byte(arn.KeyARN(region, account, keyID) + "|" + materialID)
+}
+
+func (s *Service) openMaterial(account, region, keyID, materialID string, sealed []byte) (*keys.Symmetric, error) {
+	id, err := keys.ParseMaterialID(materialID)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.sealer.Open(sealed, s.materialAAD(account, region, keyID, materialID))
+	if err != nil {
+		return nil, err
+	}
+	// NewSymmetric owns raw from here and clears it on Destroy.
+	return keys.NewSymmetric(keyID, id, raw)
+}
+
+// newMaterial makes fresh symmetric material for a key and returns its
+// description and the sealed record to store.
+func (s *Service) newMaterial(account, region, keyID, rotationType string) (material, store.KV, error) {
+	id, err := keys.NewMaterialID(s.rand)
+	if err != nil {
+		return material{}, store.KV{}, err
+	}
+	raw := make([]byte, keys.SymmetricKeySize)
+	defer clear(raw)
+	if _, err := io.ReadFull(s.rand, raw); err != nil {
+		return material{}, store.KV{}, err
+	}
+	sealed, err := s.sealer.Seal(raw, s.materialAAD(account, region, keyID, id.String()))
+	if err != nil {
+		return material{}, store.KV{}, err
+	}
+	m := material{ID: id.String(), Created: s.now().UTC(), RotationType: rotationType}
+	return m, store.KV{Key: materialPath(account, region, keyID, m.ID), Value: marshal(materialRecord{Sealed: sealed})}, nil
+}
+
+// commit writes t and waits until this node's view shows it.
+func (s *Service) commit(ctx context.Context, t store.Txn) error {
+	rev, err := s.st.Txn(ctx, t)
+	if err != nil {
+		return err
+	}
+	return s.follower.Wait(ctx, rev)
+}
+
+// errRetry asks update to read the key again and retry.
+var errRetry = errors.New("kms: retry")
+
+// update applies fn to a fresh copy of a key's record and writes it,
+// conditional on the revision it was read at; a concurrent writer makes it
+// read again and retry. fn may add puts and deletes of other records to txn.
+func (s *Service) update(ctx context.Context, k *key, fn func(rec *keyRecord, txn *store.Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		rec := cloneRecord(k.rec)
+		txn := store.Txn{Compares: []store.Compare{{Key: keyPath(rec.Account, rec.Region, rec.ID), ModRev: k.modRev}}}
+		if err := fn(&rec, &txn); err != nil {
+			return err
+		}
+		txn.Puts = append(txn.Puts, store.KV{Key: keyPath(rec.Account, rec.Region, rec.ID), Value: marshal(rec)})
+		err := s.commit(ctx, txn)
+		if !errors.Is(err, store.ErrConflict) || attempt >= 8 {
+			return err
+		}
+		kv, gerr := s.st.Get(ctx, keyPath(rec.Account, rec.Region, rec.ID))
+		if errors.Is(gerr, store.ErrNotFound) {
+			return notFoundKey(k.arn)
+		}
+		if gerr != nil {
+			return gerr
+		}
+		if err := s.follower.Wait(ctx, kv.ModRev); err != nil {
+			return err
+		}
+		if k = s.view.key(rec.Region, rec.ID); k == nil {
+			return notFoundKey(arn.KeyARN(rec.Region, rec.Account, rec.ID))
+		}
+	}
+}
+
+func cloneRecord(r keyRecord) keyRecord {
+	r.Tags = append([]tag(nil), r.Tags...)
+	r.Materials = append([]material(nil), r.Materials...)
+	return r
+}
+
+// Key identifiers. The forms AWS accepts are a key id, a key ARN, an alias
+// name (alias/…) and an alias ARN; management operations take only the first two.
+
+type idForms uint8
+
+const (
+	keyOnly idForms = iota + 1
+	keyOrAlias
+)
+
+// resolve finds the key a KeyId names, as seen by c.
+func (s *Service) resolve(c Caller, id string, forms idForms) (*key, error) {
+	if strings.HasPrefix(id, "arn:") {
+		a, err := arn.Parse(id)
+		if err != nil || a.Service != "kms" || a.Partition != arn.Partition {
+			return nil, kmsapi.NewNotFoundException("Invalid arn " + id)
+		}
+		if a.Region != c.Region {
+			// AWS names only the Region it could not find (see the error corpus).
+			return nil, kmsapi.NewNotFoundException("Invalid arn " + a.Region)
+		}
+		switch {
+		case strings.HasPrefix(a.Resource, "key/"):
+			kid := strings.TrimPrefix(a.Resource, "key/")
+			if !arn.IsKeyID(kid) {
+				return nil, kmsapi.NewNotFoundException("Invalid keyId '" + id + "'")
+			}
+			k := s.view.key(c.Region, kid)
+			if k == nil || k.rec.Account != a.Account || a.Account != c.Account {
+				return nil, notFoundKey(id)
+			}
+			return k, nil
+		case strings.HasPrefix(a.Resource, "alias/") && forms == keyOrAlias:
+			if a.Account != c.Account {
+				return nil, notFoundAlias(id)
+			}
+			return s.resolveAlias(c, a.Resource)
+		}
+		return nil, kmsapi.NewNotFoundException("Invalid arn " + id)
+	}
+	if strings.HasPrefix(id, "alias/") && forms == keyOrAlias {
+		return s.resolveAlias(c, id)
+	}
+	if !arn.IsKeyID(id) {
+		return nil, kmsapi.NewNotFoundException("Invalid keyId '" + id + "'")
+	}
+	k := s.view.key(c.Region, id)
+	if k == nil || k.rec.Account != c.Account {
+		return nil, notFoundKey(arn.KeyARN(c.Region, c.Account, id))
+	}
+	return k, nil
+}
+
+func (s *Service) resolveAlias(c Caller, name string) (*key, error) {
+	a := s.view.alias(c.Account, c.Region, name)
+	if a == nil {
+		return nil, notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+	}
+	k := s.view.key(c.Region, a.TargetKeyID)
+	if k == nil || k.rec.Account != c.Account {
+		return nil, notFoundKey(arn.KeyARN(c.Region, c.Account, a.TargetKeyID))
+	}
+	return k, nil
+}
+
+func notFoundKey(keyARN string) error {
+	return kmsapi.NewNotFoundException("Key '" + keyARN + "' does not exist")
+}
+
+func notFoundAlias(aliasARN string) error {
+	return kmsapi.NewNotFoundException("Alias " + aliasARN + " is not found.")
+}
+
+// State checks, worded as the KMS Developer Guide's key-state table gives them.
+
+// usable is the check of cryptographic operations: only an enabled key works.
+func usable(k *key) error {
+	switch k.rec.State {
+	case Enabled:
+		return nil
+	case Disabled:
+		return kmsapi.NewDisabledException(k.arn + " is disabled.")
+	case PendingDeletion:
+		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
+	case PendingImport:
+		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
+	}
+	return fmt.Errorf("kms: key %s in unknown state %v", k.rec.ID, k.rec.State)
+}
+
+// notPendingDeletion is the check of management operations that work on
+// enabled and disabled keys.
+func notPendingDeletion(k *key) error {
+	if k.rec.State == PendingDeletion {
+		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
+	}
+	return nil
+}
+
+func dryRun(p *bool) error {
+	if wire.Bool(p) {
+		return kmsapi.NewDryRunOperationException("The request would have succeeded, but the DryRun option is set.")
+	}
+	return nil
+}
+
+func ts(t time.Time) *wire.Timestamp {
+	v := wire.Timestamp(t)
+	return &v
+}
+
+// Empty is the response of operations that return nothing.
+type Empty = *struct{}

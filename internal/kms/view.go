@@ -1,0 +1,202 @@
+package kms
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+
+	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/store"
+)
+
+// view is this node's in-memory copy of every KMS record, kept current by a
+// store.Follower. Entries are immutable once published: a change replaces the
+// *key, so a request that looked one up sees a consistent key to the end.
+type view struct {
+	s *Service
+
+	mu      sync.RWMutex
+	keys    map[string]*key                      // region/keyID
+	mats    map[string]map[string]*keys.Symmetric // region/keyID → material id → material
+	aliases map[string]*aliasRecord               // account/region/alias name
+}
+
+// key is one KMS key as the view holds it.
+type key struct {
+	rec    keyRecord
+	arn    string
+	modRev int64
+}
+
+func newView(s *Service) *view {
+	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]*keys.Symmetric{}, aliases: map[string]*aliasRecord{}}
+}
+
+func keyIndex(region, id string) string { return region + "/" + id }
+
+func aliasIndex(account, region, name string) string { return account + "/" + region + "/" + name }
+
+// path is a parsed KMS store path.
+type path struct {
+	account, region, kind, id, sub string
+}
+
+// parsePath splits acct/<a>/kms/<r>/<kind>/<id>[/<sub>]; ok is false for other records.
+func parsePath(p string) (path, bool) {
+	parts := strings.SplitN(p, "/", 7)
+	if len(parts) < 6 || parts[0] != "acct" || parts[2] != "kms" {
+		return path{}, false
+	}
+	out := path{account: parts[1], region: parts[3], kind: parts[4], id: parts[5]}
+	if out.kind == "aliases" {
+		// Alias names contain slashes: the rest of the path is the name.
+		out.id = strings.Join(parts[5:], "/")
+	} else if len(parts) == 7 {
+		out.sub = parts[6]
+	}
+	return out, true
+}
+
+func (v *view) Reset(kvs []store.KV, _ int64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.keys = map[string]*key{}
+	v.mats = map[string]map[string]*keys.Symmetric{}
+	v.aliases = map[string]*aliasRecord{}
+	for _, kv := range kvs {
+		v.put(kv)
+	}
+}
+
+func (v *view) Apply(resp store.WatchResponse) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, e := range resp.Events {
+		if e.Type == store.Delete {
+			v.delete(e.KV.Key)
+		} else {
+			v.put(e.KV)
+		}
+	}
+}
+
+func (v *view) put(kv store.KV) {
+	p, ok := parsePath(kv.Key)
+	if !ok {
+		return
+	}
+	switch p.kind {
+	case "keys":
+		var rec keyRecord
+		if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
+			return
+		}
+		v.keys[keyIndex(p.region, p.id)] = &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
+	case "material":
+		var rec materialRecord
+		if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			v.s.log.Error("kms: undecodable material record", "key", kv.Key, "err", err)
+			return
+		}
+		m, err := v.s.openMaterial(p.account, p.region, p.id, p.sub, rec.Sealed)
+		if err != nil {
+			v.s.log.Error("kms: key material does not open", "key", kv.Key, "err", err)
+			return
+		}
+		idx := keyIndex(p.region, p.id)
+		if v.mats[idx] == nil {
+			v.mats[idx] = map[string]*keys.Symmetric{}
+		}
+		v.mats[idx][p.sub] = m
+	case "aliases":
+		var rec aliasRecord
+		if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			v.s.log.Error("kms: undecodable alias record", "key", kv.Key, "err", err)
+			return
+		}
+		v.aliases[aliasIndex(p.account, p.region, p.id)] = &rec
+	}
+}
+
+func (v *view) delete(k string) {
+	p, ok := parsePath(k)
+	if !ok {
+		return
+	}
+	switch p.kind {
+	case "keys":
+		delete(v.keys, keyIndex(p.region, p.id))
+	case "material":
+		idx := keyIndex(p.region, p.id)
+		if m := v.mats[idx][p.sub]; m != nil {
+			m.Destroy()
+			delete(v.mats[idx], p.sub)
+			if len(v.mats[idx]) == 0 {
+				delete(v.mats, idx)
+			}
+		}
+	case "aliases":
+		delete(v.aliases, aliasIndex(p.account, p.region, p.id))
+	}
+}
+
+func (v *view) key(region, id string) *key {
+	v.mu.RLock()
+	k := v.keys[keyIndex(region, id)]
+	v.mu.RUnlock()
+	return k
+}
+
+func (v *view) material(region, id, materialID string) *keys.Symmetric {
+	v.mu.RLock()
+	m := v.mats[keyIndex(region, id)][materialID]
+	v.mu.RUnlock()
+	return m
+}
+
+func (v *view) alias(account, region, name string) *aliasRecord {
+	v.mu.RLock()
+	a := v.aliases[aliasIndex(account, region, name)]
+	v.mu.RUnlock()
+	return a
+}
+
+// keysOf returns the keys of one account and Region.
+func (v *view) keysOf(account, region string) []*key {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []*key
+	for _, k := range v.keys {
+		if k.rec.Account == account && k.rec.Region == region {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// aliasesOf returns the aliases of one account and Region.
+func (v *view) aliasesOf(account, region string) []*aliasRecord {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	prefix := account + "/" + region + "/"
+	var out []*aliasRecord
+	for idx, a := range v.aliases {
+		if strings.HasPrefix(idx, prefix) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// allKeys returns every key, for the background sweeps.
+func (v *view) allKeys() []*key {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := make([]*key, 0, len(v.keys))
+	for _, k := range v.keys {
+		out = append(out, k)
+	}
+	return out
+}

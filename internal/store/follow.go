@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Handler keeps an in-memory view of the records under one prefix. Reset
+// replaces the whole view; Apply applies the changes of one revision (all the
+// records one Txn wrote, so a view never shows half a transaction).
+type Handler interface {
+	Reset(kvs []KV, rev int64)
+	Apply(resp WatchResponse)
+}
+
+// Follower keeps a Handler current with the store: an initial Range, then a
+// Watch from that revision, ranging again whenever the watch falls behind.
+// It is how the request hot path reads without store I/O.
+type Follower struct {
+	st     Store
+	prefix string
+	h      Handler
+
+	mu      sync.Mutex
+	applied int64
+	changed chan struct{} // closed and replaced whenever applied advances
+}
+
+// NewFollower returns a follower of prefix; call Load, then Run.
+func NewFollower(st Store, prefix string, h Handler) *Follower {
+	return &Follower{st: st, prefix: prefix, h: h, changed: make(chan struct{})}
+}
+
+// Load fills the handler from the store.
+func (f *Follower) Load(ctx context.Context) error {
+	kvs, rev, err := f.st.Range(ctx, f.prefix)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", f.prefix, err)
+	}
+	f.h.Reset(kvs, rev)
+	f.advance(rev)
+	return nil
+}
+
+// Run follows changes until ctx ends; it returns ctx's error, or the store's
+// if the store fails or closes.
+func (f *Follower) Run(ctx context.Context) error {
+	for {
+		wctx, cancel := context.WithCancel(ctx)
+		err := f.follow(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !errors.Is(err, ErrCompacted) {
+			return err
+		}
+		if err := f.Load(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+func (f *Follower) follow(ctx context.Context) error {
+	for resp := range f.st.Watch(ctx, f.prefix, f.Applied()) {
+		if resp.Err != nil {
+			return resp.Err
+		}
+		f.h.Apply(resp)
+		f.advance(resp.Revision)
+	}
+	return ctx.Err()
+}
+
+// Applied is the newest revision the handler reflects.
+func (f *Follower) Applied() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied
+}
+
+func (f *Follower) advance(rev int64) {
+	f.mu.Lock()
+	if rev > f.applied {
+		f.applied = rev
+		close(f.changed)
+		f.changed = make(chan struct{})
+	}
+	f.mu.Unlock()
+}
+
+// Wait blocks until the handler reflects revision rev, so that a write is
+// visible to the next request on this node before the write is acknowledged.
+// A Txn that touched nothing under the prefix still advances the store
+// revision; the follower only learns of revisions under its prefix, so callers
+// wait only for revisions of their own writes to it.
+func (f *Follower) Wait(ctx context.Context, rev int64) error {
+	for {
+		f.mu.Lock()
+		applied, ch := f.applied, f.changed
+		f.mu.Unlock()
+		if applied >= rev {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
