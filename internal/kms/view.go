@@ -17,7 +17,7 @@ type view struct {
 	s *Service
 
 	mu      sync.RWMutex
-	keys    map[string]*key                      // region/keyID
+	keys    map[string]*key                       // region/keyID
 	mats    map[string]map[string]*keys.Symmetric // region/keyID → material id → material
 	aliases map[string]*aliasRecord               // account/region/alias name
 }
