@@ -216,13 +216,17 @@ func WriteError(w http.ResponseWriter, requestID string, err error) {
 
 func write(w http.ResponseWriter, requestID string, status int, errorType string, body []byte) {
 	h := w.Header()
+	// One backing array for the per-response values: one allocation, not
+	// three. The keys are in canonical form, as Header.Set would write them.
+	vals := [3]string{strconv.Itoa(len(body)), requestID, errorType}
+	v := vals[:]
 	h["Content-Type"] = contentTypeValue
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = v[0:1:1]
 	if requestID != "" {
-		h.Set("X-Amzn-Requestid", requestID)
+		h["X-Amzn-Requestid"] = v[1:2:2]
 	}
 	if errorType != "" {
-		h.Set("X-Amzn-Errortype", errorType)
+		h["X-Amzn-Errortype"] = v[2:3:3]
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

@@ -204,12 +204,12 @@ func TestAWSMessages(t *testing.T) {
 	rows := awsValidationMessages(t)
 	// How to reproduce each AWS message, by its "at '<path>'".
 	repro := map[string]struct{ op, body string }{
-		"numberOfBytes":         {"GenerateRandom", ""}, // body from the value
-		"keySpec":               {"CreateKey", `{"KeySpec": "HMAC_random"}`},
-		"keyUsage":              {"CreateKey", `{"KeyUsage": "RANDOM"}`},
-		"macAlgorithm":          {"GenerateMac", `{` + keyID + `, "Message": "bWFj", "MacAlgorithm": "INVALID"}`},
-		"plaintext":             {"Encrypt", `{` + keyID + `, "Plaintext": "` + b64(4097) + `"}`},
-		"keyAgreementAlgorithm": {"DeriveSharedSecret", `{` + keyID + `, "KeyAgreementAlgorithm": "INVALID", "PublicKey": "cGs="}`},
+		"numberOfBytes":          {"GenerateRandom", ""}, // body from the value
+		"keySpec":                {"CreateKey", `{"KeySpec": "HMAC_random"}`},
+		"keyUsage":               {"CreateKey", `{"KeyUsage": "RANDOM"}`},
+		"macAlgorithm":           {"GenerateMac", `{` + keyID + `, "Message": "bWFj", "MacAlgorithm": "INVALID"}`},
+		"plaintext":              {"Encrypt", `{` + keyID + `, "Plaintext": "` + b64(4097) + `"}`},
+		"keyAgreementAlgorithm":  {"DeriveSharedSecret", `{` + keyID + `, "KeyAgreementAlgorithm": "INVALID", "PublicKey": "cGs="}`},
 		"tags.1.member.tagValue": {"CreateKey", `{"Tags": [{"TagKey": "k", "TagValue": "` + strings.Repeat("v", 257) + `"}]}`},
 		"tags.1.member.tagKey":   {"CreateKey", `{"Tags": [{"TagKey": "` + strings.Repeat("a", 129) + `", "TagValue": "v"}]}`},
 	}

@@ -1,11 +1,3 @@
-// Command gen generates the Go request and response types of an AWS
-// JSON-protocol service, their validation, its operation table and its error
-// constructors from the service's botocore model (service-2.json).
-//
-//	go run ./internal/gen -model service-2.json -pkg kmsapi -out kmsapi/zz_generated.go
-//
-// The output depends only on the model, so it is checked in, and a test
-// regenerates it to check that it is current.
 package main
 
 import (

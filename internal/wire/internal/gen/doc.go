@@ -1,0 +1,15 @@
+// Command gen generates the Go request and response types of an AWS
+// JSON-protocol service, their validation, its operation table and its error
+// constructors from the service's botocore model (service-2.json).
+//
+//	go run ./internal/gen -model service-2.json -pkg kmsapi -out kmsapi/zz_generated.go
+//
+// The output depends only on the model, so it is checked in, and a test
+// regenerates it to check that it is current.
+//
+// The generator is generic over botocore models of the "json" protocol
+// (KMS, Organizations, …). It refuses a model it cannot represent exactly:
+// a pattern RE2 cannot compile, a name that collides with another
+// declaration, a constraint on a kind of collection element it does not
+// check. See package valid for how failures are worded.
+package main
