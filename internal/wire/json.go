@@ -197,7 +197,8 @@ type errorBody struct {
 // "message": msg} with its HTTP status and the x-amzn-RequestId and
 // x-amzn-ErrorType headers. An err that is not (and does not wrap) an *Error
 // is sent as a 500 KMSInternalException with a generic message: its detail
-// is the caller's to log, never the client's to see.
+// is the caller's to log, never the client's to see. An *Error without a
+// Status is sent with 400.
 func WriteError(w http.ResponseWriter, requestID string, err error) {
 	var we *Error
 	if !errors.As(err, &we) || we == nil {

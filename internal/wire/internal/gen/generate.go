@@ -394,8 +394,8 @@ func (g *generator) genValidate(name string, s *shape) error {
 		g.p("// Validate checks s against the constraints of the API model and")
 		g.p("// returns nil or a ValidationException worded as AWS words it.")
 		g.p("func (s *%s) Validate() error {", id)
-		g.p("if s == nil { s = &%s{} }", id)
 		if g.rules(name) {
+			g.p("if s == nil { s = &%s{} }", id)
 			g.p("var e valid.Errors")
 			g.p("s.validate(&e, \"\")")
 			g.p("return e.Err()")
