@@ -168,7 +168,12 @@ func putEncoder(e *encoder) {
 // WriteJSON writes a 200 response: Content-Type application/x-amz-json-1.1,
 // the x-amzn-RequestId header and v encoded as JSON. If v cannot be encoded,
 // which is a programming error, it writes a KMSInternalException instead.
+// A nil v, for an operation without output, sends an empty body, as AWS does.
 func WriteJSON(w http.ResponseWriter, requestID string, v any) {
+	if v == nil {
+		write(w, requestID, http.StatusOK, "", nil)
+		return
+	}
 	e := getEncoder()
 	defer putEncoder(e)
 	if err := e.enc.Encode(v); err != nil {

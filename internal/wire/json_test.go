@@ -126,6 +126,14 @@ func TestWriteJSON(t *testing.T) {
 	}
 }
 
+func TestWriteJSONNoOutput(t *testing.T) {
+	w := httptest.NewRecorder()
+	wire.WriteJSON(w, "req-1", nil)
+	if w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") != "0" {
+		t.Errorf("got %d %q %v", w.Code, w.Body, w.Header())
+	}
+}
+
 func TestWriteJSONUnencodable(t *testing.T) {
 	w := httptest.NewRecorder()
 	wire.WriteJSON(w, "req-1", map[string]any{"f": func() {}})
