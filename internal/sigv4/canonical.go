@@ -145,6 +145,9 @@ func requestPath(r *http.Request) string {
 		}
 		return u
 	}
+	if r.URL == nil {
+		return "/"
+	}
 	return r.URL.EscapedPath()
 }
 

@@ -110,6 +110,13 @@ type trace struct {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
+// putBuf returns a buffer to the pool unless a huge request grew it.
+func putBuf(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
+		bufPool.Put(bp)
+	}
+}
+
 // Verify checks r's SigV4 signature, carried in the Authorization header or
 // in a presigned query string. body is the full request body, already read
 // by the caller: the payload hash is sha256(body), and an
@@ -187,7 +194,7 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr 
 
 	key := v.keys.signingKey(&req.cred, creds.Secret)
 	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	defer putBuf(bp)
 	ok, found := v.check(bp, r, &req, &key, payload[:], &provided, tr, "X-Amz-Signature")
 	if !ok && found && req.presigned && req.tokenInQuery {
 		// The token may have been added to the URL after signing, as the
@@ -276,7 +283,9 @@ func decodeSignature(dst *[32]byte, s string) bool {
 // the query string.
 func (v *Verifier) parse(r *http.Request) (request, error) {
 	var req request
-	req.query = parseQuery(r.URL.RawQuery)
+	if r.URL != nil {
+		req.query = parseQuery(r.URL.RawQuery)
+	}
 	_, qAlg := queryValue(req.query, "X-Amz-Algorithm")
 	_, qCred := queryValue(req.query, "X-Amz-Credential")
 	_, qSig := queryValue(req.query, "X-Amz-Signature")

@@ -608,3 +608,55 @@ func BenchmarkVerifyEncrypt(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentVerify runs verifications of several access keys at once;
+// run it with -race.
+func TestConcurrentVerify(t *testing.T) {
+	type req struct {
+		r    *http.Request
+		body []byte
+	}
+	lookup := mapLookup{}
+	var reqs []req
+	for i := range 4 {
+		id := testKeyID[:len(testKeyID)-1] + string(rune('0'+i))
+		secret := testSecret[:len(testSecret)-1] + string(rune('0'+i))
+		lookup[id] = secret
+		r := kmsRequest(t, encryptReq)
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: secret},
+			r, payloadHash(encryptReq), "kms", testRegion, signedAt); err != nil {
+			t.Fatal(err)
+		}
+		sr, body := onServer(t, r)
+		reqs = append(reqs, req{sr, body})
+	}
+	v := verifier(lookup, signedAt, Options{})
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			var err error
+			for i := range 200 {
+				q := reqs[(g+i)%len(reqs)]
+				if _, err = v.Verify(context.Background(), q.r, q.body); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type mapLookup map[string]string
+
+func (m mapLookup) Secret(_ context.Context, id string) (Credentials, error) {
+	s, ok := m[id]
+	if !ok {
+		return Credentials{}, ErrUnknownAccessKey
+	}
+	return Credentials{Secret: s}, nil
+}
