@@ -99,3 +99,12 @@ func BenchmarkWildcardHostile(b *testing.B) {
 		}
 	}
 }
+
+func mustRead(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
