@@ -1,0 +1,190 @@
+// Package testserver starts a real `trent serve` process on a loopback port
+// for end-to-end tests, and gives them AWS SDK configurations that reach it.
+package testserver
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Account and the root credentials every test server starts with.
+const (
+	Account   = "111122223333"
+	AccessKey = "AKIATRENTTESTROOT01"
+	SecretKey = "trent-test-secret-access-key-0000000001"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds cmd/trent once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "trent-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "trent")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/trent")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Options for Start.
+type Options struct {
+	DataDir string   // empty: a fresh t.TempDir()
+	Regions []string // empty: us-east-1
+	Env     []string // extra environment, KEY=value
+}
+
+// Server is a running trent serve process.
+type Server struct {
+	URL     string
+	DataDir string
+	Regions []string
+	cmd     *exec.Cmd
+	stderr  *strings.Builder
+	mu      sync.Mutex
+	done    chan struct{}
+}
+
+// Start runs trent serve and waits until it listens. The process is stopped
+// (SIGTERM) when the test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	bin := Binary(t)
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	if len(o.Regions) == 0 {
+		o.Regions = []string{"us-east-1"}
+	}
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", o.DataDir, "--region", strings.Join(o.Regions, ","))
+	cmd.Env = append(os.Environ(),
+		"TRENT_ACCOUNT_ID="+Account,
+		"TRENT_ROOT_ACCESS_KEY_ID="+AccessKey,
+		"TRENT_ROOT_SECRET_ACCESS_KEY="+SecretKey,
+	)
+	cmd.Env = append(cmd.Env, o.Env...)
+	s := &Server{DataDir: o.DataDir, Regions: o.Regions, cmd: cmd, stderr: &strings.Builder{}, done: make(chan struct{})}
+	cmd.Stderr = lockedWriter{s}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(s.done) }()
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "Trent is serving AWS KMS at "); ok {
+				urlc <- strings.Fields(rest)[0]
+			}
+		}
+	}()
+	select {
+	case s.URL = <-urlc:
+	case <-s.done:
+		t.Fatalf("trent serve exited before listening:\n%s", s.Stderr())
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("trent serve did not start within 60s:\n%s", s.Stderr())
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+type lockedWriter struct{ s *Server }
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.s.stderr.Write(p)
+}
+
+// Stderr is what the server logged so far.
+func (s *Server) Stderr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
+}
+
+// Stop ends the server with SIGTERM and waits for it.
+func (s *Server) Stop(t testing.TB) {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+		t.Errorf("trent serve did not stop on SIGTERM within 15s")
+	}
+}
+
+// Kill ends the server with SIGKILL, as a crash would.
+func (s *Server) Kill() {
+	s.cmd.Process.Kill()
+	<-s.done
+}
+
+// Config is an AWS SDK configuration for the server's root credentials in
+// region (empty: the first Region served).
+func (s *Server) Config(region string) aws.Config {
+	return s.ConfigFor(region, AccessKey, SecretKey, "")
+}
+
+// ConfigFor is an AWS SDK configuration with the given credentials.
+func (s *Server) ConfigFor(region, accessKey, secret, token string) aws.Config {
+	if region == "" {
+		region = s.Regions[0]
+	}
+	return aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secret, token),
+		BaseEndpoint: aws.String(s.URL),
+		// Keep retries from hiding errors in tests.
+		RetryMaxAttempts: 1,
+	}
+}
+
+// Context is a context bounded for one end-to-end step.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
