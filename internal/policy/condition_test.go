@@ -260,3 +260,11 @@ func TestConditionVariables(t *testing.T) {
 		{"aws:CurrentTime as a variable from Request.Time", v, `{"StringLike":{"s3:prefix":"${aws:CurrentTime}"}}`, NewKeys("s3:prefix", "2025-06-15T12:00:00Z"), t0, "", true},
 	})
 }
+
+func TestTagKeyVariableWithSpace(t *testing.T) {
+	runCondCases(t, []condCase{
+		{"tag key with a space as a variable", docVars + ` "Tags as policy variables"`, `{"StringEquals":{"s3:prefix":"${aws:PrincipalTag/cost center}"}}`, NewKeys("aws:PrincipalTag/Cost Center", "42", "s3:prefix", "42"), t0, "", true},
+		{"not a variable: literal text", docVars, `{"StringEquals":{"s3:prefix":"${nocolon}"}}`, NewKeys("s3:prefix", "${nocolon}"), t0, "", true},
+		{"unterminated variable is literal", docVars, `{"StringEquals":{"s3:prefix":"${aws:username"}}`, NewKeys("s3:prefix", "${aws:username"), t0, "", true},
+	})
+}

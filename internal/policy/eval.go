@@ -206,9 +206,8 @@ func (c *cond) evalTime(e *evalCtx) bool {
 		}
 		m = c.matchOne(s, e)
 	}
-	if c.op.set == setAll || c.op.set == setAny {
-		return m != c.op.info.neg
-	}
+	// One value: with or without a set qualifier the result is the
+	// operator applied to it.
 	return m != c.op.info.neg
 }
 

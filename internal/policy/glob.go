@@ -40,9 +40,10 @@ type glob struct {
 	fold bool      // ASCII case-insensitive literals (action names)
 	// lit is set when the pattern is a single literal with no wildcard or
 	// variable: matching is then a plain comparison.
-	lit    string
-	isLit  bool
-	anyAll bool // the pattern is exactly "*"
+	lit      string
+	isLit    bool
+	isPrefix bool // the pattern is lit followed by one '*', as in "kms:Generate*"
+	anyAll   bool // the pattern is exactly "*"
 }
 
 // compileGlob builds a glob from template parts. wild says whether '*' and '?'
@@ -97,8 +98,13 @@ func compileGlob(parts []part, wild, fold bool) *glob {
 			g.isLit, g.lit = true, g.segs[0][0].lit
 		}
 	}
-	if len(g.segs) == 2 && len(g.segs[0]) == 0 && len(g.segs[1]) == 0 {
-		g.anyAll = true
+	if len(g.segs) == 2 && len(g.segs[1]) == 0 {
+		switch {
+		case len(g.segs[0]) == 0:
+			g.anyAll = true
+		case len(g.segs[0]) == 1 && g.segs[0][0].kind == atomLit:
+			g.isPrefix, g.lit = true, g.segs[0][0].lit
+		}
 	}
 	return g
 }
@@ -117,6 +123,9 @@ func (g *glob) match(text string, r *evalCtx) bool {
 			return equalFoldASCII(text, g.lit)
 		}
 		return text == g.lit
+	}
+	if g.isPrefix {
+		return g.hasPrefix(text, g.lit)
 	}
 	segs := g.segs
 	if len(segs) == 1 {
@@ -233,24 +242,19 @@ func (g *glob) hasSuffix(s, p string) bool {
 	return s[len(s)-len(p):] == p
 }
 
-// equalFoldASCII compares ASCII letters without case; other bytes exactly.
-// Action names are ASCII (reference_policies_elements_action.md).
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
+// equalFoldASCII compares s with lower, which is already lower case, treating
+// ASCII letters without case and other bytes exactly. Action names are ASCII
+// (reference_policies_elements_action.md).
+func equalFoldASCII(s, lower string) bool {
+	if len(s) != len(lower) {
 		return false
 	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
+	for i := 0; i < len(s); i++ {
+		x := s[i]
 		if 'A' <= x && x <= 'Z' {
 			x += 'a' - 'A'
 		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
+		if x != lower[i] {
 			return false
 		}
 	}
@@ -270,18 +274,6 @@ func lowerASCII(s string) string {
 		}
 	}
 	return s
-}
-
-// hasVars reports whether the pattern needs a resolver.
-func (g *glob) hasVars() bool {
-	for _, seg := range g.segs {
-		for _, a := range seg {
-			if a.kind == atomVar {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // arnGlob matches an ARN segment by segment: a wildcard in one of the first

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"time"
 )
 
 // DecodeRequest reads a Request from the JSON form the `trent policy eval`
@@ -63,6 +62,3 @@ func DecodeRequest(data []byte) (*Request, error) {
 	}
 	return r, nil
 }
-
-// Compile-time check that the zero Time is what "absent" means.
-var _ = time.Time{}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"strings"
+	"unicode"
 )
 
 // Policy variables (reference_policies_variables.md): "${key}" is replaced by
@@ -112,8 +113,7 @@ func parseVariable(raw, body string) (*variable, bool) {
 		}
 		key, def, hasDef = k, rest[1:len(rest)-1], true
 	}
-	key = strings.TrimSpace(key)
-	if key == "" || !validKeyName(key) {
+	if key == "" || key != strings.TrimSpace(key) || !validKeyName(key) {
 		return nil, false
 	}
 	return &variable{raw: raw, key: strings.ToLower(key), def: def, hasDef: hasDef}, true
@@ -128,8 +128,8 @@ func validKeyName(k string) bool {
 	}
 	for _, c := range k {
 		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.ContainsRune(":/_-.+=@", c):
+		case unicode.IsLetter(c), unicode.IsDigit(c):
+		case strings.ContainsRune(":/_-.+=@ ", c): // tag keys may hold spaces
 		default:
 			return false
 		}
