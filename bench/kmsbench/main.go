@@ -146,6 +146,9 @@ type ratioReport struct {
 	Op string `json:"op"`
 	// ServerCPU is Trent's server CPU per request over the baseline's.
 	ServerCPU float64 `json:"server_cpu_ratio,omitempty"`
+	// ServerCPUExtraMicros is Trent's server CPU per request minus the
+	// baseline's: what Trent's own work costs beyond serving HTTP.
+	ServerCPUExtraMicros float64 `json:"server_cpu_extra_us_per_request,omitempty"`
 	// Throughput is Trent's requests/s over the baseline's.
 	Throughput float64 `json:"throughput_ratio"`
 	// P50 is Trent's median latency over the baseline's.
@@ -253,6 +256,7 @@ func ratios(t, b summary) ratioReport {
 	r := ratioReport{Op: t.Op}
 	if t.ServerCPUMicros > 0 && b.ServerCPUMicros > 0 {
 		r.ServerCPU = t.ServerCPUMicros / b.ServerCPUMicros
+		r.ServerCPUExtraMicros = t.ServerCPUMicros - b.ServerCPUMicros
 	}
 	if b.RequestsPerSecond > 0 {
 		r.Throughput = t.RequestsPerSecond / b.RequestsPerSecond
@@ -403,13 +407,13 @@ func printTable(out io.Writer, r report) {
 	}
 	fmt.Fprintln(out)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "operation\tserver CPU trent/baseline\tthroughput trent/baseline\tp50 trent/baseline\t")
+	fmt.Fprintln(tw, "operation\tserver CPU trent/baseline\ttrent-baseline µs/req\tthroughput trent/baseline\tp50 trent/baseline\t")
 	for _, q := range r.Ratios {
-		cpu := "n/a"
+		cpu, extra := "n/a", "n/a"
 		if q.ServerCPU > 0 {
-			cpu = fmt.Sprintf("%.2fx", q.ServerCPU)
+			cpu, extra = fmt.Sprintf("%.2fx", q.ServerCPU), fmt.Sprintf("%+.1f", q.ServerCPUExtraMicros)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.2fx\t%.2fx\t\n", q.Op, cpu, q.Throughput, q.P50)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t%.2fx\t\n", q.Op, cpu, extra, q.Throughput, q.P50)
 	}
 	tw.Flush()
 }
