@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trentkms/trent/internal/testserver"
+)
+
+// awsCLI is Debian's awscli (v2); the aws on PATH may be another version.
+const awsCLI = "/usr/bin/aws"
+
+// TestAWSCLI runs cli_test.sh, which drives a test server through the AWS CLI
+// v2 with a shared credentials and config file, as a user would.
+func TestAWSCLI(t *testing.T) {
+	if _, err := os.Stat(awsCLI); err != nil {
+		t.Skipf("AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
+	}
+	srv := testserver.Start(t, testserver.Options{})
+
+	home := t.TempDir()
+	creds := filepath.Join(home, "credentials")
+	config := filepath.Join(home, "config")
+	writeFile(t, creds, "[default]\naws_access_key_id = "+testserver.AccessKey+"\naws_secret_access_key = "+testserver.SecretKey+"\n")
+	// One attempt keeps retries from hiding errors; no pager, since nobody reads.
+	writeFile(t, config, "[default]\nregion = "+srv.Regions[0]+"\noutput = json\ncli_pager =\nmax_attempts = 1\n")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "cli_test.sh")
+	// Drop the caller's AWS_* settings (a profile, keys, a region) so that only
+	// the files written above configure the CLI.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "HOME=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env,
+		"ENDPOINT="+srv.URL,
+		"ACCOUNT="+testserver.Account,
+		"AWS_SHARED_CREDENTIALS_FILE="+creds,
+		"AWS_CONFIG_FILE="+config,
+		"AWS_DEFAULT_REGION="+srv.Regions[0],
+		"AWS_EC2_METADATA_DISABLED=true",
+		"HOME="+home,
+	)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cli_test.sh: %v\n%s\nserver log:\n%s", err, out, srv.Stderr())
+	}
+	t.Logf("cli_test.sh passed in %v:\n%s", time.Since(start).Round(time.Millisecond), out)
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
