@@ -1,0 +1,375 @@
+package iam
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/sigv4"
+	"github.com/trentkms/trent/internal/store"
+)
+
+// ErrSecretMismatch is returned by Bootstrap when a configured access key
+// already exists with another secret.
+var ErrSecretMismatch = errors.New("iam: the access key exists with a different secret")
+
+// Options are the optional dependencies of a Directory.
+type Options struct {
+	Now  func() time.Time // nil: time.Now
+	Rand io.Reader        // nil: crypto/rand
+	Log  *slog.Logger     // nil: slog.Default()
+}
+
+// Directory is the identity store and its in-memory view.
+type Directory struct {
+	st       store.Store
+	sealer   *seal.Sealer
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+	follower *store.Follower
+
+	mu  sync.RWMutex
+	v   *view
+	gen uint64 // advances with every change to the view
+
+	cacheMu    sync.Mutex
+	secrets    map[string]*cachedSecret
+	identities map[string]*cachedIdentity
+	compiled   map[string]compiledDoc
+}
+
+type cachedSecret struct {
+	key     *accessKeyRecord // the record it was unsealed from
+	session *sessionRecord
+	secret  string
+	token   string
+}
+
+// New loads the identity view. Run keeps it current.
+func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Directory, error) {
+	d := &Directory{
+		st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, v: newView(),
+		secrets: map[string]*cachedSecret{}, identities: map[string]*cachedIdentity{}, compiled: map[string]compiledDoc{},
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.rand == nil {
+		d.rand = rand.Reader
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	d.follower = store.NewFollower(st, "", handler{d})
+	if err := d.follower.Load(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Run follows the store and removes expired sessions until ctx ends.
+func (d *Directory) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- d.follower.Run(ctx) }()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-t.C:
+			if err := d.purgeSessions(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("iam: purge expired sessions", "err", err)
+			}
+		}
+	}
+}
+
+// commit writes t and waits until the view shows it.
+func (d *Directory) commit(ctx context.Context, t store.Txn) error {
+	rev, err := d.st.Txn(ctx, t)
+	if err != nil {
+		return err
+	}
+	return d.follower.Wait(ctx, rev)
+}
+
+func (d *Directory) purgeSessions(ctx context.Context) error {
+	now := d.now()
+	d.mu.RLock()
+	var expired []string
+	for id, s := range d.v.sessions {
+		if now.After(s.Expiration) {
+			expired = append(expired, sessionsPrefix+id)
+		}
+	}
+	d.mu.RUnlock()
+	if len(expired) == 0 {
+		return nil
+	}
+	return d.commit(ctx, store.Txn{Deletes: expired})
+}
+
+// Secret implements sigv4.SecretLookup: the secret (and session token) of a
+// long-term access key or of temporary credentials.
+func (d *Directory) Secret(_ context.Context, accessKeyID string) (sigv4.Credentials, error) {
+	d.mu.RLock()
+	k, s := d.v.keys[accessKeyID], d.v.sessions[accessKeyID]
+	d.mu.RUnlock()
+	switch {
+	case k != nil:
+		if k.Status != "Active" {
+			return sigv4.Credentials{}, sigv4.ErrUnknownAccessKey
+		}
+	case s != nil:
+		if !d.now().Before(s.Expiration) {
+			return sigv4.Credentials{}, sigv4.ErrExpiredToken
+		}
+	default:
+		return sigv4.Credentials{}, sigv4.ErrUnknownAccessKey
+	}
+	d.cacheMu.Lock()
+	defer d.cacheMu.Unlock()
+	if c := d.secrets[accessKeyID]; c != nil && c.key == k && c.session == s {
+		return sigv4.Credentials{Secret: c.secret, SessionToken: c.token}, nil
+	}
+	c := &cachedSecret{key: k, session: s}
+	if k != nil {
+		secret, err := d.sealer.Open(k.Secret, secretAAD(k.AccessKeyID))
+		if err != nil {
+			return sigv4.Credentials{}, fmt.Errorf("iam: access key %s: %w", accessKeyID, err)
+		}
+		c.secret = string(secret)
+		clear(secret)
+	} else {
+		secret, err := d.sealer.Open(s.Secret, secretAAD(s.AccessKeyID))
+		if err != nil {
+			return sigv4.Credentials{}, fmt.Errorf("iam: session %s: %w", accessKeyID, err)
+		}
+		token, err := d.sealer.Open(s.Token, tokenAAD(s.AccessKeyID))
+		if err != nil {
+			return sigv4.Credentials{}, fmt.Errorf("iam: session %s: %w", accessKeyID, err)
+		}
+		c.secret, c.token = string(secret), string(token)
+		clear(secret)
+		clear(token)
+	}
+	d.secrets[accessKeyID] = c
+	return sigv4.Credentials{Secret: c.secret, SessionToken: c.token}, nil
+}
+
+func secretAAD(accessKeyID string) []byte { return []byte("trent/iam/accesskey/" + accessKeyID) }
+func tokenAAD(accessKeyID string) []byte  { return []byte("trent/sts/token/" + accessKeyID) }
+
+// Principal returns who owns an access key.
+func (d *Directory) Principal(accessKeyID string) (Principal, bool) {
+	id, err := d.Identity(accessKeyID)
+	if err != nil {
+		return Principal{}, false
+	}
+	return id.Principal, true
+}
+
+// Account returns an account.
+func (d *Directory) Account(id string) (Account, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	a := d.v.accounts[id]
+	if a == nil {
+		return Account{}, false
+	}
+	return *a, true
+}
+
+// Accounts returns every account, oldest first.
+func (d *Directory) Accounts() []Account {
+	d.mu.RLock()
+	out := make([]Account, 0, len(d.v.accounts))
+	for _, a := range d.v.accounts {
+		out = append(out, *a)
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// FirstAccount returns the account created first, if any.
+func (d *Directory) FirstAccount() (Account, bool) {
+	as := d.Accounts()
+	if len(as) == 0 {
+		return Account{}, false
+	}
+	return as[0], true
+}
+
+// Bootstrap is what a first start needs.
+type Bootstrap struct {
+	AccountID       string // empty: random
+	AccessKeyID     string // empty: random
+	SecretAccessKey string // empty: random
+}
+
+// Bootstrapped says what Bootstrap found or made. SecretAccessKey is set only
+// when the key was created now (it is never readable again afterwards).
+type Bootstrapped struct {
+	Account         Account
+	AccessKeyID     string
+	SecretAccessKey string
+	CreatedAccount  bool
+	CreatedKey      bool
+}
+
+// Bootstrap makes sure the first account and a root access key exist: on an
+// empty store it creates both; later it reuses them, adding b's access key to
+// the first account if b names one that does not exist yet.
+func (d *Directory) Bootstrap(ctx context.Context, b Bootstrap) (Bootstrapped, error) {
+	var out Bootstrapped
+	acct, ok := d.FirstAccount()
+	if !ok {
+		id := b.AccountID
+		if id == "" {
+			var err error
+			if id, err = d.randomAccountID(); err != nil {
+				return out, err
+			}
+		}
+		if !arn.IsAccountID(id) {
+			return out, fmt.Errorf("iam: account id %q is not 12 digits", id)
+		}
+		acct = Account{ID: id, Created: d.now().UTC()}
+		out.CreatedAccount = true
+	} else if b.AccountID != "" && b.AccountID != acct.ID {
+		return out, fmt.Errorf("iam: the data directory belongs to account %s, not %s", acct.ID, b.AccountID)
+	}
+	out.Account = acct
+
+	var txn store.Txn
+	if out.CreatedAccount {
+		txn.Compares = append(txn.Compares, store.Compare{Key: accountKey(acct.ID)})
+		txn.Puts = append(txn.Puts, store.KV{Key: accountKey(acct.ID), Value: mustJSON(acct)})
+	}
+	switch {
+	case b.AccessKeyID != "":
+		out.AccessKeyID = b.AccessKeyID
+		if c, err := d.Secret(ctx, b.AccessKeyID); err == nil {
+			if subtle.ConstantTimeCompare([]byte(c.Secret), []byte(b.SecretAccessKey)) != 1 {
+				return out, fmt.Errorf("%w: %s", ErrSecretMismatch, b.AccessKeyID)
+			}
+			break
+		}
+		if b.SecretAccessKey == "" {
+			return out, errors.New("iam: a root access key id was given without its secret")
+		}
+		out.SecretAccessKey, out.CreatedKey = b.SecretAccessKey, true
+	case out.CreatedAccount:
+		id, secret, err := d.newAccessKey("AKIA")
+		if err != nil {
+			return out, err
+		}
+		out.AccessKeyID, out.SecretAccessKey, out.CreatedKey = id, secret, true
+	}
+	if out.CreatedKey {
+		kv, err := d.accessKeyKV(acct.ID, "", out.AccessKeyID, out.SecretAccessKey)
+		if err != nil {
+			return out, err
+		}
+		txn.Compares = append(txn.Compares, store.Compare{Key: kv.Key})
+		txn.Puts = append(txn.Puts, kv)
+	}
+	if len(txn.Puts) == 0 {
+		return out, nil
+	}
+	rev, err := d.st.Txn(ctx, txn)
+	if err != nil {
+		return out, fmt.Errorf("iam: bootstrap: %w", err)
+	}
+	// Bootstrap runs before Run follows the store: load what was written.
+	if d.follower.Applied() < rev {
+		if err := d.follower.Load(ctx); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (d *Directory) accessKeyKV(account, user, id, secret string) (store.KV, error) {
+	sealed, err := d.sealer.Seal([]byte(secret), secretAAD(id))
+	if err != nil {
+		return store.KV{}, err
+	}
+	rec := accessKeyRecord{AccessKeyID: id, Account: account, UserName: user, Status: "Active", Created: d.now().UTC(), Secret: sealed}
+	return store.KV{Key: accessKeysPrefix + id, Value: mustJSON(rec)}, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("iam: marshal %T: %v", v, err))
+	}
+	return b
+}
+
+func (d *Directory) randomAccountID() (string, error) {
+	var b [12]byte
+	if _, err := io.ReadFull(d.rand, b[:]); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = '0' + b[i]%10
+	}
+	if b[0] == '0' {
+		b[0] = '1'
+	}
+	return string(b[:]), nil
+}
+
+// base32 alphabet of AWS unique ids (upper-case letters and digits 2-7).
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+// newID returns prefix followed by 16 random id characters: the shape of AWS
+// access key ids (AKIA, ASIA) and unique ids (AIDA, AROA, AGPA, ANPA).
+func (d *Directory) newID(prefix string) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(d.rand, b[:]); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = idAlphabet[b[i]%32]
+	}
+	return prefix + string(b[:]), nil
+}
+
+// newAccessKey makes an access key id with prefix and a 40-character secret.
+func (d *Directory) newAccessKey(prefix string) (id, secret string, err error) {
+	if id, err = d.newID(prefix); err != nil {
+		return "", "", err
+	}
+	var sb [40]byte
+	if _, err := io.ReadFull(d.rand, sb[:]); err != nil {
+		return "", "", err
+	}
+	// 64 divides 256, so taking six bits of each byte is unbiased.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	s := make([]byte, 40)
+	for i := range s {
+		s[i] = alphabet[sb[i]&63]
+	}
+	clear(sb[:])
+	return id, string(s), nil
+}

@@ -1,0 +1,23 @@
+// Package iam owns Trent's identities: accounts and their organization, IAM
+// users, groups, roles, managed and inline policies, access keys, service-linked
+// roles, and the temporary credentials STS issues. It serves SigV4's secret
+// lookups and resolves an access key to its full Identity (principal, tags,
+// compiled identity policies, boundary, session policies) from an in-memory
+// view kept current by the store, so a request authenticates and gathers what
+// authorization needs with no store I/O.
+//
+// # Store layout
+//
+//	org/organization                        the organization
+//	acct/<account>/account                  an account
+//	acct/<account>/iam/users/<lower name>   an IAM user (inline policies, attachments, groups, tags)
+//	acct/<account>/iam/groups/<lower name>  an IAM group
+//	acct/<account>/iam/roles/<lower name>   an IAM role (trust policy, …)
+//	acct/<account>/iam/policies/<lower name> a customer managed policy and its versions
+//	iam/accesskeys/<access key id>          a long-term access key: owner and sealed secret
+//	sts/sessions/<access key id>            temporary credentials: sealed secret and token
+//
+// # Concurrency
+//
+// A *Directory is safe for concurrent use. Run owns its background work.
+package iam

@@ -1,0 +1,272 @@
+package iam
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/policy"
+)
+
+// PrincipalType is the kind of identity behind a request; String gives the
+// value of aws:PrincipalType.
+type PrincipalType uint8
+
+const (
+	RootType PrincipalType = iota + 1
+	UserType
+	AssumedRoleType
+)
+
+func (t PrincipalType) String() string {
+	switch t {
+	case RootType:
+		return "Account"
+	case UserType:
+		return "User"
+	case AssumedRoleType:
+		return "AssumedRole"
+	}
+	return "Unknown"
+}
+
+// Principal is who signed a request.
+type Principal struct {
+	Account     string
+	ARN         string
+	Type        PrincipalType
+	UserID      string // aws:userid: the account id for root, AIDA… for a user, AROA…:session for a role session
+	Name        string // aws:username for users; the role name for sessions
+	AccessKeyID string
+}
+
+// Identity is everything authorization needs to know about a caller. It is
+// immutable: a change to any identity record makes a new one.
+type Identity struct {
+	Principal
+	// Tags are aws:PrincipalTag values: the user's or role's tags, overridden
+	// by session tags.
+	Tags map[string]string
+	// Policies are the identity-based policies: inline and attached, and for
+	// users those of their groups. Root has none: it is allowed everything in
+	// its account, and only SCPs (not yet) could limit it.
+	Policies []*policy.Policy
+	// Boundary is the permissions boundary, or nil.
+	Boundary *policy.Policy
+	// SessionPolicies narrow a session: when HasSessionPolicy is set, an
+	// identity-based allow counts only if one of these allows too.
+	SessionPolicies  []*policy.Policy
+	HasSessionPolicy bool
+	// For temporary credentials.
+	Temporary         bool
+	RoleARN           string
+	Issued, Expires   time.Time
+	SourceIdentity    string
+	TransitiveTagKeys []string
+}
+
+// ErrNoIdentity is returned for an access key that names no identity (any
+// more): the caller answers as for an unknown key.
+var ErrNoIdentity = errors.New("iam: access key has no identity")
+
+type compiledDoc struct {
+	p   *policy.Policy
+	err error
+}
+
+// compile compiles an identity policy document once; documents are checked
+// before they are stored, so a failure here is logged and the document
+// contributes nothing.
+func (d *Directory) compile(doc string) *policy.Policy {
+	d.cacheMu.Lock()
+	c, ok := d.compiled[doc]
+	d.cacheMu.Unlock()
+	if !ok {
+		p, err := policy.Compile([]byte(doc), policy.Options{Kind: policy.IdentityKind})
+		c = compiledDoc{p: p, err: err}
+		d.cacheMu.Lock()
+		d.compiled[doc] = c
+		d.cacheMu.Unlock()
+		if err != nil {
+			d.log.Error("iam: stored policy does not compile", "err", err)
+		}
+	}
+	return c.p
+}
+
+// Identity resolves an access key to its identity, from memory.
+func (d *Directory) Identity(accessKeyID string) (*Identity, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	d.cacheMu.Lock()
+	id := d.identities[accessKeyID]
+	d.cacheMu.Unlock()
+	if id != nil && id.gen == d.gen {
+		return id.Identity, nil
+	}
+	out, err := d.resolve(accessKeyID)
+	if err != nil {
+		return nil, err
+	}
+	d.cacheMu.Lock()
+	d.identities[accessKeyID] = &cachedIdentity{Identity: out, gen: d.gen}
+	d.cacheMu.Unlock()
+	return out, nil
+}
+
+type cachedIdentity struct {
+	*Identity
+	gen uint64
+}
+
+// resolve builds an identity; d.mu is held for reading.
+func (d *Directory) resolve(accessKeyID string) (*Identity, error) {
+	v := d.v
+	if k := v.keys[accessKeyID]; k != nil {
+		if k.UserName == "" {
+			return &Identity{Principal: Principal{Account: k.Account, ARN: arn.RootARN(k.Account), Type: RootType, UserID: k.Account, AccessKeyID: accessKeyID}}, nil
+		}
+		u := v.users[entityIndex(k.Account, k.UserName)]
+		if u == nil {
+			return nil, ErrNoIdentity
+		}
+		id := d.userIdentity(k.Account, u)
+		id.AccessKeyID = accessKeyID
+		return id, nil
+	}
+	s := v.sessions[accessKeyID]
+	if s == nil {
+		return nil, ErrNoIdentity
+	}
+	var id *Identity
+	switch {
+	case s.RoleName != "":
+		r := v.roles[entityIndex(s.Account, s.RoleName)]
+		if r == nil {
+			return nil, ErrNoIdentity
+		}
+		id = &Identity{
+			Principal: Principal{
+				Account: s.Account, Type: AssumedRoleType, Name: r.Name,
+				ARN:    "arn:aws:sts::" + s.Account + ":assumed-role/" + r.Name + "/" + s.SessionName,
+				UserID: r.ID + ":" + s.SessionName,
+			},
+			Tags:     tagMap(r.Tags),
+			Policies: d.policiesOf(s.Account, r.Inline, r.Attached),
+			Boundary: d.managed(s.Account, r.Boundary),
+			RoleARN:  RoleARN(s.Account, r.Path, r.Name),
+		}
+	case s.UserName != "":
+		u := v.users[entityIndex(s.Account, s.UserName)]
+		if u == nil {
+			return nil, ErrNoIdentity
+		}
+		id = d.userIdentity(s.Account, u)
+	default:
+		id = &Identity{Principal: Principal{Account: s.Account, ARN: arn.RootARN(s.Account), Type: RootType, UserID: s.Account}}
+	}
+	id.AccessKeyID = accessKeyID
+	id.Temporary, id.Issued, id.Expires = true, s.Issued, s.Expiration
+	id.SourceIdentity, id.TransitiveTagKeys = s.SourceIdentity, s.TransitiveTagKeys
+	for _, t := range s.Tags {
+		if id.Tags == nil {
+			id.Tags = map[string]string{}
+		}
+		id.Tags[t.Key] = t.Value
+	}
+	if s.Policy != "" || len(s.PolicyARNs) > 0 {
+		id.HasSessionPolicy = true
+		if s.Policy != "" {
+			if p := d.compile(s.Policy); p != nil {
+				id.SessionPolicies = append(id.SessionPolicies, p)
+			}
+		}
+		for _, a := range s.PolicyARNs {
+			if p := d.managed(s.Account, a); p != nil {
+				id.SessionPolicies = append(id.SessionPolicies, p)
+			}
+		}
+	}
+	return id, nil
+}
+
+func (d *Directory) userIdentity(account string, u *User) *Identity {
+	id := &Identity{
+		Principal: Principal{Account: account, ARN: UserARN(account, u.Path, u.Name), Type: UserType, UserID: u.ID, Name: u.Name},
+		Tags:      tagMap(u.Tags),
+		Policies:  d.policiesOf(account, u.Inline, u.Attached),
+		Boundary:  d.managed(account, u.Boundary),
+	}
+	for _, g := range u.Groups {
+		if gr := d.v.groups[entityIndex(account, g)]; gr != nil {
+			id.Policies = append(id.Policies, d.policiesOf(account, gr.Inline, gr.Attached)...)
+		}
+	}
+	return id
+}
+
+func (d *Directory) policiesOf(account string, inline map[string]string, attached []string) []*policy.Policy {
+	var out []*policy.Policy
+	for _, doc := range inline {
+		if p := d.compile(doc); p != nil {
+			out = append(out, p)
+		}
+	}
+	for _, a := range attached {
+		if p := d.managed(account, a); p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// managed returns the compiled default version of a managed policy ARN (a
+// customer managed policy of account, or an AWS managed one), or nil.
+func (d *Directory) managed(account, policyARN string) *policy.Policy {
+	if policyARN == "" {
+		return nil
+	}
+	if m := awsManaged(policyARN); m != nil {
+		return d.compile(m.Document)
+	}
+	a, err := arn.Parse(policyARN)
+	if err != nil || a.Account != account || !strings.HasPrefix(a.Resource, "policy/") {
+		return nil
+	}
+	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
+	mp := d.v.policies[entityIndex(account, name)]
+	if mp == nil || PolicyARN(account, mp.Path, mp.Name) != policyARN {
+		return nil
+	}
+	return d.compile(mp.Default())
+}
+
+func tagMap(tags []Tag) map[string]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	return m
+}
+
+// UserARN, RoleARN, GroupARN and PolicyARN format IAM ARNs; path starts and
+// ends with "/".
+func UserARN(account, path, name string) string {
+	return "arn:aws:iam::" + account + ":user" + path + name
+}
+
+func RoleARN(account, path, name string) string {
+	return "arn:aws:iam::" + account + ":role" + path + name
+}
+
+func GroupARN(account, path, name string) string {
+	return "arn:aws:iam::" + account + ":group" + path + name
+}
+
+func PolicyARN(account, path, name string) string {
+	return "arn:aws:iam::" + account + ":policy" + path + name
+}

@@ -1,0 +1,133 @@
+package iam
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/trentkms/trent/internal/store"
+)
+
+// view is the in-memory copy of every identity record. Records are replaced,
+// never changed in place, so a pointer read under the lock stays consistent.
+type view struct {
+	accounts map[string]*Account
+	org      *Organization
+	users    map[string]*User // account/lower(name)
+	groups   map[string]*Group
+	roles    map[string]*Role
+	policies map[string]*ManagedPolicy
+	keys     map[string]*accessKeyRecord
+	sessions map[string]*sessionRecord
+}
+
+func newView() *view {
+	return &view{
+		accounts: map[string]*Account{}, users: map[string]*User{}, groups: map[string]*Group{},
+		roles: map[string]*Role{}, policies: map[string]*ManagedPolicy{},
+		keys: map[string]*accessKeyRecord{}, sessions: map[string]*sessionRecord{},
+	}
+}
+
+func entityIndex(account, name string) string { return account + "/" + strings.ToLower(name) }
+
+// apply puts (value non-nil) or deletes (value nil) one record.
+func (v *view) apply(key string, value []byte) error {
+	switch {
+	case key == orgKey:
+		if value == nil {
+			v.org = nil
+			return nil
+		}
+		var o Organization
+		if err := json.Unmarshal(value, &o); err != nil {
+			return err
+		}
+		v.org = &o
+	case strings.HasPrefix(key, accessKeysPrefix):
+		id := strings.TrimPrefix(key, accessKeysPrefix)
+		return put(v.keys, id, value)
+	case strings.HasPrefix(key, sessionsPrefix):
+		id := strings.TrimPrefix(key, sessionsPrefix)
+		return put(v.sessions, id, value)
+	case strings.HasPrefix(key, accountsPrefix):
+		// acct/<id>/account or acct/<id>/iam/<kind>/<name>
+		parts := strings.SplitN(strings.TrimPrefix(key, accountsPrefix), "/", 4)
+		switch {
+		case len(parts) == 2 && parts[1] == "account":
+			return put(v.accounts, parts[0], value)
+		case len(parts) == 4 && parts[1] == "iam":
+			idx := parts[0] + "/" + parts[3]
+			switch parts[2] {
+			case "users":
+				return put(v.users, idx, value)
+			case "groups":
+				return put(v.groups, idx, value)
+			case "roles":
+				return put(v.roles, idx, value)
+			case "policies":
+				return put(v.policies, idx, value)
+			}
+		}
+	}
+	return nil
+}
+
+func put[T any](m map[string]*T, k string, value []byte) error {
+	if value == nil {
+		delete(m, k)
+		return nil
+	}
+	r := new(T)
+	if err := json.Unmarshal(value, r); err != nil {
+		return err
+	}
+	m[k] = r
+	return nil
+}
+
+// handler adapts the Directory to store.Handler.
+type handler struct{ d *Directory }
+
+func (h handler) Reset(kvs []store.KV, _ int64) {
+	v := newView()
+	for _, kv := range kvs {
+		if err := v.apply(kv.Key, kv.Value); err != nil {
+			h.d.log.Error("iam: undecodable record", "key", kv.Key, "err", err)
+		}
+	}
+	h.d.mu.Lock()
+	h.d.v = v
+	h.d.gen++
+	h.d.mu.Unlock()
+}
+
+func (h handler) Apply(resp store.WatchResponse) {
+	h.d.mu.Lock()
+	defer h.d.mu.Unlock()
+	changed := false
+	for _, e := range resp.Events {
+		if !isIdentityKey(e.KV.Key) {
+			continue
+		}
+		val := e.KV.Value
+		if e.Type == store.Delete {
+			val = nil
+		}
+		if err := h.d.v.apply(e.KV.Key, val); err != nil {
+			h.d.log.Error("iam: undecodable record", "key", e.KV.Key, "err", err)
+		}
+		changed = true
+	}
+	if changed {
+		h.d.gen++
+	}
+}
+
+func isIdentityKey(k string) bool {
+	if strings.HasPrefix(k, accountsPrefix) {
+		rest := strings.TrimPrefix(k, accountsPrefix)
+		i := strings.IndexByte(rest, '/')
+		return i > 0 && (rest[i+1:] == "account" || strings.HasPrefix(rest[i+1:], "iam/"))
+	}
+	return k == orgKey || strings.HasPrefix(k, accessKeysPrefix) || strings.HasPrefix(k, sessionsPrefix)
+}
