@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/store"
@@ -173,10 +174,10 @@ func secretAAD(accessKeyID string) []byte { return []byte("trent/iam/accesskey/"
 func tokenAAD(accessKeyID string) []byte  { return []byte("trent/sts/token/" + accessKeyID) }
 
 // Principal returns who owns an access key.
-func (d *Directory) Principal(accessKeyID string) (Principal, bool) {
+func (d *Directory) Principal(accessKeyID string) (authz.Principal, bool) {
 	id, err := d.Identity(accessKeyID)
 	if err != nil {
-		return Principal{}, false
+		return authz.Principal{}, false
 	}
 	return id.Principal, true
 }

@@ -3,68 +3,11 @@ package iam
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
 )
-
-// PrincipalType is the kind of identity behind a request; String gives the
-// value of aws:PrincipalType.
-type PrincipalType uint8
-
-const (
-	RootType PrincipalType = iota + 1
-	UserType
-	AssumedRoleType
-)
-
-func (t PrincipalType) String() string {
-	switch t {
-	case RootType:
-		return "Account"
-	case UserType:
-		return "User"
-	case AssumedRoleType:
-		return "AssumedRole"
-	}
-	return "Unknown"
-}
-
-// Principal is who signed a request.
-type Principal struct {
-	Account     string
-	ARN         string
-	Type        PrincipalType
-	UserID      string // aws:userid: the account id for root, AIDA… for a user, AROA…:session for a role session
-	Name        string // aws:username for users; the role name for sessions
-	AccessKeyID string
-}
-
-// Identity is everything authorization needs to know about a caller. It is
-// immutable: a change to any identity record makes a new one.
-type Identity struct {
-	Principal
-	// Tags are aws:PrincipalTag values: the user's or role's tags, overridden
-	// by session tags.
-	Tags map[string]string
-	// Policies are the identity-based policies: inline and attached, and for
-	// users those of their groups. Root has none: it is allowed everything in
-	// its account, and only SCPs (not yet) could limit it.
-	Policies []*policy.Policy
-	// Boundary is the permissions boundary, or nil.
-	Boundary *policy.Policy
-	// SessionPolicies narrow a session: when HasSessionPolicy is set, an
-	// identity-based allow counts only if one of these allows too.
-	SessionPolicies  []*policy.Policy
-	HasSessionPolicy bool
-	// For temporary credentials.
-	Temporary         bool
-	RoleARN           string
-	Issued, Expires   time.Time
-	SourceIdentity    string
-	TransitiveTagKeys []string
-}
 
 // ErrNoIdentity is returned for an access key that names no identity (any
 // more): the caller answers as for an unknown key.
@@ -96,7 +39,7 @@ func (d *Directory) compile(doc string) *policy.Policy {
 }
 
 // Identity resolves an access key to its identity, from memory.
-func (d *Directory) Identity(accessKeyID string) (*Identity, error) {
+func (d *Directory) Identity(accessKeyID string) (*authz.Identity, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	d.cacheMu.Lock()
@@ -116,16 +59,16 @@ func (d *Directory) Identity(accessKeyID string) (*Identity, error) {
 }
 
 type cachedIdentity struct {
-	*Identity
+	*authz.Identity
 	gen uint64
 }
 
 // resolve builds an identity; d.mu is held for reading.
-func (d *Directory) resolve(accessKeyID string) (*Identity, error) {
+func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 	v := d.v
 	if k := v.keys[accessKeyID]; k != nil {
 		if k.UserName == "" {
-			return &Identity{Principal: Principal{Account: k.Account, ARN: arn.RootARN(k.Account), Type: RootType, UserID: k.Account, AccessKeyID: accessKeyID}}, nil
+			return &authz.Identity{Principal: authz.Principal{Account: k.Account, ARN: arn.RootARN(k.Account), Type: authz.RootType, UserID: k.Account, AccessKeyID: accessKeyID}}, nil
 		}
 		u := v.users[entityIndex(k.Account, k.UserName)]
 		if u == nil {
@@ -139,16 +82,16 @@ func (d *Directory) resolve(accessKeyID string) (*Identity, error) {
 	if s == nil {
 		return nil, ErrNoIdentity
 	}
-	var id *Identity
+	var id *authz.Identity
 	switch {
 	case s.RoleName != "":
 		r := v.roles[entityIndex(s.Account, s.RoleName)]
 		if r == nil {
 			return nil, ErrNoIdentity
 		}
-		id = &Identity{
-			Principal: Principal{
-				Account: s.Account, Type: AssumedRoleType, Name: r.Name,
+		id = &authz.Identity{
+			Principal: authz.Principal{
+				Account: s.Account, Type: authz.AssumedRoleType, Name: r.Name,
 				ARN:    "arn:aws:sts::" + s.Account + ":assumed-role/" + r.Name + "/" + s.SessionName,
 				UserID: r.ID + ":" + s.SessionName,
 			},
@@ -164,7 +107,7 @@ func (d *Directory) resolve(accessKeyID string) (*Identity, error) {
 		}
 		id = d.userIdentity(s.Account, u)
 	default:
-		id = &Identity{Principal: Principal{Account: s.Account, ARN: arn.RootARN(s.Account), Type: RootType, UserID: s.Account}}
+		id = &authz.Identity{Principal: authz.Principal{Account: s.Account, ARN: arn.RootARN(s.Account), Type: authz.RootType, UserID: s.Account}}
 	}
 	id.AccessKeyID = accessKeyID
 	id.Temporary, id.Issued, id.Expires = true, s.Issued, s.Expiration
@@ -191,9 +134,9 @@ func (d *Directory) resolve(accessKeyID string) (*Identity, error) {
 	return id, nil
 }
 
-func (d *Directory) userIdentity(account string, u *User) *Identity {
-	id := &Identity{
-		Principal: Principal{Account: account, ARN: UserARN(account, u.Path, u.Name), Type: UserType, UserID: u.ID, Name: u.Name},
+func (d *Directory) userIdentity(account string, u *User) *authz.Identity {
+	id := &authz.Identity{
+		Principal: authz.Principal{Account: account, ARN: UserARN(account, u.Path, u.Name), Type: authz.UserType, UserID: u.ID, Name: u.Name},
 		Tags:      tagMap(u.Tags),
 		Policies:  d.policiesOf(account, u.Inline, u.Attached),
 		Boundary:  d.managed(account, u.Boundary),

@@ -1,0 +1,64 @@
+package authz
+
+import (
+	"time"
+
+	"github.com/trentkms/trent/internal/policy"
+)
+
+// PrincipalType is the kind of identity behind a request; String gives the
+// value of aws:PrincipalType.
+type PrincipalType uint8
+
+const (
+	RootType PrincipalType = iota + 1
+	UserType
+	AssumedRoleType
+)
+
+func (t PrincipalType) String() string {
+	switch t {
+	case RootType:
+		return "Account"
+	case UserType:
+		return "User"
+	case AssumedRoleType:
+		return "AssumedRole"
+	}
+	return "Unknown"
+}
+
+// Principal is who signed a request.
+type Principal struct {
+	Account     string
+	ARN         string
+	Type        PrincipalType
+	UserID      string // aws:userid: the account id for root, AIDA… for a user, AROA…:session for a role session
+	Name        string // aws:username for users; the role name for sessions
+	AccessKeyID string
+}
+
+// Identity is everything authorization needs to know about a caller. It is
+// immutable once built.
+type Identity struct {
+	Principal
+	// Tags are aws:PrincipalTag values: the user's or role's tags, overridden
+	// by session tags.
+	Tags map[string]string
+	// Policies are the identity-based policies: inline and attached, and for
+	// users those of their groups. Root needs none: it may do everything in
+	// its own account.
+	Policies []*policy.Policy
+	// Boundary is the permissions boundary, or nil.
+	Boundary *policy.Policy
+	// SessionPolicies narrow a session: when HasSessionPolicy is set, an
+	// identity-based allow counts only if one of these allows too.
+	SessionPolicies  []*policy.Policy
+	HasSessionPolicy bool
+	// For temporary credentials.
+	Temporary         bool
+	RoleARN           string
+	Issued, Expires   time.Time
+	SourceIdentity    string
+	TransitiveTagKeys []string
+}
