@@ -81,6 +81,11 @@ func NewSymmetric(keyID string, id MaterialID, key []byte) (*Symmetric, error) {
 // ID is the material id.
 func (s *Symmetric) ID() MaterialID { return s.id }
 
+// Spec is SYMMETRIC_DEFAULT.
+func (s *Symmetric) Spec() Spec { return SpecSymmetricDefault }
+
+func (s *Symmetric) material() {}
+
 // Destroy clears the key bytes. The AES key schedule inside crypto/aes cannot
 // be reached to clear; it becomes garbage with s.
 func (s *Symmetric) Destroy() {
