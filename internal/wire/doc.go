@@ -1,21 +1,33 @@
-// Package wire is the boundary between HTTP bytes and Trent's operations for
-// the AWS JSON 1.1 protocol: it decodes and validates request bodies, encodes
-// responses, and writes the AWS error shape.
+// Package wire is the boundary between HTTP bytes and Trent's operations: it
+// decodes and validates requests, encodes responses, and writes the AWS
+// error shapes, for the two protocols Trent serves.
+//
+//   - AWS JSON 1.1 (KMS, Organizations): [DecodeJSON], [WriteJSON] and
+//     [WriteError].
+//   - AWS Query (IAM, STS): form parameters decoded by [DecodeQuery] (the
+//     operation is [QueryAction]), XML responses written by [WriteXML] and
+//     [WriteXMLError].
 //
 // The request and response types of each service, their validation and their
 // error constructors are generated from the AWS API model into a subpackage
-// (kmsapi for KMS) by internal/gen; this package holds what they share:
-// [Error], [Timestamp], [DecodeJSON], [WriteJSON] and [WriteError].
+// (kmsapi, orgapi, iamapi, stsapi) by internal/gen; this package holds what
+// they share: [Error], [Timestamp] and the codecs.
 //
 // wire must not call services or know what an operation means; it only knows
 // the shapes the model declares.
 //
 // # Errors
 //
-// Every error a client sees is an [*Error]: an AWS error code (the JSON
-// "__type"), a message and an HTTP status. [WriteError] sends any other error
-// as a 500 KMSInternalException with a generic message, so internal detail
-// never reaches a client; logging that detail is the caller's job.
+// Every error a client sees is an [*Error]: an AWS error code, a message and
+// an HTTP status. JSON sends the code as "__type"; Query sends it as <Code>
+// with <Type> Sender for a 4xx status and Receiver for a 5xx one. Any other
+// error is sent with a generic message, so internal detail never reaches a
+// client: [WriteError] as a 500 KMSInternalException, [WriteXMLError] as a
+// 500 InternalFailure. Logging that detail is the caller's job.
+//
+// Validation failures are worded alike in both protocols ("1 validation
+// error detected: Value 'x' at 'userName' failed to satisfy constraint: …"),
+// under the code ValidationException in JSON and ValidationError in Query.
 //
 // # Concurrency
 //

@@ -35,6 +35,14 @@ const (
 	codeInternal         = "KMSInternalException"
 )
 
+// Codes that the AWS Query protocol (IAM, STS) uses and that no model
+// lists: from the Common Errors pages of the IAM and STS API references.
+const (
+	codeQueryValidation       = "ValidationError"
+	codeInvalidParameterValue = "InvalidParameterValue"
+	codeInternalFailure       = "InternalFailure"
+)
+
 // UnknownOperation is the error for a request whose X-Amz-Target names no
 // operation of the service (or is missing). AWS answers it with HTTP 400 and
 // a body carrying only the "__type", without a message.
@@ -53,6 +61,13 @@ func Serialization(msg string) *Error {
 // "NumberOfBytes is required.").
 func Validation(msg string) *Error {
 	return &Error{Code: codeValidation, Message: msg, Status: 400}
+}
+
+// QueryValidation is a ValidationError (400): the code the Query protocol
+// services (IAM, STS) use where JSON services use ValidationException, for
+// the model's constraints and for an operation's own checks.
+func QueryValidation(msg string) *Error {
+	return &Error{Code: codeQueryValidation, Message: msg, Status: 400}
 }
 
 // AccessDenied is an AccessDeniedException (400) with the given message.

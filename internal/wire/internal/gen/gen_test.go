@@ -28,33 +28,45 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
-// TestGeneratedUpToDate regenerates kmsapi from the model in ../shared and
-// compares it with the checked-in file.
+// generated lists each checked-in package with its model in ../shared.
+var generated = []struct{ model, pkg string }{
+	{"kms", "kmsapi"},
+	{"organizations", "orgapi"},
+	{"iam", "iamapi"},
+	{"sts", "stsapi"},
+}
+
+// TestGeneratedUpToDate regenerates each package from its model in
+// ../shared and compares it with the checked-in file.
 func TestGeneratedUpToDate(t *testing.T) {
 	root := moduleRoot(t)
-	modelPath := filepath.Join(root, "..", "shared", "aws-models", "kms", "service-2.json")
-	if _, err := os.Stat(modelPath); err != nil {
-		t.Skipf("KMS model not available: %v", err)
-	}
-	out := filepath.Join(t.TempDir(), "zz_generated.go")
-	if err := run(modelPath, "kmsapi", out); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(filepath.Join(root, "internal", "wire", "kmsapi", "zz_generated.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("internal/wire/kmsapi/zz_generated.go is stale: run go generate ./internal/wire/...")
+	for _, g := range generated {
+		t.Run(g.pkg, func(t *testing.T) {
+			modelPath := filepath.Join(root, "..", "shared", "aws-models", g.model, "service-2.json")
+			if _, err := os.Stat(modelPath); err != nil {
+				t.Skipf("model not available: %v", err)
+			}
+			out := filepath.Join(t.TempDir(), "zz_generated.go")
+			if err := run(modelPath, g.pkg, out); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join(root, "internal", "wire", g.pkg, "zz_generated.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("internal/wire/%s/zz_generated.go is stale: run go generate ./internal/wire/...", g.pkg)
+			}
+		})
 	}
 }
 
-// TestOtherModels generates the other JSON-protocol models in ../shared, so
-// that the generator stays generic.
+// TestOtherModels generates every model in ../shared, so that the
+// generator stays generic.
 func TestOtherModels(t *testing.T) {
 	root := moduleRoot(t)
 	models, _ := filepath.Glob(filepath.Join(root, "..", "shared", "aws-models", "*", "service-2.json"))
@@ -62,12 +74,9 @@ func TestOtherModels(t *testing.T) {
 		t.Skip("no models available")
 	}
 	for _, path := range models {
-		m, err := loadModel(path)
-		if err != nil && strings.Contains(err.Error(), "want json") {
-			continue // a Query-protocol model (IAM, STS)
-		}
 		name := filepath.Base(filepath.Dir(path))
 		t.Run(name, func(t *testing.T) {
+			m, err := loadModel(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,6 +84,44 @@ func TestOtherModels(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestRewrites checks each pair of RE2 patterns that stands for a model
+// pattern against values the model pattern accepts and rejects.
+func TestRewrites(t *testing.T) {
+	tests := []struct {
+		pattern string
+		accept  []string
+		reject  []string
+	}{
+		{
+			pattern: `^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$`,
+			accept:  []string{"abc", "a-b", "my-alias-1", "a-b-c", strings.Repeat("a", 63), "a" + strings.Repeat("-b", 31)},
+			reject:  []string{"ab", "a--b", "-ab", "ab-", "A-b", "a_b", strings.Repeat("a", 64), "a---b", ""},
+		},
+	}
+	for _, tt := range tests {
+		rw, ok := rewrites[tt.pattern]
+		if !ok {
+			t.Fatalf("no rewrite of %s", tt.pattern)
+		}
+		both := func(s string) bool {
+			return mustCompile(t, rw[0]).MatchString(s) && mustCompile(t, rw[1]).MatchString(s)
+		}
+		for _, s := range tt.accept {
+			if !both(s) {
+				t.Errorf("%q rejected, the model accepts it", s)
+			}
+		}
+		for _, s := range tt.reject {
+			if both(s) {
+				t.Errorf("%q accepted, the model rejects it", s)
+			}
+		}
+	}
+	if len(rewrites) != len(tests) {
+		t.Errorf("%d rewrites, %d tested", len(rewrites), len(tests))
 	}
 }
 

@@ -7,6 +7,12 @@ import (
 	"os"
 )
 
+// The protocols the generator supports.
+const (
+	protocolJSON  = "json"  // AWS JSON 1.1 (KMS, Organizations)
+	protocolQuery = "query" // AWS Query with XML responses (IAM, STS)
+)
+
 // model is the part of a botocore service-2.json the generator reads.
 type model struct {
 	Metadata struct {
@@ -18,13 +24,24 @@ type model struct {
 		ServiceAbbrev  string `json:"serviceAbbreviation"`
 		ServiceFull    string `json:"serviceFullName"`
 		EndpointPrefix string `json:"endpointPrefix"`
+		XMLNamespace   string `json:"xmlNamespace"`
 	} `json:"metadata"`
 	Operations map[string]*operation `json:"operations"`
 	Shapes     map[string]*shape     `json:"shapes"`
 }
 
+// ref is a reference to a shape, with the serialization traits a
+// reference may carry.
 type ref struct {
-	Shape string `json:"shape"`
+	Shape           string `json:"shape"`
+	LocationName    string `json:"locationName"`    // the member's name on the wire
+	Flattened       bool   `json:"flattened"`       // a list or map without its wrapper element
+	TimestampFormat string `json:"timestampFormat"` // overrides the protocol's default
+	ResultWrapper   string `json:"resultWrapper"`   // Query output: the Result element's name
+	XMLAttribute    bool   `json:"xmlAttribute"`
+	XMLNamespace    *struct {
+		URI string `json:"uri"`
+	} `json:"xmlNamespace"`
 }
 
 type operation struct {
@@ -46,18 +63,22 @@ type shape struct {
 	Key       *ref     `json:"key"`
 	Value     *ref     `json:"value"`
 	Sensitive bool     `json:"sensitive"`
+	Flattened bool     `json:"flattened"`
 	Exception bool     `json:"exception"`
-	Fault     bool     `json:"fault"`
-	Error     *struct {
+	// TimestampFormat overrides the protocol's default format.
+	TimestampFormat string `json:"timestampFormat"`
+	Fault           bool   `json:"fault"`
+	Error           *struct {
 		Code           string `json:"code"`
 		HTTPStatusCode int    `json:"httpStatusCode"`
+		SenderFault    bool   `json:"senderFault"`
 	} `json:"error"`
 }
 
 // member is one member of a structure, in model order.
 type member struct {
-	Name  string
-	Shape string
+	Name string
+	ref
 }
 
 // members keeps the order in which the model lists a structure's members,
@@ -79,7 +100,7 @@ func (m *members) UnmarshalJSON(b []byte) error {
 		if err := dec.Decode(&r); err != nil {
 			return fmt.Errorf("member %s: %w", name, err)
 		}
-		*m = append(*m, member{Name: name, Shape: r.Shape})
+		*m = append(*m, member{Name: name, ref: r})
 	}
 	_, err := dec.Token()
 	return err
@@ -94,8 +115,14 @@ func loadModel(path string) (*model, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if m.Metadata.Protocol != "json" {
-		return nil, fmt.Errorf("%s: protocol %q, want json", path, m.Metadata.Protocol)
+	switch m.Metadata.Protocol {
+	case protocolJSON:
+	case protocolQuery:
+		if m.Metadata.XMLNamespace == "" {
+			return nil, fmt.Errorf("%s: a query model without xmlNamespace", path)
+		}
+	default:
+		return nil, fmt.Errorf("%s: protocol %q, want json or query", path, m.Metadata.Protocol)
 	}
 	for name, op := range m.Operations {
 		for _, r := range append([]ref{deref(op.Input), deref(op.Output)}, op.Errors...) {

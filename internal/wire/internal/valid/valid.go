@@ -16,15 +16,29 @@ type Errors struct {
 	msgs []string
 }
 
-// Err returns nil when nothing failed, else a ValidationException.
+// Err returns nil when nothing failed, else a ValidationException, the
+// code of the JSON protocol services (KMS, Organizations).
 func (e *Errors) Err() error {
-	switch len(e.msgs) {
-	case 0:
+	if len(e.msgs) == 0 {
 		return nil
-	case 1:
-		return wire.Validation("1 validation error detected: " + e.msgs[0])
 	}
-	return wire.Validation(strconv.Itoa(len(e.msgs)) + " validation errors detected: " + strings.Join(e.msgs, "; "))
+	return wire.Validation(e.message())
+}
+
+// QueryErr returns nil when nothing failed, else a ValidationError: the
+// Query protocol services (IAM, STS) send the same message under that code.
+func (e *Errors) QueryErr() error {
+	if len(e.msgs) == 0 {
+		return nil
+	}
+	return wire.QueryValidation(e.message())
+}
+
+func (e *Errors) message() string {
+	if len(e.msgs) == 1 {
+		return "1 validation error detected: " + e.msgs[0]
+	}
+	return strconv.Itoa(len(e.msgs)) + " validation errors detected: " + strings.Join(e.msgs, "; ")
 }
 
 // Path joins a parent path and a member name: "keyId" or "tags.1.member.tagKey".
@@ -104,6 +118,7 @@ func (r Bounds) lengthRules(dst []string) []string {
 type String struct {
 	Len       Bounds
 	Pattern   *regexp.Regexp // anchored at both ends, as AWS matches the whole value
+	Also      *regexp.Regexp // nil, or a second pattern v must match: a model pattern RE2 can only express as two
 	PatternAt string         // the pattern as the model writes it, for the message
 	Enum      []string       // nil: any value
 	Sensitive bool
@@ -122,12 +137,16 @@ func (r *String) inEnum(v string) bool {
 	return false
 }
 
+func (r *String) matches(v string) bool {
+	return r.Pattern.MatchString(v) && (r.Also == nil || r.Also.MatchString(v))
+}
+
 // ok reports whether v satisfies every constraint.
 func (r *String) ok(v string) bool {
 	if (r.Len.HasMin || r.Len.HasMax) && !r.Len.ok(int64(utf8.RuneCountInString(v))) {
 		return false
 	}
-	if r.Pattern != nil && !r.Pattern.MatchString(v) {
+	if r.Pattern != nil && !r.matches(v) {
 		return false
 	}
 	return r.Enum == nil || r.inEnum(v)
@@ -154,7 +173,7 @@ func (r *String) Check(e *Errors, prefix, name, v string) {
 	if r.Len.HasMin || r.Len.HasMax {
 		r.Len.lengthFailures(int64(utf8.RuneCountInString(v)), fail)
 	}
-	if r.Pattern != nil && !r.Pattern.MatchString(v) {
+	if r.Pattern != nil && !r.matches(v) {
 		fail("Member must satisfy regular expression pattern: " + r.PatternAt)
 	}
 	if r.Enum != nil && !r.inEnum(v) {
