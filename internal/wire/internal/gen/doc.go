@@ -1,6 +1,7 @@
 // Command gen generates the Go request and response types of an AWS
-// service of the JSON or Query protocol, their validation, its operation table and its error
-// constructors from the service's botocore model (service-2.json).
+// service of the JSON or Query protocol, their validation, its operation
+// table and its error constructors from the service's botocore model
+// (service-2.json).
 //
 //	go run ./internal/gen -model service-2.json -pkg kmsapi -out kmsapi/zz_generated.go
 //
@@ -10,8 +11,10 @@
 // The generator is generic over botocore models of the "json" protocol
 // (KMS, Organizations, …), whose types carry json tags, and of the "query"
 // protocol (IAM, STS), whose types carry query tags for wire.DecodeQuery
-// and wire.WriteXML and whose Validate returns a ValidationError. It refuses a model it cannot represent exactly:
-// a pattern RE2 cannot compile, a name that collides with another
+// and wire.WriteXML and whose Validate returns a ValidationError. It
+// refuses a model it cannot represent exactly: a pattern RE2 cannot compile
+// (unless rewrites holds an equivalent), a name that collides with another
 // declaration, a constraint on a kind of collection element it does not
-// check. See package valid for how failures are worded.
+// check, a timestamp format other than the protocol's default, XML
+// attributes or namespaces. See package valid for how failures are worded.
 package main
