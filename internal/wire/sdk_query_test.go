@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -87,8 +88,21 @@ func createdTS() *iamapi.Timestamp {
 	return &ts
 }
 
+// sameForm checks that the SDK sent exactly the literal form.
+func sameForm(t *testing.T, sent url.Values, literal string) {
+	t.Helper()
+	want, err := url.ParseQuery(literal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sent, want) {
+		t.Errorf("the SDK sent\n%s\nwant\n%s", sent.Encode(), want.Encode())
+	}
+}
+
 func TestSDKCreateUser(t *testing.T) {
 	var got iamapi.CreateUserRequest
+	var sent url.Values
 	srv := queryServer(t, iamapi.Namespace, iamapi.APIVersion, map[string]queryHandler{
 		"CreateUser": func(p url.Values) (any, error) {
 			if err := wire.DecodeQuery(p, &got); err != nil {
@@ -103,7 +117,7 @@ func TestSDKCreateUser(t *testing.T) {
 				Tags:       got.Tags,
 			}}, nil
 		},
-	}, nil)
+	}, &sent)
 	out, err := iamClient(srv).CreateUser(context.Background(), &iam.CreateUserInput{
 		UserName: aws.String("bob"),
 		Path:     aws.String("/d&v<1>/"),
@@ -115,6 +129,8 @@ func TestSDKCreateUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sameForm(t, sent, "Action=CreateUser&Version=2010-05-08&UserName=bob&Path=%2Fd%26v%3C1%3E%2F"+
+		"&Tags.member.1.Key=team&Tags.member.1.Value=a%2Bb%3Dc+%40x&Tags.member.2.Key=empty&Tags.member.2.Value=")
 	if wire.String(got.UserName) != "bob" || wire.String(got.Path) != "/d&v<1>/" || len(got.Tags) != 2 ||
 		wire.String(got.Tags[0].Value) != "a+b=c @x" || got.Tags[1].Value == nil || *got.Tags[1].Value != "" {
 		t.Errorf("server decoded %+v", got)
@@ -256,6 +272,7 @@ func TestSDKGetCallerIdentity(t *testing.T) {
 
 func TestSDKAssumeRole(t *testing.T) {
 	var got stsapi.AssumeRoleRequest
+	var sent url.Values
 	expires := time.Date(2026, 1, 2, 4, 4, 5, 359_000_000, time.UTC)
 	srv := queryServer(t, stsapi.Namespace, stsapi.APIVersion, map[string]queryHandler{
 		"AssumeRole": func(p url.Values) (any, error) {
@@ -278,7 +295,7 @@ func TestSDKAssumeRole(t *testing.T) {
 				SourceIdentity:   got.SourceIdentity,
 			}, nil
 		},
-	}, nil)
+	}, &sent)
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`
 	out, err := stsClient(srv).AssumeRole(context.Background(), &sts.AssumeRoleInput{
 		RoleArn:         aws.String("arn:aws:iam::111122223333:role/demo"),
@@ -299,6 +316,13 @@ func TestSDKAssumeRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sameForm(t, sent, "Action=AssumeRole&Version=2011-06-15"+
+		"&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdemo&RoleSessionName=session-1"+
+		"&Policy="+url.QueryEscape(policy)+"&DurationSeconds=3600"+
+		"&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess"+
+		"&PolicyArns.member.2.arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Apolicy%2Fp2"+
+		"&Tags.member.1.Key=project&Tags.member.1.Value=trent&Tags.member.2.Key=cost-center&Tags.member.2.Value=42"+
+		"&TransitiveTagKeys.member.1=project&TransitiveTagKeys.member.2=cost-center&SourceIdentity=bob")
 	if wire.String(got.RoleArn) != "arn:aws:iam::111122223333:role/demo" || wire.String(got.Policy) != policy ||
 		wire.Int32(got.DurationSeconds) != 3600 || len(got.PolicyArns) != 2 || wire.String(got.PolicyArns[1].Arn) != "arn:aws:iam::111122223333:policy/p2" ||
 		len(got.Tags) != 2 || wire.String(got.Tags[1].Key) != "cost-center" || !slices.Equal(got.TransitiveTagKeys, []string{"project", "cost-center"}) {
@@ -310,4 +334,144 @@ func TestSDKAssumeRole(t *testing.T) {
 		aws.ToInt32(out.PackedPolicySize) != 6 || aws.ToString(out.SourceIdentity) != "bob" {
 		t.Errorf("SDK read %+v %+v", c, out.AssumedRoleUser)
 	}
+}
+
+func TestSDKAssumeRoleEmptyList(t *testing.T) {
+	var got stsapi.AssumeRoleRequest
+	var sent url.Values
+	srv := queryServer(t, stsapi.Namespace, stsapi.APIVersion, map[string]queryHandler{
+		"AssumeRole": func(p url.Values) (any, error) {
+			if err := wire.DecodeQuery(p, &got); err != nil {
+				return nil, err
+			}
+			return &stsapi.AssumeRoleResponse{}, nil
+		},
+	}, &sent)
+	_, err := stsClient(srv).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn:           aws.String("arn:aws:iam::111122223333:role/demo"),
+		RoleSessionName:   aws.String("s1"),
+		TransitiveTagKeys: []string{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameForm(t, sent, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdemo&RoleSessionName=s1&TransitiveTagKeys=")
+	if got.TransitiveTagKeys == nil || len(got.TransitiveTagKeys) != 0 || got.Tags != nil {
+		t.Errorf("server decoded %+v", got)
+	}
+}
+
+// TestSDKMapAndBlob covers a map (GetAccountSummary) and a blob with an
+// enum and a timestamp (GetCredentialReport), both without input members.
+func TestSDKMapAndBlob(t *testing.T) {
+	report := []byte("user,arn,user_creation_time\n<root_account>,arn:aws:iam::111122223333:root,2026-01-02T03:04:05+00:00\n")
+	srv := queryServer(t, iamapi.Namespace, iamapi.APIVersion, map[string]queryHandler{
+		"GetAccountSummary": func(url.Values) (any, error) {
+			return &iamapi.GetAccountSummaryResponse{SummaryMap: map[string]int32{"Users": 2, "UsersQuota": 5000, "AccessKeysPerUserQuota": 2}}, nil
+		},
+		"GetCredentialReport": func(url.Values) (any, error) {
+			return &iamapi.GetCredentialReportResponse{Content: report, ReportFormat: wire.Ptr("text/csv"), GeneratedTime: createdTS()}, nil
+		},
+	}, nil)
+	c := iamClient(srv)
+	sum, err := c.GetAccountSummary(context.Background(), &iam.GetAccountSummaryInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.SummaryMap) != 3 || sum.SummaryMap["UsersQuota"] != 5000 || sum.SummaryMap["Users"] != 2 {
+		t.Errorf("SDK read %v", sum.SummaryMap)
+	}
+	rep, err := c.GetCredentialReport(context.Background(), &iam.GetCredentialReportInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(rep.Content) != string(report) || rep.ReportFormat != iamtypes.ReportFormatTypeTextCsv || !aws.ToTime(rep.GeneratedTime).Equal(created) {
+		t.Errorf("SDK read %+v", rep)
+	}
+}
+
+// TestSDKBooleansAndNoOutput covers booleans and integers in a request and
+// an operation without output (UpdateAccountPasswordPolicy), and a boolean
+// with an enum in ListPolicies.
+func TestSDKBooleansAndNoOutput(t *testing.T) {
+	var pol iamapi.UpdateAccountPasswordPolicyRequest
+	var list iamapi.ListPoliciesRequest
+	var sent url.Values
+	srv := queryServer(t, iamapi.Namespace, iamapi.APIVersion, map[string]queryHandler{
+		"UpdateAccountPasswordPolicy": func(p url.Values) (any, error) {
+			return nil, wire.DecodeQuery(p, &pol)
+		},
+		"ListPolicies": func(p url.Values) (any, error) {
+			if err := wire.DecodeQuery(p, &list); err != nil {
+				return nil, err
+			}
+			return &iamapi.ListPoliciesResponse{Policies: []iamapi.Policy{{
+				PolicyName: wire.Ptr("p"), Arn: wire.Ptr("arn:aws:iam::111122223333:policy/p"),
+				AttachmentCount: wire.Ptr[int32](3), IsAttachable: wire.Ptr(true), CreateDate: createdTS(), UpdateDate: createdTS(),
+			}}, IsTruncated: wire.Ptr(false)}, nil
+		},
+	}, &sent)
+	c := iamClient(srv)
+	_, err := c.UpdateAccountPasswordPolicy(context.Background(), &iam.UpdateAccountPasswordPolicyInput{
+		MinimumPasswordLength: aws.Int32(14), RequireSymbols: true, RequireNumbers: false, MaxPasswordAge: aws.Int32(90), HardExpiry: aws.Bool(false),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The SDK leaves out a plain bool that is false (RequireNumbers), but
+	// sends a *bool (HardExpiry) that is set.
+	sameForm(t, sent, "Action=UpdateAccountPasswordPolicy&Version=2010-05-08&MinimumPasswordLength=14&RequireSymbols=true"+
+		"&MaxPasswordAge=90&HardExpiry=false")
+	if wire.Int32(pol.MinimumPasswordLength) != 14 || !wire.Bool(pol.RequireSymbols) || pol.RequireNumbers != nil ||
+		wire.Int32(pol.MaxPasswordAge) != 90 || pol.HardExpiry == nil || pol.PasswordReusePrevention != nil {
+		t.Errorf("server decoded %+v", pol)
+	}
+
+	out, err := c.ListPolicies(context.Background(), &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal, OnlyAttached: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wire.String(list.Scope) != "Local" || !wire.Bool(list.OnlyAttached) {
+		t.Errorf("server decoded %+v", list)
+	}
+	if len(out.Policies) != 1 || aws.ToInt32(out.Policies[0].AttachmentCount) != 3 || !out.Policies[0].IsAttachable || out.IsTruncated {
+		t.Errorf("SDK read %+v", out)
+	}
+}
+
+// TestSDKErrors checks what the SDK sees of a ValidationError, an error of
+// the model, an unknown action and an internal failure.
+func TestSDKErrors(t *testing.T) {
+	srv := queryServer(t, iamapi.Namespace, iamapi.APIVersion, map[string]queryHandler{
+		"CreateUser": func(p url.Values) (any, error) {
+			var in iamapi.CreateUserRequest
+			if err := wire.DecodeQuery(p, &in); err != nil {
+				return nil, err
+			}
+			return nil, iamapi.NewEntityAlreadyExistsException("User with name " + wire.String(in.UserName) + " already exists.")
+		},
+		"DeleteUser": func(url.Values) (any, error) {
+			return nil, errors.New("store: disk on fire")
+		},
+	}, nil)
+	c := iamClient(srv)
+	_, err := c.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("bob!")})
+	checkAPIError(t, err, "ValidationError", "1 validation error detected: Value 'bob!' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", 400)
+
+	_, err = c.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("bob")})
+	var eae *iamtypes.EntityAlreadyExistsException
+	if !errors.As(err, &eae) {
+		t.Errorf("got %v, want EntityAlreadyExistsException", err)
+	}
+	checkAPIError(t, err, "EntityAlreadyExists", "User with name bob already exists.", 409)
+
+	_, err = c.DeleteUser(context.Background(), &iam.DeleteUserInput{UserName: aws.String("bob")})
+	checkAPIError(t, err, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.", 500)
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorFault() != smithy.FaultUnknown && ae.ErrorFault() != smithy.FaultServer {
+		t.Errorf("fault %v", ae.ErrorFault())
+	}
+
+	_, err = c.GetUser(context.Background(), &iam.GetUserInput{})
+	checkAPIError(t, err, "InvalidAction", "Could not find operation GetUser for version 2010-05-08", 400)
 }
