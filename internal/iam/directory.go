@@ -40,9 +40,10 @@ type Directory struct {
 	log      *slog.Logger
 	follower *store.Follower
 
-	mu  sync.RWMutex
-	v   *view
-	gen uint64 // advances with every change to the view
+	mu    sync.RWMutex
+	v     *view
+	gen   uint64    // advances with every change to the view
+	usage UsageFunc // where service-linked roles are in use
 
 	cacheMu    sync.Mutex
 	secrets    map[string]*cachedSecret

@@ -1,0 +1,212 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/iamapi"
+)
+
+// maxAccessKeys is IAM's quota of access keys per user (and for root).
+const maxAccessKeys = 2
+
+// accessKeysOf returns the access keys of a user ("" for root), oldest first.
+func (d *Directory) accessKeysOf(account, user string) []*accessKeyRecord {
+	d.mu.RLock()
+	var out []*accessKeyRecord
+	for _, k := range d.v.keys {
+		if k.Account == account && equalFoldOrEmpty(k.UserName, user) {
+			out = append(out, k)
+		}
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out
+}
+
+func equalFoldOrEmpty(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	return len(a) == len(b) && (a == b || toLower(a) == toLower(b))
+}
+
+func toLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+// keyOwner resolves the UserName parameter of the access key operations:
+// absent means the caller itself (a user, or root).
+func (d *Directory) keyOwner(c Call, name *string) (user, resource string, err error) {
+	acct := c.Identity.Account
+	if name != nil {
+		if d.user(acct, *name) == nil {
+			return "", "", noSuchUser(*name)()
+		}
+		return d.user(acct, *name).Name, d.userARN(acct, *name), nil
+	}
+	switch c.Identity.Type {
+	case authz.RootType:
+		return "", c.Identity.ARN, nil
+	case authz.UserType:
+		return c.Identity.Name, c.Identity.ARN, nil
+	}
+	return "", "", wire.QueryValidation("Must specify userName when calling with non-User credentials")
+}
+
+func apiKeyMetadata(k *accessKeyRecord) iamapi.AccessKeyMetadata {
+	m := iamapi.AccessKeyMetadata{AccessKeyId: wire.Ptr(k.AccessKeyID), Status: wire.Ptr(k.Status), CreateDate: wire.Ptr(wire.Timestamp(k.Created))}
+	if k.UserName != "" {
+		m.UserName = wire.Ptr(k.UserName)
+	}
+	return m
+}
+
+// CreateAccessKey creates an access key for a user (or the caller); the secret
+// is returned now and never again.
+func (d *Directory) CreateAccessKey(ctx context.Context, c Call, in *iamapi.CreateAccessKeyRequest) (*iamapi.CreateAccessKeyResponse, error) {
+	user, res, err := d.keyOwnerAuthorized(c, "iam:CreateAccessKey", in.UserName)
+	if err != nil {
+		return nil, err
+	}
+	acct := c.Identity.Account
+	if len(d.accessKeysOf(acct, user)) >= maxAccessKeys {
+		return nil, iamapi.NewLimitExceededException("Cannot exceed quota for AccessKeysPerUser: 2")
+	}
+	id, secret, err := d.newAccessKey("AKIA")
+	if err != nil {
+		return nil, err
+	}
+	kv, err := d.accessKeyKV(acct, user, id, secret)
+	if err != nil {
+		return nil, err
+	}
+	txn := store.Txn{Compares: []store.Compare{{Key: kv.Key}}, Puts: []store.KV{kv}}
+	if user != "" {
+		// The user must still exist when its key is written.
+		uk, err := d.st.Get(ctx, entityKey(acct, userKind, user))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, noSuchUser(user)()
+		} else if err != nil {
+			return nil, err
+		}
+		txn.Compares = append(txn.Compares, store.Compare{Key: uk.Key, ModRev: uk.ModRev})
+	}
+	if err := d.commit(ctx, txn); err != nil {
+		return nil, err
+	}
+	_ = res
+	out := &iamapi.AccessKey{AccessKeyId: wire.Ptr(id), Status: wire.Ptr("Active"), SecretAccessKey: wire.Ptr(secret), CreateDate: wire.Ptr(wire.Timestamp(d.now().UTC()))}
+	if user != "" {
+		out.UserName = wire.Ptr(user)
+	}
+	return &iamapi.CreateAccessKeyResponse{AccessKey: out}, nil
+}
+
+func (d *Directory) keyOwnerAuthorized(c Call, action string, name *string) (string, string, error) {
+	acct := c.Identity.Account
+	res := c.Identity.ARN
+	if name != nil {
+		res = d.userARN(acct, *name)
+	}
+	if err := d.authorize(c, action, res); err != nil {
+		return "", "", err
+	}
+	return d.keyOwner(c, name)
+}
+
+// ListAccessKeys lists a user's (or the caller's) access keys, without secrets.
+func (d *Directory) ListAccessKeys(ctx context.Context, c Call, in *iamapi.ListAccessKeysRequest) (*iamapi.ListAccessKeysResponse, error) {
+	user, _, err := d.keyOwnerAuthorized(c, "iam:ListAccessKeys", in.UserName)
+	if err != nil {
+		return nil, err
+	}
+	got, trunc, marker, err := pageOf(d.accessKeysOf(c.Identity.Account, user), in.Marker, in.MaxItems)
+	if err != nil {
+		return nil, err
+	}
+	out := &iamapi.ListAccessKeysResponse{AccessKeyMetadata: []iamapi.AccessKeyMetadata{}, IsTruncated: trunc, Marker: marker}
+	for _, k := range got {
+		out.AccessKeyMetadata = append(out.AccessKeyMetadata, apiKeyMetadata(k))
+	}
+	return out, nil
+}
+
+// ownedKey finds an access key of the given owner.
+func (d *Directory) ownedKey(account, user, id string) (*accessKeyRecord, error) {
+	d.mu.RLock()
+	k := d.v.keys[id]
+	d.mu.RUnlock()
+	if k == nil || k.Account != account || !equalFoldOrEmpty(k.UserName, user) {
+		return nil, iamapi.NewNoSuchEntityException("The Access Key with id " + id + " cannot be found.")
+	}
+	return k, nil
+}
+
+// UpdateAccessKey makes an access key Active or Inactive.
+func (d *Directory) UpdateAccessKey(ctx context.Context, c Call, in *iamapi.UpdateAccessKeyRequest) (*struct{}, error) {
+	user, _, err := d.keyOwnerAuthorized(c, "iam:UpdateAccessKey", in.UserName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.ownedKey(c.Identity.Account, user, *in.AccessKeyId); err != nil {
+		return nil, err
+	}
+	key := accessKeysPrefix + *in.AccessKeyId
+	kv, err := d.st.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	var rec accessKeyRecord
+	if err := jsonUnmarshal(kv.Value, &rec); err != nil {
+		return nil, err
+	}
+	rec.Status = *in.Status
+	err = d.commit(ctx, store.Txn{Compares: []store.Compare{{Key: key, ModRev: kv.ModRev}}, Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}})
+	return &struct{}{}, err
+}
+
+// DeleteAccessKey deletes an access key.
+func (d *Directory) DeleteAccessKey(ctx context.Context, c Call, in *iamapi.DeleteAccessKeyRequest) (*struct{}, error) {
+	user, _, err := d.keyOwnerAuthorized(c, "iam:DeleteAccessKey", in.UserName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.ownedKey(c.Identity.Account, user, *in.AccessKeyId); err != nil {
+		return nil, err
+	}
+	return &struct{}{}, d.commit(ctx, store.Txn{Deletes: []string{accessKeysPrefix + *in.AccessKeyId}})
+}
+
+// GetAccessKeyLastUsed reports when a key was last used. Trent does not yet
+// record use, so it answers as AWS does for a key never used.
+func (d *Directory) GetAccessKeyLastUsed(ctx context.Context, c Call, in *iamapi.GetAccessKeyLastUsedRequest) (*iamapi.GetAccessKeyLastUsedResponse, error) {
+	d.mu.RLock()
+	k := d.v.keys[*in.AccessKeyId]
+	d.mu.RUnlock()
+	if k == nil || k.Account != c.Identity.Account {
+		return nil, wire.Errorf("AccessDenied", 403, "%s", authz.NoIdentityAllow.Message(c.Identity.ARN, "iam:GetAccessKeyLastUsed", "access key "+*in.AccessKeyId))
+	}
+	res := c.Identity.ARN
+	if k.UserName != "" {
+		res = d.userARN(k.Account, k.UserName)
+	}
+	if err := d.authorize(c, "iam:GetAccessKeyLastUsed", res); err != nil {
+		return nil, err
+	}
+	out := &iamapi.GetAccessKeyLastUsedResponse{AccessKeyLastUsed: &iamapi.AccessKeyLastUsed{ServiceName: wire.Ptr("N/A"), Region: wire.Ptr("N/A")}}
+	if k.UserName != "" {
+		out.UserName = wire.Ptr(k.UserName)
+	}
+	return out, nil
+}

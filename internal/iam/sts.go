@@ -1,0 +1,275 @@
+package iam
+
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/policy"
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/stsapi"
+)
+
+// Session limits from the STS API reference.
+const (
+	minSession           = 900
+	defaultRoleSession   = 3600
+	chainedSessionMax    = 3600
+	defaultSessionToken  = 43200
+	maxSessionToken      = 129600
+	rootSessionTokenMax  = 3600
+	maxSessionPolicySize = 2048
+	maxSessionTags       = 50
+)
+
+func stsDenied(c Call, action, resource string, r authz.Reason) error {
+	return wire.Errorf("AccessDenied", 403, "%s", r.Message(c.Identity.ARN, action, resource))
+}
+
+// GetCallerIdentity says who the caller is. It needs no permission: AWS
+// answers it even when a policy denies sts:GetCallerIdentity.
+func (d *Directory) GetCallerIdentity(ctx context.Context, c Call, _ *stsapi.GetCallerIdentityRequest) (*stsapi.GetCallerIdentityResponse, error) {
+	id := c.Identity
+	return &stsapi.GetCallerIdentityResponse{UserId: wire.Ptr(id.UserID), Account: wire.Ptr(id.Account), Arn: wire.Ptr(id.ARN)}, nil
+}
+
+// AssumeRole issues temporary credentials for a role whose trust policy
+// allows the caller (IAM User Guide, policy evaluation logic: a trust policy
+// naming the caller directly suffices within an account; otherwise the
+// caller's identity policies must allow sts:AssumeRole too).
+func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
+	roleARN := *in.RoleArn
+	if c.Identity.Type == authz.RootType {
+		return nil, wire.Errorf("AccessDenied", 403, "Roles may not be assumed by root accounts.")
+	}
+	a, err := arn.Parse(roleARN)
+	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") {
+		return nil, wire.QueryValidation("Invalid RoleArn: " + roleARN)
+	}
+	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
+	r := d.role(a.Account, name)
+	denied := func() error { return stsDenied(c, "sts:AssumeRole", roleARN, authz.NoIdentityAllow) }
+	if r == nil || RoleARN(a.Account, r.Path, r.Name) != roleARN {
+		return nil, denied()
+	}
+	if in.SerialNumber != nil || in.TokenCode != nil {
+		return nil, wire.Errorf("AccessDenied", 403, "MultiFactorAuthentication failed: this server does not support MFA devices.")
+	}
+	// Session duration: within the role's maximum; one hour when chaining.
+	maxDur := r.MaxSessionDuration
+	if c.Identity.Temporary {
+		maxDur = chainedSessionMax
+	}
+	dur := int32(defaultRoleSession)
+	if in.DurationSeconds != nil {
+		dur = *in.DurationSeconds
+		if dur > maxDur {
+			return nil, wire.QueryValidation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+		}
+	}
+	tags, transitive, err := sessionTags(c.Identity, in.Tags, in.TransitiveTagKeys)
+	if err != nil {
+		return nil, err
+	}
+	var policyARNs []string
+	for _, p := range in.PolicyArns {
+		if !d.policyExists(a.Account, wire.String(p.Arn)) {
+			return nil, stsapi.NewMalformedPolicyDocumentException("The policy " + wire.String(p.Arn) + " does not exist or is not attachable.")
+		}
+		policyARNs = append(policyARNs, wire.String(p.Arn))
+	}
+	if in.Policy != nil {
+		if len(*in.Policy) > maxSessionPolicySize {
+			return nil, stsapi.NewPackedPolicyTooLargeException("Packed policy consumes 100% of allotted space, please use smaller policy.")
+		}
+		if _, err := policy.Compile([]byte(*in.Policy), policy.Options{Kind: policy.IdentityKind}); err != nil {
+			return nil, stsapi.NewMalformedPolicyDocumentException("The policy is not in the valid JSON format.")
+		}
+	}
+
+	// The request context of the trust policy and of the caller's policies.
+	keys := authz.GlobalKeys(c.Identity, c.Request)
+	keys.Set("sts:RoleSessionName", *in.RoleSessionName)
+	if in.ExternalId != nil {
+		keys.Set("sts:ExternalId", *in.ExternalId)
+	}
+	if in.SourceIdentity != nil {
+		keys.Set("sts:SourceIdentity", *in.SourceIdentity)
+	}
+	for _, t := range tags {
+		keys.Set("aws:RequestTag/"+t.Key, t.Value)
+		keys.Add("aws:TagKeys", t.Key)
+	}
+	for _, k := range transitive {
+		keys.Add("sts:TransitiveTagKeys", k)
+	}
+	actions := []string{"sts:AssumeRole"}
+	if len(in.Tags) > 0 {
+		actions = append(actions, "sts:TagSession")
+	}
+	if in.SourceIdentity != nil {
+		actions = append(actions, "sts:SetSourceIdentity")
+	}
+	trust, err := policy.Compile([]byte(r.TrustPolicy), policy.Options{Kind: policy.TrustKind})
+	if err != nil {
+		d.log.Error("iam: stored trust policy does not compile", "role", roleARN, "err", err)
+		return nil, denied()
+	}
+	for _, action := range actions {
+		req := &policy.Request{
+			Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: c.Identity.ARN, Account: c.Identity.Account},
+			Action:    action, Resource: roleARN, Time: c.Request.Time, Keys: keys,
+		}
+		out := trust.Decide(req)
+		if out.Decision == policy.ExplicitDeny {
+			return nil, stsDenied(c, action, roleARN, authz.ExplicitResourceDeny)
+		}
+		idDec := authz.IdentityBased(c.Identity, req)
+		switch {
+		case idDec.Reason == authz.ExplicitIdentityDeny || idDec.Reason == authz.ExplicitBoundaryDeny || idDec.Reason == authz.ExplicitSessionDeny:
+			return nil, stsDenied(c, action, roleARN, idDec.Reason)
+		case out.Decision != policy.Allow:
+			return nil, stsDenied(c, action, roleARN, authz.NoIdentityAllow)
+		// A trust policy that names the caller itself is enough in the same
+		// account; naming only the account (root) delegates to the caller's
+		// identity policies, and another account's caller always needs them.
+		case out.Via == policy.ViaAccount || c.Identity.Account != a.Account:
+			if !idDec.Allowed() {
+				return nil, stsDenied(c, action, roleARN, idDec.Reason)
+			}
+		}
+	}
+
+	now := d.now().UTC()
+	rec := sessionRecord{
+		Account: a.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second),
+		RoleName: r.Name, SessionName: *in.RoleSessionName, Policy: wire.String(in.Policy), PolicyARNs: policyARNs,
+		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: wire.String(in.SourceIdentity), SourceARN: c.Identity.ARN,
+	}
+	if rec.SourceIdentity == "" {
+		rec.SourceIdentity = c.Identity.SourceIdentity // source identity persists through role chaining
+	}
+	creds, err := d.issue(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	out := &stsapi.AssumeRoleResponse{
+		Credentials: creds,
+		AssumedRoleUser: &stsapi.AssumedRoleUser{
+			AssumedRoleId: wire.Ptr(r.ID + ":" + *in.RoleSessionName),
+			Arn:           wire.Ptr("arn:aws:sts::" + a.Account + ":assumed-role/" + r.Name + "/" + *in.RoleSessionName),
+		},
+	}
+	if in.Policy != nil || len(policyARNs) > 0 || len(tags) > 0 {
+		out.PackedPolicySize = wire.Ptr(int32(100 * (len(wire.String(in.Policy)) + 64*len(policyARNs) + 32*len(tags)) / maxSessionPolicySize))
+	}
+	if rec.SourceIdentity != "" {
+		out.SourceIdentity = wire.Ptr(rec.SourceIdentity)
+	}
+	return out, nil
+}
+
+// sessionTags merges the caller's transitive session tags (role chaining)
+// with the request's tags, as STS does.
+func sessionTags(caller *authz.Identity, add []stsapi.Tag, transitive []string) ([]Tag, []string, error) {
+	var out []Tag
+	var keepTransitive []string
+	if caller.Temporary {
+		for _, k := range caller.TransitiveTagKeys {
+			if v, ok := caller.Tags[k]; ok {
+				out = append(out, Tag{Key: k, Value: v})
+				keepTransitive = append(keepTransitive, k)
+			}
+		}
+	}
+	for _, t := range add {
+		k := wire.String(t.Key)
+		for _, kt := range keepTransitive {
+			if strings.EqualFold(kt, k) {
+				return nil, nil, wire.Errorf("InvalidParameterValue", 400, "One or more of the specified transitive tag keys can't be set because it conflicts with a transitive tag key in the calling session.")
+			}
+		}
+		for _, o := range out {
+			if strings.EqualFold(o.Key, k) {
+				return nil, nil, wire.Errorf("InvalidParameterValue", 400, "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+			}
+		}
+		out = append(out, Tag{Key: k, Value: wire.String(t.Value)})
+	}
+	if len(out) > maxSessionTags {
+		return nil, nil, wire.QueryValidation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
+	}
+	for _, k := range transitive {
+		found := false
+		for _, t := range add {
+			found = found || strings.EqualFold(wire.String(t.Key), k)
+		}
+		if !found {
+			return nil, nil, wire.Errorf("InvalidParameterValue", 400, "The specified transitive tag key must be included in the requested tags.")
+		}
+		keepTransitive = append(keepTransitive, k)
+	}
+	return out, keepTransitive, nil
+}
+
+// GetSessionToken issues temporary credentials for the calling IAM user or
+// root user, for use where temporary credentials are required.
+func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetSessionTokenRequest) (*stsapi.GetSessionTokenResponse, error) {
+	if c.Identity.Temporary {
+		return nil, wire.Errorf("AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
+	}
+	if in.SerialNumber != nil || in.TokenCode != nil {
+		return nil, wire.Errorf("AccessDenied", 403, "MultiFactorAuthentication failed: this server does not support MFA devices.")
+	}
+	maxDur, dur := int32(maxSessionToken), int32(defaultSessionToken)
+	if c.Identity.Type == authz.RootType {
+		maxDur, dur = rootSessionTokenMax, rootSessionTokenMax
+	}
+	if in.DurationSeconds != nil {
+		if *in.DurationSeconds > maxDur {
+			return nil, wire.QueryValidation("The requested DurationSeconds exceeds the 1 hour session limit for root users.")
+		}
+		dur = *in.DurationSeconds
+	}
+	now := d.now().UTC()
+	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN}
+	if c.Identity.Type == authz.UserType {
+		rec.UserName = c.Identity.Name
+	}
+	creds, err := d.issue(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	return &stsapi.GetSessionTokenResponse{Credentials: creds}, nil
+}
+
+// issue stores a session with fresh credentials and returns them.
+func (d *Directory) issue(ctx context.Context, rec sessionRecord) (*stsapi.Credentials, error) {
+	id, secret, err := d.newAccessKey("ASIA")
+	if err != nil {
+		return nil, err
+	}
+	tok := make([]byte, 192)
+	if _, err := io.ReadFull(d.rand, tok); err != nil {
+		return nil, err
+	}
+	token := base64.StdEncoding.EncodeToString(tok)
+	clear(tok)
+	rec.AccessKeyID = id
+	if rec.Secret, err = d.sealer.Seal([]byte(secret), secretAAD(id)); err != nil {
+		return nil, err
+	}
+	if rec.Token, err = d.sealer.Seal([]byte(token), tokenAAD(id)); err != nil {
+		return nil, err
+	}
+	key := sessionsPrefix + id
+	if err := d.commit(ctx, store.Txn{Compares: []store.Compare{{Key: key}}, Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}}); err != nil {
+		return nil, err
+	}
+	return &stsapi.Credentials{AccessKeyId: wire.Ptr(id), SecretAccessKey: wire.Ptr(secret), SessionToken: wire.Ptr(token), Expiration: wire.Ptr(wire.Timestamp(rec.Expiration))}, nil
+}
