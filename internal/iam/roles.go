@@ -19,7 +19,9 @@ const (
 )
 
 func noSuchRole(name string) func() error {
-	return func() error { return iamapi.NewNoSuchEntityException("The role with name " + name + " cannot be found.") }
+	return func() error {
+		return iamapi.NewNoSuchEntityException("The role with name " + name + " cannot be found.")
+	}
 }
 
 func (d *Directory) role(account, name string) *Role {

@@ -13,11 +13,15 @@ import (
 )
 
 func noSuchUser(name string) func() error {
-	return func() error { return iamapi.NewNoSuchEntityException("The user with name " + name + " cannot be found.") }
+	return func() error {
+		return iamapi.NewNoSuchEntityException("The user with name " + name + " cannot be found.")
+	}
 }
 
 func noSuchGroup(name string) func() error {
-	return func() error { return iamapi.NewNoSuchEntityException("The group with name " + name + " cannot be found.") }
+	return func() error {
+		return iamapi.NewNoSuchEntityException("The group with name " + name + " cannot be found.")
+	}
 }
 
 func (d *Directory) user(account, name string) *User {
@@ -180,7 +184,6 @@ func (d *Directory) DeleteUser(ctx context.Context, c Call, in *iamapi.DeleteUse
 	}
 	return &struct{}{}, nil
 }
-
 
 // TagUser adds or replaces tags on a user.
 func (d *Directory) TagUser(ctx context.Context, c Call, in *iamapi.TagUserRequest) (*struct{}, error) {
