@@ -3,7 +3,9 @@ package kms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/wire"
@@ -16,7 +18,65 @@ const (
 	incorrectKey = "The key ID in the request does not identify a CMK that can perform this operation."
 )
 
-// encryptionKey resolves a key for encrypting and returns its current material.
+// spec is the key's spec; records always hold a valid one.
+func (k *key) spec() keys.Spec {
+	sp, err := keys.ParseSpec(k.rec.Spec)
+	if err != nil {
+		return 0
+	}
+	return sp
+}
+
+// wrongUsage is AWS's text when a key's usage does not allow an operation.
+func wrongUsage(k *key, op string) error {
+	return kmsapi.NewInvalidKeyUsageException(k.arn + " key usage is " + k.rec.Usage + " which is not valid for " + op + ".")
+}
+
+// incompatible is AWS's text when an algorithm does not go with a key spec.
+func incompatible(alg string, k *key) error {
+	return kmsapi.NewInvalidKeyUsageException("Algorithm " + alg + " is incompatible with key spec " + k.rec.Spec + ".")
+}
+
+// keyFor resolves a key for a cryptographic operation: the usage it needs,
+// then its state (the order AWS checks them in).
+func (s *Service) keyFor(c Caller, id, op, usage string) (*key, error) {
+	k, err := s.resolve(c, id, keyOrAlias)
+	if err != nil {
+		return nil, err
+	}
+	if k.rec.Usage != usage {
+		return nil, wrongUsage(k, op)
+	}
+	if err := usable(k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// current returns the material a key uses now, from memory.
+func (s *Service) current(k *key) (keys.Material, error) {
+	m := s.view.material(k.rec.Region, k.rec.ID, k.rec.CurrentMaterial)
+	if m == nil {
+		return nil, errors.New("kms: current material of " + k.arn + " is not loaded")
+	}
+	return m, nil
+}
+
+// asymmetric returns a key's current material as a key pair.
+func (s *Service) asymmetric(k *key) (*keys.Asymmetric, error) {
+	m, err := s.current(k)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := m.(*keys.Asymmetric)
+	if !ok {
+		return nil, errors.New("kms: material of " + k.arn + " is not a key pair")
+	}
+	return a, nil
+}
+
+// encryptionKey resolves a symmetric encryption key and returns its current
+// material, for the operations only those keys perform (GenerateDataKey*).
 func (s *Service) encryptionKey(c Caller, id, op string, alg *string) (*key, *keys.Symmetric, error) {
 	k, err := s.resolve(c, id, keyOrAlias)
 	if err != nil {
@@ -28,25 +88,74 @@ func (s *Service) encryptionKey(c Caller, id, op string, alg *string) (*key, *ke
 	if err := usable(k); err != nil {
 		return nil, nil, err
 	}
-	m := s.view.material(k.rec.Region, k.rec.ID, k.rec.CurrentMaterial)
-	if m == nil {
-		return nil, nil, errors.New("kms: current material of " + k.arn + " is not loaded")
+	m, err := s.current(k)
+	if err != nil {
+		return nil, nil, err
 	}
-	return k, m, nil
+	sym, ok := m.(*keys.Symmetric)
+	if !ok {
+		return nil, nil, kmsapi.NewInvalidKeyUsageException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for " + op + ".")
+	}
+	return k, sym, nil
 }
 
 func checkUsage(k *key, op string, alg *string) error {
 	if k.rec.Usage != usageEncrypt {
-		return kmsapi.NewInvalidKeyUsageException(k.arn + " key usage is " + k.rec.Usage + " which is not valid for " + op + ".")
+		return wrongUsage(k, op)
 	}
-	if alg != nil && *alg != algSymmetric {
-		return kmsapi.NewInvalidKeyUsageException("Algorithm " + *alg + " is incompatible with key spec " + k.rec.Spec + ".")
+	if k.rec.Spec == specSymmetric && alg != nil && *alg != algSymmetric {
+		return incompatible(*alg, k)
 	}
 	return nil
 }
 
-// Encrypt encrypts up to 4096 bytes under a symmetric key.
+// encryptAsymmetric encrypts under an RSA or SM2 key's public key. KMS needs
+// an explicit algorithm here; SYMMETRIC_DEFAULT (the default) is refused as
+// incompatible with the spec.
+func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[string]string) ([]byte, string, error) {
+	name := wire.String(alg)
+	if name == "" {
+		name = algSymmetric
+	}
+	ea, err := keys.ParseEncryptionAlgorithm(name)
+	if err != nil || !slices.Contains(k.spec().EncryptionAlgorithms(), ea) {
+		return nil, "", incompatible(name, k)
+	}
+	if len(ec) > 0 {
+		return nil, "", wire.Validation("EncryptionContext is not supported with asymmetric KMS keys.")
+	}
+	a, err := s.asymmetric(k)
+	if err != nil {
+		return nil, "", err
+	}
+	if max := a.MaxPlaintext(ea); len(pt) > max {
+		// AWS's text, from the error corpus (RSAES_OAEP_SHA_1 / RSA_2048: 214 bytes).
+		return nil, "", wire.Validation(fmt.Sprintf("Algorithm %s and key spec %s cannot encrypt data larger than %d bytes.", name, k.rec.Spec, max))
+	}
+	ct, err := a.Encrypt(s.rand, ea, pt)
+	if err != nil {
+		return nil, "", err
+	}
+	return ct, name, nil
+}
+
+// Encrypt encrypts up to 4096 bytes under a symmetric key, or a small
+// plaintext under an RSA or SM2 key's public key.
 func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptRequest) (*kmsapi.EncryptResponse, error) {
+	k, err := s.keyFor(c, *in.KeyId, "Encrypt", usageEncrypt)
+	if err != nil {
+		return nil, err
+	}
+	if k.rec.Spec != specSymmetric {
+		ct, alg, err := s.encryptAsymmetric(k, in.EncryptionAlgorithm, in.Plaintext, in.EncryptionContext)
+		if err != nil {
+			return nil, err
+		}
+		if err := dryRun(in.DryRun); err != nil {
+			return nil, err
+		}
+		return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(alg)}, nil
+	}
 	k, m, err := s.encryptionKey(c, *in.KeyId, "Encrypt", in.EncryptionAlgorithm)
 	if err != nil {
 		return nil, err
@@ -61,8 +170,58 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 	return &kmsapi.EncryptResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(algSymmetric)}, nil
 }
 
-// decryptBlob finds the key and material a ciphertext names and opens it.
-// keyID, if set, must name that same key.
+// decrypted is what opening a ciphertext yields.
+type decrypted struct {
+	k   *key
+	pt  []byte
+	mid string // symmetric keys only
+	alg string
+}
+
+// decryptAny opens a ciphertext: an asymmetric one needs its KeyId (it names
+// no key), a symmetric blob names its own.
+func (s *Service) decryptAny(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string) (decrypted, error) {
+	if keyID != nil && blob != nil {
+		k, err := s.resolve(c, *keyID, keyOrAlias)
+		if err != nil {
+			return decrypted{}, err
+		}
+		if k.rec.Spec != specSymmetric && k.rec.Usage == usageEncrypt {
+			return s.decryptAsymmetric(k, blob, ec, alg, op)
+		}
+	}
+	k, pt, mid, err := s.decryptBlob(c, blob, ec, keyID, alg, op)
+	return decrypted{k: k, pt: pt, mid: mid, alg: algSymmetric}, err
+}
+
+func (s *Service) decryptAsymmetric(k *key, ct []byte, ec map[string]string, alg *string, op string) (decrypted, error) {
+	if err := usable(k); err != nil {
+		return decrypted{}, err
+	}
+	name := wire.String(alg)
+	if name == "" {
+		name = algSymmetric
+	}
+	ea, err := keys.ParseEncryptionAlgorithm(name)
+	if err != nil || !slices.Contains(k.spec().EncryptionAlgorithms(), ea) {
+		return decrypted{}, incompatible(name, k)
+	}
+	if len(ec) > 0 {
+		return decrypted{}, wire.Validation("EncryptionContext is not supported with asymmetric KMS keys.")
+	}
+	a, err := s.asymmetric(k)
+	if err != nil {
+		return decrypted{}, err
+	}
+	pt, err := a.Decrypt(ea, ct)
+	if err != nil {
+		return decrypted{}, kmsapi.NewInvalidCiphertextException("")
+	}
+	return decrypted{k: k, pt: pt, alg: name}, nil
+}
+
+// decryptBlob finds the key and material a symmetric ciphertext names and
+// opens it. keyID, if set, must name that same key.
 func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string) (*key, []byte, string, error) {
 	if blob == nil {
 		return nil, nil, "", wire.Validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null")
@@ -89,8 +248,8 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 		return nil, nil, "", err
 	}
 	mid := h.MaterialID.String()
-	m := s.view.material(k.rec.Region, k.rec.ID, mid)
-	if m == nil {
+	m, ok := s.view.material(k.rec.Region, k.rec.ID, mid).(*keys.Symmetric)
+	if !ok {
 		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
 	pt, err := m.Decrypt(blob, ec)
@@ -100,30 +259,54 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 	return k, pt, mid, nil
 }
 
-// Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or ReEncrypt.
+// Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or
+// ReEncrypt, or one made outside KMS with an asymmetric key's public key.
 func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptRequest) (*kmsapi.DecryptResponse, error) {
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
-	k, pt, mid, err := s.decryptBlob(c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, "Decrypt")
+	d, err := s.decryptAny(c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, "Decrypt")
 	if err != nil {
 		return nil, err
 	}
 	if err := dryRun(in.DryRun); err != nil {
-		clear(pt)
+		clear(d.pt)
 		return nil, err
 	}
-	return &kmsapi.DecryptResponse{KeyId: wire.Ptr(k.arn), Plaintext: pt, EncryptionAlgorithm: wire.Ptr(algSymmetric), KeyMaterialId: wire.Ptr(mid)}, nil
+	out := &kmsapi.DecryptResponse{KeyId: wire.Ptr(d.k.arn), Plaintext: d.pt, EncryptionAlgorithm: wire.Ptr(d.alg)}
+	if d.mid != "" {
+		out.KeyMaterialId = wire.Ptr(d.mid)
+	}
+	return out, nil
 }
 
 // ReEncrypt decrypts under one key and encrypts under another (or the same)
 // without exposing the plaintext.
 func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptRequest) (*kmsapi.ReEncryptResponse, error) {
-	src, pt, srcMid, err := s.decryptBlob(c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt")
+	d, err := s.decryptAny(c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt")
 	if err != nil {
 		return nil, err
 	}
-	defer clear(pt)
+	defer clear(d.pt)
+	out := &kmsapi.ReEncryptResponse{SourceKeyId: wire.Ptr(d.k.arn), SourceEncryptionAlgorithm: wire.Ptr(d.alg)}
+	if d.mid != "" {
+		out.SourceKeyMaterialId = wire.Ptr(d.mid)
+	}
+	dst, err := s.keyFor(c, *in.DestinationKeyId, "ReEncrypt", usageEncrypt)
+	if err != nil {
+		return nil, err
+	}
+	if dst.rec.Spec != specSymmetric {
+		ct, alg, err := s.encryptAsymmetric(dst, in.DestinationEncryptionAlgorithm, d.pt, in.DestinationEncryptionContext)
+		if err != nil {
+			return nil, err
+		}
+		if err := dryRun(in.DryRun); err != nil {
+			return nil, err
+		}
+		out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = ct, wire.Ptr(dst.arn), wire.Ptr(alg)
+		return out, nil
+	}
 	dst, m, err := s.encryptionKey(c, *in.DestinationKeyId, "ReEncrypt", in.DestinationEncryptionAlgorithm)
 	if err != nil {
 		return nil, err
@@ -131,15 +314,13 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	blob, err := m.Encrypt(s.rand, pt, in.DestinationEncryptionContext)
+	blob, err := m.Encrypt(s.rand, d.pt, in.DestinationEncryptionContext)
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.ReEncryptResponse{
-		CiphertextBlob: blob, SourceKeyId: wire.Ptr(src.arn), KeyId: wire.Ptr(dst.arn),
-		SourceEncryptionAlgorithm: wire.Ptr(algSymmetric), DestinationEncryptionAlgorithm: wire.Ptr(algSymmetric),
-		SourceKeyMaterialId: wire.Ptr(srcMid), DestinationKeyMaterialId: wire.Ptr(m.ID().String()),
-	}, nil
+	out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = blob, wire.Ptr(dst.arn), wire.Ptr(algSymmetric)
+	out.DestinationKeyMaterialId = wire.Ptr(m.ID().String())
+	return out, nil
 }
 
 func dataKeySize(spec *string, n *int32) (int, error) {
@@ -228,5 +409,9 @@ func Scrub(resp any) {
 		clear(r.Plaintext)
 	case *kmsapi.GenerateRandomResponse:
 		clear(r.Plaintext)
+	case *kmsapi.GenerateDataKeyPairResponse:
+		clear(r.PrivateKeyPlaintext)
+	case *kmsapi.DeriveSharedSecretResponse:
+		clear(r.SharedSecret)
 	}
 }

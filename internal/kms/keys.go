@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
@@ -17,7 +18,11 @@ import (
 const (
 	specSymmetric  = "SYMMETRIC_DEFAULT"
 	usageEncrypt   = "ENCRYPT_DECRYPT"
+	usageSign      = "SIGN_VERIFY"
+	usageMAC       = "GENERATE_VERIFY_MAC"
+	usageAgreement = "KEY_AGREEMENT"
 	originAWSKMS   = "AWS_KMS"
+	originExternal = "EXTERNAL"
 	defaultWindow  = 30
 	defaultPeriod  = 365
 	maxKeyPolicy   = 32768
@@ -54,7 +59,8 @@ func (s *Service) newKeyID() (string, error) {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
 
-// CreateKey creates a symmetric encryption key.
+// CreateKey creates a key of any spec, with material KMS generates or, for
+// Origin EXTERNAL, none until ImportKeyMaterial.
 func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyRequest) (*kmsapi.CreateKeyResponse, error) {
 	spec := wire.String(in.KeySpec)
 	if in.CustomerMasterKeySpec != nil {
@@ -73,17 +79,18 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		}
 		usage = usageEncrypt
 	}
-	if spec == specSymmetric && usage != usageEncrypt {
-		return nil, wire.Validation("KeyUsage " + usage + " is not compatible with KeySpec " + spec)
+	ks, err := keys.ParseSpec(spec)
+	if err != nil {
+		return nil, wire.Validation("KeySpec " + spec + " is not valid.")
 	}
-	if spec != specSymmetric {
-		return nil, kmsapi.NewUnsupportedOperationException("KeySpec " + spec + " is not supported by this server yet.")
+	if ku, err := keys.ParseUsage(usage); err != nil || !ks.Allows(ku) {
+		return nil, wire.Validation("KeyUsage " + usage + " is not compatible with KeySpec " + spec)
 	}
 	origin := wire.String(in.Origin)
 	if origin == "" {
 		origin = originAWSKMS
 	}
-	if origin != originAWSKMS || in.CustomKeyStoreId != nil || in.XksKeyId != nil {
+	if (origin != originAWSKMS && origin != originExternal) || in.CustomKeyStoreId != nil || in.XksKeyId != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Origin " + origin + " is not supported by this server yet.")
 	}
 	if wire.Bool(in.MultiRegion) {
@@ -104,21 +111,26 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if err != nil {
 		return nil, err
 	}
-	m, mkv, err := s.newMaterial(c.Account, c.Region, id, "")
-	if err != nil {
-		return nil, err
-	}
 	rec := keyRecord{
 		ID: id, Account: c.Account, Region: c.Region, Created: s.now().UTC(),
 		Description: wire.String(in.Description), State: Enabled,
 		Usage: usage, Spec: spec, Origin: origin, Policy: policy, Tags: tags,
-		CurrentMaterial: m.ID, Materials: []material{m},
 	}
 	kp := keyPath(c.Account, c.Region, id)
-	err = s.commit(ctx, store.Txn{
-		Compares: []store.Compare{{Key: kp}},
-		Puts:     []store.KV{mkv, {Key: kp, Value: marshal(rec)}},
-	})
+	txn := store.Txn{Compares: []store.Compare{{Key: kp}}}
+	if origin == originExternal {
+		// The key waits for ImportKeyMaterial.
+		rec.State = PendingImport
+	} else {
+		m, mkv, err := s.newMaterial(c.Account, c.Region, id, ks, "")
+		if err != nil {
+			return nil, err
+		}
+		rec.CurrentMaterial, rec.Materials = m.ID, []material{m}
+		txn.Puts = append(txn.Puts, mkv)
+	}
+	txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
+	err = s.commit(ctx, txn)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +164,26 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 		KeyManager:            wire.Ptr(keyManagerCust),
 		CustomerMasterKeySpec: wire.Ptr(r.Spec),
 		KeySpec:               wire.Ptr(r.Spec),
-		EncryptionAlgorithms:  []string{specSymmetric},
 		MultiRegion:           wire.Ptr(false),
+	}
+	// The algorithm lists follow the key usage: an RSA signing key lists
+	// only its signing algorithms (DescribeKey, KeyMetadata).
+	spec := k.spec()
+	switch r.Usage {
+	case usageEncrypt:
+		md.EncryptionAlgorithms = keys.Names(spec.EncryptionAlgorithms())
+	case usageSign:
+		md.SigningAlgorithms = keys.Names(spec.SigningAlgorithms())
+	case usageMAC:
+		md.MacAlgorithms = keys.Names(spec.MACAlgorithms())
+	case usageAgreement:
+		md.KeyAgreementAlgorithms = keys.Names(spec.KeyAgreementAlgorithms())
+	}
+	if r.Origin == originExternal && r.ExpirationModel != "" {
+		md.ExpirationModel = wire.Ptr(r.ExpirationModel)
+		if !r.ValidTo.IsZero() {
+			md.ValidTo = ts(r.ValidTo)
+		}
 	}
 	if r.CurrentMaterial != "" {
 		md.CurrentKeyMaterialId = wire.Ptr(r.CurrentMaterial)

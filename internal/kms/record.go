@@ -62,6 +62,10 @@ type keyRecord struct {
 	// CurrentMaterial encrypts; every material in Materials decrypts.
 	CurrentMaterial string     `json:"currentMaterial"`
 	Materials       []material `json:"materials"`
+
+	// Imported material (Origin EXTERNAL): whether and when it expires.
+	ExpirationModel string    `json:"expirationModel,omitempty"`
+	ValidTo         time.Time `json:"validTo,omitzero"`
 }
 
 // material is the public description of one version of key material; the
@@ -70,6 +74,11 @@ type material struct {
 	ID           string    `json:"id"`
 	Created      time.Time `json:"created"`
 	RotationType string    `json:"rotationType,omitempty"` // AUTOMATIC or ON_DEMAND; empty for the first
+	// PendingRotation marks imported material (ImportType NEW_KEY_MATERIAL)
+	// that RotateKeyOnDemand has yet to make current.
+	PendingRotation bool `json:"pendingRotation,omitempty"`
+	// Description is the KeyMaterialDescription of an import.
+	Description string `json:"description,omitempty"`
 }
 
 type tag struct {
@@ -86,6 +95,9 @@ type aliasRecord struct {
 
 type materialRecord struct {
 	Sealed []byte `json:"sealed"`
+	// Spec says how to load the material; records written before there were
+	// other specs have none and are SYMMETRIC_DEFAULT.
+	Spec string `json:"spec,omitempty"`
 }
 
 func marshal(v any) []byte {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
@@ -19,7 +20,12 @@ const day = 24 * time.Hour
 // rotatable is the state check of the rotation operations (key-state table:
 // disabled keys give DisabledException, keys pending deletion KMSInvalidState).
 func rotatable(k *key) error {
-	if k.rec.Spec != specSymmetric || k.rec.Origin != originAWSKMS {
+	if k.rec.Spec != specSymmetric {
+		// Asymmetric and HMAC keys do not rotate; AWS says so with an empty
+		// message (error corpus, RotateKeyOnDemand "error-response").
+		return kmsapi.NewUnsupportedOperationException("")
+	}
+	if k.rec.Origin != originAWSKMS {
 		return kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin + " which is not valid for this operation.")
 	}
 	switch k.rec.State {
@@ -142,7 +148,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.Ro
 
 // addMaterial makes new material current in r and adds its record to txn.
 func (s *Service) addMaterial(r *keyRecord, txn *store.Txn, rotationType string) error {
-	m, kv, err := s.newMaterial(r.Account, r.Region, r.ID, rotationType)
+	m, kv, err := s.newMaterial(r.Account, r.Region, r.ID, keys.SpecSymmetricDefault, rotationType)
 	if err != nil {
 		return err
 	}

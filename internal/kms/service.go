@@ -111,37 +111,54 @@ func (s *Service) materialAAD(account, region, keyID, materialID string) []byte 
 	return []byte(arn.KeyARN(region, account, keyID) + "|" + materialID)
 }
 
-func (s *Service) openMaterial(account, region, keyID, materialID string, sealed []byte) (*keys.Symmetric, error) {
+func (s *Service) openMaterial(account, region, keyID, materialID string, rec materialRecord) (keys.Material, error) {
 	id, err := keys.ParseMaterialID(materialID)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := s.sealer.Open(sealed, s.materialAAD(account, region, keyID, materialID))
+	spec := keys.SpecSymmetricDefault
+	if rec.Spec != "" {
+		if spec, err = keys.ParseSpec(rec.Spec); err != nil {
+			return nil, err
+		}
+	}
+	raw, err := s.sealer.Open(rec.Sealed, s.materialAAD(account, region, keyID, materialID))
 	if err != nil {
 		return nil, err
 	}
-	// NewSymmetric owns raw from here and clears it on Destroy.
-	return keys.NewSymmetric(keyID, id, raw)
+	// Load owns raw from here and clears it on Destroy.
+	m, err := keys.Load(spec, keyID, id, raw)
+	if err != nil {
+		clear(raw)
+	}
+	return m, err
 }
 
-// newMaterial makes fresh symmetric material for a key and returns its
+// newMaterial makes fresh material of a key's spec and returns its
 // description and the sealed record to store.
-func (s *Service) newMaterial(account, region, keyID, rotationType string) (material, store.KV, error) {
+func (s *Service) newMaterial(account, region, keyID string, spec keys.Spec, rotationType string) (material, store.KV, error) {
+	raw, err := keys.Generate(s.rand, spec)
+	if err != nil {
+		return material{}, store.KV{}, err
+	}
+	defer clear(raw)
 	id, err := keys.NewMaterialID(s.rand)
 	if err != nil {
 		return material{}, store.KV{}, err
 	}
-	raw := make([]byte, keys.SymmetricKeySize)
-	defer clear(raw)
-	if _, err := io.ReadFull(s.rand, raw); err != nil {
-		return material{}, store.KV{}, err
-	}
+	return s.sealMaterial(account, region, keyID, spec, id, raw, material{RotationType: rotationType})
+}
+
+// sealMaterial seals raw material (which the caller still owns) as version
+// id of a key and describes it with m.
+func (s *Service) sealMaterial(account, region, keyID string, spec keys.Spec, id keys.MaterialID, raw []byte, m material) (material, store.KV, error) {
 	sealed, err := s.sealer.Seal(raw, s.materialAAD(account, region, keyID, id.String()))
 	if err != nil {
 		return material{}, store.KV{}, err
 	}
-	m := material{ID: id.String(), Created: s.now().UTC(), RotationType: rotationType}
-	return m, store.KV{Key: materialPath(account, region, keyID, m.ID), Value: marshal(materialRecord{Sealed: sealed})}, nil
+	m.ID, m.Created = id.String(), s.now().UTC()
+	rec := materialRecord{Sealed: sealed, Spec: spec.String()}
+	return m, store.KV{Key: materialPath(account, region, keyID, m.ID), Value: marshal(rec)}, nil
 }
 
 // commit writes t and waits until this node's view shows it.

@@ -18,7 +18,7 @@ type view struct {
 
 	mu      sync.RWMutex
 	keys    map[string]*key                       // region/keyID
-	mats    map[string]map[string]*keys.Symmetric // region/keyID → material id → material
+	mats    map[string]map[string]keys.Material // region/keyID → material id → material
 	aliases map[string]*aliasRecord               // account/region/alias name
 }
 
@@ -30,7 +30,7 @@ type key struct {
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]*keys.Symmetric{}, aliases: map[string]*aliasRecord{}}
+	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}}
 }
 
 func keyIndex(region, id string) string { return region + "/" + id }
@@ -62,7 +62,7 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.keys = map[string]*key{}
-	v.mats = map[string]map[string]*keys.Symmetric{}
+	v.mats = map[string]map[string]keys.Material{}
 	v.aliases = map[string]*aliasRecord{}
 	for _, kv := range kvs {
 		v.put(kv)
@@ -100,14 +100,14 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: undecodable material record", "key", kv.Key, "err", err)
 			return
 		}
-		m, err := v.s.openMaterial(p.account, p.region, p.id, p.sub, rec.Sealed)
+		m, err := v.s.openMaterial(p.account, p.region, p.id, p.sub, rec)
 		if err != nil {
 			v.s.log.Error("kms: key material does not open", "key", kv.Key, "err", err)
 			return
 		}
 		idx := keyIndex(p.region, p.id)
 		if v.mats[idx] == nil {
-			v.mats[idx] = map[string]*keys.Symmetric{}
+			v.mats[idx] = map[string]keys.Material{}
 		}
 		v.mats[idx][p.sub] = m
 	case "aliases":
@@ -149,7 +149,7 @@ func (v *view) key(region, id string) *key {
 	return k
 }
 
-func (v *view) material(region, id, materialID string) *keys.Symmetric {
+func (v *view) material(region, id, materialID string) keys.Material {
 	v.mu.RLock()
 	m := v.mats[keyIndex(region, id)][materialID]
 	v.mu.RUnlock()

@@ -1,0 +1,98 @@
+package kms
+
+import (
+	"context"
+
+	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+// GetPublicKey returns an asymmetric key's public key (DER
+// SubjectPublicKeyInfo) with what a client needs to use it outside KMS.
+func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPublicKeyRequest) (*kmsapi.GetPublicKeyResponse, error) {
+	k, err := s.resolve(c, *in.KeyId, keyOrAlias)
+	if err != nil {
+		return nil, err
+	}
+	spec := k.spec()
+	if f := spec.Family(); f == keys.FamilySymmetric || f == keys.FamilyHMAC {
+		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for this operation.")
+	}
+	if err := usable(k); err != nil {
+		return nil, err
+	}
+	a, err := s.asymmetric(k)
+	if err != nil {
+		return nil, err
+	}
+	out := &kmsapi.GetPublicKeyResponse{
+		KeyId: wire.Ptr(k.arn), PublicKey: a.PublicKey(),
+		CustomerMasterKeySpec: wire.Ptr(k.rec.Spec), KeySpec: wire.Ptr(k.rec.Spec), KeyUsage: wire.Ptr(k.rec.Usage),
+	}
+	switch k.rec.Usage {
+	case usageEncrypt:
+		out.EncryptionAlgorithms = keys.Names(spec.EncryptionAlgorithms())
+	case usageSign:
+		out.SigningAlgorithms = keys.Names(spec.SigningAlgorithms())
+	case usageAgreement:
+		out.KeyAgreementAlgorithms = keys.Names(spec.KeyAgreementAlgorithms())
+	}
+	return out, nil
+}
+
+// dataKeyPair makes a key pair of the requested spec and encrypts its
+// private key under a symmetric encryption key.
+func (s *Service) dataKeyPair(c Caller, id, op, pairSpec string, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, []byte, error) {
+	k, m, err := s.encryptionKey(c, id, op, nil)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	spec, err := keys.ParseSpec(pairSpec)
+	if err != nil || !spec.IsDataKeyPairSpec() {
+		return nil, nil, nil, nil, nil, wire.Validation("KeyPairSpec " + pairSpec + " is not valid.")
+	}
+	if err := dryRun(dry); err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	priv, pub, err := keys.GenerateKeyPair(s.rand, spec)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	blob, err := m.Encrypt(s.rand, priv, ec)
+	if err != nil {
+		clear(priv)
+		return nil, nil, nil, nil, nil, err
+	}
+	return k, m, priv, pub, blob, nil
+}
+
+// GenerateDataKeyPair returns a key pair whose private key comes in plaintext
+// (PKCS #8 DER) and encrypted under a symmetric encryption key.
+func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyPairRequest) (*kmsapi.GenerateDataKeyPairResponse, error) {
+	if in.Recipient != nil {
+		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
+	}
+	k, m, priv, pub, blob, err := s.dataKeyPair(c, *in.KeyId, "GenerateDataKeyPair", *in.KeyPairSpec, in.EncryptionContext, in.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	return &kmsapi.GenerateDataKeyPairResponse{
+		PrivateKeyCiphertextBlob: blob, PrivateKeyPlaintext: priv, PublicKey: pub,
+		KeyId: wire.Ptr(k.arn), KeyPairSpec: in.KeyPairSpec, KeyMaterialId: wire.Ptr(m.ID().String()),
+	}, nil
+}
+
+// GenerateDataKeyPairWithoutPlaintext returns the key pair with only the
+// encrypted private key.
+func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyPairWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyPairWithoutPlaintextResponse, error) {
+	k, m, priv, pub, blob, err := s.dataKeyPair(c, *in.KeyId, "GenerateDataKeyPairWithoutPlaintext", *in.KeyPairSpec, in.EncryptionContext, in.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	clear(priv)
+	return &kmsapi.GenerateDataKeyPairWithoutPlaintextResponse{
+		PrivateKeyCiphertextBlob: blob, PublicKey: pub,
+		KeyId: wire.Ptr(k.arn), KeyPairSpec: in.KeyPairSpec, KeyMaterialId: wire.Ptr(m.ID().String()),
+	}, nil
+}
