@@ -17,9 +17,9 @@ type view struct {
 	s *Service
 
 	mu      sync.RWMutex
-	keys    map[string]*key                       // region/keyID
+	keys    map[string]*key                     // region/keyID
 	mats    map[string]map[string]keys.Material // region/keyID → material id → material
-	aliases map[string]*aliasRecord               // account/region/alias name
+	aliases map[string]*aliasRecord             // account/region/alias name
 }
 
 // key is one KMS key as the view holds it.
