@@ -111,7 +111,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	ids, err := iam.New(ctx, st, sealer, iam.Options{})
+	ids, err := iam.New(ctx, st, sealer, iam.Options{Log: log})
 	if err != nil {
 		return err
 	}

@@ -3,51 +3,45 @@ package server
 import (
 	"context"
 
+	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
+	"github.com/trentkms/trent/internal/wire/orgapi"
 )
 
 // kmsOperations routes every operation of the KMS API model: to its
 // implementation, or to a clear UnsupportedOperationException.
-func kmsOperations(k *kms.Service) map[string]handler {
-	m := map[string]handler{
-		"CreateKey":                           op(k.CreateKey),
-		"DescribeKey":                         op(k.DescribeKey),
-		"ListKeys":                            op(k.ListKeys),
-		"UpdateKeyDescription":                op(k.UpdateKeyDescription),
-		"EnableKey":                           op(k.EnableKey),
-		"DisableKey":                          op(k.DisableKey),
-		"ScheduleKeyDeletion":                 op(k.ScheduleKeyDeletion),
-		"CancelKeyDeletion":                   op(k.CancelKeyDeletion),
-		"Encrypt":                             op(k.Encrypt),
-		"Decrypt":                             op(k.Decrypt),
-		"ReEncrypt":                           op(k.ReEncrypt),
-		"GenerateDataKey":                     op(k.GenerateDataKey),
-		"GenerateDataKeyWithoutPlaintext":     op(k.GenerateDataKeyWithoutPlaintext),
-		"GenerateRandom":                      op(k.GenerateRandom),
-		"CreateAlias":                         op(k.CreateAlias),
-		"UpdateAlias":                         op(k.UpdateAlias),
-		"DeleteAlias":                         op(k.DeleteAlias),
-		"ListAliases":                         op(k.ListAliases),
-		"TagResource":                         op(k.TagResource),
-		"UntagResource":                       op(k.UntagResource),
-		"ListResourceTags":                    op(k.ListResourceTags),
-		"EnableKeyRotation":                   op(k.EnableKeyRotation),
-		"DisableKeyRotation":                  op(k.DisableKeyRotation),
-		"GetKeyRotationStatus":                op(k.GetKeyRotationStatus),
-		"RotateKeyOnDemand":                   op(k.RotateKeyOnDemand),
-		"ListKeyRotations":                    op(k.ListKeyRotations),
-		"GetKeyPolicy":                        op(k.GetKeyPolicy),
-		"PutKeyPolicy":                        op(k.PutKeyPolicy),
-		"ListKeyPolicies":                     op(k.ListKeyPolicies),
-		"Sign":                                op(k.Sign),
-		"Verify":                              op(k.Verify),
-		"GetPublicKey":                        op(k.GetPublicKey),
-		"GenerateMac":                         op(k.GenerateMac),
-		"VerifyMac":                           op(k.VerifyMac),
-		"GenerateDataKeyPair":                 op(k.GenerateDataKeyPair),
-		"GenerateDataKeyPairWithoutPlaintext": op(k.GenerateDataKeyPairWithoutPlaintext),
-		"DeriveSharedSecret":                  op(k.DeriveSharedSecret),
+func kmsOperations(k *kms.Service) map[string]jsonHandler {
+	m := map[string]jsonHandler{
+		"CreateKey":                       kmsOp(k.CreateKey),
+		"DescribeKey":                     kmsOp(k.DescribeKey),
+		"ListKeys":                        kmsOp(k.ListKeys),
+		"UpdateKeyDescription":            kmsOp(k.UpdateKeyDescription),
+		"EnableKey":                       kmsOp(k.EnableKey),
+		"DisableKey":                      kmsOp(k.DisableKey),
+		"ScheduleKeyDeletion":             kmsOp(k.ScheduleKeyDeletion),
+		"CancelKeyDeletion":               kmsOp(k.CancelKeyDeletion),
+		"Encrypt":                         kmsOp(k.Encrypt),
+		"Decrypt":                         kmsOp(k.Decrypt),
+		"ReEncrypt":                       kmsOp(k.ReEncrypt),
+		"GenerateDataKey":                 kmsOp(k.GenerateDataKey),
+		"GenerateDataKeyWithoutPlaintext": kmsOp(k.GenerateDataKeyWithoutPlaintext),
+		"GenerateRandom":                  kmsOp(k.GenerateRandom),
+		"CreateAlias":                     kmsOp(k.CreateAlias),
+		"UpdateAlias":                     kmsOp(k.UpdateAlias),
+		"DeleteAlias":                     kmsOp(k.DeleteAlias),
+		"ListAliases":                     kmsOp(k.ListAliases),
+		"TagResource":                     kmsOp(k.TagResource),
+		"UntagResource":                   kmsOp(k.UntagResource),
+		"ListResourceTags":                kmsOp(k.ListResourceTags),
+		"EnableKeyRotation":               kmsOp(k.EnableKeyRotation),
+		"DisableKeyRotation":              kmsOp(k.DisableKeyRotation),
+		"GetKeyRotationStatus":            kmsOp(k.GetKeyRotationStatus),
+		"RotateKeyOnDemand":               kmsOp(k.RotateKeyOnDemand),
+		"ListKeyRotations":                kmsOp(k.ListKeyRotations),
+		"GetKeyPolicy":                    kmsOp(k.GetKeyPolicy),
+		"PutKeyPolicy":                    kmsOp(k.PutKeyPolicy),
+		"ListKeyPolicies":                 kmsOp(k.ListKeyPolicies),
 	}
 	for name := range kmsapi.Operations {
 		if _, ok := m[name]; !ok {
@@ -57,8 +51,102 @@ func kmsOperations(k *kms.Service) map[string]handler {
 	return m
 }
 
-func unsupported(name string) handler {
-	return func(context.Context, kms.Caller, []byte) (any, error) {
+func unsupported(name string) jsonHandler {
+	return func(context.Context, call, []byte) (any, error) {
 		return nil, kmsapi.NewUnsupportedOperationException(name + " is not supported by this Trent server yet.")
+	}
+}
+
+// emptyInput is the request of operations the model gives no input shape.
+type emptyInput struct{}
+
+func (*emptyInput) Validate() error { return nil }
+
+func orgOperations(d *iam.Directory) map[string]jsonHandler {
+	return map[string]jsonHandler{
+		"CreateOrganization":          jsonOp(d.CreateOrganization),
+		"DescribeOrganization":        jsonOp(func(ctx context.Context, c iam.Call, _ *emptyInput) (*orgapi.DescribeOrganizationResponse, error) { return d.DescribeOrganization(ctx, c, nil) }),
+		"CreateAccount":               jsonOp(d.CreateAccount),
+		"DescribeCreateAccountStatus": jsonOp(d.DescribeCreateAccountStatus),
+		"ListAccounts":                jsonOp(d.ListAccounts),
+	}
+}
+
+func iamOperations(d *iam.Directory) map[string]queryHandler {
+	return map[string]queryHandler{
+		"CreateUser":                         queryOp(d.CreateUser),
+		"GetUser":                            queryOp(d.GetUser),
+		"ListUsers":                          queryOp(d.ListUsers),
+		"DeleteUser":                         queryOp(d.DeleteUser),
+		"TagUser":                            queryOp(d.TagUser),
+		"UntagUser":                          queryOp(d.UntagUser),
+		"ListUserTags":                       queryOp(d.ListUserTags),
+		"CreateGroup":                        queryOp(d.CreateGroup),
+		"GetGroup":                           queryOp(d.GetGroup),
+		"ListGroups":                         queryOp(d.ListGroups),
+		"DeleteGroup":                        queryOp(d.DeleteGroup),
+		"AddUserToGroup":                     queryOp(d.AddUserToGroup),
+		"RemoveUserFromGroup":                queryOp(d.RemoveUserFromGroup),
+		"ListGroupsForUser":                  queryOp(d.ListGroupsForUser),
+		"CreateRole":                         queryOp(d.CreateRole),
+		"GetRole":                            queryOp(d.GetRole),
+		"ListRoles":                          queryOp(d.ListRoles),
+		"DeleteRole":                         queryOp(d.DeleteRole),
+		"UpdateRole":                         queryOp(d.UpdateRole),
+		"UpdateRoleDescription":              queryOp(d.UpdateRoleDescription),
+		"UpdateAssumeRolePolicy":             queryOp(d.UpdateAssumeRolePolicy),
+		"TagRole":                            queryOp(d.TagRole),
+		"UntagRole":                          queryOp(d.UntagRole),
+		"ListRoleTags":                       queryOp(d.ListRoleTags),
+		"CreateServiceLinkedRole":            queryOp(d.CreateServiceLinkedRole),
+		"DeleteServiceLinkedRole":            queryOp(d.DeleteServiceLinkedRole),
+		"GetServiceLinkedRoleDeletionStatus": queryOp(d.GetServiceLinkedRoleDeletionStatus),
+		"CreateAccessKey":                    queryOp(d.CreateAccessKey),
+		"ListAccessKeys":                     queryOp(d.ListAccessKeys),
+		"UpdateAccessKey":                    queryOp(d.UpdateAccessKey),
+		"DeleteAccessKey":                    queryOp(d.DeleteAccessKey),
+		"GetAccessKeyLastUsed":               queryOp(d.GetAccessKeyLastUsed),
+		"PutUserPolicy":                      queryOp(d.PutUserPolicy),
+		"PutGroupPolicy":                     queryOp(d.PutGroupPolicy),
+		"PutRolePolicy":                      queryOp(d.PutRolePolicy),
+		"GetUserPolicy":                      queryOp(d.GetUserPolicy),
+		"GetGroupPolicy":                     queryOp(d.GetGroupPolicy),
+		"GetRolePolicy":                      queryOp(d.GetRolePolicy),
+		"DeleteUserPolicy":                   queryOp(d.DeleteUserPolicy),
+		"DeleteGroupPolicy":                  queryOp(d.DeleteGroupPolicy),
+		"DeleteRolePolicy":                   queryOp(d.DeleteRolePolicy),
+		"ListUserPolicies":                   queryOp(d.ListUserPolicies),
+		"ListGroupPolicies":                  queryOp(d.ListGroupPolicies),
+		"ListRolePolicies":                   queryOp(d.ListRolePolicies),
+		"CreatePolicy":                       queryOp(d.CreatePolicy),
+		"GetPolicy":                          queryOp(d.GetPolicy),
+		"ListPolicies":                       queryOp(d.ListPolicies),
+		"DeletePolicy":                       queryOp(d.DeletePolicy),
+		"CreatePolicyVersion":                queryOp(d.CreatePolicyVersion),
+		"GetPolicyVersion":                   queryOp(d.GetPolicyVersion),
+		"ListPolicyVersions":                 queryOp(d.ListPolicyVersions),
+		"DeletePolicyVersion":                queryOp(d.DeletePolicyVersion),
+		"SetDefaultPolicyVersion":            queryOp(d.SetDefaultPolicyVersion),
+		"AttachUserPolicy":                   queryOp(d.AttachUserPolicy),
+		"AttachGroupPolicy":                  queryOp(d.AttachGroupPolicy),
+		"AttachRolePolicy":                   queryOp(d.AttachRolePolicy),
+		"DetachUserPolicy":                   queryOp(d.DetachUserPolicy),
+		"DetachGroupPolicy":                  queryOp(d.DetachGroupPolicy),
+		"DetachRolePolicy":                   queryOp(d.DetachRolePolicy),
+		"ListAttachedUserPolicies":           queryOp(d.ListAttachedUserPolicies),
+		"ListAttachedGroupPolicies":          queryOp(d.ListAttachedGroupPolicies),
+		"ListAttachedRolePolicies":           queryOp(d.ListAttachedRolePolicies),
+		"PutUserPermissionsBoundary":         queryOp(d.PutUserPermissionsBoundary),
+		"DeleteUserPermissionsBoundary":      queryOp(d.DeleteUserPermissionsBoundary),
+		"PutRolePermissionsBoundary":         queryOp(d.PutRolePermissionsBoundary),
+		"DeleteRolePermissionsBoundary":      queryOp(d.DeleteRolePermissionsBoundary),
+	}
+}
+
+func stsOperations(d *iam.Directory) map[string]queryHandler {
+	return map[string]queryHandler{
+		"GetCallerIdentity": queryOp(d.GetCallerIdentity),
+		"AssumeRole":        queryOp(d.AssumeRole),
+		"GetSessionToken":   queryOp(d.GetSessionToken),
 	}
 }

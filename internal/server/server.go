@@ -1,7 +1,10 @@
 // Package server is Trent's HTTP front: it reads each request, authenticates
-// its SigV4 signature, routes it by protocol to the service that owns the
-// operation, and writes the response or the AWS error shape. It knows no
-// operation's semantics.
+// its SigV4 signature, resolves the caller's identity, routes the request by
+// protocol to the service that owns the operation — AWS JSON 1.1 for KMS and
+// Organizations (X-Amz-Target), the AWS Query protocol for IAM and STS (Action
+// and Version, dispatched by the signed service name) — and writes the
+// response or the AWS error shape of that protocol. It knows no operation's
+// semantics.
 //
 // # Concurrency
 //
@@ -15,36 +18,53 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/iamapi"
+	"github.com/trentkms/trent/internal/wire/stsapi"
 )
 
 // maxBody bounds a request body. The largest KMS request (a 131072-character
 // policy, or 6144 bytes of ciphertext in base64) fits well within it.
 const maxBody = 1 << 20
 
-const kmsTargetPrefix = "TrentService."
+const (
+	kmsTargetPrefix = "TrentService."
+	orgTargetPrefix = "AWSOrganizationsV20161128."
+	// globalRegion is where AWS's global services (IAM, Organizations) are
+	// signed for, whatever Regions this server serves.
+	globalRegion = "us-east-1"
+)
 
 // Options configure a Server.
 type Options struct {
-	Regions []string     // the Regions served; the first is the default
-	Log     *slog.Logger // nil: slog.Default()
+	Regions []string         // the Regions served; the first is the default
+	Log     *slog.Logger     // nil: slog.Default()
+	Now     func() time.Time // nil: time.Now
 }
 
-// Server serves the AWS KMS JSON protocol.
+// Server serves the KMS, IAM, STS and Organizations APIs.
 type Server struct {
 	kms      *kms.Service
 	ids      *iam.Directory
 	verifier *sigv4.Verifier
 	regions  []string
 	log      *slog.Logger
-	ops      map[string]handler
+	now      func() time.Time
+	kmsOps   map[string]jsonHandler
+	orgOps   map[string]jsonHandler
+	iamOps   map[string]queryHandler
+	stsOps   map[string]queryHandler
 }
 
 // New returns a Server over the given services.
@@ -52,21 +72,39 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	if len(o.Regions) == 0 {
 		return nil, errors.New("server: no Region to serve")
 	}
-	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log}
+	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log, now: o.Now}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.verifier = sigv4.NewVerifier(ids, sigv4.Options{Scope: s.checkScope})
-	s.ops = kmsOperations(k)
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.verifier = sigv4.NewVerifier(ids, sigv4.Options{Now: s.now, Scope: s.checkScope})
+	s.kmsOps = kmsOperations(k)
+	s.orgOps = orgOperations(ids)
+	s.iamOps = iamOperations(ids)
+	s.stsOps = stsOperations(ids)
 	return s, nil
 }
 
+// checkScope accepts the services this server speaks, each in the Regions
+// where AWS serves it.
 func (s *Server) checkScope(region, service string) error {
-	if service != "kms" {
+	switch service {
+	case "kms":
+		if !slices.Contains(s.regions, region) {
+			return sigv4.RegionScopeError()
+		}
+	case "sts":
+		if region != globalRegion && !slices.Contains(s.regions, region) {
+			return sigv4.RegionScopeError()
+		}
+	case "iam", "organizations":
+		if region != globalRegion {
+			return sigv4.RegionScopeError()
+		}
+	default:
 		return sigv4.ServiceScopeError("kms")
-	}
-	if !slices.Contains(s.regions, region) {
-		return sigv4.RegionScopeError()
 	}
 	return nil
 }
@@ -128,6 +166,15 @@ func readBody(r io.Reader, buf []byte) ([]byte, error) {
 
 var errTooLarge = errors.New("request body too large")
 
+// protocol is how a request is encoded and which service it is for.
+type protocol uint8
+
+const (
+	protoKMS protocol = iota + 1
+	protoOrg
+	protoQuery
+)
+
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()
 	buf := getBuf()
@@ -143,34 +190,69 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
-	op, isKMS := strings.CutPrefix(target, kmsTargetPrefix)
-	if r.Method != http.MethodPost || !isKMS {
+	var proto protocol
+	var op string
+	var params url.Values
+	switch {
+	case strings.HasPrefix(target, kmsTargetPrefix) && r.Method == http.MethodPost:
+		proto, op = protoKMS, target[len(kmsTargetPrefix):]
+	case strings.HasPrefix(target, orgTargetPrefix) && r.Method == http.MethodPost:
+		proto, op = protoOrg, target[len(orgTargetPrefix):]
+	case target == "":
+		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" {
+			wire.WriteError(w, id, wire.UnknownOperation())
+			return
+		}
+		proto, op = protoQuery, params.Get("Action")
+	default:
 		wire.WriteError(w, id, wire.UnknownOperation())
 		return
 	}
+
 	res, err := s.verifier.Verify(r.Context(), r, buf)
 	if err != nil {
-		s.writeAuthError(w, id, err)
+		s.writeAuthError(w, id, proto, err)
 		return
 	}
-	p, ok := s.ids.Principal(res.AccessKeyID)
-	if !ok {
+	want := map[protocol]string{protoKMS: "kms", protoOrg: "organizations"}[proto]
+	if want != "" && res.Service != want {
+		s.writeAuthError(w, id, proto, sigv4.ServiceScopeError(want))
+		return
+	}
+	ident, err := s.ids.Identity(res.AccessKeyID)
+	if err != nil {
 		// The key vanished between verification and now.
-		wire.WriteError(w, id, authError(sigv4.ErrUnknownAccessKey))
+		s.writeAuthError(w, id, proto, sigv4.ErrUnknownAccessKey)
 		return
 	}
-	h, ok := s.ops[op]
+	c := call{
+		identity: ident,
+		region:   res.Region,
+		request: authz.Request{
+			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
+			Region: res.Region, OrgID: s.ids.OrgID(ident.Account),
+		},
+	}
+	ctx := r.Context()
+	switch proto {
+	case protoKMS:
+		s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
+	case protoOrg:
+		s.serveJSON(ctx, w, id, s.orgOps, op, c, buf)
+	case protoQuery:
+		s.serveQuery(ctx, w, id, res.Service, op, c, params)
+	}
+}
+
+func (s *Server) serveJSON(ctx context.Context, w http.ResponseWriter, id string, ops map[string]jsonHandler, op string, c call, body []byte) {
+	h, ok := ops[op]
 	if !ok {
 		wire.WriteError(w, id, wire.UnknownOperation())
 		return
 	}
-	caller := kms.Caller{Account: p.Account, ARN: p.ARN, Region: res.Region}
-	resp, err := h(r.Context(), caller, buf)
+	resp, err := h(ctx, c, body)
 	if err != nil {
-		var we *wire.Error
-		if !errors.As(err, &we) {
-			s.log.Error("internal error", "requestId", id, "operation", op, "caller", p.ARN, "err", err)
-		}
+		s.logError(id, op, c, err)
 		wire.WriteError(w, id, err)
 		return
 	}
@@ -178,40 +260,171 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kms.Scrub(resp)
 }
 
-func (s *Server) writeAuthError(w http.ResponseWriter, id string, err error) {
+func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, service, op string, c call, params url.Values) {
+	var ops map[string]queryHandler
+	ns := iamapi.Namespace
+	switch service {
+	case "iam":
+		ops = s.iamOps
+	case "sts":
+		ops, ns = s.stsOps, stsapi.Namespace
+	}
+	h, ok := ops[op]
+	if !ok {
+		wire.WriteXMLError(w, id, ns, wire.Errorf("InvalidAction", 400, "Could not find operation %s for version %s", op, params.Get("Version")))
+		return
+	}
+	resp, err := h(ctx, c, params)
+	if err != nil {
+		s.logError(id, op, c, err)
+		wire.WriteXMLError(w, id, ns, err)
+		return
+	}
+	wire.WriteXML(w, id, ns, op, resp)
+}
+
+func (s *Server) logError(id, op string, c call, err error) {
+	var we *wire.Error
+	if !errors.As(err, &we) {
+		s.log.Error("internal error", "requestId", id, "operation", op, "caller", c.identity.ARN, "err", err)
+	}
+}
+
+// queryParams are a Query request's parameters: the form body of a POST, or
+// the URL query of a GET.
+func queryParams(r *http.Request, body []byte) (url.Values, error) {
+	if r.Method == http.MethodGet {
+		return r.URL.Query(), nil
+	}
+	if r.Method != http.MethodPost {
+		return nil, errors.New("method")
+	}
+	return url.ParseQuery(string(body))
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) writeAuthError(w http.ResponseWriter, id string, proto protocol, err error) {
 	var ae *sigv4.Error
-	if !errors.As(err, &ae) {
+	if !errors.As(err, &ae) && !errors.Is(err, sigv4.ErrUnknownAccessKey) && !errors.Is(err, sigv4.ErrExpiredToken) {
 		s.log.Error("signature verification failed internally", "requestId", id, "err", err)
+	}
+	if proto == protoQuery {
+		wire.WriteXMLError(w, id, iamapi.Namespace, queryAuthError(err))
+		return
 	}
 	wire.WriteError(w, id, authError(err))
 }
 
-// authError maps a SigV4 failure to the error a client sees.
+// authError maps a SigV4 failure to the error a JSON-protocol client sees.
 func authError(err error) error {
 	var ae *sigv4.Error
-	if errors.As(err, &ae) {
+	switch {
+	case errors.As(err, &ae):
 		return &wire.Error{Code: ae.Kind.String(), Message: ae.Message, Status: ae.Kind.HTTPStatus()}
-	}
-	if errors.Is(err, sigv4.ErrUnknownAccessKey) {
+	case errors.Is(err, sigv4.ErrUnknownAccessKey):
 		return &wire.Error{Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Status: 400}
+	case errors.Is(err, sigv4.ErrExpiredToken):
+		return &wire.Error{Code: "ExpiredTokenException", Message: "The security token included in the request is expired", Status: 400}
 	}
 	return err
 }
 
-// handler runs one operation on a request body.
-type handler func(ctx context.Context, c kms.Caller, body []byte) (any, error)
+// queryAuthError maps a SigV4 failure to the codes the Query services (IAM,
+// STS) use for it.
+func queryAuthError(err error) error {
+	var ae *sigv4.Error
+	switch {
+	case errors.As(err, &ae):
+		switch ae.Kind {
+		case sigv4.InvalidSignature:
+			return &wire.Error{Code: "SignatureDoesNotMatch", Message: ae.Message, Status: 403}
+		case sigv4.UnrecognizedClient:
+			return &wire.Error{Code: "InvalidClientTokenId", Message: ae.Message, Status: 403}
+		case sigv4.ExpiredToken:
+			return &wire.Error{Code: "ExpiredToken", Message: ae.Message, Status: 403}
+		case sigv4.IncompleteSignature:
+			return &wire.Error{Code: "IncompleteSignature", Message: ae.Message, Status: 403}
+		case sigv4.MissingAuthenticationToken:
+			return &wire.Error{Code: "MissingAuthenticationToken", Message: ae.Message, Status: 403}
+		}
+	case errors.Is(err, sigv4.ErrUnknownAccessKey):
+		return &wire.Error{Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid.", Status: 403}
+	case errors.Is(err, sigv4.ErrExpiredToken):
+		return &wire.Error{Code: "ExpiredToken", Message: "The security token included in the request is expired", Status: 403}
+	}
+	return err
+}
 
-// op adapts a typed operation to a handler: decode and validate the request
-// as the API model says, then call it.
-func op[I any, PI interface {
+// call is one authenticated request, as the handlers see it.
+type call struct {
+	identity *authz.Identity
+	region   string
+	request  authz.Request
+}
+
+func (c call) iam() iam.Call { return iam.Call{Identity: c.identity, Request: c.request} }
+
+// jsonHandler runs one JSON 1.1 operation on a request body.
+type jsonHandler func(ctx context.Context, c call, body []byte) (any, error)
+
+// queryHandler runs one Query operation on its parameters.
+type queryHandler func(ctx context.Context, c call, params url.Values) (any, error)
+
+type validator[I any] interface {
 	*I
 	Validate() error
-}, O any](f func(context.Context, kms.Caller, PI) (O, error)) handler {
-	return func(ctx context.Context, c kms.Caller, body []byte) (any, error) {
+}
+
+// kmsOp adapts a KMS operation: decode and validate the request as the API
+// model says, then call it.
+func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI) (O, error)) jsonHandler {
+	return func(ctx context.Context, c call, body []byte) (any, error) {
 		in := PI(new(I))
 		if err := wire.DecodeJSON(body, in); err != nil {
 			return nil, err
 		}
-		return f(ctx, c, in)
+		// Until KMS authorization lands, only an account's root principal
+		// acts on its keys: deny by default everyone else.
+		if c.identity.Type != authz.RootType {
+			return nil, wire.AccessDenied(authz.NoResourceAllow.Message(c.identity.ARN, "kms:*", "*"))
+		}
+		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region}, in)
+	}
+}
+
+// jsonOp adapts an Organizations operation.
+func jsonOp[I any, PI validator[I], O any](f func(context.Context, iam.Call, PI) (O, error)) jsonHandler {
+	return func(ctx context.Context, c call, body []byte) (any, error) {
+		in := PI(new(I))
+		if err := wire.DecodeJSON(body, in); err != nil {
+			return nil, err
+		}
+		return f(ctx, c.iam(), in)
+	}
+}
+
+// queryOp adapts an IAM or STS operation; an empty response (*struct{})
+// becomes a response with no Result element.
+func queryOp[I any, PI validator[I], O any](f func(context.Context, iam.Call, PI) (O, error)) queryHandler {
+	return func(ctx context.Context, c call, params url.Values) (any, error) {
+		in := PI(new(I))
+		if err := wire.DecodeQuery(params, in); err != nil {
+			return nil, err
+		}
+		out, err := f(ctx, c.iam(), in)
+		if err != nil {
+			return nil, err
+		}
+		if _, empty := any(out).(*struct{}); empty {
+			return nil, nil
+		}
+		return out, nil
 	}
 }
