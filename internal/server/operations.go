@@ -64,8 +64,10 @@ func (*emptyInput) Validate() error { return nil }
 
 func orgOperations(d *iam.Directory) map[string]jsonHandler {
 	return map[string]jsonHandler{
-		"CreateOrganization":          jsonOp(d.CreateOrganization),
-		"DescribeOrganization":        jsonOp(func(ctx context.Context, c iam.Call, _ *emptyInput) (*orgapi.DescribeOrganizationResponse, error) { return d.DescribeOrganization(ctx, c, nil) }),
+		"CreateOrganization": jsonOp(d.CreateOrganization),
+		"DescribeOrganization": jsonOp(func(ctx context.Context, c iam.Call, _ *emptyInput) (*orgapi.DescribeOrganizationResponse, error) {
+			return d.DescribeOrganization(ctx, c, nil)
+		}),
 		"CreateAccount":               jsonOp(d.CreateAccount),
 		"DescribeCreateAccountStatus": jsonOp(d.DescribeCreateAccountStatus),
 		"ListAccounts":                jsonOp(d.ListAccounts),
