@@ -112,7 +112,7 @@ func (d *Directory) purgeSessions(ctx context.Context) error {
 	d.mu.RLock()
 	var expired []string
 	for id, s := range d.v.sessions {
-		if now.After(s.Expiration) {
+		if !now.Before(s.Expiration) {
 			expired = append(expired, sessionsPrefix+id)
 		}
 	}
