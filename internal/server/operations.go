@@ -42,6 +42,18 @@ func kmsOperations(k *kms.Service) map[string]jsonHandler {
 		"GetKeyPolicy":                    kmsOp(k.GetKeyPolicy),
 		"PutKeyPolicy":                    kmsOp(k.PutKeyPolicy),
 		"ListKeyPolicies":                 kmsOp(k.ListKeyPolicies),
+		// Asymmetric, HMAC and key agreement keys; imported key material.
+		"Sign":                                kmsOp(k.Sign),
+		"Verify":                              kmsOp(k.Verify),
+		"GetPublicKey":                        kmsOp(k.GetPublicKey),
+		"GenerateMac":                         kmsOp(k.GenerateMac),
+		"VerifyMac":                           kmsOp(k.VerifyMac),
+		"GenerateDataKeyPair":                 kmsOp(k.GenerateDataKeyPair),
+		"GenerateDataKeyPairWithoutPlaintext": kmsOp(k.GenerateDataKeyPairWithoutPlaintext),
+		"DeriveSharedSecret":                  kmsOp(k.DeriveSharedSecret),
+		"GetParametersForImport":              kmsOp(k.GetParametersForImport),
+		"ImportKeyMaterial":                   kmsOp(k.ImportKeyMaterial),
+		"DeleteImportedKeyMaterial":           kmsOp(k.DeleteImportedKeyMaterial),
 	}
 	for name := range kmsapi.Operations {
 		if _, ok := m[name]; !ok {
