@@ -126,6 +126,12 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.Ro
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+		if r.Origin == originExternal && r.Spec == specSymmetric {
+			if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+				return err
+			}
+			return rotateImported(k, r)
+		}
 		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
 			return err
 		}
@@ -224,8 +230,11 @@ func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.Lis
 			e.RotationType = wire.Ptr(m.RotationType)
 		}
 		state := "NON_CURRENT"
-		if m.ID == k.rec.CurrentMaterial {
+		switch {
+		case m.ID == k.rec.CurrentMaterial:
 			state = "CURRENT"
+		case m.PendingRotation:
+			state = "PENDING_ROTATION"
 		}
 		e.KeyMaterialState = wire.Ptr(state)
 		out.Rotations = append(out.Rotations, e)

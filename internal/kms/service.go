@@ -90,8 +90,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// Tick deletes every key whose deletion date has passed and rotates every key
-// whose rotation date has come, as of Options.Now. Run calls it periodically;
+// Tick deletes every key whose deletion date has passed, rotates every key
+// whose rotation date has come and deletes imported material that expired,
+// as of Options.Now. Run calls it periodically;
 // tests call it after moving the clock.
 func (s *Service) Tick(ctx context.Context) error {
 	var errs []error
@@ -102,6 +103,8 @@ func (s *Service) Tick(ctx context.Context) error {
 			errs = append(errs, s.deleteKeyNow(ctx, k))
 		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
 			errs = append(errs, s.rotateScheduled(ctx, k))
+		case k.rec.Origin == originExternal && k.rec.ExpirationModel == expires && !k.rec.ValidTo.IsZero() && !now.Before(k.rec.ValidTo) && k.rec.State != PendingImport:
+			errs = append(errs, s.expireImported(ctx, k))
 		}
 	}
 	return errors.Join(errs...)
