@@ -313,12 +313,21 @@ type cyclic struct {
 func TestWriteXMLUnencodable(t *testing.T) {
 	c := &cyclic{}
 	c.Next = c
-	for name, v := range map[string]any{"cycle": c, "channel": struct {
-		C chan int `query:"C"`
-	}{C: make(chan int)}} {
-		t.Run(name, func(t *testing.T) {
+	tests := []struct {
+		name, op string
+		v        any
+	}{
+		{"cycle", "GetUser", c},
+		{"channel", "GetUser", struct {
+			C chan int `query:"C"`
+		}{C: make(chan int)}},
+		{"operation not a name", "Get><User", nil},
+		{"no operation", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			wire.WriteXML(w, "req-1", ns, "GetUser", v)
+			wire.WriteXML(w, "req-1", ns, tt.op, tt.v)
 			if w.Code != 500 || !strings.Contains(w.Body.String(), "<Code>InternalFailure</Code>") {
 				t.Errorf("got %d %s", w.Code, w.Body)
 			}

@@ -7,10 +7,12 @@ import (
 	"time"
 )
 
-// Timestamp is a point in time as the AWS JSON protocol sends it: seconds
-// since the Unix epoch as a JSON number with a fraction. AWS writes it as a
-// Java double (1.700000000123E9); clients may send any JSON number, in
-// integer, fraction or exponent form. The precision is one millisecond, as
+// Timestamp is a point in time. In the AWS JSON protocol, which its JSON
+// methods implement, it is seconds since the Unix epoch as a JSON number
+// with a fraction; the Query codec ([DecodeQuery], [WriteXML]) reads and
+// writes it in ISO 8601 instead (2026-01-02T03:04:05Z). In JSON, AWS writes
+// it as a Java double (1.700000000123E9); clients may send any JSON number,
+// in integer, fraction or exponent form. The precision is one millisecond, as
 // at AWS.
 type Timestamp time.Time
 

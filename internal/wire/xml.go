@@ -41,9 +41,15 @@ var internalFailure = Error{
 // </Name>, maps as <Name><entry><key>…</key><value>…</value></entry></Name>,
 // timestamps in ISO 8601 and blobs in base64; nil members are left out. A
 // nil result, for an operation without output, leaves out the Result
-// element. If result cannot be encoded, which is a programming error,
-// WriteXML writes an InternalFailure instead.
+// element. op must be an operation of the API (a key of the generated
+// Operations), not the raw Action parameter. If op is not a name or result
+// cannot be encoded, which are programming errors, WriteXML writes an
+// InternalFailure instead.
 func WriteXML(w http.ResponseWriter, requestID, ns, op string, result any) {
+	if !isName(op) {
+		WriteXMLError(w, requestID, ns, fmt.Errorf("wire: WriteXML: operation %q is not a name", op))
+		return
+	}
 	e := getEncoder()
 	defer putEncoder(e)
 	b := &e.buf
@@ -121,6 +127,21 @@ func writeXML(w http.ResponseWriter, requestID string, status int, body []byte) 
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// isName reports whether s is an operation name, letters and digits only,
+// which can be written unescaped as part of an element name.
+func isName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // escape writes s as XML character data. Characters XML cannot carry

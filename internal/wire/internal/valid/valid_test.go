@@ -92,3 +92,26 @@ func TestNoAllocationOnSuccess(t *testing.T) {
 		t.Errorf("%v allocations", allocs)
 	}
 }
+
+func TestQueryErr(t *testing.T) {
+	var e Errors
+	if e.QueryErr() != nil {
+		t.Fatal("no failure must give nil")
+	}
+	e.Null("", "userName")
+	var we *wire.Error
+	if err := e.QueryErr(); !errors.As(err, &we) || we.Code != "ValidationError" || we.Status != 400 ||
+		we.Message != "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null" {
+		t.Errorf("got %#v", err)
+	}
+}
+
+func TestAlsoPattern(t *testing.T) {
+	r := &String{Pattern: regexp.MustCompile(`^[a-z-]+$`), Also: regexp.MustCompile(`^[a-z]+(?:-[a-z]+)*$`), PatternAt: "p"}
+	var e Errors
+	r.Check(&e, "", "alias", "a-b")
+	r.Check(&e, "", "alias", "a--b")
+	if got := message(t, &e); got != "1 validation error detected: Value 'a--b' at 'alias' failed to satisfy constraint: Member must satisfy regular expression pattern: p" {
+		t.Errorf("got %q", got)
+	}
+}
