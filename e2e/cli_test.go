@@ -17,7 +17,13 @@ const awsCLI = "/usr/bin/aws"
 
 // TestAWSCLI runs cli_test.sh, which drives a test server through the AWS CLI
 // v2 with a shared credentials and config file, as a user would.
-func TestAWSCLI(t *testing.T) {
+func TestAWSCLI(t *testing.T) { runCLIScript(t, "cli_test.sh") }
+
+// TestAWSCLIIdentities runs cli_identity_test.sh: IAM, STS and a role
+// session through the AWS CLI v2.
+func TestAWSCLIIdentities(t *testing.T) { runCLIScript(t, "cli_identity_test.sh") }
+
+func runCLIScript(t *testing.T, script string) {
 	if _, err := os.Stat(awsCLI); err != nil {
 		t.Skipf("AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
 	}
@@ -32,7 +38,7 @@ func TestAWSCLI(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "cli_test.sh")
+	cmd := exec.CommandContext(ctx, "bash", script)
 	// Drop the caller's AWS_* settings (a profile, keys, a region) so that only
 	// the files written above configure the CLI.
 	for _, kv := range os.Environ() {
@@ -52,9 +58,9 @@ func TestAWSCLI(t *testing.T) {
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("cli_test.sh: %v\n%s\nserver log:\n%s", err, out, srv.Stderr())
+		t.Fatalf("%s: %v\n%s\nserver log:\n%s", script, err, out, srv.Stderr())
 	}
-	t.Logf("cli_test.sh passed in %v:\n%s", time.Since(start).Round(time.Millisecond), out)
+	t.Logf("%s passed in %v:\n%s", script, time.Since(start).Round(time.Millisecond), out)
 }
 
 func writeFile(t *testing.T, name, content string) {
