@@ -1,0 +1,188 @@
+package authz
+
+import (
+	"strings"
+
+	"github.com/trentkms/trent/internal/policy"
+)
+
+// Grant is what authorization needs of a KMS grant.
+type Grant struct {
+	ID                string
+	GranteePrincipal  string // an ARN: account root, user, role or assumed-role session
+	Operations        []string
+	ContextEquals     map[string]string // EncryptionContextEquals constraint
+	ContextSubset     map[string]string // EncryptionContextSubset constraint
+	HasConstraints    bool
+	RetiringPrincipal string
+}
+
+// Allows reports whether the grant gives the caller the operation with this
+// encryption context (KMS Developer Guide: grants, grant constraints).
+func (g *Grant) Allows(id *Identity, operation string, ec map[string]string) bool {
+	if !granteeMatches(g.GranteePrincipal, id) {
+		return false
+	}
+	found := false
+	for _, op := range g.Operations {
+		found = found || op == operation
+	}
+	if !found {
+		return false
+	}
+	if g.ContextEquals != nil {
+		if len(ec) != len(g.ContextEquals) {
+			return false
+		}
+		for k, v := range g.ContextEquals {
+			if ev, ok := ec[k]; !ok || ev != v {
+				return false
+			}
+		}
+	}
+	for k, v := range g.ContextSubset {
+		if ev, ok := ec[k]; !ok || ev != v {
+			return false
+		}
+	}
+	return true
+}
+
+// granteeMatches: a grant to a principal covers that principal; a grant to a
+// role covers the role's sessions, as a role ARN does in a policy.
+func granteeMatches(grantee string, id *Identity) bool {
+	if grantee == id.ARN {
+		return true
+	}
+	if id.Type == AssumedRoleType && id.RoleARN != "" {
+		if grantee == id.RoleARN {
+			return true
+		}
+		// A role ARN written without its path still names the role.
+		if i := strings.LastIndexByte(id.RoleARN, '/'); i >= 0 && grantee == "arn:aws:iam::"+id.Account+":role/"+id.RoleARN[i+1:] {
+			return true
+		}
+	}
+	return false
+}
+
+// KeyRequest is one KMS operation on a key, as authorization sees it.
+type KeyRequest struct {
+	Identity  *Identity
+	Action    string // kms:Encrypt
+	Operation string // Encrypt: the name grants list
+	KeyARN    string
+	// KeyAccount owns the key; a caller of another account needs both the key
+	// policy and its own identity policies (KMS Developer Guide: allowing users
+	// in other accounts to use a KMS key).
+	KeyAccount string
+	KeyPolicy  *policy.Policy
+	Grants     []*Grant
+	// EncryptionContext is the request's context, for grant constraints.
+	EncryptionContext map[string]string
+	// Endpoint is the VPC endpoint policy of the endpoint the request came
+	// through, or nil.
+	Endpoint *policy.Policy
+	Keys     policy.Keys
+	Request  Request
+}
+
+// KeyDecision is the outcome of a key authorization and what decided it,
+// for the server log and the audit event (never for the caller).
+type KeyDecision struct {
+	Decision
+	// By names the mechanism that allowed: "key-policy", "iam" (through the
+	// key policy's delegation to the account) or "grant".
+	By      string
+	GrantID string
+}
+
+// DecideKey makes AWS KMS's decision for a request on a key: an explicit
+// deny in the key policy, an identity policy, a boundary, a session policy or
+// the endpoint policy wins over everything, grants included; the endpoint
+// policy (if any) must allow; then the key policy must allow the caller
+// directly, or allow the caller's account so that its IAM policies decide
+// (KMS Developer Guide: key policies, IAM policies, troubleshooting key
+// access); else a grant for the caller and operation allows.
+func DecideKey(r *KeyRequest) KeyDecision {
+	id := r.Identity
+	req := &policy.Request{
+		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
+		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys,
+	}
+	kp := policy.Outcome{Decision: policy.NotApplicable, Statement: -1}
+	if r.KeyPolicy != nil {
+		kp = r.KeyPolicy.Decide(req)
+	}
+	if kp.Decision == policy.ExplicitDeny {
+		return KeyDecision{Decision: Decision{Reason: ExplicitResourceDeny, Statement: kp.Statement, Sid: kp.Sid}}
+	}
+	idOut, _ := policy.DecideAll(id.Policies, req)
+	if idOut.Decision == policy.ExplicitDeny {
+		return KeyDecision{Decision: Decision{Reason: ExplicitIdentityDeny, Statement: idOut.Statement, Sid: idOut.Sid}}
+	}
+	boundary := policy.Outcome{Decision: policy.Allow}
+	if id.Boundary != nil {
+		if boundary = id.Boundary.Decide(req); boundary.Decision == policy.ExplicitDeny {
+			return KeyDecision{Decision: Decision{Reason: ExplicitBoundaryDeny, Statement: boundary.Statement, Sid: boundary.Sid}}
+		}
+	}
+	session := policy.Outcome{Decision: policy.Allow}
+	if id.HasSessionPolicy {
+		if session, _ = policy.DecideAll(id.SessionPolicies, req); session.Decision == policy.ExplicitDeny {
+			return KeyDecision{Decision: Decision{Reason: ExplicitSessionDeny, Statement: session.Statement, Sid: session.Sid}}
+		}
+	}
+	if r.Endpoint != nil {
+		switch ep := r.Endpoint.Decide(req); ep.Decision {
+		case policy.ExplicitDeny:
+			return KeyDecision{Decision: Decision{Reason: ExplicitEndpointDeny, Statement: ep.Statement, Sid: ep.Sid}}
+		case policy.NotApplicable:
+			return KeyDecision{Decision: Decision{Reason: NoEndpointAllow, Statement: -1}}
+		}
+	}
+
+	// The caller's own account's side: root may do anything in IAM terms; others need an allow.
+	identityAllows := id.Type == RootType || idOut.Decision == policy.Allow
+	limitsAllow := func() Reason {
+		switch {
+		case boundary.Decision != policy.Allow:
+			return NoBoundaryAllow
+		case session.Decision != policy.Allow:
+			return NoSessionAllow
+		}
+		return Allowed
+	}
+	sameAccount := id.Account == r.KeyAccount
+	deny := Reason(NoResourceAllow)
+	if kp.Decision == policy.Allow {
+		direct := kp.Via >= policy.ViaNotPrincipal
+		switch {
+		case direct && sameAccount:
+			// A key policy naming the caller suffices in its account; a role
+			// session is still bounded by its session policy and boundary.
+			if id.Type != AssumedRoleType {
+				return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
+			}
+			if why := limitsAllow(); why != Allowed {
+				deny = why
+				break
+			}
+			return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
+		case !identityAllows:
+			deny = NoIdentityAllow
+		default:
+			if why := limitsAllow(); why != Allowed {
+				deny = why
+				break
+			}
+			return KeyDecision{Decision: Decision{Statement: idOut.Statement, Sid: idOut.Sid}, By: "iam"}
+		}
+	}
+	for _, g := range r.Grants {
+		if g.Allows(id, r.Operation, r.EncryptionContext) {
+			return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
+		}
+	}
+	return KeyDecision{Decision: Decision{Reason: deny, Statement: -1}}
+}

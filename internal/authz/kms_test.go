@@ -1,0 +1,126 @@
+package authz
+
+import (
+	"testing"
+	"time"
+
+	"github.com/trentkms/trent/internal/policy"
+)
+
+const (
+	keyAcct   = "111122223333"
+	otherAcct = "444455556666"
+	keyARN    = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+)
+
+func mustPolicy(t *testing.T, kind policy.Kind, doc string) *policy.Policy {
+	t.Helper()
+	p, err := policy.Compile([]byte(doc), policy.Options{Kind: kind})
+	if err != nil {
+		t.Fatalf("compile %s: %v", doc, err)
+	}
+	return p
+}
+
+func TestDecideKey(t *testing.T) {
+	keyPol := func(stmts string) string { return `{"Version":"2012-10-17","Statement":[` + stmts + `]}` }
+	delegate := func(acct string) string {
+		return `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"kms:*","Resource":"*"}`
+	}
+	allowIAM := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`
+	denyIAM := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}`
+	alice := func(acct string) *Identity {
+		return &Identity{Principal: Principal{Account: acct, ARN: "arn:aws:iam::" + acct + ":user/alice", Type: UserType}}
+	}
+	root := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::" + keyAcct + ":root", Type: RootType}}
+	session := func(withPolicy bool) *Identity {
+		id := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:sts::" + keyAcct + ":assumed-role/app/s1", Type: AssumedRoleType},
+			RoleARN: "arn:aws:iam::" + keyAcct + ":role/app", Temporary: true}
+		if withPolicy {
+			id.HasSessionPolicy = true
+			id.SessionPolicies = []*policy.Policy{mustPolicy(t, policy.IdentityKind, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}`)}
+		}
+		return id
+	}
+	withIAM := func(id *Identity, docs ...string) *Identity {
+		for _, d := range docs {
+			id.Policies = append(id.Policies, mustPolicy(t, policy.IdentityKind, d))
+		}
+		return id
+	}
+	tests := []struct {
+		name      string
+		rule      string // the KMS Developer Guide rule it checks
+		id        *Identity
+		keyPolicy string
+		grants    []*Grant
+		ec        map[string]string
+		want      Reason
+		by        string
+	}{
+		{name: "default policy, no IAM policy", rule: "policy-evaluation.md Example 1", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)), want: NoIdentityAllow},
+		{name: "default policy, IAM allows", rule: "key-policy-default.md: allows IAM policies", id: withIAM(alice(keyAcct), allowIAM), keyPolicy: keyPol(delegate(keyAcct)), by: "iam"},
+		{name: "root through the default policy", rule: "key-policy-default.md", id: root, keyPolicy: keyPol(delegate(keyAcct)), by: "iam"},
+		{name: "no delegation: IAM allow has no effect", rule: "iam-policies.md: IAM policies alone are not sufficient", id: withIAM(alice(keyAcct), allowIAM),
+			keyPolicy: keyPol(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}`), want: NoResourceAllow},
+		{name: "root without delegation is denied", rule: "key-policy-default.md: the lockout", id: root,
+			keyPolicy: keyPol(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"kms:*","Resource":"*"}`), want: NoResourceAllow},
+		{name: "key policy names the user", rule: "key-policy-overview.md: key policy alone suffices", id: alice(keyAcct),
+			keyPolicy: keyPol(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:Encrypt","Resource":"*"}`), by: "key-policy"},
+		{name: "explicit deny in key policy beats IAM allow", rule: "policy-evaluation.md: explicit deny", id: withIAM(alice(keyAcct), allowIAM),
+			keyPolicy: keyPol(delegate(keyAcct) + `,{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*"}`), want: ExplicitResourceDeny},
+		{name: "explicit deny in IAM beats key policy allow", rule: "policy-evaluation.md: explicit deny", id: withIAM(alice(keyAcct), denyIAM),
+			keyPolicy: keyPol(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:*","Resource":"*"}`), want: ExplicitIdentityDeny},
+		{name: "cross-account: key policy and IAM", rule: "key-policy-modifying-external-accounts.md", id: withIAM(alice(otherAcct), allowIAM),
+			keyPolicy: keyPol(delegate(keyAcct) + `,` + delegate(otherAcct)), by: "iam"},
+		{name: "cross-account: key policy without IAM", rule: "key-policy-modifying-external-accounts.md: both are required", id: alice(otherAcct),
+			keyPolicy: keyPol(delegate(keyAcct) + `,` + delegate(otherAcct)), want: NoIdentityAllow},
+		{name: "cross-account: key policy naming the user still needs IAM", rule: "key-policy-modifying-external-accounts.md", id: alice(otherAcct),
+			keyPolicy: keyPol(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:user/alice"},"Action":"kms:*","Resource":"*"}`), want: NoIdentityAllow},
+		{name: "cross-account: IAM without key policy", rule: "key-policy-modifying-external-accounts.md", id: withIAM(alice(otherAcct), allowIAM),
+			keyPolicy: keyPol(delegate(keyAcct)), want: NoResourceAllow},
+		{name: "session policy narrows a role session", rule: "IAM evaluation logic: session policies", id: withIAM(session(true), allowIAM),
+			keyPolicy: keyPol(delegate(keyAcct)), want: NoSessionAllow},
+		{name: "grant allows the grantee", rule: "grants.md", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}}}, by: "grant"},
+		{name: "grant for another operation", rule: "grants.md: grant operations", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Decrypt"}}}, want: NoIdentityAllow},
+		{name: "grant to a role covers its sessions", rule: "grants.md: grantee principal", id: session(false), keyPolicy: keyPol(delegate(keyAcct)),
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:role/app", Operations: []string{"Encrypt"}}}, by: "grant"},
+		{name: "grant constraint EncryptionContextSubset met", rule: "grants.md: grant constraints", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
+			ec:     map[string]string{"tenant": "a", "extra": "x"},
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}, ContextSubset: map[string]string{"tenant": "a"}}}, by: "grant"},
+		{name: "grant constraint EncryptionContextEquals not met", rule: "grants.md: grant constraints", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
+			ec:     map[string]string{"tenant": "a", "extra": "x"},
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}, ContextEquals: map[string]string{"tenant": "a"}}}, want: NoIdentityAllow},
+		{name: "explicit deny beats a grant", rule: "grants.md: a deny in a key policy overrides grants", id: alice(keyAcct),
+			keyPolicy: keyPol(delegate(keyAcct) + `,{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:*","Resource":"*"}`),
+			grants:    []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}}}, want: ExplicitResourceDeny},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &KeyRequest{
+				Identity: tt.id, Action: "kms:Encrypt", Operation: "Encrypt", KeyARN: keyARN, KeyAccount: keyAcct,
+				KeyPolicy: mustPolicy(t, policy.ResourceKind, tt.keyPolicy), Grants: tt.grants, EncryptionContext: tt.ec,
+				Keys: GlobalKeys(tt.id, Request{Time: time.Unix(1.7e9, 0)}), Request: Request{Time: time.Unix(1.7e9, 0)},
+			}
+			got := DecideKey(r)
+			if got.Reason != tt.want || got.By != tt.by {
+				t.Fatalf("%s: DecideKey = reason %v by %q, want reason %v by %q", tt.rule, got.Reason, got.By, tt.want, tt.by)
+			}
+		})
+	}
+}
+
+func TestDenyMessages(t *testing.T) {
+	caller := "arn:aws:iam::111122223333:user/alice"
+	for r, want := range map[Reason]string{
+		NoResourceAllow:      "User: " + caller + " is not authorized to perform: kms:Decrypt on resource: " + keyARN + " because no resource-based policy allows the kms:Decrypt action",
+		NoIdentityAllow:      "User: " + caller + " is not authorized to perform: kms:Decrypt on resource: " + keyARN + " because no identity-based policy allows the kms:Decrypt action",
+		ExplicitResourceDeny: "User: " + caller + " is not authorized to perform: kms:Decrypt on resource: " + keyARN + " with an explicit deny in a resource-based policy",
+	} {
+		if got := r.Message(caller, "kms:Decrypt", keyARN); got != want {
+			t.Errorf("Message(%v) = %q\nwant %q", r, got, want)
+		}
+	}
+}
