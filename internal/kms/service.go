@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
@@ -46,6 +47,11 @@ type Service struct {
 
 	view     *view
 	follower *store.Follower
+
+	// writeLocks serialise this node's read-modify-writes of one key, so
+	// concurrent requests here queue instead of failing on revision
+	// conflicts; writers on other nodes are still caught by the compare.
+	writeLocks [64]sync.Mutex
 }
 
 // New loads every KMS record into memory. Run keeps the view current.
@@ -173,13 +179,26 @@ func (s *Service) commit(ctx context.Context, t store.Txn) error {
 	return s.follower.Wait(ctx, rev)
 }
 
-// errRetry asks update to read the key again and retry.
-var errRetry = errors.New("kms: retry")
+func lockIndex(id string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return int(h % 64)
+}
 
 // update applies fn to a fresh copy of a key's record and writes it,
 // conditional on the revision it was read at; a concurrent writer makes it
 // read again and retry. fn may add puts and deletes of other records to txn.
 func (s *Service) update(ctx context.Context, k *key, fn func(rec *keyRecord, txn *store.Txn) error) error {
+	mu := &s.writeLocks[lockIndex(k.rec.ID)]
+	mu.Lock()
+	defer mu.Unlock()
+	// Under the lock, the view holds every write this node made to the key.
+	keyARN := k.arn
+	if k = s.view.key(k.rec.Region, k.rec.ID); k == nil {
+		return notFoundKey(keyARN)
+	}
 	for attempt := 0; ; attempt++ {
 		rec := cloneRecord(k.rec)
 		txn := store.Txn{Compares: []store.Compare{{Key: keyPath(rec.Account, rec.Region, rec.ID), ModRev: k.modRev}}}
