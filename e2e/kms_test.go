@@ -424,6 +424,6 @@ func TestOperationsNotBuiltAnswerClearly(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	c := kms.NewFromConfig(srv.Config(""))
 	ctx := testserver.Context(t)
-	_, err := c.ListGrants(ctx, &kms.ListGrantsInput{KeyId: aws.String("1234abcd-12ab-34cd-56ef-1234567890ab")})
-	wantErr(t, err, "UnsupportedOperationException", "ListGrants is not supported")
+	_, err := c.DescribeCustomKeyStores(ctx, &kms.DescribeCustomKeyStoresInput{})
+	wantErr(t, err, "UnsupportedOperationException", "DescribeCustomKeyStores is not supported")
 }

@@ -125,7 +125,7 @@ func serve(ctx context.Context, c serveConfig) error {
 			return err
 		}
 	}
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log})
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids})
 	if err != nil {
 		return err
 	}

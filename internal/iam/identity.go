@@ -213,3 +213,27 @@ func GroupARN(account, path, name string) string {
 func PolicyARN(account, path, name string) string {
 	return "arn:aws:iam::" + account + ":policy" + path + name
 }
+
+// PrincipalExists reports whether an IAM user or role ARN names an entity
+// that exists (for key policies, which must not name unknown principals).
+// ARNs of accounts this deployment does not hold are taken as existing:
+// they may belong to a real AWS account.
+func (d *Directory) PrincipalExists(principalARN string) bool {
+	a, err := arn.Parse(principalARN)
+	if err != nil {
+		return false
+	}
+	if _, ok := d.Account(a.Account); !ok {
+		return true
+	}
+	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
+	switch {
+	case strings.HasPrefix(a.Resource, "user/"):
+		u := d.user(a.Account, name)
+		return u != nil && UserARN(a.Account, u.Path, u.Name) == principalARN
+	case strings.HasPrefix(a.Resource, "role/"):
+		r := d.role(a.Account, name)
+		return r != nil && RoleARN(a.Account, r.Path, r.Name) == principalARN
+	}
+	return true
+}

@@ -16,7 +16,8 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, c Caller, in *kmsapi.D
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
-	k, err := s.keyFor(c, *in.KeyId, "DeriveSharedSecret", usageAgreement)
+	k, err := s.usableKey(c, *in.KeyId, usageAgreement, "DeriveSharedSecret",
+		access{op: "DeriveSharedSecret", keys: []string{"kms:KeyAgreementAlgorithm", wire.String(in.KeyAgreementAlgorithm)}})
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,12 @@ func (s *Service) CreateAlias(ctx context.Context, c Caller, in *kmsapi.CreateAl
 	if err := checkAliasName(name); err != nil {
 		return nil, err
 	}
-	k, err := s.resolve(c, *in.TargetKeyId, keyOnly)
+	// Alias operations need the permission on the alias (IAM) and on the key
+	// (key policy) (KMS Developer Guide: controlling access to aliases).
+	if err := s.authorizeAccount(c, "kms:CreateAlias", arn.AliasARN(c.Region, c.Account, name)); err != nil {
+		return nil, err
+	}
+	k, err := s.keyFor(c, *in.TargetKeyId, keyOnly, access{op: "CreateAlias"})
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +76,15 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 	if a == nil {
 		return nil, notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
 	}
-	k, err := s.resolve(c, *in.TargetKeyId, keyOnly)
+	if err := s.authorizeAccount(c, "kms:UpdateAlias", arn.AliasARN(c.Region, c.Account, name)); err != nil {
+		return nil, err
+	}
+	if old := s.view.key(c.Region, a.TargetKeyID); old != nil {
+		if err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
+			return nil, err
+		}
+	}
+	k, err := s.keyFor(c, *in.TargetKeyId, keyOnly, access{op: "UpdateAlias"})
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +120,9 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAl
 	if err := checkAliasName(name); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeAccount(c, "kms:DeleteAlias", arn.AliasARN(c.Region, c.Account, name)); err != nil {
+		return nil, err
+	}
 	p := aliasPath(c.Account, c.Region, name)
 	cur, err := s.st.Get(ctx, p)
 	if err == store.ErrNotFound {
@@ -114,6 +130,13 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAl
 	}
 	if err != nil {
 		return nil, err
+	}
+	if a := s.view.alias(c.Account, c.Region, name); a != nil {
+		if k := s.view.key(c.Region, a.TargetKeyID); k != nil {
+			if err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := s.commit(ctx, store.Txn{Compares: []store.Compare{{Key: p, ModRev: cur.ModRev}}, Deletes: []string{p}}); err != nil {
 		return nil, err
@@ -123,9 +146,12 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAl
 
 // ListAliases lists the aliases of the account and Region, or of one key.
 func (s *Service) ListAliases(ctx context.Context, c Caller, in *kmsapi.ListAliasesRequest) (*kmsapi.ListAliasesResponse, error) {
+	if err := s.authorizeAccount(c, "kms:ListAliases", "*"); err != nil {
+		return nil, err
+	}
 	var only string
 	if in.KeyId != nil {
-		k, err := s.resolve(c, *in.KeyId, keyOnly)
+		k, err := s.resolve(c, *in.KeyId, keyOnly) // ListAliases is authorized by IAM alone
 		if err != nil {
 			return nil, err
 		}

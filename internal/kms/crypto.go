@@ -37,10 +37,11 @@ func incompatible(alg string, k *key) error {
 	return kmsapi.NewInvalidKeyUsageException("Algorithm " + alg + " is incompatible with key spec " + k.rec.Spec + ".")
 }
 
-// keyFor resolves a key for a cryptographic operation: the usage it needs,
-// then its state (the order AWS checks them in).
-func (s *Service) keyFor(c Caller, id, op, usage string) (*key, error) {
-	k, err := s.resolve(c, id, keyOrAlias)
+// usableKey resolves and authorizes a key for a cryptographic operation, then
+// checks the usage it needs and its state (the order AWS checks them in). op
+// names the operation in messages.
+func (s *Service) usableKey(c Caller, id, usage, op string, a access) (*key, error) {
+	k, err := s.keyFor(c, id, keyOrAlias|crossAccount, a)
 	if err != nil {
 		return nil, err
 	}
@@ -75,28 +76,36 @@ func (s *Service) asymmetric(k *key) (*keys.Asymmetric, error) {
 	return a, nil
 }
 
-// encryptionKey resolves a symmetric encryption key and returns its current
-// material, for the operations only those keys perform (GenerateDataKey*).
-func (s *Service) encryptionKey(c Caller, id, op string, alg *string) (*key, *keys.Symmetric, error) {
-	k, err := s.resolve(c, id, keyOrAlias)
+// encryptionKey resolves and authorizes a symmetric encryption key and
+// returns its current material, for the operations only those keys perform
+// (GenerateDataKey*).
+func (s *Service) encryptionKey(c Caller, id, op string, a access) (*key, *keys.Symmetric, error) {
+	k, err := s.keyFor(c, id, keyOrAlias|crossAccount, a)
 	if err != nil {
 		return nil, nil, err
 	}
+	m, err := s.symmetricMaterial(k, op, nil)
+	return k, m, err
+}
+
+// symmetricMaterial checks that k can encrypt symmetrically with alg and
+// returns its current material.
+func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symmetric, error) {
 	if err := checkUsage(k, op, alg); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := usable(k); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	m, err := s.current(k)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	sym, ok := m.(*keys.Symmetric)
 	if !ok {
-		return nil, nil, kmsapi.NewInvalidKeyUsageException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for " + op + ".")
+		return nil, kmsapi.NewInvalidKeyUsageException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for " + op + ".")
 	}
-	return k, sym, nil
+	return sym, nil
 }
 
 func checkUsage(k *key, op string, alg *string) error {
@@ -142,7 +151,8 @@ func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[strin
 // Encrypt encrypts up to 4096 bytes under a symmetric key, or a small
 // plaintext under an RSA or SM2 key's public key.
 func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptRequest) (*kmsapi.EncryptResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, "Encrypt", usageEncrypt)
+	k, err := s.usableKey(c, *in.KeyId, usageEncrypt, "Encrypt",
+		cryptoAccess("Encrypt", in.EncryptionContext, "kms:EncryptionAlgorithm", in.EncryptionAlgorithm, algSymmetric))
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +166,7 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 		}
 		return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(alg)}, nil
 	}
-	k, m, err := s.encryptionKey(c, *in.KeyId, "Encrypt", in.EncryptionAlgorithm)
+	m, err := s.symmetricMaterial(k, "Encrypt", in.EncryptionAlgorithm)
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +188,21 @@ type decrypted struct {
 	alg string
 }
 
+// decryptAccess is the access of Decrypt, or of ReEncrypt's source side
+// (kms:ReEncryptFrom).
+func decryptAccess(op string, ec map[string]string, alg *string) access {
+	a := cryptoAccess("Decrypt", ec, "kms:EncryptionAlgorithm", alg, algSymmetric)
+	if op == "ReEncrypt" {
+		a.op = "ReEncryptFrom"
+	}
+	return a
+}
+
 // decryptAny opens a ciphertext: an asymmetric one needs its KeyId (it names
 // no key), a symmetric blob names its own.
 func (s *Service) decryptAny(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string) (decrypted, error) {
 	if keyID != nil && blob != nil {
-		k, err := s.resolve(c, *keyID, keyOrAlias)
+		k, err := s.keyFor(c, *keyID, keyOrAlias|crossAccount, decryptAccess(op, ec, alg))
 		if err != nil {
 			return decrypted{}, err
 		}
@@ -231,15 +251,23 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
 	var k *key
+	a := decryptAccess(op, ec, alg)
 	if keyID != nil {
-		if k, err = s.resolve(c, *keyID, keyOrAlias); err != nil {
+		if k, err = s.keyFor(c, *keyID, keyOrAlias|crossAccount, a); err != nil {
 			return nil, nil, "", err
 		}
 		if k.rec.ID != h.KeyID {
 			return nil, nil, "", kmsapi.NewIncorrectKeyException(incorrectKey)
 		}
-	} else if k = s.view.key(c.Region, h.KeyID); k == nil || k.rec.Account != c.Account {
-		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
+	} else {
+		// Decrypt is authorized against the key the ciphertext names, in
+		// whatever account it is (KMS Developer Guide: Decrypt).
+		if k = s.view.key(c.Region, h.KeyID); k == nil {
+			return nil, nil, "", accessDenied("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
+		}
+		if err := s.authorize(c, k, a); err != nil {
+			return nil, nil, "", err
+		}
 	}
 	if err := checkUsage(k, op, alg); err != nil {
 		return nil, nil, "", err
@@ -292,7 +320,11 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	if d.mid != "" {
 		out.SourceKeyMaterialId = wire.Ptr(d.mid)
 	}
-	dst, err := s.keyFor(c, *in.DestinationKeyId, "ReEncrypt", usageEncrypt)
+	to := cryptoAccess("ReEncryptTo", in.DestinationEncryptionContext, "kms:EncryptionAlgorithm", in.DestinationEncryptionAlgorithm, algSymmetric)
+	if dk, _, err := s.lookup(c, *in.DestinationKeyId, keyOrAlias|crossAccount); err == nil {
+		to.keys = append(to.keys, "kms:ReEncryptOnSameKey", fmt.Sprint(dk == d.k || dk.rec.ID == d.k.rec.ID))
+	}
+	dst, err := s.usableKey(c, *in.DestinationKeyId, usageEncrypt, "ReEncrypt", to)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +339,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 		out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = ct, wire.Ptr(dst.arn), wire.Ptr(alg)
 		return out, nil
 	}
-	dst, m, err := s.encryptionKey(c, *in.DestinationKeyId, "ReEncrypt", in.DestinationEncryptionAlgorithm)
+	m, err := s.symmetricMaterial(dst, "ReEncrypt", in.DestinationEncryptionAlgorithm)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +373,7 @@ func (s *Service) generateDataKey(c Caller, id, op string, spec *string, n *int3
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	k, m, err := s.encryptionKey(c, id, op, nil)
+	k, m, err := s.encryptionKey(c, id, op, access{op: op, ec: ec})
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -386,6 +418,9 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c Caller,
 func (s *Service) GenerateRandom(ctx context.Context, c Caller, in *kmsapi.GenerateRandomRequest) (*kmsapi.GenerateRandomResponse, error) {
 	if in.NumberOfBytes == nil {
 		return nil, wire.Validation("NumberOfBytes is required.")
+	}
+	if err := s.authorizeAccount(c, "kms:GenerateRandom", "*"); err != nil {
+		return nil, err
 	}
 	if in.CustomKeyStoreId != nil {
 		return nil, kmsapi.NewCustomKeyStoreNotFoundException("")

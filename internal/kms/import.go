@@ -52,7 +52,7 @@ func importable(k *key) error {
 // GetParametersForImport returns a wrapping public key and an import token,
 // both valid for 24 hours.
 func (s *Service) GetParametersForImport(ctx context.Context, c Caller, in *kmsapi.GetParametersForImportRequest) (*kmsapi.GetParametersForImportResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "GetParametersForImport"})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (s *Service) openImport(k *key, token, wrapped []byte) ([]byte, error) {
 
 // ImportKeyMaterial imports (or reimports) key material into an EXTERNAL key.
 func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.ImportKeyMaterialRequest) (*kmsapi.ImportKeyMaterialResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ImportKeyMaterial"})
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 // DeleteImportedKeyMaterial deletes a key's imported material; the key waits
 // in PendingImport until the same material is imported again.
 func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, c Caller, in *kmsapi.DeleteImportedKeyMaterialRequest) (*kmsapi.DeleteImportedKeyMaterialResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "DeleteImportedKeyMaterial"})
 	if err != nil {
 		return nil, err
 	}

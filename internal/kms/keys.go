@@ -2,10 +2,10 @@ package kms
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
@@ -96,18 +96,28 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if wire.Bool(in.MultiRegion) {
 		return nil, kmsapi.NewUnsupportedOperationException("Multi-Region keys are not supported by this server yet.")
 	}
+	// CreateKey is authorized by IAM alone (KMS Developer Guide: kms:CreateKey),
+	// with the new key's attributes and tags as condition keys.
+	cond := []string{"kms:KeySpec", spec, "kms:CustomerMasterKeySpec", spec, "kms:KeyUsage", usage, "kms:CustomerMasterKeyUsage", usage,
+		"kms:KeyOrigin", origin, "kms:MultiRegion", "false", "kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}
+	for _, t := range in.Tags {
+		cond = append(cond, "aws:RequestTag/"+wire.String(t.TagKey), wire.String(t.TagValue), "aws:TagKeys", wire.String(t.TagKey))
+	}
+	if err := s.authorizeAccount(c, "kms:CreateKey", "*", cond...); err != nil {
+		return nil, err
+	}
+	id, err := s.newKeyID()
+	if err != nil {
+		return nil, err
+	}
 	policy := DefaultPolicy(c.Account)
 	if in.Policy != nil {
-		if err := checkPolicy(*in.Policy); err != nil {
+		if err := s.checkKeyPolicy(c, *in.Policy, arn.KeyARN(c.Region, c.Account, id), c.Account, wire.Bool(in.BypassPolicyLockoutSafetyCheck)); err != nil {
 			return nil, err
 		}
 		policy = *in.Policy
 	}
 	tags, err := checkTags(nil, in.Tags)
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.newKeyID()
 	if err != nil {
 		return nil, err
 	}
@@ -135,18 +145,6 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		return nil, err
 	}
 	return &kmsapi.CreateKeyResponse{KeyMetadata: s.metadata(s.view.key(c.Region, id))}, nil
-}
-
-// checkPolicy is the document check this server makes before the policy
-// language lands: JSON, and AWS's size limit for key policies.
-func checkPolicy(p string) error {
-	if len(p) > maxKeyPolicy {
-		return kmsapi.NewLimitExceededException("The key policy exceeds the maximum size of 32768 bytes.")
-	}
-	if !json.Valid([]byte(p)) {
-		return kmsapi.NewMalformedPolicyDocumentException("The key policy is not valid JSON.")
-	}
-	return nil
 }
 
 func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
@@ -197,7 +195,7 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 
 // DescribeKey returns a key's metadata.
 func (s *Service) DescribeKey(ctx context.Context, c Caller, in *kmsapi.DescribeKeyRequest) (*kmsapi.DescribeKeyResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOrAlias)
+	k, err := s.keyFor(c, *in.KeyId, keyOrAlias|crossAccount, access{op: "DescribeKey"})
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +225,9 @@ func page[T any](items []T, name func(T) string, marker *string, limit *int32, d
 
 // ListKeys lists the caller's keys in this Region.
 func (s *Service) ListKeys(ctx context.Context, c Caller, in *kmsapi.ListKeysRequest) (*kmsapi.ListKeysResponse, error) {
+	if err := s.authorizeAccount(c, "kms:ListKeys", "*"); err != nil {
+		return nil, err
+	}
 	ks := s.view.keysOf(c.Account, c.Region)
 	sort.Slice(ks, func(i, j int) bool { return ks[i].rec.ID < ks[j].rec.ID })
 	got, next, err := page(ks, func(k *key) string { return k.rec.ID }, in.Marker, in.Limit, 100)
@@ -242,7 +243,7 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, in *kmsapi.ListKeysReq
 
 // UpdateKeyDescription replaces a key's description.
 func (s *Service) UpdateKeyDescription(ctx context.Context, c Caller, in *kmsapi.UpdateKeyDescriptionRequest) (Empty, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "UpdateKeyDescription"})
 	if err != nil {
 		return nil, err
 	}
@@ -261,16 +262,16 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, c Caller, in *kmsapi
 
 // EnableKey sets a disabled key's state to Enabled.
 func (s *Service) EnableKey(ctx context.Context, c Caller, in *kmsapi.EnableKeyRequest) (Empty, error) {
-	return &struct{}{}, s.setEnabled(ctx, c, *in.KeyId, Enabled)
+	return &struct{}{}, s.setEnabled(ctx, c, *in.KeyId, "EnableKey", Enabled)
 }
 
 // DisableKey sets a key's state to Disabled.
 func (s *Service) DisableKey(ctx context.Context, c Caller, in *kmsapi.DisableKeyRequest) (Empty, error) {
-	return &struct{}{}, s.setEnabled(ctx, c, *in.KeyId, Disabled)
+	return &struct{}{}, s.setEnabled(ctx, c, *in.KeyId, "DisableKey", Disabled)
 }
 
-func (s *Service) setEnabled(ctx context.Context, c Caller, id string, to State) error {
-	k, err := s.resolve(c, id, keyOnly)
+func (s *Service) setEnabled(ctx context.Context, c Caller, id, op string, to State) error {
+	k, err := s.keyFor(c, id, keyOnly, access{op: op})
 	if err != nil {
 		return err
 	}
@@ -297,7 +298,8 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 	if days < 7 || days > 30 {
 		return nil, wire.Validation(fmt.Sprintf("1 validation error detected: Value '%d' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value %s", days, map[bool]string{true: "greater than or equal to 7", false: "less than or equal to 30"}[days < 7]))
 	}
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ScheduleKeyDeletion",
+		keys: []string{"kms:ScheduleKeyDeletionPendingWindowInDays", strconv.Itoa(int(days))}})
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +322,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 
 // CancelKeyDeletion stops a scheduled deletion; the key returns Disabled.
 func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, in *kmsapi.CancelKeyDeletionRequest) (*kmsapi.CancelKeyDeletionResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "CancelKeyDeletion"})
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func checkPolicyName(p *string) error {
 
 // GetKeyPolicy returns the key policy as it was stored.
 func (s *Service) GetKeyPolicy(ctx context.Context, c Caller, in *kmsapi.GetKeyPolicyRequest) (*kmsapi.GetKeyPolicyResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "GetKeyPolicy"})
 	if err != nil {
 		return nil, err
 	}
@@ -30,14 +30,16 @@ func (s *Service) GetKeyPolicy(ctx context.Context, c Caller, in *kmsapi.GetKeyP
 
 // PutKeyPolicy replaces the key policy.
 func (s *Service) PutKeyPolicy(ctx context.Context, c Caller, in *kmsapi.PutKeyPolicyRequest) (Empty, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "PutKeyPolicy",
+		keys: []string{"kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}})
 	if err != nil {
 		return nil, err
 	}
 	if err := checkPolicyName(in.PolicyName); err != nil {
 		return nil, err
 	}
-	if err := checkPolicy(*in.Policy); err != nil {
+	bypass := wire.Bool(in.BypassPolicyLockoutSafetyCheck)
+	if err := s.checkKeyPolicy(c, *in.Policy, k.arn, k.rec.Account, bypass); err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
@@ -52,8 +54,15 @@ func (s *Service) PutKeyPolicy(ctx context.Context, c Caller, in *kmsapi.PutKeyP
 
 // ListKeyPolicies lists the key's policy names: always "default".
 func (s *Service) ListKeyPolicies(ctx context.Context, c Caller, in *kmsapi.ListKeyPoliciesRequest) (*kmsapi.ListKeyPoliciesResponse, error) {
-	if _, err := s.resolve(c, *in.KeyId, keyOnly); err != nil {
+	if _, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ListKeyPolicies"}); err != nil {
 		return nil, err
 	}
 	return &kmsapi.ListKeyPoliciesResponse{PolicyNames: []string{defaultPolicy}, Truncated: wire.Ptr(false)}, nil
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
 }

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/trentkms/trent/internal/keys"
@@ -51,13 +52,13 @@ func lastRotation(r *keyRecord) time.Time {
 
 // EnableKeyRotation turns on automatic rotation, every RotationPeriodInDays (default 365).
 func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.EnableKeyRotationRequest) (Empty, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
-	if err != nil {
-		return nil, err
-	}
 	period := int32(defaultPeriod)
 	if in.RotationPeriodInDays != nil {
 		period = *in.RotationPeriodInDays
+	}
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "EnableKeyRotation", keys: []string{"kms:RotationPeriodInDays", strconv.Itoa(int(period))}})
+	if err != nil {
+		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
 		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
@@ -81,7 +82,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.En
 
 // DisableKeyRotation turns off automatic rotation.
 func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, in *kmsapi.DisableKeyRotationRequest) (Empty, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "DisableKeyRotation"})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, in *kmsapi.D
 
 // GetKeyRotationStatus says whether automatic rotation is on and when it runs next.
 func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, in *kmsapi.GetKeyRotationStatusRequest) (*kmsapi.GetKeyRotationStatusResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, access{op: "GetKeyRotationStatus"})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, in *kmsapi
 // RotateKeyOnDemand rotates now, up to 25 times per key; the automatic
 // schedule is unchanged.
 func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.RotateKeyOnDemandRequest) (*kmsapi.RotateKeyOnDemandResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "RotateKeyOnDemand"})
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +195,7 @@ var errSkip = fmt.Errorf("kms: nothing to do")
 // ListKeyRotations lists completed rotations, or with IncludeKeyMaterial
 // ALL_KEY_MATERIAL every version of the key's material.
 func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.ListKeyRotationsRequest) (*kmsapi.ListKeyRotationsResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ListKeyRotations"})
 	if err != nil {
 		return nil, err
 	}

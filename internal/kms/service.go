@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store"
@@ -24,6 +25,11 @@ type Caller struct {
 	Account string // the principal's account
 	ARN     string // the principal's ARN
 	Region  string // the Region of the request's credential scope
+	// Identity is the caller as authorization sees it; Request what it knows
+	// of the request. A nil Identity is the account's root principal (for
+	// callers inside this process, such as tests).
+	Identity *authz.Identity
+	Request  authz.Request
 }
 
 // Options are the optional dependencies of a Service.
@@ -34,6 +40,9 @@ type Options struct {
 	// SweepInterval is how often Run deletes due keys and rotates keys whose
 	// rotation date has come. 0: one minute.
 	SweepInterval time.Duration
+	// Principals checks that principals named in key policies exist; nil
+	// skips the check.
+	Principals PrincipalChecker
 }
 
 // Service is the KMS API over one store.
@@ -44,6 +53,7 @@ type Service struct {
 	rand     io.Reader
 	log      *slog.Logger
 	interval time.Duration
+	principals PrincipalChecker
 
 	view     *view
 	follower *store.Follower
@@ -56,7 +66,7 @@ type Service struct {
 
 // New loads every KMS record into memory. Run keeps the view current.
 func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
-	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval}
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -240,59 +250,75 @@ type idForms uint8
 const (
 	keyOnly idForms = iota + 1
 	keyOrAlias
+	// crossAccount, or'ed in, accepts the key and alias ARNs of other
+	// accounts: for the operations AWS allows across accounts (KMS Developer
+	// Guide, permissions reference: cross-account use).
+	crossAccount idForms = 4
 )
 
-// resolve finds the key a KeyId names, as seen by c.
+// resolve finds the key a KeyId names, as seen by c: a key of c's account, or
+// with forms&crossAccount a key or alias ARN of another account.
 func (s *Service) resolve(c Caller, id string, forms idForms) (*key, error) {
+	k, _, err := s.lookup(c, id, forms)
+	return k, err
+}
+
+// lookup is resolve that also returns the alias name the KeyId used, if any
+// (kms:RequestAlias).
+func (s *Service) lookup(c Caller, id string, forms idForms) (*key, string, error) {
+	cross := forms&crossAccount != 0
+	forms &^= crossAccount
 	if strings.HasPrefix(id, "arn:") {
 		a, err := arn.Parse(id)
 		if err != nil || a.Service != "kms" || a.Partition != arn.Partition {
-			return nil, kmsapi.NewNotFoundException("Invalid arn " + id)
+			return nil, "", kmsapi.NewNotFoundException("Invalid arn " + id)
 		}
 		if a.Region != c.Region {
 			// AWS names only the Region it could not find (see the error corpus).
-			return nil, kmsapi.NewNotFoundException("Invalid arn " + a.Region)
+			return nil, "", kmsapi.NewNotFoundException("Invalid arn " + a.Region)
 		}
 		switch {
 		case strings.HasPrefix(a.Resource, "key/"):
 			kid := strings.TrimPrefix(a.Resource, "key/")
 			if !arn.IsKeyID(kid) {
-				return nil, kmsapi.NewNotFoundException("Invalid keyId '" + id + "'")
+				return nil, "", kmsapi.NewNotFoundException("Invalid keyId '" + id + "'")
 			}
 			k := s.view.key(c.Region, kid)
-			if k == nil || k.rec.Account != a.Account || a.Account != c.Account {
-				return nil, notFoundKey(id)
+			if k == nil || k.rec.Account != a.Account || (a.Account != c.Account && !cross) {
+				return nil, "", notFoundKey(id)
 			}
-			return k, nil
+			return k, "", nil
 		case strings.HasPrefix(a.Resource, "alias/") && forms == keyOrAlias:
-			if a.Account != c.Account {
-				return nil, notFoundAlias(id)
+			if a.Account != c.Account && !cross {
+				return nil, "", notFoundAlias(id)
 			}
-			return s.resolveAlias(c, a.Resource)
+			k, err := s.resolveAlias(a.Account, c.Region, a.Resource)
+			return k, a.Resource, err
 		}
-		return nil, kmsapi.NewNotFoundException("Invalid arn " + id)
+		return nil, "", kmsapi.NewNotFoundException("Invalid arn " + id)
 	}
 	if strings.HasPrefix(id, "alias/") && forms == keyOrAlias {
-		return s.resolveAlias(c, id)
+		k, err := s.resolveAlias(c.Account, c.Region, id)
+		return k, id, err
 	}
 	if !arn.IsKeyID(id) {
-		return nil, kmsapi.NewNotFoundException("Invalid keyId '" + id + "'")
+		return nil, "", kmsapi.NewNotFoundException("Invalid keyId '" + id + "'")
 	}
 	k := s.view.key(c.Region, id)
 	if k == nil || k.rec.Account != c.Account {
-		return nil, notFoundKey(arn.KeyARN(c.Region, c.Account, id))
+		return nil, "", notFoundKey(arn.KeyARN(c.Region, c.Account, id))
 	}
-	return k, nil
+	return k, "", nil
 }
 
-func (s *Service) resolveAlias(c Caller, name string) (*key, error) {
-	a := s.view.alias(c.Account, c.Region, name)
+func (s *Service) resolveAlias(account, region, name string) (*key, error) {
+	a := s.view.alias(account, region, name)
 	if a == nil {
-		return nil, notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+		return nil, notFoundAlias(arn.AliasARN(region, account, name))
 	}
-	k := s.view.key(c.Region, a.TargetKeyID)
-	if k == nil || k.rec.Account != c.Account {
-		return nil, notFoundKey(arn.KeyARN(c.Region, c.Account, a.TargetKeyID))
+	k := s.view.key(region, a.TargetKeyID)
+	if k == nil || k.rec.Account != account {
+		return nil, notFoundKey(arn.KeyARN(region, account, a.TargetKeyID))
 	}
 	return k, nil
 }

@@ -13,7 +13,11 @@ import (
 // signingKey resolves a SIGN_VERIFY key and the algorithm and message type
 // of a Sign or Verify request, from memory.
 func (s *Service) signingKey(c Caller, id, op, algName string, mtName *string) (*key, *keys.Asymmetric, keys.SigningAlgorithm, keys.MessageType, error) {
-	k, err := s.keyFor(c, id, op, usageSign)
+	mtKey := "RAW"
+	if mtName != nil {
+		mtKey = *mtName
+	}
+	k, err := s.usableKey(c, id, usageSign, op, access{op: op, keys: []string{"kms:SigningAlgorithm", algName, "kms:MessageType", mtKey}})
 	if err != nil {
 		return nil, nil, 0, 0, err
 	}

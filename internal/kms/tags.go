@@ -47,7 +47,11 @@ func checkTags(have []tag, add []kmsapi.Tag) ([]tag, error) {
 
 // TagResource adds or replaces tags on a key.
 func (s *Service) TagResource(ctx context.Context, c Caller, in *kmsapi.TagResourceRequest) (Empty, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	var cond []string
+	for _, t := range in.Tags {
+		cond = append(cond, "aws:RequestTag/"+wire.String(t.TagKey), wire.String(t.TagValue), "aws:TagKeys", wire.String(t.TagKey))
+	}
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "TagResource", keys: cond})
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +71,11 @@ func (s *Service) TagResource(ctx context.Context, c Caller, in *kmsapi.TagResou
 
 // UntagResource removes tags from a key; keys it does not have are ignored.
 func (s *Service) UntagResource(ctx context.Context, c Caller, in *kmsapi.UntagResourceRequest) (Empty, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	var cond []string
+	for _, tk := range in.TagKeys {
+		cond = append(cond, "aws:TagKeys", tk)
+	}
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "UntagResource", keys: cond})
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +104,7 @@ func (s *Service) UntagResource(ctx context.Context, c Caller, in *kmsapi.UntagR
 
 // ListResourceTags lists a key's tags in the order they were added.
 func (s *Service) ListResourceTags(ctx context.Context, c Caller, in *kmsapi.ListResourceTagsRequest) (*kmsapi.ListResourceTagsResponse, error) {
-	k, err := s.resolve(c, *in.KeyId, keyOnly)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ListResourceTags"})
 	if err != nil {
 		return nil, err
 	}

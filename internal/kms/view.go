@@ -7,6 +7,7 @@ import (
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/store"
 )
 
@@ -20,6 +21,9 @@ type view struct {
 	keys    map[string]*key                     // region/keyID
 	mats    map[string]map[string]keys.Material // region/keyID → material id → material
 	aliases map[string]*aliasRecord             // account/region/alias name
+	byKey   map[string][]string                 // region/keyID → names of its aliases
+	grants  map[string][]*grant                 // region/keyID → its grants
+	tokens  map[string]*grant                   // grant token → grant
 }
 
 // key is one KMS key as the view holds it.
@@ -27,10 +31,13 @@ type key struct {
 	rec    keyRecord
 	arn    string
 	modRev int64
+	// policy is the compiled key policy; nil if it does not compile, which
+	// denies every request (checked documents always compile).
+	policy *policy.Policy
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}}
+	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}}
 }
 
 func keyIndex(region, id string) string { return region + "/" + id }
@@ -64,6 +71,9 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.keys = map[string]*key{}
 	v.mats = map[string]map[string]keys.Material{}
 	v.aliases = map[string]*aliasRecord{}
+	v.byKey = map[string][]string{}
+	v.grants = map[string][]*grant{}
+	v.tokens = map[string]*grant{}
 	for _, kv := range kvs {
 		v.put(kv)
 	}
@@ -93,7 +103,13 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
 			return
 		}
-		v.keys[keyIndex(p.region, p.id)] = &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
+		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
+		pol, err := policy.Compile([]byte(rec.Policy), policy.Options{Kind: policy.ResourceKind})
+		if err != nil {
+			v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
+		}
+		k.policy = pol
+		v.keys[keyIndex(p.region, p.id)] = k
 	case "material":
 		var rec materialRecord
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
@@ -110,13 +126,38 @@ func (v *view) put(kv store.KV) {
 			v.mats[idx] = map[string]keys.Material{}
 		}
 		v.mats[idx][p.sub] = m
+	case "grants":
+		v.putGrant(p.region, p.id, kv)
 	case "aliases":
 		var rec aliasRecord
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
 			v.s.log.Error("kms: undecodable alias record", "key", kv.Key, "err", err)
 			return
 		}
-		v.aliases[aliasIndex(p.account, p.region, p.id)] = &rec
+		idx := aliasIndex(p.account, p.region, p.id)
+		if old := v.aliases[idx]; old != nil {
+			v.unindexAlias(p.region, old)
+		}
+		v.aliases[idx] = &rec
+		ki := keyIndex(p.region, rec.TargetKeyID)
+		v.byKey[ki] = append(v.byKey[ki][:len(v.byKey[ki]):len(v.byKey[ki])], rec.Name)
+	}
+}
+
+// unindexAlias drops an alias from its key's list, copying so that slices
+// handed out earlier stay unchanged.
+func (v *view) unindexAlias(region string, a *aliasRecord) {
+	ki := keyIndex(region, a.TargetKeyID)
+	var kept []string
+	for _, n := range v.byKey[ki] {
+		if n != a.Name {
+			kept = append(kept, n)
+		}
+	}
+	if len(kept) == 0 {
+		delete(v.byKey, ki)
+	} else {
+		v.byKey[ki] = kept
 	}
 }
 
@@ -137,8 +178,14 @@ func (v *view) delete(k string) {
 				delete(v.mats, idx)
 			}
 		}
+	case "grants":
+		v.deleteGrant(p.region, p.id, p.sub)
 	case "aliases":
-		delete(v.aliases, aliasIndex(p.account, p.region, p.id))
+		idx := aliasIndex(p.account, p.region, p.id)
+		if old := v.aliases[idx]; old != nil {
+			v.unindexAlias(p.region, old)
+		}
+		delete(v.aliases, idx)
 	}
 }
 
@@ -199,4 +246,12 @@ func (v *view) allKeys() []*key {
 		out = append(out, k)
 	}
 	return out
+}
+
+// aliasesFor returns the alias names that point to a key (kms:ResourceAliases).
+// The slice is shared: callers must not change it.
+func (v *view) aliasesFor(k *key) []string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.byKey[keyIndex(k.rec.Region, k.rec.ID)]
 }

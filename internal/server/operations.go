@@ -42,6 +42,11 @@ func kmsOperations(k *kms.Service) map[string]jsonHandler {
 		"GetKeyPolicy":                    kmsOp(k.GetKeyPolicy),
 		"PutKeyPolicy":                    kmsOp(k.PutKeyPolicy),
 		"ListKeyPolicies":                 kmsOp(k.ListKeyPolicies),
+		"CreateGrant":                     kmsOp(k.CreateGrant),
+		"ListGrants":                      kmsOp(k.ListGrants),
+		"ListRetirableGrants":             kmsOp(k.ListRetirableGrants),
+		"RetireGrant":                     kmsOp(k.RetireGrant),
+		"RevokeGrant":                     kmsOp(k.RevokeGrant),
 		// Asymmetric, HMAC and key agreement keys; imported key material.
 		"Sign":                                kmsOp(k.Sign),
 		"Verify":                              kmsOp(k.Verify),

@@ -390,12 +390,7 @@ func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI
 		if err := wire.DecodeJSON(body, in); err != nil {
 			return nil, err
 		}
-		// Until KMS authorization lands, only an account's root principal
-		// acts on its keys: deny by default everyone else.
-		if c.identity.Type != authz.RootType {
-			return nil, wire.AccessDenied(authz.NoResourceAllow.Message(c.identity.ARN, "kms:*", "*"))
-		}
-		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region}, in)
+		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request}, in)
 	}
 }
 
