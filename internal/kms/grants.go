@@ -473,4 +473,3 @@ func (s *Service) RevokeGrant(ctx context.Context, c Caller, in *kmsapi.RevokeGr
 	}
 	return &struct{}{}, s.commit(ctx, store.Txn{Deletes: []string{grantPath(g.rec.Account, g.rec.Region, g.rec.KeyID, g.rec.ID)}})
 }
-

@@ -47,12 +47,12 @@ type Options struct {
 
 // Service is the KMS API over one store.
 type Service struct {
-	st       store.Store
-	sealer   *seal.Sealer
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
-	interval time.Duration
+	st         store.Store
+	sealer     *seal.Sealer
+	now        func() time.Time
+	rand       io.Reader
+	log        *slog.Logger
+	interval   time.Duration
 	principals PrincipalChecker
 
 	view     *view
