@@ -33,6 +33,7 @@ type serveConfig struct {
 	regions                    []string
 	rootKeyID, rootSecret      string
 	logLevel                   string
+	endpoints                  []string
 }
 
 func envOr(name, def string) string {
@@ -55,6 +56,9 @@ material, and writes an AWS credentials file into the data directory.`,
 			if v := os.Getenv("TRENT_REGION"); v != "" && !cmd.Flags().Changed("region") {
 				c.regions = splitList(v)
 			}
+			if v := os.Getenv("TRENT_ENDPOINTS"); v != "" && !cmd.Flags().Changed("endpoint") {
+				c.endpoints = strings.Split(v, ";")
+			}
 			return serve(cmd.Context(), c)
 		},
 	}
@@ -66,6 +70,7 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.rootKeyID, "root-access-key-id", os.Getenv("TRENT_ROOT_ACCESS_KEY_ID"), "the first account's root access key id; random if empty [TRENT_ROOT_ACCESS_KEY_ID]")
 	f.StringVar(&c.rootSecret, "root-secret-access-key", os.Getenv("TRENT_ROOT_SECRET_ACCESS_KEY"), "its secret access key [TRENT_ROOT_SECRET_ACCESS_KEY]")
 	f.StringVar(&c.logLevel, "log-level", envOr("TRENT_LOG_LEVEL", "info"), "debug, info, warn or error [TRENT_LOG_LEVEL]")
+	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
 	return cmd
 }
 
@@ -133,24 +138,43 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
+	var specs []endpointSpec
+	for _, e := range c.endpoints {
+		spec, err := parseEndpoint(e)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, spec)
+	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	servers := []*http.Server{hs}
+	listeners := []net.Listener{ln}
+	for _, e := range specs {
+		l, err := net.Listen("tcp", e.listen)
+		if err != nil {
+			return fmt.Errorf("endpoint %s: %w", e.ID, err)
+		}
+		servers = append(servers, &http.Server{Handler: srv.Endpoint(e.Endpoint), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+		listeners = append(listeners, l)
+		fmt.Printf("VPC endpoint %s (%s) at http://%s\n", e.ID, e.VPC, l.Addr())
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 2+len(servers))
 	go func() { errc <- ids.Run(runCtx) }()
 	go func() { errc <- k.Run(runCtx) }()
-	go func() {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-			return
-		}
-		errc <- nil
-	}()
+	for i := range servers {
+		go func() {
+			if err := servers[i].Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 
 	endpoint := "http://" + ln.Addr().String()
 	printBanner(endpoint, c.regions, boot, credFile)
@@ -164,8 +188,10 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
+	for _, h := range servers {
+		if err := h.Shutdown(sctx); err != nil {
+			log.Error("shutdown", "err", err)
+		}
 	}
 	cancel()
 	return runErr

@@ -10,10 +10,14 @@ import (
 // Request is what authorization knows of the request itself, beyond the caller.
 type Request struct {
 	Time            time.Time
-	SourceIP        string // empty through a VPC endpoint
+	SourceIP        string // the client's address; aws:SourceIp only outside a VPC endpoint
 	SecureTransport bool
 	Region          string // aws:RequestedRegion
 	OrgID           string // the caller's aws:PrincipalOrgID, if its account is in the organization
+	// Through a VPC endpoint: its id and network (aws:SourceVpce,
+	// aws:SourceVpc) and its policy, which must allow the request too.
+	SourceVpce, SourceVpc string
+	Endpoint              *policy.Policy
 }
 
 // GlobalKeys returns the aws: condition keys every request carries, each
@@ -34,7 +38,16 @@ func GlobalKeys(id *Identity, r Request) policy.Keys {
 	for tk, tv := range id.Tags {
 		k.Set("aws:PrincipalTag/"+tk, tv)
 	}
-	if r.SourceIP != "" {
+	switch {
+	case r.SourceVpce != "":
+		// Through a VPC endpoint AWS gives the endpoint and network, and the
+		// client's private address only as aws:VpcSourceIp.
+		k.Set("aws:SourceVpce", r.SourceVpce)
+		k.Set("aws:SourceVpc", r.SourceVpc)
+		if r.SourceIP != "" {
+			k.Set("aws:VpcSourceIp", r.SourceIP)
+		}
+	case r.SourceIP != "":
 		k.Set("aws:SourceIp", r.SourceIP)
 	}
 	if r.Region != "" {

@@ -69,7 +69,19 @@ func (d Decision) Allowed() bool { return d.Reason == Allowed }
 // policies (if any) must allow. An account's root user is allowed everything
 // in its account unless a policy denies it (IAM User Guide, policy evaluation
 // logic; root has no identity policies of its own).
-func IdentityBased(id *Identity, r *policy.Request) Decision {
+func IdentityBased(id *Identity, r *policy.Request) Decision { return IdentityBasedVia(id, r, nil) }
+
+// IdentityBasedVia is IdentityBased for a request through a VPC endpoint
+// whose policy (if not nil) must also allow it.
+func IdentityBasedVia(id *Identity, r *policy.Request, endpoint *policy.Policy) Decision {
+	if endpoint != nil {
+		switch ep := endpoint.Decide(r); ep.Decision {
+		case policy.ExplicitDeny:
+			return Decision{Reason: ExplicitEndpointDeny, Statement: ep.Statement, Sid: ep.Sid}
+		case policy.NotApplicable:
+			return Decision{Reason: NoEndpointAllow, Statement: -1}
+		}
+	}
 	// Explicit denies first, wherever they are.
 	if out, _ := policy.DecideAll(id.Policies, r); out.Decision == policy.ExplicitDeny {
 		return Decision{Reason: ExplicitIdentityDeny, Statement: out.Statement, Sid: out.Sid}

@@ -133,8 +133,12 @@ func DecideKey(r *KeyRequest) KeyDecision {
 			return KeyDecision{Decision: Decision{Reason: ExplicitSessionDeny, Statement: session.Statement, Sid: session.Sid}}
 		}
 	}
-	if r.Endpoint != nil {
-		switch ep := r.Endpoint.Decide(req); ep.Decision {
+	endpoint := r.Endpoint
+	if endpoint == nil {
+		endpoint = r.Request.Endpoint
+	}
+	if endpoint != nil {
+		switch ep := endpoint.Decide(req); ep.Decision {
 		case policy.ExplicitDeny:
 			return KeyDecision{Decision: Decision{Reason: ExplicitEndpointDeny, Statement: ep.Statement, Sid: ep.Sid}}
 		case policy.NotApplicable:

@@ -33,7 +33,7 @@ func (d *Directory) authorize(c Call, action, resource string, extra ...string) 
 		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: c.Identity.ARN, Account: c.Identity.Account},
 		Action:    action, Resource: resource, Time: c.Request.Time, Keys: keys,
 	}
-	dec := authz.IdentityBased(c.Identity, r)
+	dec := authz.IdentityBasedVia(c.Identity, r, c.Request.Endpoint)
 	if dec.Allowed() {
 		return nil
 	}

@@ -129,10 +129,12 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		if out.Decision == policy.ExplicitDeny {
 			return nil, stsDenied(c, action, roleARN, authz.ExplicitResourceDeny)
 		}
-		idDec := authz.IdentityBased(c.Identity, req)
-		switch {
-		case idDec.Reason == authz.ExplicitIdentityDeny || idDec.Reason == authz.ExplicitBoundaryDeny || idDec.Reason == authz.ExplicitSessionDeny:
+		idDec := authz.IdentityBasedVia(c.Identity, req, c.Request.Endpoint)
+		switch idDec.Reason {
+		case authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny, authz.NoEndpointAllow:
 			return nil, stsDenied(c, action, roleARN, idDec.Reason)
+		}
+		switch {
 		case out.Decision != policy.Allow:
 			return nil, stsDenied(c, action, roleARN, authz.NoIdentityAllow)
 		// A trust policy that names the caller itself is enough in the same

@@ -79,7 +79,7 @@ func (s *Service) authorizeAccount(c Caller, action, resource string, extra ...s
 		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
 		Action:    action, Resource: resource, Time: c.Request.Time, Keys: keys,
 	}
-	d := authz.IdentityBased(id, r)
+	d := authz.IdentityBasedVia(id, r, c.Request.Endpoint)
 	if d.Allowed() {
 		return nil
 	}

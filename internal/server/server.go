@@ -28,6 +28,7 @@ import (
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
+	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
@@ -166,6 +167,24 @@ func readBody(r io.Reader, buf []byte) ([]byte, error) {
 
 var errTooLarge = errors.New("request body too large")
 
+// Endpoint is a VPC endpoint: a listener of its own whose requests carry
+// aws:SourceVpce and aws:SourceVpc instead of aws:SourceIp and must also be
+// allowed by its endpoint policy (KMS Developer Guide: VPC endpoint policies).
+type Endpoint struct {
+	ID     string         // vpce-…
+	VPC    string         // vpc-…
+	Policy *policy.Policy // nil: the default policy, which allows everything
+}
+
+type endpointKey struct{}
+
+// Endpoint returns the handler for a VPC endpoint's listener.
+func (s *Server) Endpoint(e Endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), endpointKey{}, &e)))
+	})
+}
+
 // protocol is how a request is encoded and which service it is for.
 type protocol uint8
 
@@ -232,6 +251,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
 			Region: res.Region, OrgID: s.ids.OrgID(ident.Account),
 		},
+	}
+	if e, ok := r.Context().Value(endpointKey{}).(*Endpoint); ok {
+		c.request.SourceVpce, c.request.SourceVpc, c.request.Endpoint = e.ID, e.VPC, e.Policy
 	}
 	ctx := r.Context()
 	switch proto {

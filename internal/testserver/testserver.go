@@ -67,6 +67,8 @@ type Options struct {
 // Server is a running trent serve process.
 type Server struct {
 	URL     string
+	// Endpoints maps the id of each VPC endpoint listener to its URL.
+	Endpoints map[string]string
 	DataDir string
 	Regions []string
 	cmd     *exec.Cmd
@@ -104,16 +106,25 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	go func() { cmd.Wait(); close(s.done) }()
 	urlc := make(chan string, 1)
+	endpoints := map[string]string{}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "Trent is serving AWS KMS at "); ok {
+			line := sc.Text()
+			// "VPC endpoint vpce-… (vpc-…) at http://…" lines come first.
+			if rest, ok := strings.CutPrefix(line, "VPC endpoint "); ok {
+				if f := strings.Fields(rest); len(f) == 4 {
+					endpoints[f[0]] = f[3]
+				}
+			}
+			if rest, ok := strings.CutPrefix(line, "Trent is serving AWS KMS at "); ok {
 				urlc <- strings.Fields(rest)[0]
 			}
 		}
 	}()
 	select {
 	case s.URL = <-urlc:
+		s.Endpoints = endpoints
 	case <-s.done:
 		t.Fatalf("trent serve exited before listening:\n%s", s.Stderr())
 	case <-time.After(60 * time.Second):
@@ -166,6 +177,13 @@ func (s *Server) Kill() {
 // region (empty: the first Region served).
 func (s *Server) Config(region string) aws.Config {
 	return s.ConfigFor(region, AccessKey, SecretKey, "")
+}
+
+// ConfigVia is ConfigFor through the VPC endpoint listener with the given id.
+func (s *Server) ConfigVia(endpointID, region, accessKey, secret, token string) aws.Config {
+	cfg := s.ConfigFor(region, accessKey, secret, token)
+	cfg.BaseEndpoint = aws.String(s.Endpoints[endpointID])
+	return cfg
 }
 
 // ConfigFor is an AWS SDK configuration with the given credentials.
