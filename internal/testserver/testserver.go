@@ -66,15 +66,15 @@ type Options struct {
 
 // Server is a running trent serve process.
 type Server struct {
-	URL     string
+	URL string
 	// Endpoints maps the id of each VPC endpoint listener to its URL.
 	Endpoints map[string]string
-	DataDir string
-	Regions []string
-	cmd     *exec.Cmd
-	stderr  *strings.Builder
-	mu      sync.Mutex
-	done    chan struct{}
+	DataDir   string
+	Regions   []string
+	cmd       *exec.Cmd
+	stderr    *strings.Builder
+	mu        sync.Mutex
+	done      chan struct{}
 }
 
 // Start runs trent serve and waits until it listens. The process is stopped
