@@ -1,7 +1,6 @@
 package authz
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/trentkms/trent/internal/policy"
@@ -22,49 +21,86 @@ type Request struct {
 
 // GlobalKeys returns the aws: condition keys every request carries, each
 // present only when AWS would present it (IAM User Guide, AWS global condition
-// context keys).
+// context keys): the caller's, and the request's.
 func GlobalKeys(id *Identity, r Request) policy.Keys {
 	k := policy.Keys{}
-	k.Set("aws:PrincipalArn", principalARN(id))
-	k.Set("aws:PrincipalAccount", id.Account)
-	k.Set("aws:PrincipalType", id.Type.String())
-	k.Set("aws:userid", id.UserID)
-	k.Set("aws:PrincipalIsAWSService", "false")
-	k.Set("aws:ViaAWSService", "false")
-	k.Set("aws:SecureTransport", strconv.FormatBool(r.SecureTransport))
-	if id.Type == UserType {
-		k.Set("aws:username", id.Name)
+	for n, v := range id.Keys() {
+		k[n] = v
 	}
-	for tk, tv := range id.Tags {
-		k.Set("aws:PrincipalTag/"+tk, tv)
-	}
-	switch {
-	case r.SourceVpce != "":
-		// Through a VPC endpoint AWS gives the endpoint and network, and the
-		// client's private address only as aws:VpcSourceIp.
-		k.Set("aws:SourceVpce", r.SourceVpce)
-		k.Set("aws:SourceVpc", r.SourceVpc)
-		if r.SourceIP != "" {
-			k.Set("aws:VpcSourceIp", r.SourceIP)
-		}
-	case r.SourceIP != "":
-		k.Set("aws:SourceIp", r.SourceIP)
-	}
-	if r.Region != "" {
-		k.Set("aws:RequestedRegion", r.Region)
-	}
-	if r.OrgID != "" {
-		k.Set("aws:PrincipalOrgID", r.OrgID)
-	}
-	if id.Temporary {
-		k.Set("aws:TokenIssueTime", id.Issued.UTC().Format(time.RFC3339))
-		k.Set("aws:MultiFactorAuthPresent", "false")
-		if id.SourceIdentity != "" {
-			k.Set("aws:SourceIdentity", id.SourceIdentity)
-		}
+	for n, v := range RequestKeys(r) {
+		k[n] = v
 	}
 	return k
 }
+
+// Keys returns the condition keys that describe the caller, built once per
+// Identity and shared (callers must not change the map): aws:PrincipalArn,
+// aws:PrincipalAccount, aws:PrincipalType, aws:userid, aws:username,
+// aws:PrincipalTag/*, the session keys, and kms:CallerAccount.
+func (id *Identity) Keys() policy.Keys {
+	id.keysOnce.Do(func() {
+		k := policy.Keys{
+			"aws:principalarn":          {principalARN(id)},
+			"aws:principalaccount":      {id.Account},
+			"aws:principaltype":         {id.Type.String()},
+			"aws:userid":                {id.UserID},
+			"aws:principalisawsservice": {"false"},
+			"aws:viaawsservice":         {"false"},
+			"kms:calleraccount":         {id.Account},
+		}
+		if id.Type == UserType {
+			k["aws:username"] = []string{id.Name}
+		}
+		for tk, tv := range id.Tags {
+			k.Set("aws:PrincipalTag/"+tk, tv)
+		}
+		if id.Temporary {
+			k["aws:tokenissuetime"] = []string{id.Issued.UTC().Format(time.RFC3339)}
+			k["aws:multifactorauthpresent"] = []string{"false"}
+			if id.SourceIdentity != "" {
+				k["aws:sourceidentity"] = []string{id.SourceIdentity}
+			}
+		}
+		id.keys = k
+	})
+	return id.keys
+}
+
+// RequestKeys returns the condition keys that describe the request itself:
+// aws:SecureTransport, aws:SourceIp (or, through a VPC endpoint,
+// aws:SourceVpce, aws:SourceVpc and aws:VpcSourceIp), aws:RequestedRegion and
+// aws:PrincipalOrgID.
+func RequestKeys(r Request) policy.Keys {
+	k := make(policy.Keys, 5)
+	if r.SecureTransport {
+		k["aws:securetransport"] = trueValue
+	} else {
+		k["aws:securetransport"] = falseValue
+	}
+	switch {
+	case r.SourceVpce != "":
+		k["aws:sourcevpce"] = []string{r.SourceVpce}
+		k["aws:sourcevpc"] = []string{r.SourceVpc}
+		if r.SourceIP != "" {
+			k["aws:vpcsourceip"] = []string{r.SourceIP}
+		}
+	case r.SourceIP != "":
+		k["aws:sourceip"] = []string{r.SourceIP}
+	}
+	if r.Region != "" {
+		k["aws:requestedregion"] = []string{r.Region}
+	}
+	if r.OrgID != "" {
+		k["aws:principalorgid"] = []string{r.OrgID}
+	}
+	return k
+}
+
+// Shared one-value lists; policy evaluation never changes key values.
+var (
+	trueValue  = []string{"true"}
+	falseValue = []string{"false"}
+)
 
 // principalARN is aws:PrincipalArn: for a role session, the role's ARN, not
 // the session's (IAM User Guide, aws:PrincipalArn).

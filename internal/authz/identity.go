@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/policy"
@@ -61,4 +62,7 @@ type Identity struct {
 	Issued, Expires   time.Time
 	SourceIdentity    string
 	TransitiveTagKeys []string
+
+	keysOnce sync.Once
+	keys     policy.Keys
 }

@@ -83,8 +83,10 @@ type KeyRequest struct {
 	// Endpoint is the VPC endpoint policy of the endpoint the request came
 	// through, or nil.
 	Endpoint *policy.Policy
-	Keys     policy.Keys
-	Request  Request
+	// Keys are the request context; More its shared layers (see policy.Request).
+	Keys    policy.Keys
+	More    []policy.Keys
+	Request Request
 }
 
 // KeyDecision is the outcome of a key authorization and what decided it,
@@ -108,7 +110,7 @@ func DecideKey(r *KeyRequest) KeyDecision {
 	id := r.Identity
 	req := &policy.Request{
 		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
-		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys,
+		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
 	}
 	kp := policy.Outcome{Decision: policy.NotApplicable, Statement: -1}
 	if r.KeyPolicy != nil {

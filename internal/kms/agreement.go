@@ -17,7 +17,7 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, c Caller, in *kmsapi.D
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
 	k, err := s.usableKey(c, *in.KeyId, usageAgreement, "DeriveSharedSecret",
-		access{op: "DeriveSharedSecret", keys: []string{"kms:KeyAgreementAlgorithm", wire.String(in.KeyAgreementAlgorithm)}})
+		access{op: "DeriveSharedSecret", keys: []string{"kms:keyagreementalgorithm", wire.String(in.KeyAgreementAlgorithm)}})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,9 @@ import (
 )
 
 // access is what a request does with a key, for authorization.
+// Condition key names in access are written in lower case on the hot path:
+// AWS matches key names without regard to case, and the policy package wants
+// them lowered, which a name already lower costs nothing to do.
 type access struct {
 	op string // the operation as grants name it, e.g. "Encrypt"; the action is kms:<op>
 	// action overrides kms:<op> where AWS names the permission otherwise
@@ -42,7 +45,7 @@ func (s *Service) keyFor(c Caller, id string, forms idForms, a access) (*key, er
 		return nil, err
 	}
 	if alias != "" {
-		a.keys = append(a.keys, "kms:RequestAlias", alias)
+		a.keys = append(a.keys, "kms:requestalias", alias)
 	}
 	return k, s.authorize(c, k, a)
 }
@@ -52,9 +55,10 @@ func (s *Service) keyFor(c Caller, id string, forms idForms, a access) (*key, er
 func (s *Service) authorize(c Caller, k *key, a access) error {
 	id := c.identity()
 	action := a.actionName()
+	keys, more := s.conditionKeys(c, id, k, a)
 	r := &authz.KeyRequest{
 		Identity: id, Action: action, Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
-		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: s.conditionKeys(c, id, k, a), Request: c.Request,
+		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: keys, More: more, Request: c.Request,
 		Grants: s.view.grantsOf(k),
 	}
 	d := authz.DecideKey(r)
@@ -91,32 +95,44 @@ func accessDenied(msg string) error {
 	return wire.AccessDenied(msg)
 }
 
-// conditionKeys is the request context of a request on a key: the global
-// keys and the kms: keys AWS adds for every request on a key (KMS Developer
-// Guide: AWS KMS condition keys), then the operation's own.
-func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) policy.Keys {
-	keys := authz.GlobalKeys(id, c.Request)
-	keys.Set("kms:CallerAccount", id.Account)
-	keys.Set("kms:KeySpec", k.rec.Spec)
-	keys.Set("kms:CustomerMasterKeySpec", k.rec.Spec)
-	keys.Set("kms:KeyUsage", k.rec.Usage)
-	keys.Set("kms:CustomerMasterKeyUsage", k.rec.Usage)
-	keys.Set("kms:KeyOrigin", k.rec.Origin)
-	keys.Set("kms:MultiRegion", "false")
-	for _, t := range k.rec.Tags {
-		keys.Set("aws:ResourceTag/"+t.Key, t.Value)
-	}
-	for _, name := range s.view.aliasesFor(k) {
-		keys.Add("kms:ResourceAliases", name)
-	}
+// conditionKeys is the request context of a request on a key (KMS Developer
+// Guide: AWS KMS condition keys): the operation's own keys, then shared layers
+// for the request, the caller, the key and its aliases, so that the hot path
+// builds only the few keys that are new in each request.
+func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.Keys, []policy.Keys) {
+	keys := make(policy.Keys, len(a.ec)+len(a.keys)/2+1)
 	for ek, ev := range a.ec {
 		keys.Set("kms:EncryptionContext:"+ek, ev)
-		keys.Add("kms:EncryptionContextKeys", ek)
+		keys["kms:encryptioncontextkeys"] = append(keys["kms:encryptioncontextkeys"], ek)
 	}
 	for i := 0; i+1 < len(a.keys); i += 2 {
 		keys.Add(a.keys[i], a.keys[i+1])
 	}
-	return keys
+	more := []policy.Keys{s.requestKeys(c.Request), id.Keys(), k.condKeys()}
+	if ak := s.view.aliasKeys(k); ak != nil {
+		more = append(more, ak)
+	}
+	return keys, more
+}
+
+// condKeys are the keys that describe a key, built once per key version:
+// kms:KeySpec, kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion and aws:ResourceTag/*.
+func (k *key) condKeys() policy.Keys {
+	k.keysOnce.Do(func() {
+		m := policy.Keys{
+			"kms:keyspec":                {k.rec.Spec},
+			"kms:customermasterkeyspec":  {k.rec.Spec},
+			"kms:keyusage":               {k.rec.Usage},
+			"kms:customermasterkeyusage": {k.rec.Usage},
+			"kms:keyorigin":              {k.rec.Origin},
+			"kms:multiregion":            {"false"},
+		}
+		for _, t := range k.rec.Tags {
+			m.Set("aws:ResourceTag/"+t.Key, t.Value)
+		}
+		k.keys = m
+	})
+	return k.keys
 }
 
 // cryptoAccess is the access of a cryptographic operation that takes an
@@ -138,3 +154,29 @@ func cryptoAccess(op string, ec map[string]string, algKey string, alg *string, d
 // ownAccount reports whether a key belongs to the caller's account: the
 // management operations work only there.
 func ownAccount(c Caller, k *key) bool { return strings.EqualFold(k.rec.Account, c.Account) }
+
+// requestKeys caches authz.RequestKeys by everything they depend on, so that
+// requests from the same client build none.
+func (s *Service) requestKeys(r authz.Request) policy.Keys {
+	ck := requestKeysKey{r.SourceIP, r.SecureTransport, r.Region, r.OrgID, r.SourceVpce, r.SourceVpc}
+	if v, ok := s.reqKeys.Load(ck); ok {
+		return v.(policy.Keys)
+	}
+	k := authz.RequestKeys(r)
+	if s.reqKeysN.Add(1) > maxRequestKeys {
+		// Many distinct clients: start over rather than grow without bound.
+		s.reqKeys.Clear()
+		s.reqKeysN.Store(0)
+	}
+	s.reqKeys.Store(ck, k)
+	return k
+}
+
+const maxRequestKeys = 4096
+
+type requestKeysKey struct {
+	ip          string
+	secure      bool
+	region, org string
+	vpce, vpc   string
+}

@@ -152,7 +152,7 @@ func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[strin
 // plaintext under an RSA or SM2 key's public key.
 func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptRequest) (*kmsapi.EncryptResponse, error) {
 	k, err := s.usableKey(c, *in.KeyId, usageEncrypt, "Encrypt",
-		cryptoAccess("Encrypt", in.EncryptionContext, "kms:EncryptionAlgorithm", in.EncryptionAlgorithm, algSymmetric))
+		cryptoAccess("Encrypt", in.EncryptionContext, "kms:encryptionalgorithm", in.EncryptionAlgorithm, algSymmetric))
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ type decrypted struct {
 // decryptAccess is the access of Decrypt, or of ReEncrypt's source side
 // (kms:ReEncryptFrom).
 func decryptAccess(op string, ec map[string]string, alg *string) access {
-	a := cryptoAccess("Decrypt", ec, "kms:EncryptionAlgorithm", alg, algSymmetric)
+	a := cryptoAccess("Decrypt", ec, "kms:encryptionalgorithm", alg, algSymmetric)
 	if op == "ReEncrypt" {
 		a.op = "ReEncryptFrom"
 	}
@@ -320,9 +320,9 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	if d.mid != "" {
 		out.SourceKeyMaterialId = wire.Ptr(d.mid)
 	}
-	to := cryptoAccess("ReEncryptTo", in.DestinationEncryptionContext, "kms:EncryptionAlgorithm", in.DestinationEncryptionAlgorithm, algSymmetric)
+	to := cryptoAccess("ReEncryptTo", in.DestinationEncryptionContext, "kms:encryptionalgorithm", in.DestinationEncryptionAlgorithm, algSymmetric)
 	if dk, _, err := s.lookup(c, *in.DestinationKeyId, keyOrAlias|crossAccount); err == nil {
-		to.keys = append(to.keys, "kms:ReEncryptOnSameKey", fmt.Sprint(dk == d.k || dk.rec.ID == d.k.rec.ID))
+		to.keys = append(to.keys, "kms:reencryptonsamekey", fmt.Sprint(dk == d.k || dk.rec.ID == d.k.rec.ID))
 	}
 	dst, err := s.usableKey(c, *in.DestinationKeyId, usageEncrypt, "ReEncrypt", to)
 	if err != nil {

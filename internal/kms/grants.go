@@ -63,39 +63,42 @@ func (v *view) putGrant(region, keyID string, kv store.KV) {
 	idx := keyIndex(region, keyID)
 	v.grants[idx] = append(v.grants[idx][:len(v.grants[idx]):len(v.grants[idx])], g)
 	v.tokens[rec.TokenHash] = g
+	v.authzGrants[idx] = append(v.authzGrants[idx][:len(v.authzGrants[idx]):len(v.authzGrants[idx])], g.authz)
 }
 
 // deleteGrant copies the key's grant list so that lists handed out earlier stay unchanged.
 func (v *view) deleteGrant(region, keyID, grantID string) {
 	idx := keyIndex(region, keyID)
+	found := false
+	for _, g := range v.grants[idx] {
+		found = found || g.rec.ID == grantID
+	}
+	if !found {
+		return
+	}
 	var kept []*grant
+	var kauthz []*authz.Grant
 	for _, g := range v.grants[idx] {
 		if g.rec.ID == grantID {
 			delete(v.tokens, g.rec.TokenHash)
 			continue
 		}
 		kept = append(kept, g)
+		kauthz = append(kauthz, g.authz)
 	}
 	if len(kept) == 0 {
 		delete(v.grants, idx)
+		delete(v.authzGrants, idx)
 	} else {
-		v.grants[idx] = kept
+		v.grants[idx], v.authzGrants[idx] = kept, kauthz
 	}
 }
 
 // grantsOf returns the authorization view of a key's grants.
 func (v *view) grantsOf(k *key) []*authz.Grant {
 	v.mu.RLock()
-	gs := v.grants[keyIndex(k.rec.Region, k.rec.ID)]
-	v.mu.RUnlock()
-	if len(gs) == 0 {
-		return nil
-	}
-	out := make([]*authz.Grant, len(gs))
-	for i, g := range gs {
-		out[i] = g.authz
-	}
-	return out
+	defer v.mu.RUnlock()
+	return v.authzGrants[keyIndex(k.rec.Region, k.rec.ID)]
 }
 
 func (v *view) grantList(region, keyID string) []*grant {
@@ -274,9 +277,10 @@ func (s *Service) grantAuthority(c Caller, id string, a access) (*key, authz.Key
 		return nil, authz.KeyDecision{}, err
 	}
 	ident := c.identity()
+	keys, more := s.conditionKeys(c, ident, k, a)
 	d := authz.DecideKey(&authz.KeyRequest{
 		Identity: ident, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
-		KeyPolicy: k.policy, Keys: s.conditionKeys(c, ident, k, a), Request: c.Request, Grants: s.view.grantsOf(k),
+		KeyPolicy: k.policy, Keys: keys, More: more, Request: c.Request, Grants: s.view.grantsOf(k),
 	})
 	if !d.Allowed() {
 		return nil, d, accessDenied(d.Reason.Message(ident.ARN, a.actionName(), k.arn))

@@ -55,9 +55,10 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 	id := c.identity()
 	a := access{op: "PutKeyPolicy"}
 	stub := &key{rec: keyRecord{Account: keyAccount, Spec: specSymmetric, Usage: usageEncrypt, Origin: originAWSKMS}, arn: keyARN}
+	keys, more := s.conditionKeys(c, id, stub, a)
 	d := authz.DecideKey(&authz.KeyRequest{
 		Identity: id, Action: "kms:PutKeyPolicy", Operation: "PutKeyPolicy", KeyARN: keyARN, KeyAccount: keyAccount,
-		KeyPolicy: p, Keys: s.conditionKeys(c, id, stub, a), Request: c.Request,
+		KeyPolicy: p, Keys: keys, More: more, Request: c.Request,
 	})
 	if !d.Allowed() {
 		return kmsapi.NewMalformedPolicyDocumentException(lockoutMessage)

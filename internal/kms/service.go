@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
@@ -62,6 +63,9 @@ type Service struct {
 	// concurrent requests here queue instead of failing on revision
 	// conflicts; writers on other nodes are still caught by the compare.
 	writeLocks [64]sync.Mutex
+
+	reqKeys  sync.Map // requestKeysKey → policy.Keys
+	reqKeysN atomic.Int64
 }
 
 // New loads every KMS record into memory. Run keeps the view current.

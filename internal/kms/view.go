@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/store"
@@ -24,6 +25,11 @@ type view struct {
 	byKey   map[string][]string                 // region/keyID → names of its aliases
 	grants  map[string][]*grant                 // region/keyID → its grants
 	tokens  map[string]*grant                   // grant token → grant
+	// authzGrants is grants as authorization takes them, shared read-only.
+	authzGrants map[string][]*authz.Grant
+	// aliasLayer caches kms:ResourceAliases per key; unindexAlias and
+	// alias puts drop the entry.
+	aliasLayer map[string]policy.Keys
 }
 
 // key is one KMS key as the view holds it.
@@ -34,10 +40,13 @@ type key struct {
 	// policy is the compiled key policy; nil if it does not compile, which
 	// denies every request (checked documents always compile).
 	policy *policy.Policy
+
+	keysOnce sync.Once
+	keys     policy.Keys
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}}
+	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}}
 }
 
 func keyIndex(region, id string) string { return region + "/" + id }
@@ -74,6 +83,8 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.byKey = map[string][]string{}
 	v.grants = map[string][]*grant{}
 	v.tokens = map[string]*grant{}
+	v.authzGrants = map[string][]*authz.Grant{}
+	v.aliasLayer = map[string]policy.Keys{}
 	for _, kv := range kvs {
 		v.put(kv)
 	}
@@ -140,6 +151,7 @@ func (v *view) put(kv store.KV) {
 		}
 		v.aliases[idx] = &rec
 		ki := keyIndex(p.region, rec.TargetKeyID)
+		delete(v.aliasLayer, ki)
 		v.byKey[ki] = append(v.byKey[ki][:len(v.byKey[ki]):len(v.byKey[ki])], rec.Name)
 	}
 }
@@ -148,6 +160,7 @@ func (v *view) put(kv store.KV) {
 // handed out earlier stay unchanged.
 func (v *view) unindexAlias(region string, a *aliasRecord) {
 	ki := keyIndex(region, a.TargetKeyID)
+	delete(v.aliasLayer, ki)
 	var kept []string
 	for _, n := range v.byKey[ki] {
 		if n != a.Name {
@@ -246,6 +259,27 @@ func (v *view) allKeys() []*key {
 		out = append(out, k)
 	}
 	return out
+}
+
+// aliasKeys returns kms:ResourceAliases for a key as a shared layer of
+// condition keys, or nil when it has no alias.
+func (v *view) aliasKeys(k *key) policy.Keys {
+	names := v.aliasesFor(k)
+	if len(names) == 0 {
+		return nil
+	}
+	idx := keyIndex(k.rec.Region, k.rec.ID)
+	v.mu.RLock()
+	ak := v.aliasLayer[idx]
+	v.mu.RUnlock()
+	if ak != nil && len(ak["kms:resourcealiases"]) == len(names) {
+		return ak
+	}
+	ak = policy.Keys{"kms:resourcealiases": names}
+	v.mu.Lock()
+	v.aliasLayer[idx] = ak
+	v.mu.Unlock()
+	return ak
 }
 
 // aliasesFor returns the alias names that point to a key (kms:ResourceAliases).

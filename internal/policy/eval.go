@@ -96,7 +96,7 @@ func newEvalCtx(r *Request) evalCtx {
 // a variable (reference_policies_single-vs-multi-valued-condition-keys.md), so
 // it resolves only when the key has exactly one value.
 func (e *evalCtx) resolve(v *variable) (string, bool) {
-	if vals := e.req.Keys[v.key]; len(vals) == 1 {
+	if vals := e.req.Values(v.key); len(vals) == 1 {
 		return vals[0], true
 	} else if len(vals) == 0 && !e.req.Time.IsZero() {
 		switch timeKeyOf(v.key) {
@@ -129,7 +129,7 @@ func timeKeyOf(k string) uint8 {
 
 // present reports whether a key has a value, for the Null operator.
 func (e *evalCtx) present(c *cond) bool {
-	if len(e.req.Keys[c.key]) > 0 {
+	if len(e.req.Values(c.key)) > 0 {
 		return true
 	}
 	return c.timeKey != 0 && !e.req.Time.IsZero()
@@ -144,7 +144,7 @@ func (c *cond) eval(e *evalCtx) bool {
 		// Null true: the key is absent; false: it is present.
 		return c.null != e.present(c)
 	}
-	vals := e.req.Keys[c.key]
+	vals := e.req.Values(c.key)
 	if len(vals) == 0 {
 		if c.timeKey != 0 && !e.req.Time.IsZero() {
 			return c.evalTime(e)
@@ -432,7 +432,7 @@ func (p *Policy) Explain(r *Request) Explanation {
 		}
 		for _, c := range s.conds {
 			if !c.eval(&e) {
-				vals := r.Keys[c.key]
+				vals := r.Values(c.key)
 				what := "is absent"
 				if len(vals) > 0 {
 					what = fmt.Sprintf("has %s", quoteList(vals))

@@ -81,6 +81,25 @@ type Request struct {
 	// Keys holds the request context keys. Names must be lower case (use
 	// Keys.Set or NewKeys); see Keys.
 	Keys Keys
+	// More are further layers of keys, consulted in order when Keys lacks a
+	// name: callers keep the keys that belong to the principal or to the
+	// resource in layers built once and shared, so that a request builds only
+	// its own few keys.
+	More []Keys
+}
+
+// Values returns the values of a lower-case key name: from Keys, else from
+// the first layer of More that has it.
+func (r *Request) Values(name string) []string {
+	if v, ok := r.Keys[name]; ok {
+		return v
+	}
+	for _, l := range r.More {
+		if v, ok := l[name]; ok {
+			return v
+		}
+	}
+	return nil
 }
 
 // Keys maps lower-case condition key names to their values. A key with
