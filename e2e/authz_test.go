@@ -1,0 +1,615 @@
+package e2e
+
+// The proof of KMS authorization: real signed requests from users, groups,
+// roles and their sessions, and another account's principals, each case
+// citing the rule of the AWS documentation (../shared/docs) it checks.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/trentkms/trent/internal/testserver"
+)
+
+// authzCase is one authorization decision: run makes the request (and any
+// setup it needs) and returns the request's error.
+type authzCase struct {
+	name string
+	rule string // the documentation file and section the case checks
+	run  func(t *testing.T) error
+	code string // "" means the request must succeed
+	// msg is a substring of the error message; a message starting with
+	// "User: " must be the whole message, word for word.
+	msg string
+	// skip, when set, is why Trent fails the case today (a server bug).
+	skip string
+}
+
+func runAuthz(t *testing.T, cases []authzCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.rule == "" {
+				t.Fatal("case cites no documentation rule")
+			}
+			if tt.skip != "" && os.Getenv("TRENT_AUTHZ_RUN_SKIPPED") == "" {
+				t.Skip("trent bug: " + tt.skip)
+			}
+			err := tt.run(t)
+			if tt.code == "" {
+				if err != nil {
+					t.Fatalf("%v\nrule: %s", err, tt.rule)
+				}
+				return
+			}
+			var ae smithy.APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("err = %v, want %s\nrule: %s", err, tt.code, tt.rule)
+			}
+			exact := strings.HasPrefix(tt.msg, "User: ")
+			if ae.ErrorCode() != tt.code || (exact && ae.ErrorMessage() != tt.msg) || !strings.Contains(ae.ErrorMessage(), tt.msg) {
+				t.Fatalf("err = %s: %q\nwant %s: %q\nrule: %s", ae.ErrorCode(), ae.ErrorMessage(), tt.code, tt.msg, tt.rule)
+			}
+		})
+	}
+}
+
+// Why an AccessDeniedException denies, in AWS's words.
+const (
+	noIdentity = iota
+	noResource
+	noBoundary
+	noSession
+	denyIdentity
+	denyResource
+	denyBoundary
+	denySession
+)
+
+// denied is AWS's AccessDeniedException message.
+func denied(caller, action, resource string, why int) string {
+	head := "User: " + caller + " is not authorized to perform: " + action + " on resource: " + resource
+	switch why {
+	case noResource:
+		return head + " because no resource-based policy allows the " + action + " action"
+	case noBoundary:
+		return head + " because no permissions boundary allows the " + action + " action"
+	case noSession:
+		return head + " because no session policy allows the " + action + " action"
+	case denyIdentity:
+		return head + " with an explicit deny in an identity-based policy"
+	case denyResource:
+		return head + " with an explicit deny in a resource-based policy"
+	case denyBoundary:
+		return head + " with an explicit deny in a permissions boundary"
+	case denySession:
+		return head + " with an explicit deny in a session policy"
+	}
+	return head + " because no identity-based policy allows the " + action + " action"
+}
+
+// Policy documents, written as JSON text so that each case shows the policy
+// as a reader of the AWS docs would write it.
+
+// js is one JSON string, or an array of several.
+func js(v ...string) string {
+	q := make([]string, len(v))
+	for i, s := range v {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}
+
+// principal is a Principal (or NotPrincipal) element naming AWS principals.
+func principal(arns ...string) string { return `{"AWS":` + js(arns...) + `}` }
+
+// stmt is a statement; principal and cond are raw JSON, "" leaves them out.
+func stmt(effect, princ, action, resource, cond string) string {
+	s := `{"Effect":"` + effect + `"`
+	if princ != "" {
+		s += `,"Principal":` + princ
+	}
+	s += `,"Action":` + action + `,"Resource":` + resource
+	if cond != "" {
+		s += `,"Condition":` + cond
+	}
+	return s + "}"
+}
+
+func doc(stmts ...string) string {
+	return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
+}
+
+// allowAll is an identity policy allowing actions on resource "*" under cond.
+func allowAll(cond string, actions ...string) string {
+	return doc(stmt("Allow", "", js(actions...), js("*"), cond))
+}
+
+func rootARN(account string) string { return "arn:aws:iam::" + account + ":root" }
+func userARN(account, name string) string {
+	return "arn:aws:iam::" + account + ":user/" + name
+}
+func roleARN(account, name string) string {
+	return "arn:aws:iam::" + account + ":role/" + name
+}
+func sessionARN(account, role, session string) string {
+	return "arn:aws:sts::" + account + ":assumed-role/" + role + "/" + session
+}
+
+// rootStmt is the default key policy's first statement: it allows the
+// account and so enables IAM policies (key-policy-default.md).
+var rootStmt = stmt("Allow", principal(rootARN(acct)), js("kms:*"), js("*"), "")
+
+// authzEnv is one server with its root principal and a user allowed to
+// assume the test roles.
+type authzEnv struct {
+	t       *testing.T
+	srv     *testserver.Server
+	ctx     context.Context
+	root    clients
+	assumer clients
+}
+
+func newAuthzEnv(t *testing.T) *authzEnv {
+	srv := testserver.Start(t, testserver.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	e := &authzEnv{t: t, srv: srv, ctx: ctx, root: clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")}
+	e.assumer = e.user("assumer", nil, allowAll("", "sts:AssumeRole", "sts:TagSession"))
+	return e
+}
+
+func (e *authzEnv) must(err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// user creates an IAM user in the account admin manages, with tags and
+// inline policies, and returns its clients.
+func (e *authzEnv) userIn(admin *iam.Client, name string, tags map[string]string, policies ...string) clients {
+	e.t.Helper()
+	in := &iam.CreateUserInput{UserName: aws.String(name)}
+	for k, v := range tags {
+		in.Tags = append(in.Tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	_, err := admin.CreateUser(e.ctx, in)
+	e.must(err)
+	for i, p := range policies {
+		_, err := admin.PutUserPolicy(e.ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(fmt.Sprintf("p%d", i)), PolicyDocument: aws.String(p)})
+		e.must(err)
+	}
+	k, err := admin.CreateAccessKey(e.ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	e.must(err)
+	return clientsFor(e.srv, *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "")
+}
+
+func (e *authzEnv) user(name string, tags map[string]string, policies ...string) clients {
+	e.t.Helper()
+	return e.userIn(e.root.iam, name, tags, policies...)
+}
+
+// managed creates a customer managed policy and returns its ARN.
+func (e *authzEnv) managed(name, document string) *string {
+	e.t.Helper()
+	p, err := e.root.iam.CreatePolicy(e.ctx, &iam.CreatePolicyInput{PolicyName: aws.String(name), PolicyDocument: aws.String(document)})
+	e.must(err)
+	return p.Policy.Arn
+}
+
+// role creates a role the assumer may assume, with tags, an optional
+// permissions boundary and inline policies.
+func (e *authzEnv) role(name string, tags map[string]string, boundary *string, policies ...string) string {
+	e.t.Helper()
+	in := &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustPolicy(acct)), PermissionsBoundary: boundary}
+	for k, v := range tags {
+		in.Tags = append(in.Tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	r, err := e.root.iam.CreateRole(e.ctx, in)
+	e.must(err)
+	for i, p := range policies {
+		_, err := e.root.iam.PutRolePolicy(e.ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(fmt.Sprintf("p%d", i)), PolicyDocument: aws.String(p)})
+		e.must(err)
+	}
+	return *r.Role.Arn
+}
+
+// session assumes a role as the assumer, with an optional session policy and
+// session tags.
+func (e *authzEnv) session(role, name, policy string, tags map[string]string) clients {
+	e.t.Helper()
+	in := &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String(name)}
+	if policy != "" {
+		in.Policy = aws.String(policy)
+	}
+	for k, v := range tags {
+		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	out, err := e.assumer.sts.AssumeRole(e.ctx, in)
+	e.must(err)
+	c := out.Credentials
+	return clientsFor(e.srv, *c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
+}
+
+// key creates a key as root; a policy given is set with the lockout safety
+// check bypassed, so that policies locking root out can be tested.
+func (e *authzEnv) key(policy string, in *kms.CreateKeyInput) *types.KeyMetadata {
+	e.t.Helper()
+	if in == nil {
+		in = &kms.CreateKeyInput{}
+	}
+	if policy != "" {
+		in.Policy, in.BypassPolicyLockoutSafetyCheck = aws.String(policy), true
+	}
+	return newKey(e.t, e.root.kms, in)
+}
+
+func (e *authzEnv) alias(name string, k *types.KeyMetadata) {
+	e.t.Helper()
+	_, err := e.root.kms.CreateAlias(e.ctx, &kms.CreateAliasInput{AliasName: aws.String(name), TargetKeyId: k.KeyId})
+	e.must(err)
+}
+
+func (e *authzEnv) encrypt(k *types.KeyMetadata, ec map[string]string) []byte {
+	e.t.Helper()
+	out, err := e.root.kms.Encrypt(e.ctx, &kms.EncryptInput{KeyId: k.KeyId, Plaintext: []byte("secret"), EncryptionContext: ec})
+	e.must(err)
+	return out.CiphertextBlob
+}
+
+// Request shorthands, returning only the error.
+
+func (e *authzEnv) enc(c clients, keyID string, ec map[string]string) error {
+	_, err := c.kms.Encrypt(e.ctx, &kms.EncryptInput{KeyId: aws.String(keyID), Plaintext: []byte("data"), EncryptionContext: ec})
+	return err
+}
+
+func (e *authzEnv) dec(c clients, blob []byte, keyID *string, ec map[string]string) error {
+	_, err := c.kms.Decrypt(e.ctx, &kms.DecryptInput{CiphertextBlob: blob, KeyId: keyID, EncryptionContext: ec})
+	return err
+}
+
+func (e *authzEnv) describe(c clients, keyID string) error {
+	_, err := c.kms.DescribeKey(e.ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
+	return err
+}
+
+func (e *authzEnv) gdk(c clients, keyID string, ec map[string]string) error {
+	_, err := c.kms.GenerateDataKey(e.ctx, &kms.GenerateDataKeyInput{KeyId: aws.String(keyID), KeySpec: types.DataKeySpecAes256, EncryptionContext: ec})
+	return err
+}
+
+func (e *authzEnv) putPolicy(c clients, keyID, policy string, bypass bool) error {
+	_, err := c.kms.PutKeyPolicy(e.ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyID), Policy: aws.String(policy), BypassPolicyLockoutSafetyCheck: bypass})
+	return err
+}
+
+func (e *authzEnv) grant(c clients, keyID, grantee string, ops []types.GrantOperation, cons *types.GrantConstraints, retiring *string, name *string) (*kms.CreateGrantOutput, error) {
+	return c.kms.CreateGrant(e.ctx, &kms.CreateGrantInput{KeyId: aws.String(keyID), GranteePrincipal: aws.String(grantee), Operations: ops, Constraints: cons, RetiringPrincipal: retiring, Name: name})
+}
+
+func ops(o ...types.GrantOperation) []types.GrantOperation { return o }
+
+// TestAuthzKeyPolicyAndIAM: how the key policy, IAM policies, boundaries and
+// session policies combine for principals of the key's account.
+func TestAuthzKeyPolicyAndIAM(t *testing.T) {
+	e := newAuthzEnv(t)
+	ctx := e.ctx
+	crypto := allowAll("", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:ReEncrypt*")
+
+	// Identities.
+	noPolicy := e.user("nopolicy", nil)
+	iamAllowed := e.user("iamallowed", nil, crypto)
+	iamDenied := e.user("iamdenied", nil, allowAll("", "kms:*"), doc(stmt("Deny", "", js("kms:Decrypt"), js("*"), "")))
+	_, err := e.root.iam.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("crypto")})
+	e.must(err)
+	_, err = e.root.iam.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("crypto"), PolicyName: aws.String("enc"), PolicyDocument: aws.String(allowAll("", "kms:Encrypt"))})
+	e.must(err)
+	grouped := e.user("grouped", nil)
+	_, err = e.root.iam.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("crypto"), UserName: aws.String("grouped")})
+	e.must(err)
+	keyAdmin := e.user("keyadmin", nil)
+	narrow := e.managed("OnlyDescribe", allowAll("", "kms:DescribeKey"))
+	denyEnc := e.managed("DenyEncrypt", doc(stmt("Allow", "", js("kms:*"), js("*"), ""), stmt("Deny", "", js("kms:Encrypt"), js("*"), "")))
+	bounded := e.user("bounded", nil, crypto)
+	_, err = e.root.iam.PutUserPermissionsBoundary(ctx, &iam.PutUserPermissionsBoundaryInput{UserName: aws.String("bounded"), PermissionsBoundary: narrow})
+	e.must(err)
+	boundDeny := e.user("bounddeny", nil, crypto)
+	_, err = e.root.iam.PutUserPermissionsBoundary(ctx, &iam.PutUserPermissionsBoundaryInput{UserName: aws.String("bounddeny"), PermissionsBoundary: denyEnc})
+	e.must(err)
+	appRole := e.role("App", nil, nil, crypto)
+	bareRole := e.role("Bare", nil, nil)
+	namedRole := e.role("Named", nil, nil)
+	boundedRole := e.role("BoundedRole", nil, narrow, crypto)
+	app := e.session(appRole, "s1", "", nil)
+	appNarrow := e.session(appRole, "narrow", allowAll("", "kms:DescribeKey"), nil)
+	appDenySess := e.session(appRole, "denying", doc(stmt("Allow", "", js("kms:*"), js("*"), ""), stmt("Deny", "", js("kms:Encrypt"), js("*"), "")), nil)
+	bare := e.session(bareRole, "s1", "", nil)
+	named1 := e.session(namedRole, "one", "", nil)
+	named2 := e.session(namedRole, "two", "", nil)
+	namedNarrow := e.session(namedRole, "narrow", allowAll("", "kms:DescribeKey"), nil)
+	boundedSess := e.session(boundedRole, "s1", "", nil)
+
+	// Keys.
+	def := e.key("", nil) // the default key policy
+	// A key policy without the account statement: IAM has no effect on it.
+	adminOnly := e.key(doc(stmt("Allow", principal(userARN(acct, "keyadmin")), js("kms:*"), js("*"), "")), nil)
+	// A key policy naming a role, a session, and a user with a boundary.
+	named := e.key(doc(rootStmt,
+		stmt("Allow", principal(roleARN(acct, "Named")), js("kms:Encrypt", "kms:DescribeKey"), js("*"), ""),
+		stmt("Allow", principal(sessionARN(acct, "Bare", "s1")), js("kms:Encrypt"), js("*"), ""),
+		stmt("Allow", principal(userARN(acct, "bounded"), sessionARN(acct, "Named", "narrow")), js("kms:Encrypt", "kms:GenerateDataKey"), js("*"), "")), nil)
+	// An explicit deny in the key policy for iamallowed.
+	denying := e.key(doc(rootStmt, stmt("Deny", principal(userARN(acct, "iamallowed")), js("kms:Encrypt", "kms:Decrypt"), js("*"), "")), nil)
+	// NotPrincipal: deny Encrypt to everyone but root and grouped.
+	notPrincipal := e.key(doc(rootStmt, `{"Effect":"Deny","NotPrincipal":`+principal(rootARN(acct), userARN(acct, "grouped"))+`,"Action":"kms:Encrypt","Resource":"*"}`), nil)
+	// Principal "*" limited to the account by kms:CallerAccount, as AWS
+	// managed keys' policies are.
+	anyone := e.key(doc(rootStmt, stmt("Allow", `"*"`, js("kms:Encrypt", "kms:DescribeKey"), js("*"), `{"StringEquals":{"kms:CallerAccount":"`+acct+`"}}`)), nil)
+	other := e.key("", nil)
+
+	blobDef := e.encrypt(def, nil)
+	blobAdminOnly, err := keyAdmin.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: adminOnly.KeyId, Plaintext: []byte("x")})
+	e.must(err)
+	blobOther := e.encrypt(other, nil)
+	scoped := e.user("scoped", nil, doc(stmt("Allow", "", js("kms:Encrypt", "kms:Decrypt"), js(*def.Arn), "")))
+	_, err = e.grant(e.root, *denying.KeyId, userARN(acct, "iamallowed"), ops(types.GrantOperationEncrypt), nil, nil, nil)
+	e.must(err)
+
+	u := func(n string) string { return userARN(acct, n) }
+	cases := []authzCase{
+		{name: "default policy, IAM allow: Encrypt", rule: "key-policy-default.md#key-policy-default-allow-root-enable-iam: the account statement makes IAM policies effective",
+			run: func(t *testing.T) error { return e.enc(iamAllowed, *def.KeyId, nil) }},
+		{name: "default policy, IAM allow: Decrypt", rule: "key-policy-default.md#key-policy-default-allow-root-enable-iam",
+			run: func(t *testing.T) error { return e.dec(iamAllowed, blobDef, nil, nil) }},
+		{name: "default policy, no IAM policy", rule: "policy-evaluation.md#example-no-iam: the key policy delegates to IAM and no IAM policy allows",
+			run:  func(t *testing.T) error { return e.enc(noPolicy, *def.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(u("nopolicy"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "default policy, IAM explicit deny", rule: "iam-user-guide reference_policies_evaluation-logic.md: an explicit deny in any policy overrides any allow",
+			run:  func(t *testing.T) error { return e.dec(iamDenied, blobDef, nil, nil) },
+			code: "AccessDeniedException", msg: denied(u("iamdenied"), "kms:Decrypt", *def.Arn, denyIdentity)},
+		{name: "group policy applies to its member", rule: "iam-policies.md: IAM policies attached to users, groups and roles; reference_policies_evaluation-logic.md: a user's policies include its groups'",
+			run: func(t *testing.T) error { return e.enc(grouped, *def.KeyId, nil) }},
+		{name: "root with the default policy", rule: "key-policy-default.md#key-policy-default-allow-root-enable-iam: gives the account root full access",
+			run: func(t *testing.T) error { return e.describe(e.root, *def.KeyId) }},
+		{name: "no account statement: IAM allow has no effect", rule: "key-policies.md: unless the key policy explicitly allows it, you cannot use IAM policies to allow access to a KMS key",
+			run:  func(t *testing.T) error { return e.enc(iamAllowed, *adminOnly.Arn, nil) },
+			code: "AccessDeniedException", msg: denied(u("iamallowed"), "kms:Encrypt", *adminOnly.Arn, noResource)},
+		{name: "no account statement: Decrypt message word for word", rule: "key-policies.md; troubleshooting AccessDenied: 'because no resource-based policy allows the kms:Decrypt action'",
+			run:  func(t *testing.T) error { return e.dec(iamAllowed, blobAdminOnly.CiphertextBlob, nil, nil) },
+			code: "AccessDeniedException", msg: denied(u("iamallowed"), "kms:Decrypt", *adminOnly.Arn, noResource)},
+		{name: "no account statement: even root is locked out", rule: "key-policy-default.md#key-policy-default-allow-root-enable-iam: without it the key can become unmanageable; root has only what the key policy gives",
+			run: func(t *testing.T) error {
+				_, err := e.root.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: adminOnly.KeyId})
+				return err
+			},
+			code: "AccessDeniedException", msg: denied(rootARN(acct), "kms:ScheduleKeyDeletion", *adminOnly.Arn, noResource)},
+		{name: "no account statement: the named user needs no IAM policy", rule: "key-policy-overview.md#key-policy-elements: Principal; reference_policies_evaluation-logic.md: a resource policy naming an IAM user suffices in its account",
+			run: func(t *testing.T) error { return e.dec(keyAdmin, blobAdminOnly.CiphertextBlob, nil, nil) }},
+		{name: "key policy naming a role covers its sessions", rule: "iam-user-guide reference_policies_elements_principal.md: a role principal covers the role's sessions",
+			run: func(t *testing.T) error { return e.enc(named1, *named.KeyId, nil) }},
+		{name: "key policy naming a role: every session", rule: "iam-user-guide reference_policies_elements_principal.md#principal-roles",
+			run: func(t *testing.T) error { return e.describe(named2, *named.Arn) }},
+		{name: "key policy naming a role: an action it does not allow", rule: "key-policies.md: the key policy and IAM must allow; a role session without IAM policy",
+			run:  func(t *testing.T) error { return e.gdk(named1, *named.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(sessionARN(acct, "Named", "one"), "kms:GenerateDataKey", *named.Arn, noIdentity)},
+		{name: "key policy naming a session ARN: that session", rule: "iam-user-guide reference_policies_elements_principal.md#principal-role-session",
+			run: func(t *testing.T) error { return e.enc(bare, *named.KeyId, nil) }},
+		{name: "key policy naming a session ARN: not other actions", rule: "iam-user-guide reference_policies_elements_principal.md#principal-role-session; caller shown as the assumed-role ARN",
+			run:  func(t *testing.T) error { return e.describe(bare, *named.KeyId) },
+			code: "AccessDeniedException", msg: denied(sessionARN(acct, "Bare", "s1"), "kms:DescribeKey", *named.Arn, noIdentity)},
+		{name: "key policy naming a role: the session policy still limits", rule: "iam-user-guide access_policies_boundaries.md: resource-based policies that grant permissions to an IAM role ARN are limited by an implicit deny in a permissions boundary or session policy",
+			run: func(t *testing.T) error {
+				c := e.session(roleARN(acct, "Named"), "limited", allowAll("", "kms:DescribeKey"), nil)
+				return e.enc(c, *named.KeyId, nil)
+			},
+			code: "AccessDeniedException", msg: denied(sessionARN(acct, "Named", "limited"), "kms:Encrypt", *named.Arn, noSession)},
+		{name: "key policy naming a session ARN: the session policy does not limit", rule: "iam-user-guide access_policies_boundaries.md: permissions granted directly to a session are not limited by an implicit deny in an identity-based policy, a permissions boundary, or session policy",
+			run:  func(t *testing.T) error { return e.gdk(namedNarrow, *named.KeyId, nil) },
+			skip: "DecideKey applies the session policy to every role session the key policy names, even when it names the session ARN itself (GenerateDataKey by arn:aws:sts::111122223333:assumed-role/Named/narrow is denied 'because no session policy allows')"},
+		{name: "key policy naming a user: its boundary does not limit", rule: "iam-user-guide access_policies_boundaries.md: resource-based policies that grant permissions to an IAM user ARN are not limited by an implicit deny in an identity-based policy or permissions boundary",
+			run: func(t *testing.T) error { return e.enc(bounded, *named.KeyId, nil) }},
+		{name: "boundary limits an IAM allow", rule: "iam-user-guide access_policies_boundaries.md: effective permissions are the intersection of identity policies and the boundary",
+			run:  func(t *testing.T) error { return e.enc(bounded, *def.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(u("bounded"), "kms:Encrypt", *def.Arn, noBoundary)},
+		{name: "boundary allows what both allow", rule: "iam-user-guide access_policies_boundaries.md",
+			run: func(t *testing.T) error { return e.describe(bounded, *def.KeyId) }},
+		{name: "explicit deny in a boundary", rule: "iam-user-guide reference_policies_evaluation-logic.md: an explicit deny in a permissions boundary",
+			run:  func(t *testing.T) error { return e.enc(boundDeny, *def.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(u("bounddeny"), "kms:Encrypt", *def.Arn, denyBoundary)},
+		{name: "role boundary limits its sessions", rule: "iam-user-guide access_policies_boundaries.md: boundaries for roles",
+			run:  func(t *testing.T) error { return e.enc(boundedSess, *def.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(sessionARN(acct, "BoundedRole", "s1"), "kms:Encrypt", *def.Arn, noBoundary)},
+		{name: "role session with the role's IAM allow", rule: "iam-policies.md; key-policy-default.md#key-policy-default-allow-root-enable-iam",
+			run: func(t *testing.T) error { return e.enc(app, *def.KeyId, nil) }},
+		{name: "role session without IAM allow shows the assumed-role ARN", rule: "policy-evaluation.md#example-no-iam; id_roles_terms-and-concepts.md: the caller of a session is the assumed-role ARN",
+			run:  func(t *testing.T) error { return e.enc(bare, *def.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(sessionARN(acct, "Bare", "s1"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "session policy limits a role session", rule: "iam-user-guide reference_policies_evaluation-logic.md: session policies: if a session policy is present and does not allow the requested action, the request is implicitly denied",
+			run:  func(t *testing.T) error { return e.enc(appNarrow, *def.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(sessionARN(acct, "App", "narrow"), "kms:Encrypt", *def.Arn, noSession)},
+		{name: "session policy allows what both allow", rule: "iam-user-guide reference_policies_evaluation-logic.md: session policies",
+			run: func(t *testing.T) error { return e.describe(appNarrow, *def.KeyId) }},
+		{name: "explicit deny in a session policy", rule: "iam-user-guide reference_policies_evaluation-logic.md: deny evaluation covers session policies",
+			run:  func(t *testing.T) error { return e.enc(appDenySess, *def.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(sessionARN(acct, "App", "denying"), "kms:Encrypt", *def.Arn, denySession)},
+		{name: "explicit deny in the key policy beats an IAM allow", rule: "policy-evaluation.md; iam-user-guide reference_policies_evaluation-logic.md: explicit deny in a resource-based policy",
+			run:  func(t *testing.T) error { return e.enc(iamAllowed, *denying.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(u("iamallowed"), "kms:Encrypt", *denying.Arn, denyResource)},
+		{name: "explicit deny in the key policy beats a grant", rule: "grants.md#about-grants: a grant can allow access to a KMS key, but not deny access; a deny in the key policy still applies",
+			run:  func(t *testing.T) error { return e.enc(iamAllowed, *denying.Arn, nil) },
+			code: "AccessDeniedException", msg: denied(u("iamallowed"), "kms:Encrypt", *denying.Arn, denyResource)},
+		{name: "NotPrincipal deny hits everyone not listed", rule: "iam-user-guide reference_policies_elements_notprincipal.md: Deny with NotPrincipal denies all principals except those named",
+			run:  func(t *testing.T) error { return e.enc(iamAllowed, *notPrincipal.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(u("iamallowed"), "kms:Encrypt", *notPrincipal.Arn, denyResource)},
+		{name: "NotPrincipal deny spares the principals listed", rule: "iam-user-guide reference_policies_elements_notprincipal.md",
+			run: func(t *testing.T) error { return e.enc(grouped, *notPrincipal.KeyId, nil) }},
+		{name: "Principal * with kms:CallerAccount: a user of the account without IAM policy", rule: "conditions-kms.md#conditions-kms-caller-account: allow all identities in an account; reference_policies_elements_principal.md: Principal * in a resource-based policy",
+			run: func(t *testing.T) error { return e.enc(noPolicy, *anyone.KeyId, nil) }},
+		{name: "Principal * with kms:CallerAccount: a role session", rule: "conditions-kms.md#conditions-kms-caller-account",
+			run: func(t *testing.T) error { return e.describe(bare, *anyone.Arn) }},
+		{name: "IAM Resource scoped to a key ARN: that key", rule: "cmks-in-iam-policies.md: specify KMS keys by key ARN in IAM policies",
+			run: func(t *testing.T) error { return e.enc(scoped, *def.Arn, nil) }},
+		{name: "IAM Resource scoped to a key ARN: another key", rule: "cmks-in-iam-policies.md",
+			run:  func(t *testing.T) error { return e.enc(scoped, *other.KeyId, nil) },
+			code: "AccessDeniedException", msg: denied(u("scoped"), "kms:Encrypt", *other.Arn, noIdentity)},
+		{name: "Decrypt with KeyId of the allowed key and another key's ciphertext", rule: "API Decrypt: KeyId must identify the key used to encrypt; IncorrectKeyException",
+			run:  func(t *testing.T) error { return e.dec(scoped, blobOther, def.KeyId, nil) },
+			code: "IncorrectKeyException", msg: "The key ID in the request does not identify a CMK that can perform this operation."},
+		{name: "Decrypt is authorized on the key in the ciphertext", rule: "iam-policies.md / API Decrypt: the KMS key that encrypted the ciphertext is the resource; permission on another key does not help",
+			run:  func(t *testing.T) error { return e.dec(scoped, blobOther, nil, nil) },
+			code: "AccessDeniedException", msg: denied(u("scoped"), "kms:Decrypt", *other.Arn, noIdentity)},
+		{name: "Decrypt of the allowed key's ciphertext", rule: "cmks-in-iam-policies.md",
+			run: func(t *testing.T) error { return e.dec(scoped, blobDef, nil, nil) }},
+	}
+	runAuthz(t, cases)
+}
+
+// TestAuthzPutKeyPolicy: the lockout safety check and the validation of key
+// policies, and the docs' service key policies as written.
+func TestAuthzPutKeyPolicy(t *testing.T) {
+	e := newAuthzEnv(t)
+	ctx := e.ctx
+	admin := e.user("admin", nil)
+	bypassDenied := e.user("careful", nil, allowAll("", "kms:*"),
+		doc(stmt("Deny", "", js("kms:CreateKey", "kms:PutKeyPolicy"), js("*"), `{"Bool":{"kms:BypassPolicyLockoutSafetyCheck":"true"}}`)))
+	adminStmt := stmt("Allow", principal(userARN(acct, "admin")), js("kms:*"), js("*"), "")
+	k := e.key(doc(adminStmt), nil)
+	bypassed := e.key(doc(adminStmt), nil)
+	big := doc(adminStmt, stmt("Allow", principal(rootARN(acct)), js("kms:DescribeKey"), js("*"), `{"StringEquals":{"kms:EncryptionContext:pad":"`+strings.Repeat("p", 33000)+`"}}`))
+
+	cloudTrailStmt := `{
+      "Sid": "Allow CloudTrail to encrypt logs",
+      "Effect": "Allow",
+      "Principal": {
+        "Service": "cloudtrail.amazonaws.com"
+      },
+      "Action": "kms:GenerateDataKey",
+      "Resource": "*",
+      "Condition": {
+        "ArnEquals": {
+          "aws:SourceArn": [
+            "arn:aws:cloudtrail:us-west-2:111122223333:trail/finance"
+          ]
+        },
+        "StringLike": {
+          "kms:EncryptionContext:aws:cloudtrail:arn": [
+            "arn:aws:cloudtrail:*:111122223333:trail/*"
+          ]
+        }
+      }
+    }`
+	trailCtx := map[string]string{"aws:cloudtrail:arn": "arn:aws:cloudtrail:us-west-2:111122223333:trail/finance"}
+	trailUser := e.user("trailuser", nil)
+	locationStmt := `{
+  "Sid": "Allow Amazon Location to create grants on behalf of authorized users",
+  "Effect": "Allow",
+  "Principal": {
+    "AWS": "arn:aws:iam::111122223333:role/LocationTeam"
+  },
+  "Action": "kms:CreateGrant",
+  "Resource": "*",
+  "Condition": {
+    "StringEquals": {
+      "kms:ViaService": "geo.us-west-2.amazonaws.com",
+      "kms:CallerAccount": "111122223333",
+      "kms:EncryptionContext:aws:geo:arn": "arn:aws:geo:us-west-2:111122223333:tracker/SAMPLE-Tracker"
+    }
+  }
+}`
+	e.role("LocationTeam", nil, nil)
+	location := e.key(doc(rootStmt), nil)
+	locSession := e.session(roleARN(acct, "LocationTeam"), "tracker", "", nil)
+	var trailKey *types.KeyMetadata
+
+	cases := []authzCase{
+		{name: "lockout: a policy that would lock the caller out", rule: "conditions-kms.md#conditions-kms-bypass-policy-lockout-safety-check: the policy lockout safety check; API PutKeyPolicy",
+			run: func(t *testing.T) error {
+				return e.putPolicy(admin, *k.KeyId, doc(stmt("Allow", principal(userARN(acct, "admin")), js("kms:Encrypt"), js("*"), "")), false)
+			},
+			code: "MalformedPolicyDocumentException", msg: "The new key policy will not allow you to update the key policy in the future."},
+		{name: "lockout: a policy keeping the caller's PutKeyPolicy", rule: "API PutKeyPolicy: the principal making the request must be allowed kms:PutKeyPolicy by the new policy",
+			run: func(t *testing.T) error { return e.putPolicy(admin, *k.KeyId, doc(adminStmt, rootStmt), false) }},
+		{name: "lockout: bypassing the check", rule: "API PutKeyPolicy: BypassPolicyLockoutSafetyCheck skips the check",
+			run: func(t *testing.T) error {
+				return e.putPolicy(admin, *bypassed.KeyId, doc(stmt("Allow", principal(userARN(acct, "admin")), js("kms:Encrypt"), js("*"), "")), true)
+			}},
+		{name: "lockout: after bypassing, the caller cannot change the policy", rule: "key-policies.md: the key policy alone decides; kms:PutKeyPolicy no longer allowed",
+			run:  func(t *testing.T) error { return e.putPolicy(admin, *bypassed.KeyId, doc(adminStmt), true) },
+			code: "AccessDeniedException", msg: denied(userARN(acct, "admin"), "kms:PutKeyPolicy", *bypassed.Arn, noResource)},
+		{name: "lockout check on CreateKey", rule: "API CreateKey: BypassPolicyLockoutSafetyCheck; key-policy-default.md",
+			run: func(t *testing.T) error {
+				_, err := e.root.kms.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(doc(stmt("Allow", principal(userARN(acct, "admin")), js("kms:*"), js("*"), "")))})
+				return err
+			},
+			code: "MalformedPolicyDocumentException", msg: "The new key policy will not allow you to update the key policy in the future."},
+		{name: "a principal that does not exist", rule: "key-policy-overview.md#key-policy-elements: the principal must exist; MalformedPolicyDocumentException",
+			run: func(t *testing.T) error {
+				return e.putPolicy(e.root, *k.KeyId, doc(rootStmt, stmt("Allow", principal(userARN(acct, "ghost")), js("kms:Encrypt"), js("*"), "")), false)
+			},
+			code: "MalformedPolicyDocumentException", msg: "Policy contains a statement with one or more invalid principals."},
+		{name: "a policy over 32 KB", rule: "resource-limits.md#key-policy-limit: the maximum length of each key policy document is 32 KB (32,768 bytes)",
+			run:  func(t *testing.T) error { return e.putPolicy(e.root, *k.KeyId, big, false) },
+			code: "LimitExceededException", msg: ""},
+		{name: "kms:BypassPolicyLockoutSafetyCheck denies the bypass", rule: "conditions-kms.md#conditions-kms-bypass-policy-lockout-safety-check",
+			run: func(t *testing.T) error {
+				_, err := bypassDenied.kms.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(doc(rootStmt)), BypassPolicyLockoutSafetyCheck: true})
+				return err
+			},
+			code: "AccessDeniedException", msg: denied(userARN(acct, "careful"), "kms:CreateKey", "*", denyIdentity)},
+		{name: "kms:BypassPolicyLockoutSafetyCheck: without the bypass", rule: "conditions-kms.md#conditions-kms-bypass-policy-lockout-safety-check",
+			run: func(t *testing.T) error {
+				_, err := bypassDenied.kms.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(doc(rootStmt))})
+				return err
+			}},
+		{name: "the CloudTrail key policy as written is accepted", rule: "key-policy-services.md#least-privilege-source-arn: example key policy for CloudTrail with aws:SourceArn and kms:EncryptionContext",
+			run: func(t *testing.T) error {
+				out, err := e.root.kms.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(doc(rootStmt, cloudTrailStmt))})
+				if err == nil {
+					trailKey = out.KeyMetadata
+				}
+				return err
+			}},
+		{name: "CloudTrail statement gives IAM principals nothing", rule: "key-policy-services.md#least-privilege-source-arn: the principal is the CloudTrail service principal; aws:SourceArn is present only when a service calls",
+			run:  func(t *testing.T) error { return e.gdk(trailUser, *trailKey.KeyId, trailCtx) },
+			code: "AccessDeniedException", msg: "because no identity-based policy allows the kms:GenerateDataKey action"},
+		{name: "CloudTrail key: root still uses it through the account statement", rule: "key-policy-default.md#key-policy-default-allow-root-enable-iam",
+			run: func(t *testing.T) error { return e.gdk(e.root, *trailKey.KeyId, trailCtx) }},
+		{name: "the CloudTrail policy alone would lock the account out", rule: "key-policy-services.md#least-privilege-source-arn with key-policy-default.md (lockout safety check)",
+			run: func(t *testing.T) error {
+				_, err := e.root.kms.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(doc(cloudTrailStmt))})
+				return err
+			},
+			code: "MalformedPolicyDocumentException", msg: "The new key policy will not allow you to update the key policy in the future."},
+		{name: "the Amazon Location statement as written is accepted", rule: "key-policy-services.md#least-privilege-encryption-context: example with kms:ViaService, kms:CallerAccount and kms:EncryptionContext",
+			run: func(t *testing.T) error {
+				return e.putPolicy(e.root, *location.KeyId, doc(rootStmt, locationStmt), false)
+			}},
+		{name: "Amazon Location statement: a direct CreateGrant is not via the service", rule: "conditions-kms.md#conditions-kms-via-service: kms:ViaService is present only when a service makes the request",
+			run: func(t *testing.T) error {
+				_, err := e.grant(locSession, *location.Arn, roleARN(acct, "LocationTeam"), ops(types.GrantOperationEncrypt),
+					&types.GrantConstraints{EncryptionContextSubset: map[string]string{"aws:geo:arn": "arn:aws:geo:us-west-2:111122223333:tracker/SAMPLE-Tracker"}}, nil, nil)
+				return err
+			},
+			code: "AccessDeniedException", msg: denied(sessionARN(acct, "LocationTeam", "tracker"), "kms:CreateGrant", *location.Arn, noIdentity)},
+	}
+	runAuthz(t, cases)
+}
