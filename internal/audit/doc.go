@@ -1,0 +1,64 @@
+// Package audit records one CloudTrail-shaped event per request, allowed or
+// denied, in an append-only JSON-lines file, and answers GetKeyLastUsage from
+// what it recorded.
+//
+// The server builds an Event with NewEvent from what it knows of a request:
+// the caller (*authz.Identity), the operation, the requestParameters made by
+// KMSRequestParameters or QueryRequestParameters, the responseElements made by
+// KMSResponseElements, the error code and message, and the key ARNs involved.
+// It hands the event to (*Log).Record, which never does disk I/O: it queues the
+// event in memory, and (*Log).Run writes the queue to the file.
+//
+// The package owns the event schema (the CloudTrail record fields, names as
+// the KMS Developer Guide's CloudTrail examples show them), what may appear in
+// an event, and the file. It must not let a secret into an event: plaintext,
+// ciphertext blobs, key material, private keys, messages to sign or MAC,
+// signatures, MACs, shared secrets, import tokens, grant tokens, passwords,
+// secret access keys and session tokens are never copied, because requestParameters
+// and responseElements are built from an allowlist of members per operation,
+// not by removing what is known to be secret. The audit log stays out of the
+// KV store: it is a plain file beside it.
+//
+// # File
+//
+// The file is JSON lines, one event per line, created with mode 0600 and only
+// ever appended to. Its first line is a header event (eventType
+// "AwsServiceEvent", eventName "StartAuditLog") whose eventTime is when the file
+// was created: that is TrackingStart, the date from which GetKeyLastUsage
+// knows of every use. Open scans the file to rebuild the last-usage index, so
+// opening takes time proportional to the file's size. A file cut off by a crash
+// mid-line loses only that line: Open skips it and starts the next event on a
+// new line. Rotating the file (renaming it away) starts a new TrackingStart.
+// The path "-" writes to standard output instead: no fsync, no index from
+// before this process, TrackingStart is when it opened.
+//
+// # Queue, group commit and back-pressure
+//
+// Record appends the event to a bounded in-memory queue (Options.QueueSize)
+// and wakes Run. Run takes everything queued, encodes it, writes it with one
+// write and makes it durable with one fsync, then repeats: under load one
+// fsync covers every event that arrived while the previous one ran.
+//
+// Events are never dropped while the log is open. When the queue is full —
+// the disk is slower than the requests for longer than the queue lasts, or a
+// write keeps failing — Record waits for room: requests slow down rather than
+// go unaudited. Stats counts these waits. A write error (a full disk) is
+// logged and retried with backoff, holding the batch; an fsync error is
+// returned by Run, since after a failed fsync the kernel may have dropped the
+// data and a retry could report success falsely: the caller should stop
+// serving. Only events recorded after Close are dropped; Stats counts them and
+// Close's caller is told through the log.
+//
+// # Concurrency
+//
+// A *Log is safe for concurrent use. Record and LastUsage may be called from
+// any number of goroutines; Run must run in exactly one goroutine, started and
+// stopped by its caller; Close may be called while Run runs, or after, once.
+// Record takes ownership of the event: the caller must not change it after.
+//
+// # Errors
+//
+// Open returns the error of opening, reading or creating the file. Run returns
+// ctx's error when ctx ends, nil after Close, or an fsync error. Close returns
+// the error of the final write, fsync or close.
+package audit

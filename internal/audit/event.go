@@ -1,0 +1,262 @@
+package audit
+
+import (
+	"crypto/rand"
+	"strings"
+	"time"
+
+	"github.com/trentkms/trent/internal/authz"
+)
+
+// TimeLayout is the form of eventTime (and of session creation dates):
+// RFC 3339 in UTC to the second, as CloudTrail writes it.
+const TimeLayout = "2006-01-02T15:04:05Z"
+
+// Event is one CloudTrail record. Field names and their order follow the KMS
+// Developer Guide's CloudTrail examples (eventVersion 1.08); tlsDetails is
+// not recorded.
+type Event struct {
+	EventVersion        string         `json:"eventVersion"`
+	UserIdentity        UserIdentity   `json:"userIdentity"`
+	EventTime           string         `json:"eventTime"`
+	EventSource         string         `json:"eventSource"`
+	EventName           string         `json:"eventName"`
+	AWSRegion           string         `json:"awsRegion"`
+	SourceIPAddress     string         `json:"sourceIPAddress,omitempty"`
+	UserAgent           string         `json:"userAgent,omitempty"`
+	ErrorCode           string         `json:"errorCode,omitempty"`
+	ErrorMessage        string         `json:"errorMessage,omitempty"`
+	RequestParameters   map[string]any `json:"requestParameters"`
+	ResponseElements    map[string]any `json:"responseElements"`
+	AdditionalEventData map[string]any `json:"additionalEventData,omitempty"`
+	RequestID           string         `json:"requestID,omitempty"`
+	EventID             string         `json:"eventID"`
+	ReadOnly            bool           `json:"readOnly"`
+	Resources           []Resource     `json:"resources,omitempty"`
+	EventType           string         `json:"eventType"`
+	ManagementEvent     bool           `json:"managementEvent"`
+	RecipientAccountID  string         `json:"recipientAccountId,omitempty"`
+	VPCEndpointID       string         `json:"vpcEndpointId,omitempty"`
+	EventCategory       string         `json:"eventCategory"`
+	// ServiceEventDetails is set only on AwsServiceEvent records (the file's
+	// header).
+	ServiceEventDetails map[string]any `json:"serviceEventDetails,omitempty"`
+
+	// at is EventTime as a time, when NewEvent made the event; Record uses it
+	// instead of parsing EventTime.
+	at time.Time
+}
+
+// UserIdentity is the caller, as CloudTrail describes it.
+type UserIdentity struct {
+	Type           string          `json:"type,omitempty"` // Root, IAMUser or AssumedRole
+	PrincipalID    string          `json:"principalId,omitempty"`
+	ARN            string          `json:"arn,omitempty"`
+	AccountID      string          `json:"accountId,omitempty"`
+	AccessKeyID    string          `json:"accessKeyId,omitempty"`
+	UserName       string          `json:"userName,omitempty"`
+	SessionContext *SessionContext `json:"sessionContext,omitempty"`
+	InvokedBy      string          `json:"invokedBy,omitempty"`
+}
+
+// SessionContext describes temporary credentials: the role a session was
+// issued for (none for GetSessionToken sessions) and when.
+type SessionContext struct {
+	SessionIssuer  *SessionIssuer    `json:"sessionIssuer,omitempty"`
+	Attributes     SessionAttributes `json:"attributes"`
+	SourceIdentity string            `json:"sourceIdentity,omitempty"`
+}
+
+// SessionIssuer is the role behind an assumed-role session.
+type SessionIssuer struct {
+	Type        string `json:"type"` // Role
+	PrincipalID string `json:"principalId"`
+	ARN         string `json:"arn"`
+	AccountID   string `json:"accountId"`
+	UserName    string `json:"userName"`
+}
+
+// SessionAttributes are a session's creation date and MFA state, both as
+// strings, as CloudTrail writes them.
+type SessionAttributes struct {
+	CreationDate     string `json:"creationDate"`
+	MFAAuthenticated string `json:"mfaAuthenticated"`
+}
+
+// Resource is a KMS key an event touched.
+type Resource struct {
+	AccountID string `json:"accountId"`
+	Type      string `json:"type"`
+	ARN       string `json:"ARN"`
+}
+
+// Call is what the server knows of one request, for NewEvent. Zero fields
+// are left out of the event.
+type Call struct {
+	Time      time.Time
+	RequestID string
+	// Service is the signing name of the API: "kms", "iam", "sts" or
+	// "organizations"; the event's eventSource is "<service>.amazonaws.com".
+	Service   string
+	Operation string // eventName, e.g. "Encrypt"
+	Region    string
+	SourceIP  string
+	UserAgent string
+	// Identity is the authenticated caller; nil when authentication failed.
+	Identity          *authz.Identity
+	RequestParameters map[string]any // from KMSRequestParameters or QueryRequestParameters
+	ResponseElements  map[string]any // from KMSResponseElements; nil for errors
+	ErrorCode         string         // the AWS error code (__type) of a failed request
+	ErrorMessage      string
+	// Resources are the ARNs of the KMS keys the request used, in order
+	// (ReEncrypt: source, then destination).
+	Resources     []string
+	VPCEndpointID string
+	// AdditionalEventData is for operators: e.g. the statement or grant that
+	// allowed or denied the request. It must hold no secret.
+	AdditionalEventData map[string]any
+	// EventID is the event's eventID; empty: a random UUID.
+	EventID string
+}
+
+// NewEvent builds the CloudTrail record of a call. The event takes
+// ownership of the maps in c.
+//
+// recipientAccountId is the account of the first key touched, or else the
+// caller's. For Decrypt, CloudTrail shows the key that decrypted as keyId
+// even when the request named none: NewEvent adds it from Resources.
+func NewEvent(c Call) *Event {
+	t := c.Time.UTC().Truncate(time.Second)
+	e := &Event{
+		EventVersion:        "1.08",
+		UserIdentity:        userIdentity(c.Identity),
+		EventTime:           t.Format(TimeLayout),
+		EventSource:         c.Service + ".amazonaws.com",
+		EventName:           c.Operation,
+		AWSRegion:           c.Region,
+		SourceIPAddress:     c.SourceIP,
+		UserAgent:           c.UserAgent,
+		ErrorCode:           c.ErrorCode,
+		ErrorMessage:        c.ErrorMessage,
+		RequestParameters:   c.RequestParameters,
+		ResponseElements:    c.ResponseElements,
+		AdditionalEventData: c.AdditionalEventData,
+		RequestID:           c.RequestID,
+		EventID:             c.EventID,
+		ReadOnly:            readOnly(c.Service, c.Operation),
+		EventType:           "AwsApiCall",
+		ManagementEvent:     true,
+		RecipientAccountID:  callerAccount(c.Identity),
+		VPCEndpointID:       c.VPCEndpointID,
+		EventCategory:       "Management",
+		at:                  t,
+	}
+	if e.EventID == "" {
+		e.EventID = newUUID()
+	}
+	for i, a := range c.Resources {
+		acct := arnAccount(a)
+		if i == 0 && acct != "" {
+			e.RecipientAccountID = acct
+		}
+		e.Resources = append(e.Resources, Resource{AccountID: acct, Type: "AWS::KMS::Key", ARN: a})
+	}
+	if c.Service == "kms" && c.Operation == "Decrypt" && len(c.Resources) > 0 && e.RequestParameters != nil {
+		if _, ok := e.RequestParameters["keyId"]; !ok {
+			e.RequestParameters["keyId"] = c.Resources[0]
+		}
+	}
+	return e
+}
+
+func callerAccount(id *authz.Identity) string {
+	if id == nil {
+		return ""
+	}
+	return id.Account
+}
+
+// userIdentity describes a caller as CloudTrail does (CloudTrail User Guide,
+// userIdentity element): Root, IAMUser or AssumedRole, with a sessionContext
+// for temporary credentials.
+func userIdentity(id *authz.Identity) UserIdentity {
+	if id == nil {
+		return UserIdentity{Type: "Unknown"}
+	}
+	u := UserIdentity{PrincipalID: id.UserID, ARN: id.ARN, AccountID: id.Account, AccessKeyID: id.AccessKeyID}
+	switch id.Type {
+	case authz.RootType:
+		u.Type = "Root"
+	case authz.UserType:
+		u.Type, u.UserName = "IAMUser", id.Name
+	case authz.AssumedRoleType:
+		u.Type = "AssumedRole"
+	default:
+		u.Type = "Unknown"
+	}
+	if id.Temporary {
+		sc := &SessionContext{
+			Attributes:     SessionAttributes{MFAAuthenticated: "false"},
+			SourceIdentity: id.SourceIdentity,
+		}
+		if !id.Issued.IsZero() {
+			sc.Attributes.CreationDate = id.Issued.UTC().Format(TimeLayout)
+		}
+		if id.Type == authz.AssumedRoleType {
+			roleID, _, _ := strings.Cut(id.UserID, ":")
+			sc.SessionIssuer = &SessionIssuer{Type: "Role", PrincipalID: roleID, ARN: id.RoleARN, AccountID: id.Account, UserName: id.Name}
+		}
+		u.SessionContext = sc
+	}
+	return u
+}
+
+// readOnly is CloudTrail's readOnly: true for operations that change
+// nothing, the cryptographic ones included (KMS Developer Guide examples).
+func readOnly(service, op string) bool {
+	for _, p := range []string{"Describe", "List", "Get"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	switch service {
+	case "kms":
+		switch op {
+		case "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+			"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac",
+			"Sign", "Verify", "GenerateRandom", "DeriveSharedSecret":
+			return true
+		}
+	case "sts":
+		return true // AssumeRole, GetSessionToken, GetCallerIdentity change no resource
+	}
+	return false
+}
+
+// arnAccount is the account field of an ARN, or "".
+func arnAccount(a string) string {
+	parts := strings.SplitN(a, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
+}
+
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hexd = "0123456789abcdef"
+	var s [36]byte
+	j := 0
+	for i, v := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hexd[v>>4], hexd[v&0x0f]
+		j += 2
+	}
+	return string(s[:])
+}

@@ -1,0 +1,409 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options are the optional settings of a Log.
+type Options struct {
+	Now func() time.Time // nil: time.Now; dates the header of a new file
+	// QueueSize bounds the events waiting to be written; Record waits for
+	// room beyond it. 0: 65536 (at about 1 KiB an event, 64 MiB at most).
+	QueueSize int
+	Log       *slog.Logger // nil: slog.Default()
+}
+
+// DefaultQueueSize is the queue bound when Options.QueueSize is 0.
+const DefaultQueueSize = 1 << 16
+
+// Stats are a Log's counters since Open.
+type Stats struct {
+	Recorded uint64 // events accepted by Record
+	Written  uint64 // events written and fsynced
+	Syncs    uint64 // fsyncs (group commits)
+	Waits    uint64 // Record calls that waited for room in a full queue
+	Dropped  uint64 // events recorded after Close, not written
+}
+
+// Log is an append-only JSON-lines audit file and the last-usage index built
+// from it.
+type Log struct {
+	f      *os.File
+	stdout bool // f is standard output: never fsynced nor closed
+	logger *slog.Logger
+	max    int
+	start  time.Time
+
+	// mu guards the queue; room signals Record that the queue has room, and
+	// Close that waiting Records have queued.
+	mu      sync.Mutex
+	room    *sync.Cond
+	pending []*Event
+	waiting int  // Records waiting for room
+	closed  bool // Close has begun: new Records are dropped
+	kick    chan struct{}
+
+	// wmu serialises writing (Run's batches, Close's final flush) and owns
+	// spare and buf.
+	wmu   sync.Mutex
+	spare []*Event
+	buf   bytes.Buffer
+	done  bool // the file is closed
+
+	usage usageIndex
+
+	recorded, written, syncs, waits, dropped atomic.Uint64
+}
+
+// Open opens the audit log at path, creating it (mode 0600, with its header)
+// if it does not exist, and reads it to rebuild the last-usage index. The
+// path "-" is standard output. Start Run to write what Record queues, and
+// Close when done.
+func Open(path string, o Options) (*Log, error) {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	l := &Log{logger: o.Log, max: o.QueueSize, kick: make(chan struct{}, 1)}
+	if l.logger == nil {
+		l.logger = slog.Default()
+	}
+	if l.max <= 0 {
+		l.max = DefaultQueueSize
+	}
+	l.room = sync.NewCond(&l.mu)
+	l.usage.m = map[string]Usage{}
+	if path == "-" {
+		l.f, l.stdout, l.start = os.Stdout, true, now().UTC().Truncate(time.Second)
+		return l, nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open %s: %w", path, err)
+	}
+	l.f = f
+	if err := l.load(now); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// load reads the file: the header's date, the last usage of every key, and
+// whether the last line is whole. A new (empty) file gets its header.
+func (l *Log) load(now func() time.Time) error {
+	if _, err := l.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(l.f, 1<<16)
+	var (
+		n        int
+		size     int64
+		torn     bool
+		earliest time.Time
+	)
+	for {
+		line, err := r.ReadBytes('\n')
+		size += int64(len(line))
+		if len(line) > 0 {
+			torn = line[len(line)-1] != '\n'
+			n++
+			var s scanned
+			if jerr := json.Unmarshal(line, &s); jerr != nil {
+				l.logger.Warn("audit: skipping an unreadable line", "line", n, "err", jerr)
+			} else if t, perr := time.Parse(TimeLayout, s.EventTime); perr == nil {
+				if n == 1 && s.EventType == headerType && s.EventName == headerName {
+					l.start = t
+				}
+				if earliest.IsZero() || t.Before(earliest) {
+					earliest = t
+				}
+				l.usage.note(s.EventName, s.ErrorCode, s.EventType, s.EventID, s.RequestID, t, s.Resources)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	switch {
+	case size == 0:
+		// A new file: its header dates the start of tracking.
+		l.start = now().UTC().Truncate(time.Second)
+		h, err := json.Marshal(header(l.start))
+		if err != nil {
+			return err
+		}
+		if _, err := l.f.Write(append(h, '\n')); err != nil {
+			return err
+		}
+		if err := l.f.Sync(); err != nil {
+			return err
+		}
+		syncDir(filepath.Dir(l.f.Name()))
+	case l.start.IsZero():
+		// A file without the header (written by something else): tracking
+		// started no later than its first event.
+		l.start = earliest
+		if l.start.IsZero() {
+			l.start = now().UTC().Truncate(time.Second)
+		}
+	}
+	if torn {
+		// A crash cut the last event short; begin the next on its own line.
+		if _, err := l.f.Write([]byte{'\n'}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncDir makes a new file's directory entry durable; where that is not
+// possible the file is still written.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+const (
+	headerType = "AwsServiceEvent"
+	headerName = "StartAuditLog"
+)
+
+// header is the first line of a new file: when key usage tracking began.
+func header(t time.Time) *Event {
+	return &Event{
+		EventVersion:        "1.08",
+		UserIdentity:        UserIdentity{InvokedBy: "trent"},
+		EventTime:           t.Format(TimeLayout),
+		EventSource:         "kms.amazonaws.com",
+		EventName:           headerName,
+		EventID:             newUUID(),
+		EventType:           headerType,
+		ManagementEvent:     true,
+		EventCategory:       "Management",
+		ServiceEventDetails: map[string]any{"trackingStartDate": t.Format(TimeLayout)},
+	}
+}
+
+// scanned is what Open reads of each event.
+type scanned struct {
+	EventTime string     `json:"eventTime"`
+	EventName string     `json:"eventName"`
+	EventType string     `json:"eventType"`
+	ErrorCode string     `json:"errorCode"`
+	EventID   string     `json:"eventID"`
+	RequestID string     `json:"requestID"`
+	Resources []Resource `json:"resources"`
+}
+
+// Record queues an event to be written and updates the last-usage index. It
+// does no I/O. It returns at once unless the queue is full, and then waits
+// for Run to make room: events are never dropped while the log is open (see
+// the package doc). After Close it drops the event and counts it. Record
+// takes ownership of e.
+func (l *Log) Record(e *Event) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		l.dropped.Add(1)
+		l.logger.Warn("audit: event recorded after Close, not written", "eventName", e.EventName, "requestID", e.RequestID)
+		return
+	}
+	if len(l.pending) >= l.max {
+		l.waits.Add(1)
+		l.waiting++
+		for len(l.pending) >= l.max && !l.closed {
+			l.room.Wait()
+		}
+		l.waiting--
+		if l.waiting == 0 {
+			l.room.Broadcast() // Close may be waiting for the waiters
+		}
+		// Once closed, a waiter still queues: Close writes it.
+	}
+	l.pending = append(l.pending, e)
+	l.mu.Unlock()
+	l.recorded.Add(1)
+	if tracked[e.EventName] {
+		t := e.at
+		if t.IsZero() {
+			t, _ = time.Parse(TimeLayout, e.EventTime)
+		}
+		l.usage.note(e.EventName, e.ErrorCode, e.EventType, e.EventID, e.RequestID, t, e.Resources)
+	}
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run writes queued events until ctx ends or Close is called: each round
+// takes everything queued, writes it and fsyncs once (group commit). A write
+// error is logged and retried with backoff, keeping the batch; an fsync
+// error ends Run (see the package doc). Run returns ctx.Err() when ctx ends,
+// nil after Close; events queued then are written by Close.
+func (l *Log) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.kick:
+		}
+		for {
+			n, err := l.flush(ctx)
+			if errors.Is(err, errClosed) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+		}
+	}
+}
+
+var errClosed = errors.New("audit: log closed")
+
+// closeRetry is how long Close retries a failing write.
+const closeRetry = 10 * time.Second
+
+// flush writes and fsyncs everything queued, and says how many events.
+func (l *Log) flush(ctx context.Context) (int, error) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.done {
+		return 0, errClosed
+	}
+	l.mu.Lock()
+	batch := l.pending
+	l.pending = l.spare[:0]
+	l.room.Broadcast()
+	l.mu.Unlock()
+	if len(batch) == 0 {
+		l.spare = batch
+		return 0, nil
+	}
+	err := l.writeBatch(ctx, batch)
+	clear(batch) // let the events go
+	l.spare = batch[:0]
+	return len(batch), err
+}
+
+// writeBatch encodes, writes and fsyncs a batch; the caller holds wmu.
+func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
+	l.buf.Reset()
+	enc := json.NewEncoder(&l.buf)
+	enc.SetEscapeHTML(false)
+	for _, e := range batch {
+		if err := enc.Encode(e); err != nil {
+			// Only an unencodable value (a NaN in additionalEventData) gets
+			// here: the event is written without its extra data.
+			l.logger.Error("audit: event not encodable", "eventID", e.EventID, "err", err)
+			c := *e
+			c.AdditionalEventData, c.ResponseElements = map[string]any{"encodingError": err.Error()}, nil
+			enc.Encode(&c)
+		}
+	}
+	b := l.buf.Bytes()
+	backoff := 100 * time.Millisecond
+	for len(b) > 0 {
+		n, err := l.f.Write(b)
+		b = b[n:]
+		if err == nil {
+			continue
+		}
+		l.logger.Error("audit: write failed; requests wait once the queue fills", "err", err, "retryIn", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("audit: write: %w", err)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+	if !l.stdout {
+		if err := l.f.Sync(); err != nil {
+			return fmt.Errorf("audit: fsync: %w", err)
+		}
+	}
+	l.syncs.Add(1)
+	l.written.Add(uint64(len(batch)))
+	return nil
+}
+
+// Close stops accepting events, waits for Records already waiting to queue,
+// writes and fsyncs everything queued, and closes the file. Run, if still
+// running, returns nil. Events recorded after Close are dropped and counted.
+// Calling Close again returns an error.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return errClosed
+	}
+	l.closed = true
+	l.room.Broadcast()
+	for l.waiting > 0 {
+		l.room.Wait()
+	}
+	l.mu.Unlock()
+
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.mu.Lock()
+	batch := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	var err error
+	if len(batch) > 0 {
+		// A full disk gets a little time to clear before these are lost.
+		ctx, cancel := context.WithTimeout(context.Background(), closeRetry)
+		err = l.writeBatch(ctx, batch)
+		cancel()
+	}
+	l.done = true
+	if !l.stdout {
+		err = errors.Join(err, l.f.Close())
+	}
+	if d := l.dropped.Load(); d > 0 {
+		l.logger.Error("audit: events recorded after Close were not written", "dropped", d)
+	}
+	// Wake Run so that it sees the log closed.
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+// TrackingStart is when this log file was created: since then every
+// successful cryptographic use of every key is in it.
+func (l *Log) TrackingStart() time.Time { return l.start }
+
+// Stats returns the log's counters.
+func (l *Log) Stats() Stats {
+	return Stats{
+		Recorded: l.recorded.Load(), Written: l.written.Load(), Syncs: l.syncs.Load(),
+		Waits: l.waits.Load(), Dropped: l.dropped.Load(),
+	}
+}

@@ -1,0 +1,54 @@
+package audit
+
+import (
+	"sync"
+	"time"
+)
+
+// Usage is the last successful cryptographic use of a key.
+type Usage struct {
+	Operation string    // one of the KeyLastUsageTrackingOperation values, e.g. "Encrypt"
+	Time      time.Time // the event's eventTime (to the second)
+	EventID   string    // the event's eventID (CloudTrailEventId)
+	RequestID string    // the request's id (KmsRequestId)
+}
+
+// tracked are the operations GetKeyLastUsage reports: the
+// KeyLastUsageTrackingOperation enum of the KMS API model.
+var tracked = map[string]bool{
+	"Decrypt": true, "DeriveSharedSecret": true, "Encrypt": true, "GenerateDataKey": true,
+	"GenerateDataKeyPair": true, "GenerateDataKeyPairWithoutPlaintext": true,
+	"GenerateDataKeyWithoutPlaintext": true, "GenerateMac": true, "ReEncrypt": true,
+	"Sign": true, "Verify": true, "VerifyMac": true,
+}
+
+// usageIndex maps a key ARN to its last usage.
+type usageIndex struct {
+	mu sync.RWMutex
+	m  map[string]Usage
+}
+
+// note records a use of every key of a successful tracked event (both keys
+// of a ReEncrypt), unless the index already holds a later one.
+func (x *usageIndex) note(op, errorCode, eventType, eventID, requestID string, t time.Time, res []Resource) {
+	if !tracked[op] || errorCode != "" || eventType != "AwsApiCall" || t.IsZero() || len(res) == 0 {
+		return
+	}
+	u := Usage{Operation: op, Time: t, EventID: eventID, RequestID: requestID}
+	x.mu.Lock()
+	for _, r := range res {
+		if old, ok := x.m[r.ARN]; !ok || !t.Before(old.Time) {
+			x.m[r.ARN] = u
+		}
+	}
+	x.mu.Unlock()
+}
+
+// LastUsage returns the last successful cryptographic use of the key with
+// this ARN recorded since TrackingStart, if any.
+func (l *Log) LastUsage(keyARN string) (Usage, bool) {
+	l.usage.mu.RLock()
+	u, ok := l.usage.m[keyARN]
+	l.usage.mu.RUnlock()
+	return u, ok
+}
