@@ -2,6 +2,7 @@ package iam
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/trentkms/trent/internal/arn"
@@ -236,4 +237,38 @@ func (d *Directory) PrincipalExists(principalARN string) bool {
 		return r != nil && RoleARN(a.Account, r.Path, r.Name) == principalARN
 	}
 	return true
+}
+
+// IdentityForARN builds the identity of a principal named by ARN, for
+// explaining decisions: an account root, an IAM user, or an IAM role (as a
+// session of it without session policies).
+func (d *Directory) IdentityForARN(principalARN string) (*authz.Identity, error) {
+	a, err := arn.Parse(principalARN)
+	if err != nil || a.Service != "iam" {
+		return nil, fmt.Errorf("iam: %q is not an IAM principal ARN", principalARN)
+	}
+	if _, ok := d.Account(a.Account); !ok {
+		return nil, fmt.Errorf("iam: account %s is not on this server", a.Account)
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
+	switch {
+	case a.Resource == "root":
+		return &authz.Identity{Principal: authz.Principal{Account: a.Account, ARN: principalARN, Type: authz.RootType, UserID: a.Account}}, nil
+	case strings.HasPrefix(a.Resource, "user/"):
+		if u := d.v.users[entityIndex(a.Account, name)]; u != nil {
+			return d.userIdentity(a.Account, u), nil
+		}
+	case strings.HasPrefix(a.Resource, "role/"):
+		if r := d.v.roles[entityIndex(a.Account, name)]; r != nil {
+			return &authz.Identity{
+				Principal: authz.Principal{Account: a.Account, Type: authz.AssumedRoleType, Name: r.Name,
+					ARN: "arn:aws:sts::" + a.Account + ":assumed-role/" + r.Name + "/explain", UserID: r.ID + ":explain"},
+				Tags: tagMap(r.Tags), Policies: d.policiesOf(a.Account, r.Inline, r.Attached), Boundary: d.managed(a.Account, r.Boundary),
+				RoleARN: RoleARN(a.Account, r.Path, r.Name), Temporary: true,
+			}, nil
+		}
+	}
+	return nil, fmt.Errorf("iam: no principal %s", principalARN)
 }

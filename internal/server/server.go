@@ -42,6 +42,9 @@ const maxBody = 1 << 20
 const (
 	kmsTargetPrefix = "TrentService."
 	orgTargetPrefix = "AWSOrganizationsV20161128."
+	// adminTargetPrefix names Trent's own operator operations, signed for
+	// the kms service like KMS requests.
+	adminTargetPrefix = "TrentAdmin."
 	// globalRegion is where AWS's global services (IAM, Organizations) are
 	// signed for, whatever Regions this server serves.
 	globalRegion = "us-east-1"
@@ -66,6 +69,7 @@ type Server struct {
 	orgOps   map[string]jsonHandler
 	iamOps   map[string]queryHandler
 	stsOps   map[string]queryHandler
+	adminOps map[string]jsonHandler
 }
 
 // New returns a Server over the given services.
@@ -85,6 +89,7 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.orgOps = orgOperations(ids)
 	s.iamOps = iamOperations(ids)
 	s.stsOps = stsOperations(ids)
+	s.adminOps = map[string]jsonHandler{"ExplainAuthorization": s.explain}
 	return s, nil
 }
 
@@ -192,6 +197,7 @@ const (
 	protoKMS protocol = iota + 1
 	protoOrg
 	protoQuery
+	protoAdmin
 )
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -217,6 +223,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		proto, op = protoKMS, target[len(kmsTargetPrefix):]
 	case strings.HasPrefix(target, orgTargetPrefix) && r.Method == http.MethodPost:
 		proto, op = protoOrg, target[len(orgTargetPrefix):]
+	case strings.HasPrefix(target, adminTargetPrefix) && r.Method == http.MethodPost:
+		proto, op = protoAdmin, target[len(adminTargetPrefix):]
 	case target == "":
 		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" {
 			wire.WriteError(w, id, wire.UnknownOperation())
@@ -233,7 +241,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeAuthError(w, id, proto, err)
 		return
 	}
-	want := map[protocol]string{protoKMS: "kms", protoOrg: "organizations"}[proto]
+	want := map[protocol]string{protoKMS: "kms", protoOrg: "organizations", protoAdmin: "kms"}[proto]
 	if want != "" && res.Service != want {
 		s.writeAuthError(w, id, proto, sigv4.ServiceScopeError(want))
 		return
@@ -263,6 +271,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveJSON(ctx, w, id, s.orgOps, op, c, buf)
 	case protoQuery:
 		s.serveQuery(ctx, w, id, res.Service, op, c, params)
+	case protoAdmin:
+		s.serveJSON(ctx, w, id, s.adminOps, op, c, buf)
 	}
 }
 
