@@ -202,6 +202,14 @@ func (e *authzEnv) userIn(admin *iam.Client, name string, tags map[string]string
 	return clientsFor(e.srv, *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "")
 }
 
+// userKeys gives an existing user of the account an access key.
+func (e *authzEnv) userKeys(name string) clients {
+	e.t.Helper()
+	k, err := e.root.iam.CreateAccessKey(e.ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	e.must(err)
+	return clientsFor(e.srv, *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "")
+}
+
 func (e *authzEnv) user(name string, tags map[string]string, policies ...string) clients {
 	e.t.Helper()
 	return e.userIn(e.root.iam, name, tags, policies...)
@@ -610,6 +618,358 @@ func TestAuthzPutKeyPolicy(t *testing.T) {
 				return err
 			},
 			code: "AccessDeniedException", msg: denied(sessionARN(acct, "LocationTeam", "tracker"), "kms:CreateGrant", *location.Arn, noIdentity)},
+	}
+	runAuthz(t, cases)
+}
+
+// TestAuthzConditionKeys: every family of condition keys AWS KMS evaluates,
+// in IAM policies under the default key policy (so that IAM decides).
+func TestAuthzConditionKeys(t *testing.T) {
+	e := newAuthzEnv(t)
+	ctx := e.ctx
+	cond := func(op, key, value string) string { return `{"` + op + `":{"` + key + `":` + value + `}}` }
+	p := func(c string, actions ...string) string { return allowAll(c, actions...) }
+
+	// Keys, all with the default key policy.
+	def := e.key("", nil)
+	tagged := e.key("", &kms.CreateKeyInput{Tags: []types.Tag{{TagKey: aws.String("Project"), TagValue: aws.String("Alpha")}}})
+	finance := e.key("", nil)
+	e.alias("alias/finance-app", finance)
+	rsa := e.key("", &kms.CreateKeyInput{KeySpec: types.KeySpecRsa2048, KeyUsage: types.KeyUsageTypeEncryptDecrypt})
+	ecc := e.key("", &kms.CreateKeyInput{KeySpec: types.KeySpecEccNistP256, KeyUsage: types.KeyUsageTypeSignVerify})
+	hmac := e.key("", &kms.CreateKeyInput{KeySpec: types.KeySpecHmac256, KeyUsage: types.KeyUsageTypeGenerateVerifyMac})
+	deletable, rotatable := e.key("", nil), e.key("", nil)
+	// The docs' kms:ReEncryptOnSameKey key policy statement, as written.
+	e.user("ExampleUser", nil)
+	reencSame := e.key(doc(rootStmt, `{
+  "Effect": "Allow",
+  "Principal": {
+    "AWS": "arn:aws:iam::111122223333:user/ExampleUser"
+  },
+  "Action": "kms:ReEncrypt*",
+  "Resource": "*",
+  "Condition": {
+    "Bool": {
+      "kms:ReEncryptOnSameKey": true
+    }
+  }
+}`), nil)
+
+	// Users and roles, each with the condition under test.
+	reqAlias := e.user("reqalias", nil, p(cond("StringEquals", "kms:RequestAlias", `"alias/finance-app"`), "kms:Encrypt"))
+	resAlias := e.user("resalias", nil, p(cond("ForAnyValue:StringLike", "kms:ResourceAliases", `"alias/finance-*"`), "kms:Encrypt"))
+	resTag := e.user("restag", nil, p(cond("StringEquals", "aws:ResourceTag/Project", `"Alpha"`), "kms:Encrypt"))
+	tagger := e.user("tagger", nil, p(`{"StringEquals":{"aws:RequestTag/Owner":"${aws:username}"},"ForAllValues:StringEquals":{"aws:TagKeys":["Owner"]}}`, "kms:CreateKey", "kms:TagResource"))
+	ecUser := e.user("ecuser", nil, p(cond("StringEquals", "kms:EncryptionContext:Department", `"IT"`), "kms:Encrypt", "kms:Decrypt"))
+	ecAll := e.user("ecall", nil, p(cond("ForAllValues:StringEquals", "kms:EncryptionContextKeys", `["A","B"]`), "kms:Encrypt"))
+	ecAny := e.user("ecany", nil, p(cond("ForAnyValue:StringEquals", "kms:EncryptionContextKeys", `"AppName"`), "kms:GenerateDataKey"))
+	algUser := e.user("alguser", nil, p(cond("StringEquals", "kms:EncryptionAlgorithm", `"RSAES_OAEP_SHA_256"`), "kms:Encrypt"))
+	specUser := e.user("specuser", nil, p(cond("StringEquals", "kms:KeySpec", `"ECC_NIST_P256"`), "kms:DescribeKey"))
+	usageUser := e.user("usageuser", nil, p(cond("StringEquals", "kms:KeyUsage", `"GENERATE_VERIFY_MAC"`), "kms:DescribeKey"))
+	creator := e.user("creator", nil, p(`{"StringEquals":{"kms:KeySpec":"SYMMETRIC_DEFAULT","kms:KeyUsage":"ENCRYPT_DECRYPT","kms:KeyOrigin":"AWS_KMS"}}`, "kms:CreateKey"))
+	callerAcct := e.user("calleracct", nil, p(cond("StringEquals", "kms:CallerAccount", `"`+acct+`"`), "kms:Encrypt"))
+	grantOps := e.user("grantops", nil, p(cond("ForAllValues:StringEquals", "kms:GrantOperations", `["Encrypt","Decrypt"]`), "kms:CreateGrant"))
+	worker := e.role("Worker", nil, nil, p(cond("ArnEquals", "aws:PrincipalArn", `"`+roleARN(acct, "Worker")+`"`), "kms:Encrypt"))
+	granteeP := e.user("granteep", nil, p(cond("StringEquals", "kms:GranteePrincipal", `"`+worker+`"`), "kms:CreateGrant"))
+	forAWS := e.user("forawsres", nil, p(cond("Bool", "kms:GrantIsForAWSResource", `"true"`), "kms:CreateGrant"))
+	constraint := e.user("constraint", nil, p(cond("StringEquals", "kms:GrantConstraintType", `"EncryptionContextEquals"`), "kms:CreateGrant"))
+	deleter := e.user("deleter", nil, p(cond("NumericGreaterThanEquals", "kms:ScheduleKeyDeletionPendingWindowInDays", `"30"`), "kms:ScheduleKeyDeletion"))
+	rotator := e.user("rotator", nil, p(cond("NumericLessThanEquals", "kms:RotationPeriodInDays", `"180"`), "kms:EnableKeyRotation"))
+	exampleUser := e.userKeys("ExampleUser")
+	signer := e.user("signer", nil, p(`{"StringEquals":{"kms:SigningAlgorithm":"ECDSA_SHA_256","kms:MessageType":"RAW"}}`, "kms:Sign"))
+	mac256 := e.user("mac256", nil, p(cond("StringEquals", "kms:MacAlgorithm", `"HMAC_SHA_256"`), "kms:GenerateMac"))
+	mac512 := e.user("mac512", nil, p(cond("StringEquals", "kms:MacAlgorithm", `"HMAC_SHA_512"`), "kms:GenerateMac"))
+	teamPolicy := p(cond("StringEquals", "aws:PrincipalTag/team", `"blue"`), "kms:Encrypt")
+	blue := e.user("blue", map[string]string{"team": "blue"}, teamPolicy)
+	red := e.user("red", map[string]string{"team": "red"}, teamPolicy)
+	teamRole := e.role("Team", map[string]string{"team": "red"}, nil, teamPolicy)
+	arnUser := e.user("arnuser", nil, p(cond("ArnEquals", "aws:PrincipalArn", `"`+roleARN(acct, "Worker")+`"`), "kms:Encrypt"))
+	typePolicy := p(cond("StringEquals", "aws:PrincipalType", `"User"`), "kms:Encrypt")
+	typed := e.user("typed", nil, typePolicy)
+	typedRole := e.role("Typed", nil, nil, typePolicy)
+	carol := e.user("carol", nil, p(cond("StringEquals", "kms:EncryptionContext:user", `"${aws:username}"`), "kms:Encrypt"))
+	uidRole := e.role("Uid", nil, nil, p(cond("StringLike", "aws:userid", `"*:uid-sess"`), "kms:Encrypt"))
+	principalAcct := e.user("principalacct", nil, p(cond("StringEquals", "aws:PrincipalAccount", `"`+acct+`"`), "kms:Encrypt"))
+	fromHere := e.user("fromhere", nil, p(cond("IpAddress", "aws:SourceIp", `"127.0.0.1/32"`), "kms:Encrypt"))
+	fromElsewhere := e.user("fromelsewhere", nil, p(cond("NotIpAddress", "aws:SourceIp", `"127.0.0.0/8"`), "kms:Encrypt"))
+	tlsOnly := e.user("tlsonly", nil, p("", "kms:*"), doc(stmt("Deny", "", js("kms:*"), js("*"), cond("Bool", "aws:SecureTransport", `"false"`))))
+	after := e.user("after", nil, p(cond("DateGreaterThan", "aws:CurrentTime", `"2020-01-01T00:00:00Z"`), "kms:Encrypt"))
+	before := e.user("before", nil, p(cond("DateLessThan", "aws:CurrentTime", `"2020-01-01T00:00:00Z"`), "kms:Encrypt"))
+	epoch := e.user("epoch", nil, p(cond("NumericGreaterThan", "aws:EpochTime", `"1577836800"`), "kms:Encrypt"))
+	mfaPolicy := p(cond("BoolIfExists", "aws:MultiFactorAuthPresent", `"true"`), "kms:Encrypt")
+	mfaUser := e.user("mfauser", nil, mfaPolicy)
+	mfaRole := e.role("Mfa", nil, nil, mfaPolicy)
+	issuedPolicy := p(cond("DateGreaterThan", "aws:TokenIssueTime", `"2020-01-01T00:00:00Z"`), "kms:Encrypt")
+	issuedRole := e.role("Issued", nil, nil, issuedPolicy)
+	issuedUser := e.user("issueduser", nil, issuedPolicy)
+	erin := e.user("erin", nil, doc(
+		stmt("Allow", "", js("kms:CreateAlias"), js("arn:aws:kms:*:"+acct+":alias/${aws:username}-*"), ""),
+		stmt("Allow", "", js("kms:CreateAlias"), js("arn:aws:kms:*:"+acct+":key/*"), "")))
+
+	workerSess := e.session(worker, "w1", "", nil)
+	blueSess := e.session(teamRole, "blue", "", map[string]string{"team": "blue"})
+	redSess := e.session(teamRole, "plain", "", nil)
+	typedSess := e.session(typedRole, "t1", "", nil)
+	uidSess := e.session(uidRole, "uid-sess", "", nil)
+	uidOther := e.session(uidRole, "other-sess", "", nil)
+	mfaSess := e.session(mfaRole, "m1", "", nil)
+	issuedSess := e.session(issuedRole, "i1", "", nil)
+	reencBlob := e.encrypt(reencSame, nil)
+
+	u := func(n string) string { return userARN(acct, n) }
+	tag := func(k, v string) []types.Tag { return []types.Tag{{TagKey: aws.String(k), TagValue: aws.String(v)}} }
+	createKey := func(c clients, in *kms.CreateKeyInput) error {
+		_, err := c.kms.CreateKey(ctx, in)
+		return err
+	}
+	createGrant := func(c clients, grantee string, o []types.GrantOperation, cons *types.GrantConstraints) error {
+		_, err := e.grant(c, *def.KeyId, grantee, o, cons, nil, nil)
+		return err
+	}
+	rsaEnc := func(c clients, alg types.EncryptionAlgorithmSpec) error {
+		_, err := c.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: rsa.KeyId, Plaintext: []byte("x"), EncryptionAlgorithm: alg})
+		return err
+	}
+	sign := func(mt types.MessageType, msg []byte) error {
+		_, err := signer.kms.Sign(ctx, &kms.SignInput{KeyId: ecc.KeyId, Message: msg, MessageType: mt, SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256})
+		return err
+	}
+	genMac := func(c clients) error {
+		_, err := c.kms.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: hmac.KeyId, Message: []byte("m"), MacAlgorithm: types.MacAlgorithmSpecHmacSha256})
+		return err
+	}
+	reencrypt := func(dst string) error {
+		_, err := exampleUser.kms.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: reencBlob, DestinationKeyId: aws.String(dst)})
+		return err
+	}
+	alias := func(c clients, name string) error {
+		_, err := c.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(name), TargetKeyId: def.KeyId})
+		return err
+	}
+	ad := "AccessDeniedException"
+
+	cases := []authzCase{
+		// Alias-based ABAC.
+		{name: "kms:RequestAlias: by the alias", rule: "alias-authorization.md#alias-auth-request-alias; conditions-kms.md#conditions-kms-request-alias",
+			run: func(t *testing.T) error { return e.enc(reqAlias, "alias/finance-app", nil) }},
+		{name: "kms:RequestAlias: by key id", rule: "alias-authorization.md#alias-auth-request-alias: the alias must be in the request",
+			run:  func(t *testing.T) error { return e.enc(reqAlias, *finance.KeyId, nil) },
+			code: ad, msg: denied(u("reqalias"), "kms:Encrypt", *finance.Arn, noIdentity)},
+		{name: "kms:ResourceAliases: a key with a matching alias", rule: "alias-authorization.md#alias-auth-resource-aliases; conditions-kms.md#conditions-kms-resource-aliases",
+			run: func(t *testing.T) error { return e.enc(resAlias, *finance.KeyId, nil) }},
+		{name: "kms:ResourceAliases: a key without", rule: "alias-authorization.md#alias-auth-resource-aliases",
+			run:  func(t *testing.T) error { return e.enc(resAlias, *def.KeyId, nil) },
+			code: ad, msg: denied(u("resalias"), "kms:Encrypt", *def.Arn, noIdentity)},
+		// Tag-based ABAC.
+		{name: "aws:ResourceTag: a key with the tag", rule: "tag-authorization.md; abac.md#about-abac-kms: aws:ResourceTag/tag-key",
+			run: func(t *testing.T) error { return e.enc(resTag, *tagged.KeyId, nil) }},
+		{name: "aws:ResourceTag: a key without", rule: "tag-authorization.md",
+			run:  func(t *testing.T) error { return e.enc(resTag, *def.KeyId, nil) },
+			code: ad, msg: denied(u("restag"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:RequestTag with ${aws:username} and aws:TagKeys on CreateKey", rule: "tag-permissions.md / conditions-aws.md: aws:RequestTag and aws:TagKeys in CreateKey; reference_policies_variables.md",
+			run: func(t *testing.T) error { return createKey(tagger, &kms.CreateKeyInput{Tags: tag("Owner", "tagger")}) }},
+		{name: "aws:RequestTag: another value on CreateKey", rule: "tag-permissions.md: aws:RequestTag",
+			run:  func(t *testing.T) error { return createKey(tagger, &kms.CreateKeyInput{Tags: tag("Owner", "mallory")}) },
+			code: ad, msg: denied(u("tagger"), "kms:CreateKey", "*", noIdentity)},
+		{name: "aws:TagKeys: a tag key not allowed on TagResource", rule: "tag-permissions.md: aws:TagKeys with ForAllValues",
+			run: func(t *testing.T) error {
+				_, err := tagger.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: def.KeyId, Tags: append(tag("Owner", "tagger"), tag("Env", "dev")...)})
+				return err
+			},
+			code: ad, msg: denied(u("tagger"), "kms:TagResource", *def.Arn, noIdentity)},
+		{name: "aws:RequestTag on TagResource", rule: "tag-permissions.md: aws:RequestTag",
+			run: func(t *testing.T) error {
+				_, err := tagger.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: def.KeyId, Tags: tag("Owner", "tagger")})
+				return err
+			}},
+		// Encryption context.
+		{name: "kms:EncryptionContext: the pair", rule: "conditions-kms.md#conditions-kms-encryption-context",
+			run: func(t *testing.T) error { return e.enc(ecUser, *def.KeyId, map[string]string{"Department": "IT"}) }},
+		{name: "kms:EncryptionContext: the key name is not case sensitive", rule: "conditions-kms.md#conditions-kms-encryption-context-case: the condition key is not case sensitive",
+			run: func(t *testing.T) error { return e.enc(ecUser, *def.KeyId, map[string]string{"department": "IT"}) }},
+		{name: "kms:EncryptionContext: the value is, under StringEquals", rule: "conditions-kms.md#conditions-kms-encryption-context-case: the case sensitivity of the value is determined by the operator",
+			run:  func(t *testing.T) error { return e.enc(ecUser, *def.KeyId, map[string]string{"Department": "it"}) },
+			code: ad, msg: denied(u("ecuser"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "kms:EncryptionContext: no context", rule: "conditions-kms.md#conditions-kms-encryption-context",
+			run:  func(t *testing.T) error { return e.enc(ecUser, *def.KeyId, nil) },
+			code: ad, msg: denied(u("ecuser"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "kms:EncryptionContextKeys ForAllValues: a subset", rule: "conditions-kms.md#conditions-kms-encryption-context-keys: ForAllValues",
+			run: func(t *testing.T) error { return e.enc(ecAll, *def.KeyId, map[string]string{"A": "1"}) }},
+		{name: "kms:EncryptionContextKeys ForAllValues: another key", rule: "conditions-kms.md#conditions-kms-encryption-context-keys",
+			run:  func(t *testing.T) error { return e.enc(ecAll, *def.KeyId, map[string]string{"A": "1", "C": "3"}) },
+			code: ad, msg: denied(u("ecall"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "kms:EncryptionContextKeys ForAllValues alone allows no context", rule: "conditions-kms.md#conditions-kms-encryption-context-keys: used alone, this set operator would allow requests with no encryption context",
+			run: func(t *testing.T) error { return e.enc(ecAll, *def.KeyId, nil) }},
+		{name: "kms:EncryptionContextKeys ForAnyValue: one matches", rule: "conditions-kms.md#conditions-kms-encryption-context-keys: ForAnyValue, other keys permitted",
+			run: func(t *testing.T) error {
+				return e.gdk(ecAny, *def.KeyId, map[string]string{"AppName": "Helper", "Project": "Alpha"})
+			}},
+		{name: "kms:EncryptionContextKeys ForAnyValue: keys are values, case sensitive", rule: "conditions-kms.md#conditions-kms-encryption-context-case: to require a case-sensitive key use kms:EncryptionContextKeys",
+			run:  func(t *testing.T) error { return e.gdk(ecAny, *def.KeyId, map[string]string{"appname": "Helper"}) },
+			code: ad, msg: denied(u("ecany"), "kms:GenerateDataKey", *def.Arn, noIdentity)},
+		{name: "kms:EncryptionContextKeys ForAnyValue: no context", rule: "conditions-kms.md#conditions-kms-encryption-context-keys: if the request has no encryption context, the condition is not satisfied",
+			run:  func(t *testing.T) error { return e.gdk(ecAny, *def.KeyId, nil) },
+			code: ad, msg: denied(u("ecany"), "kms:GenerateDataKey", *def.Arn, noIdentity)},
+		// Key properties.
+		{name: "kms:EncryptionAlgorithm: the allowed algorithm", rule: "conditions-kms.md#conditions-kms-encryption-algorithm",
+			run: func(t *testing.T) error { return rsaEnc(algUser, types.EncryptionAlgorithmSpecRsaesOaepSha256) }},
+		{name: "kms:EncryptionAlgorithm: another algorithm", rule: "conditions-kms.md#conditions-kms-encryption-algorithm",
+			run:  func(t *testing.T) error { return rsaEnc(algUser, types.EncryptionAlgorithmSpecRsaesOaepSha1) },
+			code: ad, msg: denied(u("alguser"), "kms:Encrypt", *rsa.Arn, noIdentity)},
+		{name: "kms:KeySpec on a key", rule: "conditions-kms.md#conditions-kms-key-spec",
+			run: func(t *testing.T) error { return e.describe(specUser, *ecc.KeyId) }},
+		{name: "kms:KeySpec: another spec", rule: "conditions-kms.md#conditions-kms-key-spec",
+			run:  func(t *testing.T) error { return e.describe(specUser, *def.KeyId) },
+			code: ad, msg: denied(u("specuser"), "kms:DescribeKey", *def.Arn, noIdentity)},
+		{name: "kms:KeyUsage on a key", rule: "conditions-kms.md#conditions-kms-key-usage",
+			run: func(t *testing.T) error { return e.describe(usageUser, *hmac.KeyId) }},
+		{name: "kms:KeyUsage: another usage", rule: "conditions-kms.md#conditions-kms-key-usage",
+			run:  func(t *testing.T) error { return e.describe(usageUser, *ecc.KeyId) },
+			code: ad, msg: denied(u("usageuser"), "kms:DescribeKey", *ecc.Arn, noIdentity)},
+		{name: "kms:KeySpec, kms:KeyUsage, kms:KeyOrigin on CreateKey", rule: "conditions-kms.md#conditions-kms-key-spec, #conditions-kms-key-usage, #conditions-kms-key-origin",
+			run: func(t *testing.T) error { return createKey(creator, nil) }},
+		{name: "kms:KeySpec on CreateKey: an HMAC key", rule: "conditions-kms.md#conditions-kms-key-spec",
+			run: func(t *testing.T) error {
+				return createKey(creator, &kms.CreateKeyInput{KeySpec: types.KeySpecHmac256, KeyUsage: types.KeyUsageTypeGenerateVerifyMac})
+			},
+			code: ad, msg: denied(u("creator"), "kms:CreateKey", "*", noIdentity)},
+		{name: "kms:KeyOrigin on CreateKey: EXTERNAL", rule: "conditions-kms.md#conditions-kms-key-origin",
+			run: func(t *testing.T) error {
+				return createKey(creator, &kms.CreateKeyInput{Origin: types.OriginTypeExternal})
+			},
+			code: ad, msg: denied(u("creator"), "kms:CreateKey", "*", noIdentity)},
+		{name: "kms:CallerAccount in an IAM policy", rule: "conditions-kms.md#conditions-kms-caller-account",
+			run: func(t *testing.T) error { return e.enc(callerAcct, *def.KeyId, nil) }},
+		// Grant conditions.
+		{name: "kms:GrantOperations: a subset", rule: "conditions-kms.md#conditions-kms-grant-operations",
+			run: func(t *testing.T) error { return createGrant(grantOps, worker, ops(types.GrantOperationEncrypt), nil) }},
+		{name: "kms:GrantOperations: an operation not listed", rule: "conditions-kms.md#conditions-kms-grant-operations",
+			run: func(t *testing.T) error {
+				return createGrant(grantOps, worker, ops(types.GrantOperationEncrypt, types.GrantOperationReEncryptFrom), nil)
+			},
+			code: ad, msg: denied(u("grantops"), "kms:CreateGrant", *def.Arn, noIdentity)},
+		{name: "kms:GranteePrincipal: the principal", rule: "conditions-kms.md#conditions-kms-grantee-principal",
+			run: func(t *testing.T) error { return createGrant(granteeP, worker, ops(types.GrantOperationDecrypt), nil) }},
+		{name: "kms:GranteePrincipal: another principal", rule: "conditions-kms.md#conditions-kms-grantee-principal",
+			run: func(t *testing.T) error {
+				return createGrant(granteeP, u("blue"), ops(types.GrantOperationDecrypt), nil)
+			},
+			code: ad, msg: denied(u("granteep"), "kms:CreateGrant", *def.Arn, noIdentity)},
+		{name: "kms:GrantIsForAWSResource: false for a direct call", rule: "conditions-kms.md#conditions-kms-grant-is-for-aws-resource: true only when an integrated AWS service calls",
+			run:  func(t *testing.T) error { return createGrant(forAWS, worker, ops(types.GrantOperationDecrypt), nil) },
+			code: ad, msg: denied(u("forawsres"), "kms:CreateGrant", *def.Arn, noIdentity)},
+		{name: "kms:GrantConstraintType: EncryptionContextEquals", rule: "conditions-kms.md#conditions-kms-grant-constraint-type",
+			run: func(t *testing.T) error {
+				return createGrant(constraint, worker, ops(types.GrantOperationDecrypt), &types.GrantConstraints{EncryptionContextEquals: map[string]string{"a": "b"}})
+			}},
+		{name: "kms:GrantConstraintType: EncryptionContextSubset", rule: "conditions-kms.md#conditions-kms-grant-constraint-type",
+			run: func(t *testing.T) error {
+				return createGrant(constraint, worker, ops(types.GrantOperationDecrypt), &types.GrantConstraints{EncryptionContextSubset: map[string]string{"a": "b"}})
+			},
+			code: ad, msg: denied(u("constraint"), "kms:CreateGrant", *def.Arn, noIdentity)},
+		// Management parameters.
+		{name: "kms:ScheduleKeyDeletionPendingWindowInDays: too short", rule: "conditions-kms.md#conditions-kms-schedule-key-deletion-pending-window-in-days",
+			run: func(t *testing.T) error {
+				_, err := deleter.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: deletable.KeyId, PendingWindowInDays: aws.Int32(7)})
+				return err
+			},
+			code: ad, msg: denied(u("deleter"), "kms:ScheduleKeyDeletion", *deletable.Arn, noIdentity)},
+		{name: "kms:ScheduleKeyDeletionPendingWindowInDays: long enough", rule: "conditions-kms.md#conditions-kms-schedule-key-deletion-pending-window-in-days",
+			run: func(t *testing.T) error {
+				_, err := deleter.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: deletable.KeyId, PendingWindowInDays: aws.Int32(30)})
+				return err
+			}},
+		{name: "kms:RotationPeriodInDays: too long", rule: "conditions-kms.md#conditions-kms-rotation-period-in-days",
+			run: func(t *testing.T) error {
+				_, err := rotator.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: rotatable.KeyId, RotationPeriodInDays: aws.Int32(365)})
+				return err
+			},
+			code: ad, msg: denied(u("rotator"), "kms:EnableKeyRotation", *rotatable.Arn, noIdentity)},
+		{name: "kms:RotationPeriodInDays: within the limit", rule: "conditions-kms.md#conditions-kms-rotation-period-in-days",
+			run: func(t *testing.T) error {
+				_, err := rotator.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: rotatable.KeyId, RotationPeriodInDays: aws.Int32(90)})
+				return err
+			}},
+		{name: "kms:ReEncryptOnSameKey: the docs' statement, same key", rule: "conditions-kms.md#conditions-kms-reencrypt-on-same-key: allow a user to reencrypt only when the destination KMS key is the same one",
+			run:  func(t *testing.T) error { return reencrypt(*reencSame.Arn) },
+			skip: "kms:ReEncryptOnSameKey is set only for the ReEncryptTo check, so the docs' statement on kms:ReEncrypt* never allows kms:ReEncryptFrom (denied 'because no identity-based policy allows the kms:ReEncryptFrom action')"},
+		{name: "kms:ReEncryptOnSameKey: the docs' statement, another key", rule: "conditions-kms.md#conditions-kms-reencrypt-on-same-key",
+			run:  func(t *testing.T) error { return reencrypt(*def.Arn) },
+			code: ad, msg: denied(u("ExampleUser"), "kms:ReEncryptFrom", *reencSame.Arn, noIdentity)},
+		{name: "kms:SigningAlgorithm and kms:MessageType: RAW", rule: "conditions-kms.md#conditions-kms-signing-algorithm, #conditions-kms-message-type",
+			run: func(t *testing.T) error { return sign(types.MessageTypeRaw, []byte("message")) }},
+		{name: "kms:MessageType: DIGEST", rule: "conditions-kms.md#conditions-kms-message-type",
+			run:  func(t *testing.T) error { return sign(types.MessageTypeDigest, make([]byte, 32)) },
+			code: ad, msg: denied(u("signer"), "kms:Sign", *ecc.Arn, noIdentity)},
+		{name: "kms:MacAlgorithm: the allowed algorithm", rule: "conditions-kms.md#conditions-kms-mac-algorithm",
+			run: func(t *testing.T) error { return genMac(mac256) }},
+		{name: "kms:MacAlgorithm: another algorithm", rule: "conditions-kms.md#conditions-kms-mac-algorithm",
+			run:  func(t *testing.T) error { return genMac(mac512) },
+			code: ad, msg: denied(u("mac512"), "kms:GenerateMac", *hmac.Arn, noIdentity)},
+		// Global condition keys about the principal.
+		{name: "aws:PrincipalTag from user tags", rule: "conditions-aws.md; iam-user-guide reference_policies_condition-keys.md#condition-keys-principaltag",
+			run: func(t *testing.T) error { return e.enc(blue, *def.KeyId, nil) }},
+		{name: "aws:PrincipalTag: another tag value", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principaltag",
+			run:  func(t *testing.T) error { return e.enc(red, *def.KeyId, nil) },
+			code: ad, msg: denied(u("red"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:PrincipalTag from session tags, over the role's", rule: "iam-user-guide id_session-tags.md: session tags override role tags with the same key",
+			run: func(t *testing.T) error { return e.enc(blueSess, *def.KeyId, nil) }},
+		{name: "aws:PrincipalTag from the role's tags", rule: "iam-user-guide id_session-tags.md",
+			run:  func(t *testing.T) error { return e.enc(redSess, *def.KeyId, nil) },
+			code: ad, msg: denied(sessionARN(acct, "Team", "plain"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:PrincipalArn of a session is the role ARN", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principalarn",
+			run: func(t *testing.T) error { return e.enc(workerSess, *def.KeyId, nil) }},
+		{name: "aws:PrincipalArn of a user", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principalarn",
+			run:  func(t *testing.T) error { return e.enc(arnUser, *def.KeyId, nil) },
+			code: ad, msg: denied(u("arnuser"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:PrincipalType User", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principaltype",
+			run: func(t *testing.T) error { return e.enc(typed, *def.KeyId, nil) }},
+		{name: "aws:PrincipalType of a session is AssumedRole", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principaltype",
+			run:  func(t *testing.T) error { return e.enc(typedSess, *def.KeyId, nil) },
+			code: ad, msg: denied(sessionARN(acct, "Typed", "t1"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "${aws:username} in a kms:EncryptionContext condition", rule: "conditions-kms.md#conditions-kms-encryption-context-variables; iam-user-guide reference_policies_variables.md",
+			run: func(t *testing.T) error { return e.enc(carol, *def.KeyId, map[string]string{"user": "carol"}) }},
+		{name: "${aws:username}: another user's name", rule: "conditions-kms.md#conditions-kms-encryption-context-variables",
+			run:  func(t *testing.T) error { return e.enc(carol, *def.KeyId, map[string]string{"user": "dave"}) },
+			code: ad, msg: denied(u("carol"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:userid of a session is role-id:session", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-userid",
+			run: func(t *testing.T) error { return e.enc(uidSess, *def.KeyId, nil) }},
+		{name: "aws:userid: another session", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-userid",
+			run:  func(t *testing.T) error { return e.enc(uidOther, *def.KeyId, nil) },
+			code: ad, msg: denied(sessionARN(acct, "Uid", "other-sess"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:PrincipalAccount", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principalaccount",
+			run: func(t *testing.T) error { return e.enc(principalAcct, *def.KeyId, nil) }},
+		{name: "${aws:username} in Resource: own alias", rule: "alias-access.md#alias-access-limiting; iam-user-guide reference_policies_variables.md: variables in Resource",
+			run: func(t *testing.T) error { return alias(erin, "alias/erin-app") }},
+		{name: "${aws:username} in Resource: someone else's alias", rule: "alias-access.md#alias-access-create: kms:CreateAlias on the alias (IAM)",
+			run:  func(t *testing.T) error { return alias(erin, "alias/frank-app") },
+			code: ad, msg: denied(u("erin"), "kms:CreateAlias", "arn:aws:kms:us-east-1:"+acct+":alias/frank-app", noIdentity)},
+		// Global condition keys about the request.
+		{name: "aws:SourceIp in the range", rule: "conditions-aws.md#conditions-aws-ip-address",
+			run: func(t *testing.T) error { return e.enc(fromHere, *def.KeyId, nil) }},
+		{name: "aws:SourceIp outside the range", rule: "conditions-aws.md#conditions-aws-ip-address",
+			run:  func(t *testing.T) error { return e.enc(fromElsewhere, *def.KeyId, nil) },
+			code: ad, msg: denied(u("fromelsewhere"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:SecureTransport is false over http", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-securetransport",
+			run:  func(t *testing.T) error { return e.enc(tlsOnly, *def.KeyId, nil) },
+			code: ad, msg: denied(u("tlsonly"), "kms:Encrypt", *def.Arn, denyIdentity)},
+		{name: "aws:CurrentTime DateGreaterThan", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-currenttime; reference_policies_elements_condition_operators.md#Conditions_Date",
+			run: func(t *testing.T) error { return e.enc(after, *def.KeyId, nil) }},
+		{name: "aws:CurrentTime DateLessThan", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-currenttime",
+			run:  func(t *testing.T) error { return e.enc(before, *def.KeyId, nil) },
+			code: ad, msg: denied(u("before"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:EpochTime NumericGreaterThan", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-epochtime",
+			run: func(t *testing.T) error { return e.enc(epoch, *def.KeyId, nil) }},
+		{name: "aws:MultiFactorAuthPresent BoolIfExists: long-term keys have no such key", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-multifactorauthpresent: not present for long-term credentials; ...IfExists",
+			run: func(t *testing.T) error { return e.enc(mfaUser, *def.KeyId, nil) }},
+		{name: "aws:MultiFactorAuthPresent BoolIfExists: a session without MFA", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-multifactorauthpresent",
+			run:  func(t *testing.T) error { return e.enc(mfaSess, *def.KeyId, nil) },
+			code: ad, msg: denied(sessionARN(acct, "Mfa", "m1"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:TokenIssueTime of a session", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-tokenissuetime",
+			run: func(t *testing.T) error { return e.enc(issuedSess, *def.KeyId, nil) }},
+		{name: "aws:TokenIssueTime is absent for long-term keys", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-tokenissuetime: present only with temporary credentials",
+			run:  func(t *testing.T) error { return e.enc(issuedUser, *def.KeyId, nil) },
+			code: ad, msg: denied(u("issueduser"), "kms:Encrypt", *def.Arn, noIdentity)},
 	}
 	runAuthz(t, cases)
 }
