@@ -973,3 +973,283 @@ func TestAuthzConditionKeys(t *testing.T) {
 	}
 	runAuthz(t, cases)
 }
+
+// TestAuthzGrants: grants allow their grantee without any policy, within
+// their operations and constraints, and are retired and revoked as the
+// grant documentation says.
+func TestAuthzGrants(t *testing.T) {
+	e := newAuthzEnv(t)
+	ctx := e.ctx
+	def := e.key("", nil)
+	granter := e.user("granter", nil, allowAll("", "kms:CreateGrant"))
+	revoker := e.user("revoker", nil, allowAll("", "kms:RevokeGrant", "kms:ListGrants"))
+	grantee := e.user("grantee", nil)
+	subset := e.user("subset", nil)
+	equals := e.user("equals", nil)
+	selfRetire := e.user("selfretire", nil)
+	plain := e.user("plain", nil)
+	retirer := e.user("retirer", nil)
+	stranger := e.user("stranger", nil)
+	grantRole := e.role("GrantRole", nil, nil)
+	roleSess := e.session(grantRole, "g1", "", nil)
+	u := func(n string) string { return userARN(acct, n) }
+	ad := "AccessDeniedException"
+	it := map[string]string{"dept": "IT"}
+
+	main, err := e.grant(granter, *def.KeyId, u("grantee"), ops(types.GrantOperationEncrypt, types.GrantOperationDecrypt, types.GrantOperationCreateGrant), nil, aws.String(u("retirer")), nil)
+	e.must(err)
+	_, err = e.grant(e.root, *def.KeyId, u("subset"), ops(types.GrantOperationEncrypt, types.GrantOperationDecrypt), &types.GrantConstraints{EncryptionContextSubset: it}, nil, nil)
+	e.must(err)
+	_, err = e.grant(e.root, *def.KeyId, u("equals"), ops(types.GrantOperationEncrypt), &types.GrantConstraints{EncryptionContextEquals: it}, nil, nil)
+	e.must(err)
+	_, err = e.grant(e.root, *def.KeyId, grantRole, ops(types.GrantOperationEncrypt), nil, nil, nil)
+	e.must(err)
+	self, err := e.grant(e.root, *def.KeyId, u("selfretire"), ops(types.GrantOperationEncrypt, types.GrantOperationRetireGrant), nil, nil, nil)
+	e.must(err)
+	plainGrant, err := e.grant(e.root, *def.KeyId, u("plain"), ops(types.GrantOperationEncrypt), nil, nil, nil)
+	e.must(err)
+	blob := e.encrypt(def, nil)
+	var named *kms.CreateGrantOutput
+
+	cases := []authzCase{
+		{name: "no grant, no policy", rule: "policy-evaluation.md#example-no-iam",
+			run:  func(t *testing.T) error { return e.enc(stranger, *def.KeyId, nil) },
+			code: ad, msg: denied(u("stranger"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "grant usable at once with its token", rule: "grant-manage.md#using-grant-token: to use the permissions in a grant immediately, use a grant token",
+			run: func(t *testing.T) error {
+				_, err := grantee.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: def.Arn, Plaintext: []byte("x"), GrantTokens: []string{*main.GrantToken}})
+				return err
+			}},
+		{name: "grantee decrypts with no policy at all", rule: "grants.md#about-grants: the grantee principal can use the permissions without specifying the grant",
+			run: func(t *testing.T) error { return e.dec(grantee, blob, nil, nil) }},
+		{name: "an operation not in the grant", rule: "grants.md#terms-grant-operations: a grant allows only its operations",
+			run:  func(t *testing.T) error { return e.gdk(grantee, *def.KeyId, nil) },
+			code: ad, msg: denied(u("grantee"), "kms:GenerateDataKey", *def.Arn, noIdentity)},
+		{name: "CreateGrant without permission", rule: "grant-manage.md#grant-authorization: CreateGrant needs a key policy, IAM policy or grant",
+			run: func(t *testing.T) error {
+				_, err := e.grant(stranger, *def.KeyId, u("stranger"), ops(types.GrantOperationEncrypt), nil, nil, nil)
+				return err
+			},
+			code: ad, msg: denied(u("stranger"), "kms:CreateGrant", *def.Arn, noIdentity)},
+		{name: "EncryptionContextSubset met", rule: "grants.md#terms-grant-constraint; create-grant-overview.md#grant-constraints: EncryptionContextSubset",
+			run: func(t *testing.T) error {
+				return e.enc(subset, *def.KeyId, map[string]string{"dept": "IT", "extra": "ok"})
+			}},
+		{name: "EncryptionContextSubset not met", rule: "create-grant-overview.md#grant-constraints",
+			run:  func(t *testing.T) error { return e.enc(subset, *def.KeyId, map[string]string{"dept": "HR"}) },
+			code: ad, msg: denied(u("subset"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "EncryptionContextSubset without context", rule: "create-grant-overview.md#grant-constraints",
+			run:  func(t *testing.T) error { return e.enc(subset, *def.KeyId, nil) },
+			code: ad, msg: denied(u("subset"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "EncryptionContextEquals met", rule: "create-grant-overview.md#grant-constraints: EncryptionContextEquals",
+			run: func(t *testing.T) error { return e.enc(equals, *def.KeyId, it) }},
+		{name: "EncryptionContextEquals with an extra pair", rule: "create-grant-overview.md#grant-constraints: an exact match",
+			run: func(t *testing.T) error {
+				return e.enc(equals, *def.KeyId, map[string]string{"dept": "IT", "extra": "no"})
+			},
+			code: ad, msg: denied(u("equals"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "a grant to a role covers its sessions", rule: "grants.md#terms-grantee-principal: the grantee principal can represent one or more identities",
+			run: func(t *testing.T) error { return e.enc(roleSess, *def.KeyId, nil) }},
+		{name: "a grant's CreateGrant passes on a subset", rule: "create-grant-overview.md#grant-creategrant; grants.md#about-grants: these principals can only delegate the permissions that they were granted",
+			run: func(t *testing.T) error {
+				_, err := e.grant(grantee, *def.Arn, u("stranger"), ops(types.GrantOperationEncrypt), nil, nil, nil)
+				return err
+			}},
+		{name: "a grant's CreateGrant cannot pass on more", rule: "create-grant-overview.md#grant-creategrant",
+			run: func(t *testing.T) error {
+				_, err := e.grant(grantee, *def.Arn, u("stranger"), ops(types.GrantOperationEncrypt, types.GrantOperationGenerateDataKey), nil, nil, nil)
+				return err
+			},
+			code: ad, msg: "kms:CreateGrant"},
+		{name: "ListGrants by a principal allowed it", rule: "grant-manage.md#grant-view; grant-manage.md#grant-authorization: ListGrants by key policy or IAM policy",
+			run: func(t *testing.T) error {
+				out, err := revoker.kms.ListGrants(ctx, &kms.ListGrantsInput{KeyId: def.KeyId, GranteePrincipal: aws.String(u("grantee"))})
+				if err == nil && (len(out.Grants) != 1 || *out.Grants[0].GrantId != *main.GrantId || *out.Grants[0].RetiringPrincipal != u("retirer")) {
+					return fmt.Errorf("ListGrants = %+v", out.Grants)
+				}
+				return err
+			}},
+		{name: "ListGrants is not allowed by a grant", rule: "grant-manage.md#grant-authorization: ListGrants cannot be allowed by a grant",
+			run: func(t *testing.T) error {
+				_, err := grantee.kms.ListGrants(ctx, &kms.ListGrantsInput{KeyId: def.KeyId})
+				return err
+			},
+			code: ad, msg: denied(u("grantee"), "kms:ListGrants", *def.Arn, noIdentity)},
+		{name: "Name makes CreateGrant idempotent: same id, new token", rule: "API CreateGrant Name: a retried request with the same name returns the same grant ID with a new grant token",
+			run: func(t *testing.T) error {
+				var err error
+				named, err = e.grant(e.root, *def.KeyId, u("stranger"), ops(types.GrantOperationDecrypt), nil, nil, aws.String("once"))
+				if err != nil {
+					return err
+				}
+				again, err := e.grant(e.root, *def.KeyId, u("stranger"), ops(types.GrantOperationDecrypt), nil, nil, aws.String("once"))
+				if err == nil && (*again.GrantId != *named.GrantId || *again.GrantToken == *named.GrantToken) {
+					return fmt.Errorf("second CreateGrant = %s/%s, first %s/%s", *again.GrantId, *again.GrantToken, *named.GrantId, *named.GrantToken)
+				}
+				return err
+			}},
+		{name: "RetireGrant by a grantee without RetireGrant in the grant", rule: "grant-manage.md#grant-delete: the grantee can retire only if it is the retiring principal or the grant includes RetireGrant",
+			run: func(t *testing.T) error {
+				_, err := plain.kms.RetireGrant(ctx, &kms.RetireGrantInput{KeyId: def.Arn, GrantId: plainGrant.GrantId})
+				return err
+			},
+			code: ad, msg: "kms:RetireGrant"},
+		{name: "RetireGrant by an unrelated principal", rule: "grant-manage.md#grant-delete: the grant determines who can retire it",
+			run: func(t *testing.T) error {
+				_, err := stranger.kms.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: self.GrantToken})
+				return err
+			},
+			code: ad, msg: "kms:RetireGrant"},
+		{name: "RetireGrant by the grantee when the grant includes RetireGrant", rule: "grant-manage.md#grant-delete",
+			run: func(t *testing.T) error {
+				_, err := selfRetire.kms.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: self.GrantToken})
+				return err
+			}},
+		{name: "RetireGrant by the retiring principal", rule: "grants.md#terms-retiring-principal; grant-manage.md#grant-delete",
+			run: func(t *testing.T) error {
+				_, err := retirer.kms.RetireGrant(ctx, &kms.RetireGrantInput{KeyId: def.Arn, GrantId: main.GrantId})
+				return err
+			}},
+		{name: "a retired grant allows nothing", rule: "grants.md#about-grants: deleting a grant eliminates all permissions that the grant allowed",
+			run:  func(t *testing.T) error { return e.dec(grantee, blob, nil, nil) },
+			code: ad, msg: denied(u("grantee"), "kms:Decrypt", *def.Arn, noIdentity)},
+		{name: "RevokeGrant without kms:RevokeGrant", rule: "grant-manage.md#grant-delete: RevokeGrant is controlled by key policies and IAM policies",
+			run: func(t *testing.T) error {
+				_, err := plain.kms.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: def.KeyId, GrantId: plainGrant.GrantId})
+				return err
+			},
+			code: ad, msg: denied(u("plain"), "kms:RevokeGrant", *def.Arn, noIdentity)},
+		{name: "RevokeGrant with kms:RevokeGrant", rule: "grant-manage.md#grant-delete",
+			run: func(t *testing.T) error {
+				_, err := revoker.kms.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: def.KeyId, GrantId: plainGrant.GrantId})
+				return err
+			}},
+		{name: "a revoked grant allows nothing", rule: "grants.md#terms-revoke-grant",
+			run:  func(t *testing.T) error { return e.enc(plain, *def.KeyId, nil) },
+			code: ad, msg: denied(u("plain"), "kms:Encrypt", *def.Arn, noIdentity)},
+	}
+	runAuthz(t, cases)
+}
+
+// TestAuthzAccountLevelAndAliases: operations on no particular key are
+// decided by IAM alone; alias operations need the alias and the key.
+func TestAuthzAccountLevelAndAliases(t *testing.T) {
+	e := newAuthzEnv(t)
+	ctx := e.ctx
+	k1, k2 := e.key("", nil), e.key("", nil)
+	e.alias("alias/shared", k1)
+	// The docs' policy as written: a single statement object.
+	docsPolicy := `{
+  "Version": "2012-10-17",
+  "Statement": {
+    "Effect": "Allow",
+    "Action": [
+      "kms:CreateKey",
+      "kms:ListKeys",
+      "kms:ListAliases",
+      "kms:ListResourceTags"
+    ],
+    "Resource": "*"
+  }
+}`
+	lister := e.user("lister", nil, docsPolicy)
+	nobody := e.user("nobody", nil)
+	random := e.user("random", nil, allowAll("", "kms:GenerateRandom"))
+	// Named in a key policy with kms:*, but without IAM policies.
+	e.user("keyonly", nil)
+	keyOnly := e.userKeys("keyonly")
+	named := e.key(doc(rootStmt, stmt("Allow", principal(userARN(acct, "keyonly")), js("kms:*"), js("*"), "")), nil)
+	aliasOnly := e.user("aliasonly", nil, doc(stmt("Allow", "", js("kms:CreateAlias"), js("arn:aws:kms:us-east-1:"+acct+":alias/*"), "")))
+	both := e.user("both", nil, doc(stmt("Allow", "", js("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"), js("arn:aws:kms:us-east-1:"+acct+":alias/*", *k1.Arn), "")))
+	aliasARN := func(n string) string { return "arn:aws:kms:us-east-1:" + acct + ":" + n }
+	u := func(n string) string { return userARN(acct, n) }
+	ad := "AccessDeniedException"
+	createAlias := func(c clients, name string, k *types.KeyMetadata) error {
+		_, err := c.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(name), TargetKeyId: k.KeyId})
+		return err
+	}
+
+	cases := []authzCase{
+		{name: "the docs' ListKeys/ListAliases policy: ListKeys", rule: "cmks-in-iam-policies.md: a wildcard alone for operations that don't use any particular KMS key (CreateKey, ListKeys, ListAliases)",
+			run: func(t *testing.T) error {
+				out, err := lister.kms.ListKeys(ctx, &kms.ListKeysInput{})
+				if err == nil && len(out.Keys) != 3 {
+					return fmt.Errorf("ListKeys listed %d keys, want 3", len(out.Keys))
+				}
+				return err
+			}},
+		{name: "the docs' policy: ListAliases", rule: "cmks-in-iam-policies.md; alias-access.md#alias-access-view: ListAliases is controlled by IAM policies",
+			run: func(t *testing.T) error {
+				out, err := lister.kms.ListAliases(ctx, &kms.ListAliasesInput{})
+				if err == nil && len(out.Aliases) != 1 {
+					return fmt.Errorf("ListAliases = %+v", out.Aliases)
+				}
+				return err
+			}},
+		{name: "the docs' policy: CreateKey", rule: "cmks-in-iam-policies.md; iam-policies.md: CreateKey is controlled by IAM policies",
+			run: func(t *testing.T) error {
+				_, err := lister.kms.CreateKey(ctx, &kms.CreateKeyInput{})
+				return err
+			}},
+		{name: "the docs' policy: ListResourceTags under the default key policy", rule: "cmks-in-iam-policies.md; key-policy-default.md#key-policy-default-allow-root-enable-iam",
+			run: func(t *testing.T) error {
+				_, err := lister.kms.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k1.KeyId})
+				return err
+			}},
+		{name: "ListKeys without an IAM policy", rule: "kms-api-permissions-reference.md: ListKeys, IAM policy only",
+			run: func(t *testing.T) error {
+				_, err := nobody.kms.ListKeys(ctx, &kms.ListKeysInput{})
+				return err
+			},
+			code: ad, msg: denied(u("nobody"), "kms:ListKeys", "*", noIdentity)},
+		{name: "CreateKey without an IAM policy", rule: "kms-api-permissions-reference.md: CreateKey, IAM policy only",
+			run: func(t *testing.T) error {
+				_, err := nobody.kms.CreateKey(ctx, &kms.CreateKeyInput{})
+				return err
+			},
+			code: ad, msg: denied(u("nobody"), "kms:CreateKey", "*", noIdentity)},
+		{name: "GenerateRandom with an IAM allow", rule: "kms-api-permissions-reference.md: GenerateRandom, IAM policy only",
+			run: func(t *testing.T) error {
+				_, err := random.kms.GenerateRandom(ctx, &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(16)})
+				return err
+			}},
+		{name: "GenerateRandom without", rule: "kms-api-permissions-reference.md: GenerateRandom",
+			run: func(t *testing.T) error {
+				_, err := nobody.kms.GenerateRandom(ctx, &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(16)})
+				return err
+			},
+			code: ad, msg: denied(u("nobody"), "kms:GenerateRandom", "*", noIdentity)},
+		{name: "a key policy cannot allow ListAliases", rule: "alias-access.md#alias-access-view: kms:ListAliases must be in an IAM policy, it is not effective in a key policy",
+			run: func(t *testing.T) error {
+				_, err := keyOnly.kms.ListAliases(ctx, &kms.ListAliasesInput{})
+				return err
+			},
+			code: ad, msg: denied(u("keyonly"), "kms:ListAliases", "*", noIdentity)},
+		{name: "CreateAlias: the key policy allows the key, no IAM allows the alias", rule: "alias-access.md#alias-access-create: kms:CreateAlias on the alias in an IAM policy and on the key in the key policy",
+			run:  func(t *testing.T) error { return createAlias(keyOnly, "alias/k", named) },
+			code: ad, msg: denied(u("keyonly"), "kms:CreateAlias", aliasARN("alias/k"), noIdentity)},
+		{name: "CreateAlias: IAM allows the alias only", rule: "alias-access.md#alias-access-create",
+			run:  func(t *testing.T) error { return createAlias(aliasOnly, "alias/a", k1) },
+			code: ad, msg: denied(u("aliasonly"), "kms:CreateAlias", *k1.Arn, noIdentity)},
+		{name: "CreateAlias: the alias and the key allowed", rule: "alias-access.md#alias-access-create",
+			run: func(t *testing.T) error { return createAlias(both, "alias/b", k1) }},
+		{name: "UpdateAlias: the new key not allowed", rule: "alias-access.md#alias-access-update: permission on the alias, the current key and the new key",
+			run: func(t *testing.T) error {
+				_, err := both.kms.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: aws.String("alias/b"), TargetKeyId: k2.KeyId})
+				return err
+			},
+			code: ad, msg: denied(u("both"), "kms:UpdateAlias", *k2.Arn, noIdentity)},
+		{name: "DeleteAlias: the alias and its key allowed", rule: "alias-access.md#alias-access-delete: permission on the alias and on the key",
+			run: func(t *testing.T) error {
+				_, err := both.kms.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String("alias/b")})
+				return err
+			}},
+		{name: "DeleteAlias: the key not allowed", rule: "alias-access.md#alias-access-delete",
+			run: func(t *testing.T) error {
+				_, err := aliasOnly.kms.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String("alias/shared")})
+				return err
+			},
+			code: ad, msg: "kms:DeleteAlias"},
+	}
+	runAuthz(t, cases)
+}
