@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newPolicyCmd(), newAccountCmd(), newAuthzCmd())
+	root.AddCommand(newServeCmd(), newPolicyCmd(), newAccountCmd(), newAuthzCmd(), newServiceCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}

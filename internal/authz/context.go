@@ -17,6 +17,12 @@ type Request struct {
 	// aws:SourceVpc) and its policy, which must allow the request too.
 	SourceVpce, SourceVpc string
 	Endpoint              *policy.Policy
+	// ViaService is the registered service that forwarded the caller's own
+	// signed request (kms:ViaService, aws:CalledVia).
+	ViaService string
+	// SourceARN and SourceAccount are what a service acting for itself says
+	// it acts for (aws:SourceArn, aws:SourceAccount).
+	SourceARN, SourceAccount string
 }
 
 // GlobalKeys returns the aws: condition keys every request carries, each
@@ -39,6 +45,14 @@ func GlobalKeys(id *Identity, r Request) policy.Keys {
 // aws:PrincipalTag/*, the session keys, and kms:CallerAccount.
 func (id *Identity) Keys() policy.Keys {
 	id.keysOnce.Do(func() {
+		if id.Type == ServiceType {
+			id.keys = policy.Keys{
+				"aws:principalservicename":  {id.ARN},
+				"aws:principalisawsservice": {"true"},
+				"aws:principaltype":         {"Service"},
+			}
+			return
+		}
 		k := policy.Keys{
 			"aws:principalarn":          {principalARN(id)},
 			"aws:principalaccount":      {id.Account},
@@ -92,6 +106,19 @@ func RequestKeys(r Request) policy.Keys {
 	}
 	if r.OrgID != "" {
 		k["aws:principalorgid"] = []string{r.OrgID}
+	}
+	if r.ViaService != "" {
+		k["kms:viaservice"] = []string{r.ViaService}
+		k["aws:calledvia"] = []string{r.ViaService}
+		k["aws:calledviafirst"] = []string{r.ViaService}
+		k["aws:calledvialast"] = []string{r.ViaService}
+		k["aws:viaawsservice"] = trueValue
+	}
+	if r.SourceARN != "" {
+		k["aws:sourcearn"] = []string{r.SourceARN}
+	}
+	if r.SourceAccount != "" {
+		k["aws:sourceaccount"] = []string{r.SourceAccount}
 	}
 	return k
 }

@@ -37,7 +37,7 @@ type GrantMatch struct {
 func ExplainKey(r *KeyRequest) KeyExplanation {
 	d := DecideKey(r)
 	req := &policy.Request{
-		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: r.Identity.ARN, Account: r.Identity.Account},
+		Principal: r.Identity.PolicyPrincipal(),
 		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
 	}
 	x := KeyExplanation{Decision: d, Action: r.Action, Caller: r.Identity.ARN, KeyARN: r.KeyARN}

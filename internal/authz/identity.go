@@ -15,6 +15,9 @@ const (
 	RootType PrincipalType = iota + 1
 	UserType
 	AssumedRoleType
+	// ServiceType is a registered service acting for itself; its ARN is the
+	// service principal name (e.g. backup.example.internal).
+	ServiceType
 )
 
 func (t PrincipalType) String() string {
@@ -25,6 +28,8 @@ func (t PrincipalType) String() string {
 		return "User"
 	case AssumedRoleType:
 		return "AssumedRole"
+	case ServiceType:
+		return "Service"
 	}
 	return "Unknown"
 }
@@ -65,4 +70,13 @@ type Identity struct {
 
 	keysOnce sync.Once
 	keys     policy.Keys
+}
+
+// PolicyPrincipal is the caller as policy evaluation matches it against
+// Principal elements: an AWS principal, or a service principal.
+func (id *Identity) PolicyPrincipal() policy.Principal {
+	if id.Type == ServiceType {
+		return policy.Principal{Type: policy.ServicePrincipal, ARN: id.ARN}
+	}
+	return policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account}
 }

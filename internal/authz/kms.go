@@ -109,7 +109,7 @@ type KeyDecision struct {
 func DecideKey(r *KeyRequest) KeyDecision {
 	id := r.Identity
 	req := &policy.Request{
-		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
+		Principal: id.PolicyPrincipal(),
 		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
 	}
 	kp := policy.Outcome{Decision: policy.NotApplicable, Statement: -1}
@@ -164,6 +164,13 @@ func DecideKey(r *KeyRequest) KeyDecision {
 	if kp.Decision == policy.Allow {
 		direct := kp.Via >= policy.ViaNotPrincipal
 		switch {
+		case id.Type == ServiceType:
+			// A service principal has no identity policies: the key policy's
+			// allow of the service is the whole permission (KMS Developer
+			// Guide: allowing AWS services to use a KMS key).
+			if kp.Via >= policy.ViaAnyone {
+				return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
+			}
 		case direct && sameAccount:
 			// A key policy naming the caller suffices in its account; a role
 			// session is still bounded by its session policy and boundary.

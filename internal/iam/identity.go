@@ -68,6 +68,9 @@ type cachedIdentity struct {
 func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 	v := d.v
 	if k := v.keys[accessKeyID]; k != nil {
+		if k.Service != "" {
+			return &authz.Identity{Principal: authz.Principal{ARN: k.Service, Type: authz.ServiceType, Name: k.Service, UserID: k.Service, AccessKeyID: accessKeyID}}, nil
+		}
 		if k.UserName == "" {
 			return &authz.Identity{Principal: authz.Principal{Account: k.Account, ARN: arn.RootARN(k.Account), Type: authz.RootType, UserID: k.Account, AccessKeyID: accessKeyID}}, nil
 		}

@@ -158,7 +158,7 @@ func ownAccount(c Caller, k *key) bool { return strings.EqualFold(k.rec.Account,
 // requestKeys caches authz.RequestKeys by everything they depend on, so that
 // requests from the same client build none.
 func (s *Service) requestKeys(r authz.Request) policy.Keys {
-	ck := requestKeysKey{r.SourceIP, r.SecureTransport, r.Region, r.OrgID, r.SourceVpce, r.SourceVpc}
+	ck := requestKeysKey{r.SourceIP, r.SecureTransport, r.Region, r.OrgID, r.SourceVpce, r.SourceVpc, r.ViaService, r.SourceARN, r.SourceAccount}
 	if v, ok := s.reqKeys.Load(ck); ok {
 		return v.(policy.Keys)
 	}
@@ -174,9 +174,11 @@ func (s *Service) requestKeys(r authz.Request) policy.Keys {
 
 const maxRequestKeys = 4096
 
+// requestKeysKey is every field of authz.Request that RequestKeys reads.
 type requestKeysKey struct {
-	ip          string
-	secure      bool
-	region, org string
-	vpce, vpc   string
+	ip                   string
+	secure               bool
+	region, org          string
+	vpce, vpc            string
+	via, srcARN, srcAcct string
 }

@@ -89,7 +89,11 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.orgOps = orgOperations(ids)
 	s.iamOps = iamOperations(ids)
 	s.stsOps = stsOperations(ids)
-	s.adminOps = map[string]jsonHandler{"ExplainAuthorization": s.explain}
+	s.adminOps = map[string]jsonHandler{
+		"ExplainAuthorization": s.explain,
+		"RegisterService":      s.registerService,
+		"ListServices":         s.listServices,
+	}
 	return s, nil
 }
 
@@ -252,6 +256,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeAuthError(w, id, proto, sigv4.ErrUnknownAccessKey)
 		return
 	}
+	var via, sourceARN, sourceAccount string
+	if ident.Type == authz.ServiceType {
+		if ident, via, sourceARN, sourceAccount, err = s.serviceCall(r, buf, ident); err != nil {
+			s.writeAuthError(w, id, proto, err)
+			return
+		}
+	}
 	c := call{
 		identity: ident,
 		region:   res.Region,
@@ -260,6 +271,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Region: res.Region, OrgID: s.ids.OrgID(ident.Account),
 		},
 	}
+	c.request.ViaService, c.request.SourceARN, c.request.SourceAccount = via, sourceARN, sourceAccount
 	if e, ok := r.Context().Value(endpointKey{}).(*Endpoint); ok {
 		c.request.SourceVpce, c.request.SourceVpc, c.request.Endpoint = e.ID, e.VPC, e.Policy
 	}
