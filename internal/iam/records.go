@@ -154,15 +154,15 @@ func (p *ManagedPolicy) Default() string {
 }
 
 type accessKeyRecord struct {
-	AccessKeyID string    `json:"accessKeyId"`
-	Account     string    `json:"account"`
-	UserName    string    `json:"userName,omitempty"` // empty: the account's root
+	AccessKeyID string `json:"accessKeyId"`
+	Account     string `json:"account"`
+	UserName    string `json:"userName,omitempty"` // empty: the account's root
 	// Service, when set, makes this the key of a registered service
 	// principal; it belongs to no account.
-	Service string `json:"service,omitempty"`
-	Status      string    `json:"status"`
-	Created     time.Time `json:"created"`
-	Secret      []byte    `json:"secret"` // sealed
+	Service string    `json:"service,omitempty"`
+	Status  string    `json:"status"`
+	Created time.Time `json:"created"`
+	Secret  []byte    `json:"secret"` // sealed
 }
 
 // sessionRecord is a set of temporary credentials issued by STS.
