@@ -18,6 +18,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -688,6 +689,8 @@ func TestAuthzConditionKeys(t *testing.T) {
 	typed := e.user("typed", nil, typePolicy)
 	typedRole := e.role("Typed", nil, nil, typePolicy)
 	carol := e.user("carol", nil, p(cond("StringEquals", "kms:EncryptionContext:user", `"${aws:username}"`), "kms:Encrypt"))
+	dave := e.user("dave", nil, p(cond("StringEquals", "aws:username", `"dave"`), "kms:Encrypt"))
+	daveRole := e.role("Dave", nil, nil, p(cond("StringEquals", "aws:username", `"dave"`), "kms:Encrypt"))
 	uidRole := e.role("Uid", nil, nil, p(cond("StringLike", "aws:userid", `"*:uid-sess"`), "kms:Encrypt"))
 	principalAcct := e.user("principalacct", nil, p(cond("StringEquals", "aws:PrincipalAccount", `"`+acct+`"`), "kms:Encrypt"))
 	fromHere := e.user("fromhere", nil, p(cond("IpAddress", "aws:SourceIp", `"127.0.0.1/32"`), "kms:Encrypt"))
@@ -710,6 +713,7 @@ func TestAuthzConditionKeys(t *testing.T) {
 	blueSess := e.session(teamRole, "blue", "", map[string]string{"team": "blue"})
 	redSess := e.session(teamRole, "plain", "", nil)
 	typedSess := e.session(typedRole, "t1", "", nil)
+	daveSess := e.session(daveRole, "dave", "", nil)
 	uidSess := e.session(uidRole, "uid-sess", "", nil)
 	uidOther := e.session(uidRole, "other-sess", "", nil)
 	mfaSess := e.session(mfaRole, "m1", "", nil)
@@ -932,6 +936,11 @@ func TestAuthzConditionKeys(t *testing.T) {
 		{name: "${aws:username}: another user's name", rule: "conditions-kms.md#conditions-kms-encryption-context-variables",
 			run:  func(t *testing.T) error { return e.enc(carol, *def.KeyId, map[string]string{"user": "dave"}) },
 			code: ad, msg: denied(u("carol"), "kms:Encrypt", *def.Arn, noIdentity)},
+		{name: "aws:username of a user", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-username",
+			run: func(t *testing.T) error { return e.enc(dave, *def.KeyId, nil) }},
+		{name: "aws:username is absent for a role session", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-username: not present for assumed roles",
+			run:  func(t *testing.T) error { return e.enc(daveSess, *def.KeyId, nil) },
+			code: ad, msg: denied(sessionARN(acct, "Dave", "dave"), "kms:Encrypt", *def.Arn, noIdentity)},
 		{name: "aws:userid of a session is role-id:session", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-userid",
 			run: func(t *testing.T) error { return e.enc(uidSess, *def.KeyId, nil) }},
 		{name: "aws:userid: another session", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-userid",
@@ -990,6 +999,9 @@ func TestAuthzGrants(t *testing.T) {
 	plain := e.user("plain", nil)
 	retirer := e.user("retirer", nil)
 	stranger := e.user("stranger", nil)
+	delegate := e.user("delegate", nil, allowAll("", "kms:RetireGrant"))
+	denyRetire := e.user("denyretire", nil, doc(stmt("Deny", "", js("kms:RetireGrant"), js("*"), "")))
+	denyEnc := e.user("denyenc", nil, doc(stmt("Deny", "", js("kms:Encrypt"), js("*"), "")))
 	grantRole := e.role("GrantRole", nil, nil)
 	roleSess := e.session(grantRole, "g1", "", nil)
 	u := func(n string) string { return userARN(acct, n) }
@@ -1007,6 +1019,13 @@ func TestAuthzGrants(t *testing.T) {
 	self, err := e.grant(e.root, *def.KeyId, u("selfretire"), ops(types.GrantOperationEncrypt, types.GrantOperationRetireGrant), nil, nil, nil)
 	e.must(err)
 	plainGrant, err := e.grant(e.root, *def.KeyId, u("plain"), ops(types.GrantOperationEncrypt), nil, nil, nil)
+	e.must(err)
+	e.user("bystander", nil)
+	forDelegate, err := e.grant(e.root, *def.KeyId, u("bystander"), ops(types.GrantOperationEncrypt), nil, nil, nil)
+	e.must(err)
+	forDenied, err := e.grant(e.root, *def.KeyId, u("denyretire"), ops(types.GrantOperationEncrypt, types.GrantOperationRetireGrant), nil, nil, nil)
+	e.must(err)
+	_, err = e.grant(e.root, *def.KeyId, u("denyenc"), ops(types.GrantOperationEncrypt), nil, nil, nil)
 	e.must(err)
 	blob := e.encrypt(def, nil)
 	var named *kms.CreateGrantOutput
@@ -1105,6 +1124,21 @@ func TestAuthzGrants(t *testing.T) {
 				_, err := selfRetire.kms.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: self.GrantToken})
 				return err
 			}},
+		{name: "RetireGrant by a user the key's account allows kms:RetireGrant", rule: "grant-manage.md#grant-delete: the AWS account that owns the KMS key can delegate the kms:RetireGrant permission to an IAM user in the account",
+			run: func(t *testing.T) error {
+				_, err := delegate.kms.RetireGrant(ctx, &kms.RetireGrantInput{KeyId: def.Arn, GrantId: forDelegate.GrantId})
+				return err
+			}},
+		{name: "an IAM deny of kms:RetireGrant beats the grant's RetireGrant", rule: "grant-manage.md#grant-delete: to deny permission to retire a grant, you can use a Deny action with the kms:RetireGrant permission",
+			run: func(t *testing.T) error {
+				_, err := denyRetire.kms.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: forDenied.GrantToken})
+				return err
+			},
+			code: ad, msg: denied(u("denyretire"), "kms:RetireGrant", *def.Arn, denyIdentity),
+			skip: "RetireGrant lets the grantee of a grant holding RetireGrant (and the retiring principal) retire it without evaluating the caller's policies, so an explicit Deny of kms:RetireGrant in an identity policy has no effect (the request succeeds)"},
+		{name: "an IAM explicit deny beats a grant", rule: "grants.md#about-grants: a grant can allow access, but not deny; iam-user-guide reference_policies_evaluation-logic.md: explicit deny wins",
+			run:  func(t *testing.T) error { return e.enc(denyEnc, *def.KeyId, nil) },
+			code: ad, msg: denied(u("denyenc"), "kms:Encrypt", *def.Arn, denyIdentity)},
 		{name: "RetireGrant by the retiring principal", rule: "grants.md#terms-retiring-principal; grant-manage.md#grant-delete",
 			run: func(t *testing.T) error {
 				_, err := retirer.kms.RetireGrant(ctx, &kms.RetireGrantInput{KeyId: def.Arn, GrantId: main.GrantId})
@@ -1250,6 +1284,130 @@ func TestAuthzAccountLevelAndAliases(t *testing.T) {
 				return err
 			},
 			code: ad, msg: "kms:DeleteAlias"},
+	}
+	runAuthz(t, cases)
+}
+
+// TestAuthzCrossAccount: principals of a second account, made through
+// Organizations, use a key only when its key policy and their own account's
+// IAM policies both allow, and only in the operations AWS allows across
+// accounts.
+func TestAuthzCrossAccount(t *testing.T) {
+	e := newAuthzEnv(t)
+	ctx := e.ctx
+	org, err := e.root.orgs.CreateOrganization(ctx, &organizations.CreateOrganizationInput{})
+	e.must(err)
+	orgID := *org.Organization.Id
+	ca, err := e.root.orgs.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("partner"), Email: aws.String("partner@example.com")})
+	e.must(err)
+	other := *ca.CreateAccountStatus.AccountId
+	d, err := e.root.orgs.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	e.must(err)
+	if *d.Organization.Id != orgID {
+		t.Fatalf("DescribeOrganization id = %s, want %s", *d.Organization.Id, orgID)
+	}
+	// The management account reaches the member through its access role.
+	e.user("orgadmin", nil)
+	_, err = e.root.iam.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("orgadmin"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")})
+	e.must(err)
+	orgAdmin := e.userKeys("orgadmin")
+	out, err := orgAdmin.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN(other, "OrganizationAccountAccessRole")), RoleSessionName: aws.String("setup")})
+	e.must(err)
+	member := clientsFor(e.srv, *out.Credentials.AccessKeyId, *out.Credentials.SecretAccessKey, *out.Credentials.SessionToken)
+
+	keysHere := "arn:aws:kms:us-east-1:" + acct + ":key/*"
+	extPolicy := doc(stmt("Allow", "", js("kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:CreateGrant", "kms:ListGrants",
+		"kms:GetKeyRotationStatus", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:TagResource"), js(keysHere), ""))
+	mgmtUser := e.user("mgmtuser", nil)
+	ext := e.userIn(member.iam, "ext", nil, extPolicy)
+	extNone := e.userIn(member.iam, "extnone", nil)
+	extNamed := e.userIn(member.iam, "extnamed", nil)
+	extGrantee := e.userIn(member.iam, "extgrantee", nil)
+
+	// The key policy allows the other account (so its IAM decides) and
+	// names one of its users directly.
+	shared := e.key(doc(rootStmt,
+		stmt("Allow", principal(rootARN(other)), js("kms:*"), js("*"), ""),
+		stmt("Allow", principal(userARN(other, "extnamed")), js("kms:Encrypt"), js("*"), "")), nil)
+	e.alias("alias/shared", shared)
+	callerAcctKey := e.key(doc(rootStmt, stmt("Allow", `"*"`, js("kms:Encrypt"), js("*"), `{"StringEquals":{"kms:CallerAccount":"`+acct+`"}}`)), nil)
+	orgKey := e.key(doc(rootStmt, stmt("Allow", `"*"`, js("kms:Encrypt"), js("*"), `{"StringEquals":{"aws:PrincipalOrgID":"`+orgID+`"}}`)), nil)
+	otherOrgKey := e.key(doc(rootStmt, stmt("Allow", `"*"`, js("kms:Encrypt"), js("*"), `{"StringEquals":{"aws:PrincipalOrgID":"o-aaaaaaaaaa"}}`)), nil)
+	notShared := e.key("", nil)
+	blob := e.encrypt(shared, nil)
+	_, err = e.grant(e.root, *shared.KeyId, userARN(other, "extgrantee"), ops(types.GrantOperationEncrypt), nil, nil, nil)
+	e.must(err)
+
+	ea := func(n string) string { return userARN(other, n) }
+	ad, nf := "AccessDeniedException", "NotFoundException"
+	aliasARN := "arn:aws:kms:us-east-1:" + acct + ":alias/shared"
+
+	cases := []authzCase{
+		{name: "Encrypt by key ARN with the key policy and IAM", rule: "key-policy-modifying-external-accounts.md: cross-account access requires permission in the key policy and in an IAM policy in the external account",
+			run: func(t *testing.T) error { return e.enc(ext, *shared.Arn, nil) }},
+		{name: "Decrypt across accounts", rule: "key-policy-modifying-external-accounts.md#cross-account-use: cryptographic operations",
+			run: func(t *testing.T) error { return e.dec(ext, blob, nil, nil) }},
+		{name: "DescribeKey across accounts", rule: "key-policy-modifying-external-accounts.md: DescribeKey is effective across accounts",
+			run: func(t *testing.T) error { return e.describe(ext, *shared.Arn) }},
+		{name: "GenerateDataKey across accounts", rule: "key-policy-modifying-external-accounts.md#cross-account-use",
+			run: func(t *testing.T) error { return e.gdk(ext, *shared.Arn, nil) }},
+		{name: "GetKeyRotationStatus across accounts", rule: "key-policy-modifying-external-accounts.md: GetKeyRotationStatus, by key ARN",
+			run: func(t *testing.T) error {
+				_, err := ext.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: shared.Arn})
+				return err
+			}},
+		{name: "CreateGrant and ListGrants across accounts", rule: "key-policy-modifying-external-accounts.md: CreateGrant and ListGrants, by key ARN",
+			run: func(t *testing.T) error {
+				if _, err := e.grant(ext, *shared.Arn, ea("extnone"), ops(types.GrantOperationDecrypt), nil, nil, nil); err != nil {
+					return err
+				}
+				_, err := ext.kms.ListGrants(ctx, &kms.ListGrantsInput{KeyId: shared.Arn})
+				return err
+			}},
+		{name: "an alias ARN across accounts", rule: "key-policy-modifying-external-accounts.md#cross-account-use: for cryptographic operations use the key ARN or alias ARN",
+			run: func(t *testing.T) error { return e.enc(ext, aliasARN, nil) }},
+		{name: "an alias name means the caller's account", rule: "key-policy-modifying-external-accounts.md#cross-account-use: if you enter only a key ID or alias name, AWS assumes the KMS key is in your account",
+			run:  func(t *testing.T) error { return e.enc(ext, "alias/shared", nil) },
+			code: nf, msg: "alias/shared"},
+		{name: "a key id means the caller's account", rule: "key-policy-modifying-external-accounts.md#cross-account-use",
+			run:  func(t *testing.T) error { return e.enc(ext, *shared.KeyId, nil) },
+			code: nf, msg: *shared.KeyId},
+		{name: "no IAM policy in the external account", rule: "key-policy-modifying-external-accounts.md: neither the key policy nor the IAM policy alone is sufficient",
+			run:  func(t *testing.T) error { return e.enc(extNone, *shared.Arn, nil) },
+			code: ad, msg: denied(ea("extnone"), "kms:Encrypt", *shared.Arn, noIdentity)},
+		{name: "named in the key policy, still no IAM policy", rule: "key-policy-modifying-external-accounts.md#cross-account-iam-policy: IAM policies in the external account must delegate the key policy permissions",
+			run:  func(t *testing.T) error { return e.enc(extNamed, *shared.Arn, nil) },
+			code: ad, msg: denied(ea("extnamed"), "kms:Encrypt", *shared.Arn, noIdentity)},
+		{name: "IAM allow without the key policy", rule: "key-policy-modifying-external-accounts.md: the key policy determines who can have access",
+			run:  func(t *testing.T) error { return e.enc(ext, *notShared.Arn, nil) },
+			code: ad, msg: denied(ea("ext"), "kms:Encrypt", *notShared.Arn, noResource)},
+		{name: "ScheduleKeyDeletion across accounts is not found", rule: "key-policy-modifying-external-accounts.md: permission for other operations has no effect (kms:ScheduleKeyDeletion)",
+			run: func(t *testing.T) error {
+				_, err := ext.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: shared.Arn})
+				return err
+			},
+			code: nf, msg: *shared.Arn},
+		{name: "PutKeyPolicy across accounts is not found", rule: "key-policy-modifying-external-accounts.md; kms-api-permissions-reference.md: PutKeyPolicy is not cross-account",
+			run:  func(t *testing.T) error { return e.putPolicy(ext, *shared.Arn, doc(rootStmt), false) },
+			code: nf, msg: *shared.Arn},
+		{name: "TagResource across accounts is not found", rule: "kms-api-permissions-reference.md: TagResource is not cross-account",
+			run: func(t *testing.T) error {
+				_, err := ext.kms.TagResource(ctx, &kms.TagResourceInput{KeyId: shared.Arn, Tags: []types.Tag{{TagKey: aws.String("a"), TagValue: aws.String("b")}}})
+				return err
+			},
+			code: nf, msg: *shared.Arn},
+		{name: "a grant to an external principal", rule: "grants.md#about-grants: you can create a grant for a KMS key in a different AWS account; the grantee can be in a different account",
+			run: func(t *testing.T) error { return e.enc(extGrantee, *shared.Arn, nil) }},
+		{name: "Principal * with kms:CallerAccount excludes another account", rule: "conditions-kms.md#conditions-kms-caller-account",
+			run:  func(t *testing.T) error { return e.enc(ext, *callerAcctKey.Arn, nil) },
+			code: ad, msg: denied(ea("ext"), "kms:Encrypt", *callerAcctKey.Arn, noResource)},
+		{name: "aws:PrincipalOrgID: a member account of the organization", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principalorgid",
+			run: func(t *testing.T) error { return e.enc(ext, *orgKey.Arn, nil) }},
+		{name: "aws:PrincipalOrgID: another organization", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principalorgid",
+			run:  func(t *testing.T) error { return e.enc(ext, *otherOrgKey.Arn, nil) },
+			code: ad, msg: denied(ea("ext"), "kms:Encrypt", *otherOrgKey.Arn, noResource)},
+		{name: "aws:PrincipalOrgID: a management account user without IAM policy", rule: "iam-user-guide reference_policies_condition-keys.md#condition-keys-principalorgid; reference_policies_elements_principal.md: Principal * in a resource-based policy",
+			run: func(t *testing.T) error { return e.enc(mgmtUser, *orgKey.Arn, nil) }},
 	}
 	runAuthz(t, cases)
 }
