@@ -56,11 +56,14 @@ type Log struct {
 	kick    chan struct{}
 
 	// wmu serialises writing (Run's batches, Close's final flush) and owns
-	// spare and buf.
+	// spare, out and outEvents.
 	wmu   sync.Mutex
 	spare []*Event
-	buf   bytes.Buffer
-	done  bool // the file is closed
+	// out holds events encoded but not yet durable: the current batch, or
+	// what a failed write left, which the next write sends first.
+	out       bytes.Buffer
+	outEvents int
+	done      bool // the file is closed
 
 	usage usageIndex
 
@@ -120,6 +123,8 @@ func (l *Log) load(now func() time.Time) error {
 		if len(line) > 0 {
 			torn = line[len(line)-1] != '\n'
 			n++
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
 			var s scanned
 			if jerr := json.Unmarshal(line, &s); jerr != nil {
 				l.logger.Warn("audit: skipping an unreadable line", "line", n, "err", jerr)
@@ -268,10 +273,12 @@ func (l *Log) Run(ctx context.Context) error {
 		}
 		for {
 			n, err := l.flush(ctx)
-			if errors.Is(err, errClosed) {
+			switch {
+			case errors.Is(err, errClosed):
 				return nil
-			}
-			if err != nil {
+			case err != nil && ctx.Err() != nil:
+				return ctx.Err() // what was not written waits for Close
+			case err != nil:
 				return err
 			}
 			if n == 0 {
@@ -308,26 +315,28 @@ func (l *Log) flush(ctx context.Context) (int, error) {
 	return len(batch), err
 }
 
-// writeBatch encodes, writes and fsyncs a batch; the caller holds wmu.
+// writeBatch encodes a batch after whatever an earlier failed write left,
+// writes it all and fsyncs; the caller holds wmu. Bytes not written stay in
+// out for the next call, so nothing encoded is lost to an error.
 func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
-	l.buf.Reset()
-	enc := json.NewEncoder(&l.buf)
+	enc := json.NewEncoder(&l.out)
 	enc.SetEscapeHTML(false)
 	for _, e := range batch {
 		if err := enc.Encode(e); err != nil {
 			// Only an unencodable value (a NaN in additionalEventData) gets
-			// here: the event is written without its extra data.
+			// here, and Encode wrote nothing: the event is written without
+			// its extra data.
 			l.logger.Error("audit: event not encodable", "eventID", e.EventID, "err", err)
 			c := *e
 			c.AdditionalEventData, c.ResponseElements = map[string]any{"encodingError": err.Error()}, nil
 			enc.Encode(&c)
 		}
 	}
-	b := l.buf.Bytes()
+	l.outEvents += len(batch)
 	backoff := 100 * time.Millisecond
-	for len(b) > 0 {
-		n, err := l.f.Write(b)
-		b = b[n:]
+	for l.out.Len() > 0 {
+		n, err := l.f.Write(l.out.Bytes())
+		l.out.Next(n)
 		if err == nil {
 			continue
 		}
@@ -347,7 +356,8 @@ func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
 		}
 	}
 	l.syncs.Add(1)
-	l.written.Add(uint64(len(batch)))
+	l.written.Add(uint64(l.outEvents))
+	l.outEvents = 0
 	return nil
 }
 
@@ -375,7 +385,7 @@ func (l *Log) Close() error {
 	l.pending = nil
 	l.mu.Unlock()
 	var err error
-	if len(batch) > 0 {
+	if len(batch) > 0 || l.out.Len() > 0 {
 		// A full disk gets a little time to clear before these are lost.
 		ctx, cancel := context.WithTimeout(context.Background(), closeRetry)
 		err = l.writeBatch(ctx, batch)
