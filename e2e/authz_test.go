@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +36,6 @@ type authzCase struct {
 	// "User: " must be the whole message, word for word.
 	msg string
 	// skip, when set, is why Trent fails the case today (a server bug).
-	skip string
 }
 
 func runAuthz(t *testing.T, cases []authzCase) {
@@ -46,9 +44,6 @@ func runAuthz(t *testing.T, cases []authzCase) {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.rule == "" {
 				t.Fatal("case cites no documentation rule")
-			}
-			if tt.skip != "" && os.Getenv("TRENT_AUTHZ_RUN_SKIPPED") == "" {
-				t.Skip("trent bug: " + tt.skip)
 			}
 			err := tt.run(t)
 			if tt.code == "" {
@@ -432,8 +427,7 @@ func TestAuthzKeyPolicyAndIAM(t *testing.T) {
 			},
 			code: "AccessDeniedException", msg: denied(sessionARN(acct, "Named", "limited"), "kms:Encrypt", *named.Arn, noSession)},
 		{name: "key policy naming a session ARN: the session policy does not limit", rule: "iam-user-guide access_policies_boundaries.md: permissions granted directly to a session are not limited by an implicit deny in an identity-based policy, a permissions boundary, or session policy",
-			run:  func(t *testing.T) error { return e.gdk(namedNarrow, *named.KeyId, nil) },
-			skip: "DecideKey applies the session policy to every role session the key policy names, even when it names the session ARN itself (GenerateDataKey by arn:aws:sts::111122223333:assumed-role/Named/narrow is denied 'because no session policy allows')"},
+			run: func(t *testing.T) error { return e.gdk(namedNarrow, *named.KeyId, nil) }},
 		{name: "key policy naming a user: its boundary does not limit", rule: "iam-user-guide access_policies_boundaries.md: resource-based policies that grant permissions to an IAM user ARN are not limited by an implicit deny in an identity-based policy or permissions boundary",
 			run: func(t *testing.T) error { return e.enc(bounded, *named.KeyId, nil) }},
 		{name: "boundary limits an IAM allow", rule: "iam-user-guide access_policies_boundaries.md: effective permissions are the intersection of identity policies and the boundary",
@@ -895,8 +889,7 @@ func TestAuthzConditionKeys(t *testing.T) {
 				return err
 			}},
 		{name: "kms:ReEncryptOnSameKey: the docs' statement, same key", rule: "conditions-kms.md#conditions-kms-reencrypt-on-same-key: allow a user to reencrypt only when the destination KMS key is the same one",
-			run:  func(t *testing.T) error { return reencrypt(*reencSame.Arn) },
-			skip: "kms:ReEncryptOnSameKey is set only for the ReEncryptTo check, so the docs' statement on kms:ReEncrypt* never allows kms:ReEncryptFrom (denied 'because no identity-based policy allows the kms:ReEncryptFrom action')"},
+			run: func(t *testing.T) error { return reencrypt(*reencSame.Arn) }},
 		{name: "kms:ReEncryptOnSameKey: the docs' statement, another key", rule: "conditions-kms.md#conditions-kms-reencrypt-on-same-key",
 			run:  func(t *testing.T) error { return reencrypt(*def.Arn) },
 			code: ad, msg: denied(u("ExampleUser"), "kms:ReEncryptFrom", *reencSame.Arn, noIdentity)},
@@ -1134,8 +1127,7 @@ func TestAuthzGrants(t *testing.T) {
 				_, err := denyRetire.kms.RetireGrant(ctx, &kms.RetireGrantInput{GrantToken: forDenied.GrantToken})
 				return err
 			},
-			code: ad, msg: denied(u("denyretire"), "kms:RetireGrant", *def.Arn, denyIdentity),
-			skip: "RetireGrant lets the grantee of a grant holding RetireGrant (and the retiring principal) retire it without evaluating the caller's policies, so an explicit Deny of kms:RetireGrant in an identity policy has no effect (the request succeeds)"},
+			code: ad, msg: denied(u("denyretire"), "kms:RetireGrant", *def.Arn, denyIdentity)},
 		{name: "an IAM explicit deny beats a grant", rule: "grants.md#about-grants: a grant can allow access, but not deny; iam-user-guide reference_policies_evaluation-logic.md: explicit deny wins",
 			run:  func(t *testing.T) error { return e.enc(denyEnc, *def.KeyId, nil) },
 			code: ad, msg: denied(u("denyenc"), "kms:Encrypt", *def.Arn, denyIdentity)},

@@ -173,8 +173,9 @@ func DecideKey(r *KeyRequest) KeyDecision {
 			}
 		case direct && sameAccount:
 			// A key policy naming the caller suffices in its account; a role
-			// session is still bounded by its session policy and boundary.
-			if id.Type != AssumedRoleType {
+			// session allowed through its role (not its own session ARN) is
+			// still bounded by its session policy and boundary.
+			if id.Type != AssumedRoleType || kp.Via == policy.ViaPrincipal {
 				return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
 			}
 			if why := limitsAllow(); why != Allowed {

@@ -55,13 +55,7 @@ func (s *Service) keyFor(c Caller, id string, forms idForms, a access) (*key, er
 func (s *Service) authorize(c Caller, k *key, a access) error {
 	id := c.identity()
 	action := a.actionName()
-	keys, more := s.conditionKeys(c, id, k, a)
-	r := &authz.KeyRequest{
-		Identity: id, Action: action, Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
-		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: keys, More: more, Request: c.Request,
-		Grants: s.view.grantsOf(k),
-	}
-	d := authz.DecideKey(r)
+	d := s.decide(c, id, k, a, s.view.grantsOf(k))
 	if d.Allowed() {
 		return nil
 	}
@@ -181,4 +175,26 @@ type requestKeysKey struct {
 	region, org          string
 	vpce, vpc            string
 	via, srcARN, srcAcct string
+}
+
+// deniedExplicitly reports an explicit deny of an access in the key policy or
+// the caller's identity policies, boundary, session or endpoint policy, for
+// operations that otherwise need no allow from them.
+func (s *Service) deniedExplicitly(c Caller, k *key, a access) error {
+	id := c.identity()
+	d := s.decide(c, id, k, a, nil)
+	switch d.Reason {
+	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny:
+		return accessDenied(d.Reason.Message(id.ARN, a.actionName(), k.arn))
+	}
+	return nil
+}
+
+// decide runs authz.DecideKey for an access, with the given grants.
+func (s *Service) decide(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyDecision {
+	keys, more := s.conditionKeys(c, id, k, a)
+	return authz.DecideKey(&authz.KeyRequest{
+		Identity: id, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
+		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: keys, More: more, Request: c.Request, Grants: grants,
+	})
 }

@@ -200,9 +200,11 @@ func decryptAccess(op string, ec map[string]string, alg *string) access {
 
 // decryptAny opens a ciphertext: an asymmetric one needs its KeyId (it names
 // no key), a symmetric blob names its own.
-func (s *Service) decryptAny(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string) (decrypted, error) {
+func (s *Service) decryptAny(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string, extra ...string) (decrypted, error) {
 	if keyID != nil && blob != nil {
-		k, err := s.keyFor(c, *keyID, keyOrAlias|crossAccount, decryptAccess(op, ec, alg))
+		a := decryptAccess(op, ec, alg)
+		a.keys = append(a.keys, extra...)
+		k, err := s.keyFor(c, *keyID, keyOrAlias|crossAccount, a)
 		if err != nil {
 			return decrypted{}, err
 		}
@@ -210,7 +212,7 @@ func (s *Service) decryptAny(c Caller, blob []byte, ec map[string]string, keyID,
 			return s.decryptAsymmetric(k, blob, ec, alg, op)
 		}
 	}
-	k, pt, mid, err := s.decryptBlob(c, blob, ec, keyID, alg, op)
+	k, pt, mid, err := s.decryptBlob(c, blob, ec, keyID, alg, op, extra...)
 	return decrypted{k: k, pt: pt, mid: mid, alg: algSymmetric}, err
 }
 
@@ -242,7 +244,7 @@ func (s *Service) decryptAsymmetric(k *key, ct []byte, ec map[string]string, alg
 
 // decryptBlob finds the key and material a symmetric ciphertext names and
 // opens it. keyID, if set, must name that same key.
-func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string) (*key, []byte, string, error) {
+func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string, extra ...string) (*key, []byte, string, error) {
 	if blob == nil {
 		return nil, nil, "", wire.Validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null")
 	}
@@ -252,6 +254,7 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 	}
 	var k *key
 	a := decryptAccess(op, ec, alg)
+	a.keys = append(a.keys, extra...)
 	if keyID != nil {
 		if k, err = s.keyFor(c, *keyID, keyOrAlias|crossAccount, a); err != nil {
 			return nil, nil, "", err
@@ -311,7 +314,23 @@ func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptReque
 // ReEncrypt decrypts under one key and encrypts under another (or the same)
 // without exposing the plaintext.
 func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptRequest) (*kmsapi.ReEncryptResponse, error) {
-	d, err := s.decryptAny(c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt")
+	// kms:ReEncryptOnSameKey is part of both the ReEncryptFrom and the
+	// ReEncryptTo decisions, so work out both keys first.
+	same := "false"
+	if dk, _, err := s.lookup(c, *in.DestinationKeyId, keyOrAlias|crossAccount); err == nil {
+		var srcID string
+		if in.SourceKeyId != nil {
+			if sk, _, err := s.lookup(c, *in.SourceKeyId, keyOrAlias|crossAccount); err == nil {
+				srcID = sk.rec.ID
+			}
+		} else if h, err := keys.ParseBlob(in.CiphertextBlob); err == nil {
+			srcID = h.KeyID
+		}
+		if srcID == dk.rec.ID {
+			same = "true"
+		}
+	}
+	d, err := s.decryptAny(c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt", "kms:reencryptonsamekey", same)
 	if err != nil {
 		return nil, err
 	}
@@ -321,9 +340,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 		out.SourceKeyMaterialId = wire.Ptr(d.mid)
 	}
 	to := cryptoAccess("ReEncryptTo", in.DestinationEncryptionContext, "kms:encryptionalgorithm", in.DestinationEncryptionAlgorithm, algSymmetric)
-	if dk, _, err := s.lookup(c, *in.DestinationKeyId, keyOrAlias|crossAccount); err == nil {
-		to.keys = append(to.keys, "kms:reencryptonsamekey", fmt.Sprint(dk == d.k || dk.rec.ID == d.k.rec.ID))
-	}
+	to.keys = append(to.keys, "kms:reencryptonsamekey", same)
 	dst, err := s.usableKey(c, *in.DestinationKeyId, usageEncrypt, "ReEncrypt", to)
 	if err != nil {
 		return nil, err

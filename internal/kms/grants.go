@@ -277,11 +277,7 @@ func (s *Service) grantAuthority(c Caller, id string, a access) (*key, authz.Key
 		return nil, authz.KeyDecision{}, err
 	}
 	ident := c.identity()
-	keys, more := s.conditionKeys(c, ident, k, a)
-	d := authz.DecideKey(&authz.KeyRequest{
-		Identity: ident, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
-		KeyPolicy: k.policy, Keys: keys, More: more, Request: c.Request, Grants: s.view.grantsOf(k),
-	})
+	d := s.decide(c, ident, k, a, s.view.grantsOf(k))
 	if !d.Allowed() {
 		return nil, d, accessDenied(d.Reason.Message(ident.ARN, a.actionName(), k.arn))
 	}
@@ -439,6 +435,11 @@ func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGr
 		return nil, wire.Validation("Either GrantToken or both KeyId and GrantId must be specified.")
 	}
 	id := c.identity()
+	// A Deny of kms:RetireGrant still stops those the grant lets retire it
+	// (KMS Developer Guide: retiring and revoking grants).
+	if err := s.deniedExplicitly(c, k, access{op: "RetireGrant"}); err != nil {
+		return nil, err
+	}
 	allowed := granteeIs(g.rec.Retiring, id) ||
 		(granteeIs(g.rec.Grantee, id) && slices.Contains(g.rec.Ops, "RetireGrant"))
 	if !allowed && g.rec.Issuing == arn.RootARN(id.Account) {

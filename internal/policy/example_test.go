@@ -40,7 +40,7 @@ func ExampleCompile() {
 	req.Action = "kms:ScheduleKeyDeletion"
 	fmt.Println(p.Decide(&req).Decision)
 	// Output:
-	// Allow App principal
+	// Allow App role
 	// Allow Root account
 	// ExplicitDeny
 }

@@ -26,8 +26,13 @@ const (
 	// ViaAnyone: "*" or {"AWS": "*"} (reference_policies_elements_principal.md,
 	// "All principals").
 	ViaAnyone
-	// ViaPrincipal: the caller's own ARN, or the role of an assumed-role
-	// session, or the caller's service, federated provider or canonical user.
+	// ViaRole: the role of an assumed-role session caller. Unlike ViaPrincipal
+	// the grant is to the role, so the session's session policies and the
+	// role's boundary still limit it (reference_policies_evaluation-logic.md:
+	// resource-based policies and role session ARNs).
+	ViaRole
+	// ViaPrincipal: the caller's own ARN (a session's own ARN included), or
+	// the caller's service, federated provider or canonical user.
 	ViaPrincipal
 )
 
@@ -43,6 +48,8 @@ func (v Via) String() string {
 		return "not-principal"
 	case ViaAnyone:
 		return "anyone"
+	case ViaRole:
+		return "role"
 	case ViaPrincipal:
 		return "principal"
 	}
@@ -354,8 +361,11 @@ func containsFold(list []string, s string) bool {
 func (ps *principals) match(c *caller) Via {
 	switch c.typ {
 	case AWSPrincipal:
-		if ps.hasARN(c.id) || ps.hasRole(c) {
+		if ps.hasARN(c.id) {
 			return ViaPrincipal
+		}
+		if ps.hasRole(c) {
+			return ViaRole
 		}
 		if ps.anyone {
 			return ViaAnyone
