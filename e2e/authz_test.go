@@ -35,7 +35,6 @@ type authzCase struct {
 	// msg is a substring of the error message; a message starting with
 	// "User: " must be the whole message, word for word.
 	msg string
-	// skip, when set, is why Trent fails the case today (a server bug).
 }
 
 func runAuthz(t *testing.T, cases []authzCase) {
