@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/seal"
@@ -34,6 +35,7 @@ type serveConfig struct {
 	rootKeyID, rootSecret      string
 	logLevel                   string
 	endpoints                  []string
+	auditLog                   string
 }
 
 func envOr(name, def string) string {
@@ -70,6 +72,7 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.rootKeyID, "root-access-key-id", os.Getenv("TRENT_ROOT_ACCESS_KEY_ID"), "the first account's root access key id; random if empty [TRENT_ROOT_ACCESS_KEY_ID]")
 	f.StringVar(&c.rootSecret, "root-secret-access-key", os.Getenv("TRENT_ROOT_SECRET_ACCESS_KEY"), "its secret access key [TRENT_ROOT_SECRET_ACCESS_KEY]")
 	f.StringVar(&c.logLevel, "log-level", envOr("TRENT_LOG_LEVEL", "info"), "debug, info, warn or error [TRENT_LOG_LEVEL]")
+	f.StringVar(&c.auditLog, "audit-log", os.Getenv("TRENT_AUDIT_LOG"), "the audit log: a JSON-lines file of CloudTrail-shaped events, or - for stdout; default <data-dir>/audit.jsonl [TRENT_AUDIT_LOG]")
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
 	return cmd
 }
@@ -134,7 +137,17 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log})
+	auditPath := c.auditLog
+	if auditPath == "" {
+		auditPath = filepath.Join(dataDir, "audit.jsonl")
+	}
+	auditLog, err := audit.Open(auditPath, audit.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	defer auditLog.Close()
+	k.SetUsageSource(auditLog)
+	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog})
 	if err != nil {
 		return err
 	}
@@ -168,6 +181,15 @@ func serve(ctx context.Context, c serveConfig) error {
 	errc := make(chan error, 2+len(servers))
 	go func() { errc <- ids.Run(runCtx) }()
 	go func() { errc <- k.Run(runCtx) }()
+	auditDone := make(chan error, 1)
+	go func() {
+		// A failed fsync of the audit log is fatal: events could be lost.
+		err := auditLog.Run(runCtx)
+		auditDone <- err
+		if err != nil && runCtx.Err() == nil {
+			errc <- fmt.Errorf("audit log: %w", err)
+		}
+	}()
 	for i := range servers {
 		go func() {
 			if err := servers[i].Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
@@ -194,6 +216,10 @@ func serve(ctx context.Context, c serveConfig) error {
 		}
 	}
 	cancel()
+	<-auditDone
+	if err := auditLog.Close(); err != nil {
+		log.Error("audit log", "err", err)
+	}
 	return runErr
 }
 

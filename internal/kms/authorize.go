@@ -56,6 +56,7 @@ func (s *Service) authorize(c Caller, k *key, a access) error {
 	id := c.identity()
 	action := a.actionName()
 	d := s.decide(c, id, k, a, s.view.grantsOf(k))
+	c.Note.add(k, d)
 	if d.Allowed() {
 		return nil
 	}

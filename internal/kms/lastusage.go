@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/audit"
@@ -20,27 +19,12 @@ type UsageSource interface {
 
 var _ UsageSource = (*audit.Log)(nil)
 
-// usageSources holds each Service's UsageSource. It belongs in a Service
-// field; it lives here only until service.go, outside the change that added
-// it, gains that field (SetUsageSource and usageSource are its only users).
-var usageSources sync.Map // *Service → UsageSource
-
 // SetUsageSource makes GetKeyLastUsage answer from u. Call it once, before
 // serving; without it, GetKeyLastUsage reports no use and tracking from each
 // key's creation.
-func (s *Service) SetUsageSource(u UsageSource) {
-	if u == nil {
-		usageSources.Delete(s)
-		return
-	}
-	usageSources.Store(s, u)
-}
+func (s *Service) SetUsageSource(u UsageSource) { s.usage = u }
 
-func (s *Service) usageSource() UsageSource {
-	u, _ := usageSources.Load(s)
-	src, _ := u.(UsageSource)
-	return src
-}
+func (s *Service) usageSource() UsageSource { return s.usage }
 
 // GetKeyLastUsage reports the last successful cryptographic use of a key of
 // the caller's account, and since when uses are tracked: the later of the

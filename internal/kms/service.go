@@ -31,6 +31,30 @@ type Caller struct {
 	// callers inside this process, such as tests).
 	Identity *authz.Identity
 	Request  authz.Request
+	// Note, if set, receives what the audit event of the request reports:
+	// the keys it touched and what decided access to them.
+	Note *Note
+}
+
+// Note is what an operation tells the audit log about its request.
+type Note struct {
+	Resources []string // key ARNs, in the order the request used them
+	Decision  authz.KeyDecision
+	Decided   bool
+}
+
+func (n *Note) add(k *key, d authz.KeyDecision) {
+	if n == nil {
+		return
+	}
+	for _, r := range n.Resources {
+		if r == k.arn {
+			n.Decision, n.Decided = d, true
+			return
+		}
+	}
+	n.Resources = append(n.Resources, k.arn)
+	n.Decision, n.Decided = d, true
 }
 
 // Options are the optional dependencies of a Service.
@@ -66,6 +90,9 @@ type Service struct {
 
 	reqKeys  sync.Map // requestKeysKey → policy.Keys
 	reqKeysN atomic.Int64
+
+	// usage answers GetKeyLastUsage: the audit log. Set before serving.
+	usage UsageSource
 }
 
 // New loads every KMS record into memory. Run keeps the view current.

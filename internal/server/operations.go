@@ -47,6 +47,7 @@ func kmsOperations(k *kms.Service) map[string]jsonHandler {
 		"ListRetirableGrants":             kmsOp(k.ListRetirableGrants),
 		"RetireGrant":                     kmsOp(k.RetireGrant),
 		"RevokeGrant":                     kmsOp(k.RevokeGrant),
+		"GetKeyLastUsage":                 kmsOp(k.GetKeyLastUsage),
 		// Asymmetric, HMAC and key agreement keys; imported key material.
 		"Sign":                                kmsOp(k.Sign),
 		"Verify":                              kmsOp(k.Verify),

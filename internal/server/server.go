@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
@@ -53,6 +54,7 @@ const (
 // Options configure a Server.
 type Options struct {
 	Regions []string         // the Regions served; the first is the default
+	Audit   *audit.Log       // nil: no audit events
 	Log     *slog.Logger     // nil: slog.Default()
 	Now     func() time.Time // nil: time.Now
 }
@@ -70,6 +72,7 @@ type Server struct {
 	iamOps   map[string]queryHandler
 	stsOps   map[string]queryHandler
 	adminOps map[string]jsonHandler
+	audit    *audit.Log
 }
 
 // New returns a Server over the given services.
@@ -77,7 +80,7 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	if len(o.Regions) == 0 {
 		return nil, errors.New("server: no Region to serve")
 	}
-	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log, now: o.Now}
+	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log, now: o.Now, audit: o.Audit}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -243,11 +246,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res, err := s.verifier.Verify(r.Context(), r, buf)
 	if err != nil {
 		s.writeAuthError(w, id, proto, err)
+		s.recordFailure(r, id, proto, op, err)
 		return
 	}
 	want := map[protocol]string{protoKMS: "kms", protoOrg: "organizations", protoAdmin: "kms"}[proto]
 	if want != "" && res.Service != want {
 		s.writeAuthError(w, id, proto, sigv4.ServiceScopeError(want))
+		s.recordFailure(r, id, proto, op, sigv4.ServiceScopeError(want))
 		return
 	}
 	ident, err := s.ids.Identity(res.AccessKeyID)
@@ -260,12 +265,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ident.Type == authz.ServiceType {
 		if ident, via, sourceARN, sourceAccount, err = s.serviceCall(r, buf, ident); err != nil {
 			s.writeAuthError(w, id, proto, err)
+			s.recordFailure(r, id, proto, op, err)
 			return
 		}
 	}
 	c := call{
 		identity: ident,
 		region:   res.Region,
+		note:     &kms.Note{},
 		request: authz.Request{
 			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
 			Region: res.Region, OrgID: s.ids.OrgID(ident.Account),
@@ -278,33 +285,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch proto {
 	case protoKMS:
-		s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
+		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
+		s.record(r, id, res.Service, op, &c, audit.KMSRequestParameters(op, buf), audit.KMSResponseElements(op, resp), err)
+		kms.Scrub(resp)
 	case protoOrg:
-		s.serveJSON(ctx, w, id, s.orgOps, op, c, buf)
+		_, err := s.serveJSON(ctx, w, id, s.orgOps, op, c, buf)
+		s.record(r, id, res.Service, op, &c, nil, nil, err)
 	case protoQuery:
-		s.serveQuery(ctx, w, id, res.Service, op, c, params)
+		err := s.serveQuery(ctx, w, id, res.Service, op, c, params)
+		s.record(r, id, res.Service, op, &c, audit.QueryRequestParameters(params), nil, err)
 	case protoAdmin:
-		s.serveJSON(ctx, w, id, s.adminOps, op, c, buf)
+		_, err := s.serveJSON(ctx, w, id, s.adminOps, op, c, buf)
+		s.record(r, id, "trent", op, &c, nil, nil, err)
 	}
 }
 
-func (s *Server) serveJSON(ctx context.Context, w http.ResponseWriter, id string, ops map[string]jsonHandler, op string, c call, body []byte) {
+// serveJSON runs a JSON 1.1 operation and writes its answer; the caller
+// records the request and then scrubs the response.
+func (s *Server) serveJSON(ctx context.Context, w http.ResponseWriter, id string, ops map[string]jsonHandler, op string, c call, body []byte) (any, error) {
 	h, ok := ops[op]
 	if !ok {
-		wire.WriteError(w, id, wire.UnknownOperation())
-		return
+		err := wire.UnknownOperation()
+		wire.WriteError(w, id, err)
+		return nil, err
 	}
 	resp, err := h(ctx, c, body)
 	if err != nil {
 		s.logError(id, op, c, err)
 		wire.WriteError(w, id, err)
-		return
+		return nil, err
 	}
 	wire.WriteJSON(w, id, resp)
-	kms.Scrub(resp)
+	return resp, nil
 }
 
-func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, service, op string, c call, params url.Values) {
+func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, service, op string, c call, params url.Values) error {
 	var ops map[string]queryHandler
 	ns := iamapi.Namespace
 	switch service {
@@ -315,16 +330,18 @@ func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, serv
 	}
 	h, ok := ops[op]
 	if !ok {
-		wire.WriteXMLError(w, id, ns, wire.Errorf("InvalidAction", 400, "Could not find operation %s for version %s", op, params.Get("Version")))
-		return
+		err := wire.Errorf("InvalidAction", 400, "Could not find operation %s for version %s", op, params.Get("Version"))
+		wire.WriteXMLError(w, id, ns, err)
+		return err
 	}
 	resp, err := h(ctx, c, params)
 	if err != nil {
 		s.logError(id, op, c, err)
 		wire.WriteXMLError(w, id, ns, err)
-		return
+		return err
 	}
 	wire.WriteXML(w, id, ns, op, resp)
+	return nil
 }
 
 func (s *Server) logError(id, op string, c call, err error) {
@@ -411,6 +428,7 @@ type call struct {
 	identity *authz.Identity
 	region   string
 	request  authz.Request
+	note     *kms.Note // what the operation reports to the audit log
 }
 
 func (c call) iam() iam.Call { return iam.Call{Identity: c.identity, Request: c.request} }
@@ -434,7 +452,7 @@ func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI
 		if err := wire.DecodeJSON(body, in); err != nil {
 			return nil, err
 		}
-		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request}, in)
+		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note}, in)
 	}
 }
 

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/trentkms/trent/internal/audit"
+	"github.com/trentkms/trent/internal/wire"
+)
+
+// record hands one audit event for a request to the audit log, after the
+// response is written. Errors that are not client errors show only their
+// generic text, as the client saw it.
+func (s *Server) record(r *http.Request, id, service, op string, c *call, params, resp map[string]any, err error) {
+	if s.audit == nil {
+		return
+	}
+	ac := audit.Call{
+		Time: c.request.Time, RequestID: id, Service: service, Operation: op, Region: c.region,
+		SourceIP: c.request.SourceIP, UserAgent: r.UserAgent(), Identity: c.identity,
+		RequestParameters: params, ResponseElements: resp, VPCEndpointID: c.request.SourceVpce,
+	}
+	ac.ErrorCode, ac.ErrorMessage = errorFields(err)
+	if c.note != nil {
+		ac.Resources = c.note.Resources
+		if c.note.Decided {
+			d := c.note.Decision
+			data := map[string]any{"decidedBy": d.By}
+			if d.Statement >= 0 {
+				data["statement"], data["sid"] = d.Statement, d.Sid
+			}
+			if d.GrantID != "" {
+				data["grantId"] = d.GrantID
+			}
+			if !d.Allowed() {
+				data["decidedBy"] = "deny"
+			}
+			ac.AdditionalEventData = data
+		}
+	}
+	if c.request.ViaService != "" {
+		if ac.AdditionalEventData == nil {
+			ac.AdditionalEventData = map[string]any{}
+		}
+		ac.AdditionalEventData["viaService"] = c.request.ViaService
+	}
+	s.audit.Record(audit.NewEvent(ac))
+}
+
+// recordFailure records a request that failed before its caller was known.
+func (s *Server) recordFailure(r *http.Request, id string, proto protocol, op string, err error) {
+	if s.audit == nil {
+		return
+	}
+	service := map[protocol]string{protoKMS: "kms", protoOrg: "organizations", protoQuery: "iam", protoAdmin: "trent"}[proto]
+	ac := audit.Call{Time: s.now(), RequestID: id, Service: service, Operation: op, SourceIP: sourceIP(r), UserAgent: r.UserAgent()}
+	ac.ErrorCode, ac.ErrorMessage = errorFields(authError(err))
+	s.audit.Record(audit.NewEvent(ac))
+}
+
+func errorFields(err error) (code, msg string) {
+	if err == nil {
+		return "", ""
+	}
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return we.Code, we.Message
+	}
+	return "InternalFailure", "An internal error occurred."
+}
