@@ -23,6 +23,11 @@ type Options struct {
 	// room beyond it. 0: 65536 (at about 1 KiB an event, 64 MiB at most).
 	QueueSize int
 	Log       *slog.Logger // nil: slog.Default()
+	// Gather is how long Run lets events gather after the first one arrives
+	// before it writes and fsyncs them: a bound on how late an event reaches
+	// the disk, traded for far fewer fsyncs under load. 0: 10 ms; negative:
+	// no wait.
+	Gather time.Duration
 }
 
 // DefaultQueueSize is the queue bound when Options.QueueSize is 0.
@@ -45,6 +50,7 @@ type Log struct {
 	logger *slog.Logger
 	max    int
 	start  time.Time
+	gather time.Duration
 
 	// mu guards the queue; room signals Record that the queue has room, and
 	// Close that waiting Records have queued.
@@ -79,7 +85,10 @@ func Open(path string, o Options) (*Log, error) {
 	if now == nil {
 		now = time.Now
 	}
-	l := &Log{logger: o.Log, max: o.QueueSize, kick: make(chan struct{}, 1)}
+	l := &Log{logger: o.Log, max: o.QueueSize, kick: make(chan struct{}, 1), gather: o.Gather}
+	if l.gather == 0 {
+		l.gather = 10 * time.Millisecond
+	}
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
@@ -271,19 +280,29 @@ func (l *Log) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-l.kick:
 		}
-		for {
-			n, err := l.flush(ctx)
-			switch {
-			case errors.Is(err, errClosed):
-				return nil
-			case err != nil && ctx.Err() != nil:
-				return ctx.Err() // what was not written waits for Close
-			case err != nil:
-				return err
+		// Let a batch gather before paying for its fsync: under load one
+		// fsync then covers many events. Nobody waits on it (events are
+		// recorded after their response), so this costs no latency.
+		if l.gather > 0 {
+			t := time.NewTimer(l.gather)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
 			}
-			if n == 0 {
-				break
-			}
+		}
+		// One flush per gathering: events that arrive meanwhile have kicked
+		// again and wait for the next gathering, so under steady load every
+		// fsync covers a whole gathering interval of events.
+		_, err := l.flush(ctx)
+		switch {
+		case errors.Is(err, errClosed):
+			return nil
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err() // what was not written waits for Close
+		case err != nil:
+			return err
 		}
 	}
 }
