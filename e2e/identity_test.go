@@ -408,3 +408,41 @@ func TestOrganizationAccounts(t *testing.T) {
 	_, err = nobody.sts.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + newAcct + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("xx")})
 	apiErr(t, err, "AccessDenied", "sts:AssumeRole")
 }
+
+func TestIAMTags(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	root := clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")
+	ctx := testserver.Context(t)
+	if _, err := root.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("tagged")}); err != nil {
+		t.Fatal(err)
+	}
+	tag := func(k, v string) iamtypes.Tag { return iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	if _, err := root.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("tagged"), Tags: []iamtypes.Tag{tag("team", "kms"), tag("env", "dev")}}); err != nil {
+		t.Fatal(err)
+	}
+	// Tag keys are case-insensitive in IAM: Team replaces team.
+	if _, err := root.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("tagged"), Tags: []iamtypes.Tag{tag("Team", "iam")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.iam.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String("tagged"), TagKeys: []string{"env"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := root.iam.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String("tagged")})
+	if err != nil || len(got.Tags) != 1 || *got.Tags[0].Key != "Team" || *got.Tags[0].Value != "iam" {
+		t.Fatalf("ListUserTags = %+v, %v; want Team=iam", got, err)
+	}
+	_, err = root.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("tagged"), Tags: []iamtypes.Tag{tag("aws:x", "1")}})
+	apiErr(t, err, "InvalidInput", "aws:")
+	_, err = root.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("none"), Tags: []iamtypes.Tag{tag("a", "b")}})
+	apiErr(t, err, "NoSuchEntity", "The role with name none cannot be found.")
+	if _, err := root.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r1"), AssumeRolePolicyDocument: aws.String(trustPolicy(acct))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("r1"), Tags: []iamtypes.Tag{tag("a", "b")}}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := root.iam.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("r1")})
+	if err != nil || len(rt.Tags) != 1 || *rt.Tags[0].Key != "a" {
+		t.Fatalf("ListRoleTags = %+v, %v", rt, err)
+	}
+}

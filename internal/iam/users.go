@@ -185,54 +185,6 @@ func (d *Directory) DeleteUser(ctx context.Context, c Call, in *iamapi.DeleteUse
 	return &struct{}{}, nil
 }
 
-// TagUser adds or replaces tags on a user.
-func (d *Directory) TagUser(ctx context.Context, c Call, in *iamapi.TagUserRequest) (*struct{}, error) {
-	acct, name := c.Identity.Account, *in.UserName
-	if err := d.authorize(c, "iam:TagUser", d.userARN(acct, name), tagConditionKeys(in.Tags)...); err != nil {
-		return nil, err
-	}
-	err := update(ctx, d, acct, userKind, name, noSuchUser(name), func(u *User, _ *store.Txn) error {
-		tags, err := checkTags(u.Tags, in.Tags)
-		u.Tags = tags
-		return err
-	})
-	return &struct{}{}, err
-}
-
-// UntagUser removes tags from a user.
-func (d *Directory) UntagUser(ctx context.Context, c Call, in *iamapi.UntagUserRequest) (*struct{}, error) {
-	acct, name := c.Identity.Account, *in.UserName
-	var extra []string
-	for _, k := range in.TagKeys {
-		extra = append(extra, "aws:TagKeys", k)
-	}
-	if err := d.authorize(c, "iam:UntagUser", d.userARN(acct, name), extra...); err != nil {
-		return nil, err
-	}
-	err := update(ctx, d, acct, userKind, name, noSuchUser(name), func(u *User, _ *store.Txn) error {
-		u.Tags = untag(u.Tags, in.TagKeys)
-		return nil
-	})
-	return &struct{}{}, err
-}
-
-// ListUserTags lists a user's tags.
-func (d *Directory) ListUserTags(ctx context.Context, c Call, in *iamapi.ListUserTagsRequest) (*iamapi.ListUserTagsResponse, error) {
-	acct, name := c.Identity.Account, *in.UserName
-	if err := d.authorize(c, "iam:ListUserTags", d.userARN(acct, name)); err != nil {
-		return nil, err
-	}
-	u := d.user(acct, name)
-	if u == nil {
-		return nil, noSuchUser(name)()
-	}
-	got, trunc, marker, err := pageOf(u.Tags, in.Marker, in.MaxItems)
-	if err != nil {
-		return nil, err
-	}
-	return &iamapi.ListUserTagsResponse{Tags: apiTags(got), IsTruncated: trunc, Marker: marker}, nil
-}
-
 func (d *Directory) userARN(account, name string) string {
 	if u := d.user(account, name); u != nil {
 		return UserARN(account, u.Path, u.Name)
