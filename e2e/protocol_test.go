@@ -64,8 +64,8 @@ func TestProtocolErrors(t *testing.T) {
 	ok := testserver.SecretKey
 	cases := []struct {
 		name, target, body, service, region, secret string
-		status                                        int
-		code, msg                                     string
+		status                                      int
+		code, msg                                   string
 	}{
 		{name: "unsigned request", target: "TrentService.ListKeys", body: "{}", status: 403, code: "MissingAuthenticationTokenException", msg: "Missing Authentication Token"},
 		{name: "wrong secret", target: "TrentService.ListKeys", body: "{}", service: "kms", region: "us-east-1", secret: "wrong", status: 400, code: "InvalidSignatureException", msg: "The request signature we calculated does not match the signature you provided."},
