@@ -20,6 +20,8 @@ const (
 	ExplicitResourceDeny
 	NoEndpointAllow
 	ExplicitEndpointDeny
+	NoSCPAllow
+	ExplicitSCPDeny
 )
 
 // Message is AWS's AccessDenied text for a denial, e.g. "User: arn:… is not
@@ -46,6 +48,10 @@ func (r Reason) Message(callerARN, action, resource string) string {
 		return head + " because no VPC endpoint policy allows the " + action + " action"
 	case ExplicitEndpointDeny:
 		return head + " with an explicit deny in a VPC endpoint policy"
+	case NoSCPAllow:
+		return head + " because no service control policy allows the " + action + " action"
+	case ExplicitSCPDeny:
+		return head + " with an explicit deny in a service control policy"
 	}
 	return head + " because no identity-based policy allows the " + action + " action"
 }
@@ -82,6 +88,9 @@ func IdentityBasedVia(id *Identity, r *policy.Request, endpoint *policy.Policy) 
 			return Decision{Reason: NoEndpointAllow, Statement: -1}
 		}
 	}
+	if d, ok := guardrails(id, r); !ok {
+		return d
+	}
 	// Explicit denies first, wherever they are.
 	if out, _ := policy.DecideAll(id.Policies, r); out.Decision == policy.ExplicitDeny {
 		return Decision{Reason: ExplicitIdentityDeny, Statement: out.Statement, Sid: out.Sid}
@@ -113,4 +122,19 @@ func IdentityBasedVia(id *Identity, r *policy.Request, endpoint *policy.Policy) 
 		}
 	}
 	return d
+}
+
+// guardrails applies the service control policies of the caller's account:
+// every level must allow the request and none may deny it (IAM User Guide,
+// policy evaluation logic: AWS Organizations SCPs).
+func guardrails(id *Identity, r *policy.Request) (Decision, bool) {
+	for _, p := range id.SCPs {
+		switch out := p.Decide(r); out.Decision {
+		case policy.ExplicitDeny:
+			return Decision{Reason: ExplicitSCPDeny, Statement: out.Statement, Sid: out.Sid}, false
+		case policy.NotApplicable:
+			return Decision{Reason: NoSCPAllow, Statement: -1}, false
+		}
+	}
+	return Decision{}, true
 }

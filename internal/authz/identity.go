@@ -57,6 +57,12 @@ type Identity struct {
 	Policies []*policy.Policy
 	// Boundary is the permissions boundary, or nil.
 	Boundary *policy.Policy
+	// SCPs are the service control policies that apply to the caller's
+	// account, one per level of the organization (root, OUs, account): each
+	// level must allow a request and none may deny it. Empty outside an
+	// organization and for its management account, which SCPs never limit.
+	// Nothing sets them yet; Organizations policy operations will.
+	SCPs []*policy.Policy
 	// SessionPolicies narrow a session: when HasSessionPolicy is set, an
 	// identity-based allow counts only if one of these allows too.
 	SessionPolicies  []*policy.Policy

@@ -112,6 +112,9 @@ func DecideKey(r *KeyRequest) KeyDecision {
 		Principal: id.PolicyPrincipal(),
 		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
 	}
+	if d, ok := guardrails(id, req); !ok {
+		return KeyDecision{Decision: d}
+	}
 	kp := policy.Outcome{Decision: policy.NotApplicable, Statement: -1}
 	if r.KeyPolicy != nil {
 		kp = r.KeyPolicy.Decide(req)

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +123,37 @@ func TestDenyMessages(t *testing.T) {
 		if got := r.Message(caller, "kms:Decrypt", keyARN); got != want {
 			t.Errorf("Message(%v) = %q\nwant %q", r, got, want)
 		}
+	}
+}
+
+// Service control policies limit every principal of a member account: each
+// must allow, and an explicit deny in one wins (IAM User Guide, policy
+// evaluation logic).
+func TestServiceControlPolicies(t *testing.T) {
+	allowAll := mustPolicy(t, policy.IdentityKind, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	denyDecrypt := mustPolicy(t, policy.IdentityKind, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}`)
+	onlyIAM := mustPolicy(t, policy.IdentityKind, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`)
+	keyPolicy := mustPolicy(t, policy.ResourceKind, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}`)
+	for _, tt := range []struct {
+		name   string
+		scps   []*policy.Policy
+		action string
+		want   Reason
+	}{
+		{"no SCPs", nil, "kms:Decrypt", Allowed},
+		{"SCPs allow", []*policy.Policy{allowAll, allowAll}, "kms:Decrypt", Allowed},
+		{"an SCP denies", []*policy.Policy{allowAll, denyDecrypt}, "kms:Decrypt", ExplicitSCPDeny},
+		{"a level does not allow", []*policy.Policy{allowAll, onlyIAM}, "kms:Encrypt", NoSCPAllow},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::111122223333:root", Type: RootType}, SCPs: tt.scps}
+			d := DecideKey(&KeyRequest{Identity: root, Action: tt.action, Operation: tt.action[4:], KeyARN: keyARN, KeyAccount: keyAcct, KeyPolicy: keyPolicy, Keys: root.Keys()})
+			if d.Reason != tt.want {
+				t.Fatalf("DecideKey = %v, want %v", d.Reason, tt.want)
+			}
+		})
+	}
+	if got := ExplicitSCPDeny.Message("arn:aws:iam::111122223333:root", "kms:Decrypt", keyARN); !strings.HasSuffix(got, "with an explicit deny in a service control policy") {
+		t.Fatalf("message = %q", got)
 	}
 }
