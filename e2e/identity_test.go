@@ -200,6 +200,10 @@ func TestAssumeRole(t *testing.T) {
 	if err != nil || *who.Arn != *out.AssumedRoleUser.Arn || *who.UserId != *out.AssumedRoleUser.AssumedRoleId {
 		t.Fatalf("GetCallerIdentity in the session = %+v, %v", who, err)
 	}
+	// Using the session counts as using the role.
+	if r, err := root.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("direct")}); err != nil || r.Role.RoleLastUsed == nil || r.Role.RoleLastUsed.LastUsedDate == nil {
+		t.Fatalf("RoleLastUsed after the session was used: %+v, %v", r, err)
+	}
 	// The session token is part of the credentials: a wrong one is refused.
 	bad := clientsFor(srv, *out.Credentials.AccessKeyId, *out.Credentials.SecretAccessKey, "not-the-token")
 	_, err = bad.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -444,5 +448,38 @@ func TestIAMTags(t *testing.T) {
 	rt, err := root.iam.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("r1")})
 	if err != nil || len(rt.Tags) != 1 || *rt.Tags[0].Key != "a" {
 		t.Fatalf("ListRoleTags = %+v, %v", rt, err)
+	}
+}
+
+// GetAccessKeyLastUsed and GetRole's RoleLastUsed report use, and it
+// survives a restart.
+func TestLastUsed(t *testing.T) {
+	dir := t.TempDir()
+	srv := testserver.Start(t, testserver.Options{DataDir: dir})
+	root := clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")
+	ctx := testserver.Context(t)
+	if _, err := root.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u")}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := root.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("u")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu, err := root.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKey.AccessKeyId})
+	if err != nil || lu.AccessKeyLastUsed.LastUsedDate != nil || *lu.AccessKeyLastUsed.ServiceName != "N/A" {
+		t.Fatalf("never used key: %+v, %v", lu.AccessKeyLastUsed, err)
+	}
+	u := clientsFor(srv, *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "")
+	u.kms.ListKeys(ctx, nil) // denied, but the key was used
+	lu, err = root.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKey.AccessKeyId})
+	if err != nil || lu.AccessKeyLastUsed.LastUsedDate == nil || *lu.AccessKeyLastUsed.ServiceName != "kms" || *lu.AccessKeyLastUsed.Region != "us-east-1" {
+		t.Fatalf("used key: %+v, %v", lu.AccessKeyLastUsed, err)
+	}
+	srv.Stop(t)
+	srv2 := testserver.Start(t, testserver.Options{DataDir: dir})
+	root2 := clientsFor(srv2, testserver.AccessKey, testserver.SecretKey, "")
+	lu, err = root2.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKey.AccessKeyId})
+	if err != nil || lu.AccessKeyLastUsed.LastUsedDate == nil || *lu.AccessKeyLastUsed.ServiceName != "kms" {
+		t.Fatalf("after restart: %+v, %v", lu.AccessKeyLastUsed, err)
 	}
 }

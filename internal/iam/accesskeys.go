@@ -188,8 +188,8 @@ func (d *Directory) DeleteAccessKey(ctx context.Context, c Call, in *iamapi.Dele
 	return &struct{}{}, d.commit(ctx, store.Txn{Deletes: []string{accessKeysPrefix + *in.AccessKeyId}})
 }
 
-// GetAccessKeyLastUsed reports when a key was last used. Trent does not yet
-// record use, so it answers as AWS does for a key never used.
+// GetAccessKeyLastUsed reports when a key was last used, to the minute, and
+// for which service and Region; "N/A" for a key never used, as AWS answers.
 func (d *Directory) GetAccessKeyLastUsed(ctx context.Context, c Call, in *iamapi.GetAccessKeyLastUsedRequest) (*iamapi.GetAccessKeyLastUsedResponse, error) {
 	d.mu.RLock()
 	k := d.v.keys[*in.AccessKeyId]
@@ -205,6 +205,9 @@ func (d *Directory) GetAccessKeyLastUsed(ctx context.Context, c Call, in *iamapi
 		return nil, err
 	}
 	out := &iamapi.GetAccessKeyLastUsedResponse{AccessKeyLastUsed: &iamapi.AccessKeyLastUsed{ServiceName: wire.Ptr("N/A"), Region: wire.Ptr("N/A")}}
+	if u, ok := d.lastUse(ctx, k.AccessKeyID); ok {
+		out.AccessKeyLastUsed = &iamapi.AccessKeyLastUsed{LastUsedDate: wire.Ptr(wire.Timestamp(u.At)), ServiceName: wire.Ptr(u.Service), Region: wire.Ptr(u.Region)}
+	}
 	if k.UserName != "" {
 		out.UserName = wire.Ptr(k.UserName)
 	}

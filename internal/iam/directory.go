@@ -45,6 +45,8 @@ type Directory struct {
 	gen   uint64    // advances with every change to the view
 	usage UsageFunc // where service-linked roles are in use
 
+	uses usage // last use of access keys and roles
+
 	cacheMu    sync.Mutex
 	secrets    map[string]*cachedSecret
 	identities map[string]*cachedIdentity
@@ -86,6 +88,8 @@ func (d *Directory) Run(ctx context.Context) error {
 	go func() { errc <- d.follower.Run(ctx) }()
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	// Keep the uses of the last minute when the server stops.
+	defer d.flushUses(context.WithoutCancel(ctx))
 	for {
 		select {
 		case err := <-errc:
@@ -93,6 +97,9 @@ func (d *Directory) Run(ctx context.Context) error {
 		case <-t.C:
 			if err := d.purgeSessions(ctx); err != nil && ctx.Err() == nil {
 				d.log.Error("iam: purge expired sessions", "err", err)
+			}
+			if err := d.flushUses(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("iam: record last use", "err", err)
 			}
 		}
 	}

@@ -118,8 +118,7 @@ type Role struct {
 	Attached           []string          `json:"attached,omitempty"`
 	Boundary           string            `json:"boundary,omitempty"`
 	// ServiceName is set on a service-linked role: the service that owns it.
-	ServiceName string    `json:"serviceName,omitempty"`
-	LastUsed    time.Time `json:"lastUsed,omitzero"`
+	ServiceName string `json:"serviceName,omitempty"`
 }
 
 // ManagedPolicy is a customer managed policy.

@@ -142,8 +142,8 @@ func (d *Directory) GetRole(ctx context.Context, c Call, in *iamapi.GetRoleReque
 	}
 	out := d.apiRole(acct, r, true)
 	out.RoleLastUsed = &iamapi.RoleLastUsed{}
-	if !r.LastUsed.IsZero() {
-		out.RoleLastUsed.LastUsedDate = wire.Ptr(wire.Timestamp(r.LastUsed))
+	if u, ok := d.lastUse(ctx, roleUseKey(acct, r.Name)); ok {
+		out.RoleLastUsed.LastUsedDate, out.RoleLastUsed.Region = wire.Ptr(wire.Timestamp(u.At)), wire.Ptr(u.Region)
 	}
 	return &iamapi.GetRoleResponse{Role: out}, nil
 }

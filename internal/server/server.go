@@ -255,6 +255,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.recordFailure(r, id, proto, op, sigv4.ServiceScopeError(want))
 		return
 	}
+	s.ids.NoteUse(res.AccessKeyID, res.Service, res.Region, s.now())
 	ident, err := s.ids.Identity(res.AccessKeyID)
 	if err != nil {
 		// The key vanished between verification and now.
