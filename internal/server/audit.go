@@ -52,7 +52,10 @@ func (s *Server) recordFailure(r *http.Request, id string, proto protocol, op st
 	if s.audit == nil {
 		return
 	}
-	service := map[protocol]string{protoKMS: "kms", protoOrg: "organizations", protoQuery: "iam", protoAdmin: "trent"}[proto]
+	service := proto.service()
+	if proto == protoQuery {
+		service = "iam"
+	}
 	ac := audit.Call{Time: s.now(), RequestID: id, Service: service, Operation: op, SourceIP: sourceIP(r), UserAgent: r.UserAgent()}
 	ac.ErrorCode, ac.ErrorMessage = errorFields(authError(err))
 	s.audit.Record(audit.NewEvent(ac))
