@@ -57,6 +57,14 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+// Cleanup removes the binary Binary built; call it from TestMain after the
+// tests ran.
+func Cleanup() {
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+}
+
 // Options for Start.
 type Options struct {
 	DataDir string   // empty: a fresh t.TempDir()
