@@ -26,13 +26,31 @@ var (
 // a SerializationException (400); otherwise the result is v.Validate(), nil
 // or a ValidationException. v keeps no reference to body: blobs are decoded
 // into fresh slices, so the caller may reuse body.
+//
+// A type that internal/gen gave a DecodeJSONFrom method (the requests whose
+// members are all strings, blobs, booleans, integers, lists and maps of
+// strings and such structures, the KMS hot path among them) is decoded by
+// it with a [JSONDecoder], in one pass; any other type by encoding/json.
+// Both give the same value and the same error for every body: the fuzz
+// tests FuzzDecode… check it.
 func DecodeJSON(body []byte, v interface{ Validate() error }) error {
+	return decodeJSON(body, v, unmarshal)
+}
+
+func decodeJSON(body []byte, v interface{ Validate() error }, unmarshal func([]byte, any) error) error {
 	if len(bytes.TrimLeft(body, " \t\r\n")) != 0 {
-		if err := json.Unmarshal(body, v); err != nil {
+		if err := unmarshal(body, v); err != nil {
 			return serializationError(body, err)
 		}
 	}
 	return v.Validate()
+}
+
+func unmarshal(body []byte, v any) error {
+	if fd, ok := v.(jsonDecodable); ok {
+		return decodeFast(body, fd)
+	}
+	return json.Unmarshal(body, v)
 }
 
 // serializationError maps an encoding/json error to the message AWS's JSON

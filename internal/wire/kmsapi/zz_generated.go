@@ -505,6 +505,39 @@ func (s *CancelKeyDeletionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *CancelKeyDeletionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CancelKeyDeletionRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	}
+	return -1
+}
+
 // CancelKeyDeletionResponse is the CancelKeyDeletionResponse structure of the API.
 type CancelKeyDeletionResponse struct {
 	KeyId *string `json:"KeyId,omitempty"`
@@ -532,6 +565,39 @@ func (s *ConnectCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleCustomKeyStoreIdType.Check(e, p, "customKeyStoreId", *s.CustomKeyStoreId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ConnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.CustomKeyStoreId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ConnectCustomKeyStoreRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CustomKeyStoreId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CUSTOMKEYSTOREID":
+		return 0
+	}
+	return -1
 }
 
 // ConnectCustomKeyStoreResponse is the ConnectCustomKeyStoreResponse structure of the API.
@@ -566,6 +632,45 @@ func (s *CreateAliasRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleKeyIdType.Check(e, p, "targetKeyId", *s.TargetKeyId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *CreateAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AliasName)
+		case 1:
+			err = d.String(&s.TargetKeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateAliasRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AliasName":
+		return 0
+	case "TargetKeyId":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ALIASNAME":
+		return 0
+	case "TARGETKEYID":
+		return 1
+	}
+	return -1
 }
 
 // CreateCustomKeyStoreRequest is the CreateCustomKeyStoreRequest structure of the API.
@@ -632,6 +737,99 @@ func (s *CreateCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *CreateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.CustomKeyStoreName)
+		case 1:
+			err = d.String(&s.CloudHsmClusterId)
+		case 2:
+			err = d.String(&s.TrustAnchorCertificate)
+		case 3:
+			err = d.String(&s.KeyStorePassword)
+		case 4:
+			err = d.String(&s.CustomKeyStoreType)
+		case 5:
+			err = d.String(&s.XksProxyUriEndpoint)
+		case 6:
+			err = d.String(&s.XksProxyUriPath)
+		case 7:
+			err = d.String(&s.XksProxyVpcEndpointServiceName)
+		case 8:
+			err = d.String(&s.XksProxyVpcEndpointServiceOwner)
+		case 9:
+			err = wire.DecodeJSONStruct(d, &s.XksProxyAuthenticationCredential)
+		case 10:
+			err = d.String(&s.XksProxyConnectivity)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateCustomKeyStoreRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CustomKeyStoreName":
+		return 0
+	case "CloudHsmClusterId":
+		return 1
+	case "TrustAnchorCertificate":
+		return 2
+	case "KeyStorePassword":
+		return 3
+	case "CustomKeyStoreType":
+		return 4
+	case "XksProxyUriEndpoint":
+		return 5
+	case "XksProxyUriPath":
+		return 6
+	case "XksProxyVpcEndpointServiceName":
+		return 7
+	case "XksProxyVpcEndpointServiceOwner":
+		return 8
+	case "XksProxyAuthenticationCredential":
+		return 9
+	case "XksProxyConnectivity":
+		return 10
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CUSTOMKEYSTORENAME":
+		return 0
+	case "CLOUDHSMCLUSTERID":
+		return 1
+	case "TRUSTANCHORCERTIFICATE":
+		return 2
+	case "KEYSTOREPASSWORD":
+		return 3
+	case "CUSTOMKEYSTORETYPE":
+		return 4
+	case "XKSPROXYURIENDPOINT":
+		return 5
+	case "XKSPROXYURIPATH":
+		return 6
+	case "XKSPROXYVPCENDPOINTSERVICENAME":
+		return 7
+	case "XKSPROXYVPCENDPOINTSERVICEOWNER":
+		return 8
+	case "XKSPROXYAUTHENTICATIONCREDENTIAL":
+		return 9
+	case "XKSPROXYCONNECTIVITY":
+		return 10
+	}
+	return -1
+}
+
 // CreateCustomKeyStoreResponse is the CreateCustomKeyStoreResponse structure of the API.
 type CreateCustomKeyStoreResponse struct {
 	CustomKeyStoreId *string `json:"CustomKeyStoreId,omitempty"`
@@ -694,6 +892,93 @@ func (s *CreateGrantRequest) validate(e *valid.Errors, p string) {
 	if s.RetiringServicePrincipal != nil {
 		ruleServicePrincipalType.Check(e, p, "retiringServicePrincipal", *s.RetiringServicePrincipal)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *CreateGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.GranteePrincipal)
+		case 2:
+			err = d.String(&s.RetiringPrincipal)
+		case 3:
+			err = d.StringList(&s.Operations)
+		case 4:
+			err = wire.DecodeJSONStruct(d, &s.Constraints)
+		case 5:
+			err = d.StringList(&s.GrantTokens)
+		case 6:
+			err = d.String(&s.Name)
+		case 7:
+			err = d.Bool(&s.DryRun)
+		case 8:
+			err = d.String(&s.GranteeServicePrincipal)
+		case 9:
+			err = d.String(&s.RetiringServicePrincipal)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateGrantRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "GranteePrincipal":
+		return 1
+	case "RetiringPrincipal":
+		return 2
+	case "Operations":
+		return 3
+	case "Constraints":
+		return 4
+	case "GrantTokens":
+		return 5
+	case "Name":
+		return 6
+	case "DryRun":
+		return 7
+	case "GranteeServicePrincipal":
+		return 8
+	case "RetiringServicePrincipal":
+		return 9
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "GRANTEEPRINCIPAL":
+		return 1
+	case "RETIRINGPRINCIPAL":
+		return 2
+	case "OPERATIONS":
+		return 3
+	case "CONSTRAINTS":
+		return 4
+	case "GRANTTOKENS":
+		return 5
+	case "NAME":
+		return 6
+	case "DRYRUN":
+		return 7
+	case "GRANTEESERVICEPRINCIPAL":
+		return 8
+	case "RETIRINGSERVICEPRINCIPAL":
+		return 9
+	}
+	return -1
 }
 
 // CreateGrantResponse is the CreateGrantResponse structure of the API.
@@ -822,6 +1107,81 @@ func (s *DecryptRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DecryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Blob(&s.CiphertextBlob)
+		case 1:
+			err = d.StringMap(&s.EncryptionContext)
+		case 2:
+			err = d.StringList(&s.GrantTokens)
+		case 3:
+			err = d.String(&s.KeyId)
+		case 4:
+			err = d.String(&s.EncryptionAlgorithm)
+		case 5:
+			err = wire.DecodeJSONStruct(d, &s.Recipient)
+		case 6:
+			err = d.Bool(&s.DryRun)
+		case 7:
+			err = d.StringList(&s.DryRunModifiers)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DecryptRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CiphertextBlob":
+		return 0
+	case "EncryptionContext":
+		return 1
+	case "GrantTokens":
+		return 2
+	case "KeyId":
+		return 3
+	case "EncryptionAlgorithm":
+		return 4
+	case "Recipient":
+		return 5
+	case "DryRun":
+		return 6
+	case "DryRunModifiers":
+		return 7
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CIPHERTEXTBLOB":
+		return 0
+	case "ENCRYPTIONCONTEXT":
+		return 1
+	case "GRANTTOKENS":
+		return 2
+	case "KEYID":
+		return 3
+	case "ENCRYPTIONALGORITHM":
+		return 4
+	case "RECIPIENT":
+		return 5
+	case "DRYRUN":
+		return 6
+	case "DRYRUNMODIFIERS":
+		return 7
+	}
+	return -1
+}
+
 // DecryptResponse is the DecryptResponse structure of the API.
 type DecryptResponse struct {
 	KeyId                  *string `json:"KeyId,omitempty"`
@@ -855,6 +1215,39 @@ func (s *DeleteAliasRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DeleteAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AliasName)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DeleteAliasRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AliasName":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ALIASNAME":
+		return 0
+	}
+	return -1
+}
+
 // DeleteCustomKeyStoreRequest is the DeleteCustomKeyStoreRequest structure of the API.
 type DeleteCustomKeyStoreRequest struct {
 	CustomKeyStoreId *string `json:"CustomKeyStoreId,omitempty"`
@@ -877,6 +1270,39 @@ func (s *DeleteCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleCustomKeyStoreIdType.Check(e, p, "customKeyStoreId", *s.CustomKeyStoreId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DeleteCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.CustomKeyStoreId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DeleteCustomKeyStoreRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CustomKeyStoreId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CUSTOMKEYSTOREID":
+		return 0
+	}
+	return -1
 }
 
 // DeleteCustomKeyStoreResponse is the DeleteCustomKeyStoreResponse structure of the API.
@@ -909,6 +1335,45 @@ func (s *DeleteImportedKeyMaterialRequest) validate(e *valid.Errors, p string) {
 	if s.KeyMaterialId != nil {
 		ruleBackingKeyIdType.Check(e, p, "keyMaterialId", *s.KeyMaterialId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DeleteImportedKeyMaterialRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.KeyMaterialId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DeleteImportedKeyMaterialRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "KeyMaterialId":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "KEYMATERIALID":
+		return 1
+	}
+	return -1
 }
 
 // DeleteImportedKeyMaterialResponse is the DeleteImportedKeyMaterialResponse structure of the API.
@@ -962,6 +1427,69 @@ func (s *DeriveSharedSecretRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DeriveSharedSecretRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.KeyAgreementAlgorithm)
+		case 2:
+			err = d.Blob(&s.PublicKey)
+		case 3:
+			err = d.StringList(&s.GrantTokens)
+		case 4:
+			err = d.Bool(&s.DryRun)
+		case 5:
+			err = wire.DecodeJSONStruct(d, &s.Recipient)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DeriveSharedSecretRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "KeyAgreementAlgorithm":
+		return 1
+	case "PublicKey":
+		return 2
+	case "GrantTokens":
+		return 3
+	case "DryRun":
+		return 4
+	case "Recipient":
+		return 5
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "KEYAGREEMENTALGORITHM":
+		return 1
+	case "PUBLICKEY":
+		return 2
+	case "GRANTTOKENS":
+		return 3
+	case "DRYRUN":
+		return 4
+	case "RECIPIENT":
+		return 5
+	}
+	return -1
+}
+
 // DeriveSharedSecretResponse is the DeriveSharedSecretResponse structure of the API.
 type DeriveSharedSecretResponse struct {
 	KeyId                  *string `json:"KeyId,omitempty"`
@@ -1005,6 +1533,57 @@ func (s *DescribeCustomKeyStoresRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribeCustomKeyStoresRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.CustomKeyStoreId)
+		case 1:
+			err = d.String(&s.CustomKeyStoreName)
+		case 2:
+			err = d.Int32(&s.Limit)
+		case 3:
+			err = d.String(&s.Marker)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribeCustomKeyStoresRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CustomKeyStoreId":
+		return 0
+	case "CustomKeyStoreName":
+		return 1
+	case "Limit":
+		return 2
+	case "Marker":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CUSTOMKEYSTOREID":
+		return 0
+	case "CUSTOMKEYSTORENAME":
+		return 1
+	case "LIMIT":
+		return 2
+	case "MARKER":
+		return 3
+	}
+	return -1
+}
+
 // DescribeCustomKeyStoresResponse is the DescribeCustomKeyStoresResponse structure of the API.
 type DescribeCustomKeyStoresResponse struct {
 	CustomKeyStores []CustomKeyStoresListEntry `json:"CustomKeyStores,omitempty"`
@@ -1040,6 +1619,45 @@ func (s *DescribeKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribeKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.StringList(&s.GrantTokens)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribeKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "GrantTokens":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "GRANTTOKENS":
+		return 1
+	}
+	return -1
+}
+
 // DescribeKeyResponse is the DescribeKeyResponse structure of the API.
 type DescribeKeyResponse struct {
 	KeyMetadata *KeyMetadata `json:"KeyMetadata,omitempty"`
@@ -1069,6 +1687,39 @@ func (s *DisableKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DisableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DisableKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	}
+	return -1
+}
+
 // DisableKeyRotationRequest is the DisableKeyRotationRequest structure of the API.
 type DisableKeyRotationRequest struct {
 	KeyId *string `json:"KeyId,omitempty"`
@@ -1093,6 +1744,39 @@ func (s *DisableKeyRotationRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DisableKeyRotationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DisableKeyRotationRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	}
+	return -1
+}
+
 // DisconnectCustomKeyStoreRequest is the DisconnectCustomKeyStoreRequest structure of the API.
 type DisconnectCustomKeyStoreRequest struct {
 	CustomKeyStoreId *string `json:"CustomKeyStoreId,omitempty"`
@@ -1115,6 +1799,39 @@ func (s *DisconnectCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleCustomKeyStoreIdType.Check(e, p, "customKeyStoreId", *s.CustomKeyStoreId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DisconnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.CustomKeyStoreId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DisconnectCustomKeyStoreRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CustomKeyStoreId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CUSTOMKEYSTOREID":
+		return 0
+	}
+	return -1
 }
 
 // DisconnectCustomKeyStoreResponse is the DisconnectCustomKeyStoreResponse structure of the API.
@@ -1145,6 +1862,39 @@ func (s *EnableKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *EnableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*EnableKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	}
+	return -1
+}
+
 // EnableKeyRotationRequest is the EnableKeyRotationRequest structure of the API.
 type EnableKeyRotationRequest struct {
 	KeyId                *string `json:"KeyId,omitempty"`
@@ -1171,6 +1921,45 @@ func (s *EnableKeyRotationRequest) validate(e *valid.Errors, p string) {
 	if s.RotationPeriodInDays != nil {
 		ruleRotationPeriodInDaysType.Check(e, p, "rotationPeriodInDays", int64(*s.RotationPeriodInDays))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *EnableKeyRotationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Int32(&s.RotationPeriodInDays)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*EnableKeyRotationRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "RotationPeriodInDays":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "ROTATIONPERIODINDAYS":
+		return 1
+	}
+	return -1
 }
 
 // EncryptRequest is the EncryptRequest structure of the API.
@@ -1211,6 +2000,69 @@ func (s *EncryptRequest) validate(e *valid.Errors, p string) {
 	if s.EncryptionAlgorithm != nil {
 		ruleEncryptionAlgorithmSpec.Check(e, p, "encryptionAlgorithm", *s.EncryptionAlgorithm)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *EncryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Blob(&s.Plaintext)
+		case 2:
+			err = d.StringMap(&s.EncryptionContext)
+		case 3:
+			err = d.StringList(&s.GrantTokens)
+		case 4:
+			err = d.String(&s.EncryptionAlgorithm)
+		case 5:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*EncryptRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Plaintext":
+		return 1
+	case "EncryptionContext":
+		return 2
+	case "GrantTokens":
+		return 3
+	case "EncryptionAlgorithm":
+		return 4
+	case "DryRun":
+		return 5
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "PLAINTEXT":
+		return 1
+	case "ENCRYPTIONCONTEXT":
+		return 2
+	case "GRANTTOKENS":
+		return 3
+	case "ENCRYPTIONALGORITHM":
+		return 4
+	case "DRYRUN":
+		return 5
+	}
+	return -1
 }
 
 // EncryptResponse is the EncryptResponse structure of the API.
@@ -1260,6 +2112,69 @@ func (s *GenerateDataKeyPairRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GenerateDataKeyPairRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.StringMap(&s.EncryptionContext)
+		case 1:
+			err = d.String(&s.KeyId)
+		case 2:
+			err = d.String(&s.KeyPairSpec)
+		case 3:
+			err = d.StringList(&s.GrantTokens)
+		case 4:
+			err = wire.DecodeJSONStruct(d, &s.Recipient)
+		case 5:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GenerateDataKeyPairRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "EncryptionContext":
+		return 0
+	case "KeyId":
+		return 1
+	case "KeyPairSpec":
+		return 2
+	case "GrantTokens":
+		return 3
+	case "Recipient":
+		return 4
+	case "DryRun":
+		return 5
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ENCRYPTIONCONTEXT":
+		return 0
+	case "KEYID":
+		return 1
+	case "KEYPAIRSPEC":
+		return 2
+	case "GRANTTOKENS":
+		return 3
+	case "RECIPIENT":
+		return 4
+	case "DRYRUN":
+		return 5
+	}
+	return -1
+}
+
 // GenerateDataKeyPairResponse is the GenerateDataKeyPairResponse structure of the API.
 type GenerateDataKeyPairResponse struct {
 	PrivateKeyCiphertextBlob []byte  `json:"PrivateKeyCiphertextBlob,omitempty"`
@@ -1305,6 +2220,63 @@ func (s *GenerateDataKeyPairWithoutPlaintextRequest) validate(e *valid.Errors, p
 	if s.GrantTokens != nil {
 		ruleGrantTokenList.Check(e, p, "grantTokens", s.GrantTokens)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GenerateDataKeyPairWithoutPlaintextRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.StringMap(&s.EncryptionContext)
+		case 1:
+			err = d.String(&s.KeyId)
+		case 2:
+			err = d.String(&s.KeyPairSpec)
+		case 3:
+			err = d.StringList(&s.GrantTokens)
+		case 4:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GenerateDataKeyPairWithoutPlaintextRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "EncryptionContext":
+		return 0
+	case "KeyId":
+		return 1
+	case "KeyPairSpec":
+		return 2
+	case "GrantTokens":
+		return 3
+	case "DryRun":
+		return 4
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ENCRYPTIONCONTEXT":
+		return 0
+	case "KEYID":
+		return 1
+	case "KEYPAIRSPEC":
+		return 2
+	case "GRANTTOKENS":
+		return 3
+	case "DRYRUN":
+		return 4
+	}
+	return -1
 }
 
 // GenerateDataKeyPairWithoutPlaintextResponse is the GenerateDataKeyPairWithoutPlaintextResponse structure of the API.
@@ -1358,6 +2330,75 @@ func (s *GenerateDataKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GenerateDataKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.StringMap(&s.EncryptionContext)
+		case 2:
+			err = d.Int32(&s.NumberOfBytes)
+		case 3:
+			err = d.String(&s.KeySpec)
+		case 4:
+			err = d.StringList(&s.GrantTokens)
+		case 5:
+			err = wire.DecodeJSONStruct(d, &s.Recipient)
+		case 6:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GenerateDataKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "EncryptionContext":
+		return 1
+	case "NumberOfBytes":
+		return 2
+	case "KeySpec":
+		return 3
+	case "GrantTokens":
+		return 4
+	case "Recipient":
+		return 5
+	case "DryRun":
+		return 6
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "ENCRYPTIONCONTEXT":
+		return 1
+	case "NUMBEROFBYTES":
+		return 2
+	case "KEYSPEC":
+		return 3
+	case "GRANTTOKENS":
+		return 4
+	case "RECIPIENT":
+		return 5
+	case "DRYRUN":
+		return 6
+	}
+	return -1
+}
+
 // GenerateDataKeyResponse is the GenerateDataKeyResponse structure of the API.
 type GenerateDataKeyResponse struct {
 	CiphertextBlob         []byte  `json:"CiphertextBlob,omitempty"`
@@ -1403,6 +2444,69 @@ func (s *GenerateDataKeyWithoutPlaintextRequest) validate(e *valid.Errors, p str
 	if s.GrantTokens != nil {
 		ruleGrantTokenList.Check(e, p, "grantTokens", s.GrantTokens)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GenerateDataKeyWithoutPlaintextRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.StringMap(&s.EncryptionContext)
+		case 2:
+			err = d.String(&s.KeySpec)
+		case 3:
+			err = d.Int32(&s.NumberOfBytes)
+		case 4:
+			err = d.StringList(&s.GrantTokens)
+		case 5:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GenerateDataKeyWithoutPlaintextRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "EncryptionContext":
+		return 1
+	case "KeySpec":
+		return 2
+	case "NumberOfBytes":
+		return 3
+	case "GrantTokens":
+		return 4
+	case "DryRun":
+		return 5
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "ENCRYPTIONCONTEXT":
+		return 1
+	case "KEYSPEC":
+		return 2
+	case "NUMBEROFBYTES":
+		return 3
+	case "GRANTTOKENS":
+		return 4
+	case "DRYRUN":
+		return 5
+	}
+	return -1
 }
 
 // GenerateDataKeyWithoutPlaintextResponse is the GenerateDataKeyWithoutPlaintextResponse structure of the API.
@@ -1453,6 +2557,63 @@ func (s *GenerateMacRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GenerateMacRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Blob(&s.Message)
+		case 1:
+			err = d.String(&s.KeyId)
+		case 2:
+			err = d.String(&s.MacAlgorithm)
+		case 3:
+			err = d.StringList(&s.GrantTokens)
+		case 4:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GenerateMacRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Message":
+		return 0
+	case "KeyId":
+		return 1
+	case "MacAlgorithm":
+		return 2
+	case "GrantTokens":
+		return 3
+	case "DryRun":
+		return 4
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "MESSAGE":
+		return 0
+	case "KEYID":
+		return 1
+	case "MACALGORITHM":
+		return 2
+	case "GRANTTOKENS":
+		return 3
+	case "DRYRUN":
+		return 4
+	}
+	return -1
+}
+
 // GenerateMacResponse is the GenerateMacResponse structure of the API.
 type GenerateMacResponse struct {
 	Mac          []byte  `json:"Mac,omitempty"`
@@ -1490,6 +2651,51 @@ func (s *GenerateRandomRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GenerateRandomRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Int32(&s.NumberOfBytes)
+		case 1:
+			err = d.String(&s.CustomKeyStoreId)
+		case 2:
+			err = wire.DecodeJSONStruct(d, &s.Recipient)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GenerateRandomRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "NumberOfBytes":
+		return 0
+	case "CustomKeyStoreId":
+		return 1
+	case "Recipient":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "NUMBEROFBYTES":
+		return 0
+	case "CUSTOMKEYSTOREID":
+		return 1
+	case "RECIPIENT":
+		return 2
+	}
+	return -1
+}
+
 // GenerateRandomResponse is the GenerateRandomResponse structure of the API.
 type GenerateRandomResponse struct {
 	Plaintext              []byte `json:"Plaintext,omitempty"`
@@ -1518,6 +2724,39 @@ func (s *GetKeyLastUsageRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleKeyIdType.Check(e, p, "keyId", *s.KeyId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GetKeyLastUsageRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GetKeyLastUsageRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	}
+	return -1
 }
 
 // GetKeyLastUsageResponse is the GetKeyLastUsageResponse structure of the API.
@@ -1556,6 +2795,45 @@ func (s *GetKeyPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GetKeyPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.PolicyName)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GetKeyPolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "PolicyName":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "POLICYNAME":
+		return 1
+	}
+	return -1
+}
+
 // GetKeyPolicyResponse is the GetKeyPolicyResponse structure of the API.
 type GetKeyPolicyResponse struct {
 	Policy     *string `json:"Policy,omitempty"`
@@ -1584,6 +2862,39 @@ func (s *GetKeyRotationStatusRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleKeyIdType.Check(e, p, "keyId", *s.KeyId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GetKeyRotationStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GetKeyRotationStatusRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	}
+	return -1
 }
 
 // GetKeyRotationStatusResponse is the GetKeyRotationStatusResponse structure of the API.
@@ -1631,6 +2942,51 @@ func (s *GetParametersForImportRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GetParametersForImportRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.WrappingAlgorithm)
+		case 2:
+			err = d.String(&s.WrappingKeySpec)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GetParametersForImportRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "WrappingAlgorithm":
+		return 1
+	case "WrappingKeySpec":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "WRAPPINGALGORITHM":
+		return 1
+	case "WRAPPINGKEYSPEC":
+		return 2
+	}
+	return -1
+}
+
 // GetParametersForImportResponse is the GetParametersForImportResponse structure of the API.
 type GetParametersForImportResponse struct {
 	KeyId             *string    `json:"KeyId,omitempty"`
@@ -1667,6 +3023,45 @@ func (s *GetPublicKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GetPublicKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.StringList(&s.GrantTokens)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GetPublicKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "GrantTokens":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "GRANTTOKENS":
+		return 1
+	}
+	return -1
+}
+
 // GetPublicKeyResponse is the GetPublicKeyResponse structure of the API.
 type GetPublicKeyResponse struct {
 	KeyId                  *string  `json:"KeyId,omitempty"`
@@ -1690,6 +3085,51 @@ func (s *GrantConstraints) validate(e *valid.Errors, p string) {
 	if s.SourceArn != nil {
 		ruleGrantConstraintSourceArnType.Check(e, p, "sourceArn", *s.SourceArn)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *GrantConstraints) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.StringMap(&s.EncryptionContextSubset)
+		case 1:
+			err = d.StringMap(&s.EncryptionContextEquals)
+		case 2:
+			err = d.String(&s.SourceArn)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*GrantConstraints) jsonMember(name []byte) int {
+	switch string(name) {
+	case "EncryptionContextSubset":
+		return 0
+	case "EncryptionContextEquals":
+		return 1
+	case "SourceArn":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ENCRYPTIONCONTEXTSUBSET":
+		return 0
+	case "ENCRYPTIONCONTEXTEQUALS":
+		return 1
+	case "SOURCEARN":
+		return 2
+	}
+	return -1
 }
 
 // GrantListEntry is the GrantListEntry structure of the API.
@@ -1840,6 +3280,51 @@ func (s *ListAliasesRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListAliasesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Int32(&s.Limit)
+		case 2:
+			err = d.String(&s.Marker)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListAliasesRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Limit":
+		return 1
+	case "Marker":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "LIMIT":
+		return 1
+	case "MARKER":
+		return 2
+	}
+	return -1
+}
+
 // ListAliasesResponse is the ListAliasesResponse structure of the API.
 type ListAliasesResponse struct {
 	Aliases    []AliasListEntry `json:"Aliases,omitempty"`
@@ -1891,6 +3376,69 @@ func (s *ListGrantsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListGrantsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Int32(&s.Limit)
+		case 1:
+			err = d.String(&s.Marker)
+		case 2:
+			err = d.String(&s.KeyId)
+		case 3:
+			err = d.String(&s.GrantId)
+		case 4:
+			err = d.String(&s.GranteePrincipal)
+		case 5:
+			err = d.String(&s.GranteeServicePrincipal)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListGrantsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Limit":
+		return 0
+	case "Marker":
+		return 1
+	case "KeyId":
+		return 2
+	case "GrantId":
+		return 3
+	case "GranteePrincipal":
+		return 4
+	case "GranteeServicePrincipal":
+		return 5
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "LIMIT":
+		return 0
+	case "MARKER":
+		return 1
+	case "KEYID":
+		return 2
+	case "GRANTID":
+		return 3
+	case "GRANTEEPRINCIPAL":
+		return 4
+	case "GRANTEESERVICEPRINCIPAL":
+		return 5
+	}
+	return -1
+}
+
 // ListGrantsResponse is the ListGrantsResponse structure of the API.
 type ListGrantsResponse struct {
 	Grants     []GrantListEntry `json:"Grants,omitempty"`
@@ -1928,6 +3476,51 @@ func (s *ListKeyPoliciesRequest) validate(e *valid.Errors, p string) {
 	if s.Marker != nil {
 		ruleMarkerType.Check(e, p, "marker", *s.Marker)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListKeyPoliciesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Int32(&s.Limit)
+		case 2:
+			err = d.String(&s.Marker)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListKeyPoliciesRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Limit":
+		return 1
+	case "Marker":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "LIMIT":
+		return 1
+	case "MARKER":
+		return 2
+	}
+	return -1
 }
 
 // ListKeyPoliciesResponse is the ListKeyPoliciesResponse structure of the API.
@@ -1973,6 +3566,57 @@ func (s *ListKeyRotationsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListKeyRotationsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.IncludeKeyMaterial)
+		case 2:
+			err = d.Int32(&s.Limit)
+		case 3:
+			err = d.String(&s.Marker)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListKeyRotationsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "IncludeKeyMaterial":
+		return 1
+	case "Limit":
+		return 2
+	case "Marker":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "INCLUDEKEYMATERIAL":
+		return 1
+	case "LIMIT":
+		return 2
+	case "MARKER":
+		return 3
+	}
+	return -1
+}
+
 // ListKeyRotationsResponse is the ListKeyRotationsResponse structure of the API.
 type ListKeyRotationsResponse struct {
 	Rotations  []RotationsListEntry `json:"Rotations,omitempty"`
@@ -2004,6 +3648,45 @@ func (s *ListKeysRequest) validate(e *valid.Errors, p string) {
 	if s.Marker != nil {
 		ruleMarkerType.Check(e, p, "marker", *s.Marker)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListKeysRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Int32(&s.Limit)
+		case 1:
+			err = d.String(&s.Marker)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListKeysRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Limit":
+		return 0
+	case "Marker":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "LIMIT":
+		return 0
+	case "MARKER":
+		return 1
+	}
+	return -1
 }
 
 // ListKeysResponse is the ListKeysResponse structure of the API.
@@ -2045,6 +3728,51 @@ func (s *ListResourceTagsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListResourceTagsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Int32(&s.Limit)
+		case 2:
+			err = d.String(&s.Marker)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListResourceTagsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Limit":
+		return 1
+	case "Marker":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "LIMIT":
+		return 1
+	case "MARKER":
+		return 2
+	}
+	return -1
+}
+
 // ListResourceTagsResponse is the ListResourceTagsResponse structure of the API.
 type ListResourceTagsResponse struct {
 	Tags       []Tag   `json:"Tags,omitempty"`
@@ -2084,6 +3812,57 @@ func (s *ListRetirableGrantsRequest) validate(e *valid.Errors, p string) {
 	if s.RetiringServicePrincipal != nil {
 		ruleServicePrincipalType.Check(e, p, "retiringServicePrincipal", *s.RetiringServicePrincipal)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListRetirableGrantsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Int32(&s.Limit)
+		case 1:
+			err = d.String(&s.Marker)
+		case 2:
+			err = d.String(&s.RetiringPrincipal)
+		case 3:
+			err = d.String(&s.RetiringServicePrincipal)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListRetirableGrantsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Limit":
+		return 0
+	case "Marker":
+		return 1
+	case "RetiringPrincipal":
+		return 2
+	case "RetiringServicePrincipal":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "LIMIT":
+		return 0
+	case "MARKER":
+		return 1
+	case "RETIRINGPRINCIPAL":
+		return 2
+	case "RETIRINGSERVICEPRINCIPAL":
+		return 3
+	}
+	return -1
 }
 
 // MultiRegionConfiguration is the MultiRegionConfiguration structure of the API.
@@ -2132,6 +3911,57 @@ func (s *PutKeyPolicyRequest) validate(e *valid.Errors, p string) {
 	} else {
 		rulePolicyType.Check(e, p, "policy", *s.Policy)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *PutKeyPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.PolicyName)
+		case 2:
+			err = d.String(&s.Policy)
+		case 3:
+			err = d.Bool(&s.BypassPolicyLockoutSafetyCheck)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*PutKeyPolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "PolicyName":
+		return 1
+	case "Policy":
+		return 2
+	case "BypassPolicyLockoutSafetyCheck":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "POLICYNAME":
+		return 1
+	case "POLICY":
+		return 2
+	case "BYPASSPOLICYLOCKOUTSAFETYCHECK":
+		return 3
+	}
+	return -1
 }
 
 // ReEncryptRequest is the ReEncryptRequest structure of the API.
@@ -2185,6 +4015,93 @@ func (s *ReEncryptRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ReEncryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Blob(&s.CiphertextBlob)
+		case 1:
+			err = d.StringMap(&s.SourceEncryptionContext)
+		case 2:
+			err = d.String(&s.SourceKeyId)
+		case 3:
+			err = d.String(&s.DestinationKeyId)
+		case 4:
+			err = d.StringMap(&s.DestinationEncryptionContext)
+		case 5:
+			err = d.String(&s.SourceEncryptionAlgorithm)
+		case 6:
+			err = d.String(&s.DestinationEncryptionAlgorithm)
+		case 7:
+			err = d.StringList(&s.GrantTokens)
+		case 8:
+			err = d.Bool(&s.DryRun)
+		case 9:
+			err = d.StringList(&s.DryRunModifiers)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ReEncryptRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CiphertextBlob":
+		return 0
+	case "SourceEncryptionContext":
+		return 1
+	case "SourceKeyId":
+		return 2
+	case "DestinationKeyId":
+		return 3
+	case "DestinationEncryptionContext":
+		return 4
+	case "SourceEncryptionAlgorithm":
+		return 5
+	case "DestinationEncryptionAlgorithm":
+		return 6
+	case "GrantTokens":
+		return 7
+	case "DryRun":
+		return 8
+	case "DryRunModifiers":
+		return 9
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CIPHERTEXTBLOB":
+		return 0
+	case "SOURCEENCRYPTIONCONTEXT":
+		return 1
+	case "SOURCEKEYID":
+		return 2
+	case "DESTINATIONKEYID":
+		return 3
+	case "DESTINATIONENCRYPTIONCONTEXT":
+		return 4
+	case "SOURCEENCRYPTIONALGORITHM":
+		return 5
+	case "DESTINATIONENCRYPTIONALGORITHM":
+		return 6
+	case "GRANTTOKENS":
+		return 7
+	case "DRYRUN":
+		return 8
+	case "DRYRUNMODIFIERS":
+		return 9
+	}
+	return -1
+}
+
 // ReEncryptResponse is the ReEncryptResponse structure of the API.
 type ReEncryptResponse struct {
 	CiphertextBlob                 []byte  `json:"CiphertextBlob,omitempty"`
@@ -2209,6 +4126,45 @@ func (s *RecipientInfo) validate(e *valid.Errors, p string) {
 	if s.AttestationDocument != nil {
 		ruleAttestationDocumentType.Check(e, p, "attestationDocument", s.AttestationDocument)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *RecipientInfo) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyEncryptionAlgorithm)
+		case 1:
+			err = d.Blob(&s.AttestationDocument)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*RecipientInfo) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyEncryptionAlgorithm":
+		return 0
+	case "AttestationDocument":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYENCRYPTIONALGORITHM":
+		return 0
+	case "ATTESTATIONDOCUMENT":
+		return 1
+	}
+	return -1
 }
 
 // ReplicateKeyRequest is the ReplicateKeyRequest structure of the API.
@@ -2294,6 +4250,57 @@ func (s *RetireGrantRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *RetireGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.GrantToken)
+		case 1:
+			err = d.String(&s.KeyId)
+		case 2:
+			err = d.String(&s.GrantId)
+		case 3:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*RetireGrantRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "GrantToken":
+		return 0
+	case "KeyId":
+		return 1
+	case "GrantId":
+		return 2
+	case "DryRun":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "GRANTTOKEN":
+		return 0
+	case "KEYID":
+		return 1
+	case "GRANTID":
+		return 2
+	case "DRYRUN":
+		return 3
+	}
+	return -1
+}
+
 // RevokeGrantRequest is the RevokeGrantRequest structure of the API.
 type RevokeGrantRequest struct {
 	KeyId   *string `json:"KeyId,omitempty"`
@@ -2325,6 +4332,51 @@ func (s *RevokeGrantRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *RevokeGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.GrantId)
+		case 2:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*RevokeGrantRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "GrantId":
+		return 1
+	case "DryRun":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "GRANTID":
+		return 1
+	case "DRYRUN":
+		return 2
+	}
+	return -1
+}
+
 // RotateKeyOnDemandRequest is the RotateKeyOnDemandRequest structure of the API.
 type RotateKeyOnDemandRequest struct {
 	KeyId *string `json:"KeyId,omitempty"`
@@ -2347,6 +4399,39 @@ func (s *RotateKeyOnDemandRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleKeyIdType.Check(e, p, "keyId", *s.KeyId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *RotateKeyOnDemandRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*RotateKeyOnDemandRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	}
+	return -1
 }
 
 // RotateKeyOnDemandResponse is the RotateKeyOnDemandResponse structure of the API.
@@ -2393,6 +4478,45 @@ func (s *ScheduleKeyDeletionRequest) validate(e *valid.Errors, p string) {
 	if s.PendingWindowInDays != nil {
 		rulePendingWindowInDaysType.Check(e, p, "pendingWindowInDays", int64(*s.PendingWindowInDays))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ScheduleKeyDeletionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Int32(&s.PendingWindowInDays)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ScheduleKeyDeletionRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "PendingWindowInDays":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "PENDINGWINDOWINDAYS":
+		return 1
+	}
+	return -1
 }
 
 // ScheduleKeyDeletionResponse is the ScheduleKeyDeletionResponse structure of the API.
@@ -2448,6 +4572,69 @@ func (s *SignRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *SignRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Blob(&s.Message)
+		case 2:
+			err = d.String(&s.MessageType)
+		case 3:
+			err = d.StringList(&s.GrantTokens)
+		case 4:
+			err = d.String(&s.SigningAlgorithm)
+		case 5:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*SignRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Message":
+		return 1
+	case "MessageType":
+		return 2
+	case "GrantTokens":
+		return 3
+	case "SigningAlgorithm":
+		return 4
+	case "DryRun":
+		return 5
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "MESSAGE":
+		return 1
+	case "MESSAGETYPE":
+		return 2
+	case "GRANTTOKENS":
+		return 3
+	case "SIGNINGALGORITHM":
+		return 4
+	case "DRYRUN":
+		return 5
+	}
+	return -1
+}
+
 // SignResponse is the SignResponse structure of the API.
 type SignResponse struct {
 	KeyId            *string `json:"KeyId,omitempty"`
@@ -2472,6 +4659,45 @@ func (s *Tag) validate(e *valid.Errors, p string) {
 	} else {
 		ruleTagValueType.Check(e, p, "tagValue", *s.TagValue)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *Tag) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.TagKey)
+		case 1:
+			err = d.String(&s.TagValue)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*Tag) jsonMember(name []byte) int {
+	switch string(name) {
+	case "TagKey":
+		return 0
+	case "TagValue":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "TAGKEY":
+		return 0
+	case "TAGVALUE":
+		return 1
+	}
+	return -1
 }
 
 // TagResourceRequest is the TagResourceRequest structure of the API.
@@ -2536,6 +4762,45 @@ func (s *UntagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UntagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.StringList(&s.TagKeys)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UntagResourceRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "TagKeys":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "TAGKEYS":
+		return 1
+	}
+	return -1
+}
+
 // UpdateAliasRequest is the UpdateAliasRequest structure of the API.
 type UpdateAliasRequest struct {
 	AliasName   *string `json:"AliasName,omitempty"`
@@ -2564,6 +4829,45 @@ func (s *UpdateAliasRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleKeyIdType.Check(e, p, "targetKeyId", *s.TargetKeyId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UpdateAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AliasName)
+		case 1:
+			err = d.String(&s.TargetKeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UpdateAliasRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AliasName":
+		return 0
+	case "TargetKeyId":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ALIASNAME":
+		return 0
+	case "TARGETKEYID":
+		return 1
+	}
+	return -1
 }
 
 // UpdateCustomKeyStoreRequest is the UpdateCustomKeyStoreRequest structure of the API.
@@ -2626,6 +4930,93 @@ func (s *UpdateCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UpdateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.CustomKeyStoreId)
+		case 1:
+			err = d.String(&s.NewCustomKeyStoreName)
+		case 2:
+			err = d.String(&s.KeyStorePassword)
+		case 3:
+			err = d.String(&s.CloudHsmClusterId)
+		case 4:
+			err = d.String(&s.XksProxyUriEndpoint)
+		case 5:
+			err = d.String(&s.XksProxyUriPath)
+		case 6:
+			err = d.String(&s.XksProxyVpcEndpointServiceName)
+		case 7:
+			err = d.String(&s.XksProxyVpcEndpointServiceOwner)
+		case 8:
+			err = wire.DecodeJSONStruct(d, &s.XksProxyAuthenticationCredential)
+		case 9:
+			err = d.String(&s.XksProxyConnectivity)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UpdateCustomKeyStoreRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CustomKeyStoreId":
+		return 0
+	case "NewCustomKeyStoreName":
+		return 1
+	case "KeyStorePassword":
+		return 2
+	case "CloudHsmClusterId":
+		return 3
+	case "XksProxyUriEndpoint":
+		return 4
+	case "XksProxyUriPath":
+		return 5
+	case "XksProxyVpcEndpointServiceName":
+		return 6
+	case "XksProxyVpcEndpointServiceOwner":
+		return 7
+	case "XksProxyAuthenticationCredential":
+		return 8
+	case "XksProxyConnectivity":
+		return 9
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CUSTOMKEYSTOREID":
+		return 0
+	case "NEWCUSTOMKEYSTORENAME":
+		return 1
+	case "KEYSTOREPASSWORD":
+		return 2
+	case "CLOUDHSMCLUSTERID":
+		return 3
+	case "XKSPROXYURIENDPOINT":
+		return 4
+	case "XKSPROXYURIPATH":
+		return 5
+	case "XKSPROXYVPCENDPOINTSERVICENAME":
+		return 6
+	case "XKSPROXYVPCENDPOINTSERVICEOWNER":
+		return 7
+	case "XKSPROXYAUTHENTICATIONCREDENTIAL":
+		return 8
+	case "XKSPROXYCONNECTIVITY":
+		return 9
+	}
+	return -1
+}
+
 // UpdateCustomKeyStoreResponse is the UpdateCustomKeyStoreResponse structure of the API.
 type UpdateCustomKeyStoreResponse struct {
 }
@@ -2660,6 +5051,45 @@ func (s *UpdateKeyDescriptionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UpdateKeyDescriptionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.Description)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UpdateKeyDescriptionRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Description":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "DESCRIPTION":
+		return 1
+	}
+	return -1
+}
+
 // UpdatePrimaryRegionRequest is the UpdatePrimaryRegionRequest structure of the API.
 type UpdatePrimaryRegionRequest struct {
 	KeyId         *string `json:"KeyId,omitempty"`
@@ -2688,6 +5118,45 @@ func (s *UpdatePrimaryRegionRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleRegionType.Check(e, p, "primaryRegion", *s.PrimaryRegion)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UpdatePrimaryRegionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.PrimaryRegion)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UpdatePrimaryRegionRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "PrimaryRegion":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "PRIMARYREGION":
+		return 1
+	}
+	return -1
 }
 
 // VerifyMacRequest is the VerifyMacRequest structure of the API.
@@ -2735,6 +5204,69 @@ func (s *VerifyMacRequest) validate(e *valid.Errors, p string) {
 	if s.GrantTokens != nil {
 		ruleGrantTokenList.Check(e, p, "grantTokens", s.GrantTokens)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *VerifyMacRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Blob(&s.Message)
+		case 1:
+			err = d.String(&s.KeyId)
+		case 2:
+			err = d.String(&s.MacAlgorithm)
+		case 3:
+			err = d.Blob(&s.Mac)
+		case 4:
+			err = d.StringList(&s.GrantTokens)
+		case 5:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*VerifyMacRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Message":
+		return 0
+	case "KeyId":
+		return 1
+	case "MacAlgorithm":
+		return 2
+	case "Mac":
+		return 3
+	case "GrantTokens":
+		return 4
+	case "DryRun":
+		return 5
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "MESSAGE":
+		return 0
+	case "KEYID":
+		return 1
+	case "MACALGORITHM":
+		return 2
+	case "MAC":
+		return 3
+	case "GRANTTOKENS":
+		return 4
+	case "DRYRUN":
+		return 5
+	}
+	return -1
 }
 
 // VerifyMacResponse is the VerifyMacResponse structure of the API.
@@ -2795,6 +5327,75 @@ func (s *VerifyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *VerifyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Blob(&s.Message)
+		case 2:
+			err = d.String(&s.MessageType)
+		case 3:
+			err = d.Blob(&s.Signature)
+		case 4:
+			err = d.String(&s.SigningAlgorithm)
+		case 5:
+			err = d.StringList(&s.GrantTokens)
+		case 6:
+			err = d.Bool(&s.DryRun)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*VerifyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Message":
+		return 1
+	case "MessageType":
+		return 2
+	case "Signature":
+		return 3
+	case "SigningAlgorithm":
+		return 4
+	case "GrantTokens":
+		return 5
+	case "DryRun":
+		return 6
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEYID":
+		return 0
+	case "MESSAGE":
+		return 1
+	case "MESSAGETYPE":
+		return 2
+	case "SIGNATURE":
+		return 3
+	case "SIGNINGALGORITHM":
+		return 4
+	case "GRANTTOKENS":
+		return 5
+	case "DRYRUN":
+		return 6
+	}
+	return -1
+}
+
 // VerifyResponse is the VerifyResponse structure of the API.
 type VerifyResponse struct {
 	KeyId            *string `json:"KeyId,omitempty"`
@@ -2824,6 +5425,45 @@ func (s *XksProxyAuthenticationCredentialType) validate(e *valid.Errors, p strin
 	} else {
 		ruleXksProxyAuthenticationRawSecretAccessKeyType.Check(e, p, "rawSecretAccessKey", *s.RawSecretAccessKey)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *XksProxyAuthenticationCredentialType) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccessKeyId)
+		case 1:
+			err = d.String(&s.RawSecretAccessKey)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*XksProxyAuthenticationCredentialType) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccessKeyId":
+		return 0
+	case "RawSecretAccessKey":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCESSKEYID":
+		return 0
+	case "RAWSECRETACCESSKEY":
+		return 1
+	}
+	return -1
 }
 
 // XksProxyConfigurationType is the XksProxyConfigurationType structure of the API.

@@ -496,6 +496,39 @@ func (s *AcceptHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *AcceptHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.HandshakeId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*AcceptHandshakeRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "HandshakeId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "HANDSHAKEID":
+		return 0
+	}
+	return -1
+}
+
 // AcceptHandshakeResponse is the AcceptHandshakeResponse structure of the API.
 type AcceptHandshakeResponse struct {
 	Handshake *Handshake `json:"Handshake,omitempty"`
@@ -544,6 +577,45 @@ func (s *AttachPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *AttachPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.PolicyId)
+		case 1:
+			err = d.String(&s.TargetId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*AttachPolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "PolicyId":
+		return 0
+	case "TargetId":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "POLICYID":
+		return 0
+	case "TARGETID":
+		return 1
+	}
+	return -1
+}
+
 // CancelHandshakeRequest is the CancelHandshakeRequest structure of the API.
 type CancelHandshakeRequest struct {
 	HandshakeId *string `json:"HandshakeId,omitempty"`
@@ -566,6 +638,39 @@ func (s *CancelHandshakeRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleHandshakeId.Check(e, p, "handshakeId", *s.HandshakeId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *CancelHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.HandshakeId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CancelHandshakeRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "HandshakeId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "HANDSHAKEID":
+		return 0
+	}
+	return -1
 }
 
 // CancelHandshakeResponse is the CancelHandshakeResponse structure of the API.
@@ -601,6 +706,39 @@ func (s *CloseAccountRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleAccountId.Check(e, p, "accountId", *s.AccountId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *CloseAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccountId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CloseAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccountId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCOUNTID":
+		return 0
+	}
+	return -1
 }
 
 // CreateAccountRequest is the CreateAccountRequest structure of the API.
@@ -735,6 +873,39 @@ func (s *CreateOrganizationRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *CreateOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.FeatureSet)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateOrganizationRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "FeatureSet":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "FEATURESET":
+		return 0
+	}
+	return -1
+}
+
 // CreateOrganizationResponse is the CreateOrganizationResponse structure of the API.
 type CreateOrganizationResponse struct {
 	Organization *Organization `json:"Organization,omitempty"`
@@ -858,6 +1029,39 @@ func (s *DeclineHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DeclineHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.HandshakeId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DeclineHandshakeRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "HandshakeId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "HANDSHAKEID":
+		return 0
+	}
+	return -1
+}
+
 // DeclineHandshakeResponse is the DeclineHandshakeResponse structure of the API.
 type DeclineHandshakeResponse struct {
 	Handshake *Handshake `json:"Handshake,omitempty"`
@@ -906,6 +1110,39 @@ func (s *DeleteOrganizationalUnitRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DeleteOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.OrganizationalUnitId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DeleteOrganizationalUnitRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "OrganizationalUnitId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ORGANIZATIONALUNITID":
+		return 0
+	}
+	return -1
+}
+
 // DeletePolicyRequest is the DeletePolicyRequest structure of the API.
 type DeletePolicyRequest struct {
 	PolicyId *string `json:"PolicyId,omitempty"`
@@ -928,6 +1165,39 @@ func (s *DeletePolicyRequest) validate(e *valid.Errors, p string) {
 	} else {
 		rulePolicyId.Check(e, p, "policyId", *s.PolicyId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DeletePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.PolicyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DeletePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "PolicyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "POLICYID":
+		return 0
+	}
+	return -1
 }
 
 // DeregisterDelegatedAdministratorRequest is the DeregisterDelegatedAdministratorRequest structure of the API.
@@ -960,6 +1230,45 @@ func (s *DeregisterDelegatedAdministratorRequest) validate(e *valid.Errors, p st
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DeregisterDelegatedAdministratorRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccountId)
+		case 1:
+			err = d.String(&s.ServicePrincipal)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DeregisterDelegatedAdministratorRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccountId":
+		return 0
+	case "ServicePrincipal":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCOUNTID":
+		return 0
+	case "SERVICEPRINCIPAL":
+		return 1
+	}
+	return -1
+}
+
 // DescribeAccountRequest is the DescribeAccountRequest structure of the API.
 type DescribeAccountRequest struct {
 	AccountId *string `json:"AccountId,omitempty"`
@@ -982,6 +1291,39 @@ func (s *DescribeAccountRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleAccountId.Check(e, p, "accountId", *s.AccountId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribeAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccountId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribeAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccountId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCOUNTID":
+		return 0
+	}
+	return -1
 }
 
 // DescribeAccountResponse is the DescribeAccountResponse structure of the API.
@@ -1011,6 +1353,39 @@ func (s *DescribeCreateAccountStatusRequest) validate(e *valid.Errors, p string)
 	} else {
 		ruleCreateAccountRequestId.Check(e, p, "createAccountRequestId", *s.CreateAccountRequestId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribeCreateAccountStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.CreateAccountRequestId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribeCreateAccountStatusRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "CreateAccountRequestId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CREATEACCOUNTREQUESTID":
+		return 0
+	}
+	return -1
 }
 
 // DescribeCreateAccountStatusResponse is the DescribeCreateAccountStatusResponse structure of the API.
@@ -1046,6 +1421,45 @@ func (s *DescribeEffectivePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribeEffectivePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.PolicyType)
+		case 1:
+			err = d.String(&s.TargetId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribeEffectivePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "PolicyType":
+		return 0
+	case "TargetId":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "POLICYTYPE":
+		return 0
+	case "TARGETID":
+		return 1
+	}
+	return -1
+}
+
 // DescribeEffectivePolicyResponse is the DescribeEffectivePolicyResponse structure of the API.
 type DescribeEffectivePolicyResponse struct {
 	EffectivePolicy *EffectivePolicy `json:"EffectivePolicy,omitempty"`
@@ -1073,6 +1487,39 @@ func (s *DescribeHandshakeRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleHandshakeId.Check(e, p, "handshakeId", *s.HandshakeId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribeHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.HandshakeId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribeHandshakeRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "HandshakeId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "HANDSHAKEID":
+		return 0
+	}
+	return -1
 }
 
 // DescribeHandshakeResponse is the DescribeHandshakeResponse structure of the API.
@@ -1109,6 +1556,39 @@ func (s *DescribeOrganizationalUnitRequest) validate(e *valid.Errors, p string) 
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribeOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.OrganizationalUnitId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribeOrganizationalUnitRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "OrganizationalUnitId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ORGANIZATIONALUNITID":
+		return 0
+	}
+	return -1
+}
+
 // DescribeOrganizationalUnitResponse is the DescribeOrganizationalUnitResponse structure of the API.
 type DescribeOrganizationalUnitResponse struct {
 	OrganizationalUnit *OrganizationalUnit `json:"OrganizationalUnit,omitempty"`
@@ -1136,6 +1616,39 @@ func (s *DescribePolicyRequest) validate(e *valid.Errors, p string) {
 	} else {
 		rulePolicyId.Check(e, p, "policyId", *s.PolicyId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.PolicyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "PolicyId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "POLICYID":
+		return 0
+	}
+	return -1
 }
 
 // DescribePolicyResponse is the DescribePolicyResponse structure of the API.
@@ -1170,6 +1683,39 @@ func (s *DescribeResponsibilityTransferRequest) validate(e *valid.Errors, p stri
 	} else {
 		ruleResponsibilityTransferId.Check(e, p, "id", *s.Id)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DescribeResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Id)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DescribeResponsibilityTransferRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Id":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ID":
+		return 0
+	}
+	return -1
 }
 
 // DescribeResponsibilityTransferResponse is the DescribeResponsibilityTransferResponse structure of the API.
@@ -1207,6 +1753,45 @@ func (s *DetachPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DetachPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.PolicyId)
+		case 1:
+			err = d.String(&s.TargetId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DetachPolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "PolicyId":
+		return 0
+	case "TargetId":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "POLICYID":
+		return 0
+	case "TARGETID":
+		return 1
+	}
+	return -1
+}
+
 // DisableAWSServiceAccessRequest is the DisableAWSServiceAccessRequest structure of the API.
 type DisableAWSServiceAccessRequest struct {
 	ServicePrincipal *string `json:"ServicePrincipal,omitempty"`
@@ -1229,6 +1814,39 @@ func (s *DisableAWSServiceAccessRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleServicePrincipal.Check(e, p, "servicePrincipal", *s.ServicePrincipal)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DisableAWSServiceAccessRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ServicePrincipal)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DisableAWSServiceAccessRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ServicePrincipal":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "SERVICEPRINCIPAL":
+		return 0
+	}
+	return -1
 }
 
 // DisablePolicyTypeRequest is the DisablePolicyTypeRequest structure of the API.
@@ -1259,6 +1877,45 @@ func (s *DisablePolicyTypeRequest) validate(e *valid.Errors, p string) {
 	} else {
 		rulePolicyType.Check(e, p, "policyType", *s.PolicyType)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *DisablePolicyTypeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.RootId)
+		case 1:
+			err = d.String(&s.PolicyType)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*DisablePolicyTypeRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "RootId":
+		return 0
+	case "PolicyType":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ROOTID":
+		return 0
+	case "POLICYTYPE":
+		return 1
+	}
+	return -1
 }
 
 // DisablePolicyTypeResponse is the DisablePolicyTypeResponse structure of the API.
@@ -1306,6 +1963,39 @@ func (s *EnableAWSServiceAccessRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *EnableAWSServiceAccessRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ServicePrincipal)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*EnableAWSServiceAccessRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ServicePrincipal":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "SERVICEPRINCIPAL":
+		return 0
+	}
+	return -1
+}
+
 // EnableAllFeaturesRequest is the EnableAllFeaturesRequest structure of the API.
 type EnableAllFeaturesRequest struct {
 }
@@ -1314,6 +2004,28 @@ type EnableAllFeaturesRequest struct {
 // returns nil or a ValidationException worded as AWS words it.
 func (s *EnableAllFeaturesRequest) Validate() error {
 	return nil
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *EnableAllFeaturesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*EnableAllFeaturesRequest) jsonMember(name []byte) int {
+	return -1
 }
 
 // EnableAllFeaturesResponse is the EnableAllFeaturesResponse structure of the API.
@@ -1349,6 +2061,45 @@ func (s *EnablePolicyTypeRequest) validate(e *valid.Errors, p string) {
 	} else {
 		rulePolicyType.Check(e, p, "policyType", *s.PolicyType)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *EnablePolicyTypeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.RootId)
+		case 1:
+			err = d.String(&s.PolicyType)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*EnablePolicyTypeRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "RootId":
+		return 0
+	case "PolicyType":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ROOTID":
+		return 0
+	case "POLICYTYPE":
+		return 1
+	}
+	return -1
 }
 
 // EnablePolicyTypeResponse is the EnablePolicyTypeResponse structure of the API.
@@ -1389,6 +2140,45 @@ func (s *HandshakeFilter) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *HandshakeFilter) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ActionType)
+		case 1:
+			err = d.String(&s.ParentHandshakeId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*HandshakeFilter) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ActionType":
+		return 0
+	case "ParentHandshakeId":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACTIONTYPE":
+		return 0
+	case "PARENTHANDSHAKEID":
+		return 1
+	}
+	return -1
+}
+
 // HandshakeParty is the HandshakeParty structure of the API.
 type HandshakeParty struct {
 	Id   *string `json:"Id,omitempty"`
@@ -1406,6 +2196,45 @@ func (s *HandshakeParty) validate(e *valid.Errors, p string) {
 	} else {
 		ruleHandshakePartyType.Check(e, p, "type", *s.Type)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *HandshakeParty) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Id)
+		case 1:
+			err = d.String(&s.Type)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*HandshakeParty) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Id":
+		return 0
+	case "Type":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ID":
+		return 0
+	case "TYPE":
+		return 1
+	}
+	return -1
 }
 
 // HandshakeResource is the HandshakeResource structure of the API.
@@ -1535,6 +2364,45 @@ func (s *ListAWSServiceAccessForOrganizationRequest) validate(e *valid.Errors, p
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListAWSServiceAccessForOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.NextToken)
+		case 1:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListAWSServiceAccessForOrganizationRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "NextToken":
+		return 0
+	case "MaxResults":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "NEXTTOKEN":
+		return 0
+	case "MAXRESULTS":
+		return 1
+	}
+	return -1
+}
+
 // ListAWSServiceAccessForOrganizationResponse is the ListAWSServiceAccessForOrganizationResponse structure of the API.
 type ListAWSServiceAccessForOrganizationResponse struct {
 	EnabledServicePrincipals []EnabledServicePrincipal `json:"EnabledServicePrincipals,omitempty"`
@@ -1573,6 +2441,51 @@ func (s *ListAccountsForParentRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListAccountsForParentRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ParentId)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListAccountsForParentRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ParentId":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "PARENTID":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
+}
+
 // ListAccountsForParentResponse is the ListAccountsForParentResponse structure of the API.
 type ListAccountsForParentResponse struct {
 	Accounts  []Account `json:"Accounts,omitempty"`
@@ -1603,6 +2516,45 @@ func (s *ListAccountsRequest) validate(e *valid.Errors, p string) {
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListAccountsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.NextToken)
+		case 1:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListAccountsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "NextToken":
+		return 0
+	case "MaxResults":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "NEXTTOKEN":
+		return 0
+	case "MAXRESULTS":
+		return 1
+	}
+	return -1
 }
 
 // ListAccountsResponse is the ListAccountsResponse structure of the API.
@@ -1641,6 +2593,51 @@ func (s *ListAccountsWithInvalidEffectivePolicyRequest) validate(e *valid.Errors
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListAccountsWithInvalidEffectivePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.PolicyType)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListAccountsWithInvalidEffectivePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "PolicyType":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "POLICYTYPE":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
 }
 
 // ListAccountsWithInvalidEffectivePolicyResponse is the ListAccountsWithInvalidEffectivePolicyResponse structure of the API.
@@ -1688,6 +2685,57 @@ func (s *ListChildrenRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListChildrenRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ParentId)
+		case 1:
+			err = d.String(&s.ChildType)
+		case 2:
+			err = d.String(&s.NextToken)
+		case 3:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListChildrenRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ParentId":
+		return 0
+	case "ChildType":
+		return 1
+	case "NextToken":
+		return 2
+	case "MaxResults":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "PARENTID":
+		return 0
+	case "CHILDTYPE":
+		return 1
+	case "NEXTTOKEN":
+		return 2
+	case "MAXRESULTS":
+		return 3
+	}
+	return -1
+}
+
 // ListChildrenResponse is the ListChildrenResponse structure of the API.
 type ListChildrenResponse struct {
 	Children  []Child `json:"Children,omitempty"`
@@ -1722,6 +2770,51 @@ func (s *ListCreateAccountStatusRequest) validate(e *valid.Errors, p string) {
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListCreateAccountStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.StringList(&s.States)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListCreateAccountStatusRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "States":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "STATES":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
 }
 
 // ListCreateAccountStatusResponse is the ListCreateAccountStatusResponse structure of the API.
@@ -1760,6 +2853,51 @@ func (s *ListDelegatedAdministratorsRequest) validate(e *valid.Errors, p string)
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListDelegatedAdministratorsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ServicePrincipal)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListDelegatedAdministratorsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ServicePrincipal":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "SERVICEPRINCIPAL":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
+}
+
 // ListDelegatedAdministratorsResponse is the ListDelegatedAdministratorsResponse structure of the API.
 type ListDelegatedAdministratorsResponse struct {
 	DelegatedAdministrators []DelegatedAdministrator `json:"DelegatedAdministrators,omitempty"`
@@ -1796,6 +2934,51 @@ func (s *ListDelegatedServicesForAccountRequest) validate(e *valid.Errors, p str
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListDelegatedServicesForAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccountId)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListDelegatedServicesForAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccountId":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCOUNTID":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
 }
 
 // ListDelegatedServicesForAccountResponse is the ListDelegatedServicesForAccountResponse structure of the API.
@@ -1842,6 +3025,57 @@ func (s *ListEffectivePolicyValidationErrorsRequest) validate(e *valid.Errors, p
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListEffectivePolicyValidationErrorsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccountId)
+		case 1:
+			err = d.String(&s.PolicyType)
+		case 2:
+			err = d.String(&s.NextToken)
+		case 3:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListEffectivePolicyValidationErrorsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccountId":
+		return 0
+	case "PolicyType":
+		return 1
+	case "NextToken":
+		return 2
+	case "MaxResults":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCOUNTID":
+		return 0
+	case "POLICYTYPE":
+		return 1
+	case "NEXTTOKEN":
+		return 2
+	case "MAXRESULTS":
+		return 3
+	}
+	return -1
+}
+
 // ListEffectivePolicyValidationErrorsResponse is the ListEffectivePolicyValidationErrorsResponse structure of the API.
 type ListEffectivePolicyValidationErrorsResponse struct {
 	AccountId                       *string                          `json:"AccountId,omitempty"`
@@ -1882,6 +3116,51 @@ func (s *ListHandshakesForAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListHandshakesForAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = wire.DecodeJSONStruct(d, &s.Filter)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListHandshakesForAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Filter":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "FILTER":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
+}
+
 // ListHandshakesForAccountResponse is the ListHandshakesForAccountResponse structure of the API.
 type ListHandshakesForAccountResponse struct {
 	Handshakes []Handshake `json:"Handshakes,omitempty"`
@@ -1916,6 +3195,51 @@ func (s *ListHandshakesForOrganizationRequest) validate(e *valid.Errors, p strin
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListHandshakesForOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = wire.DecodeJSONStruct(d, &s.Filter)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListHandshakesForOrganizationRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Filter":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "FILTER":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
 }
 
 // ListHandshakesForOrganizationResponse is the ListHandshakesForOrganizationResponse structure of the API.
@@ -1960,6 +3284,57 @@ func (s *ListInboundResponsibilityTransfersRequest) validate(e *valid.Errors, p 
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListInboundResponsibilityTransfersRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Type)
+		case 1:
+			err = d.String(&s.Id)
+		case 2:
+			err = d.String(&s.NextToken)
+		case 3:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListInboundResponsibilityTransfersRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Type":
+		return 0
+	case "Id":
+		return 1
+	case "NextToken":
+		return 2
+	case "MaxResults":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "TYPE":
+		return 0
+	case "ID":
+		return 1
+	case "NEXTTOKEN":
+		return 2
+	case "MAXRESULTS":
+		return 3
+	}
+	return -1
+}
+
 // ListInboundResponsibilityTransfersResponse is the ListInboundResponsibilityTransfersResponse structure of the API.
 type ListInboundResponsibilityTransfersResponse struct {
 	ResponsibilityTransfers []ResponsibilityTransfer `json:"ResponsibilityTransfers,omitempty"`
@@ -1996,6 +3371,51 @@ func (s *ListOrganizationalUnitsForParentRequest) validate(e *valid.Errors, p st
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListOrganizationalUnitsForParentRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ParentId)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListOrganizationalUnitsForParentRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ParentId":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "PARENTID":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
 }
 
 // ListOrganizationalUnitsForParentResponse is the ListOrganizationalUnitsForParentResponse structure of the API.
@@ -2036,6 +3456,51 @@ func (s *ListOutboundResponsibilityTransfersRequest) validate(e *valid.Errors, p
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListOutboundResponsibilityTransfersRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Type)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListOutboundResponsibilityTransfersRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Type":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "TYPE":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
+}
+
 // ListOutboundResponsibilityTransfersResponse is the ListOutboundResponsibilityTransfersResponse structure of the API.
 type ListOutboundResponsibilityTransfersResponse struct {
 	ResponsibilityTransfers []ResponsibilityTransfer `json:"ResponsibilityTransfers,omitempty"`
@@ -2072,6 +3537,51 @@ func (s *ListParentsRequest) validate(e *valid.Errors, p string) {
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListParentsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ChildId)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListParentsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ChildId":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "CHILDID":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
 }
 
 // ListParentsResponse is the ListParentsResponse structure of the API.
@@ -2118,6 +3628,57 @@ func (s *ListPoliciesForTargetRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListPoliciesForTargetRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.TargetId)
+		case 1:
+			err = d.String(&s.Filter)
+		case 2:
+			err = d.String(&s.NextToken)
+		case 3:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListPoliciesForTargetRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "TargetId":
+		return 0
+	case "Filter":
+		return 1
+	case "NextToken":
+		return 2
+	case "MaxResults":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "TARGETID":
+		return 0
+	case "FILTER":
+		return 1
+	case "NEXTTOKEN":
+		return 2
+	case "MAXRESULTS":
+		return 3
+	}
+	return -1
+}
+
 // ListPoliciesForTargetResponse is the ListPoliciesForTargetResponse structure of the API.
 type ListPoliciesForTargetResponse struct {
 	Policies  []PolicySummary `json:"Policies,omitempty"`
@@ -2156,6 +3717,51 @@ func (s *ListPoliciesRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListPoliciesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Filter)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListPoliciesRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Filter":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "FILTER":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
+}
+
 // ListPoliciesResponse is the ListPoliciesResponse structure of the API.
 type ListPoliciesResponse struct {
 	Policies  []PolicySummary `json:"Policies,omitempty"`
@@ -2186,6 +3792,45 @@ func (s *ListRootsRequest) validate(e *valid.Errors, p string) {
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListRootsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.NextToken)
+		case 1:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListRootsRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "NextToken":
+		return 0
+	case "MaxResults":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "NEXTTOKEN":
+		return 0
+	case "MAXRESULTS":
+		return 1
+	}
+	return -1
 }
 
 // ListRootsResponse is the ListRootsResponse structure of the API.
@@ -2220,6 +3865,45 @@ func (s *ListTagsForResourceRequest) validate(e *valid.Errors, p string) {
 	if s.NextToken != nil {
 		ruleNextToken.Check(e, p, "nextToken", *s.NextToken)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListTagsForResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ResourceId)
+		case 1:
+			err = d.String(&s.NextToken)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListTagsForResourceRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ResourceId":
+		return 0
+	case "NextToken":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "RESOURCEID":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	}
+	return -1
 }
 
 // ListTagsForResourceResponse is the ListTagsForResourceResponse structure of the API.
@@ -2258,6 +3942,51 @@ func (s *ListTargetsForPolicyRequest) validate(e *valid.Errors, p string) {
 	if s.MaxResults != nil {
 		ruleMaxResults.Check(e, p, "maxResults", int64(*s.MaxResults))
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *ListTargetsForPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.PolicyId)
+		case 1:
+			err = d.String(&s.NextToken)
+		case 2:
+			err = d.Int32(&s.MaxResults)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ListTargetsForPolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "PolicyId":
+		return 0
+	case "NextToken":
+		return 1
+	case "MaxResults":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "POLICYID":
+		return 0
+	case "NEXTTOKEN":
+		return 1
+	case "MAXRESULTS":
+		return 2
+	}
+	return -1
 }
 
 // ListTargetsForPolicyResponse is the ListTargetsForPolicyResponse structure of the API.
@@ -2300,6 +4029,51 @@ func (s *MoveAccountRequest) validate(e *valid.Errors, p string) {
 	} else {
 		ruleParentId.Check(e, p, "destinationParentId", *s.DestinationParentId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *MoveAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccountId)
+		case 1:
+			err = d.String(&s.SourceParentId)
+		case 2:
+			err = d.String(&s.DestinationParentId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*MoveAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccountId":
+		return 0
+	case "SourceParentId":
+		return 1
+	case "DestinationParentId":
+		return 2
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCOUNTID":
+		return 0
+	case "SOURCEPARENTID":
+		return 1
+	case "DESTINATIONPARENTID":
+		return 2
+	}
+	return -1
 }
 
 // Organization is the Organization structure of the API.
@@ -2422,6 +4196,45 @@ func (s *RegisterDelegatedAdministratorRequest) validate(e *valid.Errors, p stri
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *RegisterDelegatedAdministratorRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccountId)
+		case 1:
+			err = d.String(&s.ServicePrincipal)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*RegisterDelegatedAdministratorRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccountId":
+		return 0
+	case "ServicePrincipal":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCOUNTID":
+		return 0
+	case "SERVICEPRINCIPAL":
+		return 1
+	}
+	return -1
+}
+
 // RemoveAccountFromOrganizationRequest is the RemoveAccountFromOrganizationRequest structure of the API.
 type RemoveAccountFromOrganizationRequest struct {
 	AccountId *string `json:"AccountId,omitempty"`
@@ -2444,6 +4257,39 @@ func (s *RemoveAccountFromOrganizationRequest) validate(e *valid.Errors, p strin
 	} else {
 		ruleAccountId.Check(e, p, "accountId", *s.AccountId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *RemoveAccountFromOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.AccountId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*RemoveAccountFromOrganizationRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "AccountId":
+		return 0
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ACCOUNTID":
+		return 0
+	}
+	return -1
 }
 
 // ResourcePolicy is the ResourcePolicy structure of the API.
@@ -2497,6 +4343,45 @@ func (s *Tag) validate(e *valid.Errors, p string) {
 	} else {
 		ruleTagValue.Check(e, p, "value", *s.Value)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *Tag) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Key)
+		case 1:
+			err = d.String(&s.Value)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*Tag) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Key":
+		return 0
+	case "Value":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "KEY":
+		return 0
+	case "VALUE":
+		return 1
+	}
+	return -1
 }
 
 // TagResourceRequest is the TagResourceRequest structure of the API.
@@ -2597,6 +4482,45 @@ func (s *UntagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UntagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ResourceId)
+		case 1:
+			err = d.StringList(&s.TagKeys)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UntagResourceRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ResourceId":
+		return 0
+	case "TagKeys":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "RESOURCEID":
+		return 0
+	case "TAGKEYS":
+		return 1
+	}
+	return -1
+}
+
 // UpdateOrganizationalUnitRequest is the UpdateOrganizationalUnitRequest structure of the API.
 type UpdateOrganizationalUnitRequest struct {
 	OrganizationalUnitId *string `json:"OrganizationalUnitId,omitempty"`
@@ -2623,6 +4547,45 @@ func (s *UpdateOrganizationalUnitRequest) validate(e *valid.Errors, p string) {
 	if s.Name != nil {
 		ruleOrganizationalUnitName.Check(e, p, "name", *s.Name)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UpdateOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.OrganizationalUnitId)
+		case 1:
+			err = d.String(&s.Name)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UpdateOrganizationalUnitRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "OrganizationalUnitId":
+		return 0
+	case "Name":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ORGANIZATIONALUNITID":
+		return 0
+	case "NAME":
+		return 1
+	}
+	return -1
 }
 
 // UpdateOrganizationalUnitResponse is the UpdateOrganizationalUnitResponse structure of the API.
@@ -2666,6 +4629,57 @@ func (s *UpdatePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UpdatePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.PolicyId)
+		case 1:
+			err = d.String(&s.Name)
+		case 2:
+			err = d.String(&s.Description)
+		case 3:
+			err = d.String(&s.Content)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UpdatePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "PolicyId":
+		return 0
+	case "Name":
+		return 1
+	case "Description":
+		return 2
+	case "Content":
+		return 3
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "POLICYID":
+		return 0
+	case "NAME":
+		return 1
+	case "DESCRIPTION":
+		return 2
+	case "CONTENT":
+		return 3
+	}
+	return -1
+}
+
 // UpdatePolicyResponse is the UpdatePolicyResponse structure of the API.
 type UpdatePolicyResponse struct {
 	Policy *Policy `json:"Policy,omitempty"`
@@ -2699,6 +4713,45 @@ func (s *UpdateResponsibilityTransferRequest) validate(e *valid.Errors, p string
 	} else {
 		ruleResponsibilityTransferName.Check(e, p, "name", *s.Name)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
+// uses it in place of encoding/json.
+func (s *UpdateResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Id)
+		case 1:
+			err = d.String(&s.Name)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*UpdateResponsibilityTransferRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Id":
+		return 0
+	case "Name":
+		return 1
+	}
+	var buf [32]byte
+	switch string(wire.AppendFoldedName(buf[:0], name)) {
+	case "ID":
+		return 0
+	case "NAME":
+		return 1
+	}
+	return -1
 }
 
 // UpdateResponsibilityTransferResponse is the UpdateResponsibilityTransferResponse structure of the API.

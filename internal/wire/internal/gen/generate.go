@@ -28,6 +28,7 @@ func Generate(m *model, pkg string) ([]byte, error) {
 		hasRules:  map[string]bool{},
 		visiting:  map[string]bool{},
 		validated: map[string]bool{},
+		fast:      map[string]bool{},
 	}
 	if err := g.gen(pkg); err != nil {
 		return nil, err
@@ -49,6 +50,7 @@ type generator struct {
 	hasRules  map[string]bool   // shape → whether validating it can fail
 	visiting  map[string]bool   // shapes on the current hasRules path
 	validated map[string]bool   // structures that get a validate method
+	fast      map[string]bool   // structure → whether it gets DecodeJSONFrom
 }
 
 func (g *generator) p(format string, args ...any) {
@@ -418,9 +420,142 @@ func (g *generator) genStructs() error {
 			if err := g.genValidate(name, s); err != nil {
 				return err
 			}
+			if g.fastJSON(name) {
+				g.genDecoder(name, s)
+			}
 		}
 	}
 	return nil
+}
+
+// decodeMethod is the method of a fast decoder, which wire.DecodeJSON looks
+// for; no member may take its name.
+const decodeMethod = "DecodeJSONFrom"
+
+// fastJSON reports whether structure name, reached from an operation's
+// input, gets a DecodeJSONFrom method: in the json protocol, when every
+// member is a string, blob, boolean, integer or long, a list of strings, a
+// map of strings to strings or such a structure, and the member names are
+// ASCII, distinct under case folding (encoding/json matches names without
+// regard to case) and not the method's name. A recursive structure does not.
+func (g *generator) fastJSON(name string) bool {
+	if g.query() {
+		return false
+	}
+	if v, ok := g.fast[name]; ok {
+		return v
+	}
+	g.fast[name] = false // until proven, which also stops recursion
+	s := g.m.Shapes[name]
+	if s.Type != "structure" || s.Exception {
+		return false
+	}
+	folded := map[string]bool{}
+	for _, mm := range s.Members {
+		f := strings.ToUpper(mm.Name)
+		if folded[f] || mm.Name == decodeMethod || !isASCII(mm.Name) {
+			return false
+		}
+		folded[f] = true
+		if g.decodeCall(mm) == "" {
+			return false
+		}
+	}
+	g.fast[name] = true
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeCall is the statement that decodes member mm of a fast decoder's s
+// from d, or "" when there is none.
+func (g *generator) decodeCall(mm member) string {
+	s := g.m.Shapes[mm.Shape]
+	f := "&s." + exported(mm.Name)
+	switch s.Type {
+	case "string":
+		return "d.String(" + f + ")"
+	case "blob":
+		return "d.Blob(" + f + ")"
+	case "boolean":
+		return "d.Bool(" + f + ")"
+	case "integer":
+		return "d.Int32(" + f + ")"
+	case "long":
+		return "d.Int64(" + f + ")"
+	case "list":
+		if g.m.Shapes[s.Member.Shape].Type == "string" {
+			return "d.StringList(" + f + ")"
+		}
+	case "map":
+		if g.m.Shapes[s.Key.Shape].Type == "string" && g.m.Shapes[s.Value.Shape].Type == "string" {
+			return "d.StringMap(" + f + ")"
+		}
+	case "structure":
+		if g.fastJSON(mm.Shape) {
+			return "wire.DecodeJSONStruct(d, " + f + ")"
+		}
+	}
+	return ""
+}
+
+// genDecoder writes the DecodeJSONFrom method of structure name and the
+// lookup of its member names: the exact name, else the name under
+// encoding/json's case folding.
+func (g *generator) genDecoder(name string, s *shape) {
+	id := exported(name)
+	g.p("// %s decodes s from d as encoding/json would; wire.DecodeJSON", decodeMethod)
+	g.p("// uses it in place of encoding/json.")
+	g.p("func (s *%s) %s(d *wire.JSONDecoder) error {", id, decodeMethod)
+	g.p("ok, err := d.BeginObject()")
+	g.p("for i := 0; ok && err == nil; i++ {")
+	g.p("var name []byte")
+	g.p("if name, ok, err = d.Member(i); !ok || err != nil {")
+	g.p("break")
+	g.p("}")
+	g.p("switch s.jsonMember(name) {")
+	for i, mm := range s.Members {
+		g.p("case %d:", i)
+		g.p("err = %s", g.decodeCall(mm))
+	}
+	g.p("default:")
+	g.p("err = d.Skip()")
+	g.p("}")
+	g.p("}")
+	g.p("return err")
+	g.p("}")
+	g.p("")
+	g.p("// jsonMember returns the index of the member called name, or -1.")
+	g.p("func (*%s) jsonMember(name []byte) int {", id)
+	if len(s.Members) == 0 {
+		g.p("return -1")
+		g.p("}")
+		g.p("")
+		return
+	}
+	g.p("switch string(name) {")
+	for i, mm := range s.Members {
+		g.p("case %q:", mm.Name)
+		g.p("return %d", i)
+	}
+	g.p("}")
+	g.p("var buf [32]byte")
+	g.p("switch string(wire.AppendFoldedName(buf[:0], name)) {")
+	for i, mm := range s.Members {
+		g.p("case %q:", strings.ToUpper(mm.Name))
+		g.p("return %d", i)
+	}
+	g.p("}")
+	g.p("return -1")
+	g.p("}")
+	g.p("")
 }
 
 // markValidated marks a structure and every structure it contains as
