@@ -289,3 +289,10 @@ func (v *view) aliasesFor(k *key) []string {
 	defer v.mu.RUnlock()
 	return v.byKey[keyIndex(k.rec.Region, k.rec.ID)]
 }
+
+// KeyCount is the number of keys this node holds, in every account and Region.
+func (s *Service) KeyCount() int {
+	s.view.mu.RLock()
+	defer s.view.mu.RUnlock()
+	return len(s.view.keys)
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
+	"github.com/trentkms/trent/internal/metrics"
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/wire"
@@ -55,6 +56,7 @@ const (
 type Options struct {
 	Regions []string         // the Regions served; the first is the default
 	Audit   *audit.Log       // nil: no audit events
+	Metrics *metrics.Registry // nil: no metrics
 	Log     *slog.Logger     // nil: slog.Default()
 	Now     func() time.Time // nil: time.Now
 }
@@ -73,6 +75,7 @@ type Server struct {
 	stsOps   map[string]queryHandler
 	adminOps map[string]jsonHandler
 	audit    *audit.Log
+	metrics  *metrics.Registry
 }
 
 // New returns a Server over the given services.
@@ -80,7 +83,7 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	if len(o.Regions) == 0 {
 		return nil, errors.New("server: no Region to serve")
 	}
-	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log, now: o.Now, audit: o.Audit}
+	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log, now: o.Now, audit: o.Audit, metrics: o.Metrics}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -197,6 +200,25 @@ func (s *Server) Endpoint(e Endpoint) http.Handler {
 	})
 }
 
+// knownOperation reports whether op is an operation of service.
+func (s *Server) knownOperation(service, op string) bool {
+	var ok bool
+	switch service {
+	case "kms":
+		_, ok = s.kmsOps[op]
+		if !ok {
+			_, ok = s.adminOps[op]
+		}
+	case "organizations":
+		_, ok = s.orgOps[op]
+	case "iam":
+		_, ok = s.iamOps[op]
+	case "sts":
+		_, ok = s.stsOps[op]
+	}
+	return ok
+}
+
 // protocol is how a request is encoded and which service it is for.
 type protocol uint8
 
@@ -220,17 +242,35 @@ const (
 )
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	id := newRequestID()
+	// out is what the metrics record of this request, filled in as it goes.
+	var out struct {
+		service, op string
+		err         error
+	}
+	if s.metrics != nil {
+		defer func() {
+			code, _ := errorFields(out.err)
+			// Operation names come from clients: only known ones become
+			// series, so nobody can grow the metrics without bound.
+			if !s.knownOperation(out.service, out.op) {
+				out.service, out.op = "unknown", "unknown"
+			}
+			s.metrics.Observe(out.service, out.op, code, time.Since(start))
+		}()
+	}
 	buf := getBuf()
 	defer func() { putBuf(buf) }()
 	var err error
 	buf, err = readBody(r.Body, buf)
 	if err != nil {
 		if err == errTooLarge {
-			wire.WriteError(w, id, wire.Errorf("RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, "Request body is too large"))
-			return
+			out.err = wire.Errorf("RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, "Request body is too large")
+		} else {
+			out.err = wire.Serialization("Unable to read the request body")
 		}
-		wire.WriteError(w, id, wire.Serialization("Unable to read the request body"))
+		wire.WriteError(w, id, out.err)
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
@@ -246,22 +286,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		proto, op = protoAdmin, target[len(adminTargetPrefix):]
 	case target == "":
 		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" {
-			wire.WriteError(w, id, wire.UnknownOperation())
+			out.err = wire.UnknownOperation()
+			wire.WriteError(w, id, out.err)
 			return
 		}
 		proto, op = protoQuery, params.Get("Action")
 	default:
-		wire.WriteError(w, id, wire.UnknownOperation())
+		out.err = wire.UnknownOperation()
+		wire.WriteError(w, id, out.err)
 		return
 	}
+	out.service, out.op = proto.service(), op
 
 	res, err := s.verifier.Verify(r.Context(), r, buf)
 	if err != nil {
+		out.err = authError(err)
 		s.writeAuthError(w, id, proto, err)
 		s.recordFailure(r, id, proto, op, err)
 		return
 	}
+	out.service = res.Service
 	if want := proto.service(); want != "" && res.Service != want {
+		out.err = authError(sigv4.ServiceScopeError(want))
 		s.writeAuthError(w, id, proto, sigv4.ServiceScopeError(want))
 		s.recordFailure(r, id, proto, op, sigv4.ServiceScopeError(want))
 		return
@@ -270,12 +316,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ident, err := s.ids.Identity(res.AccessKeyID)
 	if err != nil {
 		// The key vanished between verification and now.
+		out.err = authError(sigv4.ErrUnknownAccessKey)
 		s.writeAuthError(w, id, proto, sigv4.ErrUnknownAccessKey)
 		return
 	}
 	var via, sourceARN, sourceAccount string
 	if ident.Type == authz.ServiceType {
 		if ident, via, sourceARN, sourceAccount, err = s.serviceCall(r, buf, ident); err != nil {
+			out.err = authError(err)
 			s.writeAuthError(w, id, proto, err)
 			s.recordFailure(r, id, proto, op, err)
 			return
@@ -298,20 +346,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch proto {
 	case protoKMS:
 		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
+		out.err = err
 		if s.audit != nil {
 			s.record(r, id, res.Service, op, &c, audit.KMSRequestParameters(op, buf), audit.KMSResponseElements(op, resp), err)
 		}
 		kms.Scrub(resp)
 	case protoOrg:
 		_, err := s.serveJSON(ctx, w, id, s.orgOps, op, c, buf)
+		out.err = err
 		s.record(r, id, res.Service, op, &c, nil, nil, err)
 	case protoQuery:
 		err := s.serveQuery(ctx, w, id, res.Service, op, c, params)
+		out.err = err
 		if s.audit != nil {
 			s.record(r, id, res.Service, op, &c, audit.QueryRequestParameters(params), nil, err)
 		}
 	case protoAdmin:
 		_, err := s.serveJSON(ctx, w, id, s.adminOps, op, c, buf)
+		out.err = err
 		s.record(r, id, "trent", op, &c, nil, nil, err)
 	}
 }

@@ -77,6 +77,8 @@ type Server struct {
 	URL string
 	// Endpoints maps the id of each VPC endpoint listener to its URL.
 	Endpoints map[string]string
+	// MetricsURL is where metrics are served, if TRENT_METRICS_LISTEN was set.
+	MetricsURL string
 	DataDir   string
 	Regions   []string
 	cmd       *exec.Cmd
@@ -115,6 +117,7 @@ func Start(t testing.TB, o Options) *Server {
 	go func() { cmd.Wait(); close(s.done) }()
 	urlc := make(chan string, 1)
 	endpoints := map[string]string{}
+	var metricsURL string
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -125,6 +128,9 @@ func Start(t testing.TB, o Options) *Server {
 					endpoints[f[0]] = f[3]
 				}
 			}
+			if rest, ok := strings.CutPrefix(line, "Metrics at "); ok {
+				metricsURL = strings.TrimSpace(rest)
+			}
 			if rest, ok := strings.CutPrefix(line, "Trent is serving AWS KMS at "); ok {
 				urlc <- strings.Fields(rest)[0]
 			}
@@ -132,7 +138,7 @@ func Start(t testing.TB, o Options) *Server {
 	}()
 	select {
 	case s.URL = <-urlc:
-		s.Endpoints = endpoints
+		s.Endpoints, s.MetricsURL = endpoints, metricsURL
 	case <-s.done:
 		t.Fatalf("trent serve exited before listening:\n%s", s.Stderr())
 	case <-time.After(60 * time.Second):
