@@ -54,11 +54,11 @@ const (
 
 // Options configure a Server.
 type Options struct {
-	Regions []string         // the Regions served; the first is the default
-	Audit   *audit.Log       // nil: no audit events
+	Regions []string          // the Regions served; the first is the default
+	Audit   *audit.Log        // nil: no audit events
 	Metrics *metrics.Registry // nil: no metrics
-	Log     *slog.Logger     // nil: slog.Default()
-	Now     func() time.Time // nil: time.Now
+	Log     *slog.Logger      // nil: slog.Default()
+	Now     func() time.Time  // nil: time.Now
 }
 
 // Server serves the KMS, IAM, STS and Organizations APIs.

@@ -79,12 +79,12 @@ type Server struct {
 	Endpoints map[string]string
 	// MetricsURL is where metrics are served, if TRENT_METRICS_LISTEN was set.
 	MetricsURL string
-	DataDir   string
-	Regions   []string
-	cmd       *exec.Cmd
-	stderr    *strings.Builder
-	mu        sync.Mutex
-	done      chan struct{}
+	DataDir    string
+	Regions    []string
+	cmd        *exec.Cmd
+	stderr     *strings.Builder
+	mu         sync.Mutex
+	done       chan struct{}
 }
 
 // Start runs trent serve and waits until it listens. The process is stopped
