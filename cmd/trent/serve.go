@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,7 @@ type serveConfig struct {
 	endpoints                  []string
 	auditLog                   string
 	metricsListen              string
+	tlsCert, tlsKey            string
 }
 
 func envOr(name, def string) string {
@@ -74,6 +76,8 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.rootKeyID, "root-access-key-id", os.Getenv("TRENT_ROOT_ACCESS_KEY_ID"), "the first account's root access key id; random if empty [TRENT_ROOT_ACCESS_KEY_ID]")
 	f.StringVar(&c.rootSecret, "root-secret-access-key", os.Getenv("TRENT_ROOT_SECRET_ACCESS_KEY"), "its secret access key [TRENT_ROOT_SECRET_ACCESS_KEY]")
 	f.StringVar(&c.logLevel, "log-level", envOr("TRENT_LOG_LEVEL", "info"), "debug, info, warn or error [TRENT_LOG_LEVEL]")
+	f.StringVar(&c.tlsCert, "tls-cert", os.Getenv("TRENT_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key [TRENT_TLS_CERT]")
+	f.StringVar(&c.tlsKey, "tls-key", os.Getenv("TRENT_TLS_KEY"), "PEM private key of --tls-cert [TRENT_TLS_KEY]")
 	f.StringVar(&c.metricsListen, "metrics-listen", os.Getenv("TRENT_METRICS_LISTEN"), "address for Prometheus metrics at /metrics, host:port; empty: none [TRENT_METRICS_LISTEN]")
 	f.StringVar(&c.auditLog, "audit-log", os.Getenv("TRENT_AUDIT_LOG"), "the audit log: a JSON-lines file of CloudTrail-shaped events, or - for stdout; default <data-dir>/audit.jsonl [TRENT_AUDIT_LOG]")
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
@@ -184,7 +188,29 @@ func serve(ctx context.Context, c serveConfig) error {
 		}
 		specs = append(specs, spec)
 	}
-	ln, err := net.Listen("tcp", c.listen)
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	scheme := "http"
+	var tlsConfig *tls.Config
+	if c.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	}
+	// listen opens a listener, wrapped in TLS when configured: requests then
+	// carry aws:SecureTransport true.
+	listen := func(addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil || tlsConfig == nil {
+			return l, err
+		}
+		return tls.NewListener(l, tlsConfig), nil
+	}
+	ln, err := listen(c.listen)
 	if err != nil {
 		return err
 	}
@@ -192,13 +218,13 @@ func serve(ctx context.Context, c serveConfig) error {
 	servers := []*http.Server{hs}
 	listeners := []net.Listener{ln}
 	for _, e := range specs {
-		l, err := net.Listen("tcp", e.listen)
+		l, err := listen(e.listen)
 		if err != nil {
 			return fmt.Errorf("endpoint %s: %w", e.ID, err)
 		}
 		servers = append(servers, &http.Server{Handler: srv.Endpoint(e.Endpoint), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
 		listeners = append(listeners, l)
-		fmt.Printf("VPC endpoint %s (%s) at http://%s\n", e.ID, e.VPC, l.Addr())
+		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, l.Addr())
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -223,7 +249,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		}()
 	}
 
-	endpoint := "http://" + ln.Addr().String()
+	endpoint := scheme + "://" + ln.Addr().String()
 	printBanner(endpoint, c.regions, boot, credFile)
 
 	var runErr error
