@@ -869,9 +869,10 @@ func DecodeJSONStruct[T any, P interface {
 }
 
 // AppendFoldedName appends to dst the name under encoding/json's case
-// folding (its foldName): two member names match when their folded forms
-// are equal. ASCII letters fold to upper case, and so does any rune whose
-// lower case is one: the Kelvin sign folds to 'K', 'ſ' to 'S'.
+// folding (its appendFoldedName, Go 1.26): two member names match when their
+// folded forms are equal, as with bytes.EqualFold. ASCII letters fold to
+// upper case and any other rune to the smallest rune of its fold set, so
+// the Kelvin sign folds to 'K' and 'ſ' to 'S', but 'İ' only to itself.
 func AppendFoldedName(dst, name []byte) []byte {
 	for i := 0; i < len(name); {
 		if c := name[i]; c < utf8.RuneSelf {
@@ -883,8 +884,19 @@ func AppendFoldedName(dst, name []byte) []byte {
 			continue
 		}
 		r, n := utf8.DecodeRune(name[i:])
-		dst = utf8.AppendRune(dst, unicode.ToUpper(unicode.ToLower(r)))
+		dst = utf8.AppendRune(dst, foldRune(r))
 		i += n
 	}
 	return dst
+}
+
+// foldRune returns the smallest rune of r's fold set.
+func foldRune(r rune) rune {
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
 }
