@@ -54,6 +54,14 @@ func baselineBodies(keyARN string, blobLen int) map[string][]byte {
 		"TrentService.GenerateDataKey": must(map[string]string{
 			"CiphertextBlob": b64(blob), "Plaintext": b64(pt), "KeyId": keyARN,
 		}),
+		// A P-256 signature's size; the other Sign phases are measured
+		// against the same reply.
+		"TrentService.Sign": must(map[string]string{
+			"Signature": b64(blob[:72]), "KeyId": keyARN, "SigningAlgorithm": "ECDSA_SHA_256",
+		}),
+		"TrentService.GenerateMac": must(map[string]string{
+			"Mac": b64(pt), "KeyId": keyARN, "MacAlgorithm": "HMAC_SHA_256",
+		}),
 	}
 }
 

@@ -33,7 +33,12 @@ type workload struct {
 	KeyID      string
 	Plaintext  []byte
 	Ciphertext []byte
+	// Keys of the other specs, by operation name (Sign-RSA_2048, GenerateMac, …).
+	Keys map[string]string
 }
+
+// message is what the Sign and GenerateMac phases sign: 256 bytes, RAW.
+var message = make([]byte, 256)
 
 var operations = []operation{
 	{"Encrypt", func(ctx context.Context, c *kms.Client, w *workload) error {
@@ -62,6 +67,38 @@ var operations = []operation{
 		clear(out.Plaintext)
 		return nil
 	}},
+}
+
+// asymmetric are the phases on keys other than the symmetric one: the key
+// spec and usage each needs, and the call.
+var asymmetric = []struct {
+	op    operation
+	spec  types.KeySpec
+	usage types.KeyUsageType
+}{
+	{sign("Sign-ECC_NIST_P256", types.SigningAlgorithmSpecEcdsaSha256), types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify},
+	{sign("Sign-RSA_2048", types.SigningAlgorithmSpecRsassaPssSha256), types.KeySpecRsa2048, types.KeyUsageTypeSignVerify},
+	{sign("Sign-ED25519", types.SigningAlgorithmSpecEd25519Sha512), types.KeySpecEccNistEdwards25519, types.KeyUsageTypeSignVerify},
+	{operation{"GenerateMac", func(ctx context.Context, c *kms.Client, w *workload) error {
+		out, err := c.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: aws.String(w.Keys["GenerateMac"]), Message: message, MacAlgorithm: types.MacAlgorithmSpecHmacSha256})
+		if err == nil && w.Keys["GenerateMac"] != "" && len(out.Mac) != 32 && out.KeyId != nil {
+			return fmt.Errorf("GenerateMac returned a %d-byte MAC, want 32", len(out.Mac))
+		}
+		return err
+	}}, types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac},
+}
+
+func sign(name string, alg types.SigningAlgorithmSpec) operation {
+	return operation{name, func(ctx context.Context, c *kms.Client, w *workload) error {
+		_, err := c.Sign(ctx, &kms.SignInput{KeyId: aws.String(w.Keys[name]), Message: message, MessageType: types.MessageTypeRaw, SigningAlgorithm: alg})
+		return err
+	}}
+}
+
+func init() {
+	for _, a := range asymmetric {
+		operations = append(operations, a.op)
+	}
 }
 
 func findOperation(name string) (operation, bool) {

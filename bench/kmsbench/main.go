@@ -86,7 +86,7 @@ func main() {
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 90*time.Second, "deadline of one phase (warm-up and measured requests)")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", 10*time.Second, "deadline of one request")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "deadline of the whole run")
-	fs.StringVar(&c.ops, "ops", "Encrypt,Decrypt,GenerateDataKey", "comma-separated operations to measure")
+	fs.StringVar(&c.ops, "ops", "Encrypt,Decrypt,GenerateDataKey", "comma-separated operations to measure: Encrypt, Decrypt, GenerateDataKey, Sign-ECC_NIST_P256, Sign-RSA_2048, Sign-ED25519, GenerateMac, or all")
 	fs.StringVar(&c.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&c.endpoint, "endpoint", "", "URL of a running Trent on a loopback address; empty: build and start one")
 	fs.IntVar(&c.pid, "pid", 0, "with -endpoint: the server's process id, to read its CPU time from /proc (0: not measured)")
@@ -160,7 +160,14 @@ func run(ctx context.Context, c config) error {
 		return errors.New("-n and -c must be positive, -warmup not negative")
 	}
 	var ops []operation
-	for _, name := range strings.Split(c.ops, ",") {
+	names := strings.Split(c.ops, ",")
+	if c.ops == "all" {
+		names = nil
+		for _, o := range operations {
+			names = append(names, o.Name)
+		}
+	}
+	for _, name := range names {
 		op, ok := findOperation(strings.TrimSpace(name))
 		if !ok {
 			return fmt.Errorf("-ops: unknown operation %q", name)
@@ -357,6 +364,14 @@ func setup(ctx context.Context, c *kms.Client) (*workload, error) {
 		return nil, fmt.Errorf("Encrypt: %w", err)
 	}
 	w.Ciphertext = out.CiphertextBlob
+	w.Keys = map[string]string{}
+	for _, a := range asymmetric {
+		k, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("kmsbench " + a.op.Name), KeySpec: a.spec, KeyUsage: a.usage})
+		if err != nil {
+			return nil, fmt.Errorf("CreateKey %s: %w", a.spec, err)
+		}
+		w.Keys[a.op.Name] = *k.KeyMetadata.Arn
+	}
 	return w, nil
 }
 
