@@ -130,8 +130,8 @@ func NewEvent(c Call) *Event {
 	e := &Event{
 		EventVersion:        "1.08",
 		UserIdentity:        userIdentity(c.Identity),
-		EventTime:           t.Format(TimeLayout),
-		EventSource:         c.Service + ".amazonaws.com",
+		EventTime:           formatTime(t),
+		EventSource:         eventSource(c.Service),
 		EventName:           c.Operation,
 		AWSRegion:           c.Region,
 		SourceIPAddress:     c.SourceIP,
@@ -169,6 +169,19 @@ func NewEvent(c Call) *Event {
 	return e
 }
 
+// eventSource is "<service>.amazonaws.com", without building the usual ones.
+func eventSource(service string) string {
+	switch service {
+	case "kms":
+		return "kms.amazonaws.com"
+	case "iam":
+		return "iam.amazonaws.com"
+	case "sts":
+		return "sts.amazonaws.com"
+	}
+	return service + ".amazonaws.com"
+}
+
 func callerAccount(id *authz.Identity) string {
 	if id == nil {
 		return ""
@@ -200,7 +213,7 @@ func userIdentity(id *authz.Identity) UserIdentity {
 			SourceIdentity: id.SourceIdentity,
 		}
 		if !id.Issued.IsZero() {
-			sc.Attributes.CreationDate = id.Issued.UTC().Format(TimeLayout)
+			sc.Attributes.CreationDate = formatTime(id.Issued.UTC())
 		}
 		if id.Type == authz.AssumedRoleType {
 			roleID, _, _ := strings.Cut(id.UserID, ":")
@@ -235,11 +248,44 @@ func readOnly(service, op string) bool {
 
 // arnAccount is the account field of an ARN, or "".
 func arnAccount(a string) string {
-	parts := strings.SplitN(a, ":", 6)
-	if len(parts) < 6 || parts[0] != "arn" {
+	rest, ok := strings.CutPrefix(a, "arn:")
+	if !ok {
 		return ""
 	}
-	return parts[4]
+	var fields [4]string // partition, service, region, account
+	for i := range fields {
+		var found bool
+		if fields[i], rest, found = strings.Cut(rest, ":"); !found {
+			return "" // fewer than six fields
+		}
+	}
+	return fields[3]
+}
+
+// formatTime is t.Format(TimeLayout) for a UTC time, without the layout
+// interpretation of Format.
+func formatTime(t time.Time) string {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	var b [len(TimeLayout)]byte
+	two := func(i, v int) { b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10) }
+	two(0, year/100)
+	two(2, year%100)
+	b[4] = '-'
+	two(5, int(month))
+	b[7] = '-'
+	two(8, day)
+	b[10] = 'T'
+	two(11, hour)
+	b[13] = ':'
+	two(14, minute)
+	b[16] = ':'
+	two(17, sec)
+	b[19] = 'Z'
+	return string(b[:])
 }
 
 func newUUID() string {

@@ -206,3 +206,26 @@ func TestNewEventDetails(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatTimeIsFormat(t *testing.T) {
+	for _, tt := range []time.Time{
+		{}, t0, time.Date(2022, 7, 14, 20, 17, 42, 5e8, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(999, 1, 2, 3, 4, 5, 0, time.UTC),
+		time.Unix(1<<40, 0).UTC(), time.Unix(-1<<40, 0).UTC(),
+	} {
+		if got, want := formatTime(tt), tt.Format(TimeLayout); got != want {
+			t.Errorf("formatTime(%v) = %q, want %q", tt, got, want)
+		}
+	}
+}
+
+func TestARNAccount(t *testing.T) {
+	for _, tt := range []struct{ arn, want string }{
+		{exampleKey, "111122223333"}, {"arn:aws:iam::111122223333:user/Alice", "111122223333"},
+		{"arn:aws:kms:r:acct:", "acct"}, {"arn:aws:kms:r:acct", ""}, {"arn:a:b:c:d:e:f:g", "d"}, {"aws:kms:r:acct:key/x", ""}, {"", ""},
+	} {
+		if got := arnAccount(tt.arn); got != tt.want {
+			t.Errorf("arnAccount(%q) = %q, want %q", tt.arn, got, tt.want)
+		}
+	}
+}

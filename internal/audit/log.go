@@ -62,14 +62,17 @@ type Log struct {
 	kick    chan struct{}
 
 	// wmu serialises writing (Run's batches, Close's final flush) and owns
-	// spare, out and outEvents.
+	// spare, out, outEvents, enc and line.
 	wmu   sync.Mutex
 	spare []*Event
 	// out holds events encoded but not yet durable: the current batch, or
 	// what a failed write left, which the next write sends first.
 	out       bytes.Buffer
 	outEvents int
-	done      bool // the file is closed
+	// enc encodes events into line, which is reused, then copied into out.
+	enc  encoder
+	line []byte
+	done bool // the file is closed
 
 	usage usageIndex
 
@@ -309,6 +312,10 @@ func (l *Log) Run(ctx context.Context) error {
 
 var errClosed = errors.New("audit: log closed")
 
+// maxLineBuffer bounds the buffer the writer keeps for encoding an event: a
+// larger event (a long key policy) gets a buffer of its own.
+const maxLineBuffer = 64 << 10
+
 // closeRetry is how long Close retries a failing write.
 const closeRetry = 10 * time.Second
 
@@ -338,9 +345,22 @@ func (l *Log) flush(ctx context.Context) (int, error) {
 // writes it all and fsyncs; the caller holds wmu. Bytes not written stay in
 // out for the next call, so nothing encoded is lost to an error.
 func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
-	enc := json.NewEncoder(&l.out)
-	enc.SetEscapeHTML(false)
+	var enc *json.Encoder
 	for _, e := range batch {
+		line, err := l.enc.appendEvent(l.line[:0], e)
+		if cap(line) <= maxLineBuffer {
+			l.line = line[:0]
+		}
+		if err == nil {
+			l.out.Write(line)
+			continue
+		}
+		// What the encoder does not write exactly as encoding/json would,
+		// encoding/json writes (errNeedsJSON).
+		if enc == nil {
+			enc = json.NewEncoder(&l.out)
+			enc.SetEscapeHTML(false)
+		}
 		if err := enc.Encode(e); err != nil {
 			// Only an unencodable value (a NaN in additionalEventData) gets
 			// here, and Encode wrote nothing: the event is written without

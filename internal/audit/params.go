@@ -33,9 +33,17 @@ type member struct {
 func m(names ...string) []member {
 	out := make([]member, len(names))
 	for i, n := range names {
-		out[i] = member{name: n, kind: plain}
+		out[i] = member{name: n, as: lowerFirst(n), kind: plain}
 	}
 	return out
+}
+
+// eventName is the member's name in the event.
+func (mb member) eventName() string {
+	if mb.as != "" {
+		return mb.as
+	}
+	return lowerFirst(mb.name)
 }
 
 func with(ms []member, extra ...member) []member { return append(ms, extra...) }
@@ -124,11 +132,38 @@ func (r *rawRef) UnmarshalJSON(b []byte) error { *r = b; return nil }
 // returns nil for an operation without parameters to show, an unknown
 // operation, or a body that is not a JSON object. The result does not alias
 // body, which the caller may clear.
+//
+// Values are what encoding/json decodes the members to (numbers as
+// json.Number), except that for operations whose members are all plain (the
+// cryptographic ones among them) an object or a list, such as an encryption
+// context, is kept as JSON text in the form encoding/json writes the decoded
+// value: either way the event's JSON is the same.
 func KMSRequestParameters(op string, body []byte) map[string]any {
 	allowed := kmsRequestMembers[op]
 	if len(allowed) == 0 {
 		return nil
 	}
+	if allPlain(allowed) {
+		return plainRequestParameters(allowed, body)
+	}
+	return decodedRequestParameters(allowed, body)
+}
+
+func allPlain(ms []member) bool {
+	if len(ms) > maxPlainMembers {
+		return false
+	}
+	for _, mb := range ms {
+		if mb.kind != plain {
+			return false
+		}
+	}
+	return true
+}
+
+// decodedRequestParameters is KMSRequestParameters by json.Unmarshal: the
+// general path, for every kind of member.
+func decodedRequestParameters(allowed []member, body []byte) map[string]any {
 	var members map[string]rawRef
 	if err := json.Unmarshal(body, &members); err != nil {
 		return nil
@@ -146,11 +181,7 @@ func KMSRequestParameters(op string, body []byte) map[string]any {
 		if out == nil {
 			out = make(map[string]any, len(allowed))
 		}
-		name := mb.as
-		if name == "" {
-			name = lowerFirst(mb.name)
-		}
-		out[name] = v
+		out[mb.eventName()] = v
 	}
 	return out
 }
