@@ -104,6 +104,86 @@ func Run(t *testing.T, s store.Store) {
 			}
 		}
 	})
+	t.Run("one txn is one watch response", func(t *testing.T) {
+		_, from, err := s.Range(ctx, "g/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ch := s.Watch(wctx, "g/", from)
+		rev, err := s.Txn(ctx, store.Txn{Puts: []store.KV{{Key: "g/1", Value: []byte("1")}, {Key: "g/2", Value: []byte("2")}, {Key: "g/3", Value: []byte("3")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := next(t, ch)
+		if resp.Err != nil || resp.Revision != rev || len(resp.Events) != 3 {
+			t.Fatalf("watch got %+v, want the three puts of rev %d together", resp, rev)
+		}
+		for i, e := range resp.Events {
+			if e.Type != store.Put || e.KV.Key != "g/"+string(rune('1'+i)) || e.KV.ModRev != rev || e.KV.CreateRev != rev || string(e.KV.Value) != string(rune('1'+i)) {
+				t.Fatalf("event %d = %+v, want put of g/%d at %d", i, e, i+1, rev)
+			}
+		}
+	})
+	t.Run("a key put and deleted in one txn ends put", func(t *testing.T) {
+		if _, err := s.Txn(ctx, store.Txn{Puts: []store.KV{{Key: "pd/k", Value: []byte("old")}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, from, err := s.Range(ctx, "pd/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ch := s.Watch(wctx, "pd/", from)
+		// Deletes apply before puts whatever the order, and the last put of a key wins.
+		rev, err := s.Txn(ctx, store.Txn{
+			Puts:    []store.KV{{Key: "pd/k", Value: []byte("first")}, {Key: "pd/k", Value: []byte("new")}, {Key: "pd/fresh", Value: []byte("f")}},
+			Deletes: []string{"pd/k", "pd/fresh", "pd/missing"},
+		})
+		if err != nil {
+			t.Fatalf("Txn putting and deleting one key: %v", err)
+		}
+		kv, err := s.Get(ctx, "pd/k")
+		if err != nil || string(kv.Value) != "new" || kv.ModRev != rev {
+			t.Fatalf("Get = %+v, %v; want new at rev %d", kv, err, rev)
+		}
+		if kv, err := s.Get(ctx, "pd/fresh"); err != nil || string(kv.Value) != "f" {
+			t.Fatalf("Get(pd/fresh) = %+v, %v; want f", kv, err)
+		}
+		// Engines may report the delete of pd/k before its put; the put of
+		// each key comes last and carries its final value.
+		resp := next(t, ch)
+		final := map[string]string{}
+		for _, e := range resp.Events {
+			if e.Type == store.Put {
+				final[e.KV.Key] = string(e.KV.Value)
+			} else {
+				delete(final, e.KV.Key)
+			}
+		}
+		if resp.Revision != rev || len(final) != 2 || final["pd/k"] != "new" || final["pd/fresh"] != "f" {
+			t.Fatalf("watch got %+v, want puts of pd/k=new and pd/fresh=f at rev %d", resp, rev)
+		}
+	})
+	t.Run("compare-only txn writes nothing", func(t *testing.T) {
+		kv, err := s.Get(ctx, "a/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, before, _ := s.Range(ctx, "")
+		rev, err := s.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: "a/1", ModRev: kv.ModRev}}})
+		if err != nil || rev != before {
+			t.Fatalf("Txn(compare only) = %d, %v; want %d, nil", rev, err, before)
+		}
+		if _, err := s.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: "a/1", ModRev: kv.ModRev + 100}}}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("Txn(failing compare only) = %v, want ErrConflict", err)
+		}
+		if rev, err := s.Txn(ctx, store.Txn{}); err != nil || rev != before {
+			t.Fatalf("Txn(empty) = %d, %v; want %d, nil", rev, err, before)
+		}
+	})
 	t.Run("delete of a missing key is no change", func(t *testing.T) {
 		_, before, _ := s.Range(ctx, "")
 		after, err := s.Txn(ctx, store.Txn{Deletes: []string{"never-there"}})
@@ -111,4 +191,18 @@ func Run(t *testing.T, s store.Store) {
 			t.Fatalf("Txn(delete missing) = %d, %v; want %d, nil", after, err, before)
 		}
 	})
+}
+
+func next(t *testing.T, ch <-chan store.WatchResponse) store.WatchResponse {
+	t.Helper()
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			t.Fatal("watch closed")
+		}
+		return resp
+	case <-time.After(10 * time.Second):
+		t.Fatal("no watch response within 10s")
+	}
+	panic("unreachable")
 }
