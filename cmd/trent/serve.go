@@ -25,7 +25,6 @@ import (
 	"github.com/trentkms/trent/internal/metrics"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/server"
-	"github.com/trentkms/trent/internal/store/bolt"
 )
 
 // defaultListen is Trent's documented default address.
@@ -40,6 +39,7 @@ type serveConfig struct {
 	auditLog                   string
 	metricsListen              string
 	tlsCert, tlsKey            string
+	store                      storeFlags
 }
 
 func envOr(name, def string) string {
@@ -80,6 +80,7 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.tlsKey, "tls-key", os.Getenv("TRENT_TLS_KEY"), "PEM private key of --tls-cert [TRENT_TLS_KEY]")
 	f.StringVar(&c.metricsListen, "metrics-listen", os.Getenv("TRENT_METRICS_LISTEN"), "address for Prometheus metrics at /metrics, host:port; empty: none [TRENT_METRICS_LISTEN]")
 	f.StringVar(&c.auditLog, "audit-log", os.Getenv("TRENT_AUDIT_LOG"), "the audit log: a JSON-lines file of CloudTrail-shaped events, or - for stdout; default <data-dir>/audit.jsonl [TRENT_AUDIT_LOG]")
+	c.store.register(f)
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
 	return cmd
 }
@@ -117,7 +118,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	st, err := bolt.Open(filepath.Join(dataDir, "trent.db"))
+	st, err := c.store.open(ctx, dataDir)
 	if err != nil {
 		return err
 	}
