@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"sync"
@@ -39,7 +40,9 @@ type JSONDecoder struct {
 	off   int   // the next byte to read
 	depth int   // open arrays and objects
 	saved error // the first type or base64 error
-	buf   []byte
+	buf   []byte // unescaped strings
+	arena []byte // the strings of a map (see StringMap)
+	ends  []int
 }
 
 // maxDepth is encoding/json's maxNestingDepth.
@@ -69,8 +72,9 @@ func decodeFast(body []byte, v jsonDecodable) error {
 	err := d.document(v)
 	// The scratch buffer may hold an unescaped blob: plaintext.
 	clear(d.buf[:cap(d.buf)])
+	clear(d.arena[:cap(d.arena)])
 	d.data, d.saved = nil, nil
-	if cap(d.buf) <= maxPooled {
+	if cap(d.buf) <= maxPooled && cap(d.arena) <= maxPooled && cap(d.ends) <= maxPooled {
 		decoders.Put(d)
 	}
 	return err
@@ -176,6 +180,13 @@ func (d *JSONDecoder) str() (raw []byte, plain bool, err error) {
 	start := d.off + 1
 	plain = true
 	for i := start; i < len(d.data); i++ {
+		// Skip 8 bytes at a time while none needs a look.
+		for i+8 <= len(d.data) && !special(binary.LittleEndian.Uint64(d.data[i:])) {
+			i += 8
+		}
+		if i >= len(d.data) {
+			break
+		}
 		switch c := d.data[i]; {
 		case c == '"':
 			d.off = i + 1
@@ -213,6 +224,14 @@ func (d *JSONDecoder) str() (raw []byte, plain bool, err error) {
 	}
 	d.off = len(d.data)
 	return nil, false, d.syntax("")
+}
+
+// special reports whether any of the 8 bytes in x is a quote, a backslash,
+// a control character or not ASCII. With no byte of 0x80 or more, no
+// subtraction borrows across bytes unless a byte is one of the others.
+func special(x uint64) bool {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	return (x|(x-lsb*0x20)|((x^lsb*'"')-lsb)|((x^lsb*'\\')-lsb))&msb != 0
 }
 
 func isHex(c byte) bool {
@@ -809,6 +828,9 @@ func (d *JSONDecoder) StringList(p *[]string) error {
 
 // StringMap decodes a map of strings to strings. An object adds to the map
 // that is there; a null value is the empty string.
+//
+// The keys and values of one object share one allocation: they are
+// gathered in d.arena and set in the map, in document order, at its end.
 func (d *JSONDecoder) StringMap(p *map[string]string) error {
 	switch d.peek() {
 	case 'n':
@@ -824,22 +846,25 @@ func (d *JSONDecoder) StringMap(p *map[string]string) error {
 	if *p == nil {
 		*p = make(map[string]string)
 	}
-	m := *p
+	// ends holds where each key, then each value, ends in arena.
+	arena, ends := d.arena[:0], d.ends[:0]
 	for i := 0; ; i++ {
 		raw, plain, ok, err := d.member(i)
-		if !ok || err != nil {
+		if err != nil {
 			return err
 		}
-		// Copied now: reading the value may reuse d.buf.
-		k := string(d.text(raw, plain))
-		var v string
+		if !ok {
+			break
+		}
+		arena = append(arena, d.text(raw, plain)...)
+		ends = append(ends, len(arena))
 		switch d.peek() {
 		case '"':
 			raw, plain, err := d.str()
 			if err != nil {
 				return err
 			}
-			v = string(d.text(raw, plain))
+			arena = append(arena, d.text(raw, plain)...)
 		case 'n':
 			err = d.lit("null")
 		default:
@@ -848,8 +873,43 @@ func (d *JSONDecoder) StringMap(p *map[string]string) error {
 		if err != nil {
 			return err
 		}
-		m[k] = v
+		ends = append(ends, len(arena))
 	}
+	d.arena, d.ends = arena, ends
+	all, start, m := string(arena), 0, *p
+	for i := 0; i < len(ends); i += 2 {
+		m[all[start:ends[i]]] = all[ends[i]:ends[i+1]]
+		start = ends[i+1]
+	}
+	return nil
+}
+
+// Enum decodes a string member whose model lists its values: a value
+// among them is that string, not a copy.
+func (d *JSONDecoder) Enum(p **string, values []string) error {
+	if d.peek() != '"' {
+		return d.String(p)
+	}
+	raw, plain, err := d.str()
+	if err != nil {
+		return err
+	}
+	b := d.text(raw, plain)
+	s := ""
+	for _, v := range values {
+		if v == string(b) {
+			s = v
+			break
+		}
+	}
+	if s == "" && len(b) > 0 {
+		s = string(b)
+	}
+	if *p == nil {
+		*p = new(string)
+	}
+	**p = s
+	return nil
 }
 
 // DecodeJSONStruct decodes a structure member: null sets *p to nil, and

@@ -756,7 +756,7 @@ func (s *CreateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error 
 		case 3:
 			err = d.String(&s.KeyStorePassword)
 		case 4:
-			err = d.String(&s.CustomKeyStoreType)
+			err = d.Enum(&s.CustomKeyStoreType, CustomKeyStoreTypeValues)
 		case 5:
 			err = d.String(&s.XksProxyUriEndpoint)
 		case 6:
@@ -768,7 +768,7 @@ func (s *CreateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error 
 		case 9:
 			err = wire.DecodeJSONStruct(d, &s.XksProxyAuthenticationCredential)
 		case 10:
-			err = d.String(&s.XksProxyConnectivity)
+			err = d.Enum(&s.XksProxyConnectivity, XksProxyConnectivityTypeValues)
 		default:
 			err = d.Skip()
 		}
@@ -1126,7 +1126,7 @@ func (s *DecryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 3:
 			err = d.String(&s.KeyId)
 		case 4:
-			err = d.String(&s.EncryptionAlgorithm)
+			err = d.Enum(&s.EncryptionAlgorithm, EncryptionAlgorithmSpecValues)
 		case 5:
 			err = wire.DecodeJSONStruct(d, &s.Recipient)
 		case 6:
@@ -1440,7 +1440,7 @@ func (s *DeriveSharedSecretRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 0:
 			err = d.String(&s.KeyId)
 		case 1:
-			err = d.String(&s.KeyAgreementAlgorithm)
+			err = d.Enum(&s.KeyAgreementAlgorithm, KeyAgreementAlgorithmSpecValues)
 		case 2:
 			err = d.Blob(&s.PublicKey)
 		case 3:
@@ -2021,7 +2021,7 @@ func (s *EncryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 3:
 			err = d.StringList(&s.GrantTokens)
 		case 4:
-			err = d.String(&s.EncryptionAlgorithm)
+			err = d.Enum(&s.EncryptionAlgorithm, EncryptionAlgorithmSpecValues)
 		case 5:
 			err = d.Bool(&s.DryRun)
 		default:
@@ -2127,7 +2127,7 @@ func (s *GenerateDataKeyPairRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 1:
 			err = d.String(&s.KeyId)
 		case 2:
-			err = d.String(&s.KeyPairSpec)
+			err = d.Enum(&s.KeyPairSpec, DataKeyPairSpecValues)
 		case 3:
 			err = d.StringList(&s.GrantTokens)
 		case 4:
@@ -2237,7 +2237,7 @@ func (s *GenerateDataKeyPairWithoutPlaintextRequest) DecodeJSONFrom(d *wire.JSON
 		case 1:
 			err = d.String(&s.KeyId)
 		case 2:
-			err = d.String(&s.KeyPairSpec)
+			err = d.Enum(&s.KeyPairSpec, DataKeyPairSpecValues)
 		case 3:
 			err = d.StringList(&s.GrantTokens)
 		case 4:
@@ -2347,7 +2347,7 @@ func (s *GenerateDataKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 2:
 			err = d.Int32(&s.NumberOfBytes)
 		case 3:
-			err = d.String(&s.KeySpec)
+			err = d.Enum(&s.KeySpec, DataKeySpecValues)
 		case 4:
 			err = d.StringList(&s.GrantTokens)
 		case 5:
@@ -2461,7 +2461,7 @@ func (s *GenerateDataKeyWithoutPlaintextRequest) DecodeJSONFrom(d *wire.JSONDeco
 		case 1:
 			err = d.StringMap(&s.EncryptionContext)
 		case 2:
-			err = d.String(&s.KeySpec)
+			err = d.Enum(&s.KeySpec, DataKeySpecValues)
 		case 3:
 			err = d.Int32(&s.NumberOfBytes)
 		case 4:
@@ -2572,7 +2572,7 @@ func (s *GenerateMacRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 1:
 			err = d.String(&s.KeyId)
 		case 2:
-			err = d.String(&s.MacAlgorithm)
+			err = d.Enum(&s.MacAlgorithm, MacAlgorithmSpecValues)
 		case 3:
 			err = d.StringList(&s.GrantTokens)
 		case 4:
@@ -2955,9 +2955,9 @@ func (s *GetParametersForImportRequest) DecodeJSONFrom(d *wire.JSONDecoder) erro
 		case 0:
 			err = d.String(&s.KeyId)
 		case 1:
-			err = d.String(&s.WrappingAlgorithm)
+			err = d.Enum(&s.WrappingAlgorithm, AlgorithmSpecValues)
 		case 2:
-			err = d.String(&s.WrappingKeySpec)
+			err = d.Enum(&s.WrappingKeySpec, WrappingKeySpecValues)
 		default:
 			err = d.Skip()
 		}
@@ -3579,7 +3579,7 @@ func (s *ListKeyRotationsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 0:
 			err = d.String(&s.KeyId)
 		case 1:
-			err = d.String(&s.IncludeKeyMaterial)
+			err = d.Enum(&s.IncludeKeyMaterial, IncludeKeyMaterialValues)
 		case 2:
 			err = d.Int32(&s.Limit)
 		case 3:
@@ -4036,9 +4036,9 @@ func (s *ReEncryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 4:
 			err = d.StringMap(&s.DestinationEncryptionContext)
 		case 5:
-			err = d.String(&s.SourceEncryptionAlgorithm)
+			err = d.Enum(&s.SourceEncryptionAlgorithm, EncryptionAlgorithmSpecValues)
 		case 6:
-			err = d.String(&s.DestinationEncryptionAlgorithm)
+			err = d.Enum(&s.DestinationEncryptionAlgorithm, EncryptionAlgorithmSpecValues)
 		case 7:
 			err = d.StringList(&s.GrantTokens)
 		case 8:
@@ -4139,7 +4139,7 @@ func (s *RecipientInfo) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		}
 		switch s.jsonMember(name) {
 		case 0:
-			err = d.String(&s.KeyEncryptionAlgorithm)
+			err = d.Enum(&s.KeyEncryptionAlgorithm, KeyEncryptionMechanismValues)
 		case 1:
 			err = d.Blob(&s.AttestationDocument)
 		default:
@@ -4587,11 +4587,11 @@ func (s *SignRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 1:
 			err = d.Blob(&s.Message)
 		case 2:
-			err = d.String(&s.MessageType)
+			err = d.Enum(&s.MessageType, MessageTypeValues)
 		case 3:
 			err = d.StringList(&s.GrantTokens)
 		case 4:
-			err = d.String(&s.SigningAlgorithm)
+			err = d.Enum(&s.SigningAlgorithm, SigningAlgorithmSpecValues)
 		case 5:
 			err = d.Bool(&s.DryRun)
 		default:
@@ -4959,7 +4959,7 @@ func (s *UpdateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error 
 		case 8:
 			err = wire.DecodeJSONStruct(d, &s.XksProxyAuthenticationCredential)
 		case 9:
-			err = d.String(&s.XksProxyConnectivity)
+			err = d.Enum(&s.XksProxyConnectivity, XksProxyConnectivityTypeValues)
 		default:
 			err = d.Skip()
 		}
@@ -5221,7 +5221,7 @@ func (s *VerifyMacRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 1:
 			err = d.String(&s.KeyId)
 		case 2:
-			err = d.String(&s.MacAlgorithm)
+			err = d.Enum(&s.MacAlgorithm, MacAlgorithmSpecValues)
 		case 3:
 			err = d.Blob(&s.Mac)
 		case 4:
@@ -5342,11 +5342,11 @@ func (s *VerifyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 1:
 			err = d.Blob(&s.Message)
 		case 2:
-			err = d.String(&s.MessageType)
+			err = d.Enum(&s.MessageType, MessageTypeValues)
 		case 3:
 			err = d.Blob(&s.Signature)
 		case 4:
-			err = d.String(&s.SigningAlgorithm)
+			err = d.Enum(&s.SigningAlgorithm, SigningAlgorithmSpecValues)
 		case 5:
 			err = d.StringList(&s.GrantTokens)
 		case 6:

@@ -884,7 +884,7 @@ func (s *CreateOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		}
 		switch s.jsonMember(name) {
 		case 0:
-			err = d.String(&s.FeatureSet)
+			err = d.Enum(&s.FeatureSet, OrganizationFeatureSetValues)
 		default:
 			err = d.Skip()
 		}
@@ -1432,7 +1432,7 @@ func (s *DescribeEffectivePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) err
 		}
 		switch s.jsonMember(name) {
 		case 0:
-			err = d.String(&s.PolicyType)
+			err = d.Enum(&s.PolicyType, EffectivePolicyTypeValues)
 		case 1:
 			err = d.String(&s.TargetId)
 		default:
@@ -1892,7 +1892,7 @@ func (s *DisablePolicyTypeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 0:
 			err = d.String(&s.RootId)
 		case 1:
-			err = d.String(&s.PolicyType)
+			err = d.Enum(&s.PolicyType, PolicyTypeValues)
 		default:
 			err = d.Skip()
 		}
@@ -2076,7 +2076,7 @@ func (s *EnablePolicyTypeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 0:
 			err = d.String(&s.RootId)
 		case 1:
-			err = d.String(&s.PolicyType)
+			err = d.Enum(&s.PolicyType, PolicyTypeValues)
 		default:
 			err = d.Skip()
 		}
@@ -2151,7 +2151,7 @@ func (s *HandshakeFilter) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		}
 		switch s.jsonMember(name) {
 		case 0:
-			err = d.String(&s.ActionType)
+			err = d.Enum(&s.ActionType, ActionTypeValues)
 		case 1:
 			err = d.String(&s.ParentHandshakeId)
 		default:
@@ -2211,7 +2211,7 @@ func (s *HandshakeParty) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 0:
 			err = d.String(&s.Id)
 		case 1:
-			err = d.String(&s.Type)
+			err = d.Enum(&s.Type, HandshakePartyTypeValues)
 		default:
 			err = d.Skip()
 		}
@@ -2606,7 +2606,7 @@ func (s *ListAccountsWithInvalidEffectivePolicyRequest) DecodeJSONFrom(d *wire.J
 		}
 		switch s.jsonMember(name) {
 		case 0:
-			err = d.String(&s.PolicyType)
+			err = d.Enum(&s.PolicyType, EffectivePolicyTypeValues)
 		case 1:
 			err = d.String(&s.NextToken)
 		case 2:
@@ -2698,7 +2698,7 @@ func (s *ListChildrenRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		case 0:
 			err = d.String(&s.ParentId)
 		case 1:
-			err = d.String(&s.ChildType)
+			err = d.Enum(&s.ChildType, ChildTypeValues)
 		case 2:
 			err = d.String(&s.NextToken)
 		case 3:
@@ -3038,7 +3038,7 @@ func (s *ListEffectivePolicyValidationErrorsRequest) DecodeJSONFrom(d *wire.JSON
 		case 0:
 			err = d.String(&s.AccountId)
 		case 1:
-			err = d.String(&s.PolicyType)
+			err = d.Enum(&s.PolicyType, EffectivePolicyTypeValues)
 		case 2:
 			err = d.String(&s.NextToken)
 		case 3:
@@ -3295,7 +3295,7 @@ func (s *ListInboundResponsibilityTransfersRequest) DecodeJSONFrom(d *wire.JSOND
 		}
 		switch s.jsonMember(name) {
 		case 0:
-			err = d.String(&s.Type)
+			err = d.Enum(&s.Type, ResponsibilityTransferTypeValues)
 		case 1:
 			err = d.String(&s.Id)
 		case 2:
@@ -3467,7 +3467,7 @@ func (s *ListOutboundResponsibilityTransfersRequest) DecodeJSONFrom(d *wire.JSON
 		}
 		switch s.jsonMember(name) {
 		case 0:
-			err = d.String(&s.Type)
+			err = d.Enum(&s.Type, ResponsibilityTransferTypeValues)
 		case 1:
 			err = d.String(&s.NextToken)
 		case 2:
@@ -3641,7 +3641,7 @@ func (s *ListPoliciesForTargetRequest) DecodeJSONFrom(d *wire.JSONDecoder) error
 		case 0:
 			err = d.String(&s.TargetId)
 		case 1:
-			err = d.String(&s.Filter)
+			err = d.Enum(&s.Filter, PolicyTypeValues)
 		case 2:
 			err = d.String(&s.NextToken)
 		case 3:
@@ -3728,7 +3728,7 @@ func (s *ListPoliciesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 		}
 		switch s.jsonMember(name) {
 		case 0:
-			err = d.String(&s.Filter)
+			err = d.Enum(&s.Filter, PolicyTypeValues)
 		case 1:
 			err = d.String(&s.NextToken)
 		case 2:

@@ -481,6 +481,9 @@ func (g *generator) decodeCall(mm member) string {
 	f := "&s." + exported(mm.Name)
 	switch s.Type {
 	case "string":
+		if len(s.Enum) > 0 {
+			return "d.Enum(" + f + ", " + exported(mm.Shape) + "Values)"
+		}
 		return "d.String(" + f + ")"
 	case "blob":
 		return "d.Blob(" + f + ")"
