@@ -37,9 +37,9 @@ import (
 // A JSONDecoder is used by one goroutine; DecodeJSON owns its life.
 type JSONDecoder struct {
 	data  []byte
-	off   int   // the next byte to read
-	depth int   // open arrays and objects
-	saved error // the first type or base64 error
+	off   int    // the next byte to read
+	depth int    // open arrays and objects
+	saved error  // the first type or base64 error
 	buf   []byte // unescaped strings
 	arena []byte // the strings of a map (see StringMap)
 	ends  []int

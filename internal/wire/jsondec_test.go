@@ -380,4 +380,3 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		})
 	}
 }
-
