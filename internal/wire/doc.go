@@ -13,6 +13,13 @@
 // (kmsapi, orgapi, iamapi, stsapi) by internal/gen; this package holds what
 // they share: [Error], [Timestamp] and the codecs.
 //
+// JSON requests whose members are all strings, blobs, booleans, integers,
+// lists and maps of strings, or such structures (Encrypt, Decrypt, Sign and
+// the rest of the KMS hot path) also get a generated DecodeJSONFrom method,
+// which [DecodeJSON] runs on a [JSONDecoder] instead of encoding/json: one
+// pass without reflection, with the result and the error encoding/json
+// would give, as differential fuzz tests check.
+//
 // wire must not call services or know what an operation means; it only knows
 // the shapes the model declares.
 //

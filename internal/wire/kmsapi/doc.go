@@ -3,7 +3,9 @@
 // structure shape, named as the shape, with one pointer field per member
 // (nil: absent), a Validate method on each request that applies the
 // model's constraints with AWS's wording, the table of [Operations], and a
-// constructor per error shape (NewNotFoundException, …).
+// constructor per error shape (NewNotFoundException, …). Requests of plain
+// members also have a DecodeJSONFrom method, the fast decoder that
+// [wire.DecodeJSON] uses in place of encoding/json.
 //
 // Everything in zz_generated.go comes from
 // ../shared/aws-models/kms/service-2.json; change the generator, not the

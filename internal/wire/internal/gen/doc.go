@@ -11,7 +11,11 @@
 // The generator is generic over botocore models of the "json" protocol
 // (KMS, Organizations, …), whose types carry json tags, and of the "query"
 // protocol (IAM, STS), whose types carry query tags for wire.DecodeQuery
-// and wire.WriteXML and whose Validate returns a ValidationError. It
+// and wire.WriteXML and whose Validate returns a ValidationError. In the
+// json protocol, each structure reached from an input whose members are
+// strings, blobs, booleans, integers, lists and maps of strings or such
+// structures also gets DecodeJSONFrom, a decoder on wire.JSONDecoder that
+// wire.DecodeJSON prefers to encoding/json (see fastJSON). It
 // refuses a model it cannot represent exactly: a pattern RE2 cannot compile
 // (unless rewrites holds an equivalent), a name that collides with another
 // declaration, a constraint on a kind of collection element it does not

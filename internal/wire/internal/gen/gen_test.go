@@ -159,3 +159,50 @@ func mustCompile(t *testing.T, re string) *regexp.Regexp {
 	}
 	return r
 }
+
+// TestFastJSON checks which structures get a generated JSON decoder.
+func TestFastJSON(t *testing.T) {
+	sh := func(typ string) *shape { return &shape{Type: typ} }
+	st := func(ms ...string) *shape {
+		s := &shape{Type: "structure"}
+		for i := 0; i < len(ms); i += 2 {
+			s.Members = append(s.Members, member{Name: ms[i], ref: ref{Shape: ms[i+1]}})
+		}
+		return s
+	}
+	m := &model{Shapes: map[string]*shape{
+		"Str": sh("string"), "Blob": sh("blob"), "Bool": sh("boolean"), "Int": sh("integer"),
+		"Long": sh("long"), "Float": sh("float"), "Time": sh("timestamp"),
+		"Strs":     {Type: "list", Member: &ref{Shape: "Str"}},
+		"Ints":     {Type: "list", Member: &ref{Shape: "Int"}},
+		"StrMap":   {Type: "map", Key: &ref{Shape: "Str"}, Value: &ref{Shape: "Str"}},
+		"BoolMap":  {Type: "map", Key: &ref{Shape: "Str"}, Value: &ref{Shape: "Bool"}},
+		"Flat":     st("A", "Str", "B", "Blob", "C", "Bool", "D", "Int", "E", "Long", "F", "Strs", "G", "StrMap", "H", "Inner"),
+		"Inner":    st("X", "Str"),
+		"Empty":    st(),
+		"HasFloat": st("A", "Str", "F", "Float"),
+		"HasTime":  st("T", "Time"),
+		"HasInts":  st("I", "Ints"),
+		"HasBools": st("M", "BoolMap"),
+		"Nested":   st("N", "HasFloat"),
+		"Folded":   st("Name", "Str", "NAME", "Str"),
+		"Method":   st("DecodeJSONFrom", "Str"),
+		"Self":     st("S", "Self"),
+	}}
+	m.Metadata.Protocol = protocolJSON
+	want := map[string]bool{
+		"Flat": true, "Inner": true, "Empty": true,
+		"HasFloat": false, "HasTime": false, "HasInts": false, "HasBools": false, "Nested": false,
+		"Folded": false, "Method": false, "Self": false,
+	}
+	g := &generator{m: m, fast: map[string]bool{}}
+	for name, w := range want {
+		if got := g.fastJSON(name); got != w {
+			t.Errorf("fastJSON(%s) = %v, want %v", name, got, w)
+		}
+	}
+	m.Metadata.Protocol = protocolQuery
+	if (&generator{m: m, fast: map[string]bool{}}).fastJSON("Flat") {
+		t.Error("a Query model got a JSON decoder")
+	}
+}
