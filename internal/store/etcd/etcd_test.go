@@ -101,13 +101,31 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// open connects a Store ("a node") to the test etcd under the test's own
-// prefix (or prefix, if given), closed when the test ends.
-func open(t *testing.T, prefix ...string) *Store {
+var (
+	prefixMu sync.Mutex
+	prefixes = map[*testing.T]string{}
+)
+
+// prefixOf is the etcd prefix of t's records: its own, even when the test
+// runs again (-count) on the same etcd.
+func prefixOf(t *testing.T) string {
+	prefixMu.Lock()
+	defer prefixMu.Unlock()
+	if p, ok := prefixes[t]; ok {
+		return p
+	}
+	p := fmt.Sprintf("/test/%s/%d/", t.Name(), len(prefixes))
+	prefixes[t] = p
+	return p
+}
+
+// open connects a Store ("a node") to the test etcd under the test's
+// prefix (or prefixOf(t)+sub, if given), closed when the test ends.
+func open(t *testing.T, sub ...string) *Store {
 	t.Helper()
-	p := "/test/" + t.Name() + "/"
-	if len(prefix) > 0 {
-		p = prefix[0]
+	p := prefixOf(t)
+	if len(sub) > 0 {
+		p += sub[0]
 	}
 	s, err := Open(context.Background(), []string{endpoint}, Options{Prefix: p})
 	if err != nil {
@@ -248,7 +266,7 @@ func TestStaleCompareConflicts(t *testing.T) {
 
 // Keys live under the prefix: two prefixes on one etcd do not see each other.
 func TestPrefixIsolation(t *testing.T) {
-	a, b := open(t, "/iso-a/"), open(t, "/iso-a2/")
+	a, b := open(t, "a/"), open(t, "a2/")
 	ctx := ctxT(t)
 	put(t, a, "k", "a")
 	put(t, b, "k", "b")
@@ -257,9 +275,9 @@ func TestPrefixIsolation(t *testing.T) {
 		t.Fatalf("a.Range = %+v, %v; want only its own k", kvs, err)
 	}
 	cli := rawClient(t)
-	resp, err := cli.Get(ctx, "/iso-a/k")
+	resp, err := cli.Get(ctx, prefixOf(t)+"a/k")
 	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "a" {
-		t.Fatalf("etcd key /iso-a/k = %+v, %v", resp, err)
+		t.Fatalf("etcd key %sa/k = %+v, %v", prefixOf(t), resp, err)
 	}
 }
 
