@@ -22,7 +22,10 @@
 // # File
 //
 // The file is JSON lines, one event per line, created with mode 0600 and only
-// ever appended to. Its first line is a header event (eventType
+// ever appended to. Each line is what json.Encoder with SetEscapeHTML(false)
+// writes for the *Event, byte for byte; the writer produces it with an
+// encoder of its own (encode.go), without reflection, and hands encoding/json
+// only what it cannot write exactly (a NaN, a value nested too deep). Its first line is a header event (eventType
 // "AwsServiceEvent", eventName "StartAuditLog") whose eventTime is when the file
 // was created: that is TrackingStart, the date from which GetKeyLastUsage
 // knows of every use. Open scans the file to rebuild the last-usage index, so

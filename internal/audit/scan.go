@@ -51,7 +51,10 @@ const maxPlainMembers = 16
 // jsonText (the general path decodes it into a map[string]any or []any that
 // encoding/json writes as the same text).
 func plainRequestParameters(allowed []member, body []byte) map[string]any {
-	type span struct{ start, end int }
+	type span struct {
+		start, end int
+		plain      bool // a string without escapes, valid UTF-8
+	}
 	var found [maxPlainMembers]span // end 0: absent
 	s := scanner{b: body}
 	s.ws()
@@ -80,11 +83,16 @@ func plainRequestParameters(allowed []member, body []byte) map[string]any {
 			s.i++
 			s.ws()
 			v := s.i
-			if !s.value(1) {
+			vplain := false
+			if s.i < len(body) && body[s.i] == '"' {
+				if vplain, ok = s.str(); !ok {
+					return nil
+				}
+			} else if !s.value(1) {
 				return nil
 			}
 			if j := memberIndex(allowed, key, plain); j >= 0 {
-				found[j] = span{v, s.i}
+				found[j] = span{v, s.i, vplain}
 			}
 			s.ws()
 			if s.i >= len(body) {
@@ -135,7 +143,12 @@ func plainRequestParameters(allowed []member, body []byte) map[string]any {
 		case 'f':
 			v = false
 		case '"':
-			v = unquote(raw)
+			if f.plain {
+				v = string(raw[1 : len(raw)-1])
+			} else {
+				var buf [128]byte
+				v = string(appendUnquoted(buf[:0], raw[1:len(raw)-1]))
+			}
 		case '{', '[':
 			v = jsonText(appendNormal(make([]byte, 0, len(raw)), raw))
 		default:
@@ -393,16 +406,6 @@ func hex4(b []byte) rune {
 		r = r<<4 | rune(c)
 	}
 	return r
-}
-
-// unquote is the value of a checked JSON string (with its quotes).
-func unquote(q []byte) string {
-	s := q[1 : len(q)-1]
-	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-		return string(s)
-	}
-	var buf [128]byte
-	return string(appendUnquoted(buf[:0], s))
 }
 
 // appendUnquoted appends the value of a checked JSON string's text (without
