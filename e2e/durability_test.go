@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,5 +69,25 @@ func TestRestartReusesIdentityAndRootKey(t *testing.T) {
 	}
 	if _, err := c2.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob}); err != nil {
 		t.Fatalf("Decrypt after restart: %v", err)
+	}
+}
+
+// A node started with another root key than its store was sealed with stops
+// at once, saying so.
+func TestWrongRootKeyRefused(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	testserver.Start(t, testserver.Options{DataDir: dir}).Stop(t)
+	testserver.Start(t, testserver.Options{DataDir: other}).Stop(t)
+	key, err := os.ReadFile(filepath.Join(other, "root.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "root.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testserver.Binary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "is not the one this store's records are sealed with") {
+		t.Fatalf("serve with a foreign root key: %v\n%s", err, out)
 	}
 }

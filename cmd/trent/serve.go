@@ -25,6 +25,7 @@ import (
 	"github.com/trentkms/trent/internal/metrics"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/server"
+	"github.com/trentkms/trent/internal/store"
 )
 
 // defaultListen is Trent's documented default address.
@@ -123,6 +124,9 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer st.Close()
+	if err := checkRootKey(ctx, st, sealer, filepath.Join(dataDir, "root.key")); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -304,4 +308,33 @@ func writeCredentials(path, keyID, secret, region string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// rootKeyCanary is a record sealed under the root key when a store is first
+// used: a node started with another root key (a cluster node given the wrong
+// root.key) stops at once with a clear message, instead of failing later on
+// every record it cannot open.
+const rootKeyCanary = "seal/canary"
+
+func checkRootKey(ctx context.Context, st store.Store, sealer *seal.Sealer, keyFile string) error {
+	aad := []byte("trent/seal/canary")
+	kv, err := st.Get(ctx, rootKeyCanary)
+	if errors.Is(err, store.ErrNotFound) {
+		sealed, err := sealer.Seal([]byte("trent"), aad)
+		if err != nil {
+			return err
+		}
+		_, err = st.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: rootKeyCanary}}, Puts: []store.KV{{Key: rootKeyCanary, Value: sealed}}})
+		if errors.Is(err, store.ErrConflict) {
+			return checkRootKey(ctx, st, sealer, keyFile) // another node just wrote it
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := sealer.Open(kv.Value, aad); err != nil {
+		return fmt.Errorf("the root key %s is not the one this store's records are sealed with: every node of a cluster needs the same root.key", keyFile)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -356,8 +357,27 @@ func (s *Service) deleteKeyNow(ctx context.Context, k *key) error {
 		}
 	}
 	if err := s.commit(ctx, txn); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Another node (or request) changed the key first; the next
+			// sweep sees what it did.
+			return nil
+		}
 		return fmt.Errorf("delete key %s: %w", k.arn, err)
 	}
 	s.log.Info("kms: deleted key at the end of its waiting period", "key", k.arn)
+	// Its grants go after it, in transactions of bounded size (a key may have
+	// 50,000; etcd takes 128 operations a transaction by default). A grant of
+	// a deleted key grants nothing meanwhile.
+	var dels []string
+	for _, g := range s.view.grantList(r.Region, r.ID) {
+		dels = append(dels, grantPath(r.Account, r.Region, r.ID, g.rec.ID))
+	}
+	for len(dels) > 0 {
+		n := min(len(dels), 100)
+		if err := s.commit(ctx, store.Txn{Deletes: dels[:n]}); err != nil {
+			return fmt.Errorf("delete grants of %s: %w", k.arn, err)
+		}
+		dels = dels[n:]
+	}
 	return nil
 }

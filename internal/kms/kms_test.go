@@ -89,6 +89,11 @@ func TestSweeperDeletesDueKeysAndTheirAliases(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for i := 0; i < 3; i++ {
+		if _, err := e.s.CreateGrant(ctx, e.caller, &kmsapi.CreateGrantRequest{KeyId: doomed.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/g"), Operations: []string{"Encrypt"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := e.s.ScheduleKeyDeletion(ctx, e.caller, &kmsapi.ScheduleKeyDeletionRequest{KeyId: doomed.KeyId, PendingWindowInDays: wire.Ptr(int32(7))}); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +118,10 @@ func TestSweeperDeletesDueKeysAndTheirAliases(t *testing.T) {
 	}
 	if len(e.s.view.mats) != 1 {
 		t.Fatalf("deleted key's material still loaded: %d keys have material", len(e.s.view.mats))
+	}
+	kvs, _, err := e.s.st.Range(ctx, regionPrefix("111122223333", "us-east-1")+"grants/"+*doomed.KeyId+"/")
+	if err != nil || len(kvs) != 0 {
+		t.Fatalf("grants of the deleted key left in the store: %d, %v", len(kvs), err)
 	}
 }
 
