@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -180,6 +181,12 @@ func serve(ctx context.Context, c serveConfig) error {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			reg.WriteTo(w)
 		})
+		// Profiles show where the server spends its time; only with
+		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
+		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
 		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go ms.Serve(ml)
 		defer ms.Close()
