@@ -45,7 +45,10 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "trent")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/trent")
+		// TRENT_TEST_BUILD_FLAGS adds go build flags, e.g. -race to run the
+		// end-to-end tests against a race-detecting server.
+		args := append([]string{"build", "-o", binPath}, strings.Fields(os.Getenv("TRENT_TEST_BUILD_FLAGS"))...)
+		cmd := exec.Command("go", append(args, "./cmd/trent")...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -164,8 +167,14 @@ func (s *Server) Stderr() string {
 	return s.stderr.String()
 }
 
-// Stop ends the server with SIGTERM and waits for it.
+// Stop ends the server with SIGTERM and waits for it. A data race the
+// server reported (built with -race) fails the test.
 func (s *Server) Stop(t testing.TB) {
+	defer func() {
+		if log := s.Stderr(); strings.Contains(log, "WARNING: DATA RACE") {
+			t.Errorf("trent serve reported a data race:\n%s", log)
+		}
+	}()
 	select {
 	case <-s.done:
 		return
