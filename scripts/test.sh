@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, runnable on a fresh Debian machine with Go: it installs
-# what the tests need (the AWS CLI v2 at /usr/bin/aws), checks formatting and
+# what the tests need (the AWS CLI v2 at /usr/bin/aws, SoftHSM2), checks formatting and
 # vet, then runs every Go test, end-to-end tests included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# SoftHSM2 is the PKCS#11 token behind the custom key store tests.
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo=""

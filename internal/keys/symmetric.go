@@ -51,12 +51,38 @@ func NewMaterialID(rand io.Reader) (MaterialID, error) {
 	return m, err
 }
 
-// Symmetric is one version of SYMMETRIC_DEFAULT key material.
+// Symmetric is one version of SYMMETRIC_DEFAULT key material: key bytes in
+// memory, or a key held elsewhere (an HSM) that does the AES-GCM itself. The
+// blob format is the same either way, so Decrypt needs no KeyId for keys in
+// custom key stores either.
 type Symmetric struct {
 	keyID string
 	id    MaterialID
 	key   []byte
 	aead  cipher.AEAD
+	ext   AEAD // set instead of key and aead for material held elsewhere
+}
+
+// AEAD is AES-256-GCM done where the key lives, such as in an HSM. Symmetric
+// chooses the 12-byte nonce and builds the associated data.
+type AEAD interface {
+	// Seal returns the ciphertext with the 16-byte tag appended.
+	Seal(nonce, plaintext, ad []byte) ([]byte, error)
+	// Open returns ErrCiphertext when the ciphertext does not authenticate,
+	// other errors when the key could not be used at all.
+	Open(nonce, ciphertext, ad []byte) ([]byte, error)
+}
+
+// NewExternalSymmetric is material whose key stays in a, which does every
+// encryption and decryption.
+func NewExternalSymmetric(keyID string, id MaterialID, a AEAD) (*Symmetric, error) {
+	if len(keyID) == 0 || len(keyID) > maxKeyIDLen {
+		return nil, fmt.Errorf("keys: key id length %d out of range", len(keyID))
+	}
+	if a == nil {
+		return nil, errors.New("keys: external material without an AEAD")
+	}
+	return &Symmetric{keyID: keyID, id: id, ext: a}, nil
 }
 
 // NewSymmetric takes ownership of key (32 bytes): Destroy clears it.
@@ -87,7 +113,8 @@ func (s *Symmetric) Spec() Spec { return SpecSymmetricDefault }
 func (s *Symmetric) material() {}
 
 // Destroy clears the key bytes. The AES key schedule inside crypto/aes cannot
-// be reached to clear; it becomes garbage with s.
+// be reached to clear; it becomes garbage with s. Material held elsewhere
+// has nothing here to clear: the key stays where it lives.
 func (s *Symmetric) Destroy() {
 	clear(s.key)
 	s.aead = nil
@@ -115,6 +142,16 @@ func (s *Symmetric) Encrypt(rand io.Reader, plaintext []byte, context map[string
 		return nil, fmt.Errorf("keys: nonce: %w", err)
 	}
 	aad := appendContext(out[:hdr:hdr], context)
+	if s.ext != nil {
+		ct, err := s.ext.Seal(nonce, plaintext, aad)
+		if err != nil {
+			return nil, fmt.Errorf("keys: encrypt: %w", err)
+		}
+		if len(ct) != len(plaintext)+tagSize {
+			return nil, fmt.Errorf("keys: encrypt: external AEAD returned %d bytes for %d", len(ct), len(plaintext))
+		}
+		return append(out, ct...), nil
+	}
 	return s.aead.Seal(out, nonce, plaintext, aad), nil
 }
 
@@ -126,6 +163,16 @@ func (s *Symmetric) Decrypt(blob []byte, context map[string]string) ([]byte, err
 	}
 	hdr := 2 + len(s.keyID) + MaterialIDSize
 	aad := appendContext(blob[:hdr:hdr], context)
+	if s.ext != nil {
+		pt, err := s.ext.Open(blob[hdr:hdr+nonceSize], blob[hdr+nonceSize:], aad)
+		if errors.Is(err, ErrCiphertext) {
+			return nil, ErrCiphertext
+		}
+		if err != nil {
+			return nil, fmt.Errorf("keys: decrypt: %w", err)
+		}
+		return pt, nil
+	}
 	pt, err := s.aead.Open(nil, blob[hdr:hdr+nonceSize], blob[hdr+nonceSize:], aad)
 	if err != nil {
 		return nil, ErrCiphertext

@@ -2,6 +2,8 @@ package keys
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"testing"
@@ -122,5 +124,54 @@ func BenchmarkDecrypt(b *testing.B) {
 		if _, err := k.Decrypt(blob, ec); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// gcmAEAD is an external AEAD done in memory, standing in for an HSM.
+type gcmAEAD struct{ a cipher.AEAD }
+
+func (g gcmAEAD) Seal(nonce, pt, ad []byte) ([]byte, error) { return g.a.Seal(nil, nonce, pt, ad), nil }
+func (g gcmAEAD) Open(nonce, ct, ad []byte) ([]byte, error) {
+	pt, err := g.a.Open(nil, nonce, ct, ad)
+	if err != nil {
+		return nil, ErrCiphertext
+	}
+	return pt, nil
+}
+
+func TestExternalSymmetricSameBlobs(t *testing.T) {
+	raw := bytes.Repeat([]byte{9}, SymmetricKeySize)
+	var id MaterialID
+	id[0] = 1
+	mem, err := NewSymmetric("key-1", id, bytes.Clone(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := aes.NewCipher(raw)
+	gcm, _ := cipher.NewGCM(block)
+	ext, err := NewExternalSymmetric("key-1", id, gcmAEAD{gcm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := map[string]string{"a": "b"}
+	for _, tt := range []struct {
+		name     string
+		enc, dec *Symmetric
+	}{
+		{name: "external to memory", enc: ext, dec: mem},
+		{name: "memory to external", enc: mem, dec: ext},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			blob, err := tt.enc.Encrypt(rand.Reader, []byte("secret"), ec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pt, err := tt.dec.Decrypt(blob, ec); err != nil || string(pt) != "secret" {
+				t.Fatalf("Decrypt: %q, %v", pt, err)
+			}
+			if _, err := tt.dec.Decrypt(blob, nil); !errors.Is(err, ErrCiphertext) {
+				t.Fatalf("Decrypt with another context: %v", err)
+			}
+		})
 	}
 }
