@@ -42,6 +42,7 @@ type serveConfig struct {
 	metricsListen              string
 	tlsCert, tlsKey            string
 	store                      storeFlags
+	hsms                       []string
 }
 
 func envOr(name, def string) string {
@@ -67,6 +68,9 @@ material, and writes an AWS credentials file into the data directory.`,
 			if v := os.Getenv("TRENT_ENDPOINTS"); v != "" && !cmd.Flags().Changed("endpoint") {
 				c.endpoints = strings.Split(v, ";")
 			}
+			if v := os.Getenv("TRENT_HSMS"); v != "" && !cmd.Flags().Changed("hsm") {
+				c.hsms = strings.Split(v, ";")
+			}
 			return serve(cmd.Context(), c)
 		},
 	}
@@ -84,6 +88,7 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.auditLog, "audit-log", os.Getenv("TRENT_AUDIT_LOG"), "the audit log: a JSON-lines file of CloudTrail-shaped events, or - for stdout; default <data-dir>/audit.jsonl [TRENT_AUDIT_LOG]")
 	c.store.register(f)
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
+	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
 	return cmd
 }
 
@@ -146,10 +151,16 @@ func serve(ctx context.Context, c serveConfig) error {
 			return err
 		}
 	}
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids})
+	clusters, closeHSMs, err := openHSMs(c.hsms)
 	if err != nil {
 		return err
 	}
+	defer closeHSMs()
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}})
+	if err != nil {
+		return err
+	}
+	ids.SetRoleUsage(cksRoleUsage(k))
 	auditPath := c.auditLog
 	if auditPath == "" {
 		auditPath = filepath.Join(dataDir, "audit.jsonl")

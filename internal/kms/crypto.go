@@ -284,8 +284,13 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
 	pt, err := m.Decrypt(blob, ec)
-	if err != nil {
+	if errors.Is(err, keys.ErrCiphertext) {
 		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
+	}
+	if err != nil {
+		// Material in an HSM that could not be used: an internal error, not
+		// the caller's ciphertext.
+		return nil, nil, "", err
 	}
 	return k, pt, mid, nil
 }
@@ -439,11 +444,16 @@ func (s *Service) GenerateRandom(ctx context.Context, c Caller, in *kmsapi.Gener
 	if err := s.authorizeAccount(c, "kms:GenerateRandom", "*"); err != nil {
 		return nil, err
 	}
-	if in.CustomKeyStoreId != nil {
-		return nil, kmsapi.NewCustomKeyStoreNotFoundException("")
-	}
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
+	}
+	if in.CustomKeyStoreId != nil {
+		// From the store's HSM (C_GenerateRandom), as AWS does.
+		b, err := s.keyStoreRandom(ctx, c, *in.CustomKeyStoreId, int(*in.NumberOfBytes))
+		if err != nil {
+			return nil, err
+		}
+		return &kmsapi.GenerateRandomResponse{Plaintext: b}, nil
 	}
 	b := make([]byte, *in.NumberOfBytes)
 	if _, err := io.ReadFull(s.rand, b); err != nil {

@@ -91,7 +91,11 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if origin == "" {
 		origin = originAWSKMS
 	}
-	if (origin != originAWSKMS && origin != originExternal) || in.CustomKeyStoreId != nil || in.XksKeyId != nil {
+	cks, err := s.storeOfNewKey(c, origin, in.CustomKeyStoreId, spec, usage)
+	if err != nil {
+		return nil, err
+	}
+	if (origin != originAWSKMS && origin != originExternal && cks == nil) || in.XksKeyId != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Origin " + origin + " is not supported by this server yet.")
 	}
 	if wire.Bool(in.MultiRegion) {
@@ -129,10 +133,21 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	}
 	kp := keyPath(c.Account, c.Region, id)
 	txn := store.Txn{Compares: []store.Compare{{Key: kp}}}
-	if origin == originExternal {
+	switch {
+	case origin == originExternal:
 		// The key waits for ImportKeyMaterial.
 		rec.State = PendingImport
-	} else {
+	case cks != nil:
+		// Generated in the token; if the commit fails, the token keeps an
+		// unused key under this key's label, as AWS leaves keys in a cluster.
+		m, mkv, err := s.newHSMMaterial(ctx, cks, id)
+		if err != nil {
+			return nil, err
+		}
+		rec.CustomKeyStoreID = cks.ID
+		rec.CurrentMaterial, rec.Materials = m.ID, []material{m}
+		txn.Puts = append(txn.Puts, mkv)
+	default:
 		m, mkv, err := s.newMaterial(c.Account, c.Region, id, ks, "")
 		if err != nil {
 			return nil, err
@@ -155,10 +170,10 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 		KeyId:                 wire.Ptr(r.ID),
 		Arn:                   wire.Ptr(k.arn),
 		CreationDate:          ts(r.Created),
-		Enabled:               wire.Ptr(r.State == Enabled),
+		Enabled:               wire.Ptr(k.state() == Enabled),
 		Description:           wire.Ptr(r.Description),
 		KeyUsage:              wire.Ptr(r.Usage),
-		KeyState:              wire.Ptr(r.State.String()),
+		KeyState:              wire.Ptr(k.state().String()),
 		Origin:                wire.Ptr(r.Origin),
 		KeyManager:            wire.Ptr(keyManagerCust),
 		CustomerMasterKeySpec: wire.Ptr(r.Spec),
@@ -182,6 +197,12 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 		md.ExpirationModel = wire.Ptr(r.ExpirationModel)
 		if !r.ValidTo.IsZero() {
 			md.ValidTo = ts(r.ValidTo)
+		}
+	}
+	if r.CustomKeyStoreID != "" {
+		md.CustomKeyStoreId = wire.Ptr(r.CustomKeyStoreID)
+		if cks := s.view.keyStore(r.Account, r.Region, r.CustomKeyStoreID); cks != nil {
+			md.CloudHsmClusterId = wire.Ptr(cks.ClusterID)
 		}
 	}
 	if r.CurrentMaterial != "" {

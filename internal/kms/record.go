@@ -14,9 +14,12 @@ const (
 	Disabled
 	PendingDeletion
 	PendingImport
+	// Unavailable is never stored: a key in a disconnected custom key store
+	// shows it instead of Enabled or Disabled.
+	Unavailable
 )
 
-var stateNames = [...]string{Enabled: "Enabled", Disabled: "Disabled", PendingDeletion: "PendingDeletion", PendingImport: "PendingImport"}
+var stateNames = [...]string{Enabled: "Enabled", Disabled: "Disabled", PendingDeletion: "PendingDeletion", PendingImport: "PendingImport", Unavailable: "Unavailable"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) && stateNames[s] != "" {
@@ -66,6 +69,10 @@ type keyRecord struct {
 	// Imported material (Origin EXTERNAL): whether and when it expires.
 	ExpirationModel string    `json:"expirationModel,omitempty"`
 	ValidTo         time.Time `json:"validTo,omitzero"`
+
+	// CustomKeyStoreID is the custom key store (Origin AWS_CLOUDHSM) whose
+	// token holds the key's material.
+	CustomKeyStoreID string `json:"customKeyStoreId,omitempty"`
 }
 
 // material is the public description of one version of key material; the
@@ -98,6 +105,9 @@ type materialRecord struct {
 	// Spec says how to load the material; records written before there were
 	// other specs have none and are SYMMETRIC_DEFAULT.
 	Spec string `json:"spec,omitempty"`
+	// KeyStore, instead of Sealed, names the custom key store whose token
+	// holds the material, under the label hsmLabel(key id, material id).
+	KeyStore string `json:"keyStore,omitempty"`
 }
 
 func marshal(v any) []byte {

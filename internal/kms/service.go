@@ -15,6 +15,7 @@ import (
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/keystore"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
@@ -68,6 +69,10 @@ type Options struct {
 	// Principals checks that principals named in key policies exist; nil
 	// skips the check.
 	Principals PrincipalChecker
+	// Clusters are the HSM tokens custom key stores can use; nil: none.
+	Clusters keystore.Clusters
+	// Roles creates the custom key stores' service-linked role; nil: none.
+	Roles RoleMaker
 }
 
 // Service is the KMS API over one store.
@@ -79,6 +84,8 @@ type Service struct {
 	log        *slog.Logger
 	interval   time.Duration
 	principals PrincipalChecker
+	clusters   keystore.Clusters
+	roles      RoleMaker
 
 	view     *view
 	follower *store.Follower
@@ -97,7 +104,7 @@ type Service struct {
 
 // New loads every KMS record into memory. Run keeps the view current.
 func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
-	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals}
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -123,6 +130,9 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 func (s *Service) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.follower.Run(ctx) }()
+	if err := s.reconnect(ctx); err != nil {
+		s.log.Error("kms: custom key stores", "err", err)
+	}
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	for {
@@ -154,6 +164,7 @@ func (s *Service) Tick(ctx context.Context) error {
 			errs = append(errs, s.expireImported(ctx, k))
 		}
 	}
+	errs = append(errs, s.reconnect(ctx))
 	return errors.Join(errs...)
 }
 
@@ -165,6 +176,9 @@ func (s *Service) openMaterial(account, region, keyID, materialID string, rec ma
 	id, err := keys.ParseMaterialID(materialID)
 	if err != nil {
 		return nil, err
+	}
+	if rec.KeyStore != "" {
+		return s.openHSMMaterial(region, keyID, id, rec)
 	}
 	spec := keys.SpecSymmetricDefault
 	if rec.Spec != "" {
@@ -366,6 +380,9 @@ func notFoundAlias(aliasARN string) error {
 
 // usable is the check of cryptographic operations: only an enabled key works.
 func usable(k *key) error {
+	if k.unavailable() {
+		return kmsapi.NewKMSInvalidStateException(k.arn + " is unavailable.") // key-state.md, footnote 11
+	}
 	switch k.rec.State {
 	case Enabled:
 		return nil

@@ -30,6 +30,10 @@ type view struct {
 	// aliasLayer caches kms:ResourceAliases per key; unindexAlias and
 	// alias puts drop the entry.
 	aliasLayer map[string]policy.Keys
+	// Custom key stores (customkeystores.go): records by region/id, and
+	// this node's connections, which outlive record changes.
+	stores map[string]*keyStoreRecord
+	conns  map[string]*cksConn
 }
 
 // key is one KMS key as the view holds it.
@@ -43,10 +47,13 @@ type key struct {
 
 	keysOnce sync.Once
 	keys     policy.Keys
+
+	// cks is the connection of the custom key store the key is in, if any.
+	cks *cksConn
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}}
+	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}}
 }
 
 func keyIndex(region, id string) string { return region + "/" + id }
@@ -85,6 +92,7 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.tokens = map[string]*grant{}
 	v.authzGrants = map[string][]*authz.Grant{}
 	v.aliasLayer = map[string]policy.Keys{}
+	v.stores = map[string]*keyStoreRecord{}
 	for _, kv := range kvs {
 		v.put(kv)
 	}
@@ -120,6 +128,9 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
 		}
 		k.policy = pol
+		if rec.CustomKeyStoreID != "" {
+			k.cks = v.connLocked(p.region, rec.CustomKeyStoreID)
+		}
 		v.keys[keyIndex(p.region, p.id)] = k
 	case "material":
 		var rec materialRecord
@@ -139,6 +150,8 @@ func (v *view) put(kv store.KV) {
 		v.mats[idx][p.sub] = m
 	case "grants":
 		v.putGrant(p.region, p.id, kv)
+	case "keystores":
+		v.putKeyStore(p, kv)
 	case "aliases":
 		var rec aliasRecord
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
@@ -193,6 +206,8 @@ func (v *view) delete(k string) {
 		}
 	case "grants":
 		v.deleteGrant(p.region, p.id, p.sub)
+	case "keystores":
+		v.deleteKeyStore(p)
 	case "aliases":
 		idx := aliasIndex(p.account, p.region, p.id)
 		if old := v.aliases[idx]; old != nil {

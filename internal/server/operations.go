@@ -60,6 +60,13 @@ func kmsOperations(k *kms.Service) map[string]jsonHandler {
 		"GetParametersForImport":              kmsOp(k.GetParametersForImport),
 		"ImportKeyMaterial":                   kmsOp(k.ImportKeyMaterial),
 		"DeleteImportedKeyMaterial":           kmsOp(k.DeleteImportedKeyMaterial),
+		// Custom key stores of type AWS_CLOUDHSM, over PKCS#11 tokens.
+		"CreateCustomKeyStore":     kmsOp(k.CreateCustomKeyStore),
+		"ConnectCustomKeyStore":    kmsOp(k.ConnectCustomKeyStore),
+		"DisconnectCustomKeyStore": kmsOp(k.DisconnectCustomKeyStore),
+		"DescribeCustomKeyStores":  kmsOp(k.DescribeCustomKeyStores),
+		"UpdateCustomKeyStore":     kmsOp(k.UpdateCustomKeyStore),
+		"DeleteCustomKeyStore":     kmsOp(k.DeleteCustomKeyStore),
 	}
 	for name := range kmsapi.Operations {
 		if _, ok := m[name]; !ok {

@@ -23,7 +23,7 @@ const (
 )
 
 // softHSM initialises a SoftHSM2 token in a temporary directory and returns
-// Clusters naming it cluster-1234567890a. SoftHSM2 reads SOFTHSM2_CONF when
+// Clusters naming it cluster-2345672345a. SoftHSM2 reads SOFTHSM2_CONF when
 // the module is initialised, which New does.
 func softHSM(t *testing.T) *Clusters {
 	t.Helper()
@@ -47,7 +47,7 @@ func softHSM(t *testing.T) *Clusters {
 	if err != nil {
 		t.Fatalf("softhsm2-util: %v: %s", err, out)
 	}
-	c, err := New([]Config{{ClusterID: "cluster-1234567890a", Module: module, Token: tokLabel}}, Options{MaxSessions: 3})
+	c, err := New([]Config{{ClusterID: "cluster-2345672345a", Module: module, Token: tokLabel}}, Options{MaxSessions: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +66,8 @@ func TestLogin(t *testing.T) {
 		name, cluster, pin string
 		want               error
 	}{
-		{name: "unknown cluster", cluster: "cluster-0000000000a", pin: userPIN, want: keystore.ErrClusterNotFound},
-		{name: "wrong password", cluster: "cluster-1234567890a", pin: "not-the-pin", want: keystore.ErrInvalidCredentials},
+		{name: "unknown cluster", cluster: "cluster-2222222222a", pin: userPIN, want: keystore.ErrClusterNotFound},
+		{name: "wrong password", cluster: "cluster-2345672345a", pin: "not-the-pin", want: keystore.ErrInvalidCredentials},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := c.Open(ctx, tt.cluster, tt.pin); !errors.Is(err, tt.want) {
@@ -75,21 +75,21 @@ func TestLogin(t *testing.T) {
 			}
 		})
 	}
-	tok, err := c.Open(ctx, "cluster-1234567890a", userPIN)
+	tok, err := c.Open(ctx, "cluster-2345672345a", userPIN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second login in this process would not check the password.
-	if _, err := c.Open(ctx, "cluster-1234567890a", "not-the-pin"); !errors.Is(err, keystore.ErrLoggedIn) {
+	if _, err := c.Open(ctx, "cluster-2345672345a", "not-the-pin"); !errors.Is(err, keystore.ErrLoggedIn) {
 		t.Fatalf("second Open: %v, want ErrLoggedIn", err)
 	}
 	if err := tok.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Open(ctx, "cluster-1234567890a", "not-the-pin"); !errors.Is(err, keystore.ErrInvalidCredentials) {
+	if _, err := c.Open(ctx, "cluster-2345672345a", "not-the-pin"); !errors.Is(err, keystore.ErrInvalidCredentials) {
 		t.Fatalf("Open after Close with a wrong password: %v", err)
 	}
-	tok, err = c.Open(ctx, "cluster-1234567890a", userPIN)
+	tok, err = c.Open(ctx, "cluster-2345672345a", userPIN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestLogin(t *testing.T) {
 func TestKeyInToken(t *testing.T) {
 	c := softHSM(t)
 	ctx := context.Background()
-	tokI, err := c.Open(ctx, "cluster-1234567890a", userPIN)
+	tokI, err := c.Open(ctx, "cluster-2345672345a", userPIN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestKeyInToken(t *testing.T) {
 	}
 	// A fresh login finds the key by label, as after a restart.
 	tok.Close()
-	tokI, err = c.Open(ctx, "cluster-1234567890a", userPIN)
+	tokI, err = c.Open(ctx, "cluster-2345672345a", userPIN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestKeyInToken(t *testing.T) {
 func TestConcurrentSessions(t *testing.T) {
 	c := softHSM(t)
 	ctx := context.Background()
-	tok, err := c.Open(ctx, "cluster-1234567890a", userPIN)
+	tok, err := c.Open(ctx, "cluster-2345672345a", userPIN)
 	if err != nil {
 		t.Fatal(err)
 	}
