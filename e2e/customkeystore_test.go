@@ -1,0 +1,225 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/trentkms/trent/internal/testserver"
+)
+
+const softHSMModule = "/usr/lib/softhsm/libsofthsm2.so"
+
+// softHSMToken initialises a SoftHSM2 token in a temporary directory and
+// returns the environment that makes trent serve offer it as cluster.
+func softHSMToken(t *testing.T, cluster, label, pin string) []string {
+	t.Helper()
+	util, err := exec.LookPath("softhsm2-util")
+	if err != nil {
+		t.Skip("softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): ", err)
+	}
+	if _, err := os.Stat(softHSMModule); err != nil {
+		t.Skip("softhsm2 is not installed: ", err)
+	}
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.Mkdir(tokens, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "softhsm2.conf")
+	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(util, "--init-token", "--free", "--label", label, "--so-pin", "so-secret-1", "--pin", pin)
+	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util: %v: %s", err, out)
+	}
+	return []string{"SOFTHSM2_CONF=" + conf, "TRENT_HSMS=" + cluster + "=module=" + softHSMModule + ",token=" + label}
+}
+
+// trustAnchor is a self-signed certificate, standing in for a cluster's.
+func trustAnchor(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "trent test cluster"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<32, 0), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func TestCustomKeyStore(t *testing.T) {
+	const cluster, pin = "cluster-2a23b4cdefg", "kmsuser-pass"
+	srv := testserver.Start(t, testserver.Options{Env: softHSMToken(t, cluster, "trent-cks", pin)})
+	cfg := srv.Config("")
+	c := kms.NewFromConfig(cfg)
+	ctx := testserver.Context(t)
+	anchor := trustAnchor(t)
+
+	_, err := c.CreateCustomKeyStore(ctx, &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: aws.String("hsm"),
+		CloudHsmClusterId: aws.String("cluster-2222222222a"), TrustAnchorCertificate: aws.String(anchor), KeyStorePassword: aws.String(pin)})
+	wantErr(t, err, "CloudHsmClusterNotFoundException", "cluster-2222222222a")
+	created, err := c.CreateCustomKeyStore(ctx, &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: aws.String("hsm"),
+		CloudHsmClusterId: aws.String(cluster), TrustAnchorCertificate: aws.String(anchor), KeyStorePassword: aws.String(pin)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *created.CustomKeyStoreId
+	if len(id) != len("cks-1234567890abcdef0") {
+		t.Errorf("custom key store id %q", id)
+	}
+	_, err = c.CreateCustomKeyStore(ctx, &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: aws.String("hsm"),
+		CloudHsmClusterId: aws.String(cluster), TrustAnchorCertificate: aws.String(anchor), KeyStorePassword: aws.String(pin)})
+	wantErr(t, err, "CustomKeyStoreNameInUseException", "hsm")
+	if _, err := iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("AWSServiceRoleForKeyManagementServiceCustomKeyStores")}); err != nil {
+		t.Fatalf("the service-linked role after CreateCustomKeyStore: %v", err)
+	}
+
+	describe := func(want types.ConnectionStateType, code types.ConnectionErrorCodeType) {
+		t.Helper()
+		out, err := c.DescribeCustomKeyStores(ctx, &kms.DescribeCustomKeyStoresInput{CustomKeyStoreName: aws.String("hsm")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.CustomKeyStores) != 1 {
+			t.Fatalf("%d stores", len(out.CustomKeyStores))
+		}
+		s := out.CustomKeyStores[0]
+		if *s.CustomKeyStoreId != id || *s.CloudHsmClusterId != cluster || s.ConnectionState != want || s.ConnectionErrorCode != code ||
+			s.CustomKeyStoreType != types.CustomKeyStoreTypeAwsCloudhsm || *s.TrustAnchorCertificate != anchor {
+			t.Fatalf("store %+v, want %s %s", s, want, code)
+		}
+	}
+	describe(types.ConnectionStateTypeDisconnected, "")
+	_, err = c.CreateKey(ctx, &kms.CreateKeyInput{Origin: types.OriginTypeAwsCloudhsm, CustomKeyStoreId: aws.String(id)})
+	wantErr(t, err, "CustomKeyStoreInvalidStateException", id)
+
+	if _, err := c.ConnectCustomKeyStore(ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	describe(types.ConnectionStateTypeConnected, "")
+	md := newKey(t, c, &kms.CreateKeyInput{Origin: types.OriginTypeAwsCloudhsm, CustomKeyStoreId: aws.String(id)})
+	if md.Origin != types.OriginTypeAwsCloudhsm || aws.ToString(md.CustomKeyStoreId) != id || aws.ToString(md.CloudHsmClusterId) != cluster || md.KeyState != types.KeyStateEnabled {
+		t.Fatalf("key metadata %+v", md)
+	}
+	_, err = c.CreateKey(ctx, &kms.CreateKeyInput{Origin: types.OriginTypeAwsCloudhsm, CustomKeyStoreId: aws.String(id), KeySpec: types.KeySpecRsa2048, KeyUsage: types.KeyUsageTypeSignVerify})
+	wantErr(t, err, "UnsupportedOperationException", "symmetric")
+	_, err = c.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: md.KeyId})
+	wantErr(t, err, "UnsupportedOperationException", "origin is AWS_CLOUDHSM")
+
+	ec := map[string]string{"purpose": "e2e"}
+	enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: []byte("in the HSM"), EncryptionContext: ec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	decrypt := func() (*kms.DecryptOutput, error) {
+		return c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
+	}
+	dec, err := decrypt()
+	if err != nil || string(dec.Plaintext) != "in the HSM" || *dec.KeyId != *md.Arn {
+		t.Fatalf("Decrypt: %v", err)
+	}
+	_, err = c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	wantErr(t, err, "InvalidCiphertextException", "")
+	dk, err := c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: md.KeyId, KeySpec: types.DataKeySpecAes256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dkpt, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: dk.CiphertextBlob}); err != nil || !bytes.Equal(dkpt.Plaintext, dk.Plaintext) {
+		t.Fatalf("Decrypt of a data key: %v", err)
+	}
+	rnd, err := c.GenerateRandom(ctx, &kms.GenerateRandomInput{CustomKeyStoreId: aws.String(id), NumberOfBytes: aws.Int32(32)})
+	if err != nil || len(rnd.Plaintext) != 32 {
+		t.Fatalf("GenerateRandom from the HSM: %v", err)
+	}
+	desc, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: md.KeyId})
+	if err != nil || aws.ToString(desc.KeyMetadata.CustomKeyStoreId) != id {
+		t.Fatalf("DescribeKey: %v", err)
+	}
+
+	_, err = c.DeleteCustomKeyStore(ctx, &kms.DeleteCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)})
+	wantErr(t, err, "CustomKeyStoreInvalidStateException", id)
+	if _, err := c.DisconnectCustomKeyStore(ctx, &kms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	describe(types.ConnectionStateTypeDisconnected, "")
+	desc, err = c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: md.KeyId})
+	if err != nil || desc.KeyMetadata.KeyState != types.KeyStateUnavailable || desc.KeyMetadata.Enabled {
+		t.Fatalf("DescribeKey while disconnected: %v %+v", err, desc)
+	}
+	_, err = decrypt()
+	wantErr(t, err, "KMSInvalidStateException", *md.Arn+" is unavailable.")
+	_, err = c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: []byte("x")})
+	wantErr(t, err, "KMSInvalidStateException", *md.Arn+" is unavailable.")
+	_, err = c.GenerateRandom(ctx, &kms.GenerateRandomInput{CustomKeyStoreId: aws.String(id), NumberOfBytes: aws.Int32(8)})
+	wantErr(t, err, "CustomKeyStoreInvalidStateException", id)
+	_, err = c.DeleteCustomKeyStore(ctx, &kms.DeleteCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)})
+	wantErr(t, err, "CustomKeyStoreHasCMKsException", id)
+
+	if _, err := c.ConnectCustomKeyStore(ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	if dec, err := decrypt(); err != nil || string(dec.Plaintext) != "in the HSM" {
+		t.Fatalf("Decrypt after reconnecting: %v", err)
+	}
+
+	// A wrong password: the store connects to FAILED, INVALID_CREDENTIALS.
+	if _, err := c.DisconnectCustomKeyStore(ctx, &kms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateCustomKeyStore(ctx, &kms.UpdateCustomKeyStoreInput{CustomKeyStoreId: aws.String(id), KeyStorePassword: aws.String("wrong-password")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ConnectCustomKeyStore(ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	describe(types.ConnectionStateTypeFailed, types.ConnectionErrorCodeTypeInvalidCredentials)
+	_, err = c.ConnectCustomKeyStore(ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)})
+	wantErr(t, err, "CustomKeyStoreInvalidStateException", id)
+	_, err = c.UpdateCustomKeyStore(ctx, &kms.UpdateCustomKeyStoreInput{CustomKeyStoreId: aws.String(id), KeyStorePassword: aws.String(pin)})
+	wantErr(t, err, "CustomKeyStoreInvalidStateException", id)
+	if _, err := c.DisconnectCustomKeyStore(ctx, &kms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateCustomKeyStore(ctx, &kms.UpdateCustomKeyStoreInput{CustomKeyStoreId: aws.String(id), KeyStorePassword: aws.String(pin), NewCustomKeyStoreName: aws.String("hsm")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ConnectCustomKeyStore(ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	describe(types.ConnectionStateTypeConnected, "")
+	if dec, err := decrypt(); err != nil || string(dec.Plaintext) != "in the HSM" {
+		t.Fatalf("Decrypt with the password fixed: %v", err)
+	}
+
+	// While the store exists, its service-linked role is in use.
+	del, err := iam.NewFromConfig(cfg).DeleteServiceLinkedRole(ctx, &iam.DeleteServiceLinkedRoleInput{RoleName: aws.String("AWSServiceRoleForKeyManagementServiceCustomKeyStores")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := iam.NewFromConfig(cfg).GetServiceLinkedRoleDeletionStatus(ctx, &iam.GetServiceLinkedRoleDeletionStatusInput{DeletionTaskId: del.DeletionTaskId})
+	if err != nil || st.Status != "FAILED" || st.Reason == nil || len(st.Reason.RoleUsageList) != 1 || st.Reason.RoleUsageList[0].Resources[0] != id {
+		t.Fatalf("deletion status of the role in use: %v %+v", err, st)
+	}
+}
