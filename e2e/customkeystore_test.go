@@ -71,7 +71,9 @@ func trustAnchor(t *testing.T) string {
 
 func TestCustomKeyStore(t *testing.T) {
 	const cluster, pin = "cluster-2a23b4cdefg", "kmsuser-pass"
-	srv := testserver.Start(t, testserver.Options{Env: softHSMToken(t, cluster, "trent-cks", pin)})
+	env := softHSMToken(t, cluster, "trent-cks", pin)
+	dir := t.TempDir()
+	srv := testserver.Start(t, testserver.Options{DataDir: dir, Env: env})
 	cfg := srv.Config("")
 	c := kms.NewFromConfig(cfg)
 	ctx := testserver.Context(t)
@@ -211,6 +213,16 @@ func TestCustomKeyStore(t *testing.T) {
 	describe(types.ConnectionStateTypeConnected, "")
 	if dec, err := decrypt(); err != nil || string(dec.Plaintext) != "in the HSM" {
 		t.Fatalf("Decrypt with the password fixed: %v", err)
+	}
+
+	// A restart logs in again to the stores recorded CONNECTED.
+	srv.Stop(t)
+	srv = testserver.Start(t, testserver.Options{DataDir: dir, Env: env})
+	cfg = srv.Config("")
+	c = kms.NewFromConfig(cfg)
+	describe(types.ConnectionStateTypeConnected, "")
+	if dec, err := decrypt(); err != nil || string(dec.Plaintext) != "in the HSM" {
+		t.Fatalf("Decrypt after a restart: %v", err)
 	}
 
 	// While the store exists, its service-linked role is in use.
