@@ -218,7 +218,10 @@ func TestProxyErrors(t *testing.T) {
 		want   error
 		status int
 	}{
-		{name: "wrong AAD", call: func() error { _, err := e.client.Decrypt(ctx, "enabled", md("Decrypt"), ct, []byte("other")); return err }, want: xks.ErrInvalidCiphertext, status: 400},
+		{name: "wrong AAD", call: func() error {
+			_, err := e.client.Decrypt(ctx, "enabled", md("Decrypt"), ct, []byte("other"))
+			return err
+		}, want: xks.ErrInvalidCiphertext, status: 400},
 		{name: "missing AAD", call: func() error { _, err := e.client.Decrypt(ctx, "enabled", md("Decrypt"), ct, nil); return err }, want: xks.ErrInvalidCiphertext, status: 400},
 		{name: "tampered ciphertext", call: func() error {
 			c := ct
@@ -238,14 +241,20 @@ func TestProxyErrors(t *testing.T) {
 			_, err := e.client.Decrypt(ctx, "versioned", md("Decrypt"), c, vct.Metadata)
 			return err
 		}, want: xks.ErrInvalidCiphertext, status: 400},
-		{name: "other key", call: func() error { _, err := e.client.Decrypt(ctx, "versioned", md("Decrypt"), ct, []byte("aad")); return err }, want: xks.ErrInvalidCiphertext, status: 400},
+		{name: "other key", call: func() error {
+			_, err := e.client.Decrypt(ctx, "versioned", md("Decrypt"), ct, []byte("aad"))
+			return err
+		}, want: xks.ErrInvalidCiphertext, status: 400},
 		{name: "disabled key encrypt", call: func() error { _, err := e.client.Encrypt(ctx, "disabled", md("Encrypt"), []byte("x"), nil); return err }, want: xks.ErrInvalidState, status: 400},
 		{name: "disabled key decrypt", call: func() error { _, err := e.client.Decrypt(ctx, "disabled", md("Decrypt"), ct, nil); return err }, want: xks.ErrInvalidState, status: 400},
 		{name: "unknown key", call: func() error { _, err := e.client.Encrypt(ctx, "nope", md("Encrypt"), []byte("x"), nil); return err }, want: xks.ErrKeyNotFound, status: 404},
 		{name: "unknown key metadata", call: func() error { _, err := e.client.GetKeyMetadata(ctx, "nope", md("CreateKey")); return err }, want: xks.ErrKeyNotFound, status: 404},
 		{name: "key usage", call: func() error { _, err := e.client.Encrypt(ctx, "signonly", md("Encrypt"), []byte("x"), nil); return err }, want: xks.ErrInvalidKeyUsage, status: 400},
 		{name: "bad signature", call: func() error { _, err := wrongSecret.GetHealthStatus(ctx, md("KmsHealthCheck")); return err }, want: xks.ErrAuthenticationFailed, status: 401},
-		{name: "unknown access key", call: func() error { _, err := unknownKey.Encrypt(ctx, "enabled", md("Encrypt"), []byte("x"), nil); return err }, want: xks.ErrAuthenticationFailed, status: 401},
+		{name: "unknown access key", call: func() error {
+			_, err := unknownKey.Encrypt(ctx, "enabled", md("Encrypt"), []byte("x"), nil)
+			return err
+		}, want: xks.ErrAuthenticationFailed, status: 401},
 		{name: "wrong region", call: func() error { _, err := wrongRegion.GetHealthStatus(ctx, md("KmsHealthCheck")); return err }, want: xks.ErrAuthenticationFailed, status: 401},
 		{name: "clock skew", call: func() error { _, err := skewed.GetHealthStatus(ctx, md("KmsHealthCheck")); return err }, want: xks.ErrAuthenticationFailed, status: 401},
 		{name: "wrong path prefix", call: func() error { _, err := wrongPath.GetHealthStatus(ctx, md("KmsHealthCheck")); return err }, want: xks.ErrInvalidURIPath, status: 404},
@@ -496,7 +505,10 @@ func TestArgumentLimits(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{name: "key id too long", call: func() error { _, err := e.client.Encrypt(ctx, strings.Repeat("k", 129), md("Encrypt"), []byte("x"), nil); return err }},
+		{name: "key id too long", call: func() error {
+			_, err := e.client.Encrypt(ctx, strings.Repeat("k", 129), md("Encrypt"), []byte("x"), nil)
+			return err
+		}},
 		{name: "key id bad character", call: func() error { _, err := e.client.GetKeyMetadata(ctx, "a/b", md("CreateKey")); return err }},
 		{name: "key id dot dot", call: func() error { _, err := e.client.GetKeyMetadata(ctx, "..", md("CreateKey")); return err }},
 		{name: "plaintext too long", call: func() error {
