@@ -424,6 +424,6 @@ func TestOperationsNotBuiltAnswerClearly(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	c := kms.NewFromConfig(srv.Config(""))
 	ctx := testserver.Context(t)
-	_, err := c.DescribeCustomKeyStores(ctx, &kms.DescribeCustomKeyStoresInput{})
-	wantErr(t, err, "UnsupportedOperationException", "DescribeCustomKeyStores is not supported")
+	_, err := c.UpdatePrimaryRegion(ctx, &kms.UpdatePrimaryRegionInput{KeyId: aws.String("mrk-1234abcd12ab34cd56ef1234567890ab"), PrimaryRegion: aws.String("us-west-2")})
+	wantErr(t, err, "UnsupportedOperationException", "UpdatePrimaryRegion is not supported")
 }
