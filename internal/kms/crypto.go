@@ -97,6 +97,10 @@ func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symme
 	if err := usable(k); err != nil {
 		return nil, err
 	}
+	if k.isXKS() {
+		// Encrypt, ReEncrypt and GenerateDataKey* branch to xks.go first.
+		return nil, kmsapi.NewUnsupportedOperationException(op + " is not supported by this server for KMS keys in an external key store.")
+	}
 	m, err := s.current(k)
 	if err != nil {
 		return nil, err
@@ -166,6 +170,19 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 		}
 		return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(alg)}, nil
 	}
+	if k.isXKS() {
+		if err := checkUsage(k, "Encrypt", in.EncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		if err := dryRun(in.DryRun); err != nil {
+			return nil, err
+		}
+		blob, err := s.xksEncrypt(ctx, c, k, "Encrypt", in.Plaintext, in.EncryptionContext)
+		if err != nil {
+			return nil, err
+		}
+		return &kmsapi.EncryptResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(algSymmetric)}, nil
+	}
 	m, err := s.symmetricMaterial(k, "Encrypt", in.EncryptionAlgorithm)
 	if err != nil {
 		return nil, err
@@ -200,7 +217,7 @@ func decryptAccess(op string, ec map[string]string, alg *string) access {
 
 // decryptAny opens a ciphertext: an asymmetric one needs its KeyId (it names
 // no key), a symmetric blob names its own.
-func (s *Service) decryptAny(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string, extra ...string) (decrypted, error) {
+func (s *Service) decryptAny(ctx context.Context, c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string, extra ...string) (decrypted, error) {
 	if keyID != nil && blob != nil {
 		a := decryptAccess(op, ec, alg)
 		a.keys = append(a.keys, extra...)
@@ -211,6 +228,10 @@ func (s *Service) decryptAny(c Caller, blob []byte, ec map[string]string, keyID,
 		if k.rec.Spec != specSymmetric && k.rec.Usage == usageEncrypt {
 			return s.decryptAsymmetric(k, blob, ec, alg, op)
 		}
+	}
+	if isXKSBlob(blob) {
+		k, pt, err := s.xksDecryptBlob(ctx, c, blob, ec, keyID, alg, op, extra...)
+		return decrypted{k: k, pt: pt, alg: algSymmetric}, err
 	}
 	k, pt, mid, err := s.decryptBlob(c, blob, ec, keyID, alg, op, extra...)
 	return decrypted{k: k, pt: pt, mid: mid, alg: algSymmetric}, err
@@ -301,7 +322,7 @@ func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptReque
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
-	d, err := s.decryptAny(c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, "Decrypt")
+	d, err := s.decryptAny(ctx, c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, "Decrypt")
 	if err != nil {
 		return nil, err
 	}
@@ -330,12 +351,14 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 			}
 		} else if h, err := keys.ParseBlob(in.CiphertextBlob); err == nil {
 			srcID = h.KeyID
+		} else if isXKSBlob(in.CiphertextBlob) {
+			srcID = xksBlobKeyID(in.CiphertextBlob)
 		}
 		if srcID == dk.rec.ID {
 			same = "true"
 		}
 	}
-	d, err := s.decryptAny(c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt", "kms:reencryptonsamekey", same)
+	d, err := s.decryptAny(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt", "kms:reencryptonsamekey", same)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +382,20 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 			return nil, err
 		}
 		out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = ct, wire.Ptr(dst.arn), wire.Ptr(alg)
+		return out, nil
+	}
+	if dst.isXKS() {
+		if err := checkUsage(dst, "ReEncrypt", in.DestinationEncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		if err := dryRun(in.DryRun); err != nil {
+			return nil, err
+		}
+		blob, err := s.xksEncrypt(ctx, c, dst, "ReEncrypt", d.pt, in.DestinationEncryptionContext)
+		if err != nil {
+			return nil, err
+		}
+		out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = blob, wire.Ptr(dst.arn), wire.Ptr(algSymmetric)
 		return out, nil
 	}
 	m, err := s.symmetricMaterial(dst, "ReEncrypt", in.DestinationEncryptionAlgorithm)
@@ -390,10 +427,27 @@ func dataKeySize(spec *string, n *int32) (int, error) {
 }
 
 // generateDataKey makes a random data key and its ciphertext under the key.
-func (s *Service) generateDataKey(c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, error) {
+func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, error) {
 	size, err := dataKeySize(spec, n)
 	if err != nil {
 		return nil, nil, nil, nil, err
+	}
+	if k, _, err := s.lookup(c, id, keyOrAlias|crossAccount); err == nil && k.isXKS() {
+		// A nil material: the caller reports no KeyMaterialId.
+		if k, err = s.keyFor(c, id, keyOrAlias|crossAccount, access{op: op, ec: ec}); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if err := checkUsage(k, op, nil); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if err := usable(k); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if err := dryRun(dry); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		pt, blob, err := s.xksDataKey(ctx, c, k, op, size, ec)
+		return k, nil, pt, blob, err
 	}
 	k, m, err := s.encryptionKey(c, id, op, access{op: op, ec: ec})
 	if err != nil {
@@ -419,21 +473,30 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
-	k, m, pt, blob, err := s.generateDataKey(c, *in.KeyId, "GenerateDataKey", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
+	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKey", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: wire.Ptr(m.ID().String())}, nil
+	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
 }
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyWithoutPlaintextResponse, error) {
-	k, m, pt, blob, err := s.generateDataKey(c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
+	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
 	clear(pt)
-	return &kmsapi.GenerateDataKeyWithoutPlaintextResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), KeyMaterialId: wire.Ptr(m.ID().String())}, nil
+	return &kmsapi.GenerateDataKeyWithoutPlaintextResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
+}
+
+// materialIDOf is a response's KeyMaterialId; keys in external key stores
+// (nil material) have none.
+func materialIDOf(m *keys.Symmetric) *string {
+	if m == nil {
+		return nil
+	}
+	return wire.Ptr(m.ID().String())
 }
 
 // GenerateRandom returns random bytes from the server's CSPRNG.

@@ -28,6 +28,7 @@ import (
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/keystore"
+	"github.com/trentkms/trent/internal/keystore/xks"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
@@ -68,6 +69,15 @@ type keyStoreRecord struct {
 	// Disconnect asked for and got. ErrorCode says why a connection FAILED.
 	State     string `json:"state"`
 	ErrorCode string `json:"errorCode,omitempty"`
+
+	// External key stores (xks.go): the proxy's XksProxyUriEndpoint,
+	// XksProxyUriPath, XksProxyConnectivity and credential, whose secret is
+	// sealed with the root key, with xksSecretAAD as associated data.
+	XksEndpoint     string `json:"xksEndpoint,omitempty"`
+	XksPath         string `json:"xksPath,omitempty"`
+	XksConnectivity string `json:"xksConnectivity,omitempty"`
+	XksAccessKeyID  string `json:"xksAccessKeyId,omitempty"`
+	XksSecret       []byte `json:"xksSecret,omitempty"`
 }
 
 func keyStorePath(account, region, id string) string {
@@ -85,6 +95,8 @@ func storePasswordAAD(account, region, id string) []byte {
 type cksConn struct {
 	mu  sync.Mutex // serialises connecting and disconnecting
 	tok atomic.Pointer[keystore.Token]
+	// xks is set instead of tok for a connected external key store.
+	xks atomic.Pointer[xks.Client]
 }
 
 // token returns the open token, or nil when this node is not connected.
@@ -95,10 +107,11 @@ func (c *cksConn) token() keystore.Token {
 	return nil
 }
 
-func (c *cksConn) connected() bool { return c.tok.Load() != nil }
+func (c *cksConn) connected() bool { return c.tok.Load() != nil || c.xks.Load() != nil }
 
 // close logs out, if connected. The caller holds c.mu.
 func (c *cksConn) close() error {
+	c.xks.Store(nil)
 	p := c.tok.Swap(nil)
 	if p == nil {
 		return nil
@@ -273,9 +286,18 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, c Caller, in *kmsapi
 	if err := s.authorizeAccount(c, "kms:CreateCustomKeyStore", "*"); err != nil {
 		return nil, err
 	}
+	if in.XksProxyUriEndpoint != nil || in.XksProxyUriPath != nil || in.XksProxyVpcEndpointServiceName != nil ||
+		in.XksProxyVpcEndpointServiceOwner != nil || in.XksProxyAuthenticationCredential != nil || in.XksProxyConnectivity != nil {
+		if wire.String(in.CustomKeyStoreType) != storeTypeExternal {
+			return nil, wire.Validation("The XksProxy parameters are valid only for a custom key store of type EXTERNAL_KEY_STORE.")
+		}
+	}
 	typ := wire.String(in.CustomKeyStoreType)
 	if typ == "" {
 		typ = storeTypeCloudHSM
+	}
+	if typ == storeTypeExternal {
+		return s.createXKSStore(ctx, c, in)
 	}
 	if typ != storeTypeCloudHSM {
 		return nil, kmsapi.NewUnsupportedOperationException("Custom key stores of type " + typ + " are not supported by this server yet.")
@@ -377,6 +399,9 @@ func connectionErrorCode(err error) string {
 // login opens a store's token with its password on this node. The caller
 // holds conn.mu.
 func (s *Service) login(ctx context.Context, r *keyStoreRecord, conn *cksConn) error {
+	if r.Type == storeTypeExternal {
+		return s.xksLogin(ctx, r, conn)
+	}
 	if s.clusters == nil || !s.clusters.Has(r.ClusterID) {
 		return keystore.ErrClusterNotFound
 	}
@@ -413,6 +438,9 @@ func (s *Service) ConnectCustomKeyStore(ctx context.Context, c Caller, in *kmsap
 	state, code := connConnected, ""
 	if err := s.login(ctx, r, conn); err != nil {
 		state, code = connFailed, connectionErrorCode(err)
+		if r.Type == storeTypeExternal {
+			code = xksConnectionErrorCode(err)
+		}
 		s.log.Warn("kms: custom key store failed to connect", "store", r.ID, "cluster", r.ClusterID, "code", code, "err", err)
 	}
 	err = s.updateKeyStore(ctx, r, func(r *keyStoreRecord) { r.State, r.ErrorCode = state, code })
@@ -474,6 +502,10 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, c Caller, in *kms
 		if r.State == connFailed {
 			e.ConnectionErrorCode = wire.Ptr(r.ErrorCode)
 		}
+		if r.Type == storeTypeExternal {
+			e.CloudHsmClusterId, e.TrustAnchorCertificate = nil, nil
+			e.XksProxyConfiguration = xksProxyConfiguration(r)
+		}
 		out.CustomKeyStores = append(out.CustomKeyStores, e)
 	}
 	return out, nil
@@ -485,6 +517,9 @@ func (s *Service) UpdateCustomKeyStore(ctx context.Context, c Caller, in *kmsapi
 	r, err := s.keyStoreFor(c, "kms:UpdateCustomKeyStore", *in.CustomKeyStoreId)
 	if err != nil {
 		return nil, err
+	}
+	if r.Type == storeTypeExternal {
+		return s.updateXKSStore(ctx, c, r, in)
 	}
 	if in.XksProxyUriEndpoint != nil || in.XksProxyUriPath != nil || in.XksProxyVpcEndpointServiceName != nil ||
 		in.XksProxyVpcEndpointServiceOwner != nil || in.XksProxyAuthenticationCredential != nil || in.XksProxyConnectivity != nil {
@@ -589,6 +624,10 @@ func (s *Service) keyStoreRandom(ctx context.Context, c Caller, id string, n int
 	if r == nil {
 		return nil, customKeyStoreNotFound(id)
 	}
+	if r.Type == storeTypeExternal {
+		// The model: "External key store IDs are not valid for this parameter."
+		return nil, kmsapi.NewUnsupportedOperationException("GenerateRandom does not take the id of an external key store (" + r.ID + ").")
+	}
 	t := s.view.conn(r.Region, r.ID).token()
 	if t == nil {
 		return nil, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not connected.")
@@ -600,6 +639,9 @@ func (s *Service) keyStoreRandom(ctx context.Context, c Caller, id string, n int
 // custom key store is a symmetric encryption key (KMS Developer Guide,
 // create-cmk-keystore) whose store is connected.
 func (s *Service) storeOfNewKey(c Caller, origin string, storeID *string, spec, usage string) (*keyStoreRecord, error) {
+	if origin == originXKS {
+		return nil, nil // xksStoreOfNewKey
+	}
 	if origin != originCloudHSM {
 		if storeID != nil {
 			return nil, wire.Validation("CustomKeyStoreId requires Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE.")
@@ -615,6 +657,9 @@ func (s *Service) storeOfNewKey(c Caller, origin string, storeID *string, spec, 
 	r := s.view.keyStore(c.Account, c.Region, *storeID)
 	if r == nil {
 		return nil, customKeyStoreNotFound(*storeID)
+	}
+	if r.Type != storeTypeCloudHSM {
+		return nil, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not an AWS CloudHSM key store; Origin AWS_CLOUDHSM requires one.")
 	}
 	if !s.view.conn(r.Region, r.ID).connected() {
 		return nil, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not connected.")

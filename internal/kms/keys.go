@@ -95,7 +95,10 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if err != nil {
 		return nil, err
 	}
-	if (origin != originAWSKMS && origin != originExternal && cks == nil) || in.XksKeyId != nil {
+	if origin != originXKS && in.XksKeyId != nil {
+		return nil, wire.Validation("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
+	}
+	if origin != originAWSKMS && origin != originExternal && origin != originXKS && cks == nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Origin " + origin + " is not supported by this server yet.")
 	}
 	if wire.Bool(in.MultiRegion) {
@@ -110,6 +113,12 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	}
 	if err := s.authorizeAccount(c, "kms:CreateKey", "*", cond...); err != nil {
 		return nil, err
+	}
+	if origin == originXKS {
+		// After authorization: it asks the proxy about the external key.
+		if cks, err = s.xksStoreOfNewKey(ctx, c, in.CustomKeyStoreId, in.XksKeyId, spec, usage); err != nil {
+			return nil, err
+		}
 	}
 	id, err := s.newKeyID()
 	if err != nil {
@@ -134,6 +143,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	kp := keyPath(c.Account, c.Region, id)
 	txn := store.Txn{Compares: []store.Compare{{Key: kp}}}
 	switch {
+	case origin == originXKS:
+		// No material: the external key does the cryptography (xks.go).
+		rec.CustomKeyStoreID, rec.XksKeyID = cks.ID, *in.XksKeyId
 	case origin == originExternal:
 		// The key waits for ImportKeyMaterial.
 		rec.State = PendingImport
@@ -201,8 +213,11 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 	}
 	if r.CustomKeyStoreID != "" {
 		md.CustomKeyStoreId = wire.Ptr(r.CustomKeyStoreID)
-		if cks := s.view.keyStore(r.Account, r.Region, r.CustomKeyStoreID); cks != nil {
+		if cks := s.view.keyStore(r.Account, r.Region, r.CustomKeyStoreID); cks != nil && cks.Type == storeTypeCloudHSM {
 			md.CloudHsmClusterId = wire.Ptr(cks.ClusterID)
+		}
+		if r.XksKeyID != "" {
+			md.XksKeyConfiguration = &kmsapi.XksKeyConfigurationType{Id: wire.Ptr(r.XksKeyID)}
 		}
 	}
 	if r.CurrentMaterial != "" {

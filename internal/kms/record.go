@@ -73,6 +73,9 @@ type keyRecord struct {
 	// CustomKeyStoreID is the custom key store (Origin AWS_CLOUDHSM) whose
 	// token holds the key's material.
 	CustomKeyStoreID string `json:"customKeyStoreId,omitempty"`
+	// XksKeyID is the external key (Origin EXTERNAL_KEY_STORE) that does
+	// the key's cryptography; such a key has no material (xks.go).
+	XksKeyID string `json:"xksKeyId,omitempty"`
 }
 
 // material is the public description of one version of key material; the
