@@ -122,6 +122,12 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	if err := s.follower.Load(ctx); err != nil {
 		return nil, err
 	}
+	// Log in to the custom key stores recorded CONNECTED before the first
+	// request, so that a restart does not leave their keys Unavailable for a
+	// moment. A store that cannot connect stays for Run to retry.
+	if err := s.reconnect(ctx); err != nil {
+		s.log.Error("kms: custom key stores", "err", err)
+	}
 	return s, nil
 }
 
