@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trentkms/trent/internal/audit"
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
@@ -156,11 +158,11 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer closeHSMs()
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}})
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions})
 	if err != nil {
 		return err
 	}
-	ids.SetRoleUsage(cksRoleUsage(k))
+	ids.SetRoleUsage(kmsRoleUsage(k))
 	auditPath := c.auditLog
 	if auditPath == "" {
 		auditPath = filepath.Join(dataDir, "audit.jsonl")
@@ -355,4 +357,26 @@ func checkRootKey(ctx context.Context, st store.Store, sealer *seal.Sealer, keyF
 		return fmt.Errorf("the root key %s is not the one this store's records are sealed with: every node of a cluster needs the same root.key", keyFile)
 	}
 	return nil
+}
+
+func (m slrMaker) EnsureMultiRegionKeyRole(ctx context.Context, id *authz.Identity, r authz.Request) error {
+	return m.d.EnsureServiceLinkedRole(ctx, iam.Call{Identity: id, Request: r}, iam.MultiRegionKeysService)
+}
+
+// kmsRoleUsage tells iam where KMS's service-linked roles are in use; iam
+// takes one usage function, so it answers for both: custom key stores
+// (cksRoleUsage) and multi-Region keys, naming the key ARNs by Region.
+func kmsRoleUsage(k *kms.Service) iam.UsageFunc {
+	cks := cksRoleUsage(k)
+	return func(ctx context.Context, account, service string) ([]iam.RoleUsage, error) {
+		if service != iam.MultiRegionKeysService {
+			return cks(ctx, account, service)
+		}
+		var out []iam.RoleUsage
+		for region, arns := range k.MultiRegionKeyUsage(account) {
+			out = append(out, iam.RoleUsage{Region: region, Resources: arns})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Region < out[j].Region })
+		return out, nil
+	}
 }

@@ -111,7 +111,8 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 }
 
 // condKeys are the keys that describe a key, built once per key version:
-// kms:KeySpec, kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion and aws:ResourceTag/*.
+// kms:KeySpec, kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion,
+// kms:MultiRegionKeyType (multi-Region keys only) and aws:ResourceTag/*.
 func (k *key) condKeys() policy.Keys {
 	k.keysOnce.Do(func() {
 		m := policy.Keys{
@@ -120,7 +121,12 @@ func (k *key) condKeys() policy.Keys {
 			"kms:keyusage":               {k.rec.Usage},
 			"kms:customermasterkeyusage": {k.rec.Usage},
 			"kms:keyorigin":              {k.rec.Origin},
-			"kms:multiregion":            {"false"},
+			"kms:multiregion":            {boolString(k.rec.multiRegion())},
+		}
+		if k.rec.replica() {
+			m["kms:multiregionkeytype"] = []string{mrkReplica}
+		} else if k.rec.multiRegion() {
+			m["kms:multiregionkeytype"] = []string{mrkPrimary}
 		}
 		for _, t := range k.rec.Tags {
 			m.Set("aws:ResourceTag/"+t.Key, t.Value)

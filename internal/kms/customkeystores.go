@@ -34,12 +34,14 @@ import (
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
-// RoleMaker creates the custom key stores' service-linked role
-// (AWSServiceRoleForKeyManagementServiceCustomKeyStores) for a caller who
-// creates a key store, unless it exists; the caller needs
-// iam:CreateServiceLinkedRole for that.
+// RoleMaker creates KMS's service-linked roles for a caller, unless they
+// exist; the caller needs iam:CreateServiceLinkedRole for that:
+// AWSServiceRoleForKeyManagementServiceCustomKeyStores when creating a key
+// store, AWSServiceRoleForKeyManagementServiceMultiRegionKeys when creating
+// a multi-Region primary key.
 type RoleMaker interface {
 	EnsureCustomKeyStoreRole(ctx context.Context, id *authz.Identity, r authz.Request) error
+	EnsureMultiRegionKeyRole(ctx context.Context, id *authz.Identity, r authz.Request) error
 }
 
 const (

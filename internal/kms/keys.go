@@ -101,13 +101,19 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if origin != originAWSKMS && origin != originExternal && origin != originXKS && cks == nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Origin " + origin + " is not supported by this server yet.")
 	}
-	if wire.Bool(in.MultiRegion) {
-		return nil, kmsapi.NewUnsupportedOperationException("Multi-Region keys are not supported by this server yet.")
+	multi := wire.Bool(in.MultiRegion)
+	if multi {
+		if err := checkNewMultiRegion(origin, in.CustomKeyStoreId != nil); err != nil {
+			return nil, err
+		}
 	}
 	// CreateKey is authorized by IAM alone (KMS Developer Guide: kms:CreateKey),
 	// with the new key's attributes and tags as condition keys.
 	cond := []string{"kms:KeySpec", spec, "kms:CustomerMasterKeySpec", spec, "kms:KeyUsage", usage, "kms:CustomerMasterKeyUsage", usage,
-		"kms:KeyOrigin", origin, "kms:MultiRegion", "false", "kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}
+		"kms:KeyOrigin", origin, "kms:MultiRegion", boolString(multi), "kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}
+	if multi {
+		cond = append(cond, "kms:MultiRegionKeyType", mrkPrimary)
+	}
 	for _, t := range in.Tags {
 		cond = append(cond, "aws:RequestTag/"+wire.String(t.TagKey), wire.String(t.TagValue), "aws:TagKeys", wire.String(t.TagKey))
 	}
@@ -120,7 +126,18 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 			return nil, err
 		}
 	}
-	id, err := s.newKeyID()
+	newID := s.newKeyID
+	if multi {
+		// Every multi-Region primary key (re)creates the role that keeps the
+		// family synchronized (multi-region-keys-auth.md: service-linked role).
+		if s.roles != nil {
+			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.identity(), c.Request); err != nil {
+				return nil, err
+			}
+		}
+		newID = s.newMultiRegionKeyID
+	}
+	id, err := newID()
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +156,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		ID: id, Account: c.Account, Region: c.Region, Created: s.now().UTC(),
 		Description: wire.String(in.Description), State: Enabled,
 		Usage: usage, Spec: spec, Origin: origin, Policy: policy, Tags: tags,
+	}
+	if multi {
+		rec.PrimaryRegion = c.Region
 	}
 	kp := keyPath(c.Account, c.Region, id)
 	txn := store.Txn{Compares: []store.Compare{{Key: kp}}}
@@ -190,7 +210,10 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 		KeyManager:            wire.Ptr(keyManagerCust),
 		CustomerMasterKeySpec: wire.Ptr(r.Spec),
 		KeySpec:               wire.Ptr(r.Spec),
-		MultiRegion:           wire.Ptr(false),
+		MultiRegion:           wire.Ptr(r.multiRegion()),
+	}
+	if r.multiRegion() {
+		md.MultiRegionConfiguration = s.multiRegionConfiguration(k)
 	}
 	// The algorithm lists follow the key usage: an RSA signing key lists
 	// only its signing algorithms (DescribeKey, KeyMetadata).

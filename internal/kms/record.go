@@ -76,7 +76,18 @@ type keyRecord struct {
 	// XksKeyID is the external key (Origin EXTERNAL_KEY_STORE) that does
 	// the key's cryptography; such a key has no material (xks.go).
 	XksKeyID string `json:"xksKeyId,omitempty"`
+
+	// PrimaryRegion makes the key a member of a multi-Region key
+	// (multiregion.go): every member has the same id and material and names
+	// the Region of the family's primary here. Empty for single-Region keys.
+	PrimaryRegion string `json:"primaryRegion,omitempty"`
 }
+
+// multiRegion reports whether r is a member of a multi-Region key.
+func (r *keyRecord) multiRegion() bool { return r.PrimaryRegion != "" }
+
+// replica reports whether r is a multi-Region replica key.
+func (r *keyRecord) replica() bool { return r.PrimaryRegion != "" && r.PrimaryRegion != r.Region }
 
 // material is the public description of one version of key material; the
 // sealed bytes are a record of their own.

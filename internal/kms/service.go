@@ -71,8 +71,12 @@ type Options struct {
 	Principals PrincipalChecker
 	// Clusters are the HSM tokens custom key stores can use; nil: none.
 	Clusters keystore.Clusters
-	// Roles creates the custom key stores' service-linked role; nil: none.
+	// Roles creates the service-linked roles of custom key stores and
+	// multi-Region keys; nil: none.
 	Roles RoleMaker
+	// Regions are the Regions this deployment serves: multi-Region keys
+	// replicate among them. nil: ReplicateKey refuses every Region.
+	Regions []string
 }
 
 // Service is the KMS API over one store.
@@ -86,6 +90,7 @@ type Service struct {
 	principals PrincipalChecker
 	clusters   keystore.Clusters
 	roles      RoleMaker
+	regions    []string
 
 	view     *view
 	follower *store.Follower
@@ -104,7 +109,7 @@ type Service struct {
 
 // New loads every KMS record into memory. Run keeps the view current.
 func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
-	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles}
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -164,7 +169,8 @@ func (s *Service) Tick(ctx context.Context) error {
 		switch {
 		case k.rec.State == PendingDeletion && !now.Before(k.rec.DeletionDate):
 			errs = append(errs, s.deleteKeyNow(ctx, k))
-		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
+		// A replica rotates only with its primary (multiregion.go).
+		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.replica() && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
 			errs = append(errs, s.rotateScheduled(ctx, k))
 		case k.rec.Origin == originExternal && k.rec.ExpirationModel == expires && !k.rec.ValidTo.IsZero() && !now.Before(k.rec.ValidTo) && k.rec.State != PendingImport:
 			errs = append(errs, s.expireImported(ctx, k))

@@ -34,6 +34,9 @@ type view struct {
 	// this node's connections, which outlive record changes.
 	stores map[string]*keyStoreRecord
 	conns  map[string]*cksConn
+	// family indexes multi-Region keys by account/key id → Region → key,
+	// so DescribeKey and family writes find the members without a scan.
+	family map[string]map[string]*key
 }
 
 // key is one KMS key as the view holds it.
@@ -53,7 +56,7 @@ type key struct {
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}}
+	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}, family: map[string]map[string]*key{}}
 }
 
 func keyIndex(region, id string) string { return region + "/" + id }
@@ -93,6 +96,7 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.authzGrants = map[string][]*authz.Grant{}
 	v.aliasLayer = map[string]policy.Keys{}
 	v.stores = map[string]*keyStoreRecord{}
+	v.family = map[string]map[string]*key{}
 	for _, kv := range kvs {
 		v.put(kv)
 	}
@@ -132,6 +136,13 @@ func (v *view) put(kv store.KV) {
 			k.cks = v.connLocked(p.region, rec.CustomKeyStoreID)
 		}
 		v.keys[keyIndex(p.region, p.id)] = k
+		if rec.multiRegion() {
+			fi := familyIndex(rec.Account, rec.ID)
+			if v.family[fi] == nil {
+				v.family[fi] = map[string]*key{}
+			}
+			v.family[fi][p.region] = k
+		}
 	case "material":
 		var rec materialRecord
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
@@ -195,6 +206,13 @@ func (v *view) delete(k string) {
 	switch p.kind {
 	case "keys":
 		delete(v.keys, keyIndex(p.region, p.id))
+		fi := familyIndex(p.account, p.id)
+		if f := v.family[fi]; f != nil {
+			delete(f, p.region)
+			if len(f) == 0 {
+				delete(v.family, fi)
+			}
+		}
 	case "material":
 		idx := keyIndex(p.region, p.id)
 		if m := v.mats[idx][p.sub]; m != nil {
@@ -222,6 +240,41 @@ func (v *view) key(region, id string) *key {
 	k := v.keys[keyIndex(region, id)]
 	v.mu.RUnlock()
 	return k
+}
+
+func familyIndex(account, id string) string { return account + "/" + id }
+
+// familyOf returns the members of k's multi-Region key by Region, or just k
+// for a single-Region key. The map is a copy.
+func (v *view) familyOf(k *key) map[string]*key {
+	if !k.rec.multiRegion() {
+		if cur := v.key(k.rec.Region, k.rec.ID); cur != nil {
+			return map[string]*key{cur.rec.Region: cur}
+		}
+		return map[string]*key{}
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := map[string]*key{}
+	for region, m := range v.family[familyIndex(k.rec.Account, k.rec.ID)] {
+		out[region] = m
+	}
+	return out
+}
+
+// multiRegionKeys returns every multi-Region key of an account.
+func (v *view) multiRegionKeys(account string) []*key {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []*key
+	for _, f := range v.family {
+		for _, k := range f {
+			if k.rec.Account == account {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }
 
 func (v *view) material(region, id, materialID string) keys.Material {
