@@ -424,6 +424,9 @@ func TestOperationsNotBuiltAnswerClearly(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	c := kms.NewFromConfig(srv.Config(""))
 	ctx := testserver.Context(t)
-	_, err := c.UpdatePrimaryRegion(ctx, &kms.UpdatePrimaryRegionInput{KeyId: aws.String("mrk-1234abcd12ab34cd56ef1234567890ab"), PrimaryRegion: aws.String("us-west-2")})
-	wantErr(t, err, "UnsupportedOperationException", "UpdatePrimaryRegion is not supported")
+	// Every operation of the model is routed now; what is not built is
+	// replication to a Region that another deployment serves.
+	k := newKey(t, c, &kms.CreateKeyInput{MultiRegion: aws.Bool(true)})
+	_, err := c.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: k.KeyId, ReplicaRegion: aws.String("us-west-2")})
+	wantErr(t, err, "UnsupportedOperationException", "Region us-west-2 is not served by this Trent deployment")
 }

@@ -368,6 +368,9 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
 			return err
 		}
+		if err := s.primaryWithReplicas(&key{rec: *r, arn: k.arn}); err != nil {
+			return err
+		}
 		when = s.now().UTC().Add(time.Duration(days) * 24 * time.Hour)
 		r.State, r.DeletionDate, r.PendingWindow = PendingDeletion, when, days
 		return nil

@@ -1,11 +1,19 @@
 package kms
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -87,4 +95,309 @@ func (s *Service) MultiRegionKeyUsage(account string) map[string][]string {
 		sort.Strings(arns)
 	}
 	return out
+}
+
+// updateFamily is update for every member of k's multi-Region key (just k
+// for a single-Region key): fn gets fresh copies of the members' records by
+// Region and may add puts and deletes to txn; all the records are written
+// in one transaction, conditional on the revisions they were read at, so a
+// change of a shared property commits in every Region or in none. A
+// concurrent writer makes it read again and retry, so fn may run more than
+// once. Members share a key id, hence one of s.writeLocks.
+func (s *Service) updateFamily(ctx context.Context, k *key, fn func(recs map[string]*keyRecord, txn *store.Txn) error) error {
+	mu := &s.writeLocks[lockIndex(k.rec.ID)]
+	mu.Lock()
+	defer mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		fam := s.view.familyOf(k)
+		if fam[k.rec.Region] == nil {
+			return notFoundKey(k.arn)
+		}
+		regions := make([]string, 0, len(fam))
+		for region := range fam {
+			regions = append(regions, region)
+		}
+		sort.Strings(regions)
+		recs := make(map[string]*keyRecord, len(fam))
+		var txn store.Txn
+		for _, region := range regions {
+			m := fam[region]
+			rec := cloneRecord(m.rec)
+			recs[region] = &rec
+			txn.Compares = append(txn.Compares, store.Compare{Key: keyPath(rec.Account, region, rec.ID), ModRev: m.modRev})
+		}
+		if err := fn(recs, &txn); err != nil {
+			return err
+		}
+		for _, region := range regions {
+			rec := recs[region]
+			txn.Puts = append(txn.Puts, store.KV{Key: keyPath(rec.Account, region, rec.ID), Value: marshal(*rec)})
+		}
+		rev, err := s.st.Txn(ctx, txn)
+		if err == nil {
+			return s.follower.Wait(ctx, rev)
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt >= 8 {
+			return err
+		}
+		// Catch up with whatever won before reading the family again.
+		var newest int64
+		for _, region := range regions {
+			kv, gerr := s.st.Get(ctx, keyPath(k.rec.Account, region, k.rec.ID))
+			if errors.Is(gerr, store.ErrNotFound) {
+				continue
+			}
+			if gerr != nil {
+				return gerr
+			}
+			newest = max(newest, kv.ModRev)
+		}
+		if err := s.follower.Wait(ctx, newest); err != nil {
+			return err
+		}
+	}
+}
+
+// addFamilyMaterial generates one new version of material and makes it
+// current in every member, each sealed under its own ARN (materialAAD), so
+// a blob made in any Region decrypts in all of them.
+func (s *Service) addFamilyMaterial(recs map[string]*keyRecord, txn *store.Txn, rotationType string) error {
+	raw, err := keys.Generate(s.rand, keys.SpecSymmetricDefault)
+	if err != nil {
+		return err
+	}
+	defer clear(raw)
+	id, err := keys.NewMaterialID(s.rand)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		m, kv, err := s.sealMaterial(r.Account, r.Region, r.ID, keys.SpecSymmetricDefault, id, raw, material{RotationType: rotationType})
+		if err != nil {
+			return err
+		}
+		txn.Compares = append(txn.Compares, store.Compare{Key: kv.Key})
+		// Material records go before the key records that name them.
+		txn.Puts = append(txn.Puts, kv)
+		r.Materials = append(r.Materials, m)
+		r.CurrentMaterial = m.ID
+	}
+	return nil
+}
+
+// notReplica refuses operations on a shared property that only the primary
+// key may change (multi-region-keys-overview.md: shared properties).
+func notReplica(k *key) error {
+	if k.rec.replica() {
+		return kmsapi.NewUnsupportedOperationException(k.arn + " is a multi-Region replica key; its shared properties change only through its primary key " + arn.KeyARN(k.rec.PrimaryRegion, k.rec.Account, k.rec.ID) + ".")
+	}
+	return nil
+}
+
+// serves reports whether this deployment serves a Region.
+func (s *Service) serves(region string) bool {
+	return slices.Contains(s.regions, region)
+}
+
+// ReplicateKey creates a replica of a multi-Region primary key in another
+// Region this deployment serves: the same id and material (each version
+// re-sealed under the replica's ARN), its own policy, description and tags.
+// The replica is Enabled when the call returns: AWS shows the transient
+// state Creating, which a single transaction has no need for.
+func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.ReplicateKeyRequest) (*kmsapi.ReplicateKeyResponse, error) {
+	region := *in.ReplicaRegion
+	// kms:ReplicateKey on the primary, in its key policy or IAM policies
+	// (multi-region-keys-auth.md: replicating keys); kms:ReplicaRegion limits it.
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ReplicateKey", keys: []string{"kms:replicaregion", region}})
+	if err != nil {
+		return nil, err
+	}
+	if !k.rec.multiRegion() || k.rec.replica() {
+		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " is not a multi-region primary key.")
+	}
+	if region == k.rec.Region {
+		return nil, wire.Validation("The replica Region " + region + " must differ from the Region of the primary key " + k.arn + ".")
+	}
+	if !s.serves(region) {
+		return nil, kmsapi.NewUnsupportedOperationException("Region " + region + " is not served by this Trent deployment; replicating to a Region served by another deployment is not supported yet.")
+	}
+	if err := usable(k); err != nil {
+		return nil, err
+	}
+	replicaARN := arn.KeyARN(region, k.rec.Account, k.rec.ID)
+	if s.view.key(region, k.rec.ID) != nil {
+		return nil, kmsapi.NewAlreadyExistsException("Multi-Region key " + k.rec.ID + " already has a replica in " + region + ": " + replicaARN + ".")
+	}
+	// kms:CreateKey (and kms:TagResource for Tags) in an IAM policy that is
+	// effective in the replica Region (ReplicateKey, required permissions).
+	rc := c
+	rc.Region, rc.Request.Region = region, region
+	cond := []string{"kms:KeySpec", k.rec.Spec, "kms:CustomerMasterKeySpec", k.rec.Spec, "kms:KeyUsage", k.rec.Usage, "kms:CustomerMasterKeyUsage", k.rec.Usage,
+		"kms:KeyOrigin", k.rec.Origin, "kms:MultiRegion", "true", "kms:MultiRegionKeyType", mrkReplica,
+		"kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}
+	var tagCond []string
+	for _, t := range in.Tags {
+		tagCond = append(tagCond, "aws:RequestTag/"+wire.String(t.TagKey), wire.String(t.TagValue), "aws:TagKeys", wire.String(t.TagKey))
+	}
+	if err := s.authorizeAccount(rc, "kms:CreateKey", "*", append(cond, tagCond...)...); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > 0 {
+		if err := s.authorizeAccount(rc, "kms:TagResource", replicaARN, tagCond...); err != nil {
+			return nil, err
+		}
+	}
+	policy := DefaultPolicy(c.Account)
+	if in.Policy != nil {
+		if err := s.checkKeyPolicy(rc, *in.Policy, replicaARN, k.rec.Account, wire.Bool(in.BypassPolicyLockoutSafetyCheck)); err != nil {
+			return nil, err
+		}
+		policy = *in.Policy
+	}
+	tags, err := checkTags(nil, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, txn *store.Txn) error {
+		p := recs[k.rec.Region]
+		if p == nil || p.replica() {
+			return kmsapi.NewUnsupportedOperationException(k.arn + " is not a multi-region primary key.")
+		}
+		if err := usable(&key{rec: *p, arn: k.arn}); err != nil {
+			return err
+		}
+		if recs[region] != nil {
+			return kmsapi.NewAlreadyExistsException("Multi-Region key " + k.rec.ID + " already has a replica in " + region + ": " + replicaARN + ".")
+		}
+		rec := cloneRecord(*p)
+		rec.Region, rec.Created, rec.State = region, s.now().UTC(), Enabled
+		rec.Description, rec.Policy, rec.Tags = wire.String(in.Description), policy, tags
+		rec.DeletionDate, rec.PendingWindow = time.Time{}, 0
+		for _, m := range rec.Materials {
+			kv, err := s.resealMaterial(ctx, p, rec.Region, m.ID)
+			if err != nil {
+				return err
+			}
+			txn.Puts = append(txn.Puts, kv)
+		}
+		kp := keyPath(rec.Account, region, rec.ID)
+		txn.Compares = append(txn.Compares, store.Compare{Key: kp})
+		txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
+		// The primary's record is rewritten unchanged (updateFamily puts it),
+		// which orders this against concurrent rotations of the family.
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := s.view.key(region, k.rec.ID)
+	if r == nil {
+		return nil, notFoundKey(replicaARN)
+	}
+	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: s.metadata(r), ReplicaPolicy: wire.Ptr(r.rec.Policy), ReplicaTags: []kmsapi.Tag{}}
+	for _, t := range r.rec.Tags {
+		out.ReplicaTags = append(out.ReplicaTags, kmsapi.Tag{TagKey: wire.Ptr(t.Key), TagValue: wire.Ptr(t.Value)})
+	}
+	return out, nil
+}
+
+// resealMaterial reads one sealed version of a key's material and seals it
+// again for the same key id in another Region, whose ARN is its associated
+// data; the plaintext lives only within this call.
+func (s *Service) resealMaterial(ctx context.Context, from *keyRecord, region, materialID string) (store.KV, error) {
+	kv, err := s.st.Get(ctx, materialPath(from.Account, from.Region, from.ID, materialID))
+	if err != nil {
+		return store.KV{}, fmt.Errorf("material %s of %s: %w", materialID, from.ID, err)
+	}
+	var mr materialRecord
+	if err := json.Unmarshal(kv.Value, &mr); err != nil {
+		return store.KV{}, fmt.Errorf("material %s of %s: %w", materialID, from.ID, err)
+	}
+	raw, err := s.sealer.Open(mr.Sealed, s.materialAAD(from.Account, from.Region, from.ID, materialID))
+	if err != nil {
+		return store.KV{}, fmt.Errorf("material %s of %s: %w", materialID, from.ID, err)
+	}
+	defer clear(raw)
+	sealed, err := s.sealer.Seal(raw, s.materialAAD(from.Account, region, from.ID, materialID))
+	if err != nil {
+		return store.KV{}, err
+	}
+	mr.Sealed = sealed
+	return store.KV{Key: materialPath(from.Account, region, from.ID, materialID), Value: marshal(mr)}, nil
+}
+
+// UpdatePrimaryRegion makes the replica in another Region the primary key
+// and the primary a replica, in one transaction over the family. AWS shows
+// both keys Updating for a while; here the change is atomic, so they keep
+// their states.
+func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.UpdatePrimaryRegionRequest) (Empty, error) {
+	region := *in.PrimaryRegion
+	a := access{op: "UpdatePrimaryRegion", keys: []string{"kms:primaryregion", region}}
+	k, err := s.keyFor(c, *in.KeyId, keyOnly, a)
+	if err != nil {
+		return nil, err
+	}
+	if !k.rec.multiRegion() || k.rec.replica() {
+		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " is not a multi-region primary key.")
+	}
+	if region == k.rec.Region {
+		return nil, wire.Validation("The primary Region " + region + " is already the Region of the primary key " + k.arn + ".")
+	}
+	r := s.view.key(region, k.rec.ID)
+	if r == nil || r.rec.Account != k.rec.Account {
+		return nil, notFoundKey(arn.KeyARN(region, k.rec.Account, k.rec.ID))
+	}
+	// kms:UpdatePrimaryRegion on the replica too, effective in its Region
+	// (multi-region-keys-auth.md: updating the primary Region).
+	rc := c
+	rc.Region, rc.Request.Region = region, region
+	if err := s.authorize(rc, r, a); err != nil {
+		return nil, err
+	}
+	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, _ *store.Txn) error {
+		p, n := recs[k.rec.Region], recs[region]
+		if p == nil || p.replica() {
+			return kmsapi.NewUnsupportedOperationException(k.arn + " is not a multi-region primary key.")
+		}
+		if n == nil {
+			return notFoundKey(r.arn)
+		}
+		// The key-state table: both keys must be usable.
+		for _, m := range []*key{{rec: *p, arn: k.arn}, {rec: *n, arn: r.arn}} {
+			if err := usable(m); err != nil {
+				return err
+			}
+		}
+		for _, rec := range recs {
+			rec.PrimaryRegion = region
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &struct{}{}, nil
+}
+
+// primaryWithReplicas refuses to schedule the deletion of a primary key
+// that still has replicas. AWS accepts it and holds the key in
+// PendingReplicaDeletion until the last replica is deleted; this server
+// asks for the replicas to be deleted first (multi-region-keys-delete.md),
+// or the primary moved with UpdatePrimaryRegion.
+func (s *Service) primaryWithReplicas(k *key) error {
+	if !k.rec.multiRegion() || k.rec.replica() {
+		return nil
+	}
+	fam := s.view.familyOf(k)
+	if len(fam) <= 1 {
+		return nil
+	}
+	var regions []string
+	for region := range fam {
+		if region != k.rec.Region {
+			regions = append(regions, region)
+		}
+	}
+	sort.Strings(regions)
+	return kmsapi.NewKMSInvalidStateException(k.arn + " is a multi-Region primary key with replica keys in " + strings.Join(regions, ", ") + ". Delete its replica keys first, or make another Region primary with UpdatePrimaryRegion.")
 }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
@@ -60,7 +59,13 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.En
 	if err != nil {
 		return nil, err
 	}
-	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
+	if err := notReplica(k); err != nil {
+		return nil, err
+	}
+	// The rotation status is a shared property of a multi-Region key: every
+	// member gets it in the same transaction.
+	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, _ *store.Txn) error {
+		r := recs[k.rec.Region]
 		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
 			return err
 		}
@@ -70,8 +75,10 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.En
 		if r.RotationEnabled {
 			base = lastRotation(r)
 		}
-		r.RotationEnabled, r.RotationPeriod = true, period
-		r.NextRotation = base.Add(time.Duration(period) * day)
+		for _, m := range recs {
+			m.RotationEnabled, m.RotationPeriod = true, period
+			m.NextRotation = base.Add(time.Duration(period) * day)
+		}
 		return nil
 	})
 	if err != nil {
@@ -86,11 +93,16 @@ func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, in *kmsapi.D
 	if err != nil {
 		return nil, err
 	}
-	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
+	if err := notReplica(k); err != nil {
+		return nil, err
+	}
+	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, _ *store.Txn) error {
+		if err := rotatable(&key{rec: *recs[k.rec.Region], arn: k.arn}); err != nil {
 			return err
 		}
-		r.RotationEnabled, r.RotationPeriod, r.NextRotation = false, 0, time.Time{}
+		for _, m := range recs {
+			m.RotationEnabled, m.RotationPeriod, m.NextRotation = false, 0, time.Time{}
+		}
 		return nil
 	})
 	if err != nil {
@@ -126,7 +138,13 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.Ro
 	if err != nil {
 		return nil, err
 	}
-	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+	if err := notReplica(k); err != nil {
+		return nil, err
+	}
+	// A multi-Region primary's new material goes to every replica in the
+	// same transaction (shared properties).
+	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, txn *store.Txn) error {
+		r := recs[k.rec.Region]
 		if r.Origin == originExternal && r.Spec == specSymmetric {
 			if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
 				return err
@@ -145,7 +163,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.Ro
 		if n >= maxOnDemand {
 			return kmsapi.NewLimitExceededException("The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: " + k.arn)
 		}
-		return s.addMaterial(r, txn, "ON_DEMAND")
+		return s.addFamilyMaterial(recs, txn, "ON_DEMAND")
 	})
 	if err != nil {
 		return nil, err
@@ -153,31 +171,21 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.Ro
 	return &kmsapi.RotateKeyOnDemandResponse{KeyId: wire.Ptr(k.rec.ID)}, nil
 }
 
-// addMaterial makes new material current in r and adds its record to txn.
-func (s *Service) addMaterial(r *keyRecord, txn *store.Txn, rotationType string) error {
-	m, kv, err := s.newMaterial(r.Account, r.Region, r.ID, keys.SpecSymmetricDefault, rotationType)
-	if err != nil {
-		return err
-	}
-	txn.Compares = append(txn.Compares, store.Compare{Key: kv.Key})
-	// The material record must be applied before the key record that names it.
-	txn.Puts = append(txn.Puts, kv)
-	r.Materials = append(r.Materials, m)
-	r.CurrentMaterial = m.ID
-	return nil
-}
-
 // rotateScheduled performs an automatic rotation that has come due.
 func (s *Service) rotateScheduled(ctx context.Context, k *key) error {
-	err := s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+	err := s.updateFamily(ctx, k, func(recs map[string]*keyRecord, txn *store.Txn) error {
+		r := recs[k.rec.Region]
 		now := s.now().UTC()
-		if !r.RotationEnabled || r.State != Enabled || now.Before(r.NextRotation) {
+		// A key that became a replica meanwhile rotates with its new primary.
+		if !r.RotationEnabled || r.State != Enabled || r.replica() || now.Before(r.NextRotation) {
 			return errSkip
 		}
-		if err := s.addMaterial(r, txn, "AUTOMATIC"); err != nil {
+		if err := s.addFamilyMaterial(recs, txn, "AUTOMATIC"); err != nil {
 			return err
 		}
-		r.NextRotation = now.Add(time.Duration(r.RotationPeriod) * day)
+		for _, m := range recs {
+			m.NextRotation = now.Add(time.Duration(r.RotationPeriod) * day)
+		}
 		return nil
 	})
 	if err == errSkip {

@@ -67,6 +67,9 @@ func kmsOperations(k *kms.Service) map[string]jsonHandler {
 		"DescribeCustomKeyStores":  kmsOp(k.DescribeCustomKeyStores),
 		"UpdateCustomKeyStore":     kmsOp(k.UpdateCustomKeyStore),
 		"DeleteCustomKeyStore":     kmsOp(k.DeleteCustomKeyStore),
+		// Multi-Region keys among the Regions this deployment serves.
+		"ReplicateKey":        kmsOp(k.ReplicateKey),
+		"UpdatePrimaryRegion": kmsOp(k.UpdatePrimaryRegion),
 	}
 	for name := range kmsapi.Operations {
 		if _, ok := m[name]; !ok {
