@@ -53,7 +53,7 @@ func newEnv(t testing.TB) *env {
 	}
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := New(ctx, st, sealer, Options{Now: clk.Now, SweepInterval: time.Hour})
+	s, err := New(ctx, st, sealer, Options{Now: clk.Now, SweepInterval: time.Hour, Regions: []string{"us-east-1", "eu-west-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
