@@ -238,8 +238,9 @@ func TestMultiRegionAuthorization(t *testing.T) {
 	if err != nil || aws.ToString(role.Role.Path) != "/aws-service-role/mrk.kms.amazonaws.com/" {
 		t.Fatalf("the multi-Region keys' service-linked role: %v %+v", err, role)
 	}
+	putUserPolicy(t, root, "maker", "slr", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:CreateServiceLinkedRole","Resource":"*","Condition":{"StringEquals":{"iam:AWSServiceName":"mrk.kms.amazonaws.com"}}}]}`)
 	if _, err := u.kms.CreateKey(ctx, &kms.CreateKeyInput{MultiRegion: aws.Bool(true)}); err != nil {
-		t.Fatalf("with the role in place: %v", err)
+		t.Fatalf("with iam:CreateServiceLinkedRole: %v", err)
 	}
 	if _, err := us.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: p.KeyId, ReplicaRegion: aws.String("eu-west-1")}); err != nil {
 		t.Fatal(err)
