@@ -3,13 +3,17 @@ package e2e
 import (
 	"bytes"
 	"encoding/pem"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
@@ -43,7 +47,9 @@ func xksProxy(t *testing.T, p *xksproxy.Proxy) []string {
 func TestXKS(t *testing.T) {
 	const region, path, extKey = "us-east-1", "/example/prefix/kms/xks/v1", "ext-key-1"
 	cred := xks.Credential{AccessKeyID: "ABCDEFGHIJKLMNOPQRST234567", Secret: "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6"}
-	proxy, err := xksproxy.New(xksproxy.Config{URIPath: path, Region: region, Credentials: []xks.Credential{cred}}, xksproxy.Options{})
+	var proxyLog lockedBuffer
+	proxy, err := xksproxy.New(xksproxy.Config{URIPath: path, Region: region, Credentials: []xks.Credential{cred}},
+		xksproxy.Options{Log: slog.New(slog.NewJSONHandler(&proxyLog, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +126,11 @@ func TestXKS(t *testing.T) {
 	enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: []byte("held outside"), EncryptionContext: ec})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The proxy sees the request id the caller got back, so its logs match
+	// Trent's audit log.
+	if rid, ok := middleware.GetRequestIDMetadata(enc.ResultMetadata); !ok || !strings.Contains(proxyLog.String(), `"kms_request_id":"`+rid+`"`) {
+		t.Fatalf("the proxy did not see request id %q:\n%s", rid, proxyLog.String())
 	}
 	decrypt := func() (*kms.DecryptOutput, error) {
 		return c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec})
@@ -200,4 +211,22 @@ func TestXKS(t *testing.T) {
 	if dec, err := decrypt(); err != nil || string(dec.Plaintext) != "held outside" {
 		t.Fatalf("Decrypt after reconnecting: %v", err)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the proxy's concurrent log writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -32,6 +32,9 @@ type Caller struct {
 	// callers inside this process, such as tests).
 	Identity *authz.Identity
 	Request  authz.Request
+	// RequestID is the request's id (x-amzn-RequestId), passed on to external
+	// key store proxies as kmsRequestId.
+	RequestID string
 	// Note, if set, receives what the audit event of the request reports:
 	// the keys it touched and what decided access to them.
 	Note *Note

@@ -149,10 +149,13 @@ func xksConnectionErrorCode(err error) string {
 // UNAVAILABLE.
 var errXKSNotAvailable = errors.New("kms: no external key manager of the proxy is available")
 
-// xksRequestID is the kmsRequestId of proxy calls. The server's request id
-// does not reach package kms, so each call gets a random UUID of its own;
-// the proxy's logs cannot be matched with the audit log by it.
-func (s *Service) xksRequestID() string {
+// xksRequestID is the kmsRequestId of a proxy call: the request id the
+// caller's response and audit event carry, so the proxy's logs match Trent's;
+// a random one for calls with no request behind them.
+func (s *Service) xksRequestID(c ...Caller) string {
+	if len(c) > 0 && c[0].RequestID != "" {
+		return c[0].RequestID
+	}
 	id, err := s.newKeyID()
 	if err != nil {
 		return "00000000-0000-4000-8000-000000000000"
@@ -395,7 +398,7 @@ func (s *Service) xksStoreOfNewKey(ctx context.Context, c Caller, storeID, xksKe
 			return nil, kmsapi.NewXksKeyAlreadyInUseException("External key " + *xksKeyID + " is already associated with KMS key " + k.arn + " in custom key store " + r.ID + ".")
 		}
 	}
-	md, err := cl.GetKeyMetadata(ctx, *xksKeyID, xks.RequestMetadata{AWSPrincipalARN: c.ARN, KMSOperation: "CreateKey", KMSRequestID: s.xksRequestID()})
+	md, err := cl.GetKeyMetadata(ctx, *xksKeyID, xks.RequestMetadata{AWSPrincipalARN: c.ARN, KMSOperation: "CreateKey", KMSRequestID: s.xksRequestID(c)})
 	if err == nil {
 		err = md.Check()
 	}
@@ -516,7 +519,7 @@ func xksConnOf(k *key) (*xks.Client, error) {
 }
 
 func xksMetadata(c Caller, k *key, op string, s *Service) xks.RequestMetadata {
-	return xks.RequestMetadata{AWSPrincipalARN: c.ARN, KMSKeyARN: k.arn, KMSOperation: op, KMSRequestID: s.xksRequestID()}
+	return xks.RequestMetadata{AWSPrincipalARN: c.ARN, KMSKeyARN: k.arn, KMSOperation: op, KMSRequestID: s.xksRequestID(c)}
 }
 
 // xksEncrypt encrypts under a key in an external key store.

@@ -330,9 +330,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c := call{
-		identity: ident,
-		region:   res.Region,
-		note:     &kms.Note{},
+		identity:  ident,
+		region:    res.Region,
+		note:      &kms.Note{},
+		requestID: id,
 		request: authz.Request{
 			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
 			Region: res.Region, OrgID: s.ids.OrgID(ident.Account),
@@ -493,10 +494,11 @@ func queryAuthError(err error) error {
 
 // call is one authenticated request, as the handlers see it.
 type call struct {
-	identity *authz.Identity
-	region   string
-	request  authz.Request
-	note     *kms.Note // what the operation reports to the audit log
+	identity  *authz.Identity
+	region    string
+	request   authz.Request
+	note      *kms.Note // what the operation reports to the audit log
+	requestID string
 }
 
 func (c call) iam() iam.Call { return iam.Call{Identity: c.identity, Request: c.request} }
@@ -520,7 +522,7 @@ func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI
 		if err := wire.DecodeJSON(body, in); err != nil {
 			return nil, err
 		}
-		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note}, in)
+		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note, RequestID: c.requestID}, in)
 	}
 }
 
