@@ -192,7 +192,9 @@ func serve(ctx context.Context, c serveConfig) error {
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			reg.WriteTo(w)
+			if _, err := reg.WriteTo(w); err != nil {
+				log.Debug("metrics: write", "err", err)
+			}
 		})
 		// Profiles show where the server spends its time; only with
 		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
@@ -201,7 +203,11 @@ func serve(ctx context.Context, c serveConfig) error {
 			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		}
 		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go ms.Serve(ml)
+		go func() {
+			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
 		defer ms.Close()
 		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
 	}

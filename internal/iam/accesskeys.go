@@ -47,21 +47,21 @@ func toLower(s string) string {
 
 // keyOwner resolves the UserName parameter of the access key operations:
 // absent means the caller itself (a user, or root).
-func (d *Directory) keyOwner(c Call, name *string) (user, resource string, err error) {
-	acct := c.Identity.Account
+func (d *Directory) keyOwner(c Call, name *string) (string, error) {
 	if name != nil {
-		if d.user(acct, *name) == nil {
-			return "", "", noSuchUser(*name)()
+		u := d.user(c.Identity.Account, *name)
+		if u == nil {
+			return "", noSuchUser(*name)()
 		}
-		return d.user(acct, *name).Name, d.userARN(acct, *name), nil
+		return u.Name, nil
 	}
 	switch c.Identity.Type {
 	case authz.RootType:
-		return "", c.Identity.ARN, nil
+		return "", nil
 	case authz.UserType:
-		return c.Identity.Name, c.Identity.ARN, nil
+		return c.Identity.Name, nil
 	}
-	return "", "", wire.QueryValidation("Must specify userName when calling with non-User credentials")
+	return "", wire.QueryValidation("Must specify userName when calling with non-User credentials")
 }
 
 func apiKeyMetadata(k *accessKeyRecord) iamapi.AccessKeyMetadata {
@@ -75,7 +75,7 @@ func apiKeyMetadata(k *accessKeyRecord) iamapi.AccessKeyMetadata {
 // CreateAccessKey creates an access key for a user (or the caller); the secret
 // is returned now and never again.
 func (d *Directory) CreateAccessKey(ctx context.Context, c Call, in *iamapi.CreateAccessKeyRequest) (*iamapi.CreateAccessKeyResponse, error) {
-	user, res, err := d.keyOwnerAuthorized(c, "iam:CreateAccessKey", in.UserName)
+	user, err := d.keyOwnerAuthorized(c, "iam:CreateAccessKey", in.UserName)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,6 @@ func (d *Directory) CreateAccessKey(ctx context.Context, c Call, in *iamapi.Crea
 	if err := d.commit(ctx, txn); err != nil {
 		return nil, err
 	}
-	_ = res
 	out := &iamapi.AccessKey{AccessKeyId: wire.Ptr(id), Status: wire.Ptr("Active"), SecretAccessKey: wire.Ptr(secret), CreateDate: wire.Ptr(wire.Timestamp(d.now().UTC()))}
 	if user != "" {
 		out.UserName = wire.Ptr(user)
@@ -113,21 +112,22 @@ func (d *Directory) CreateAccessKey(ctx context.Context, c Call, in *iamapi.Crea
 	return &iamapi.CreateAccessKeyResponse{AccessKey: out}, nil
 }
 
-func (d *Directory) keyOwnerAuthorized(c Call, action string, name *string) (string, string, error) {
-	acct := c.Identity.Account
+// keyOwnerAuthorized authorizes action on the named user (or the caller)
+// before resolving it, so an unauthorized caller cannot probe which users exist.
+func (d *Directory) keyOwnerAuthorized(c Call, action string, name *string) (string, error) {
 	res := c.Identity.ARN
 	if name != nil {
-		res = d.userARN(acct, *name)
+		res = d.userARN(c.Identity.Account, *name)
 	}
 	if err := d.authorize(c, action, res); err != nil {
-		return "", "", err
+		return "", err
 	}
 	return d.keyOwner(c, name)
 }
 
 // ListAccessKeys lists a user's (or the caller's) access keys, without secrets.
 func (d *Directory) ListAccessKeys(ctx context.Context, c Call, in *iamapi.ListAccessKeysRequest) (*iamapi.ListAccessKeysResponse, error) {
-	user, _, err := d.keyOwnerAuthorized(c, "iam:ListAccessKeys", in.UserName)
+	user, err := d.keyOwnerAuthorized(c, "iam:ListAccessKeys", in.UserName)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (d *Directory) ownedKey(account, user, id string) (*accessKeyRecord, error)
 
 // UpdateAccessKey makes an access key Active or Inactive.
 func (d *Directory) UpdateAccessKey(ctx context.Context, c Call, in *iamapi.UpdateAccessKeyRequest) (*struct{}, error) {
-	user, _, err := d.keyOwnerAuthorized(c, "iam:UpdateAccessKey", in.UserName)
+	user, err := d.keyOwnerAuthorized(c, "iam:UpdateAccessKey", in.UserName)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (d *Directory) UpdateAccessKey(ctx context.Context, c Call, in *iamapi.Upda
 
 // DeleteAccessKey deletes an access key.
 func (d *Directory) DeleteAccessKey(ctx context.Context, c Call, in *iamapi.DeleteAccessKeyRequest) (*struct{}, error) {
-	user, _, err := d.keyOwnerAuthorized(c, "iam:DeleteAccessKey", in.UserName)
+	user, err := d.keyOwnerAuthorized(c, "iam:DeleteAccessKey", in.UserName)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,11 @@ func (d *Directory) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	// Keep the uses of the last minute when the server stops.
-	defer d.flushUses(context.WithoutCancel(ctx))
+	defer func() {
+		if err := d.flushUses(context.WithoutCancel(ctx)); err != nil {
+			d.log.Error("iam: save access key last use", "err", err)
+		}
+	}()
 	for {
 		select {
 		case err := <-errc:
