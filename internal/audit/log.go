@@ -261,6 +261,8 @@ func (l *Log) Record(e *Event) {
 	if tracked[e.EventName] {
 		t := e.at
 		if t.IsZero() {
+			// An event whose time does not parse stays zero, and note
+			// leaves zero-time events out of the usage index.
 			t, _ = time.Parse(TimeLayout, e.EventTime)
 		}
 		l.usage.note(e.EventName, e.ErrorCode, e.EventType, e.EventID, e.RequestID, t, e.Resources)
