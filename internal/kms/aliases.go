@@ -33,11 +33,8 @@ func (s *Service) CreateAlias(ctx context.Context, c Caller, in *kmsapi.CreateAl
 	if err := s.authorizeAccount(c, "kms:CreateAlias", arn.AliasARN(c.Region, c.Account, name)); err != nil {
 		return nil, err
 	}
-	k, err := s.keyFor(c, *in.TargetKeyId, keyOnly, access{op: "CreateAlias"})
+	k, err := s.keyForOp(c, "CreateAlias", *in.TargetKeyId, keyOnly, access{op: "CreateAlias"})
 	if err != nil {
-		return nil, err
-	}
-	if err := notPendingDeletion(k); err != nil {
 		return nil, err
 	}
 	if s.view.alias(c.Account, c.Region, name) != nil {
@@ -84,11 +81,8 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 			return nil, err
 		}
 	}
-	k, err := s.keyFor(c, *in.TargetKeyId, keyOnly, access{op: "UpdateAlias"})
+	k, err := s.keyForOp(c, "UpdateAlias", *in.TargetKeyId, keyOnly, access{op: "UpdateAlias"})
 	if err != nil {
-		return nil, err
-	}
-	if err := notPendingDeletion(k); err != nil {
 		return nil, err
 	}
 	if old := s.view.key(c.Region, a.TargetKeyID); old != nil && (old.rec.Usage != k.rec.Usage || old.rec.Spec != k.rec.Spec) {

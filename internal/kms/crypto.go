@@ -37,23 +37,6 @@ func incompatible(alg string, k *key) error {
 	return kmsapi.NewInvalidKeyUsageException("Algorithm " + alg + " is incompatible with key spec " + k.rec.Spec + ".")
 }
 
-// usableKey resolves and authorizes a key for a cryptographic operation, then
-// checks the usage it needs and its state (the order AWS checks them in). op
-// names the operation in messages.
-func (s *Service) usableKey(c Caller, id, usage, op string, a access) (*key, error) {
-	k, err := s.keyFor(c, id, keyOrAlias|crossAccount, a)
-	if err != nil {
-		return nil, err
-	}
-	if k.rec.Usage != usage {
-		return nil, wrongUsage(k, op)
-	}
-	if err := usable(k); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
 // current returns the material a key uses now, from memory.
 func (s *Service) current(k *key) (keys.Material, error) {
 	m := s.view.material(k.rec.Region, k.rec.ID, k.rec.CurrentMaterial)
@@ -76,11 +59,11 @@ func (s *Service) asymmetric(k *key) (*keys.Asymmetric, error) {
 	return a, nil
 }
 
-// encryptionKey resolves and authorizes a symmetric encryption key and
-// returns its current material, for the operations only those keys perform
-// (GenerateDataKey*).
+// encryptionKey resolves, authorizes and checks a symmetric encryption key
+// and returns its current material, for the operations only those keys
+// perform (GenerateDataKey*).
 func (s *Service) encryptionKey(c Caller, id, op string, a access) (*key, *keys.Symmetric, error) {
-	k, err := s.keyFor(c, id, keyOrAlias|crossAccount, a)
+	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, a)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,13 +71,10 @@ func (s *Service) encryptionKey(c Caller, id, op string, a access) (*key, *keys.
 	return k, m, err
 }
 
-// symmetricMaterial checks that k can encrypt symmetrically with alg and
-// returns its current material.
+// symmetricMaterial returns the current material of k, a symmetric
+// encryption key that checkKey passed, to use with alg.
 func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symmetric, error) {
-	if err := checkUsage(k, op, alg); err != nil {
-		return nil, err
-	}
-	if err := usable(k); err != nil {
+	if err := checkAlgorithm(k, alg); err != nil {
 		return nil, err
 	}
 	if k.isXKS() {
@@ -112,10 +92,9 @@ func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symme
 	return sym, nil
 }
 
-func checkUsage(k *key, op string, alg *string) error {
-	if k.rec.Usage != usageEncrypt {
-		return wrongUsage(k, op)
-	}
+// checkAlgorithm checks the encryption algorithm of a request on a
+// symmetric key: only SYMMETRIC_DEFAULT.
+func checkAlgorithm(k *key, alg *string) error {
 	if k.rec.Spec == specSymmetric && alg != nil && *alg != algSymmetric {
 		return incompatible(*alg, k)
 	}
@@ -155,7 +134,7 @@ func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[strin
 // Encrypt encrypts up to 4096 bytes under a symmetric key, or a small
 // plaintext under an RSA or SM2 key's public key.
 func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptRequest) (*kmsapi.EncryptResponse, error) {
-	k, err := s.usableKey(c, *in.KeyId, usageEncrypt, "Encrypt",
+	k, err := s.keyForOp(c, "Encrypt", *in.KeyId, keyOrAlias|crossAccount,
 		cryptoAccess("Encrypt", in.EncryptionContext, "kms:encryptionalgorithm", in.EncryptionAlgorithm, algSymmetric))
 	if err != nil {
 		return nil, err
@@ -171,7 +150,7 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 		return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(alg)}, nil
 	}
 	if k.isXKS() {
-		if err := checkUsage(k, "Encrypt", in.EncryptionAlgorithm); err != nil {
+		if err := checkAlgorithm(k, in.EncryptionAlgorithm); err != nil {
 			return nil, err
 		}
 		if err := dryRun(in.DryRun); err != nil {
@@ -238,7 +217,7 @@ func (s *Service) decryptAny(ctx context.Context, c Caller, blob []byte, ec map[
 }
 
 func (s *Service) decryptAsymmetric(k *key, ct []byte, ec map[string]string, alg *string, op string) (decrypted, error) {
-	if err := usable(k); err != nil {
+	if err := checkKey(k, op); err != nil {
 		return decrypted{}, err
 	}
 	name := wire.String(alg)
@@ -293,10 +272,10 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 			return nil, nil, "", err
 		}
 	}
-	if err := checkUsage(k, op, alg); err != nil {
+	if err := checkKey(k, op); err != nil {
 		return nil, nil, "", err
 	}
-	if err := usable(k); err != nil {
+	if err := checkAlgorithm(k, alg); err != nil {
 		return nil, nil, "", err
 	}
 	mid := h.MaterialID.String()
@@ -369,7 +348,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	}
 	to := cryptoAccess("ReEncryptTo", in.DestinationEncryptionContext, "kms:encryptionalgorithm", in.DestinationEncryptionAlgorithm, algSymmetric)
 	to.keys = append(to.keys, "kms:reencryptonsamekey", same)
-	dst, err := s.usableKey(c, *in.DestinationKeyId, usageEncrypt, "ReEncrypt", to)
+	dst, err := s.keyForOp(c, "ReEncrypt", *in.DestinationKeyId, keyOrAlias|crossAccount, to)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +364,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 		return out, nil
 	}
 	if dst.isXKS() {
-		if err := checkUsage(dst, "ReEncrypt", in.DestinationEncryptionAlgorithm); err != nil {
+		if err := checkAlgorithm(dst, in.DestinationEncryptionAlgorithm); err != nil {
 			return nil, err
 		}
 		if err := dryRun(in.DryRun); err != nil {
@@ -434,13 +413,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 	}
 	if k, _, err := s.lookup(c, id, keyOrAlias|crossAccount); err == nil && k.isXKS() {
 		// A nil material: the caller reports no KeyMaterialId.
-		if k, err = s.keyFor(c, id, keyOrAlias|crossAccount, access{op: op, ec: ec}); err != nil {
-			return nil, nil, nil, nil, err
-		}
-		if err := checkUsage(k, op, nil); err != nil {
-			return nil, nil, nil, nil, err
-		}
-		if err := usable(k); err != nil {
+		if k, err = s.keyForOp(c, op, id, keyOrAlias|crossAccount, access{op: op, ec: ec}); err != nil {
 			return nil, nil, nil, nil, err
 		}
 		if err := dryRun(dry); err != nil {
