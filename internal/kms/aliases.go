@@ -11,6 +11,12 @@ import (
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
+// checkAliasName applies AWS's rules on an alias name beyond the model's
+// pattern (^[a-zA-Z0-9:/_-]+$, which the request's validation applied):
+// the alias/ prefix, the reserved alias/aws/, and no colon after the prefix
+// (KMS Developer Guide, alias-manage.md: "only alphanumeric characters,
+// forward slashes (/), underscores (_), and dashes (-)"); AWS words the
+// colon as below (moto's tests, recorded against AWS).
 func checkAliasName(name string) error {
 	if !strings.HasPrefix(name, "alias/") {
 		return wire.Validation(`Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
@@ -18,6 +24,9 @@ func checkAliasName(name string) error {
 	// alias/aws/ names AWS managed keys, which only AWS creates.
 	if strings.HasPrefix(name, "alias/aws/") {
 		return wire.Errorf("NotAuthorizedException", 400, "")
+	}
+	if strings.Contains(name[len("alias/"):], ":") {
+		return wire.Validation(name + " contains invalid characters for an alias")
 	}
 	return nil
 }
