@@ -101,17 +101,26 @@ func checkAlgorithm(k *key, alg *string) error {
 	return nil
 }
 
-// encryptAsymmetric encrypts under an RSA or SM2 key's public key. KMS needs
-// an explicit algorithm here; SYMMETRIC_DEFAULT (the default) is refused as
-// incompatible with the spec.
-func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[string]string) ([]byte, string, error) {
+// asymmetricAlgorithm is the encryption algorithm of a request on an RSA or
+// SM2 key and its name. KMS needs an explicit one there: SYMMETRIC_DEFAULT,
+// the default, is incompatible with the spec.
+func asymmetricAlgorithm(k *key, alg *string) (keys.EncryptionAlgorithm, string, error) {
 	name := wire.String(alg)
 	if name == "" {
 		name = algSymmetric
 	}
 	ea, err := keys.ParseEncryptionAlgorithm(name)
 	if err != nil || !slices.Contains(k.spec().EncryptionAlgorithms(), ea) {
-		return nil, "", incompatible(name, k)
+		return 0, name, incompatible(name, k)
+	}
+	return ea, name, nil
+}
+
+// encryptAsymmetric encrypts under an RSA or SM2 key's public key.
+func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[string]string) ([]byte, string, error) {
+	ea, name, err := asymmetricAlgorithm(k, alg)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(ec) > 0 {
 		return nil, "", wire.Validation("EncryptionContext is not supported with asymmetric KMS keys.")
@@ -220,13 +229,9 @@ func (s *Service) decryptAsymmetric(k *key, ct []byte, ec map[string]string, alg
 	if err := checkKey(k, op); err != nil {
 		return decrypted{}, err
 	}
-	name := wire.String(alg)
-	if name == "" {
-		name = algSymmetric
-	}
-	ea, err := keys.ParseEncryptionAlgorithm(name)
-	if err != nil || !slices.Contains(k.spec().EncryptionAlgorithms(), ea) {
-		return decrypted{}, incompatible(name, k)
+	ea, name, err := asymmetricAlgorithm(k, alg)
+	if err != nil {
+		return decrypted{}, err
 	}
 	if len(ec) > 0 {
 		return decrypted{}, wire.Validation("EncryptionContext is not supported with asymmetric KMS keys.")
@@ -295,11 +300,44 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 	return k, pt, mid, nil
 }
 
+// ignoreCiphertext reports a DryRun that tests only permissions
+// (DryRunModifiers IGNORE_CIPHERTEXT): the key and access are checked, the
+// ciphertext is not (Decrypt and ReEncrypt, DryRunModifiers).
+func ignoreCiphertext(dry *bool, mods []string) bool {
+	return wire.Bool(dry) && slices.Contains(mods, "IGNORE_CIPHERTEXT")
+}
+
+// dryRunSource checks the key that would decrypt, named by the request's
+// member (which the model requires with IGNORE_CIPHERTEXT), as Decrypt
+// would: resolution, authorization, the key's needs and the algorithm.
+func (s *Service) dryRunSource(c Caller, op, member string, keyID *string, ec map[string]string, alg *string, extra ...string) (*key, error) {
+	if keyID == nil {
+		return nil, wire.Validation(member + " is required when DryRunModifiers contains IGNORE_CIPHERTEXT.")
+	}
+	a := decryptAccess(op, ec, alg)
+	a.keys = append(a.keys, extra...)
+	k, err := s.keyForOp(c, op, *keyID, keyOrAlias|crossAccount, a)
+	if err != nil {
+		return nil, err
+	}
+	if k.rec.Spec == specSymmetric {
+		return k, checkAlgorithm(k, alg)
+	}
+	_, _, err = asymmetricAlgorithm(k, alg)
+	return k, err
+}
+
 // Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or
 // ReEncrypt, or one made outside KMS with an asymmetric key's public key.
 func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptRequest) (*kmsapi.DecryptResponse, error) {
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
+	}
+	if ignoreCiphertext(in.DryRun, in.DryRunModifiers) {
+		if _, err := s.dryRunSource(c, "Decrypt", "KeyId", in.KeyId, in.EncryptionContext, in.EncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		return nil, dryRun(in.DryRun)
 	}
 	d, err := s.decryptAny(ctx, c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, "Decrypt")
 	if err != nil {
@@ -337,7 +375,15 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 			same = "true"
 		}
 	}
-	d, err := s.decryptAny(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt", "kms:reencryptonsamekey", same)
+	var d decrypted
+	var err error
+	if ignoreCiphertext(in.DryRun, in.DryRunModifiers) {
+		// The source side without its ciphertext; the destination side is
+		// checked in full below, and DryRun answers before encrypting.
+		d.k, err = s.dryRunSource(c, "ReEncrypt", "SourceKeyId", in.SourceKeyId, in.SourceEncryptionContext, in.SourceEncryptionAlgorithm, "kms:reencryptonsamekey", same)
+	} else {
+		d, err = s.decryptAny(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt", "kms:reencryptonsamekey", same)
+	}
 	if err != nil {
 		return nil, err
 	}
