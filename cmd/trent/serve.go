@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +46,8 @@ type serveConfig struct {
 	tlsCert, tlsKey            string
 	store                      storeFlags
 	hsms                       []string
+	// The KMS resource quotas (kms.Options).
+	maxKeys, maxAliases, maxKeyStores int
 }
 
 func envOr(name, def string) string {
@@ -56,6 +59,17 @@ func envOr(name, def string) string {
 
 func newServeCmd() *cobra.Command {
 	var c serveConfig
+	// AWS KMS's resource quotas (KMS Developer Guide, resource-limits.md),
+	// which the operator may change.
+	quotas := []struct {
+		flag, env, what string
+		v               *int
+		def             int
+	}{
+		{"max-keys-per-region", "TRENT_MAX_KEYS_PER_REGION", "KMS keys of an account in a Region, in any state", &c.maxKeys, 100000},
+		{"max-aliases-per-key", "TRENT_MAX_ALIASES_PER_KEY", "aliases of one KMS key", &c.maxAliases, 50},
+		{"max-custom-key-stores", "TRENT_MAX_CUSTOM_KEY_STORES", "custom key stores of an account in a Region", &c.maxKeyStores, 10},
+	}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Trent server on its embedded store",
@@ -72,6 +86,18 @@ material, and writes an AWS credentials file into the data directory.`,
 			}
 			if v := os.Getenv("TRENT_HSMS"); v != "" && !cmd.Flags().Changed("hsm") {
 				c.hsms = strings.Split(v, ";")
+			}
+			for _, q := range quotas {
+				if v := os.Getenv(q.env); v != "" && !cmd.Flags().Changed(q.flag) {
+					n, err := strconv.Atoi(v)
+					if err != nil {
+						return fmt.Errorf("%s: %w", q.env, err)
+					}
+					*q.v = n
+				}
+				if *q.v <= 0 {
+					return fmt.Errorf("--%s: %d; a quota is a positive number", q.flag, *q.v)
+				}
 			}
 			return serve(cmd.Context(), c)
 		},
@@ -90,6 +116,9 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.auditLog, "audit-log", os.Getenv("TRENT_AUDIT_LOG"), "the audit log: a JSON-lines file of CloudTrail-shaped events, or - for stdout; default <data-dir>/audit.jsonl [TRENT_AUDIT_LOG]")
 	c.store.register(f)
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
+	for _, q := range quotas {
+		f.IntVar(q.v, q.flag, q.def, "quota of "+q.what+"; AWS's by default ["+q.env+"]")
+	}
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
 	return cmd
 }
@@ -158,7 +187,8 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer closeHSMs()
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions})
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions,
+		MaxKeysPerRegion: c.maxKeys, MaxAliasesPerKey: c.maxAliases, MaxCustomKeyStores: c.maxKeyStores})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -79,6 +80,12 @@ type Options struct {
 	// Regions are the Regions this deployment serves: multi-Region keys
 	// replicate among them. nil: ReplicateKey refuses every Region.
 	Regions []string
+	// The resource quotas (KMS Developer Guide, resource-limits.md); 0:
+	// AWS's default. MaxKeysPerRegion counts keys of an account and Region
+	// in any state (100,000), MaxAliasesPerKey the aliases of one key (50),
+	// MaxCustomKeyStores the custom key stores of an account and Region
+	// (10).
+	MaxKeysPerRegion, MaxAliasesPerKey, MaxCustomKeyStores int
 }
 
 // Service is the KMS API over one store.
@@ -93,6 +100,8 @@ type Service struct {
 	clusters   keystore.Clusters
 	roles      RoleMaker
 	regions    []string
+
+	maxKeys, maxAliases, maxKeyStores int
 
 	view     *view
 	follower *store.Follower
@@ -111,7 +120,19 @@ type Service struct {
 
 // New loads every KMS record into memory. Run keeps the view current.
 func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
-	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions}
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions,
+		maxKeys: o.MaxKeysPerRegion, maxAliases: o.MaxAliasesPerKey, maxKeyStores: o.MaxCustomKeyStores}
+	for _, q := range []struct {
+		v   *int
+		def int
+	}{{&s.maxKeys, defaultMaxKeys}, {&s.maxAliases, defaultMaxAliasesPerKey}, {&s.maxKeyStores, defaultMaxCustomKeyStores}} {
+		switch {
+		case *q.v < 0:
+			return nil, fmt.Errorf("kms: a quota of %d: quotas are positive, or 0 for AWS's", *q.v)
+		case *q.v == 0:
+			*q.v = q.def
+		}
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
