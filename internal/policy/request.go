@@ -65,6 +65,12 @@ type Principal struct {
 	ARN string
 	// Account is the caller's 12-digit account id (AWSPrincipal only).
 	Account string
+	// ID is the unique id of the IAM entity behind the caller (AWSPrincipal
+	// only): the user's (AIDA…) for an IAM user, the role's (AROA…) for a
+	// role and its sessions, empty otherwise. Principals bound to unique ids
+	// (Options.Bound) and unique ids written in a policy match only callers
+	// with that id.
+	ID string
 }
 
 // Request is everything a policy can look at. It is a plain value: the caller
