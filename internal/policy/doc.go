@@ -63,6 +63,13 @@
 // operator says: case-sensitively unless it is an IgnoreCase operator.
 // aws:CurrentTime and aws:EpochTime default to Request.Time.
 //
+// A single-valued key whose name comes from the request (an encryption
+// context or tag key) is set with Keys.SetOne: names that differ only in case
+// then make one ambiguous key, and evaluation fails closed over its values (a
+// Deny statement applies if it applies under any of them, an Allow statement
+// only if it applies under all), so no decision depends on which of the
+// colliding names a map happened to yield last.
+//
 // # Performance
 //
 // Everything in a policy is prepared at compile time: action patterns are
