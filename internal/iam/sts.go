@@ -152,6 +152,7 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		Account: a.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second),
 		RoleName: r.Name, SessionName: *in.RoleSessionName, Policy: wire.String(in.Policy), PolicyARNs: policyARNs,
 		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: wire.String(in.SourceIdentity), SourceARN: c.Identity.ARN,
+		IssuedBy: issuedByAssumeRole,
 	}
 	if rec.SourceIdentity == "" {
 		rec.SourceIdentity = c.Identity.SourceIdentity // source identity persists through role chaining
@@ -239,7 +240,7 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 		dur = *in.DurationSeconds
 	}
 	now := d.now().UTC()
-	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN}
+	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN, IssuedBy: issuedByGetSessionToken}
 	if c.Identity.Type == authz.UserType {
 		rec.UserName = c.Identity.Name
 	}
