@@ -72,7 +72,7 @@ func (s *Service) authorizeAccount(c Caller, action, resource string, extra ...s
 	keys := authz.GlobalKeys(id, c.Request)
 	keys.Set("kms:CallerAccount", id.Account)
 	for i := 0; i+1 < len(extra); i += 2 {
-		keys.Add(extra[i], extra[i+1])
+		addKey(keys, extra[i], extra[i+1])
 	}
 	r := &policy.Request{
 		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
@@ -97,17 +97,33 @@ func accessDenied(msg string) error {
 func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.Keys, []policy.Keys) {
 	keys := make(policy.Keys, len(a.ec)+len(a.keys)/2+1)
 	for ek, ev := range a.ec {
-		keys.Set("kms:EncryptionContext:"+ek, ev)
+		// Context keys are case-sensitive, condition key names are not:
+		// {"tenant":"B","TENANT":"A"} is one ambiguous key (SetOne), so
+		// that map order cannot choose the value a policy sees.
+		keys.SetOne("kms:EncryptionContext:"+ek, ev)
 		keys["kms:encryptioncontextkeys"] = append(keys["kms:encryptioncontextkeys"], ek)
 	}
 	for i := 0; i+1 < len(a.keys); i += 2 {
-		keys.Add(a.keys[i], a.keys[i+1])
+		addKey(keys, a.keys[i], a.keys[i+1])
 	}
 	more := []policy.Keys{s.requestKeys(c.Request), id.Keys(), k.condKeys()}
 	if ak := s.view.aliasKeys(k); ak != nil {
 		more = append(more, ak)
 	}
 	return keys, more
+}
+
+// addKey adds a condition key of a request. The multivalued keys collect
+// values; every other key is single-valued and set with SetOne, so that tag
+// keys the request spells in several cases (aws:RequestTag/Env and
+// aws:RequestTag/env) make one ambiguous key that fails closed rather than a
+// multivalued one that an Allow matches on any value.
+func addKey(keys policy.Keys, name, value string) {
+	if strings.EqualFold(name, "aws:TagKeys") || strings.EqualFold(name, "kms:GrantOperations") || strings.EqualFold(name, "kms:GrantConstraintType") {
+		keys.Add(name, value)
+		return
+	}
+	keys.SetOne(name, value)
 }
 
 // condKeys are the keys that describe a key, built once per key version:
@@ -129,7 +145,9 @@ func (k *key) condKeys() policy.Keys {
 			m["kms:multiregionkeytype"] = []string{mrkPrimary}
 		}
 		for _, t := range k.rec.Tags {
-			m.Set("aws:ResourceTag/"+t.Key, t.Value)
+			// KMS tag keys are case-sensitive: Env and env may both be
+			// there, and are one ambiguous condition key (SetOne).
+			m.SetOne("aws:ResourceTag/"+t.Key, t.Value)
 		}
 		k.keys = m
 	})
