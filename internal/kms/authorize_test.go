@@ -1,7 +1,11 @@
 package kms
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/trentkms/trent/internal/authz"
@@ -93,5 +97,100 @@ func TestTagKeysDifferingInCase(t *testing.T) {
 	}
 	if _, err := e.s.TagResource(ctx, app, &kmsapi.TagResourceRequest{KeyId: k2.KeyId, Tags: []kmsapi.Tag{tag("Owner", "app")}}); err != nil {
 		t.Fatalf("TagResource Owner=app under an Allow of owner=app: %v", err)
+	}
+}
+
+// A Caller without an identity is refused, as any unauthenticated request
+// is: it does not run as its account's root (issue 9, hole 12: fail closed).
+func TestCallerWithoutIdentityIsRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	k := e.createKey(t)
+	anon := Caller{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Region: "us-east-1"}
+	checks := map[string]error{}
+	_, checks["CreateKey"] = e.s.CreateKey(ctx, anon, &kmsapi.CreateKeyRequest{})
+	_, checks["ListKeys"] = e.s.ListKeys(ctx, anon, &kmsapi.ListKeysRequest{})
+	_, checks["DescribeKey"] = e.s.DescribeKey(ctx, anon, &kmsapi.DescribeKeyRequest{KeyId: k.KeyId})
+	_, checks["DescribeKey of a missing key"] = e.s.DescribeKey(ctx, anon, &kmsapi.DescribeKeyRequest{KeyId: wire.Ptr("00000000-0000-0000-0000-000000000000")})
+	_, checks["Encrypt"] = e.s.Encrypt(ctx, anon, &kmsapi.EncryptRequest{KeyId: k.KeyId, Plaintext: []byte("x")})
+	_, checks["ScheduleKeyDeletion"] = e.s.ScheduleKeyDeletion(ctx, anon, &kmsapi.ScheduleKeyDeletionRequest{KeyId: k.KeyId})
+	_, checks["CreateGrant"] = e.s.CreateGrant(ctx, anon, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/g"), Operations: []string{"Decrypt"}})
+	g, err := e.s.CreateGrant(ctx, e.caller, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/g"),
+		RetiringPrincipal: wire.Ptr("111122223333"), Operations: []string{"Decrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, checks["RetireGrant"] = e.s.RetireGrant(ctx, anon, &kmsapi.RetireGrantRequest{GrantToken: g.GrantToken})
+	for op, err := range checks {
+		if code(err) != "AccessDeniedException" {
+			t.Errorf("%s by a Caller with no identity: %v, want AccessDeniedException", op, err)
+		}
+	}
+	if d, err := e.s.DescribeKey(ctx, e.caller, &kmsapi.DescribeKeyRequest{KeyId: k.KeyId}); err != nil || *d.KeyMetadata.KeyState != "Enabled" {
+		t.Fatalf("the key after refused requests: %+v, %v", d, err)
+	}
+}
+
+// syncBuffer is a log sink tests read while the service writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+
+// CreateGrant goes through the same door as every operation on a key: its
+// audit note names the key and what decided, and a denial is logged (issue
+// 9, hole 12; CloudTrail's CreateGrant event lists the key as its resource,
+// ct-creategrant.md).
+func TestCreateGrantIsAuditedAndItsDenialLogged(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var logs syncBuffer
+	e.s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	k := e.keyWithPolicy(t, `,{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"kms:CreateGrant","Resource":"*"}`)
+	note := &Note{}
+	c := userCaller(e, "admin")
+	c.Note = note
+	if _, err := e.s.CreateGrant(ctx, c, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/g"), Operations: []string{"Decrypt"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(note.Resources) != 1 || note.Resources[0] != *k.Arn || !note.Decided || !note.Decision.Allowed() || note.Decision.By != "key-policy" || note.Decision.Sid != "admin" {
+		t.Fatalf("CreateGrant's note = %+v, want the key %s and the deciding statement", note, *k.Arn)
+	}
+
+	mallory := userCaller(e, "mallory")
+	note = &Note{}
+	mallory.Note = note
+	_, err := e.s.CreateGrant(ctx, mallory, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr(mallory.ARN), Operations: []string{"Decrypt"}})
+	if code(err) != "AccessDeniedException" {
+		t.Fatalf("CreateGrant by a user no policy allows: %v", err)
+	}
+	if len(note.Resources) != 1 || note.Resources[0] != *k.Arn || !note.Decided || note.Decision.Allowed() {
+		t.Fatalf("denied CreateGrant's note = %+v", note)
+	}
+	if l := logs.String(); !strings.Contains(l, "kms: access denied") || !strings.Contains(l, "action=kms:CreateGrant") || !strings.Contains(l, mallory.ARN) {
+		t.Fatalf("denied CreateGrant not logged:\n%s", l)
+	}
+
+	// RetireGrant too: the retiring principal decided.
+	g, err := e.s.CreateGrant(ctx, e.caller, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/g"),
+		RetiringPrincipal: wire.Ptr("arn:aws:iam::111122223333:user/r"), Operations: []string{"Decrypt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := userCaller(e, "r")
+	note = &Note{}
+	r.Note = note
+	if _, err := e.s.RetireGrant(ctx, r, &kmsapi.RetireGrantRequest{GrantToken: g.GrantToken}); err != nil {
+		t.Fatal(err)
+	}
+	if len(note.Resources) != 1 || note.Resources[0] != *k.Arn || note.Decision.By != "retiring-principal" || note.Decision.GrantID != *g.GrantId {
+		t.Fatalf("RetireGrant's note = %+v", note)
 	}
 }
