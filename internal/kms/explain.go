@@ -13,7 +13,7 @@ func (s *Service) Explain(c Caller, subject *authz.Identity, action, id string, 
 	if err != nil {
 		return authz.KeyExplanation{}, err
 	}
-	if op := c.identity(); op.Type != authz.RootType || op.Account != k.rec.Account {
+	if op, err := c.who(); err != nil || op.Type != authz.RootType || op.Account != k.rec.Account {
 		return authz.KeyExplanation{}, wire.AccessDenied("Only the root principal of the key's account may explain its authorization.")
 	}
 	op := action

@@ -131,7 +131,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		// Every multi-Region primary key (re)creates the role that keeps the
 		// family synchronized (multi-region-keys-auth.md: service-linked role).
 		if s.roles != nil {
-			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.identity(), c.Request); err != nil {
+			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.Identity, c.Request); err != nil {
 				return nil, err
 			}
 		}
