@@ -171,7 +171,10 @@ func TestServiceRolePoliciesAttachOnlyToServiceLinkedRoles(t *testing.T) {
 			_, err := d.DeletePolicyVersion(ctx, root, &iamapi.DeletePolicyVersionRequest{PolicyArn: wire.Ptr(admin), VersionId: wire.Ptr("v1")})
 			return err
 		},
-		"DeletePolicy": func() error { _, err := d.DeletePolicy(ctx, root, &iamapi.DeletePolicyRequest{PolicyArn: wire.Ptr(admin)}); return err },
+		"DeletePolicy": func() error {
+			_, err := d.DeletePolicy(ctx, root, &iamapi.DeletePolicyRequest{PolicyArn: wire.Ptr(admin)})
+			return err
+		},
 	} {
 		if we, ok := f().(*wire.Error); !ok || we.Code != "InvalidInput" {
 			t.Fatalf("%s on an AWS managed policy: %v", what, we)
