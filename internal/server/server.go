@@ -96,9 +96,9 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.iamOps = iamOperations(ids)
 	s.stsOps = stsOperations(ids)
 	s.adminOps = map[string]jsonHandler{
-		"ExplainAuthorization": s.explain,
-		"RegisterService":      s.registerService,
-		"ListServices":         s.listServices,
+		"ExplainAuthorization": adminOp(mayExplain, s.explain),
+		"RegisterService":      adminOp(s.operator, s.registerService),
+		"ListServices":         adminOp(s.operator, s.listServices),
 	}
 	return s, nil
 }
