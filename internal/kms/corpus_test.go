@@ -54,6 +54,9 @@ func newWorld(t *testing.T, f *corpus.File) *world {
 	t.Helper()
 	ctx := context.Background()
 	w := &world{e: newEnv(t), f: f, keys: map[string]*kmsapi.KeyMetadata{}, grants: map[string]string{}, tokens: map[string]string{}}
+	// Key policies may name only users and roles of the world, as AWS
+	// refuses a policy naming one that does not exist.
+	w.e.s.principals = f
 	names := make([]string, 0, len(f.Keys))
 	for n := range f.Keys {
 		names = append(names, n)

@@ -63,7 +63,12 @@ type File struct {
 	Principals map[string]*Principal `json:"principals"`
 	Keys       map[string]*Key       `json:"keys"`
 	Grants     []*Grant              `json:"grants"`
-	Cases      []*Case               `json:"cases"`
+	// Entities are IAM users and roles that exist beside the principals
+	// (which exist too), by ARN, with the unique id (AIDA…, AROA…) each had
+	// when the world's key policies and grants were saved; "" derives it
+	// as Principal.Identity does.
+	Entities map[string]string `json:"entities"`
+	Cases    []*Case           `json:"cases"`
 }
 
 // Principal is a caller: its identity and everything that limits it.
@@ -420,6 +425,23 @@ func DefaultKeyPolicy(account string) []byte {
 // IsDefault reports whether a key's policy is the default one.
 func (k *Key) IsDefault() bool {
 	return len(k.Policy) == 0 || string(bytes.TrimSpace(k.Policy)) == `"default"`
+}
+
+// PrincipalExists reports whether an IAM user or role ARN names an entity of the
+// world: an entity, a user principal, or the role of a session principal.
+func (f *File) PrincipalExists(arn string) bool {
+	if _, ok := f.Entities[arn]; ok {
+		return true
+	}
+	for _, p := range f.Principals {
+		switch {
+		case p.Type == "user" && p.ARN() == arn:
+			return true
+		case p.Type == "session" && "arn:aws:iam::"+p.Account+":role/"+p.Name == arn:
+			return true
+		}
+	}
+	return false
 }
 
 // ARN is the principal's ARN.
