@@ -405,6 +405,12 @@ func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, serv
 		wire.WriteXMLError(w, id, ns, err)
 		return err
 	}
+	// What temporary credentials may call at all depends on how they were
+	// issued; this is the one place every IAM and STS operation passes.
+	if err := iam.CheckCredentialScope(c.identity, service, op); err != nil {
+		wire.WriteXMLError(w, id, ns, err)
+		return err
+	}
 	resp, err := h(ctx, c, params)
 	if err != nil {
 		s.logError(id, op, c, err)

@@ -1588,9 +1588,19 @@ func (*DescribeCustomKeyStoresRequest) jsonMember(name []byte) int {
 
 // DescribeCustomKeyStoresResponse is the DescribeCustomKeyStoresResponse structure of the API.
 type DescribeCustomKeyStoresResponse struct {
-	CustomKeyStores []CustomKeyStoresListEntry `json:"CustomKeyStores,omitempty"`
+	CustomKeyStores []CustomKeyStoresListEntry `json:"CustomKeyStores"`
 	NextMarker      *string                    `json:"NextMarker,omitempty"`
 	Truncated       *bool                      `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s DescribeCustomKeyStoresResponse) MarshalJSON() ([]byte, error) {
+	type plain DescribeCustomKeyStoresResponse // without this method
+	if s.CustomKeyStores == nil {
+		s.CustomKeyStores = []CustomKeyStoresListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // DescribeKeyRequest is the DescribeKeyRequest structure of the API.
@@ -3329,9 +3339,19 @@ func (*ListAliasesRequest) jsonMember(name []byte) int {
 
 // ListAliasesResponse is the ListAliasesResponse structure of the API.
 type ListAliasesResponse struct {
-	Aliases    []AliasListEntry `json:"Aliases,omitempty"`
+	Aliases    []AliasListEntry `json:"Aliases"`
 	NextMarker *string          `json:"NextMarker,omitempty"`
 	Truncated  *bool            `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAliasesResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAliasesResponse // without this method
+	if s.Aliases == nil {
+		s.Aliases = []AliasListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListGrantsRequest is the ListGrantsRequest structure of the API.
@@ -3443,9 +3463,19 @@ func (*ListGrantsRequest) jsonMember(name []byte) int {
 
 // ListGrantsResponse is the ListGrantsResponse structure of the API.
 type ListGrantsResponse struct {
-	Grants     []GrantListEntry `json:"Grants,omitempty"`
+	Grants     []GrantListEntry `json:"Grants"`
 	NextMarker *string          `json:"NextMarker,omitempty"`
 	Truncated  *bool            `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListGrantsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListGrantsResponse // without this method
+	if s.Grants == nil {
+		s.Grants = []GrantListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListKeyPoliciesRequest is the ListKeyPoliciesRequest structure of the API.
@@ -3527,9 +3557,19 @@ func (*ListKeyPoliciesRequest) jsonMember(name []byte) int {
 
 // ListKeyPoliciesResponse is the ListKeyPoliciesResponse structure of the API.
 type ListKeyPoliciesResponse struct {
-	PolicyNames []string `json:"PolicyNames,omitempty"`
+	PolicyNames []string `json:"PolicyNames"`
 	NextMarker  *string  `json:"NextMarker,omitempty"`
 	Truncated   *bool    `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListKeyPoliciesResponse) MarshalJSON() ([]byte, error) {
+	type plain ListKeyPoliciesResponse // without this method
+	if s.PolicyNames == nil {
+		s.PolicyNames = []string{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListKeyRotationsRequest is the ListKeyRotationsRequest structure of the API.
@@ -3621,9 +3661,19 @@ func (*ListKeyRotationsRequest) jsonMember(name []byte) int {
 
 // ListKeyRotationsResponse is the ListKeyRotationsResponse structure of the API.
 type ListKeyRotationsResponse struct {
-	Rotations  []RotationsListEntry `json:"Rotations,omitempty"`
+	Rotations  []RotationsListEntry `json:"Rotations"`
 	NextMarker *string              `json:"NextMarker,omitempty"`
 	Truncated  *bool                `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListKeyRotationsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListKeyRotationsResponse // without this method
+	if s.Rotations == nil {
+		s.Rotations = []RotationsListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListKeysRequest is the ListKeysRequest structure of the API.
@@ -3693,9 +3743,19 @@ func (*ListKeysRequest) jsonMember(name []byte) int {
 
 // ListKeysResponse is the ListKeysResponse structure of the API.
 type ListKeysResponse struct {
-	Keys       []KeyListEntry `json:"Keys,omitempty"`
+	Keys       []KeyListEntry `json:"Keys"`
 	NextMarker *string        `json:"NextMarker,omitempty"`
 	Truncated  *bool          `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListKeysResponse) MarshalJSON() ([]byte, error) {
+	type plain ListKeysResponse // without this method
+	if s.Keys == nil {
+		s.Keys = []KeyListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListResourceTagsRequest is the ListResourceTagsRequest structure of the API.
@@ -3777,9 +3837,19 @@ func (*ListResourceTagsRequest) jsonMember(name []byte) int {
 
 // ListResourceTagsResponse is the ListResourceTagsResponse structure of the API.
 type ListResourceTagsResponse struct {
-	Tags       []Tag   `json:"Tags,omitempty"`
+	Tags       []Tag   `json:"Tags"`
 	NextMarker *string `json:"NextMarker,omitempty"`
 	Truncated  *bool   `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListResourceTagsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListResourceTagsResponse // without this method
+	if s.Tags == nil {
+		s.Tags = []Tag{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListRetirableGrantsRequest is the ListRetirableGrantsRequest structure of the API.
@@ -3871,7 +3941,17 @@ func (*ListRetirableGrantsRequest) jsonMember(name []byte) int {
 type MultiRegionConfiguration struct {
 	MultiRegionKeyType *string          `json:"MultiRegionKeyType,omitempty"`
 	PrimaryKey         *MultiRegionKey  `json:"PrimaryKey,omitempty"`
-	ReplicaKeys        []MultiRegionKey `json:"ReplicaKeys,omitempty"`
+	ReplicaKeys        []MultiRegionKey `json:"ReplicaKeys"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s MultiRegionConfiguration) MarshalJSON() ([]byte, error) {
+	type plain MultiRegionConfiguration // without this method
+	if s.ReplicaKeys == nil {
+		s.ReplicaKeys = []MultiRegionKey{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // MultiRegionKey is the MultiRegionKey structure of the API.
@@ -4218,7 +4298,17 @@ func (s *ReplicateKeyRequest) validate(e *valid.Errors, p string) {
 type ReplicateKeyResponse struct {
 	ReplicaKeyMetadata *KeyMetadata `json:"ReplicaKeyMetadata,omitempty"`
 	ReplicaPolicy      *string      `json:"ReplicaPolicy,omitempty"`
-	ReplicaTags        []Tag        `json:"ReplicaTags,omitempty"`
+	ReplicaTags        []Tag        `json:"ReplicaTags"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ReplicateKeyResponse) MarshalJSON() ([]byte, error) {
+	type plain ReplicateKeyResponse // without this method
+	if s.ReplicaTags == nil {
+		s.ReplicaTags = []Tag{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // RetireGrantRequest is the RetireGrantRequest structure of the API.

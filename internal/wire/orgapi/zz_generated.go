@@ -2407,8 +2407,18 @@ func (*ListAWSServiceAccessForOrganizationRequest) jsonMember(name []byte) int {
 
 // ListAWSServiceAccessForOrganizationResponse is the ListAWSServiceAccessForOrganizationResponse structure of the API.
 type ListAWSServiceAccessForOrganizationResponse struct {
-	EnabledServicePrincipals []EnabledServicePrincipal `json:"EnabledServicePrincipals,omitempty"`
+	EnabledServicePrincipals []EnabledServicePrincipal `json:"EnabledServicePrincipals"`
 	NextToken                *string                   `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAWSServiceAccessForOrganizationResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAWSServiceAccessForOrganizationResponse // without this method
+	if s.EnabledServicePrincipals == nil {
+		s.EnabledServicePrincipals = []EnabledServicePrincipal{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListAccountsForParentRequest is the ListAccountsForParentRequest structure of the API.
@@ -2490,8 +2500,18 @@ func (*ListAccountsForParentRequest) jsonMember(name []byte) int {
 
 // ListAccountsForParentResponse is the ListAccountsForParentResponse structure of the API.
 type ListAccountsForParentResponse struct {
-	Accounts  []Account `json:"Accounts,omitempty"`
+	Accounts  []Account `json:"Accounts"`
 	NextToken *string   `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAccountsForParentResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAccountsForParentResponse // without this method
+	if s.Accounts == nil {
+		s.Accounts = []Account{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListAccountsRequest is the ListAccountsRequest structure of the API.
@@ -2561,8 +2581,18 @@ func (*ListAccountsRequest) jsonMember(name []byte) int {
 
 // ListAccountsResponse is the ListAccountsResponse structure of the API.
 type ListAccountsResponse struct {
-	Accounts  []Account `json:"Accounts,omitempty"`
+	Accounts  []Account `json:"Accounts"`
 	NextToken *string   `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAccountsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAccountsResponse // without this method
+	if s.Accounts == nil {
+		s.Accounts = []Account{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListAccountsWithInvalidEffectivePolicyRequest is the ListAccountsWithInvalidEffectivePolicyRequest structure of the API.
@@ -2644,9 +2674,19 @@ func (*ListAccountsWithInvalidEffectivePolicyRequest) jsonMember(name []byte) in
 
 // ListAccountsWithInvalidEffectivePolicyResponse is the ListAccountsWithInvalidEffectivePolicyResponse structure of the API.
 type ListAccountsWithInvalidEffectivePolicyResponse struct {
-	Accounts   []Account `json:"Accounts,omitempty"`
+	Accounts   []Account `json:"Accounts"`
 	PolicyType *string   `json:"PolicyType,omitempty"`
 	NextToken  *string   `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAccountsWithInvalidEffectivePolicyResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAccountsWithInvalidEffectivePolicyResponse // without this method
+	if s.Accounts == nil {
+		s.Accounts = []Account{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListChildrenRequest is the ListChildrenRequest structure of the API.
@@ -2740,8 +2780,18 @@ func (*ListChildrenRequest) jsonMember(name []byte) int {
 
 // ListChildrenResponse is the ListChildrenResponse structure of the API.
 type ListChildrenResponse struct {
-	Children  []Child `json:"Children,omitempty"`
+	Children  []Child `json:"Children"`
 	NextToken *string `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListChildrenResponse) MarshalJSON() ([]byte, error) {
+	type plain ListChildrenResponse // without this method
+	if s.Children == nil {
+		s.Children = []Child{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListCreateAccountStatusRequest is the ListCreateAccountStatusRequest structure of the API.
@@ -2821,8 +2871,18 @@ func (*ListCreateAccountStatusRequest) jsonMember(name []byte) int {
 
 // ListCreateAccountStatusResponse is the ListCreateAccountStatusResponse structure of the API.
 type ListCreateAccountStatusResponse struct {
-	CreateAccountStatuses []CreateAccountStatus `json:"CreateAccountStatuses,omitempty"`
+	CreateAccountStatuses []CreateAccountStatus `json:"CreateAccountStatuses"`
 	NextToken             *string               `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListCreateAccountStatusResponse) MarshalJSON() ([]byte, error) {
+	type plain ListCreateAccountStatusResponse // without this method
+	if s.CreateAccountStatuses == nil {
+		s.CreateAccountStatuses = []CreateAccountStatus{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListDelegatedAdministratorsRequest is the ListDelegatedAdministratorsRequest structure of the API.
@@ -2902,8 +2962,18 @@ func (*ListDelegatedAdministratorsRequest) jsonMember(name []byte) int {
 
 // ListDelegatedAdministratorsResponse is the ListDelegatedAdministratorsResponse structure of the API.
 type ListDelegatedAdministratorsResponse struct {
-	DelegatedAdministrators []DelegatedAdministrator `json:"DelegatedAdministrators,omitempty"`
+	DelegatedAdministrators []DelegatedAdministrator `json:"DelegatedAdministrators"`
 	NextToken               *string                  `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListDelegatedAdministratorsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListDelegatedAdministratorsResponse // without this method
+	if s.DelegatedAdministrators == nil {
+		s.DelegatedAdministrators = []DelegatedAdministrator{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListDelegatedServicesForAccountRequest is the ListDelegatedServicesForAccountRequest structure of the API.
@@ -2985,8 +3055,18 @@ func (*ListDelegatedServicesForAccountRequest) jsonMember(name []byte) int {
 
 // ListDelegatedServicesForAccountResponse is the ListDelegatedServicesForAccountResponse structure of the API.
 type ListDelegatedServicesForAccountResponse struct {
-	DelegatedServices []DelegatedService `json:"DelegatedServices,omitempty"`
+	DelegatedServices []DelegatedService `json:"DelegatedServices"`
 	NextToken         *string            `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListDelegatedServicesForAccountResponse) MarshalJSON() ([]byte, error) {
+	type plain ListDelegatedServicesForAccountResponse // without this method
+	if s.DelegatedServices == nil {
+		s.DelegatedServices = []DelegatedService{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListEffectivePolicyValidationErrorsRequest is the ListEffectivePolicyValidationErrorsRequest structure of the API.
@@ -3085,7 +3165,17 @@ type ListEffectivePolicyValidationErrorsResponse struct {
 	Path                            *string                          `json:"Path,omitempty"`
 	EvaluationTimestamp             *Timestamp                       `json:"EvaluationTimestamp,omitempty"`
 	NextToken                       *string                          `json:"NextToken,omitempty"`
-	EffectivePolicyValidationErrors []EffectivePolicyValidationError `json:"EffectivePolicyValidationErrors,omitempty"`
+	EffectivePolicyValidationErrors []EffectivePolicyValidationError `json:"EffectivePolicyValidationErrors"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListEffectivePolicyValidationErrorsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListEffectivePolicyValidationErrorsResponse // without this method
+	if s.EffectivePolicyValidationErrors == nil {
+		s.EffectivePolicyValidationErrors = []EffectivePolicyValidationError{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListHandshakesForAccountRequest is the ListHandshakesForAccountRequest structure of the API.
@@ -3165,8 +3255,18 @@ func (*ListHandshakesForAccountRequest) jsonMember(name []byte) int {
 
 // ListHandshakesForAccountResponse is the ListHandshakesForAccountResponse structure of the API.
 type ListHandshakesForAccountResponse struct {
-	Handshakes []Handshake `json:"Handshakes,omitempty"`
+	Handshakes []Handshake `json:"Handshakes"`
 	NextToken  *string     `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListHandshakesForAccountResponse) MarshalJSON() ([]byte, error) {
+	type plain ListHandshakesForAccountResponse // without this method
+	if s.Handshakes == nil {
+		s.Handshakes = []Handshake{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListHandshakesForOrganizationRequest is the ListHandshakesForOrganizationRequest structure of the API.
@@ -3246,8 +3346,18 @@ func (*ListHandshakesForOrganizationRequest) jsonMember(name []byte) int {
 
 // ListHandshakesForOrganizationResponse is the ListHandshakesForOrganizationResponse structure of the API.
 type ListHandshakesForOrganizationResponse struct {
-	Handshakes []Handshake `json:"Handshakes,omitempty"`
+	Handshakes []Handshake `json:"Handshakes"`
 	NextToken  *string     `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListHandshakesForOrganizationResponse) MarshalJSON() ([]byte, error) {
+	type plain ListHandshakesForOrganizationResponse // without this method
+	if s.Handshakes == nil {
+		s.Handshakes = []Handshake{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListInboundResponsibilityTransfersRequest is the ListInboundResponsibilityTransfersRequest structure of the API.
@@ -3422,8 +3532,18 @@ func (*ListOrganizationalUnitsForParentRequest) jsonMember(name []byte) int {
 
 // ListOrganizationalUnitsForParentResponse is the ListOrganizationalUnitsForParentResponse structure of the API.
 type ListOrganizationalUnitsForParentResponse struct {
-	OrganizationalUnits []OrganizationalUnit `json:"OrganizationalUnits,omitempty"`
+	OrganizationalUnits []OrganizationalUnit `json:"OrganizationalUnits"`
 	NextToken           *string              `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListOrganizationalUnitsForParentResponse) MarshalJSON() ([]byte, error) {
+	type plain ListOrganizationalUnitsForParentResponse // without this method
+	if s.OrganizationalUnits == nil {
+		s.OrganizationalUnits = []OrganizationalUnit{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListOutboundResponsibilityTransfersRequest is the ListOutboundResponsibilityTransfersRequest structure of the API.
@@ -3588,8 +3708,18 @@ func (*ListParentsRequest) jsonMember(name []byte) int {
 
 // ListParentsResponse is the ListParentsResponse structure of the API.
 type ListParentsResponse struct {
-	Parents   []Parent `json:"Parents,omitempty"`
+	Parents   []Parent `json:"Parents"`
 	NextToken *string  `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListParentsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListParentsResponse // without this method
+	if s.Parents == nil {
+		s.Parents = []Parent{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListPoliciesForTargetRequest is the ListPoliciesForTargetRequest structure of the API.
@@ -3683,8 +3813,18 @@ func (*ListPoliciesForTargetRequest) jsonMember(name []byte) int {
 
 // ListPoliciesForTargetResponse is the ListPoliciesForTargetResponse structure of the API.
 type ListPoliciesForTargetResponse struct {
-	Policies  []PolicySummary `json:"Policies,omitempty"`
+	Policies  []PolicySummary `json:"Policies"`
 	NextToken *string         `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListPoliciesForTargetResponse) MarshalJSON() ([]byte, error) {
+	type plain ListPoliciesForTargetResponse // without this method
+	if s.Policies == nil {
+		s.Policies = []PolicySummary{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListPoliciesRequest is the ListPoliciesRequest structure of the API.
@@ -3766,8 +3906,18 @@ func (*ListPoliciesRequest) jsonMember(name []byte) int {
 
 // ListPoliciesResponse is the ListPoliciesResponse structure of the API.
 type ListPoliciesResponse struct {
-	Policies  []PolicySummary `json:"Policies,omitempty"`
+	Policies  []PolicySummary `json:"Policies"`
 	NextToken *string         `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListPoliciesResponse) MarshalJSON() ([]byte, error) {
+	type plain ListPoliciesResponse // without this method
+	if s.Policies == nil {
+		s.Policies = []PolicySummary{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListRootsRequest is the ListRootsRequest structure of the API.
@@ -3837,8 +3987,18 @@ func (*ListRootsRequest) jsonMember(name []byte) int {
 
 // ListRootsResponse is the ListRootsResponse structure of the API.
 type ListRootsResponse struct {
-	Roots     []Root  `json:"Roots,omitempty"`
+	Roots     []Root  `json:"Roots"`
 	NextToken *string `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListRootsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListRootsResponse // without this method
+	if s.Roots == nil {
+		s.Roots = []Root{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListTagsForResourceRequest is the ListTagsForResourceRequest structure of the API.
@@ -3910,8 +4070,18 @@ func (*ListTagsForResourceRequest) jsonMember(name []byte) int {
 
 // ListTagsForResourceResponse is the ListTagsForResourceResponse structure of the API.
 type ListTagsForResourceResponse struct {
-	Tags      []Tag   `json:"Tags,omitempty"`
+	Tags      []Tag   `json:"Tags"`
 	NextToken *string `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListTagsForResourceResponse) MarshalJSON() ([]byte, error) {
+	type plain ListTagsForResourceResponse // without this method
+	if s.Tags == nil {
+		s.Tags = []Tag{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListTargetsForPolicyRequest is the ListTargetsForPolicyRequest structure of the API.
@@ -3993,8 +4163,18 @@ func (*ListTargetsForPolicyRequest) jsonMember(name []byte) int {
 
 // ListTargetsForPolicyResponse is the ListTargetsForPolicyResponse structure of the API.
 type ListTargetsForPolicyResponse struct {
-	Targets   []PolicyTargetSummary `json:"Targets,omitempty"`
+	Targets   []PolicyTargetSummary `json:"Targets"`
 	NextToken *string               `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListTargetsForPolicyResponse) MarshalJSON() ([]byte, error) {
+	type plain ListTargetsForPolicyResponse // without this method
+	if s.Targets == nil {
+		s.Targets = []PolicyTargetSummary{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // MoveAccountRequest is the MoveAccountRequest structure of the API.

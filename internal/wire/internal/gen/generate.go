@@ -417,14 +417,23 @@ func (g *generator) genStructs() error {
 			if !token.IsIdentifier(f) {
 				return fmt.Errorf("%s: member %q is not a Go identifier", name, mm.Name)
 			}
-			if g.query() {
+			switch {
+			case g.query():
 				g.p("%s %s `query:\"%s\"`", f, t, g.queryTag(mm))
-			} else {
+			case g.m.always[name][mm.Name]:
+				// Sent even when empty: MarshalJSON below makes nil [].
+				g.p("%s %s `json:\"%s\"`", f, t, mm.Name)
+			default:
 				g.p("%s %s `json:\"%s,omitempty\"`", f, t, mm.Name)
 			}
 		}
 		g.p("}")
 		g.p("")
+		if len(g.m.always[name]) > 0 {
+			if err := g.genMarshal(name, s); err != nil {
+				return err
+			}
+		}
 		if g.validated[name] {
 			if err := g.genValidate(name, s); err != nil {
 				return err
@@ -434,6 +443,37 @@ func (g *generator) genStructs() error {
 			}
 		}
 	}
+	return nil
+}
+
+// genMarshal writes the MarshalJSON method of a structure that has members
+// AWS always sends: a nil list among them is sent as [], where a Go nil
+// slice would be null (model.always says which members).
+func (g *generator) genMarshal(name string, s *shape) error {
+	id := exported(name)
+	for _, mm := range s.Members {
+		if mm.Name == "MarshalJSON" {
+			return fmt.Errorf("structure %s: a member named MarshalJSON hides the encoder", name)
+		}
+	}
+	g.p("// MarshalJSON encodes s with the members AWS sends even when empty: a")
+	g.p("// nil list among them is sent as [].")
+	g.p("func (s %s) MarshalJSON() ([]byte, error) {", id)
+	g.p("type plain %s // without this method", id)
+	for _, mm := range s.Members {
+		if !g.m.always[name][mm.Name] {
+			continue
+		}
+		t, err := g.goType(mm.Shape, false)
+		if err != nil {
+			return err
+		}
+		f := "s." + exported(mm.Name)
+		g.p("if %s == nil { %s = %s{} }", f, f, t)
+	}
+	g.p("return wire.MarshalJSON(plain(s))")
+	g.p("}")
+	g.p("")
 	return nil
 }
 
