@@ -160,14 +160,7 @@ func readRoot(ctx context.Context, st store.Store) (rootRecord, int64, error) {
 // Initialize), an error wrapping ErrWrongSeal when w is the wrong seal.
 // It writes nothing.
 func Unseal(ctx context.Context, st store.Store, w Wrapper, rand io.Reader) (*Sealer, error) {
-	rec, _, err := readRoot(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	if rec.Seal != w.Kind().String() {
-		return nil, fmt.Errorf("%w: it is wrapped by the %s seal, and this node is configured with the %s seal (trent seal migrate changes the seal)", ErrWrongSeal, rec.Seal, w.Kind())
-	}
-	key, err := w.Unwrap(ctx, rec.Params, rec.Wrapped, rootAD(w.Kind()))
+	key, err := UnwrapRoot(ctx, st, w)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +173,20 @@ func Unseal(ctx context.Context, st store.Store, w Wrapper, rand io.Reader) (*Se
 		return nil, err
 	}
 	return s, nil
+}
+
+// UnwrapRoot returns the store's root key unwrapped by w, unchecked; the
+// caller clears it. Unseal is what a node uses; this is for tests that look
+// for the root key where it must not be.
+func UnwrapRoot(ctx context.Context, st store.Store, w Wrapper) ([]byte, error) {
+	rec, _, err := readRoot(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Seal != w.Kind().String() {
+		return nil, fmt.Errorf("%w: it is wrapped by the %s seal, and this node is configured with the %s seal (trent seal migrate changes the seal)", ErrWrongSeal, rec.Seal, w.Kind())
+	}
+	return w.Unwrap(ctx, rec.Params, rec.Wrapped, rootAD(w.Kind()))
 }
 
 func checkCanary(ctx context.Context, st store.Store, s *Sealer) error {

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +74,11 @@ type Options struct {
 	DataDir string   // empty: a fresh t.TempDir()
 	Regions []string // empty: us-east-1
 	Env     []string // extra environment, KEY=value
+	Stdin   io.Reader // the server's standard input (a passphrase); nil: none
+	// Sealed: the server starts sealed (its passphrase comes from trent
+	// unseal); Start returns once it answers, and WaitServing waits for it
+	// to be unsealed.
+	Sealed bool
 }
 
 // Server is a running trent serve process.
@@ -88,6 +94,7 @@ type Server struct {
 	stderr     *strings.Builder
 	mu         sync.Mutex
 	done       chan struct{}
+	serving    chan struct{} // closed when the server says it serves
 }
 
 // Start runs trent serve and waits until it listens. The process is stopped
@@ -108,8 +115,9 @@ func Start(t testing.TB, o Options) *Server {
 		"TRENT_ROOT_SECRET_ACCESS_KEY="+SecretKey,
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
-	s := &Server{DataDir: o.DataDir, Regions: o.Regions, cmd: cmd, stderr: &strings.Builder{}, done: make(chan struct{})}
+	s := &Server{DataDir: o.DataDir, Regions: o.Regions, cmd: cmd, stderr: &strings.Builder{}, done: make(chan struct{}), serving: make(chan struct{})}
 	cmd.Stderr = lockedWriter{s}
+	cmd.Stdin = o.Stdin
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -134,8 +142,14 @@ func Start(t testing.TB, o Options) *Server {
 			if rest, ok := strings.CutPrefix(line, "Metrics at "); ok {
 				metricsURL = strings.TrimSpace(rest)
 			}
+			if rest, ok := strings.CutPrefix(line, "Trent is sealed at "); ok && o.Sealed {
+				urlc <- strings.TrimSuffix(strings.Fields(rest)[0], ";")
+			}
 			if rest, ok := strings.CutPrefix(line, "Trent is serving AWS KMS at "); ok {
-				urlc <- strings.Fields(rest)[0]
+				if !o.Sealed {
+					urlc <- strings.Fields(rest)[0]
+				}
+				close(s.serving)
 			}
 		}
 	}()
@@ -150,6 +164,29 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	t.Cleanup(func() { s.Stop(t) })
 	return s
+}
+
+// WaitServing waits until the server says it serves (after an unseal).
+func (s *Server) WaitServing(t testing.TB) {
+	t.Helper()
+	select {
+	case <-s.serving:
+	case <-s.done:
+		t.Fatalf("trent serve exited:\n%s", s.Stderr())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("trent serve did not serve within 60s:\n%s", s.Stderr())
+	}
+}
+
+// Wait waits for the server to exit by itself and returns what it logged.
+func (s *Server) Wait(t testing.TB) string {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("trent serve did not exit within 60s:\n%s", s.Stderr())
+	}
+	return s.Stderr()
 }
 
 type lockedWriter struct{ s *Server }
