@@ -71,9 +71,9 @@ func Cleanup() {
 
 // Options for Start.
 type Options struct {
-	DataDir string   // empty: a fresh t.TempDir()
-	Regions []string // empty: us-east-1
-	Env     []string // extra environment, KEY=value
+	DataDir string    // empty: a fresh t.TempDir()
+	Regions []string  // empty: us-east-1
+	Env     []string  // extra environment, KEY=value
 	Stdin   io.Reader // the server's standard input (a passphrase); nil: none
 	// Sealed: the server starts sealed (its passphrase comes from trent
 	// unseal); Start returns once it answers, and WaitServing waits for it
