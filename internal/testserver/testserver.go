@@ -101,6 +101,43 @@ type Server struct {
 // (SIGTERM) when the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
+	return StartMany(t, o)[0]
+}
+
+// StartMany runs one trent serve per Options all at once, then waits until
+// each listens: nodes of a cluster starting together.
+func StartMany(t testing.TB, opts ...Options) []*Server {
+	t.Helper()
+	type started struct {
+		s    *Server
+		urlc chan string
+		eps  map[string]string
+		murl *string
+	}
+	var all []started
+	for _, o := range opts {
+		s, urlc, eps, murl := launch(t, o)
+		all = append(all, started{s, urlc, eps, murl})
+	}
+	var out []*Server
+	for _, st := range all {
+		s := st.s
+		select {
+		case s.URL = <-st.urlc:
+			s.Endpoints, s.MetricsURL = st.eps, *st.murl
+		case <-s.done:
+			t.Fatalf("trent serve exited before listening:\n%s", s.Stderr())
+		case <-time.After(60 * time.Second):
+			s.cmd.Process.Kill()
+			t.Fatalf("trent serve did not start within 60s:\n%s", s.Stderr())
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func launch(t testing.TB, o Options) (*Server, chan string, map[string]string, *string) {
+	t.Helper()
 	bin := Binary(t)
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
@@ -126,9 +163,10 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	go func() { cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() { s.Stop(t) })
 	urlc := make(chan string, 1)
 	endpoints := map[string]string{}
-	var metricsURL string
+	metricsURL := new(string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -140,7 +178,7 @@ func Start(t testing.TB, o Options) *Server {
 				}
 			}
 			if rest, ok := strings.CutPrefix(line, "Metrics at "); ok {
-				metricsURL = strings.TrimSpace(rest)
+				*metricsURL = strings.TrimSpace(rest)
 			}
 			if rest, ok := strings.CutPrefix(line, "Trent is sealed at "); ok && o.Sealed {
 				urlc <- strings.TrimSuffix(strings.Fields(rest)[0], ";")
@@ -153,17 +191,7 @@ func Start(t testing.TB, o Options) *Server {
 			}
 		}
 	}()
-	select {
-	case s.URL = <-urlc:
-		s.Endpoints, s.MetricsURL = endpoints, metricsURL
-	case <-s.done:
-		t.Fatalf("trent serve exited before listening:\n%s", s.Stderr())
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("trent serve did not start within 60s:\n%s", s.Stderr())
-	}
-	t.Cleanup(func() { s.Stop(t) })
-	return s
+	return s, urlc, endpoints, metricsURL
 }
 
 // WaitServing waits until the server says it serves (after an unseal).
