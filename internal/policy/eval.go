@@ -91,19 +91,24 @@ type evalCtx struct {
 	// value of each while it evaluates a statement under one choice.
 	pins  [maxPins]pin
 	npins int
-	// unpinned is the first ambiguous key read without a pin in the current
-	// evaluation: choose then branches on its values.
-	unpinned string
+	// unpinned says that the current evaluation read an ambiguous key
+	// without a pin; values then names it in pins[npins], and choose
+	// branches on its values. (values writes the name, not choose: copying
+	// a string from the evalCtx into itself would make Go's escape analysis
+	// send the evalCtx's Request to the heap.)
+	unpinned bool
 	// budget is how many more evaluations choose may run for the current
 	// statement.
 	budget int
 }
 
-// pin is the value chosen for an ambiguous key: a one-element slice of its
+// pin is the value chosen for an ambiguous key: the index of one of its
 // values.
 type pin struct {
 	name string
-	val  []string
+	// idx, not the value itself: a slice of the request's values stored
+	// in the evalCtx would make the Request escape to the heap.
+	idx int
 }
 
 const (
@@ -128,11 +133,15 @@ func (e *evalCtx) values(name string) []string {
 	}
 	for i := 0; i < e.npins; i++ {
 		if e.pins[i].name == name {
-			return e.pins[i].val
+			n := e.pins[i].idx
+			return vals[n : n+1]
 		}
 	}
-	if e.unpinned == "" {
-		e.unpinned = name
+	if !e.unpinned {
+		e.unpinned = true
+		if e.npins < maxPins {
+			e.pins[e.npins] = pin{name: name}
+		}
 	}
 	// Any one value: choose discards this evaluation and branches.
 	return vals[:1]
@@ -172,34 +181,58 @@ func (t choice) eval(e *evalCtx) Via {
 // against the caller: a Deny holds, an Allow does not. Callers reset npins
 // and budget first.
 func (e *evalCtx) choose(t choice) Via {
+	// An iterative depth-first walk (an odometer over the pinned keys'
+	// values) rather than recursion: Go's escape analysis gives up on
+	// recursive calls, and the evalCtx, with the Request it points to,
+	// would then go to the heap on every evaluation.
 	deny := t.s.effect == DenyEffect
-	e.unpinned = ""
-	via := t.eval(e)
-	name := e.unpinned
-	if name == "" {
-		return via
-	}
-	e.unpinned = ""
-	vals, _ := e.req.lookup(name)
-	if e.npins == maxPins || e.budget < len(vals) {
-		if deny {
-			return ViaIdentity
+	var next [maxPins]int // the index of the value to try next, per pin
+	base := e.npins
+	for {
+		e.unpinned = false
+		via := t.eval(e)
+		if e.unpinned {
+			// A new ambiguous key, named in pins[npins]: branch on each of
+			// its values.
+			e.unpinned = false
+			var vals []string
+			if e.npins < maxPins {
+				vals, _ = e.req.lookup(e.pins[e.npins].name)
+			}
+			if e.npins == maxPins || e.budget < len(vals) {
+				e.npins = base
+				if deny {
+					return ViaIdentity
+				}
+				return ViaNone
+			}
+			e.budget -= len(vals)
+			e.pins[e.npins].idx = 0
+			next[e.npins] = 1
+			e.npins++
+			continue
 		}
-		return ViaNone
-	}
-	e.budget -= len(vals)
-	e.npins++
-	defer func() { e.npins-- }()
-	for i := range vals {
-		e.pins[e.npins-1] = pin{name: name, val: vals[i : i+1]}
-		via = e.choose(t)
 		if (via != ViaNone) == deny {
-			// A Deny that holds under one choice, or an Allow that
-			// fails under one, is decided.
+			// A Deny that holds under one choice, or an Allow that fails
+			// under one, is decided.
+			e.npins = base
 			return via
 		}
+		// The next choice: the deepest pin with a value left.
+		for {
+			if e.npins == base {
+				return via
+			}
+			i := e.npins - 1
+			vals, _ := e.req.lookup(e.pins[i].name)
+			if n := next[i]; n < len(vals) {
+				e.pins[i].idx = n
+				next[i]++
+				break
+			}
+			e.npins--
+		}
 	}
-	return via
 }
 
 // resolve returns the value of a policy variable. A multivalued key cannot be
