@@ -96,9 +96,9 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.iamOps = iamOperations(ids)
 	s.stsOps = stsOperations(ids)
 	s.adminOps = map[string]jsonHandler{
-		"ExplainAuthorization": s.explain,
-		"RegisterService":      s.registerService,
-		"ListServices":         s.listServices,
+		"ExplainAuthorization": adminOp(mayExplain, s.explain),
+		"RegisterService":      adminOp(s.operator, s.registerService),
+		"ListServices":         adminOp(s.operator, s.listServices),
 	}
 	return s, nil
 }
@@ -337,10 +337,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	st := &requestState{}
 	c := call{
 		identity:  ident,
 		region:    res.Region,
-		note:      &kms.Note{},
+		note:      &st.note,
+		decoded:   &st.decoded,
 		requestID: id,
 		request: authz.Request{
 			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
@@ -357,7 +359,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
 		out.err = err
 		if s.audit != nil {
-			s.record(r, id, res.Service, op, &c, audit.KMSRequestParameters(op, buf), audit.KMSResponseElements(op, resp), err)
+			s.record(r, id, res.Service, op, &c, audit.KMSRequestParameters(st.decoded, st.note.Resources), audit.KMSResponseElements(op, resp), err)
 		}
 		kms.Scrub(resp)
 	case protoOrg:
@@ -408,6 +410,12 @@ func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, serv
 	h, ok := ops[op]
 	if !ok {
 		err := wire.Errorf("InvalidAction", 400, "Could not find operation %s for version %s", op, params.Get("Version"))
+		wire.WriteXMLError(w, id, ns, err)
+		return err
+	}
+	// What temporary credentials may call at all depends on how they were
+	// issued; this is the one place every IAM and STS operation passes.
+	if err := iam.CheckCredentialScope(c.identity, service, op); err != nil {
 		wire.WriteXMLError(w, id, ns, err)
 		return err
 	}
@@ -541,7 +549,18 @@ type call struct {
 	region    string
 	request   authz.Request
 	note      *kms.Note // what the operation reports to the audit log
+	decoded   *audit.KMSRequest
 	requestID string
+}
+
+// requestState is what a request's handler reports back for its audit
+// event, in one allocation.
+type requestState struct {
+	note kms.Note
+	// decoded is the KMS request as the operation decoded it: the audit
+	// event's requestParameters are written from it, so they name what the
+	// operation used. nil when the body could not be decoded.
+	decoded audit.KMSRequest
 }
 
 func (c call) iam() iam.Call { return iam.Call{Identity: c.identity, Request: c.request} }
@@ -562,7 +581,15 @@ type validator[I any] interface {
 func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI) (O, error)) jsonHandler {
 	return func(ctx context.Context, c call, body []byte) (any, error) {
 		in := PI(new(I))
-		if err := wire.DecodeJSON(body, in); err != nil {
+		err := wire.DecodeJSON(body, in)
+		if err == nil || !wire.IsSerializationError(err) {
+			// Valid or not, this is the request as decoded, and the
+			// operation sees exactly this.
+			if r, ok := any(in).(audit.KMSRequest); ok && c.decoded != nil {
+				*c.decoded = r
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note, RequestID: c.requestID}, in)
