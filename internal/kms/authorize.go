@@ -24,6 +24,9 @@ type access struct {
 	// retire is the grant a RetireGrant request retires: its retiring
 	// principal and grantee need no policy (see decideRetire).
 	retire *grant
+	// child is the grant a CreateGrant request makes: only grants at least
+	// as wide as it may allow the request (parentGrants).
+	child *grantRecord
 }
 
 func (a access) actionName() string {
@@ -82,9 +85,12 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 		return authz.KeyDecision{}, err
 	}
 	var d authz.KeyDecision
-	if a.retire != nil {
+	switch {
+	case a.retire != nil:
 		d = s.decideRetire(c, id, k, a)
-	} else {
+	case a.child != nil:
+		d = s.decide(c, id, k, a, s.parentGrants(k, a.child))
+	default:
 		d = s.decide(c, id, k, a, s.view.grantsOf(k))
 	}
 	c.Note.add(k, d)

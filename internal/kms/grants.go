@@ -34,15 +34,30 @@ type grantRecord struct {
 	Retiring  string            `json:"retiring,omitempty"`
 	Issuing   string            `json:"issuing"` // the issuing account's root ARN
 	Ops       []string          `json:"ops"`
-	Equals    map[string]string `json:"equals,omitempty"`
-	Subset    map[string]string `json:"subset,omitempty"`
+	// Equals and Subset are null when absent: an empty EncryptionContextEquals
+	// is a constraint (only the empty context), which omitempty would drop.
+	Equals    map[string]string `json:"equals"`
+	Subset    map[string]string `json:"subset"`
+	SourceArn string            `json:"sourceArn,omitempty"`
 	TokenHash string            `json:"tokenHash"` // sha256 of the newest token
+}
+
+// constrained reports whether the grant has any constraint.
+func (r *grantRecord) constrained() bool {
+	return r.Equals != nil || r.Subset != nil || r.SourceArn != ""
 }
 
 // grant is a grant as the view holds it.
 type grant struct {
 	rec   grantRecord
 	authz *authz.Grant
+}
+
+func newGrant(rec grantRecord) *grant {
+	return &grant{rec: rec, authz: &authz.Grant{
+		ID: rec.ID, GranteePrincipal: rec.Grantee, RetiringPrincipal: rec.Retiring, Operations: rec.Ops,
+		ContextEquals: rec.Equals, ContextSubset: rec.Subset, SourceArn: rec.SourceArn, HasConstraints: rec.constrained(),
+	}}
 }
 
 func grantPath(account, region, keyID, grantID string) string {
@@ -55,10 +70,7 @@ func (v *view) putGrant(region, keyID string, kv store.KV) {
 		v.s.log.Error("kms: undecodable grant record", "key", kv.Key, "err", err)
 		return
 	}
-	g := &grant{rec: rec, authz: &authz.Grant{
-		ID: rec.ID, GranteePrincipal: rec.Grantee, RetiringPrincipal: rec.Retiring, Operations: rec.Ops,
-		ContextEquals: rec.Equals, ContextSubset: rec.Subset, HasConstraints: rec.Equals != nil || rec.Subset != nil,
-	}}
+	g := newGrant(rec)
 	v.deleteGrant(region, keyID, rec.ID)
 	idx := keyIndex(region, keyID)
 	v.grants[idx] = append(v.grants[idx][:len(v.grants[idx]):len(v.grants[idx])], g)
@@ -168,33 +180,44 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 			return nil, err
 		}
 	}
-	var equals, subset map[string]string
-	constraint := ""
-	if in.Constraints != nil {
-		equals, subset = in.Constraints.EncryptionContextEquals, in.Constraints.EncryptionContextSubset
-		if equals != nil && subset != nil {
-			return nil, wire.Validation("EncryptionContextEquals and EncryptionContextSubset cannot both be specified.")
+	// The grant to be made, as far as authorization needs it: a grant that
+	// allows CreateGrant allows only children at least as strict as itself.
+	child := grantRecord{Grantee: grantee, Retiring: retiring}
+	var types []string
+	if cons := in.Constraints; cons != nil {
+		child.Equals, child.Subset, child.SourceArn = cons.EncryptionContextEquals, cons.EncryptionContextSubset, wire.String(cons.SourceArn)
+		if child.Equals != nil && child.Subset != nil {
+			// AWS's text; an empty map counts as supplied (aws/aws-sdk-java#328).
+			return nil, wire.Validation("More than one constraint supplied")
 		}
-		if equals != nil {
-			constraint = "EncryptionContextEquals"
-		} else if subset != nil {
-			constraint = "EncryptionContextSubset"
+		switch {
+		case child.Equals != nil:
+			types = append(types, "EncryptionContextEquals")
+		case child.Subset != nil:
+			types = append(types, "EncryptionContextSubset")
+		}
+		if child.SourceArn != "" {
+			types = append(types, "SourceArn")
 		}
 	}
 	ops := slices.Clone(in.Operations)
 	sort.Strings(ops)
 	ops = slices.Compact(ops)
-	a := access{op: "CreateGrant", keys: []string{"kms:GranteePrincipal", grantee, "kms:GrantIsForAWSResource", "false"}}
+	child.Ops = ops
+	a := access{op: "CreateGrant", child: &child, keys: []string{"kms:GranteePrincipal", grantee, "kms:GrantIsForAWSResource", "false"}}
 	if retiring != "" {
 		a.keys = append(a.keys, "kms:RetiringPrincipal", retiring)
 	}
 	for _, op := range ops {
 		a.keys = append(a.keys, "kms:GrantOperations", op)
 	}
-	if constraint != "" {
-		a.keys = append(a.keys, "kms:GrantConstraintType", constraint)
+	// kms:GrantConstraintType: one value per kind of constraint the grant
+	// has (a grant may have a SourceArn and an encryption context
+	// constraint), so a policy that requires one kind still finds it.
+	for _, t := range types {
+		a.keys = append(a.keys, "kms:GrantConstraintType", t)
 	}
-	k, dec, err := s.keyDecision(c, *in.KeyId, keyOnly|crossAccount, a)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, a)
 	if err != nil {
 		return nil, err
 	}
@@ -212,15 +235,10 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 			return nil, wire.Validation("Grant operations " + op + " are not valid for a key with KeyUsage " + k.rec.Usage + " and KeySpec " + k.rec.Spec + ".")
 		}
 	}
-	if constraint != "" && (k.rec.Spec != specSymmetric || k.rec.Usage != usageEncrypt) {
+	// Encryption context constraints need a symmetric encryption key; a
+	// SourceArn constraint "is supported on grants for all types of KMS keys".
+	if (child.Equals != nil || child.Subset != nil) && (k.rec.Spec != specSymmetric || k.rec.Usage != usageEncrypt) {
 		return nil, wire.Validation("Grant constraints are not supported for asymmetric or HMAC KMS keys.")
-	}
-	// A grant that only passes on a grant's CreateGrant may give no more than
-	// that grant has, with equal or stricter constraints (grants.md).
-	if dec.By == "grant" {
-		if parent := s.grantByID(k, dec.GrantID); parent != nil && !narrower(parent.rec, ops, equals, subset) {
-			return nil, accessDenied(authz.NoIdentityAllow.Message(c.Identity.ARN, "kms:CreateGrant", k.arn))
-		}
 	}
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
@@ -233,7 +251,8 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	// it made, with a new token (CreateGrant: Name).
 	for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 		r := g.rec
-		if in.Name != nil && r.Name == *in.Name && r.Grantee == grantee && r.Retiring == retiring && slices.Equal(r.Ops, ops) && maps.Equal(r.Equals, equals) && maps.Equal(r.Subset, subset) {
+		if in.Name != nil && r.Name == *in.Name && r.Grantee == grantee && r.Retiring == retiring && slices.Equal(r.Ops, ops) &&
+			sameContext(r.Equals, child.Equals) && sameContext(r.Subset, child.Subset) && r.SourceArn == child.SourceArn {
 			r.TokenHash = hash
 			p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, r.ID)
 			if err := s.commit(ctx, store.Txn{Puts: []store.KV{{Key: p, Value: marshal(r)}}}); err != nil {
@@ -252,7 +271,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	rec := grantRecord{
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
 		Created: s.now().UTC(), Grantee: grantee, Retiring: retiring, Issuing: arn.RootARN(c.Identity.Account),
-		Ops: ops, Equals: equals, Subset: subset, TokenHash: hash,
+		Ops: ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn, TokenHash: hash,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
 	err = s.commit(ctx, store.Txn{
@@ -278,28 +297,53 @@ func (s *Service) grantByID(k *key, id string) *grant {
 	return nil
 }
 
-// narrower reports whether a new grant gives a subset of parent's operations
-// with constraints at least as strict.
-func narrower(parent grantRecord, ops []string, equals, subset map[string]string) bool {
-	for _, op := range ops {
+// sameContext compares two constraint contexts, telling an absent one (nil)
+// from an empty one.
+func sameContext(a, b map[string]string) bool {
+	return (a == nil) == (b == nil) && maps.Equal(a, b)
+}
+
+// parentGrants returns the grants on a key that may allow a CreateGrant of
+// child: "the grantee principal can only create grants that allow some or
+// all of the operations in the parent grant", and "the grant constraints in
+// the grants they create must be at least as strict as those in the parent
+// grant" (create-grant-overview.md, Granting CreateGrant permission).
+func (s *Service) parentGrants(k *key, child *grantRecord) []*authz.Grant {
+	var out []*authz.Grant
+	for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
+		if admits(&g.rec, child) {
+			out = append(out, g.authz)
+		}
+	}
+	return out
+}
+
+// admits reports whether child gives a subset of parent's operations under
+// constraints at least as strict: every request child allows, parent
+// allows. The child can add pairs to a subset and turn a subset into an
+// equals that includes it, "but not the reverse"; it keeps the parent's
+// SourceArn.
+func admits(parent, child *grantRecord) bool {
+	for _, op := range child.Ops {
 		if !slices.Contains(parent.Ops, op) {
 			return false
 		}
 	}
+	if parent.SourceArn != "" && child.SourceArn != parent.SourceArn {
+		return false
+	}
 	switch {
 	case parent.Equals != nil:
-		return maps.Equal(parent.Equals, equals)
+		// Only the parent's context satisfies it: the child must allow no
+		// other, and the one it allows must satisfy the parent.
+		return child.Equals != nil && authz.ContextEquals(parent.Equals, child.Equals) && authz.ContextEquals(child.Equals, parent.Equals)
 	case parent.Subset != nil:
-		// Stricter: the child's pairs include all of the parent's.
-		have := equals
+		have := child.Equals
 		if have == nil {
-			have = subset
+			have = child.Subset
 		}
-		for k, v := range parent.Subset {
-			if have[k] != v {
-				return false
-			}
-		}
+		// A context that includes the child's pairs includes the parent's.
+		return have != nil && authz.ContextIncludes(parent.Subset, have)
 	}
 	return true
 }
@@ -326,8 +370,11 @@ func apiGrant(k *key, r grantRecord) kmsapi.GrantListEntry {
 	if r.Retiring != "" {
 		e.RetiringPrincipal = wire.Ptr(r.Retiring)
 	}
-	if r.Equals != nil || r.Subset != nil {
+	if r.constrained() {
 		e.Constraints = &kmsapi.GrantConstraints{EncryptionContextEquals: r.Equals, EncryptionContextSubset: r.Subset}
+		if r.SourceArn != "" {
+			e.Constraints.SourceArn = wire.Ptr(r.SourceArn)
+		}
 	}
 	return e
 }
