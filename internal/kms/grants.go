@@ -24,16 +24,16 @@ import (
 const maxGrants = 50000
 
 type grantRecord struct {
-	ID        string            `json:"id"`
-	KeyID     string            `json:"keyId"`
-	Account   string            `json:"account"`
-	Region    string            `json:"region"`
-	Name      string            `json:"name,omitempty"`
-	Created   time.Time         `json:"created"`
-	Grantee   string            `json:"grantee"`
-	Retiring  string            `json:"retiring,omitempty"`
-	Issuing   string            `json:"issuing"` // the issuing account's root ARN
-	Ops       []string          `json:"ops"`
+	ID       string    `json:"id"`
+	KeyID    string    `json:"keyId"`
+	Account  string    `json:"account"`
+	Region   string    `json:"region"`
+	Name     string    `json:"name,omitempty"`
+	Created  time.Time `json:"created"`
+	Grantee  string    `json:"grantee"`
+	Retiring string    `json:"retiring,omitempty"`
+	Issuing  string    `json:"issuing"` // the issuing account's root ARN
+	Ops      []string  `json:"ops"`
 	// Equals and Subset are null when absent: an empty EncryptionContextEquals
 	// is a constraint (only the empty context), which omitempty would drop.
 	Equals    map[string]string `json:"equals"`
