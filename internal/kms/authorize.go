@@ -25,7 +25,7 @@ type access struct {
 	// principal and grantee need no policy (see decideRetire).
 	retire *grant
 	// child is the grant a CreateGrant request makes: only grants at least
-	// as wide as it may allow the request (parentGrants).
+	// as wide as it may allow the request (grantsFor).
 	child *grantRecord
 }
 
@@ -85,13 +85,14 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 		return authz.KeyDecision{}, err
 	}
 	var d authz.KeyDecision
-	switch {
-	case a.retire != nil:
+	if a.retire != nil {
 		d = s.decideRetire(c, id, k, a)
-	case a.child != nil:
-		d = s.decide(c, id, k, a, s.parentGrants(k, a.child))
-	default:
-		d = s.decide(c, id, k, a, s.view.grantsOf(k))
+	} else {
+		grants, err := s.grantsFor(c, k, a)
+		if err != nil {
+			return authz.KeyDecision{}, err
+		}
+		d = s.decide(c, id, k, a, grants)
 	}
 	c.Note.add(k, d)
 	if d.Allowed() {

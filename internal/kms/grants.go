@@ -3,7 +3,6 @@ package kms
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,7 +38,9 @@ type grantRecord struct {
 	Equals    map[string]string `json:"equals"`
 	Subset    map[string]string `json:"subset"`
 	SourceArn string            `json:"sourceArn,omitempty"`
-	TokenHash string            `json:"tokenHash"` // sha256 of the newest token
+	// TokenHash is the sha256 of the token of a grant made before tokens
+	// were sealed (granttokens.go); such tokens are still looked up by it.
+	TokenHash string `json:"tokenHash,omitempty"`
 }
 
 // constrained reports whether the grant has any constraint.
@@ -49,8 +50,9 @@ func (r *grantRecord) constrained() bool {
 
 // grant is a grant as the view holds it.
 type grant struct {
-	rec   grantRecord
-	authz *authz.Grant
+	rec    grantRecord
+	authz  *authz.Grant
+	modRev int64 // the revision that wrote it, for its tokens
 }
 
 func newGrant(rec grantRecord) *grant {
@@ -71,10 +73,13 @@ func (v *view) putGrant(region, keyID string, kv store.KV) {
 		return
 	}
 	g := newGrant(rec)
+	g.modRev = kv.ModRev
 	v.deleteGrant(region, keyID, rec.ID)
 	idx := keyIndex(region, keyID)
 	v.grants[idx] = append(v.grants[idx][:len(v.grants[idx]):len(v.grants[idx])], g)
-	v.tokens[rec.TokenHash] = g
+	if rec.TokenHash != "" {
+		v.tokens[rec.TokenHash] = g
+	}
 	v.authzGrants[idx] = append(v.authzGrants[idx][:len(v.authzGrants[idx]):len(v.authzGrants[idx])], g.authz)
 }
 
@@ -161,6 +166,7 @@ func principalARN(p string) (string, error) {
 // CreateGrant gives a principal permission to use a key in the listed
 // operations, with optional encryption context constraints.
 func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGrantRequest) (*kmsapi.CreateGrantResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.GranteeServicePrincipal != nil || in.RetiringServicePrincipal != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Service principals as grantees are not supported by this server yet.")
 	}
@@ -243,19 +249,14 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	token, hash, err := s.newGrantToken()
-	if err != nil {
-		return nil, err
-	}
 	// A retried request with the same Name and parameters returns the grant
 	// it made, with a new token (CreateGrant: Name).
 	for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 		r := g.rec
 		if in.Name != nil && r.Name == *in.Name && r.Grantee == grantee && r.Retiring == retiring && slices.Equal(r.Ops, ops) &&
 			sameContext(r.Equals, child.Equals) && sameContext(r.Subset, child.Subset) && r.SourceArn == child.SourceArn {
-			r.TokenHash = hash
-			p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, r.ID)
-			if err := s.commit(ctx, store.Txn{Puts: []store.KV{{Key: p, Value: marshal(r)}}}); err != nil {
+			token, err := s.issueToken(r, g.modRev)
+			if err != nil {
 				return nil, err
 			}
 			return &kmsapi.CreateGrantResponse{GrantId: wire.Ptr(r.ID), GrantToken: wire.Ptr(token)}, nil
@@ -271,10 +272,10 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	rec := grantRecord{
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
 		Created: s.now().UTC(), Grantee: grantee, Retiring: retiring, Issuing: arn.RootARN(c.Identity.Account),
-		Ops: ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn, TokenHash: hash,
+		Ops: ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
-	err = s.commit(ctx, store.Txn{
+	rev, err := s.commitRev(ctx, store.Txn{
 		// The key must still exist when its grant is written.
 		Compares: []store.Compare{{Key: p}, {Key: keyPath(k.rec.Account, k.rec.Region, k.rec.ID), ModRev: k.modRev}},
 		Puts:     []store.KV{{Key: p, Value: marshal(rec)}},
@@ -282,6 +283,10 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if errors.Is(err, store.ErrConflict) {
 		return nil, kmsapi.NewKMSInternalException("The key changed while the grant was created; retry.")
 	}
+	if err != nil {
+		return nil, err
+	}
+	token, err := s.issueToken(rec, rev)
 	if err != nil {
 		return nil, err
 	}
@@ -303,21 +308,11 @@ func sameContext(a, b map[string]string) bool {
 	return (a == nil) == (b == nil) && maps.Equal(a, b)
 }
 
-// parentGrants returns the grants on a key that may allow a CreateGrant of
-// child: "the grantee principal can only create grants that allow some or
-// all of the operations in the parent grant", and "the grant constraints in
-// the grants they create must be at least as strict as those in the parent
+// admits is how grantsFor chooses the grants that may allow a CreateGrant:
+// "the grantee principal can only create grants that allow some or all of
+// the operations in the parent grant", and "the grant constraints in the
+// grants they create must be at least as strict as those in the parent
 // grant" (create-grant-overview.md, Granting CreateGrant permission).
-func (s *Service) parentGrants(k *key, child *grantRecord) []*authz.Grant {
-	var out []*authz.Grant
-	for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
-		if admits(&g.rec, child) {
-			out = append(out, g.authz)
-		}
-	}
-	return out
-}
-
 // admits reports whether child gives a subset of parent's operations under
 // constraints at least as strict: every request child allows, parent
 // allows. The child can add pairs to a subset and turn a subset into an
@@ -346,17 +341,6 @@ func admits(parent, child *grantRecord) bool {
 		return have != nil && authz.ContextIncludes(parent.Subset, have)
 	}
 	return true
-}
-
-// newGrantToken makes a grant token and the hash the store keeps of it.
-func (s *Service) newGrantToken() (token, hash string, err error) {
-	b := make([]byte, 48)
-	if _, err := io.ReadFull(s.rand, b); err != nil {
-		return "", "", err
-	}
-	token = base64.RawURLEncoding.EncodeToString(b)
-	h := sha256.Sum256([]byte(token))
-	return token, hex.EncodeToString(h[:]), nil
 }
 
 func apiGrant(k *key, r grantRecord) kmsapi.GrantListEntry {
@@ -452,11 +436,9 @@ func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGr
 	var k *key
 	switch {
 	case in.GrantToken != nil:
-		if g = s.view.grantByToken(*in.GrantToken); g == nil {
-			return nil, kmsapi.NewInvalidGrantTokenException("Grant token is not valid")
-		}
-		if k = s.view.key(g.rec.Region, g.rec.KeyID); k == nil {
-			return nil, kmsapi.NewNotFoundException("Grant not found")
+		var err error
+		if g, k, err = s.grantOfToken(*in.GrantToken); err != nil {
+			return nil, err
 		}
 	case in.KeyId != nil && in.GrantId != nil:
 		var err error
@@ -476,6 +458,35 @@ func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGr
 		return nil, err
 	}
 	return &struct{}{}, s.commit(ctx, store.Txn{Deletes: []string{grantPath(g.rec.Account, g.rec.Region, g.rec.KeyID, g.rec.ID)}})
+}
+
+// grantOfToken finds the grant a RetireGrant token names, and its key: in
+// the view, or in the token if this node cannot have seen the grant yet
+// ("you can use a grant token to retire a new grant even before the grant
+// achieves eventual consistency", grant-manage.md).
+func (s *Service) grantOfToken(token string) (*grant, *key, error) {
+	applied := s.follower.Applied()
+	cl, ok := s.openToken(token)
+	if !ok {
+		g := s.view.grantByToken(token)
+		if g == nil {
+			return nil, nil, invalidGrantToken()
+		}
+		cl.Grant = g.rec
+	}
+	k := s.view.key(cl.Grant.Region, cl.Grant.KeyID)
+	if k == nil || k.rec.Account != cl.Grant.Account {
+		return nil, nil, kmsapi.NewNotFoundException("Grant not found")
+	}
+	g := s.grantByID(k, cl.Grant.ID)
+	if g == nil && ok {
+		g = s.unseen(cl, applied)
+	}
+	if g == nil {
+		// Retired or revoked since: the token names no grant.
+		return nil, nil, invalidGrantToken()
+	}
+	return g, k, nil
 }
 
 // granteeIs reports whether a grant principal names the caller (or its role).
