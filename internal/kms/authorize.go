@@ -24,6 +24,9 @@ type access struct {
 	// retire is the grant a RetireGrant request retires: its retiring
 	// principal and grantee need no policy (see decideRetire).
 	retire *grant
+	// child is the grant a CreateGrant request makes: only grants at least
+	// as wide as it may allow the request (grantsFor).
+	child *grantRecord
 }
 
 func (a access) actionName() string {
@@ -85,7 +88,11 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 	if a.retire != nil {
 		d = s.decideRetire(c, id, k, a)
 	} else {
-		d = s.decide(c, id, k, a, s.view.grantsOf(k))
+		grants, err := s.grantsFor(c, k, a)
+		if err != nil {
+			return authz.KeyDecision{}, err
+		}
+		d = s.decide(c, id, k, a, grants)
 	}
 	c.Note.add(k, d)
 	if d.Allowed() {

@@ -155,6 +155,7 @@ func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[strin
 // Encrypt encrypts up to 4096 bytes under a symmetric key, or a small
 // plaintext under an RSA or SM2 key's public key.
 func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptRequest) (*kmsapi.EncryptResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, err := s.usableKey(c, *in.KeyId, usageEncrypt, "Encrypt",
 		cryptoAccess("Encrypt", in.EncryptionContext, "kms:encryptionalgorithm", in.EncryptionAlgorithm, algSymmetric))
 	if err != nil {
@@ -319,6 +320,7 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 // Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or
 // ReEncrypt, or one made outside KMS with an asymmetric key's public key.
 func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptRequest) (*kmsapi.DecryptResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
@@ -340,6 +342,7 @@ func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptReque
 // ReEncrypt decrypts under one key and encrypts under another (or the same)
 // without exposing the plaintext.
 func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptRequest) (*kmsapi.ReEncryptResponse, error) {
+	c.grantTokens = in.GrantTokens
 	// kms:ReEncryptOnSameKey is part of both the ReEncryptFrom and the
 	// ReEncryptTo decisions, so work out both keys first.
 	same := "false"
@@ -478,6 +481,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 
 // GenerateDataKey returns a data key in plaintext and encrypted under the key.
 func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyRequest) (*kmsapi.GenerateDataKeyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
@@ -490,6 +494,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyWithoutPlaintextResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err

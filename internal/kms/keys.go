@@ -260,6 +260,7 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 
 // DescribeKey returns a key's metadata.
 func (s *Service) DescribeKey(ctx context.Context, c Caller, in *kmsapi.DescribeKeyRequest) (*kmsapi.DescribeKeyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, err := s.keyFor(c, *in.KeyId, keyOrAlias|crossAccount, access{op: "DescribeKey"})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -38,6 +39,10 @@ type Caller struct {
 	// Note, if set, receives what the audit event of the request reports:
 	// the keys it touched and what decided access to them.
 	Note *Note
+
+	// grantTokens are the request's GrantTokens, set by the operations that
+	// take them: authorize counts the grants they prove (granttokens.go).
+	grantTokens []string
 }
 
 // Note is what an operation tells the audit log about its request.
@@ -97,6 +102,9 @@ type Service struct {
 
 	view     *view
 	follower *store.Follower
+	// tokenKey seals grant tokens (granttokens.go); every node of a
+	// deployment reads the same key from the store.
+	tokenKey cipher.AEAD
 
 	// writeLocks serialise this node's read-modify-writes of one key, so
 	// concurrent requests here queue instead of failing on revision
@@ -124,6 +132,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	}
 	if s.interval == 0 {
 		s.interval = time.Minute
+	}
+	var err error
+	if s.tokenKey, err = loadTokenKey(ctx, st, sealer, s.rand); err != nil {
+		return nil, err
 	}
 	s.view = newView(s)
 	s.follower = store.NewFollower(st, "acct/", s.view)
@@ -242,11 +254,17 @@ func (s *Service) sealMaterial(account, region, keyID string, spec keys.Spec, id
 
 // commit writes t and waits until this node's view shows it.
 func (s *Service) commit(ctx context.Context, t store.Txn) error {
+	_, err := s.commitRev(ctx, t)
+	return err
+}
+
+// commitRev is commit that returns the revision of the write.
+func (s *Service) commitRev(ctx context.Context, t store.Txn) (int64, error) {
 	rev, err := s.st.Txn(ctx, t)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return s.follower.Wait(ctx, rev)
+	return rev, s.follower.Wait(ctx, rev)
 }
 
 func lockIndex(id string) int {
