@@ -105,7 +105,10 @@ func TestIAMWritesHoldAcrossNodes(t *testing.T) {
 		}
 		var made *iamapi.CreateAccessKeyResponse
 		errs := at(
-			func() error { _, err := nodes[0].DeleteUser(ctx, roots[0], &iamapi.DeleteUserRequest{UserName: u}); return err },
+			func() error {
+				_, err := nodes[0].DeleteUser(ctx, roots[0], &iamapi.DeleteUserRequest{UserName: u})
+				return err
+			},
 			func() (err error) {
 				made, err = nodes[1].CreateAccessKey(ctx, roots[1], &iamapi.CreateAccessKeyRequest{UserName: u})
 				return err
