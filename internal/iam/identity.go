@@ -121,6 +121,14 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 		if id.Tags == nil {
 			id.Tags = map[string]string{}
 		}
+		// A session tag replaces the role's tag of the same key
+		// regardless of case (id_session-tags.md); keeping both would
+		// make aws:PrincipalTag/<key> ambiguous.
+		for k := range id.Tags {
+			if k != t.Key && strings.EqualFold(k, t.Key) {
+				delete(id.Tags, k)
+			}
+		}
 		id.Tags[t.Key] = t.Value
 	}
 	if s.Policy != "" || len(s.PolicyARNs) > 0 {
