@@ -201,12 +201,15 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 	if r.Bypass {
 		add("kms:BypassPolicyLockoutSafetyCheck", "true")
 	}
+	// Key names are not case sensitive (reference_policies_elements_condition.md),
+	// so a request's tag and context keys that differ only in case are one
+	// key with several candidate values: SetOne.
 	for tk, tv := range r.Tags {
-		add("aws:RequestTag/"+tk, tv)
+		keys.SetOne("aws:RequestTag/"+tk, tv)
 		add("aws:TagKeys", tk)
 	}
 	for ek, ev := range r.EncryptionContext {
-		keys.Set("kms:EncryptionContext:"+ek, ev)
+		keys.SetOne("kms:EncryptionContext:"+ek, ev)
 		add("kms:EncryptionContextKeys", ek)
 	}
 
@@ -230,7 +233,7 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 	add("kms:KeyOrigin", "AWS_KMS")
 	add("kms:MultiRegion", "false")
 	for tk, tv := range k.Tags {
-		add("aws:ResourceTag/"+tk, tv)
+		keys.SetOne("aws:ResourceTag/"+tk, tv)
 	}
 	add("kms:ResourceAliases", k.Aliases...)
 	if name := r.KeyID; strings.Contains(name, "alias/") {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/authz/corpus"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
@@ -47,7 +48,8 @@ type world struct {
 
 // rootOf is the root principal of an account, which sets the world up.
 func rootOf(account string) Caller {
-	return Caller{Account: account, ARN: arn.RootARN(account), Region: corpus.Region}
+	id := &authz.Identity{Principal: authz.Principal{Account: account, ARN: arn.RootARN(account), Type: authz.RootType, UserID: account}}
+	return Caller{Account: account, ARN: id.ARN, Region: corpus.Region, Identity: id, Request: authz.Request{Time: corpus.DefaultTime}}
 }
 
 func newWorld(t *testing.T, f *corpus.File) *world {
