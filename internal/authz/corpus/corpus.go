@@ -115,6 +115,9 @@ type Grant struct {
 	Operations  []string     `json:"operations"`
 	Retiring    string       `json:"retiringPrincipal"`
 	Constraints *Constraints `json:"constraints"`
+	// Refusable marks a grant that CreateGrant may refuse with a
+	// ValidationException, as AWS may: the world then has no such grant.
+	Refusable bool `json:"refusable"`
 }
 
 // Constraints are a grant's constraints as CreateGrant takes them.
@@ -144,6 +147,10 @@ type Case struct {
 	Level   string `json:"level"`
 	Want    Want   `json:"want"`
 	Pending string `json:"pending"` // pending files: the issue and hole that tracks it
+	// Repeat makes the request this many times: every outcome must be the
+	// expected one, so that a decision depending on map order (issue 9,
+	// hole 8) cannot pass by chance.
+	Repeat int `json:"repeat"`
 }
 
 // Request is what the request carries beyond the caller, the action and the key.
