@@ -12,17 +12,11 @@ import (
 // SubjectPublicKeyInfo) with what a client needs to use it outside KMS.
 func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPublicKeyRequest) (*kmsapi.GetPublicKeyResponse, error) {
 	c.grantTokens = in.GrantTokens
-	k, err := s.keyFor(c, *in.KeyId, keyOrAlias|crossAccount, access{op: "GetPublicKey"})
+	k, err := s.keyForOp(c, "GetPublicKey", *in.KeyId, keyOrAlias|crossAccount, access{op: "GetPublicKey"})
 	if err != nil {
 		return nil, err
 	}
 	spec := k.spec()
-	if f := spec.Family(); f == keys.FamilySymmetric || f == keys.FamilyHMAC {
-		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for this operation.")
-	}
-	if err := usable(k); err != nil {
-		return nil, err
-	}
 	a, err := s.asymmetric(k)
 	if err != nil {
 		return nil, err

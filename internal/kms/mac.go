@@ -11,7 +11,7 @@ import (
 
 // macKey resolves a GENERATE_VERIFY_MAC key and its material, from memory.
 func (s *Service) macKey(c Caller, id, op, algName string) (*key, *keys.HMAC, keys.MACAlgorithm, error) {
-	k, err := s.usableKey(c, id, usageMAC, op, access{op: op, keys: []string{"kms:macalgorithm", algName}})
+	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, access{op: op, keys: []string{"kms:macalgorithm", algName}})
 	if err != nil {
 		return nil, nil, 0, err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -409,33 +408,10 @@ func notFoundAlias(aliasARN string) error {
 	return kmsapi.NewNotFoundException("Alias " + aliasARN + " is not found.")
 }
 
-// State checks, worded as the KMS Developer Guide's key-state table gives them.
-
-// usable is the check of cryptographic operations: only an enabled key works.
-func usable(k *key) error {
-	if k.unavailable() {
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is unavailable.") // key-state.md, footnote 11
-	}
-	switch k.rec.State {
-	case Enabled:
-		return nil
-	case Disabled:
-		return kmsapi.NewDisabledException(k.arn + " is disabled.")
-	case PendingDeletion:
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	case PendingImport:
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
-	}
-	return fmt.Errorf("kms: key %s in unknown state %v", k.rec.ID, k.rec.State)
-}
-
-// notPendingDeletion is the check of management operations that work on
-// enabled and disabled keys.
-func notPendingDeletion(k *key) error {
-	if k.rec.State == PendingDeletion {
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	}
-	return nil
+// fresh is k with the record r that a transaction read, for checking the
+// key as it is now.
+func (k *key) fresh(r *keyRecord) *key {
+	return &key{rec: *r, arn: k.arn, cks: k.cks}
 }
 
 func dryRun(p *bool) error {

@@ -17,7 +17,7 @@ func (s *Service) signingKey(c Caller, id, op, algName string, mtName *string) (
 	if mtName != nil {
 		mtKey = *mtName
 	}
-	k, err := s.usableKey(c, id, usageSign, op, access{op: op, keys: []string{"kms:signingalgorithm", algName, "kms:messagetype", mtKey}})
+	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, access{op: op, keys: []string{"kms:signingalgorithm", algName, "kms:messagetype", mtKey}})
 	if err != nil {
 		return nil, nil, 0, 0, err
 	}
