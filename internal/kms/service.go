@@ -84,6 +84,10 @@ type Options struct {
 	// Regions are the Regions this deployment serves: multi-Region keys
 	// replicate among them. nil: ReplicateKey refuses every Region.
 	Regions []string
+	// MaterialCache bounds how many versions of key material are held
+	// unsealed in memory (matcache.go); the rest stay sealed until used.
+	// 0: DefaultMaterialCache.
+	MaterialCache int
 }
 
 // Service is the KMS API over one store.
@@ -137,6 +141,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 		return nil, err
 	}
 	s.view = newView(s)
+	s.view.cache.max = o.MaterialCache
+	if s.view.cache.max <= 0 {
+		s.view.cache.max = DefaultMaterialCache
+	}
 	s.follower = store.NewFollower(st, "acct/", s.view)
 	if err := s.follower.Load(ctx); err != nil {
 		return nil, err
