@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/store"
 )
 
 // The admin socket is how an operator unseals a node that started sealed.
@@ -56,6 +57,7 @@ type adminSocket struct {
 	// runs at a time (busy); a successful one clears sealed.
 	unseal func(ctx context.Context, passphrase []byte) error
 	busy   chan struct{}
+	st     store.Store // for backups
 	log    *slog.Logger
 	srv    *http.Server
 }
@@ -92,6 +94,7 @@ func (a *adminSocket) serve(ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", a.status)
 	mux.HandleFunc("POST /v1/unseal", a.unsealHandler)
+	mux.HandleFunc("GET /v1/backup", a.backupHandler)
 	a.srv = &http.Server{
 		Handler:           a.peerCheck(mux),
 		ReadHeaderTimeout: 10 * time.Second,

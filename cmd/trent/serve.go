@@ -21,11 +21,13 @@ import (
 
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/backup"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/server"
+	"github.com/trentkms/trent/internal/store"
 )
 
 // defaultListen is Trent's documented default address.
@@ -177,6 +179,11 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer st.Close()
+	if _, err := st.Get(ctx, backup.IncompleteKey); err == nil {
+		return errors.New("a restore into this store did not finish: run trent restore --replace again")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -234,7 +241,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	adm := &adminSocket{path: adminPath, kind: sealSpec.kind, busy: make(chan struct{}, 1), log: log}
+	adm := &adminSocket{path: adminPath, kind: sealSpec.kind, busy: make(chan struct{}, 1), st: st, log: log}
 	adm.sealed.Store(true)
 	status, err := seal.ReadStatus(ctx, st)
 	if err != nil {
