@@ -184,6 +184,9 @@ func serve(ctx context.Context, c serveConfig) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	if err := store.CheckSchema(ctx, st); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
