@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -235,6 +236,53 @@ func serve(ctx context.Context, c serveConfig) error {
 	}()
 	endpoint := scheme + "://" + ln.Addr().String()
 
+	// Metrics and readiness answer from the start, sealed or not.
+	reg := metrics.New()
+	var ready atomic.Bool
+	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed or starting.", Value: func() float64 {
+		if ready.Load() {
+			return 1
+		}
+		return 0
+	}})
+	if c.metricsListen != "" {
+		ml, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		// Readiness for load balancers and orchestrators: 503 while the node
+		// is sealed or starting.
+		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+			if !ready.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintln(w, "sealed")
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			if _, err := reg.WriteTo(w); err != nil {
+				log.Debug("metrics: write", "err", err)
+			}
+		})
+		// Profiles show where the server spends its time; only with
+		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
+		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		defer ms.Close()
+		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
+	}
+
 	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret}
 	adminPath := c.adminSocket
 	if adminPath == "" {
@@ -316,7 +364,6 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	defer auditLog.Close()
 	k.SetUsageSource(auditLog)
-	reg := metrics.New()
 	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
 		st := auditLog.Stats()
@@ -327,39 +374,13 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	if c.metricsListen != "" {
-		ml, err := net.Listen("tcp", c.metricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			if _, err := reg.WriteTo(w); err != nil {
-				log.Debug("metrics: write", "err", err)
-			}
-		})
-		// Profiles show where the server spends its time; only with
-		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
-		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		}
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server stopped", "err", err)
-			}
-		}()
-		defer ms.Close()
-		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
-	}
 	for i, e := range specs {
 		gates[i+1].open(srv.Endpoint(e.Endpoint))
 		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
 	}
 	gates[0].open(srv)
 	adm.sealed.Store(false)
+	ready.Store(true)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
