@@ -157,3 +157,26 @@ func TestServiceControlPolicies(t *testing.T) {
 		t.Fatalf("message = %q", got)
 	}
 }
+
+// Principal tags whose keys differ only in case are one condition key
+// (IAM User Guide, reference_policies_elements_condition.md: key names are
+// not case-sensitive); the decision must not depend on map order: a Deny
+// fires if either value makes it fire, an Allow needs both (issue 9, hole 8).
+func TestPrincipalTagsDifferingInCase(t *testing.T) {
+	deny := mustPolicy(t, policy.ResourceKind, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:Encrypt","Resource":"*"},
+		{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"admin"}}}]}`)
+	allow := mustPolicy(t, policy.ResourceKind, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"dev"}}}]}`)
+	for i := 0; i < 30; i++ {
+		for _, kp := range []*policy.Policy{deny, allow} {
+			id := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::111122223333:user/alice", Type: UserType},
+				Tags: map[string]string{"Team": "admin", "team": "dev"}}
+			d := DecideKey(&KeyRequest{Identity: id, Action: "kms:Encrypt", Operation: "Encrypt", KeyARN: keyARN, KeyAccount: keyAcct,
+				KeyPolicy: kp, More: []policy.Keys{id.Keys()}})
+			if d.Allowed() {
+				t.Fatalf("run %d: tags Team=admin, team=dev allowed (%+v); want denied", i, d)
+			}
+		}
+	}
+}

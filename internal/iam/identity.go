@@ -115,10 +115,19 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 	}
 	id.AccessKeyID = accessKeyID
 	id.Temporary, id.Issued, id.Expires = true, s.Issued, s.Expiration
+	id.IssuedBy = s.issuer()
 	id.SourceIdentity, id.TransitiveTagKeys = s.SourceIdentity, s.TransitiveTagKeys
 	for _, t := range s.Tags {
 		if id.Tags == nil {
 			id.Tags = map[string]string{}
+		}
+		// A session tag replaces the role's tag of the same key
+		// regardless of case (id_session-tags.md); keeping both would
+		// make aws:PrincipalTag/<key> ambiguous.
+		for k := range id.Tags {
+			if k != t.Key && strings.EqualFold(k, t.Key) {
+				delete(id.Tags, k)
+			}
 		}
 		id.Tags[t.Key] = t.Value
 	}

@@ -80,7 +80,7 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 		return nil, err
 	}
 	if old := s.view.key(c.Region, a.TargetKeyID); old != nil {
-		if err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
+		if _, err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
 			return nil, err
 		}
 	}
@@ -133,7 +133,7 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAl
 	}
 	if a := s.view.alias(c.Account, c.Region, name); a != nil {
 		if k := s.view.key(c.Region, a.TargetKeyID); k != nil {
-			if err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
+			if _, err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
 				return nil, err
 			}
 		}
@@ -168,7 +168,7 @@ func (s *Service) ListAliases(ctx context.Context, c Caller, in *kmsapi.ListAlia
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.ListAliasesResponse{Aliases: []kmsapi.AliasListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.ListAliasesResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, a := range got {
 		out.Aliases = append(out.Aliases, kmsapi.AliasListEntry{
 			AliasName: wire.Ptr(a.Name), AliasArn: wire.Ptr(arn.AliasARN(c.Region, c.Account, a.Name)),

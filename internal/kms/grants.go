@@ -194,7 +194,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if constraint != "" {
 		a.keys = append(a.keys, "kms:GrantConstraintType", constraint)
 	}
-	k, dec, err := s.grantAuthority(c, *in.KeyId, a)
+	k, dec, err := s.keyDecision(c, *in.KeyId, keyOnly|crossAccount, a)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	// that grant has, with equal or stricter constraints (grants.md).
 	if dec.By == "grant" {
 		if parent := s.grantByID(k, dec.GrantID); parent != nil && !narrower(parent.rec, ops, equals, subset) {
-			return nil, accessDenied(authz.NoIdentityAllow.Message(c.identity().ARN, "kms:CreateGrant", k.arn))
+			return nil, accessDenied(authz.NoIdentityAllow.Message(c.Identity.ARN, "kms:CreateGrant", k.arn))
 		}
 	}
 	if err := dryRun(in.DryRun); err != nil {
@@ -251,7 +251,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	}
 	rec := grantRecord{
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
-		Created: s.now().UTC(), Grantee: grantee, Retiring: retiring, Issuing: arn.RootARN(c.identity().Account),
+		Created: s.now().UTC(), Grantee: grantee, Retiring: retiring, Issuing: arn.RootARN(c.Identity.Account),
 		Ops: ops, Equals: equals, Subset: subset, TokenHash: hash,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
@@ -267,21 +267,6 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 		return nil, err
 	}
 	return &kmsapi.CreateGrantResponse{GrantId: wire.Ptr(rec.ID), GrantToken: wire.Ptr(token)}, nil
-}
-
-// grantAuthority resolves the key of a grant request and authorizes it,
-// returning the decision (to see whether a grant allowed it).
-func (s *Service) grantAuthority(c Caller, id string, a access) (*key, authz.KeyDecision, error) {
-	k, _, err := s.lookup(c, id, keyOnly|crossAccount)
-	if err != nil {
-		return nil, authz.KeyDecision{}, err
-	}
-	ident := c.identity()
-	d := s.decide(c, ident, k, a, s.view.grantsOf(k))
-	if !d.Allowed() {
-		return nil, d, accessDenied(d.Reason.Message(ident.ARN, a.actionName(), k.arn))
-	}
-	return k, d, nil
 }
 
 func (s *Service) grantByID(k *key, id string) *grant {
@@ -413,6 +398,9 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 // and so may the issuing account through its IAM policies; kms:RetireGrant in
 // a key policy has no effect (KMS Developer Guide: retiring and revoking grants).
 func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGrantRequest) (*struct{}, error) {
+	if _, err := c.who(); err != nil {
+		return nil, err
+	}
 	var g *grant
 	var k *key
 	switch {
@@ -434,19 +422,8 @@ func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGr
 	default:
 		return nil, wire.Validation("Either GrantToken or both KeyId and GrantId must be specified.")
 	}
-	id := c.identity()
-	// A Deny of kms:RetireGrant still stops those the grant lets retire it
-	// (KMS Developer Guide: retiring and revoking grants).
-	if err := s.deniedExplicitly(c, k, access{op: "RetireGrant"}); err != nil {
+	if _, err := s.authorize(c, k, access{op: "RetireGrant", retire: g}); err != nil {
 		return nil, err
-	}
-	allowed := granteeIs(g.rec.Retiring, id) ||
-		(granteeIs(g.rec.Grantee, id) && slices.Contains(g.rec.Ops, "RetireGrant"))
-	if !allowed && g.rec.Issuing == arn.RootARN(id.Account) {
-		allowed = s.authorizeAccount(c, "kms:RetireGrant", k.arn) == nil
-	}
-	if !allowed {
-		return nil, accessDenied(authz.NoIdentityAllow.Message(id.ARN, "kms:RetireGrant", k.arn))
 	}
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err

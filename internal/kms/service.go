@@ -28,8 +28,8 @@ type Caller struct {
 	ARN     string // the principal's ARN
 	Region  string // the Region of the request's credential scope
 	// Identity is the caller as authorization sees it; Request what it knows
-	// of the request. A nil Identity is the account's root principal (for
-	// callers inside this process, such as tests).
+	// of the request. A Caller with a nil Identity is refused: callers inside
+	// this process (tests, background jobs) name the principal they act as.
 	Identity *authz.Identity
 	Request  authz.Request
 	// RequestID is the request's id (x-amzn-RequestId), passed on to external

@@ -40,6 +40,15 @@
 // elements failed and why. DecideAll evaluates several policies of one kind
 // as one set.
 //
+// # Saved policies
+//
+// AWS binds the IAM users and roles a saved resource-based or trust policy
+// names to their unique ids, so that an entity deleted and created again
+// under the same name is not the principal the policy named. Compile such a
+// document with Options.Bound and the Bindings resolved when it was saved
+// (BindablePrincipals lists the ARNs to resolve), describe callers with
+// Principal.ID, and display the document with RewritePrincipals.
+//
 // Validate reports every finding in a document, errors and warnings, worded
 // as AWS words them; Compile fails with the errors.
 //
@@ -53,6 +62,13 @@
 // names, which Keys.Set, Keys.Add and NewKeys do. Values are compared as the
 // operator says: case-sensitively unless it is an IgnoreCase operator.
 // aws:CurrentTime and aws:EpochTime default to Request.Time.
+//
+// A single-valued key whose name comes from the request (an encryption
+// context or tag key) is set with Keys.SetOne: names that differ only in case
+// then make one ambiguous key, and evaluation fails closed over its values (a
+// Deny statement applies if it applies under any of them, an Allow statement
+// only if it applies under all), so no decision depends on which of the
+// colliding names a map happened to yield last.
 //
 // # Performance
 //
