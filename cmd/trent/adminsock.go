@@ -65,6 +65,9 @@ type adminSocket struct {
 // listenAdmin listens on the socket at path, replacing a stale socket that
 // no process answers on.
 func listenAdmin(path string) (net.Listener, error) {
+	if len(path) > 107 { // sun_path holds 108 bytes with its NUL
+		return nil, fmt.Errorf("--admin-socket %s is longer than the 107 bytes a Unix socket path may have: give a shorter --admin-socket", path)
+	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("--admin-socket %s exists and is not a socket", path)
