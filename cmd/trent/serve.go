@@ -157,12 +157,11 @@ func serve(ctx context.Context, c serveConfig) error {
 	// now; one from trent unseal comes later through the admin socket.
 	var wrapper seal.Wrapper
 	if !sealSpec.fromUnseal() {
-		pass, err := sealSpec.passphrase(newSecrets(os.Stdin), nil)
-		if sealSpec.kind != seal.Passphrase {
-			pass, err = nil, nil
-		}
-		if err != nil {
-			return err
+		var pass []byte
+		if sealSpec.kind == seal.Passphrase {
+			if pass, err = sealSpec.passphrase(newSecrets(os.Stdin), nil); err != nil {
+				return err
+			}
 		}
 		wrapper, err = sealSpec.wrapper(ctx, pass)
 		clear(pass)
