@@ -176,107 +176,42 @@ type KeyDecision struct {
 	GrantID string
 }
 
-// DecideKey makes AWS KMS's decision for a request on a key: an explicit
-// deny in the key policy, an identity policy, a boundary, a session policy or
-// the endpoint policy wins over everything, grants included; the endpoint
-// policy (if any) must allow; then the key policy must allow the caller
-// directly, or allow the caller's account so that its IAM policies decide
-// (KMS Developer Guide: key policies, IAM policies, troubleshooting key
-// access); else a grant for the caller and operation allows.
+// DecideKey makes AWS KMS's decision for a request on a key: the key policy
+// combined with the caller's identity-based policies, boundary, session
+// policies, SCPs and the endpoint policy as DecideResource does (an explicit
+// deny anywhere wins over everything, grants included; the key policy must
+// allow the caller directly, or allow the caller's account so that its IAM
+// policies decide: KMS Developer Guide, key policies, IAM policies,
+// troubleshooting key access); else a grant for the caller and operation
+// allows, unless the denial was final (an explicit deny, an SCP or the
+// endpoint policy).
 func DecideKey(r *KeyRequest) KeyDecision {
 	id := r.Identity
 	req := &policy.Request{
 		Principal: id.PolicyPrincipal(),
 		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
 	}
-	if d, ok := guardrails(id, req); !ok {
-		return KeyDecision{Decision: d}
-	}
 	kp := policy.Outcome{Decision: policy.NotApplicable, Statement: -1}
 	if r.KeyPolicy != nil {
 		kp = r.KeyPolicy.Decide(req)
-	}
-	if kp.Decision == policy.ExplicitDeny {
-		return KeyDecision{Decision: Decision{Reason: ExplicitResourceDeny, Statement: kp.Statement, Sid: kp.Sid}}
-	}
-	idOut, _ := policy.DecideAll(id.Policies, req)
-	if idOut.Decision == policy.ExplicitDeny {
-		return KeyDecision{Decision: Decision{Reason: ExplicitIdentityDeny, Statement: idOut.Statement, Sid: idOut.Sid}}
-	}
-	boundary := policy.Outcome{Decision: policy.Allow}
-	if id.Boundary != nil {
-		if boundary = id.Boundary.Decide(req); boundary.Decision == policy.ExplicitDeny {
-			return KeyDecision{Decision: Decision{Reason: ExplicitBoundaryDeny, Statement: boundary.Statement, Sid: boundary.Sid}}
-		}
-	}
-	session := policy.Outcome{Decision: policy.Allow}
-	if id.HasSessionPolicy {
-		if session, _ = policy.DecideAll(id.SessionPolicies, req); session.Decision == policy.ExplicitDeny {
-			return KeyDecision{Decision: Decision{Reason: ExplicitSessionDeny, Statement: session.Statement, Sid: session.Sid}}
-		}
 	}
 	endpoint := r.Endpoint
 	if endpoint == nil {
 		endpoint = r.Request.Endpoint
 	}
-	if endpoint != nil {
-		switch ep := endpoint.Decide(req); ep.Decision {
-		case policy.ExplicitDeny:
-			return KeyDecision{Decision: Decision{Reason: ExplicitEndpointDeny, Statement: ep.Statement, Sid: ep.Sid}}
-		case policy.NotApplicable:
-			return KeyDecision{Decision: Decision{Reason: NoEndpointAllow, Statement: -1}}
-		}
-	}
-
-	// The caller's own account's side: root may do anything in IAM terms; others need an allow.
-	identityAllows := id.Type == RootType || idOut.Decision == policy.Allow
-	limitsAllow := func() Reason {
-		switch {
-		case boundary.Decision != policy.Allow:
-			return NoBoundaryAllow
-		case session.Decision != policy.Allow:
-			return NoSessionAllow
-		}
-		return Allowed
-	}
-	sameAccount := id.Account == r.KeyAccount
-	deny := Reason(NoResourceAllow)
-	if kp.Decision == policy.Allow {
-		direct := kp.Via >= policy.ViaNotPrincipal
-		switch {
-		case id.Type == ServiceType:
-			// A service principal has no identity policies: the key policy's
-			// allow of the service is the whole permission (KMS Developer
-			// Guide: allowing AWS services to use a KMS key).
-			if kp.Via >= policy.ViaAnyone {
-				return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
-			}
-		case direct && sameAccount:
-			// A key policy naming the caller suffices in its account; a role
-			// session allowed through its role (not its own session ARN) is
-			// still bounded by its session policy and boundary.
-			if id.Type != AssumedRoleType || kp.Via == policy.ViaPrincipal {
-				return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
-			}
-			if why := limitsAllow(); why != Allowed {
-				deny = why
-				break
-			}
-			return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
-		case !identityAllows:
-			deny = NoIdentityAllow
-		default:
-			if why := limitsAllow(); why != Allowed {
-				deny = why
-				break
-			}
-			return KeyDecision{Decision: Decision{Statement: idOut.Statement, Sid: idOut.Sid}, By: "iam"}
-		}
+	d := DecideResource(id, req, r.KeyAccount, kp, endpoint)
+	switch {
+	case d.Allowed() && d.ByResource:
+		return KeyDecision{Decision: d.Decision, By: "key-policy"}
+	case d.Allowed():
+		return KeyDecision{Decision: d.Decision, By: "iam"}
+	case d.Reason.final():
+		return KeyDecision{Decision: d.Decision}
 	}
 	for _, g := range r.Grants {
 		if g.AllowsRequest(r) {
 			return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
 		}
 	}
-	return KeyDecision{Decision: Decision{Reason: deny, Statement: -1}}
+	return KeyDecision{Decision: d.Decision}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -236,6 +237,12 @@ type Bootstrap struct {
 	AccountID       string // empty: random
 	AccessKeyID     string // empty: random
 	SecretAccessKey string // empty: random
+	// Also is more of a first start's records (the wrapped root key), written
+	// in the same transaction as the account, so that of several nodes
+	// starting at once on an empty store exactly one makes both. If one of
+	// its compares fails Bootstrap returns an error wrapping
+	// store.ErrConflict, having written nothing.
+	Also store.Txn
 }
 
 // Bootstrapped says what Bootstrap found or made. SecretAccessKey is set only
@@ -272,7 +279,7 @@ func (d *Directory) Bootstrap(ctx context.Context, b Bootstrap) (Bootstrapped, e
 	}
 	out.Account = acct
 
-	var txn store.Txn
+	txn := store.Txn{Compares: slices.Clone(b.Also.Compares), Puts: slices.Clone(b.Also.Puts), Deletes: slices.Clone(b.Also.Deletes)}
 	if out.CreatedAccount {
 		txn.Compares = append(txn.Compares, store.Compare{Key: accountKey(acct.ID)})
 		txn.Puts = append(txn.Puts, store.KV{Key: accountKey(acct.ID), Value: mustJSON(acct)})

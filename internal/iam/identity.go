@@ -115,6 +115,7 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 	}
 	id.AccessKeyID = accessKeyID
 	id.Temporary, id.Issued, id.Expires = true, s.Issued, s.Expiration
+	id.IssuedBy = s.issuer()
 	id.SourceIdentity, id.TransitiveTagKeys = s.SourceIdentity, s.TransitiveTagKeys
 	for _, t := range s.Tags {
 		if id.Tags == nil {

@@ -14,6 +14,10 @@ import (
 	"github.com/trentkms/trent/internal/wire/iamapi"
 )
 
+// serviceRolePolicyPrefix starts the ARNs of the AWS managed policies of
+// service-linked roles.
+const serviceRolePolicyPrefix = "arn:aws:iam::aws:policy" + slrPathPrefix
+
 // Quotas from the IAM User Guide (IAM and AWS STS quotas).
 const (
 	maxAttached       = 10
@@ -580,6 +584,12 @@ func attach[T holder](ctx context.Context, d *Directory, c Call, e entity, actio
 	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *store.Txn) error {
 		if err := protectedRole(any(h)); err != nil {
 			return err
+		}
+		if add && strings.HasPrefix(policyARN, serviceRolePolicyPrefix) {
+			// Only their service-linked roles, which customers cannot
+			// change, hold these; IAM's text for roles, after it for users
+			// and groups.
+			return iamapi.NewPolicyNotAttachableException("Cannot attach a Service Role Policy to a Customer " + strings.ToUpper(e.noun[:1]) + e.noun[1:] + ".")
 		}
 		_, attached := holderPolicies(h)
 		for i, a := range *attached {

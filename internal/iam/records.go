@@ -185,4 +185,26 @@ type sessionRecord struct {
 	SourceIdentity    string   `json:"sourceIdentity,omitempty"`
 	// SourceAccount and SourceARN are the caller that assumed the role.
 	SourceARN string `json:"sourceArn,omitempty"`
+	// IssuedBy is the STS operation that issued the credentials, which
+	// decides what they may call (CheckCredentialScope).
+	IssuedBy string `json:"issuedBy,omitempty"`
+}
+
+// STS operations that issue temporary credentials.
+const (
+	issuedByAssumeRole      = "AssumeRole"
+	issuedByGetSessionToken = "GetSessionToken"
+)
+
+// issuer is the STS operation that issued the session. Sessions stored
+// before IssuedBy was recorded are told apart by their role: only
+// AssumeRole names one.
+func (s *sessionRecord) issuer() string {
+	switch {
+	case s.IssuedBy != "":
+		return s.IssuedBy
+	case s.RoleName != "":
+		return issuedByAssumeRole
+	}
+	return issuedByGetSessionToken
 }

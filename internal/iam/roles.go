@@ -55,6 +55,26 @@ func protectedRole(h any) error {
 	return nil
 }
 
+// Service-linked roles live under this path and take names with this
+// prefix; only their service creates them (CreateServiceLinkedRole).
+const (
+	slrPathPrefix = "/aws-service-role/"
+	slrNamePrefix = "AWSServiceRoleFor"
+)
+
+// reservedRole refuses a customer role the path or the name of a
+// service-linked role, which must not pass for one. The path's message is
+// IAM's; names are unique without regard to case, so the prefix is too.
+func reservedRole(path, name string) error {
+	if strings.HasPrefix(path, slrPathPrefix) {
+		return iamapi.NewInvalidInputException("Path prefix '" + slrPathPrefix + "' can only be used for AWS Service linked Roles")
+	}
+	if len(name) >= len(slrNamePrefix) && strings.EqualFold(name[:len(slrNamePrefix)], slrNamePrefix) {
+		return iamapi.NewInvalidInputException("Role name prefix '" + slrNamePrefix + "' can only be used for AWS Service linked Roles")
+	}
+	return nil
+}
+
 func (d *Directory) apiRole(account string, r *Role, withTags bool) *iamapi.Role {
 	out := &iamapi.Role{
 		Path: wire.Ptr(r.Path), RoleName: wire.Ptr(r.Name), RoleId: wire.Ptr(r.ID), Arn: wire.Ptr(RoleARN(account, r.Path, r.Name)),
@@ -91,6 +111,9 @@ func (d *Directory) CreateRole(ctx context.Context, c Call, in *iamapi.CreateRol
 		extra = append(extra, "iam:PermissionsBoundary", *in.PermissionsBoundary)
 	}
 	if err := d.authorize(c, "iam:CreateRole", RoleARN(acct, path, name), extra...); err != nil {
+		return nil, err
+	}
+	if err := reservedRole(path, name); err != nil {
 		return nil, err
 	}
 	if err := checkDocument(*in.AssumeRolePolicyDocument, policy.TrustKind); err != nil {

@@ -92,14 +92,28 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		}
 	}
 
+	// A source identity, once set, persists through role chaining and
+	// cannot be changed (IAM User Guide,
+	// id_credentials_temp_control-access_monitor): another value is
+	// denied; none carries the caller's into the new session, which sets it
+	// there, so the trust policy sees sts:SourceIdentity and must allow
+	// sts:SetSourceIdentity as when it is given.
+	sourceIdentity := wire.String(in.SourceIdentity)
+	if c.Identity.SourceIdentity != "" {
+		if in.SourceIdentity != nil && *in.SourceIdentity != c.Identity.SourceIdentity {
+			return nil, wire.Errorf("AccessDenied", 403, "User: %s is not authorized to perform: sts:SetSourceIdentity on resource: %s", c.Identity.ARN, roleARN)
+		}
+		sourceIdentity = c.Identity.SourceIdentity
+	}
+
 	// The request context of the trust policy and of the caller's policies.
 	keys := authz.GlobalKeys(c.Identity, c.Request)
 	keys.Set("sts:RoleSessionName", *in.RoleSessionName)
 	if in.ExternalId != nil {
 		keys.Set("sts:ExternalId", *in.ExternalId)
 	}
-	if in.SourceIdentity != nil {
-		keys.Set("sts:SourceIdentity", *in.SourceIdentity)
+	if sourceIdentity != "" {
+		keys.Set("sts:SourceIdentity", sourceIdentity)
 	}
 	for _, t := range tags {
 		keys.Set("aws:RequestTag/"+t.Key, t.Value)
@@ -112,7 +126,7 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	if len(in.Tags) > 0 {
 		actions = append(actions, "sts:TagSession")
 	}
-	if in.SourceIdentity != nil {
+	if sourceIdentity != "" {
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
 	trust, err := policy.Compile([]byte(r.TrustPolicy), policy.Options{Kind: policy.TrustKind})
@@ -151,10 +165,8 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	rec := sessionRecord{
 		Account: a.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second),
 		RoleName: r.Name, SessionName: *in.RoleSessionName, Policy: wire.String(in.Policy), PolicyARNs: policyARNs,
-		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: wire.String(in.SourceIdentity), SourceARN: c.Identity.ARN,
-	}
-	if rec.SourceIdentity == "" {
-		rec.SourceIdentity = c.Identity.SourceIdentity // source identity persists through role chaining
+		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: sourceIdentity, SourceARN: c.Identity.ARN,
+		IssuedBy: issuedByAssumeRole,
 	}
 	creds, err := d.issue(ctx, rec)
 	if err != nil {
@@ -239,7 +251,7 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 		dur = *in.DurationSeconds
 	}
 	now := d.now().UTC()
-	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN}
+	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN, IssuedBy: issuedByGetSessionToken}
 	if c.Identity.Type == authz.UserType {
 		rec.UserName = c.Identity.Name
 	}

@@ -168,7 +168,7 @@ func (s *Service) ListAliases(ctx context.Context, c Caller, in *kmsapi.ListAlia
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.ListAliasesResponse{Aliases: []kmsapi.AliasListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.ListAliasesResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, a := range got {
 		out.Aliases = append(out.Aliases, kmsapi.AliasListEntry{
 			AliasName: wire.Ptr(a.Name), AliasArn: wire.Ptr(arn.AliasARN(c.Region, c.Account, a.Name)),

@@ -45,7 +45,7 @@ func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPubl
 // dataKeyPair makes a key pair of the requested spec and encrypts its
 // private key under a symmetric encryption key.
 func (s *Service) dataKeyPair(c Caller, id, op, pairSpec string, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, []byte, error) {
-	k, m, err := s.encryptionKey(c, id, op, access{op: op, ec: ec, keys: []string{"kms:datakeypairspec", pairSpec}})
+	k, m, err := s.encryptionKey(c, id, op, dataKeyAccess(op, ec, "kms:datakeypairspec", pairSpec))
 	if err != nil {
 		return nil, nil, nil, nil, nil, err
 	}

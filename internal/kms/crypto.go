@@ -429,6 +429,14 @@ func dataKeySize(spec *string, n *int32) (int, error) {
 	return 32, nil
 }
 
+// dataKeyAccess is the access of an operation that generates a data key or
+// data key pair: KMS encrypts it with SYMMETRIC_DEFAULT, which
+// kms:EncryptionAlgorithm reports although the request names no algorithm
+// (KMS Developer Guide, conditions-kms.md: kms:EncryptionAlgorithm).
+func dataKeyAccess(op string, ec map[string]string, keys ...string) access {
+	return access{op: op, ec: ec, keys: append([]string{"kms:encryptionalgorithm", algSymmetric}, keys...)}
+}
+
 // generateDataKey makes a random data key and its ciphertext under the key.
 func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, error) {
 	size, err := dataKeySize(spec, n)
@@ -437,7 +445,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 	}
 	if k, _, err := s.lookup(c, id, keyOrAlias|crossAccount); err == nil && k.isXKS() {
 		// A nil material: the caller reports no KeyMaterialId.
-		if k, err = s.keyFor(c, id, keyOrAlias|crossAccount, access{op: op, ec: ec}); err != nil {
+		if k, err = s.keyFor(c, id, keyOrAlias|crossAccount, dataKeyAccess(op, ec)); err != nil {
 			return nil, nil, nil, nil, err
 		}
 		if err := checkUsage(k, op, nil); err != nil {
@@ -452,7 +460,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 		pt, blob, err := s.xksDataKey(ctx, c, k, op, size, ec)
 		return k, nil, pt, blob, err
 	}
-	k, m, err := s.encryptionKey(c, id, op, access{op: op, ec: ec})
+	k, m, err := s.encryptionKey(c, id, op, dataKeyAccess(op, ec))
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

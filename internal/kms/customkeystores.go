@@ -494,7 +494,7 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, c Caller, in *kms
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.DescribeCustomKeyStoresResponse{CustomKeyStores: []kmsapi.CustomKeyStoresListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.DescribeCustomKeyStoresResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, r := range got {
 		e := kmsapi.CustomKeyStoresListEntry{
 			CustomKeyStoreId: wire.Ptr(r.ID), CustomKeyStoreName: wire.Ptr(r.Name), CustomKeyStoreType: wire.Ptr(r.Type),

@@ -243,12 +243,17 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 			md.XksKeyConfiguration = &kmsapi.XksKeyConfigurationType{Id: wire.Ptr(r.XksKeyID)}
 		}
 	}
-	if r.CurrentMaterial != "" {
+	// Only keys that rotate have a current material to name: symmetric
+	// encryption keys of origin AWS_KMS or EXTERNAL (KeyMetadata,
+	// CurrentKeyMaterialId), the latter once material was imported.
+	if r.CurrentMaterial != "" && r.Spec == specSymmetric && (r.Origin == originAWSKMS || r.Origin == originExternal) {
 		md.CurrentKeyMaterialId = wire.Ptr(r.CurrentMaterial)
 	}
+	// PendingDeletionWindowInDays belongs to PendingReplicaDeletion alone
+	// (KeyMetadata), a state this server does not have (see
+	// primaryWithReplicas).
 	if r.State == PendingDeletion {
 		md.DeletionDate = ts(r.DeletionDate)
-		md.PendingDeletionWindowInDays = wire.Ptr(r.PendingWindow)
 	}
 	return md
 }
@@ -295,7 +300,7 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, in *kmsapi.ListKeysReq
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.ListKeysResponse{Keys: []kmsapi.KeyListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.ListKeysResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, k := range got {
 		out.Keys = append(out.Keys, kmsapi.KeyListEntry{KeyId: wire.Ptr(k.rec.ID), KeyArn: wire.Ptr(k.arn)})
 	}

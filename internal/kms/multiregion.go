@@ -68,7 +68,6 @@ func (s *Service) multiRegionConfiguration(k *key) *kmsapi.MultiRegionConfigurat
 	out := &kmsapi.MultiRegionConfiguration{
 		MultiRegionKeyType: wire.Ptr(typ),
 		PrimaryKey:         &kmsapi.MultiRegionKey{Arn: wire.Ptr(arn.KeyARN(r.PrimaryRegion, r.Account, r.ID)), Region: wire.Ptr(r.PrimaryRegion)},
-		ReplicaKeys:        []kmsapi.MultiRegionKey{},
 	}
 	fam := s.view.familyOf(k)
 	regions := make([]string, 0, len(fam))
@@ -294,7 +293,11 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	if r == nil {
 		return nil, notFoundKey(replicaARN)
 	}
-	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: s.metadata(r), ReplicaPolicy: wire.Ptr(r.rec.Policy), ReplicaTags: []kmsapi.Tag{}}
+	md := s.metadata(r)
+	// AWS answers while the replica is still being created, before it has
+	// material to name (ReplicateKey's ReplicaKeyMetadata).
+	md.CurrentKeyMaterialId = nil
+	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: md, ReplicaPolicy: wire.Ptr(r.rec.Policy)}
 	for _, t := range r.rec.Tags {
 		out.ReplicaTags = append(out.ReplicaTags, kmsapi.Tag{TagKey: wire.Ptr(t.Key), TagValue: wire.Ptr(t.Value)})
 	}

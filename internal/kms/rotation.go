@@ -120,7 +120,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, in *kmsapi
 	if k.rec.Spec != specSymmetric || k.rec.Origin != originAWSKMS {
 		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin + " which is not valid for this operation.")
 	}
-	out := &kmsapi.GetKeyRotationStatusResponse{KeyRotationEnabled: wire.Ptr(k.rec.RotationEnabled), KeyId: wire.Ptr(k.rec.ID)}
+	out := &kmsapi.GetKeyRotationStatusResponse{KeyRotationEnabled: wire.Ptr(k.rec.RotationEnabled), KeyId: wire.Ptr(k.arn)}
 	if k.rec.RotationEnabled {
 		out.RotationPeriodInDays = wire.Ptr(k.rec.RotationPeriod)
 		out.NextRotationDate = ts(k.rec.NextRotation)
@@ -168,7 +168,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.Ro
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.RotateKeyOnDemandResponse{KeyId: wire.Ptr(k.rec.ID)}, nil
+	return &kmsapi.RotateKeyOnDemandResponse{KeyId: wire.Ptr(k.arn)}, nil
 }
 
 // rotateScheduled performs an automatic rotation that has come due.
@@ -232,7 +232,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.Lis
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.ListKeyRotationsResponse{Rotations: []kmsapi.RotationsListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.ListKeyRotationsResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, m := range got {
 		e := kmsapi.RotationsListEntry{KeyId: wire.Ptr(k.rec.ID), KeyMaterialId: wire.Ptr(m.ID), RotationDate: ts(m.Created)}
 		if m.RotationType != "" {

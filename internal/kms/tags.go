@@ -116,7 +116,7 @@ func (s *Service) ListResourceTags(ctx context.Context, c Caller, in *kmsapi.Lis
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.ListResourceTagsResponse{Tags: []kmsapi.Tag{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.ListResourceTagsResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, t := range got {
 		out.Tags = append(out.Tags, kmsapi.Tag{TagKey: wire.Ptr(t.Key), TagValue: wire.Ptr(t.Value)})
 	}

@@ -40,6 +40,15 @@
 // elements failed and why. DecideAll evaluates several policies of one kind
 // as one set.
 //
+// # Saved policies
+//
+// AWS binds the IAM users and roles a saved resource-based or trust policy
+// names to their unique ids, so that an entity deleted and created again
+// under the same name is not the principal the policy named. Compile such a
+// document with Options.Bound and the Bindings resolved when it was saved
+// (BindablePrincipals lists the ARNs to resolve), describe callers with
+// Principal.ID, and display the document with RewritePrincipals.
+//
 // Validate reports every finding in a document, errors and warnings, worded
 // as AWS words them; Compile fails with the errors.
 //
