@@ -106,7 +106,8 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 
 // decideRetire decides a RetireGrant (KMS Developer Guide: retiring and
 // revoking grants): an explicit deny of kms:RetireGrant in the key policy or
-// the caller's policies stops everyone; otherwise the grant's retiring
+// the caller's policies stops everyone, as do the guardrails that bound
+// every permission (SCPs, the VPC endpoint policy); otherwise the grant's retiring
 // principal may retire it, so may its grantee if the grant includes
 // RetireGrant, and so may the issuing account through its IAM policies
 // (kms:RetireGrant in a key policy has no effect). Grant constraints do not
@@ -115,7 +116,8 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 	g := a.retire
 	d := s.decide(c, id, k, a, nil)
 	switch d.Reason {
-	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny:
+	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny,
+		authz.ExplicitSCPDeny, authz.NoSCPAllow, authz.NoEndpointAllow:
 		return d
 	}
 	switch {
