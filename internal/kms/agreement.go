@@ -13,6 +13,7 @@ import (
 // a peer's public key (DER SubjectPublicKeyInfo) and returns the raw shared
 // secret.
 func (s *Service) DeriveSharedSecret(ctx context.Context, c Caller, in *kmsapi.DeriveSharedSecretRequest) (*kmsapi.DeriveSharedSecretResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}

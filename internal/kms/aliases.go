@@ -100,7 +100,7 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 		return nil, err
 	}
 	if old := s.view.key(c.Region, a.TargetKeyID); old != nil {
-		if err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
+		if _, err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +164,7 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAl
 	}
 	if a := s.view.alias(c.Account, c.Region, name); a != nil {
 		if k := s.view.key(c.Region, a.TargetKeyID); k != nil {
-			if err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
+			if _, err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
 				return nil, err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 // GetPublicKey returns an asymmetric key's public key (DER
 // SubjectPublicKeyInfo) with what a client needs to use it outside KMS.
 func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPublicKeyRequest) (*kmsapi.GetPublicKeyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, err := s.keyForOp(c, "GetPublicKey", *in.KeyId, keyOrAlias|crossAccount, access{op: "GetPublicKey"})
 	if err != nil {
 		return nil, err
@@ -38,7 +39,7 @@ func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPubl
 // dataKeyPair makes a key pair of the requested spec and encrypts its
 // private key under a symmetric encryption key.
 func (s *Service) dataKeyPair(c Caller, id, op, pairSpec string, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, []byte, error) {
-	k, m, err := s.encryptionKey(c, id, op, access{op: op, ec: ec, keys: []string{"kms:datakeypairspec", pairSpec}})
+	k, m, err := s.encryptionKey(c, id, op, dataKeyAccess(op, ec, "kms:datakeypairspec", pairSpec))
 	if err != nil {
 		return nil, nil, nil, nil, nil, err
 	}
@@ -64,6 +65,7 @@ func (s *Service) dataKeyPair(c Caller, id, op, pairSpec string, ec map[string]s
 // GenerateDataKeyPair returns a key pair whose private key comes in plaintext
 // (PKCS #8 DER) and encrypted under a symmetric encryption key.
 func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyPairRequest) (*kmsapi.GenerateDataKeyPairResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
@@ -80,6 +82,7 @@ func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, in *kmsapi.
 // GenerateDataKeyPairWithoutPlaintext returns the key pair with only the
 // encrypted private key.
 func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyPairWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyPairWithoutPlaintextResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, m, priv, pub, blob, err := s.dataKeyPair(c, *in.KeyId, "GenerateDataKeyPairWithoutPlaintext", *in.KeyPairSpec, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err

@@ -86,7 +86,7 @@ func BenchmarkAuthorize(b *testing.B) {
 	a := access{op: "Encrypt", ec: map[string]string{"tenant": "acme"}, keys: []string{"kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := e.s.authorize(c, k, a); err != nil {
+		if _, err := e.s.authorize(c, k, a); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -143,6 +143,7 @@ func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[strin
 // Encrypt encrypts up to 4096 bytes under a symmetric key, or a small
 // plaintext under an RSA or SM2 key's public key.
 func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptRequest) (*kmsapi.EncryptResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, err := s.keyForOp(c, "Encrypt", *in.KeyId, keyOrAlias|crossAccount,
 		cryptoAccess("Encrypt", in.EncryptionContext, "kms:encryptionalgorithm", in.EncryptionAlgorithm, algSymmetric))
 	if err != nil {
@@ -273,7 +274,7 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 		if k = s.view.key(c.Region, h.KeyID); k == nil {
 			return nil, nil, "", accessDenied("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
-		if err := s.authorize(c, k, a); err != nil {
+		if _, err := s.authorize(c, k, a); err != nil {
 			return nil, nil, "", err
 		}
 	}
@@ -330,6 +331,7 @@ func (s *Service) dryRunSource(c Caller, op, member string, keyID *string, ec ma
 // Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or
 // ReEncrypt, or one made outside KMS with an asymmetric key's public key.
 func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptRequest) (*kmsapi.DecryptResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
@@ -357,6 +359,7 @@ func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptReque
 // ReEncrypt decrypts under one key and encrypts under another (or the same)
 // without exposing the plaintext.
 func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptRequest) (*kmsapi.ReEncryptResponse, error) {
+	c.grantTokens = in.GrantTokens
 	// kms:ReEncryptOnSameKey is part of both the ReEncryptFrom and the
 	// ReEncryptTo decisions, so work out both keys first.
 	same := "false"
@@ -451,6 +454,14 @@ func dataKeySize(spec *string, n *int32) (int, error) {
 	return 32, nil
 }
 
+// dataKeyAccess is the access of an operation that generates a data key or
+// data key pair: KMS encrypts it with SYMMETRIC_DEFAULT, which
+// kms:EncryptionAlgorithm reports although the request names no algorithm
+// (KMS Developer Guide, conditions-kms.md: kms:EncryptionAlgorithm).
+func dataKeyAccess(op string, ec map[string]string, keys ...string) access {
+	return access{op: op, ec: ec, keys: append([]string{"kms:encryptionalgorithm", algSymmetric}, keys...)}
+}
+
 // generateDataKey makes a random data key and its ciphertext under the key.
 func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, error) {
 	size, err := dataKeySize(spec, n)
@@ -459,7 +470,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 	}
 	if k, _, err := s.lookup(c, id, keyOrAlias|crossAccount); err == nil && k.isXKS() {
 		// A nil material: the caller reports no KeyMaterialId.
-		if k, err = s.keyForOp(c, op, id, keyOrAlias|crossAccount, access{op: op, ec: ec}); err != nil {
+		if k, err = s.keyForOp(c, op, id, keyOrAlias|crossAccount, dataKeyAccess(op, ec)); err != nil {
 			return nil, nil, nil, nil, err
 		}
 		if err := dryRun(dry); err != nil {
@@ -468,7 +479,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 		pt, blob, err := s.xksDataKey(ctx, c, k, op, size, ec)
 		return k, nil, pt, blob, err
 	}
-	k, m, err := s.encryptionKey(c, id, op, access{op: op, ec: ec})
+	k, m, err := s.encryptionKey(c, id, op, dataKeyAccess(op, ec))
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -489,6 +500,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 
 // GenerateDataKey returns a data key in plaintext and encrypted under the key.
 func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyRequest) (*kmsapi.GenerateDataKeyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
@@ -501,6 +513,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyWithoutPlaintextResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err

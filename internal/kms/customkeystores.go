@@ -328,7 +328,7 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, c Caller, in *kmsapi
 	// Creating a store creates the service-linked role it needs, as the
 	// caller (KMS Developer Guide: keystore-cloudhsm, service-linked role).
 	if s.roles != nil {
-		if err := s.roles.EnsureCustomKeyStoreRole(ctx, c.identity(), c.Request); err != nil {
+		if err := s.roles.EnsureCustomKeyStoreRole(ctx, c.Identity, c.Request); err != nil {
 			return nil, err
 		}
 	}

@@ -136,7 +136,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		// Every multi-Region primary key (re)creates the role that keeps the
 		// family synchronized (multi-region-keys-auth.md: service-linked role).
 		if s.roles != nil {
-			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.identity(), c.Request); err != nil {
+			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.Identity, c.Request); err != nil {
 				return nil, err
 			}
 		}
@@ -264,6 +264,7 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 
 // DescribeKey returns a key's metadata.
 func (s *Service) DescribeKey(ctx context.Context, c Caller, in *kmsapi.DescribeKeyRequest) (*kmsapi.DescribeKeyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, err := s.keyFor(c, *in.KeyId, keyOrAlias|crossAccount, access{op: "DescribeKey"})
 	if err != nil {
 		return nil, err

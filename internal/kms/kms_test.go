@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store/bolt"
 	"github.com/trentkms/trent/internal/wire"
@@ -68,7 +69,9 @@ func newEnvWith(t testing.TB, o Options) *env {
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
-	return &env{s: s, clock: clk, caller: Caller{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Region: "us-east-1"}, dbPath: filepath.Join(dir, "trent.db")}
+	// In-process callers say who they are: a Caller without an identity is refused.
+	root := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: authz.RootType, UserID: "111122223333"}}
+	return &env{s: s, clock: clk, caller: Caller{Account: "111122223333", ARN: root.ARN, Region: "us-east-1", Identity: root}, dbPath: filepath.Join(dir, "trent.db")}
 }
 
 func (e *env) createKey(t *testing.T) *kmsapi.KeyMetadata {

@@ -32,6 +32,7 @@ func (s *Service) macKey(c Caller, id, op, algName string) (*key, *keys.HMAC, ke
 
 // GenerateMac computes the HMAC of a message of up to 4096 bytes.
 func (s *Service) GenerateMac(ctx context.Context, c Caller, in *kmsapi.GenerateMacRequest) (*kmsapi.GenerateMacResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, h, alg, err := s.macKey(c, *in.KeyId, "GenerateMac", *in.MacAlgorithm)
 	if err != nil {
 		return nil, err
@@ -53,6 +54,7 @@ func (s *Service) GenerateMac(ctx context.Context, c Caller, in *kmsapi.Generate
 // VerifyMac checks an HMAC in constant time. A MAC that does not match is
 // KMSInvalidMacException with no message, as AWS answers.
 func (s *Service) VerifyMac(ctx context.Context, c Caller, in *kmsapi.VerifyMacRequest) (*kmsapi.VerifyMacResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, h, alg, err := s.macKey(c, *in.KeyId, "VerifyMac", *in.MacAlgorithm)
 	if err != nil {
 		return nil, err

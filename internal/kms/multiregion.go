@@ -355,7 +355,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.
 	// (multi-region-keys-auth.md: updating the primary Region).
 	rc := c
 	rc.Region, rc.Request.Region = region, region
-	if err := s.authorize(rc, r, a); err != nil {
+	if _, err := s.authorize(rc, r, a); err != nil {
 		return nil, err
 	}
 	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, _ *store.Txn) error {

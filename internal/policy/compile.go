@@ -78,6 +78,19 @@ type Options struct {
 	Charset  Charset
 	// WarningsAsErrors makes Compile fail on SeverityWarning findings too.
 	WarningsAsErrors bool
+	// Bound says the document is a saved policy whose IAM user and role
+	// principals were bound to the entities' unique ids when it was saved, as
+	// AWS binds them (reference_policies_elements_principal.md, "IAM role
+	// principals" and "IAM user principals": the ARN "transforms to the role
+	// unique principal ID when you save the policy"). Bindings maps each such
+	// ARN, as written (BindablePrincipals lists them), to the unique id; the
+	// ARN then matches only a caller whose Principal.ID is that id, so a user
+	// or role deleted and created again under the same name does not match.
+	// An ARN without a binding, or bound to "", matches no caller. Without
+	// Bound, user and role ARNs match by name: for documents that are not
+	// saved policies (explanations, the policy eval command, tests).
+	Bound    bool
+	Bindings map[string]string
 }
 
 // Policy is a compiled policy document. It is immutable and safe for
@@ -355,7 +368,11 @@ func (c *compiler) principals(s *statement, pr, npr *node, path string) {
 			c.err(CodeProhibitedField, path+".NotPrincipal", msgSyntax, "trust policies must not have NotPrincipal")
 		}
 	}
-	s.principal = compilePrincipals(n, func(typ, val, why string) {
+	bind := unbound
+	if c.o.Bound {
+		bind = func(arn string) (string, bool) { return c.o.Bindings[arn], true }
+	}
+	s.principal = compilePrincipals(n, bind, func(typ, val, why string) {
 		msg := msgKMSPrincipal
 		if c.o.Kind != ResourceKind {
 			msg = "Invalid principal in policy: " + quote(typ) + ":" + quote(val)

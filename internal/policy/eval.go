@@ -86,17 +86,128 @@ type Result struct {
 type evalCtx struct {
 	req    *Request
 	caller caller
+
+	// Ambiguous keys (Keys.SetOne) are read through pins: choose fixes one
+	// value of each while it evaluates a statement under one choice. Only
+	// numbers are recorded (Request.lookup), so that the Request a caller
+	// builds on its stack stays there.
+	pins  [maxPins]pin
+	npins int
+	// unpinned is the first ambiguous key read without a pin in the current
+	// evaluation (-1: none), and unpinnedN its number of values: choose
+	// then branches on them.
+	unpinned, unpinnedN int
+	// budget is how many more evaluations choose may run for the current
+	// statement.
+	budget int
 }
 
+// pin is the value chosen for an ambiguous key: the key's place (see
+// Request.lookup) and the index of the value.
+type pin struct {
+	where, idx int
+}
+
+const (
+	// maxPins and maxChoices bound the work an ambiguous request can cause:
+	// a statement that reads more ambiguous keys, or has more combinations
+	// of their values, than this is decided as if every choice went against
+	// the caller.
+	maxPins    = 4
+	maxChoices = 64
+)
+
 func newEvalCtx(r *Request) evalCtx {
-	return evalCtx{req: r, caller: newCaller(&r.Principal)}
+	return evalCtx{req: r, caller: newCaller(&r.Principal), unpinned: -1}
+}
+
+// values returns the values of a key as evaluation sees them: for an
+// ambiguous key, the value chosen for it.
+func (e *evalCtx) values(name string) []string {
+	vals, where := e.req.lookup(name)
+	if where < 0 {
+		return vals
+	}
+	for i := 0; i < e.npins; i++ {
+		if e.pins[i].where == where {
+			return vals[e.pins[i].idx : e.pins[i].idx+1]
+		}
+	}
+	if e.unpinned < 0 {
+		e.unpinned, e.unpinnedN = where, len(vals)
+	}
+	// Any one value: choose discards this evaluation and branches.
+	return vals[:1]
+}
+
+// choice is what choose evaluates: a whole statement, or (for Explain) its
+// Resource element or one of its conditions. A plain value rather than a
+// func, so that the evalCtx stays on the caller's stack.
+type choice struct {
+	s        *statement
+	c        *cond // a condition of s
+	resource bool  // the Resource element of s
+}
+
+func (t choice) eval(e *evalCtx) Via {
+	switch {
+	case t.c != nil:
+		if t.c.eval(e) {
+			return ViaIdentity
+		}
+		return ViaNone
+	case t.resource:
+		if t.s.matchResource(e) {
+			return ViaIdentity
+		}
+		return ViaNone
+	}
+	return t.s.appliesOnce(e)
+}
+
+// choose evaluates t under every choice of one value for each ambiguous key
+// it reads, and combines the results so that the decision fails closed
+// whatever the real value was: for a Deny statement t holds if it holds
+// under any choice, for an Allow only if it holds under all. The
+// alternatives are sorted, so the same request always gets the same answer.
+// Beyond maxPins keys or maxChoices evaluations the answer is the one
+// against the caller: a Deny holds, an Allow does not. Callers reset npins
+// and budget first.
+func (e *evalCtx) choose(t choice) Via {
+	deny := t.s.effect == DenyEffect
+	e.unpinned = -1
+	via := t.eval(e)
+	where, n := e.unpinned, e.unpinnedN
+	if where < 0 {
+		return via
+	}
+	e.unpinned = -1
+	if e.npins == maxPins || e.budget < n {
+		if deny {
+			return ViaIdentity
+		}
+		return ViaNone
+	}
+	e.budget -= n
+	e.npins++
+	defer func() { e.npins-- }()
+	for i := 0; i < n; i++ {
+		e.pins[e.npins-1] = pin{where: where, idx: i}
+		via = e.choose(t)
+		if (via != ViaNone) == deny {
+			// A Deny that holds under one choice, or an Allow that
+			// fails under one, is decided.
+			return via
+		}
+	}
+	return via
 }
 
 // resolve returns the value of a policy variable. A multivalued key cannot be
 // a variable (reference_policies_single-vs-multi-valued-condition-keys.md), so
 // it resolves only when the key has exactly one value.
 func (e *evalCtx) resolve(v *variable) (string, bool) {
-	if vals := e.req.Values(v.key); len(vals) == 1 {
+	if vals := e.values(v.key); len(vals) == 1 {
 		return vals[0], true
 	} else if len(vals) == 0 && !e.req.Time.IsZero() {
 		switch timeKeyOf(v.key) {
@@ -129,6 +240,7 @@ func timeKeyOf(k string) uint8 {
 
 // present reports whether a key has a value, for the Null operator.
 func (e *evalCtx) present(c *cond) bool {
+	// Present or absent is the same under every choice of an ambiguous key.
 	if len(e.req.Values(c.key)) > 0 {
 		return true
 	}
@@ -144,7 +256,7 @@ func (c *cond) eval(e *evalCtx) bool {
 		// Null true: the key is absent; false: it is present.
 		return c.null != e.present(c)
 	}
-	vals := e.req.Values(c.key)
+	vals := e.values(c.key)
 	if len(vals) == 0 {
 		if c.timeKey != 0 && !e.req.Time.IsZero() {
 			return c.evalTime(e)
@@ -266,8 +378,17 @@ func (s *statement) matchResource(e *evalCtx) bool {
 	return s.notResource
 }
 
-// applies checks the cheap elements first; any order gives the same answer.
+// applies reports how the statement applies to the request, ViaNone if it
+// does not. Under ambiguous keys (Keys.SetOne) a Deny applies if it applies
+// under any choice of their values, an Allow only if under every choice
+// (evalCtx.choose).
 func (s *statement) applies(e *evalCtx) Via {
+	e.npins, e.budget = 0, maxChoices
+	return e.choose(choice{s: s})
+}
+
+// appliesOnce checks the cheap elements first; any order gives the same answer.
+func (s *statement) appliesOnce(e *evalCtx) Via {
 	if !s.matchAction(e) || !s.matchResource(e) {
 		return ViaNone
 	}
@@ -407,6 +528,7 @@ func (p *Policy) Explain(r *Request) Explanation {
 	ex := Explanation{Outcome: res.Outcome}
 	for i := range p.stmts {
 		s := &p.stmts[i]
+		deny := s.effect == DenyEffect
 		t := Trace{Statement: s.index, Sid: s.sid, Effect: s.effect}
 		via := s.matchPrincipal(&e)
 		if via == ViaNone {
@@ -423,7 +545,8 @@ func (p *Policy) Explain(r *Request) Explanation {
 			}
 			t.Misses = append(t.Misses, Miss{ElementAction, fmt.Sprintf("action %q does not match %s", r.Action, el)})
 		}
-		if !s.matchResource(&e) {
+		e.npins, e.budget = 0, maxChoices
+		if e.choose(choice{s: s, resource: true}) == ViaNone {
 			el := "Resource"
 			if s.notResource {
 				el = "NotResource"
@@ -431,10 +554,17 @@ func (p *Policy) Explain(r *Request) Explanation {
 			t.Misses = append(t.Misses, Miss{ElementResource, fmt.Sprintf("resource %q does not match %s", r.Resource, el)})
 		}
 		for _, c := range s.conds {
-			if !c.eval(&e) {
-				vals := r.Values(c.key)
+			e.npins, e.budget = 0, maxChoices
+			if e.choose(choice{s: s, c: c}) == ViaNone {
+				vals, where := r.lookup(c.key)
 				what := "is absent"
-				if len(vals) > 0 {
+				if where >= 0 {
+					which := "every one"
+					if deny {
+						which = "any"
+					}
+					what = fmt.Sprintf("has one of %s (names that differ only in case) and fails for %s", quoteList(vals), which)
+				} else if len(vals) > 0 {
 					what = fmt.Sprintf("has %s", quoteList(vals))
 				} else if c.timeKey != 0 && !r.Time.IsZero() {
 					what = "is " + r.Time.UTC().Format(time.RFC3339)
@@ -443,7 +573,13 @@ func (p *Policy) Explain(r *Request) Explanation {
 			}
 		}
 		if len(t.Misses) == 0 {
-			t.Applied, t.Via = true, via
+			if via = s.applies(&e); via != ViaNone {
+				t.Applied, t.Via = true, via
+			} else {
+				// Each condition holds under some choice of the ambiguous
+				// keys, but no one choice satisfies them all.
+				t.Misses = append(t.Misses, Miss{ElementCondition, "no single choice among the values of keys whose names differ only in case satisfies every condition"})
+			}
 		}
 		ex.Statements = append(ex.Statements, t)
 	}

@@ -6,8 +6,10 @@ import (
 )
 
 // Via says how a statement's Principal (or NotPrincipal) element matched the
-// caller. Values are ordered: a larger Via is a more specific grant. The zero
-// value means the element did not match.
+// caller. Values are ordered: a larger Via is a stronger grant, one that
+// leaves fewer other policies to allow, so that where several statements (or
+// several principals of one element) cover the caller, the strongest counts.
+// The zero value means the element did not match.
 type Via uint8
 
 const (
@@ -21,16 +23,18 @@ const (
 	// allow the request (reference_policies_elements_principal.md, "AWS account
 	// principals").
 	ViaAccount
+	// ViaRole: the role of an assumed-role session caller. Unlike the grants
+	// above it the grant is to the role, so the session's session policies
+	// and the role's boundary still limit it (reference_policies_evaluation-logic.md:
+	// resource-based policies and role session ARNs).
+	ViaRole
 	// ViaNotPrincipal: the caller is not excluded by a NotPrincipal element.
 	ViaNotPrincipal
 	// ViaAnyone: "*" or {"AWS": "*"} (reference_policies_elements_principal.md,
-	// "All principals").
+	// "All principals"). Session policies and boundaries "do not limit
+	// permissions granted … with a wildcard (*) in the Principal element"
+	// ("IAM role principals"), so it is stronger than ViaRole.
 	ViaAnyone
-	// ViaRole: the role of an assumed-role session caller. Unlike ViaPrincipal
-	// the grant is to the role, so the session's session policies and the
-	// role's boundary still limit it (reference_policies_evaluation-logic.md:
-	// resource-based policies and role session ARNs).
-	ViaRole
 	// ViaPrincipal: the caller's own ARN (a session's own ARN included), or
 	// the caller's service, federated provider or canonical user.
 	ViaPrincipal
@@ -157,6 +161,7 @@ func classifyAWS(arn string) (p arnParts, kind awsKind, role string, ok bool) {
 type caller struct {
 	typ       PrincipalType
 	id        string
+	uid       string // Principal.ID: the user's or the role's unique id
 	account   string
 	partition string
 	kind      awsKind
@@ -164,7 +169,7 @@ type caller struct {
 }
 
 func newCaller(p *Principal) caller {
-	c := caller{typ: p.Type, id: p.ARN, account: p.Account}
+	c := caller{typ: p.Type, id: p.ARN, uid: p.ID, account: p.Account}
 	if p.Type == AWSPrincipal {
 		parts, kind, role, ok := classifyAWS(p.ARN)
 		if ok {
@@ -197,14 +202,28 @@ type principals struct {
 	services                 []string
 	federated                []string
 	canonical                []string
-	uniqueIDs                []string // accepted, never matched: callers carry ARNs
+	// ids are unique ids of IAM users and roles: written as such (AWS shows
+	// them in place of the ARNs of deleted principals) or bound to the ARNs
+	// written when the policy was saved (Options.Bound). An id matches the
+	// user with that id, or the role with that id and its sessions; ids are
+	// never reused, so a user or role created again under the same name does
+	// not match (reference_policies_elements_principal.md, "IAM role
+	// principals", "IAM user principals").
+	ids []string
 }
 
 var principalTypes = [...]string{"AWS", "CanonicalUser", "Federated", "Service"}
 
+// binder says what an IAM user or role ARN written in a policy was bound to
+// when the policy was saved: bound is false when the policy was not bound
+// (the ARN then matches by name); id is "" when it was bound to no entity.
+type binder func(arn string) (id string, bound bool)
+
+func unbound(string) (string, bool) { return "", false }
+
 // compilePrincipals reads "*" or a principal map. bad receives every value AWS
 // would reject, written as IAM writes it in "Invalid principal in policy".
-func compilePrincipals(n *node, bad func(typ, val, why string)) *principals {
+func compilePrincipals(n *node, bind binder, bad func(typ, val, why string)) *principals {
 	ps := &principals{}
 	if n.kind == jString {
 		if n.text == "*" {
@@ -233,13 +252,13 @@ func compilePrincipals(n *node, bad func(typ, val, why string)) *principals {
 			continue
 		}
 		for _, v := range vals {
-			ps.add(m.key, v, bad)
+			ps.add(m.key, v, bind, bad)
 		}
 	}
 	return ps
 }
 
-func (ps *principals) add(typ, v string, bad func(typ, val, why string)) {
+func (ps *principals) add(typ, v string, bind binder, bad func(typ, val, why string)) {
 	if v == "*" {
 		switch typ {
 		case "AWS":
@@ -282,10 +301,22 @@ func (ps *principals) add(typ, v string, bad func(typ, val, why string)) {
 			case kind == awsRoot:
 				ps.accounts = append(ps.accounts, accountRef{partition: p.partition, account: p.account})
 				return
-			case kind == awsRole:
-				ps.roles = append(ps.roles, roleRef{partition: p.partition, account: p.account, name: role, arn: v})
+			case kind == awsRole || kind == awsUser:
+				if id, bound := bind(v); bound {
+					// Bound when saved: the ARN stands for the entity's unique
+					// id, and for nothing if it named no entity.
+					if id != "" {
+						ps.ids = append(ps.ids, id)
+					}
+					return
+				}
+				if kind == awsUser {
+					ps.arns = append(ps.arns, v)
+				} else {
+					ps.roles = append(ps.roles, roleRef{partition: p.partition, account: p.account, name: role, arn: v})
+				}
 				return
-			case kind == awsUser || kind == awsSession || kind == awsFederatedUser:
+			case kind == awsSession || kind == awsFederatedUser:
 				ps.arns = append(ps.arns, v)
 				return
 			}
@@ -293,7 +324,7 @@ func (ps *principals) add(typ, v string, bad func(typ, val, why string)) {
 			return
 		}
 		if isUniqueID(v) {
-			ps.uniqueIDs = append(ps.uniqueIDs, v)
+			ps.ids = append(ps.ids, v)
 			return
 		}
 		bad(typ, v, "not an account id, ARN or unique id")
@@ -318,14 +349,28 @@ func (ps *principals) hasARN(id string) bool {
 	return false
 }
 
+func (ps *principals) hasID(uid string) bool {
+	return uid != "" && contains(ps.ids, uid)
+}
+
+// hasUser reports whether the caller is an IAM user listed by unique id
+// (written, or bound to its ARN when the policy was saved).
+func (ps *principals) hasUser(c *caller) bool {
+	return c.kind == awsUser && ps.hasID(c.uid)
+}
+
 // hasRole reports whether a role listed covers the caller: the role itself or
 // one of its assumed-role sessions (reference_policies_elements_principal.md,
-// "IAM role principals" and "Role session principals"). Sessions carry the role
-// name but not its path; role names are unique in an account, so name and
-// account identify the role.
+// "IAM role principals" and "Role session principals"). A role listed by
+// unique id covers the callers that carry its id. A role listed by name
+// (unbound): sessions carry the role name but not its path; role names are
+// unique in an account, so name and account identify the role.
 func (ps *principals) hasRole(c *caller) bool {
 	if c.kind != awsSession && c.kind != awsRole {
 		return false
+	}
+	if ps.hasID(c.uid) {
+		return true
 	}
 	for i := range ps.roles {
 		r := &ps.roles[i]
@@ -361,14 +406,14 @@ func containsFold(list []string, s string) bool {
 func (ps *principals) match(c *caller) Via {
 	switch c.typ {
 	case AWSPrincipal:
-		if ps.hasARN(c.id) {
+		if ps.hasARN(c.id) || ps.hasUser(c) {
 			return ViaPrincipal
-		}
-		if ps.hasRole(c) {
-			return ViaRole
 		}
 		if ps.anyone {
 			return ViaAnyone
+		}
+		if ps.hasRole(c) {
+			return ViaRole
 		}
 		if c.account != "" && ps.hasAccount(c) {
 			// The account id and the root ARN mean the whole account, not only
@@ -420,7 +465,9 @@ func (ps *principals) excludes(c *caller) bool {
 		switch c.kind {
 		case awsRoot:
 			return true
-		case awsUser, awsFederatedUser:
+		case awsUser:
+			return ps.hasARN(c.id) || ps.hasUser(c)
+		case awsFederatedUser:
 			return ps.hasARN(c.id)
 		case awsSession:
 			return ps.hasARN(c.id) && ps.hasRole(c)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -65,6 +66,12 @@ type Principal struct {
 	ARN string
 	// Account is the caller's 12-digit account id (AWSPrincipal only).
 	Account string
+	// ID is the unique id of the IAM entity behind the caller (AWSPrincipal
+	// only): the user's (AIDA…) for an IAM user, the role's (AROA…) for a
+	// role and its sessions, empty otherwise. Principals bound to unique ids
+	// (Options.Bound) and unique ids written in a policy match only callers
+	// with that id.
+	ID string
 }
 
 // Request is everything a policy can look at. It is a plain value: the caller
@@ -89,17 +96,29 @@ type Request struct {
 }
 
 // Values returns the values of a lower-case key name: from Keys, else from
-// the first layer of More that has it.
+// the first layer of More that has it. For a key that SetOne made ambiguous
+// they are its alternatives.
 func (r *Request) Values(name string) []string {
+	v, _ := r.lookup(name)
+	return v
+}
+
+// lookup is Values that also says, for an ambiguous single-valued key
+// (SetOne), where it is: its place in its layer's list of ambiguous keys
+// and its layer (0 for Keys, i+1 for More[i]), as one number; -1 for any
+// other key. Evaluation identifies the key by this number rather than its
+// name so that nothing it records points into the Request.
+func (r *Request) lookup(name string) ([]string, int) {
+	layers := len(r.More) + 1
 	if v, ok := r.Keys[name]; ok {
-		return v
+		return v, r.Keys.ambiguity(name, v, 0, layers)
 	}
-	for _, l := range r.More {
+	for i, l := range r.More {
 		if v, ok := l[name]; ok {
-			return v
+			return v, l.ambiguity(name, v, i+1, layers)
 		}
 	}
-	return nil
+	return nil, -1
 }
 
 // Keys maps lower-case condition key names to their values. A key with
@@ -134,6 +153,57 @@ func (k Keys) Set(name string, values ...string) {
 func (k Keys) Add(name string, values ...string) {
 	n := strings.ToLower(name)
 	k[n] = append(k[n], values...)
+}
+
+// SetOne sets a single-valued key whose name the request supplies with its
+// case intact: an encryption context key (kms:EncryptionContext:<key>), a tag
+// key (aws:RequestTag/<key>, aws:ResourceTag/<key>, aws:PrincipalTag/<key>).
+// Policies match key names without regard to case, so names that differ only
+// in case ({"tenant":"B","TENANT":"A"}) are one key with two candidate values
+// (reference_policies_elements_condition.md: "the key name matches both tags,
+// but only one value matches"). SetOne keeps every distinct value, sorted,
+// and marks the key ambiguous; evaluation then decides under each choice of
+// value and fails closed: a Deny statement applies if it applies under any
+// choice, an Allow statement only if it applies under every choice (see
+// evalCtx.choose). Set, in contrast, would let the last value win, which for
+// values taken from a Go map is a coin toss.
+func (k Keys) SetOne(name, value string) {
+	n := strings.ToLower(name)
+	old, ok := k[n]
+	if !ok {
+		k[n] = []string{value}
+		return
+	}
+	if slices.Contains(old, value) {
+		return
+	}
+	// A fresh slice: the old one may be shared with another Keys.
+	vals := append(slices.Clip(old), value)
+	slices.Sort(vals)
+	k[n] = vals
+	if !k.ambiguous(n) {
+		k[ambiguousEntry] = append(k[ambiguousEntry], n)
+	}
+}
+
+// ambiguousEntry is the entry of a Keys that lists its ambiguous keys (SetOne).
+// No condition key can have this name: those begin with a service prefix.
+const ambiguousEntry = "\x00ambiguous"
+
+func (k Keys) ambiguous(name string) bool {
+	return slices.Contains(k[ambiguousEntry], name)
+}
+
+// ambiguity returns the place of an ambiguous key in layer number layer of
+// layers (see Request.lookup), or -1.
+func (k Keys) ambiguity(name string, vals []string, layer, layers int) int {
+	if len(vals) < 2 {
+		return -1
+	}
+	if i := slices.Index(k[ambiguousEntry], name); i >= 0 {
+		return i*layers + layer
+	}
+	return -1
 }
 
 // Get returns the values of a key, matching the name without regard to case.

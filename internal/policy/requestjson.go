@@ -9,7 +9,7 @@ import (
 // DecodeRequest reads a Request from the JSON form the `trent policy eval`
 // command takes:
 //
-//	{"principal": {"type": "AWS", "arn": "…", "account": "111122223333"},
+//	{"principal": {"type": "AWS", "arn": "…", "account": "111122223333", "id": "AIDA…"},
 //	 "action": "kms:Decrypt", "resource": "arn:…", "time": "2025-01-02T03:04:05Z",
 //	 "keys": {"kms:CallerAccount": "111122223333", "aws:TagKeys": ["a", "b"]}}
 //
@@ -20,6 +20,7 @@ func DecodeRequest(data []byte) (*Request, error) {
 			Type    string `json:"type"`
 			ARN     string `json:"arn"`
 			Account string `json:"account"`
+			ID      string `json:"id"`
 		} `json:"principal"`
 		Action   string                     `json:"action"`
 		Resource string                     `json:"resource"`
@@ -32,7 +33,7 @@ func DecodeRequest(data []byte) (*Request, error) {
 		return nil, fmt.Errorf("decode request: %w", err)
 	}
 	r := &Request{Action: raw.Action, Resource: raw.Resource, Keys: Keys{}}
-	r.Principal.ARN, r.Principal.Account = raw.Principal.ARN, raw.Principal.Account
+	r.Principal.ARN, r.Principal.Account, r.Principal.ID = raw.Principal.ARN, raw.Principal.Account, raw.Principal.ID
 	if raw.Principal.Type != "" {
 		t, err := ParsePrincipalType(raw.Principal.Type)
 		if err != nil {

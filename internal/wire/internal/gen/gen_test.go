@@ -207,6 +207,49 @@ func TestFastJSON(t *testing.T) {
 	}
 }
 
+// The audit rules must name members and operations the model has, so that
+// a model update cannot leave a rule silently doing nothing; and no rule can
+// show a member the model marks sensitive.
+func TestAuditRules(t *testing.T) {
+	base := func() *model {
+		return &model{
+			Operations: map[string]*operation{"Op": {Name: "Op", Input: &ref{Shape: "OpRequest"}}},
+			Shapes: map[string]*shape{
+				"OpRequest": {Type: "structure", Members: members{
+					{Name: "KeyId", ref: ref{Shape: "Str"}}, {Name: "Secret", ref: ref{Shape: "Hidden"}},
+				}},
+				"Str":    {Type: "string"},
+				"Hidden": {Type: "string", Sensitive: true},
+			},
+		}
+	}
+	gen := func(m *model, rules auditRules) (string, error) {
+		g := &generator{m: m}
+		a := &auditGen{g: g, rules: rules, nested: map[string]bool{}, hidden: map[string]bool{}}
+		if err := a.check(); err != nil {
+			return "", err
+		}
+		err := a.genTop("OpRequest", "Op")
+		return g.buf.String(), err
+	}
+	for name, rules := range map[string]auditRules{
+		"unknown omitted member": {omit: map[string]string{"Nope": "x"}},
+		"unknown null operation": {null: map[string]string{"Nope": "x"}},
+		"unknown renamed member": {rename: map[string]string{"OpRequest.Nope": "x"}},
+	} {
+		if _, err := gen(base(), rules); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	src, err := gen(base(), auditRules{rename: map[string]string{"OpRequest.Secret": "shown"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(src, "s.Secret") || strings.Contains(src, `"shown"`) || !strings.Contains(src, `"keyId"`) {
+		t.Errorf("generated:\n%s", src)
+	}
+}
+
 // TestAlwaysSent checks which list members the generated encoder sends when
 // empty: a paginator's result key and a member a documented response shows
 // as [], and nothing else.

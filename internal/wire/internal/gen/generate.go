@@ -139,6 +139,9 @@ func (g *generator) gen(pkg string) error {
 	if err := g.genStructs(); err != nil {
 		return err
 	}
+	if err := g.genAudit(); err != nil {
+		return err
+	}
 	return g.genRules()
 }
 
@@ -224,6 +227,8 @@ func (g *generator) genOperations() error {
 	g.p("Input string // the name of the input shape; empty when there is none")
 	g.p("Output string // the name of the output shape; empty when there is none")
 	g.p("Errors []string")
+	g.p("// NewInput returns a new *<Input>; nil when there is no input.")
+	g.p("NewInput func() any")
 	g.p("}")
 	g.p("")
 	if g.query() {
@@ -240,8 +245,12 @@ func (g *generator) genOperations() error {
 		for _, e := range op.Errors {
 			errs = append(errs, strconv.Quote(e.Shape))
 		}
-		g.p("%q: {Name: %q, Input: %q, Output: %q, Errors: []string{%s}},",
-			name, name, deref(op.Input).Shape, deref(op.Output).Shape, strings.Join(errs, ", "))
+		newInput := "nil"
+		if in := deref(op.Input).Shape; in != "" {
+			newInput = "func() any { return new(" + exported(in) + ") }"
+		}
+		g.p("%q: {Name: %q, Input: %q, Output: %q, Errors: []string{%s}, NewInput: %s},",
+			name, name, deref(op.Input).Shape, deref(op.Output).Shape, strings.Join(errs, ", "), newInput)
 	}
 	g.p("}")
 	g.p("")
