@@ -132,6 +132,7 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
 			return
 		}
+		rec.upgrade()
 		internRecord(&rec)
 		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
 		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind})
@@ -303,6 +304,18 @@ func (v *view) multiRegionKeys(account string) []*key {
 		}
 	}
 	return out
+}
+
+// hasMaterial reports whether a version of a key's material is stored,
+// without unsealing it.
+func (v *view) hasMaterial(region, id, materialID string) bool {
+	mid, err := keys.ParseMaterialID(materialID)
+	if err != nil {
+		return false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return find(v.mats[keyIndex(region, id)], mid) != nil
 }
 
 // material returns a version of a key's material, unsealing it on its first
