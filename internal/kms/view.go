@@ -374,6 +374,19 @@ func (v *view) keysOf(account, region string) []*key {
 	return out
 }
 
+// keysIn returns the keys of a Region, of every account.
+func (v *view) keysIn(region string) []*key {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []*key
+	for _, k := range v.keys {
+		if k.rec.Region == region {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // keyCount is the number of keys of one account and Region, in any state.
 func (v *view) keyCount(account, region string) int {
 	v.mu.RLock()
