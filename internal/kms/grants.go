@@ -35,10 +35,10 @@ type grantRecord struct {
 	// GranteeService and RetiringService are service principals, in place
 	// of Grantee and Retiring (CreateGrant, GranteeServicePrincipal and
 	// RetiringServicePrincipal).
-	GranteeService  string `json:"granteeService,omitempty"`
-	RetiringService string `json:"retiringService,omitempty"`
-	Issuing  string    `json:"issuing"` // the issuing account's root ARN
-	Ops      []string  `json:"ops"`
+	GranteeService  string   `json:"granteeService,omitempty"`
+	RetiringService string   `json:"retiringService,omitempty"`
+	Issuing         string   `json:"issuing"` // the issuing account's root ARN
+	Ops             []string `json:"ops"`
 	// Equals and Subset are null when absent: an empty EncryptionContextEquals
 	// is a constraint (only the empty context), which omitempty would drop.
 	Equals    map[string]string `json:"equals"`
@@ -287,7 +287,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
 		Created: s.now().UTC(), Grantee: child.Grantee, Retiring: child.Retiring, GranteeService: child.GranteeService, RetiringService: child.RetiringService,
 		Issuing: arn.RootARN(c.Identity.Account),
-		Ops: ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn,
+		Ops:     ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
 	rev, err := s.commitRev(ctx, store.Txn{
