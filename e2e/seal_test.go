@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,6 +148,16 @@ func passSeal(t *testing.T) seal.Wrapper {
 	return w
 }
 
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // trent runs a trent subcommand and returns its combined output.
 func trent(t *testing.T, stdin string, env []string, args ...string) (string, error) {
 	t.Helper()
@@ -177,9 +188,13 @@ func wantSealed(t *testing.T, c *kms.Client) {
 func TestPassphraseSeal(t *testing.T) {
 	dir := t.TempDir()
 	sealEnv := "TRENT_SEAL=passphrase:" + cheapCost
-	srv := testserver.Start(t, testserver.Options{DataDir: dir, Env: []string{sealEnv}, Sealed: true})
+	srv := testserver.Start(t, testserver.Options{DataDir: dir, Env: []string{sealEnv, "TRENT_METRICS_LISTEN=127.0.0.1:0"}, Sealed: true})
 	c := kms.NewFromConfig(srv.Config(""))
 	wantSealed(t, c)
+	readyURL := strings.TrimSuffix(srv.MetricsURL, "/metrics") + "/ready"
+	if code := httpStatus(t, readyURL); code != http.StatusServiceUnavailable {
+		t.Fatalf("GET /ready of a sealed node = %d, want 503", code)
+	}
 	out, err := trent(t, "", nil, "seal", "status", "--data-dir", dir)
 	if err != nil || !strings.Contains(out, `"Sealed": true`) || !strings.Contains(out, `"Initialized": false`) {
 		t.Fatalf("seal status = %v\n%s", err, out)
@@ -189,6 +204,9 @@ func TestPassphraseSeal(t *testing.T) {
 		t.Fatalf("unseal: %v\n%s", err, out)
 	}
 	srv.WaitServing(t)
+	if code := httpStatus(t, readyURL); code != http.StatusOK {
+		t.Fatalf("GET /ready of an unsealed node = %d, want 200", code)
+	}
 	var s secretsOf
 	importKnown(t, c, &s)
 	srv.Stop(t)

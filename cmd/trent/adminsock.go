@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/store"
 )
 
 // The admin socket is how an operator unseals a node that started sealed.
@@ -56,6 +57,7 @@ type adminSocket struct {
 	// runs at a time (busy); a successful one clears sealed.
 	unseal func(ctx context.Context, passphrase []byte) error
 	busy   chan struct{}
+	st     store.Store // for backups
 	log    *slog.Logger
 	srv    *http.Server
 }
@@ -63,6 +65,9 @@ type adminSocket struct {
 // listenAdmin listens on the socket at path, replacing a stale socket that
 // no process answers on.
 func listenAdmin(path string) (net.Listener, error) {
+	if len(path) > 107 { // sun_path holds 108 bytes with its NUL
+		return nil, fmt.Errorf("--admin-socket %s is longer than the 107 bytes a Unix socket path may have: give a shorter --admin-socket", path)
+	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("--admin-socket %s exists and is not a socket", path)
@@ -92,6 +97,7 @@ func (a *adminSocket) serve(ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", a.status)
 	mux.HandleFunc("POST /v1/unseal", a.unsealHandler)
+	mux.HandleFunc("GET /v1/backup", a.backupHandler)
 	a.srv = &http.Server{
 		Handler:           a.peerCheck(mux),
 		ReadHeaderTimeout: 10 * time.Second,

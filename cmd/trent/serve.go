@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,11 +22,13 @@ import (
 
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/backup"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/server"
+	"github.com/trentkms/trent/internal/store"
 )
 
 // defaultListen is Trent's documented default address.
@@ -154,12 +157,11 @@ func serve(ctx context.Context, c serveConfig) error {
 	// now; one from trent unseal comes later through the admin socket.
 	var wrapper seal.Wrapper
 	if !sealSpec.fromUnseal() {
-		pass, err := sealSpec.passphrase(newSecrets(os.Stdin), nil)
-		if sealSpec.kind != seal.Passphrase {
-			pass, err = nil, nil
-		}
-		if err != nil {
-			return err
+		var pass []byte
+		if sealSpec.kind == seal.Passphrase {
+			if pass, err = sealSpec.passphrase(newSecrets(os.Stdin), nil); err != nil {
+				return err
+			}
 		}
 		wrapper, err = sealSpec.wrapper(ctx, pass)
 		clear(pass)
@@ -177,6 +179,14 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer st.Close()
+	if _, err := st.Get(ctx, backup.IncompleteKey); err == nil {
+		return errors.New("a restore into this store did not finish: run trent restore --replace again")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := store.CheckSchema(ctx, st); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -225,6 +235,53 @@ func serve(ctx context.Context, c serveConfig) error {
 	}()
 	endpoint := scheme + "://" + ln.Addr().String()
 
+	// Metrics and readiness answer from the start, sealed or not.
+	reg := metrics.New()
+	var ready atomic.Bool
+	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed or starting.", Value: func() float64 {
+		if ready.Load() {
+			return 1
+		}
+		return 0
+	}})
+	if c.metricsListen != "" {
+		ml, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		// Readiness for load balancers and orchestrators: 503 while the node
+		// is sealed or starting.
+		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+			if !ready.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintln(w, "sealed")
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			if _, err := reg.WriteTo(w); err != nil {
+				log.Debug("metrics: write", "err", err)
+			}
+		})
+		// Profiles show where the server spends its time; only with
+		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
+		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		defer ms.Close()
+		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
+	}
+
 	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret}
 	adminPath := c.adminSocket
 	if adminPath == "" {
@@ -234,7 +291,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	adm := &adminSocket{path: adminPath, kind: sealSpec.kind, busy: make(chan struct{}, 1), log: log}
+	adm := &adminSocket{path: adminPath, kind: sealSpec.kind, busy: make(chan struct{}, 1), st: st, log: log}
 	adm.sealed.Store(true)
 	status, err := seal.ReadStatus(ctx, st)
 	if err != nil {
@@ -306,7 +363,6 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	defer auditLog.Close()
 	k.SetUsageSource(auditLog)
-	reg := metrics.New()
 	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
 		st := auditLog.Stats()
@@ -317,39 +373,13 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	if c.metricsListen != "" {
-		ml, err := net.Listen("tcp", c.metricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			if _, err := reg.WriteTo(w); err != nil {
-				log.Debug("metrics: write", "err", err)
-			}
-		})
-		// Profiles show where the server spends its time; only with
-		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
-		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		}
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server stopped", "err", err)
-			}
-		}()
-		defer ms.Close()
-		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
-	}
 	for i, e := range specs {
 		gates[i+1].open(srv.Endpoint(e.Endpoint))
 		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
 	}
 	gates[0].open(srv)
 	adm.sealed.Store(false)
+	ready.Store(true)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -260,8 +260,8 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 func authzGrant(g *corpus.Grant) *authz.Grant {
 	out := &authz.Grant{ID: g.Name, GranteePrincipal: principalARN(g.Grantee), RetiringPrincipal: principalARN(g.Retiring), Operations: g.Operations}
 	if c := g.Constraints; c != nil {
-		out.ContextEquals, out.ContextSubset = c.EncryptionContextEquals, c.EncryptionContextSubset
-		out.HasConstraints = c.EncryptionContextEquals != nil || c.EncryptionContextSubset != nil
+		out.ContextEquals, out.ContextSubset, out.SourceArn = c.EncryptionContextEquals, c.EncryptionContextSubset, c.SourceArn
+		out.HasConstraints = c.EncryptionContextEquals != nil || c.EncryptionContextSubset != nil || c.SourceArn != ""
 	}
 	return out
 }

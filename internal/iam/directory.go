@@ -305,7 +305,7 @@ func (d *Directory) Bootstrap(ctx context.Context, b Bootstrap) (Bootstrapped, e
 		out.AccessKeyID, out.SecretAccessKey, out.CreatedKey = id, secret, true
 	}
 	if out.CreatedKey {
-		kv, err := d.accessKeyKV(acct.ID, "", out.AccessKeyID, out.SecretAccessKey)
+		kv, err := d.accessKeyKV(acct.ID, "", "", out.AccessKeyID, out.SecretAccessKey)
 		if err != nil {
 			return out, err
 		}
@@ -328,13 +328,21 @@ func (d *Directory) Bootstrap(ctx context.Context, b Bootstrap) (Bootstrapped, e
 	return out, nil
 }
 
-func (d *Directory) accessKeyKV(account, user, id, secret string) (store.KV, error) {
-	sealed, err := d.sealer.Seal([]byte(secret), secretAAD(id))
+func (d *Directory) accessKeyKV(account, user, userID, id, secret string) (store.KV, error) {
+	rec, err := d.accessKeyRec(account, user, userID, id, secret)
 	if err != nil {
 		return store.KV{}, err
 	}
-	rec := accessKeyRecord{AccessKeyID: id, Account: account, UserName: user, Status: "Active", Created: d.now().UTC(), Secret: sealed}
 	return store.KV{Key: accessKeysPrefix + id, Value: mustJSON(rec)}, nil
+}
+
+// accessKeyRec is a new, active access key with its secret sealed.
+func (d *Directory) accessKeyRec(account, user, userID, id, secret string) (*accessKeyRecord, error) {
+	sealed, err := d.sealer.Seal([]byte(secret), secretAAD(id))
+	if err != nil {
+		return nil, err
+	}
+	return &accessKeyRecord{AccessKeyID: id, Account: account, UserName: user, UserID: userID, Status: "Active", Created: d.now().UTC(), Secret: sealed}, nil
 }
 
 func mustJSON(v any) []byte {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/trentkms/trent/internal/policy"
-	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 )
@@ -123,10 +122,7 @@ func (d *Directory) CreateRole(ctx context.Context, c Call, in *iamapi.CreateRol
 	if err != nil {
 		return nil, err
 	}
-	boundary, err := d.checkBoundary(acct, in.PermissionsBoundary)
-	if err != nil {
-		return nil, err
-	}
+	boundary := wire.String(in.PermissionsBoundary)
 	tags, err := checkTags(nil, in.Tags)
 	if err != nil {
 		return nil, err
@@ -138,7 +134,7 @@ func (d *Directory) CreateRole(ctx context.Context, c Call, in *iamapi.CreateRol
 	r.Tags, r.Boundary = tags, boundary
 	err = d.create(ctx, acct, roleKind, name, r, func() error {
 		return iamapi.NewEntityAlreadyExistsException("Role with name " + name + " already exists.")
-	})
+	}, holdingBoundary(acct, boundary))
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +201,7 @@ func (d *Directory) DeleteRole(ctx context.Context, c Call, in *iamapi.DeleteRol
 	if err := d.authorize(c, "iam:DeleteRole", d.roleARN(acct, name)); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, txn *store.Txn) error {
+	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, t *tx) error {
 		if err := protectedRole(r); err != nil {
 			return err
 		}
@@ -215,7 +211,7 @@ func (d *Directory) DeleteRole(ctx context.Context, c Call, in *iamapi.DeleteRol
 		case len(r.Attached) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must detach all policies first.")
 		}
-		txn.Deletes = append(txn.Deletes, entityKey(acct, roleKind, name))
+		t.del(entityKey(acct, roleKind, name))
 		return nil
 	})
 	return &struct{}{}, err
@@ -234,7 +230,7 @@ func (d *Directory) UpdateRole(ctx context.Context, c Call, in *iamapi.UpdateRol
 			return nil, err
 		}
 	}
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *store.Txn) error {
+	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *tx) error {
 		if in.MaxSessionDuration != nil {
 			if err := protectedRole(r); err != nil {
 				return err
@@ -256,7 +252,7 @@ func (d *Directory) UpdateRoleDescription(ctx context.Context, c Call, in *iamap
 		return nil, err
 	}
 	var out *Role
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *store.Txn) error {
+	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *tx) error {
 		r.Description = *in.Description
 		out = r
 		return nil
@@ -276,7 +272,7 @@ func (d *Directory) UpdateAssumeRolePolicy(ctx context.Context, c Call, in *iama
 	if err := checkDocument(*in.PolicyDocument, policy.TrustKind); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *store.Txn) error {
+	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *tx) error {
 		if err := protectedRole(r); err != nil {
 			return err
 		}

@@ -24,6 +24,9 @@ type access struct {
 	// retire is the grant a RetireGrant request retires: its retiring
 	// principal and grantee need no policy (see decideRetire).
 	retire *grant
+	// child is the grant a CreateGrant request makes: only grants at least
+	// as wide as it may allow the request (grantsFor).
+	child *grantRecord
 }
 
 func (a access) actionName() string {
@@ -85,7 +88,11 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 	if a.retire != nil {
 		d = s.decideRetire(c, id, k, a)
 	} else {
-		d = s.decide(c, id, k, a, s.view.grantsOf(k))
+		grants, err := s.grantsFor(c, k, a)
+		if err != nil {
+			return authz.KeyDecision{}, err
+		}
+		d = s.decide(c, id, k, a, grants)
 	}
 	c.Note.add(k, d)
 	if d.Allowed() {
@@ -99,7 +106,8 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 
 // decideRetire decides a RetireGrant (KMS Developer Guide: retiring and
 // revoking grants): an explicit deny of kms:RetireGrant in the key policy or
-// the caller's policies stops everyone; otherwise the grant's retiring
+// the caller's policies stops everyone, as do the guardrails that bound
+// every permission (SCPs, the VPC endpoint policy); otherwise the grant's retiring
 // principal may retire it, so may its grantee if the grant includes
 // RetireGrant, and so may the issuing account through its IAM policies
 // (kms:RetireGrant in a key policy has no effect). Grant constraints do not
@@ -108,7 +116,8 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 	g := a.retire
 	d := s.decide(c, id, k, a, nil)
 	switch d.Reason {
-	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny:
+	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny,
+		authz.ExplicitSCPDeny, authz.NoSCPAllow, authz.NoEndpointAllow:
 		return d
 	}
 	switch {

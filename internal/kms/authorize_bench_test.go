@@ -70,7 +70,7 @@ func BenchmarkEncryptUnauthorized(b *testing.B) {
 	for b.Loop() {
 		// Everything Encrypt does but the authorization.
 		k, _, err := e.s.lookup(c, *md.KeyId, keyOrAlias|crossAccount)
-		if err != nil || usable(k) != nil {
+		if err != nil || checkKey(k, "Encrypt") != nil {
 			b.Fatal(err)
 		}
 		if _, err := m.Encrypt(e.s.rand, pt, ec); err != nil {

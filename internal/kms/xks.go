@@ -566,10 +566,10 @@ func (s *Service) xksDecryptBlob(ctx context.Context, c Caller, blob []byte, ec 
 			return nil, nil, err
 		}
 	}
-	if err := checkUsage(k, op, alg); err != nil {
+	if err := checkKey(k, op); err != nil {
 		return nil, nil, err
 	}
-	if err := usable(k); err != nil {
+	if err := checkAlgorithm(k, alg); err != nil {
 		return nil, nil, err
 	}
 	if k.rec.XksKeyID != x.XksKeyID {

@@ -145,14 +145,58 @@ func readRoot(ctx context.Context, st store.Store) (rootRecord, int64, error) {
 	if err != nil {
 		return rootRecord{}, 0, fmt.Errorf("seal: read %s: %w", RootKey, err)
 	}
+	rec, err := parseRoot(kv.Value)
+	return rec, kv.ModRev, err
+}
+
+func parseRoot(b []byte) (rootRecord, error) {
 	var rec rootRecord
-	if err := json.Unmarshal(kv.Value, &rec); err != nil {
-		return rootRecord{}, 0, fmt.Errorf("seal: %s is not a root key record: %w", RootKey, err)
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rootRecord{}, fmt.Errorf("seal: %s is not a root key record: %w", RootKey, err)
 	}
 	if rec.Format != rootFormat {
-		return rootRecord{}, 0, fmt.Errorf("seal: the store's root key record has format %d; this Trent understands %d: upgrade Trent", rec.Format, rootFormat)
+		return rootRecord{}, fmt.Errorf("seal: the store's root key record has format %d; this Trent understands %d: upgrade Trent", rec.Format, rootFormat)
 	}
-	return rec, kv.ModRev, nil
+	return rec, nil
+}
+
+// Verify checks records that are not in a store yet (a backup to restore):
+// w unwraps their root key, and the root key opens their canary. It is
+// Unseal without a store.
+func Verify(ctx context.Context, records []store.KV, w Wrapper) error {
+	var root, canary []byte
+	for _, kv := range records {
+		switch kv.Key {
+		case RootKey:
+			root = kv.Value
+		case CanaryKey:
+			canary = kv.Value
+		}
+	}
+	if root == nil || canary == nil {
+		return fmt.Errorf("seal: the records hold no root key (%s and %s)", RootKey, CanaryKey)
+	}
+	rec, err := parseRoot(root)
+	if err != nil {
+		return err
+	}
+	if rec.Seal != w.Kind().String() {
+		return fmt.Errorf("%w: it is wrapped by the %s seal, not the %s seal", ErrWrongSeal, rec.Seal, w.Kind())
+	}
+	key, err := w.Unwrap(ctx, rec.Params, rec.Wrapped, rootAD(w.Kind()))
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	s, err := New(key, nil)
+	if err != nil {
+		return err
+	}
+	pt, err := s.Open(canary, []byte(canaryAD))
+	if err != nil || subtle.ConstantTimeCompare(pt, []byte(canaryText)) != 1 {
+		return ErrMismatch
+	}
+	return nil
 }
 
 // Unseal unwraps the store's root key with w and checks it against the

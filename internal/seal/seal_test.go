@@ -444,3 +444,33 @@ func TestKeyFile(t *testing.T) {
 		t.Fatal("a file without the key file header was accepted")
 	}
 }
+
+// Verify checks records outside a store (a backup) as Unseal would.
+func TestVerifyRecords(t *testing.T) {
+	st, _ := newStore(t)
+	initialize(t, st, passSeal(t, "correct horse battery staple"))
+	kvs := snapshot(t, st)
+	ctx := context.Background()
+	if err := Verify(ctx, kvs, passSeal(t, "correct horse battery staple")); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if err := Verify(ctx, kvs, passSeal(t, "incorrect horse battery staple")); !errors.Is(err, ErrWrongSeal) {
+		t.Fatalf("Verify with a wrong passphrase = %v", err)
+	}
+	other, _ := newStore(t)
+	initialize(t, other, passSeal(t, "correct horse battery staple"))
+	mixed := snapshot(t, other)
+	for i := range mixed {
+		for _, kv := range kvs {
+			if mixed[i].Key == RootKey && kv.Key == RootKey {
+				mixed[i].Value = kv.Value // this store's root key with the other store's canary
+			}
+		}
+	}
+	if err := Verify(ctx, mixed, passSeal(t, "correct horse battery staple")); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("Verify of a root key with another store's canary = %v", err)
+	}
+	if err := Verify(ctx, kvs[:1], passSeal(t, "correct horse battery staple")); err == nil {
+		t.Fatal("Verify of records without a root key succeeded")
+	}
+}

@@ -10,11 +10,13 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,12 +72,13 @@ func newEnv(t cleaner) *env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	ids, err := iam.New(ctx, st, sealer, iam.Options{Log: log})
+	seeded := &seededReader{c: mrand.NewChaCha8([32]byte{'t', 'r', 'e', 'n', 't'})}
+	ids, err := iam.New(ctx, st, sealer, iam.Options{Log: log, Rand: seeded})
 	if err != nil {
 		t.Fatal(err)
 	}
 	regions := []string{"us-east-1", "eu-west-1"}
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Regions: regions, SweepInterval: time.Hour})
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Rand: seeded, Principals: ids, Regions: regions, SweepInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +94,20 @@ func newEnv(t cleaner) *env {
 		t.Fatal(err)
 	}
 	return &env{srv: srv, ids: ids, kms: k, st: st}
+}
+
+// seededReader is a deterministic random source for the services, so every
+// process that builds an env (each fuzzing worker is one) makes the same
+// key ids and service credentials, and so can verify the same signed seeds.
+type seededReader struct {
+	mu sync.Mutex
+	c  *mrand.ChaCha8
+}
+
+func (r *seededReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.c.Read(p)
 }
 
 func rootCreds() aws.Credentials {

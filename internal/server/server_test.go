@@ -204,6 +204,11 @@ func TestQueryActionIsSigned(t *testing.T) {
 	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "<Code>SignatureDoesNotMatch</Code>") {
 		t.Fatalf("changed Action: %d %s", rec.Code, rec.Body)
 	}
+	// The x-amz-* rule holds in this protocol too, with its error codes.
+	rec, _ = e.serveBytes([]byte(strings.Replace(string(raw), "\r\n\r\n", "\r\nX-Amz-Copy-Source: x\r\n\r\n", 1)))
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "<Code>IncompleteSignature</Code><Message>"+unsignedHeaders+"</Message>") {
+		t.Fatalf("unsigned x-amz-* header: %d %s", rec.Code, rec.Body)
+	}
 }
 
 func signFor(r *http.Request, body, service string) error {

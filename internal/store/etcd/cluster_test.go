@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -167,5 +169,75 @@ func eventually(t *testing.T, what string, f func() error) {
 		case <-ctx.Done():
 			t.Fatalf("%s: not within 5s: %v", what, err)
 		}
+	}
+}
+
+// trent migrate copies a store from the embedded engine to etcd and back;
+// the keys made on the first decrypt on the last, and a store whose schema
+// is newer than the binary is refused.
+func TestMigrateBoltToEtcdAndBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs trent serve")
+	}
+	seal := []string{"TRENT_SEAL=passphrase:env,time=1,memory-mib=8,threads=1", "TRENT_SEAL_PASSPHRASE=" + clusterPassphrase}
+	dirA := t.TempDir()
+	a := testserver.Start(t, testserver.Options{DataDir: dirA, Env: seal})
+	ctx := testserver.Context(t)
+	c := kms.NewFromConfig(a.Config(""))
+	key, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("moved")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Stop(t)
+
+	etcdURL := "etcd://" + endpoint + prefixOf(t)
+	migrate := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(testserver.Binary(t), append([]string{"migrate"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("migrate %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	migrate("--from", "bolt:"+dirA, "--to", etcdURL)
+	if out, err := exec.Command(testserver.Binary(t), "migrate", "--from", "bolt:"+dirA, "--to", etcdURL).CombinedOutput(); err == nil || !strings.Contains(string(out), "the store is not empty") {
+		t.Fatalf("migrate into a non-empty store: %v\n%s", err, out)
+	}
+	e := testserver.Start(t, testserver.Options{Env: append(seal, "TRENT_STORE="+etcdURL)})
+	dec, err := kms.NewFromConfig(e.Config("")).Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	if err != nil || string(dec.Plaintext) != "moved" {
+		t.Fatalf("Decrypt on etcd after migrate = %v", err)
+	}
+	e.Stop(t)
+
+	dirB := t.TempDir()
+	migrate("--from", etcdURL, "--to", "bolt:"+dirB)
+	b := testserver.Start(t, testserver.Options{DataDir: dirB, Env: seal})
+	dec, err = kms.NewFromConfig(b.Config("")).Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	if err != nil || string(dec.Plaintext) != "moved" {
+		t.Fatalf("Decrypt on bolt after migrating back = %v", err)
+	}
+	b.Stop(t)
+
+	// A newer Trent's store: this binary refuses to serve or migrate it.
+	st, err := Open(ctx, []string{endpoint}, Options{Prefix: prefixOf(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Txn(ctx, store.Txn{Puts: []store.KV{{Key: store.SchemaKey, Value: []byte(`{"version":99}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	serve := exec.Command(testserver.Binary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--store", etcdURL)
+	serve.Env = append(os.Environ(), seal...)
+	if out, err := serve.CombinedOutput(); err == nil || !strings.Contains(string(out), "run a newer Trent") {
+		t.Fatalf("serve on a newer store: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(testserver.Binary(t), "migrate", "--from", etcdURL, "--to", "bolt:"+t.TempDir()).CombinedOutput(); err == nil || !strings.Contains(string(out), "run a newer Trent") {
+		t.Fatalf("migrate of a newer store: %v\n%s", err, out)
 	}
 }
