@@ -1,5 +1,7 @@
 package reftest
 
+import "strings"
+
 // AWS's reasons for a denial, as the AccessDenied message words them.
 const (
 	NoIdentityAllow      = "no identity-based policy allows"
@@ -36,6 +38,10 @@ type KeyGrant struct {
 	Equals    map[string]string
 	HasEquals bool
 	Subset    map[string]string
+	// SourceArn is the SourceArn constraint: "effectively the same as having
+	// the aws:SourceArn global condition key in the grant" (GrantConstraints,
+	// KMS API model).
+	SourceArn string
 }
 
 // KeyRequest is a request on a KMS key.
@@ -58,6 +64,16 @@ type Verdict struct {
 	Allowed bool
 	By      []string // "key-policy", "iam", "grant"
 	Reasons []string
+}
+
+// sourceArnOf is the request's aws:SourceArn, or "".
+func sourceArnOf(r *Request) string {
+	for _, p := range r.Single {
+		if strings.EqualFold(p.Name, "aws:SourceArn") {
+			return p.Value
+		}
+	}
+	return ""
 }
 
 func anyEffect(ps []*Policy, r *Request, e Effect) bool {
@@ -203,7 +219,7 @@ func DecideKey(k *KeyRequest) Verdict {
 		}
 	}
 	for _, g := range k.Grants {
-		if grantApplies(g, id, k.Operation, k.EncryptionContext) {
+		if grantApplies(g, id, k.Operation, k.EncryptionContext, sourceArnOf(r)) {
 			v.By = append(v.By, "grant")
 			break
 		}
@@ -213,10 +229,20 @@ func DecideKey(k *KeyRequest) Verdict {
 }
 
 // grantApplies: the grantee is the caller, or the role of a session caller
-// (grants.md, "grantee principal"); the operation is the grant's; the
-// encryption context equals EncryptionContextEquals or includes every pair
-// of EncryptionContextSubset (create-grant-overview.md, "Grant constraints").
-func grantApplies(g KeyGrant, id *Identity, op string, ec map[string]string) bool {
+// (grants.md, "grantee principal"); the operation is the grant's; a
+// SourceArn constraint names the request's aws:SourceArn; and for the
+// operations that take an encryption context (an encryption context
+// constraint "is ignored for DescribeKey and RetireGrant",
+// create-grant-overview.md; for CreateGrant it bounds the grants created,
+// which the KMS operation checks) the context meets the constraint: it
+// equals EncryptionContextEquals or includes every pair of
+// EncryptionContextSubset, keys compared without regard to case and values
+// with it ("in a grant constraint, the key in each key-value pair is not
+// case sensitive, but the value is case sensitive", GrantConstraints). A
+// context whose keys differ only in case meets a pair only if each of them
+// does: a grant is an allow, which holds only if it holds for every
+// colliding value (docs/SECURITY.md).
+func grantApplies(g KeyGrant, id *Identity, op string, ec map[string]string, sourceArn string) bool {
 	c := id.Caller
 	grantee := g.Grantee == c.ARN
 	if c.Kind == "session" {
@@ -234,20 +260,45 @@ func grantApplies(g KeyGrant, id *Identity, op string, ec map[string]string) boo
 	if !found {
 		return false
 	}
+	if g.SourceArn != "" && g.SourceArn != sourceArn {
+		return false
+	}
+	switch op {
+	case "DescribeKey", "RetireGrant", "CreateGrant":
+		return true
+	}
+	includes := func(want map[string]string) bool {
+		for k, v := range want {
+			present := false
+			for ek, ev := range ec {
+				if strings.EqualFold(ek, k) {
+					present = true
+					if ev != v {
+						return false
+					}
+				}
+			}
+			if !present {
+				return false
+			}
+		}
+		return true
+	}
 	if g.HasEquals {
-		if len(ec) != len(g.Equals) {
+		if !includes(g.Equals) {
 			return false
 		}
-		for k, v := range g.Equals {
-			if x, ok := ec[k]; !ok || x != v {
+		for ek := range ec {
+			listed := false
+			for k := range g.Equals {
+				if strings.EqualFold(ek, k) {
+					listed = true
+				}
+			}
+			if !listed {
 				return false
 			}
 		}
 	}
-	for k, v := range g.Subset {
-		if x, ok := ec[k]; !ok || x != v {
-			return false
-		}
-	}
-	return true
+	return includes(g.Subset)
 }
