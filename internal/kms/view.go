@@ -361,6 +361,19 @@ func (v *view) keysOf(account, region string) []*key {
 	return out
 }
 
+// keyCount is the number of keys of one account and Region, in any state.
+func (v *view) keyCount(account, region string) int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	n := 0
+	for _, k := range v.keys {
+		if k.rec.Account == account && k.rec.Region == region {
+			n++
+		}
+	}
+	return n
+}
+
 // aliasesOf returns the aliases of one account and Region.
 func (v *view) aliasesOf(account, region string) []*aliasRecord {
 	v.mu.RLock()
