@@ -20,21 +20,21 @@ type view struct {
 	s *Service
 
 	mu      sync.RWMutex
-	keys    map[string]*key         // region/keyID
-	mats    map[string][]*matEntry  // region/keyID → its material versions, sealed (matcache.go)
+	keys    map[keyRef]*key         // by Region and key id
+	mats    map[keyRef][]*matEntry  // a key's material versions, sealed (matcache.go)
 	aliases map[string]*aliasRecord // account/region/alias name
-	byKey   map[string][]string     // region/keyID → names of its aliases
-	grants  map[string][]*grant     // region/keyID → its grants
+	byKey   map[keyRef][]string     // a key's alias names
+	grants  map[keyRef][]*grant     // a key's grants
 	tokens  map[string]*grant       // grant token → grant
 	// authzGrants is grants as authorization takes them, shared read-only.
-	authzGrants map[string][]*authz.Grant
+	authzGrants map[keyRef][]*authz.Grant
 	// aliasLayer caches kms:ResourceAliases per key; unindexAlias and
 	// alias puts drop the entry.
-	aliasLayer map[string]policy.Keys
+	aliasLayer map[keyRef]policy.Keys
 	// Custom key stores (customkeystores.go): records by region/id, and
 	// this node's connections, which outlive record changes.
-	stores map[string]*keyStoreRecord
-	conns  map[string]*cksConn
+	stores map[keyRef]*keyStoreRecord
+	conns  map[keyRef]*cksConn
 	// family indexes multi-Region keys by account/key id → Region → key,
 	// so DescribeKey and family writes find the members without a scan.
 	family map[string]map[string]*key
@@ -61,10 +61,14 @@ type key struct {
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}, family: map[string]map[string]*key{}}
+	return &view{s: s, keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, stores: map[keyRef]*keyStoreRecord{}, conns: map[keyRef]*cksConn{}, family: map[string]map[string]*key{}}
 }
 
-func keyIndex(region, id string) string { return region + "/" + id }
+// keyRef indexes the view's maps of per-key records: a struct, so that a
+// lookup builds no string.
+type keyRef struct{ region, id string }
+
+func keyIndex(region, id string) keyRef { return keyRef{region, id} }
 
 func aliasIndex(account, region, name string) string { return account + "/" + region + "/" + name }
 
@@ -92,16 +96,16 @@ func parsePath(p string) (path, bool) {
 func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.keys = map[string]*key{}
-	v.mats = map[string][]*matEntry{}
+	v.keys = map[keyRef]*key{}
+	v.mats = map[keyRef][]*matEntry{}
 	v.cache.reset()
 	v.aliases = map[string]*aliasRecord{}
-	v.byKey = map[string][]string{}
-	v.grants = map[string][]*grant{}
+	v.byKey = map[keyRef][]string{}
+	v.grants = map[keyRef][]*grant{}
 	v.tokens = map[string]*grant{}
-	v.authzGrants = map[string][]*authz.Grant{}
-	v.aliasLayer = map[string]policy.Keys{}
-	v.stores = map[string]*keyStoreRecord{}
+	v.authzGrants = map[keyRef][]*authz.Grant{}
+	v.aliasLayer = map[keyRef]policy.Keys{}
+	v.stores = map[keyRef]*keyStoreRecord{}
 	v.family = map[string]map[string]*key{}
 	for _, kv := range kvs {
 		v.put(kv)
