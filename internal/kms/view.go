@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -96,6 +97,34 @@ func parsePath(p string) (path, bool) {
 func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.resetLocked()
+	for _, kv := range kvs {
+		v.put(kv)
+	}
+}
+
+// Keep selects the KMS records under "acct/": loading skips accounts' IAM
+// records without reading them.
+func (v *view) Keep(k []byte) bool {
+	// acct/<account>/kms/...
+	rest, ok := bytes.CutPrefix(k, []byte("acct/"))
+	if !ok {
+		return false
+	}
+	i := bytes.IndexByte(rest, '/')
+	return i >= 0 && bytes.HasPrefix(rest[i+1:], []byte("kms/"))
+}
+
+// LoadFrom replaces the view with the records scan puts, one at a time:
+// nothing holds every record's bytes at once (store.Loader).
+func (v *view) LoadFrom(scan func(put func(store.KV)) error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.resetLocked()
+	return scan(v.put)
+}
+
+func (v *view) resetLocked() {
 	v.keys = map[keyRef]*key{}
 	v.mats = map[keyRef][]*matEntry{}
 	v.cache.reset()
@@ -107,9 +136,16 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.aliasLayer = map[keyRef]policy.Keys{}
 	v.stores = map[keyRef]*keyStoreRecord{}
 	v.family = map[string]map[string]*key{}
-	for _, kv := range kvs {
-		v.put(kv)
+}
+
+// ref is the index of a key's records, sharing the strings of the key's
+// own record when the view has it, so that no record's path is kept
+// alive by the index (kv.Key may be a path the store lent).
+func (v *view) ref(region, id string) keyRef {
+	if k := v.keys[keyRef{region, id}]; k != nil {
+		return keyRef{k.rec.Region, k.rec.ID}
 	}
+	return keyRef{intern(region), strings.Clone(id)}
 }
 
 func (v *view) Apply(resp store.WatchResponse) {
@@ -137,6 +173,11 @@ func (v *view) put(kv store.KV) {
 			return
 		}
 		internRecord(&rec)
+		// Index by the record's own strings: kv.Key, the path, is not kept.
+		ref := keyRef{rec.Region, rec.ID}
+		if rec.Region != p.region || rec.ID != p.id {
+			ref = keyRef{intern(p.region), strings.Clone(p.id)}
+		}
 		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
 		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind})
 		if err != nil {
@@ -146,7 +187,7 @@ func (v *view) put(kv store.KV) {
 		if rec.CustomKeyStoreID != "" {
 			k.cks = v.connLocked(p.region, rec.CustomKeyStoreID)
 		}
-		v.keys[keyIndex(p.region, p.id)] = k
+		v.keys[ref] = k
 		if rec.multiRegion() {
 			fi := familyIndex(rec.Account, rec.ID)
 			if v.family[fi] == nil {
@@ -178,7 +219,7 @@ func (v *view) put(kv store.KV) {
 			e.open.Store(&openMaterial{m: m})
 			e.pinned = true
 		}
-		idx := keyIndex(p.region, p.id)
+		idx := v.ref(p.region, p.id)
 		es := v.mats[idx]
 		if old := find(es, id); old != nil {
 			v.closeMaterial(old)
