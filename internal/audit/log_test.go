@@ -473,7 +473,7 @@ func TestReopenSkipsByEventName(t *testing.T) {
 	if u, ok := l.LastUsage(exampleKey); !ok || u.EventID != "enc" || u.Operation != "Encrypt" {
 		t.Fatalf("LastUsage after reopening = %+v, %v; want the Encrypt", u, ok)
 	}
-	if !skippable([]byte(`{"eventVersion":"1.08","eventName":"CreateKey","x":1}` + "\n")) || skippable([]byte(`{"eventName":"Encrypt"}` + "\n")) ||
+	if !skippable([]byte(`{"eventVersion":"1.08","eventName":"CreateKey","x":1}`+"\n")) || skippable([]byte(`{"eventName":"Encrypt"}`+"\n")) ||
 		skippable([]byte(`{"eventName":"CreateKey"`)) {
 		t.Fatal("skippable misjudges a line")
 	}
