@@ -50,7 +50,7 @@ type serveConfig struct {
 	adminSocket                string
 	// The KMS resource quotas (kms.Options).
 	maxKeys, maxAliases, maxKeyStores int
-	ops                        opsFlags // health, fencing, quotas, TLS reloading (ops.go)
+	ops                               opsFlags // health, fencing, quotas, TLS reloading (ops.go)
 }
 
 func envOr(name, def string) string {
