@@ -184,6 +184,9 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 		addKey(keys, a.keys[i], a.keys[i+1])
 	}
 	more := []policy.Keys{s.requestKeys(c.Request), id.Keys(), k.condKeys()}
+	if tk := authz.TimeKeys(id, c.Request.Time); tk != nil {
+		more = append(more, tk) // aws:MultiFactorAuthAge of an MFA session
+	}
 	if ak := s.view.aliasKeys(k); ak != nil {
 		more = append(more, ak)
 	}
