@@ -123,6 +123,13 @@ type Service struct {
 	// conflicts; writers on other nodes are still caught by the compare.
 	writeLocks [64]sync.Mutex
 
+	// quotaMu guards quotaInFlight: this node's creations not yet in the
+	// view, by quota record; quotaStrict queues the creations near a quota
+	// (quotas.go).
+	quotaMu       sync.Mutex
+	quotaInFlight map[string]int
+	quotaStrict   sync.Mutex
+
 	reqKeys  sync.Map // requestKeysKey → policy.Keys
 	reqKeysN atomic.Int64
 
