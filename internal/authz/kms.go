@@ -8,19 +8,23 @@ import (
 
 // Grant is what authorization needs of a KMS grant.
 type Grant struct {
-	ID                string
-	GranteePrincipal  string // an ARN: account root, user, role or assumed-role session
+	ID               string
+	GranteePrincipal string // an ARN: account root, user, role or assumed-role session
+	// GranteeID is the unique id a user or role GranteePrincipal was bound to
+	// when the grant was created; "" when it named no entity then.
+	GranteeID         string
 	Operations        []string
 	ContextEquals     map[string]string // EncryptionContextEquals constraint
 	ContextSubset     map[string]string // EncryptionContextSubset constraint
 	HasConstraints    bool
 	RetiringPrincipal string
+	RetiringID        string // as GranteeID, for RetiringPrincipal
 }
 
 // Allows reports whether the grant gives the caller the operation with this
 // encryption context (KMS Developer Guide: grants, grant constraints).
 func (g *Grant) Allows(id *Identity, operation string, ec map[string]string) bool {
-	if !granteeMatches(g.GranteePrincipal, id) {
+	if !GrantPrincipalIs(g.GranteePrincipal, g.GranteeID, id) {
 		return false
 	}
 	found := false
@@ -48,22 +52,44 @@ func (g *Grant) Allows(id *Identity, operation string, ec map[string]string) boo
 	return true
 }
 
-// granteeMatches: a grant to a principal covers that principal; a grant to a
-// role covers the role's sessions, as a role ARN does in a policy.
-func granteeMatches(grantee string, id *Identity) bool {
-	if grantee == id.ARN {
-		return true
+// GrantPrincipalIs reports whether a grant's grantee or retiring principal
+// names the caller. A user or role ARN names the entity it was bound to when
+// the grant was created (boundID), as a saved policy does: the user with that
+// unique id, or the role with that id and its sessions, never an entity
+// created later under the same name (IAM User Guide, Principal element, "IAM
+// role principals", "IAM user principals"); bound to nothing, it names no
+// one. Other principals (account root, assumed-role session) name the caller
+// with that ARN.
+func GrantPrincipalIs(principal, boundID string, id *Identity) bool {
+	if principal == "" {
+		return false
 	}
-	if id.Type == AssumedRoleType && id.RoleARN != "" {
-		if grantee == id.RoleARN {
-			return true
-		}
-		// A role ARN written without its path still names the role.
-		if i := strings.LastIndexByte(id.RoleARN, '/'); i >= 0 && grantee == "arn:aws:iam::"+id.Account+":role/"+id.RoleARN[i+1:] {
-			return true
-		}
+	if bindable(principal) {
+		return boundID != "" && boundID == id.EntityID()
 	}
-	return false
+	return principal == id.ARN
+}
+
+// bindable reports whether an ARN (arn:partition:iam::account:user/… or
+// role/…) names an IAM user or role, which grants and saved policies bind to
+// unique ids. It does not allocate: grants are matched on the request path.
+func bindable(principal string) bool {
+	rest, ok := strings.CutPrefix(principal, "arn:")
+	if !ok {
+		return false
+	}
+	i := strings.IndexByte(rest, ':')
+	if i < 0 {
+		return false
+	}
+	if rest, ok = strings.CutPrefix(rest[i+1:], "iam::"); !ok {
+		return false
+	}
+	if i = strings.IndexByte(rest, ':'); i < 0 {
+		return false
+	}
+	res := rest[i+1:]
+	return strings.HasPrefix(res, "user/") || strings.HasPrefix(res, "role/")
 }
 
 // KeyRequest is one KMS operation on a key, as authorization sees it.

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
@@ -37,12 +38,18 @@ type grantRecord struct {
 	Equals    map[string]string `json:"equals,omitempty"`
 	Subset    map[string]string `json:"subset,omitempty"`
 	TokenHash string            `json:"tokenHash"` // sha256 of the newest token
+	// Bindings binds the grantee and retiring principals that are IAM users
+	// or roles, as written, to the unique ids of the entities they named when
+	// the grant was created ("" for none), as a saved policy binds them
+	// (bindGrantPrincipals).
+	Bindings map[string]string `json:"bindings,omitempty"`
 }
 
 // grant is a grant as the view holds it.
 type grant struct {
-	rec   grantRecord
-	authz *authz.Grant
+	rec    grantRecord
+	modRev int64
+	authz  *authz.Grant
 }
 
 func grantPath(account, region, keyID, grantID string) string {
@@ -55,8 +62,9 @@ func (v *view) putGrant(region, keyID string, kv store.KV) {
 		v.s.log.Error("kms: undecodable grant record", "key", kv.Key, "err", err)
 		return
 	}
-	g := &grant{rec: rec, authz: &authz.Grant{
-		ID: rec.ID, GranteePrincipal: rec.Grantee, RetiringPrincipal: rec.Retiring, Operations: rec.Ops,
+	g := &grant{rec: rec, modRev: kv.ModRev, authz: &authz.Grant{
+		ID: rec.ID, GranteePrincipal: rec.Grantee, GranteeID: rec.Bindings[rec.Grantee],
+		RetiringPrincipal: rec.Retiring, RetiringID: rec.Bindings[rec.Retiring], Operations: rec.Ops,
 		ContextEquals: rec.Equals, ContextSubset: rec.Subset, HasConstraints: rec.Equals != nil || rec.Subset != nil,
 	}}
 	v.deleteGrant(region, keyID, rec.ID)
@@ -131,6 +139,47 @@ func grantOps(k *key) []string {
 		return append(common, "DeriveSharedSecret", "GetPublicKey")
 	}
 	return common
+}
+
+// bindGrantPrincipals binds the grantee and retiring principals of a grant
+// being created that are IAM users or roles to the unique ids of the entities
+// they name now, as AWS binds the principals of a saved policy (IAM User
+// Guide, Principal element, "IAM role principals", "IAM user principals"): a
+// user or role deleted and created again under the same name is not the
+// grantee. A principal naming no entity binds to nothing and matches no one.
+func (s *Service) bindGrantPrincipals(principals ...string) map[string]string {
+	var out map[string]string
+	for _, p := range principals {
+		if p == "" || !bindableARN(p) {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		if s.principals != nil {
+			out[p], _ = s.principals.PrincipalID(p)
+		} else {
+			out[p] = ""
+		}
+	}
+	return out
+}
+
+// bindableARN reports whether an ARN names an IAM user or role.
+func bindableARN(p string) bool {
+	a, err := arn.Parse(p)
+	return err == nil && a.Service == "iam" && (strings.HasPrefix(a.Resource, "user/") || strings.HasPrefix(a.Resource, "role/"))
+}
+
+// unboundGrant reports whether a stored grant has a user or role principal
+// that its bindings do not cover: a grant created before grants were bound.
+func unboundGrant(r grantRecord) bool {
+	for _, p := range []string{r.Grantee, r.Retiring} {
+		if _, ok := r.Bindings[p]; p != "" && bindableARN(p) && !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // principalARN checks a grantee or retiring principal: an AWS account id or
@@ -229,11 +278,13 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if err != nil {
 		return nil, err
 	}
+	bindings := s.bindGrantPrincipals(grantee, retiring)
 	// A retried request with the same Name and parameters returns the grant
-	// it made, with a new token (CreateGrant: Name).
+	// it made, with a new token (CreateGrant: Name); a grant bound to a
+	// principal since deleted is not the one a retry means.
 	for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 		r := g.rec
-		if in.Name != nil && r.Name == *in.Name && r.Grantee == grantee && r.Retiring == retiring && slices.Equal(r.Ops, ops) && maps.Equal(r.Equals, equals) && maps.Equal(r.Subset, subset) {
+		if in.Name != nil && r.Name == *in.Name && r.Grantee == grantee && r.Retiring == retiring && slices.Equal(r.Ops, ops) && maps.Equal(r.Equals, equals) && maps.Equal(r.Subset, subset) && maps.Equal(r.Bindings, bindings) {
 			r.TokenHash = hash
 			p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, r.ID)
 			if err := s.commit(ctx, store.Txn{Puts: []store.KV{{Key: p, Value: marshal(r)}}}); err != nil {
@@ -252,7 +303,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	rec := grantRecord{
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
 		Created: s.now().UTC(), Grantee: grantee, Retiring: retiring, Issuing: arn.RootARN(c.identity().Account),
-		Ops: ops, Equals: equals, Subset: subset, TokenHash: hash,
+		Ops: ops, Equals: equals, Subset: subset, TokenHash: hash, Bindings: bindings,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
 	err = s.commit(ctx, store.Txn{
@@ -440,8 +491,8 @@ func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGr
 	if err := s.deniedExplicitly(c, k, access{op: "RetireGrant"}); err != nil {
 		return nil, err
 	}
-	allowed := granteeIs(g.rec.Retiring, id) ||
-		(granteeIs(g.rec.Grantee, id) && slices.Contains(g.rec.Ops, "RetireGrant"))
+	allowed := authz.GrantPrincipalIs(g.rec.Retiring, g.rec.Bindings[g.rec.Retiring], id) ||
+		(authz.GrantPrincipalIs(g.rec.Grantee, g.rec.Bindings[g.rec.Grantee], id) && slices.Contains(g.rec.Ops, "RetireGrant"))
 	if !allowed && g.rec.Issuing == arn.RootARN(id.Account) {
 		allowed = s.authorizeAccount(c, "kms:RetireGrant", k.arn) == nil
 	}
@@ -452,15 +503,6 @@ func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGr
 		return nil, err
 	}
 	return &struct{}{}, s.commit(ctx, store.Txn{Deletes: []string{grantPath(g.rec.Account, g.rec.Region, g.rec.KeyID, g.rec.ID)}})
-}
-
-// granteeIs reports whether a grant principal names the caller (or its role).
-func granteeIs(principal string, id *authz.Identity) bool {
-	if principal == "" {
-		return false
-	}
-	g := authz.Grant{GranteePrincipal: principal, Operations: []string{"x"}}
-	return g.Allows(id, "x", nil)
 }
 
 // RevokeGrant deletes a grant; the key policy or IAM must allow kms:RevokeGrant.

@@ -248,8 +248,9 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		}
 	}
 	policy := DefaultPolicy(c.Account)
+	var bindings map[string]string
 	if in.Policy != nil {
-		if err := s.checkKeyPolicy(rc, *in.Policy, replicaARN, k.rec.Account, wire.Bool(in.BypassPolicyLockoutSafetyCheck)); err != nil {
+		if bindings, err = s.checkKeyPolicy(rc, *in.Policy, replicaARN, k.rec.Account, wire.Bool(in.BypassPolicyLockoutSafetyCheck)); err != nil {
 			return nil, err
 		}
 		policy = *in.Policy
@@ -271,7 +272,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		}
 		rec := cloneRecord(*p)
 		rec.Region, rec.Created, rec.State = region, s.now().UTC(), Enabled
-		rec.Description, rec.Policy, rec.Tags = wire.String(in.Description), policy, tags
+		rec.Description, rec.Policy, rec.PolicyBindings, rec.Tags = wire.String(in.Description), policy, bindings, tags
 		rec.DeletionDate, rec.PendingWindow = time.Time{}, 0
 		for _, m := range rec.Materials {
 			kv, err := s.resealMaterial(ctx, p, rec.Region, m.ID)
@@ -294,7 +295,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	if r == nil {
 		return nil, notFoundKey(replicaARN)
 	}
-	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: s.metadata(r), ReplicaPolicy: wire.Ptr(r.rec.Policy), ReplicaTags: []kmsapi.Tag{}}
+	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: s.metadata(r), ReplicaPolicy: wire.Ptr(s.displayPolicy(r.rec.Policy, r.rec.PolicyBindings)), ReplicaTags: []kmsapi.Tag{}}
 	for _, t := range r.rec.Tags {
 		out.ReplicaTags = append(out.ReplicaTags, kmsapi.Tag{TagKey: wire.Ptr(t.Key), TagValue: wire.Ptr(t.Value)})
 	}

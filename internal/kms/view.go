@@ -2,6 +2,7 @@ package kms
 
 import (
 	"encoding/json"
+	"sort"
 	"strings"
 	"sync"
 
@@ -37,6 +38,16 @@ type view struct {
 	// family indexes multi-Region keys by account/key id → Region → key,
 	// so DescribeKey and family writes find the members without a scan.
 	family map[string]map[string]*key
+	// policies shares compiled key policies among the keys whose document
+	// and bindings are the same: most keys have the default policy, which
+	// names only the account and so binds nothing.
+	policies map[string]*sharedPolicy
+}
+
+// sharedPolicy is a compiled key policy and the number of keys using it.
+type sharedPolicy struct {
+	p    *policy.Policy
+	refs int
 }
 
 // key is one KMS key as the view holds it.
@@ -45,8 +56,10 @@ type key struct {
 	arn    string
 	modRev int64
 	// policy is the compiled key policy; nil if it does not compile, which
-	// denies every request (checked documents always compile).
-	policy *policy.Policy
+	// denies every request (checked documents always compile). policyKey is
+	// its entry in view.policies.
+	policy    *policy.Policy
+	policyKey string
 
 	keysOnce sync.Once
 	keys     policy.Keys
@@ -56,7 +69,7 @@ type key struct {
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}, family: map[string]map[string]*key{}}
+	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}, family: map[string]map[string]*key{}, policies: map[string]*sharedPolicy{}}
 }
 
 func keyIndex(region, id string) string { return region + "/" + id }
@@ -97,6 +110,7 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.aliasLayer = map[string]policy.Keys{}
 	v.stores = map[string]*keyStoreRecord{}
 	v.family = map[string]map[string]*key{}
+	v.policies = map[string]*sharedPolicy{}
 	for _, kv := range kvs {
 		v.put(kv)
 	}
@@ -127,13 +141,12 @@ func (v *view) put(kv store.KV) {
 			return
 		}
 		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
-		pol, err := policy.Compile([]byte(rec.Policy), policy.Options{Kind: policy.ResourceKind})
-		if err != nil {
-			v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
-		}
-		k.policy = pol
+		v.acquirePolicy(k)
 		if rec.CustomKeyStoreID != "" {
 			k.cks = v.connLocked(p.region, rec.CustomKeyStoreID)
+		}
+		if old := v.keys[keyIndex(p.region, p.id)]; old != nil {
+			v.releasePolicy(old)
 		}
 		v.keys[keyIndex(p.region, p.id)] = k
 		if rec.multiRegion() {
@@ -180,6 +193,52 @@ func (v *view) put(kv store.KV) {
 	}
 }
 
+// acquirePolicy gives k its compiled policy, shared with the keys that have
+// the same document and bindings; v.mu is held.
+func (v *view) acquirePolicy(k *key) {
+	k.policyKey = policyCacheKey(k.rec.Policy, k.rec.PolicyBindings)
+	if sp := v.policies[k.policyKey]; sp != nil {
+		sp.refs++
+		k.policy = sp.p
+		return
+	}
+	p, err := compileKeyPolicy(k.rec.Policy, k.rec.PolicyBindings)
+	if err != nil {
+		v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
+	}
+	v.policies[k.policyKey] = &sharedPolicy{p: p, refs: 1}
+	k.policy = p
+}
+
+// releasePolicy drops a replaced or deleted key's use of its compiled policy.
+func (v *view) releasePolicy(k *key) {
+	if sp := v.policies[k.policyKey]; sp != nil {
+		if sp.refs--; sp.refs <= 0 {
+			delete(v.policies, k.policyKey)
+		}
+	}
+}
+
+// policyCacheKey identifies a document with its bindings: documents that
+// bind nothing share their entry whatever keys they belong to.
+func policyCacheKey(doc string, bindings map[string]string) string {
+	if len(bindings) == 0 {
+		return doc
+	}
+	names := make([]string, 0, len(bindings))
+	for n := range bindings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(doc)
+	for _, n := range names {
+		// NUL cannot appear in a policy document or an ARN.
+		b.WriteString("\x00" + n + "\x00" + bindings[n])
+	}
+	return b.String()
+}
+
 // unindexAlias drops an alias from its key's list, copying so that slices
 // handed out earlier stay unchanged.
 func (v *view) unindexAlias(region string, a *aliasRecord) {
@@ -205,6 +264,9 @@ func (v *view) delete(k string) {
 	}
 	switch p.kind {
 	case "keys":
+		if old := v.keys[keyIndex(p.region, p.id)]; old != nil {
+			v.releasePolicy(old)
+		}
 		delete(v.keys, keyIndex(p.region, p.id))
 		fi := familyIndex(p.account, p.id)
 		if f := v.family[fi]; f != nil {
