@@ -87,7 +87,8 @@ func TestKeyLifecycle(t *testing.T) {
 	_, err = c.EnableKey(ctx, &kms.EnableKeyInput{KeyId: md.KeyId})
 	wantErr(t, err, "KMSInvalidStateException", wantARN+" is pending deletion.")
 	d, _ = c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: md.KeyId})
-	if d.KeyMetadata.KeyState != types.KeyStatePendingDeletion || d.KeyMetadata.DeletionDate == nil || *d.KeyMetadata.PendingDeletionWindowInDays != 7 {
+	// PendingDeletionWindowInDays is only for PendingReplicaDeletion (KeyMetadata).
+	if d.KeyMetadata.KeyState != types.KeyStatePendingDeletion || d.KeyMetadata.DeletionDate == nil || d.KeyMetadata.PendingDeletionWindowInDays != nil {
 		t.Fatalf("DescribeKey pending deletion = %+v", d.KeyMetadata)
 	}
 	cd, err := c.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: md.KeyId})

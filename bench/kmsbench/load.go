@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/trentkms/trent/bench/internal/harness"
 )
 
 // plaintextSize is the size of the plaintext Encrypt sends.
@@ -118,7 +120,7 @@ type phase struct {
 	FirstError string        `json:",omitempty"`
 	Wall       time.Duration // from the first request sent to the last response
 	Latencies  []time.Duration
-	ServerCPU  cpuDelta
+	ServerCPU  harness.CPUDelta
 	ClientCPU  time.Duration // this process, which signs and parses
 	CPUKnown   bool          // false when no server pid was given
 }
@@ -146,24 +148,24 @@ func runPhase(ctx context.Context, target string, c *kms.Client, op operation, w
 			return nil, fmt.Errorf("%s %s warm-up: %d of %d requests failed, first: %s", target, op.Name, warm.Errors, cfg.Warmup, warm.FirstError)
 		}
 	}
-	var before cpuSample
+	var before harness.CPUSample
 	if pid > 0 {
 		var err error
-		if before, err = readCPU(pid); err != nil {
+		if before, err = harness.ReadCPU(pid); err != nil {
 			return nil, err
 		}
 	}
-	self0 := selfCPU()
+	self0 := harness.SelfCPU()
 	start := time.Now()
 	drive(ctx, c, op, w, cfg.N, cfg, p)
 	p.Wall = time.Since(start)
-	p.ClientCPU = selfCPU() - self0
+	p.ClientCPU = harness.SelfCPU() - self0
 	if pid > 0 {
-		after, err := readCPU(pid)
+		after, err := harness.ReadCPU(pid)
 		if err != nil {
 			return nil, err
 		}
-		p.ServerCPU, p.CPUKnown = before.to(after), true
+		p.ServerCPU, p.CPUKnown = before.To(after), true
 	}
 	if err := ctx.Err(); err != nil && p.Requests+p.Errors < cfg.N {
 		return p, fmt.Errorf("%s %s: stopped after %d of %d requests: %w", target, op.Name, p.Requests+p.Errors, cfg.N, err)
@@ -232,15 +234,6 @@ type summary struct {
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// percentile is the nearest-rank q-th percentile (0 < q <= 100) of sorted.
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*q/100+0.999999999) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
 func (p *phase) summarize(concurrency int) summary {
 	s := summary{Op: p.Op, Target: p.Target, Requests: p.Requests, Errors: p.Errors, FirstError: p.FirstError, Concurrency: concurrency, WallSeconds: p.Wall.Seconds()}
 	if p.Requests == 0 {
@@ -249,15 +242,15 @@ func (p *phase) summarize(concurrency int) summary {
 	lat := slices.Clone(p.Latencies)
 	slices.Sort(lat)
 	s.RequestsPerSecond = float64(p.Requests) / p.Wall.Seconds()
-	s.P50Micros = micros(percentile(lat, 50))
-	s.P90Micros = micros(percentile(lat, 90))
-	s.P99Micros = micros(percentile(lat, 99))
+	s.P50Micros = micros(harness.Percentile(lat, 50))
+	s.P90Micros = micros(harness.Percentile(lat, 90))
+	s.P99Micros = micros(harness.Percentile(lat, 99))
 	s.MaxMicros = micros(lat[len(lat)-1])
 	// Failed requests cost the server too; divide by all that were sent.
 	sent := float64(p.Requests + p.Errors)
 	s.ClientCPUMicros = micros(p.ClientCPU) / sent
 	if p.CPUKnown {
-		s.ServerCPUMicros = micros(p.ServerCPU.best()) / sent
+		s.ServerCPUMicros = micros(p.ServerCPU.Best()) / sent
 		s.ServerCPUTickMicro = micros(p.ServerCPU.Ticks) / sent
 		s.ServerCPUSource = "stat"
 		if p.ServerCPU.SchedNS > 0 {

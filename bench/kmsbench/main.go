@@ -46,6 +46,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/trentkms/trent/bench/internal/harness"
 )
 
 // The account and root access key of a Trent server kmsbench starts itself.
@@ -54,8 +56,6 @@ const (
 	benchAccount   = "111122223333"
 	benchAccessKey = "AKIATRENTBENCHROOT01"
 )
-
-const trentBanner = "Trent is serving AWS KMS at "
 
 type config struct {
 	n, concurrency, warmup int
@@ -111,7 +111,7 @@ func main() {
 	fs.Parse(os.Args[1:])
 
 	if c.serveBaseline != "" {
-		if err := serveBaseline(c.serveBaseline, c.baselineKeyARN, c.baselineBlobLen); err != nil {
+		if err := harness.ServeBaseline(c.serveBaseline, c.baselineKeyARN, c.baselineBlobLen, plaintextSize); err != nil {
 			fmt.Fprintln(os.Stderr, "kmsbench baseline:", err)
 			os.Exit(1)
 		}
@@ -198,14 +198,14 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 
-	var base *child
+	var base *harness.Child
 	if !c.noBaseline {
 		self, err := os.Executable()
 		if err != nil {
 			return err
 		}
 		cmd := exec.Command(self, "-serve-baseline", "127.0.0.1:0", "-baseline-key-arn", w.KeyID, "-baseline-blob-len", strconv.Itoa(len(w.Ciphertext)))
-		if base, err = startChild(ctx, "baseline", cmd, baselineBanner, 30*time.Second); err != nil {
+		if base, err = harness.StartChild(ctx, "baseline", cmd, harness.BaselineBanner, 30*time.Second); err != nil {
 			return err
 		}
 		defer base.Stop()
@@ -276,13 +276,13 @@ func ratios(t, b summary) ratioReport {
 
 // trentChild is a trent serve process started by kmsbench.
 type trentChild struct {
-	*child
+	*harness.Child
 	secret  string
 	cleanup func()
 }
 
 func (t *trentChild) Stop() {
-	t.child.Stop()
+	t.Child.Stop()
 	t.cleanup()
 }
 
@@ -296,18 +296,9 @@ func startTrent(ctx context.Context, c config) (*trentChild, error) {
 	cleanup := func() { os.RemoveAll(tmp) }
 	bin := c.trentBin
 	if bin == "" {
-		bin = filepath.Join(tmp, "trent")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/trent")
-		gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-		if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
+		if bin, err = harness.BuildTrent(ctx, tmp); err != nil {
 			cleanup()
-			return nil, errors.New("not inside the Trent module: run from its checkout or pass -trent")
-		}
-		build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-		fmt.Printf("building trent in %s\n", build.Dir)
-		if out, err := build.CombinedOutput(); err != nil {
-			cleanup()
-			return nil, fmt.Errorf("go build ./cmd/trent: %v\n%s", err, out)
+			return nil, err
 		}
 	}
 	var sb [30]byte
@@ -322,12 +313,12 @@ func startTrent(ctx context.Context, c config) (*trentChild, error) {
 		"TRENT_ROOT_ACCESS_KEY_ID="+benchAccessKey,
 		"TRENT_ROOT_SECRET_ACCESS_KEY="+secret,
 	)
-	ch, err := startChild(ctx, "trent serve", cmd, trentBanner, 60*time.Second)
+	ch, err := harness.StartChild(ctx, "trent serve", cmd, harness.TrentBanner, 60*time.Second)
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	return &trentChild{child: ch, secret: secret, cleanup: cleanup}, nil
+	return &trentChild{Child: ch, secret: secret, cleanup: cleanup}, nil
 }
 
 // newClient is a KMS client for endpoint with keep-alive connections for
@@ -384,7 +375,7 @@ func checkLoopbackURL(s string) error {
 	if u.Port() == "" {
 		hostport += ":80"
 	}
-	if err := checkLoopback(hostport); err != nil {
+	if err := harness.CheckLoopback(hostport); err != nil {
 		return fmt.Errorf("endpoint: %w", err)
 	}
 	return nil

@@ -14,15 +14,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	"crypto/rand"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/backup"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
@@ -45,6 +45,8 @@ type serveConfig struct {
 	tlsCert, tlsKey            string
 	store                      storeFlags
 	hsms                       []string
+	seal                       string
+	adminSocket                string
 }
 
 func envOr(name, def string) string {
@@ -89,6 +91,9 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.metricsListen, "metrics-listen", os.Getenv("TRENT_METRICS_LISTEN"), "address for Prometheus metrics at /metrics, host:port; empty: none [TRENT_METRICS_LISTEN]")
 	f.StringVar(&c.auditLog, "audit-log", os.Getenv("TRENT_AUDIT_LOG"), "the audit log: a JSON-lines file of CloudTrail-shaped events, or - for stdout; default <data-dir>/audit.jsonl [TRENT_AUDIT_LOG]")
 	c.store.register(f)
+	f.StringVar(&c.seal, "seal", envOr("TRENT_SEAL", "file"), "what wraps the root key: file[:path=…], passphrase[:stdin|file=…|env[=NAME]][,time=,memory-mib=,threads=], "+
+		"pkcs11:module=…,token=…[,pin-file=…] (PIN else from TRENT_SEAL_PIN), kms:key=…[,endpoint=URL][,region=…]; see README [TRENT_SEAL]")
+	f.StringVar(&c.adminSocket, "admin-socket", os.Getenv("TRENT_ADMIN_SOCKET"), "the Unix socket trent unseal talks to; default <data-dir>/admin.sock [TRENT_ADMIN_SOCKET]")
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
 	return cmd
@@ -123,33 +128,218 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	sealer, _, err := seal.LoadOrCreateFile(filepath.Join(dataDir, "root.key"), rand.Reader)
+	sealSpec, err := parseSealSpec(c.seal, dataDir)
 	if err != nil {
 		return err
+	}
+	var specs []endpointSpec
+	for _, e := range c.endpoints {
+		spec, err := parseEndpoint(e)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, spec)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	scheme := "http"
+	var tlsConfig *tls.Config
+	if c.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	}
+	// A passphrase from standard input, a file or the environment is read
+	// now; one from trent unseal comes later through the admin socket.
+	var wrapper seal.Wrapper
+	if !sealSpec.fromUnseal() {
+		var pass []byte
+		if sealSpec.kind == seal.Passphrase {
+			if pass, err = sealSpec.passphrase(newSecrets(os.Stdin), nil); err != nil {
+				return err
+			}
+		}
+		wrapper, err = sealSpec.wrapper(ctx, pass)
+		clear(pass)
+		if err != nil {
+			return err
+		}
+		defer wrapper.Close()
+	}
+	if sealSpec.kind == seal.File {
+		log.Warn("the file seal is for development: the key that wraps the root key is the file " + sealSpec.path +
+			"; whoever reads it and the store can decrypt every key. Use --seal passphrase, pkcs11 or kms in production")
 	}
 	st, err := c.store.open(ctx, dataDir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := checkRootKey(ctx, st, sealer, filepath.Join(dataDir, "root.key")); err != nil {
+	if _, err := st.Get(ctx, backup.IncompleteKey); err == nil {
+		return errors.New("a restore into this store did not finish: run trent restore --replace again")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := store.CheckSchema(ctx, st); err != nil {
 		return err
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	ids, err := iam.New(ctx, st, sealer, iam.Options{Log: log})
+	// The listeners open before the root key is unsealed, so that a sealed
+	// node answers that it is sealed (gate) instead of refusing connections.
+	// listen opens a listener, wrapped in TLS when configured: requests then
+	// carry aws:SecureTransport true.
+	listen := func(addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil || tlsConfig == nil {
+			return l, err
+		}
+		return tls.NewListener(l, tlsConfig), nil
+	}
+	ln, err := listen(c.listen)
 	if err != nil {
 		return err
 	}
-	boot, err := ids.Bootstrap(ctx, iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret})
+	gates := []*gate{{}}
+	listeners := []net.Listener{ln}
+	for _, e := range specs {
+		l, err := listen(e.listen)
+		if err != nil {
+			return fmt.Errorf("endpoint %s: %w", e.ID, err)
+		}
+		gates = append(gates, &gate{})
+		listeners = append(listeners, l)
+	}
+	var servers []*http.Server
+	for _, g := range gates {
+		servers = append(servers, &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+	}
+	errc := make(chan error, 3+len(servers))
+	for i := range servers {
+		go func() {
+			if err := servers[i].Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	defer func() {
+		for _, h := range servers {
+			h.Close()
+		}
+	}()
+	endpoint := scheme + "://" + ln.Addr().String()
+
+	// Metrics and readiness answer from the start, sealed or not.
+	reg := metrics.New()
+	var ready atomic.Bool
+	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed or starting.", Value: func() float64 {
+		if ready.Load() {
+			return 1
+		}
+		return 0
+	}})
+	if c.metricsListen != "" {
+		ml, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		// Readiness for load balancers and orchestrators: 503 while the node
+		// is sealed or starting.
+		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+			if !ready.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintln(w, "sealed")
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			if _, err := reg.WriteTo(w); err != nil {
+				log.Debug("metrics: write", "err", err)
+			}
+		})
+		// Profiles show where the server spends its time; only with
+		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
+		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		defer ms.Close()
+		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
+	}
+
+	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret}
+	adminPath := c.adminSocket
+	if adminPath == "" {
+		adminPath = filepath.Join(dataDir, "admin.sock")
+	}
+	adminLn, err := listenAdmin(adminPath)
 	if err != nil {
 		return err
 	}
+	adm := &adminSocket{path: adminPath, kind: sealSpec.kind, busy: make(chan struct{}, 1), st: st, log: log}
+	adm.sealed.Store(true)
+	status, err := seal.ReadStatus(ctx, st)
+	if err != nil {
+		return err
+	}
+	adm.initialized.Store(status.Initialized)
+	var u unlocked
+	if wrapper != nil {
+		adm.serve(adminLn)
+		defer adm.close()
+		if u, err = unlock(ctx, st, wrapper, boot, log); err != nil {
+			return err
+		}
+		// The seal's secrets (PIN, passphrase) and module are not needed
+		// once the root key is unwrapped.
+		wrapper.Close()
+	} else {
+		done := make(chan unlocked, 1)
+		adm.unseal = func(rctx context.Context, pass []byte) error {
+			w, err := sealSpec.wrapper(rctx, pass)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			got, err := unlock(rctx, st, w, boot, log)
+			if err != nil {
+				return err
+			}
+			adm.initialized.Store(true)
+			adm.sealed.Store(false)
+			done <- got
+			return nil
+		}
+		adm.serve(adminLn)
+		defer adm.close()
+		fmt.Printf("Trent is sealed at %s; unseal it with: trent unseal --admin-socket %s\n", endpoint, adminPath)
+		select {
+		case u = <-done:
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		}
+	}
+	sealer, ids := u.sealer, u.ids
 	credFile := filepath.Join(dataDir, "credentials")
-	if boot.CreatedKey {
-		if err := writeCredentials(credFile, boot.AccessKeyID, boot.SecretAccessKey, c.regions[0]); err != nil {
+	if u.boot.CreatedKey {
+		if err := writeCredentials(credFile, u.boot.AccessKeyID, u.boot.SecretAccessKey, c.regions[0]); err != nil {
 			return err
 		}
 	}
@@ -173,7 +363,6 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	defer auditLog.Close()
 	k.SetUsageSource(auditLog)
-	reg := metrics.New()
 	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
 		st := auditLog.Stats()
@@ -184,83 +373,16 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	if c.metricsListen != "" {
-		ml, err := net.Listen("tcp", c.metricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			if _, err := reg.WriteTo(w); err != nil {
-				log.Debug("metrics: write", "err", err)
-			}
-		})
-		// Profiles show where the server spends its time; only with
-		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
-		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		}
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server stopped", "err", err)
-			}
-		}()
-		defer ms.Close()
-		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
+	for i, e := range specs {
+		gates[i+1].open(srv.Endpoint(e.Endpoint))
+		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
 	}
-	var specs []endpointSpec
-	for _, e := range c.endpoints {
-		spec, err := parseEndpoint(e)
-		if err != nil {
-			return err
-		}
-		specs = append(specs, spec)
-	}
-	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return errors.New("--tls-cert and --tls-key go together")
-	}
-	scheme := "http"
-	var tlsConfig *tls.Config
-	if c.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
-		if err != nil {
-			return fmt.Errorf("TLS: %w", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		scheme = "https"
-	}
-	// listen opens a listener, wrapped in TLS when configured: requests then
-	// carry aws:SecureTransport true.
-	listen := func(addr string) (net.Listener, error) {
-		l, err := net.Listen("tcp", addr)
-		if err != nil || tlsConfig == nil {
-			return l, err
-		}
-		return tls.NewListener(l, tlsConfig), nil
-	}
-	ln, err := listen(c.listen)
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	servers := []*http.Server{hs}
-	listeners := []net.Listener{ln}
-	for _, e := range specs {
-		l, err := listen(e.listen)
-		if err != nil {
-			return fmt.Errorf("endpoint %s: %w", e.ID, err)
-		}
-		servers = append(servers, &http.Server{Handler: srv.Endpoint(e.Endpoint), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
-		listeners = append(listeners, l)
-		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, l.Addr())
-	}
+	gates[0].open(srv)
+	adm.sealed.Store(false)
+	ready.Store(true)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2+len(servers))
 	go func() { errc <- ids.Run(runCtx) }()
 	go func() { errc <- k.Run(runCtx) }()
 	auditDone := make(chan error, 1)
@@ -272,16 +394,7 @@ func serve(ctx context.Context, c serveConfig) error {
 			errc <- fmt.Errorf("audit log: %w", err)
 		}
 	}()
-	for i := range servers {
-		go func() {
-			if err := servers[i].Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
-			}
-		}()
-	}
-
-	endpoint := scheme + "://" + ln.Addr().String()
-	printBanner(endpoint, c.regions, boot, credFile)
+	printBanner(endpoint, c.regions, u.boot, credFile)
 
 	var runErr error
 	select {
@@ -334,35 +447,6 @@ func writeCredentials(path, keyID, secret, region string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// rootKeyCanary is a record sealed under the root key when a store is first
-// used: a node started with another root key (a cluster node given the wrong
-// root.key) stops at once with a clear message, instead of failing later on
-// every record it cannot open.
-const rootKeyCanary = "seal/canary"
-
-func checkRootKey(ctx context.Context, st store.Store, sealer *seal.Sealer, keyFile string) error {
-	aad := []byte("trent/seal/canary")
-	kv, err := st.Get(ctx, rootKeyCanary)
-	if errors.Is(err, store.ErrNotFound) {
-		sealed, err := sealer.Seal([]byte("trent"), aad)
-		if err != nil {
-			return err
-		}
-		_, err = st.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: rootKeyCanary}}, Puts: []store.KV{{Key: rootKeyCanary, Value: sealed}}})
-		if errors.Is(err, store.ErrConflict) {
-			return checkRootKey(ctx, st, sealer, keyFile) // another node just wrote it
-		}
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := sealer.Open(kv.Value, aad); err != nil {
-		return fmt.Errorf("the root key %s is not the one this store's records are sealed with: every node of a cluster needs the same root.key", keyFile)
-	}
-	return nil
 }
 
 func (m slrMaker) EnsureMultiRegionKeyRole(ctx context.Context, id *authz.Identity, r authz.Request) error {

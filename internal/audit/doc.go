@@ -4,8 +4,10 @@
 //
 // The server builds an Event with NewEvent from what it knows of a request:
 // the caller (*authz.Identity), the operation, the requestParameters made by
-// KMSRequestParameters or QueryRequestParameters, the responseElements made by
-// KMSResponseElements, the error code and message, and the key ARNs involved.
+// KMSRequestParameters (from the request value the operation decoded and
+// used, never from the raw body) or QueryRequestParameters, the
+// responseElements made by KMSResponseElements, the error code and message,
+// and the key ARNs involved.
 // It hands the event to (*Log).Record, which never does disk I/O: it queues the
 // event in memory, and (*Log).Run writes the queue to the file.
 //
@@ -14,10 +16,13 @@
 // an event, and the file. It must not let a secret into an event: plaintext,
 // ciphertext blobs, key material, private keys, messages to sign or MAC,
 // signatures, MACs, shared secrets, import tokens, grant tokens, passwords,
-// secret access keys and session tokens are never copied, because requestParameters
-// and responseElements are built from an allowlist of members per operation,
-// not by removing what is known to be secret. The audit log stays out of the
-// KV store: it is a plain file beside it.
+// secret access keys and session tokens are never copied. A KMS request's
+// requestParameters are written by a method generated from the API model
+// (kmsapi's AppendAuditParameters): a member that is or holds a shape the
+// model marks sensitive, or a blob, has no code that could write it, and the
+// few other members CloudTrail does not show (grant tokens) are listed in the
+// generator. responseElements are built from an allowlist per operation.
+// The audit log stays out of the KV store: it is a plain file beside it.
 //
 // # File
 //

@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/trentkms/trent/internal/wire"
 )
 
 // encoder writes events as JSON lines without reflection, byte for byte as a
@@ -68,8 +69,12 @@ func (en *encoder) appendEvent(b []byte, e *Event) ([]byte, error) {
 	b = appendNonEmpty(b, `,"errorCode":`, e.ErrorCode)
 	b = appendNonEmpty(b, `,"errorMessage":`, e.ErrorMessage)
 	b = append(b, `,"requestParameters":`...)
-	if b, err = en.appendMap(b, e.RequestParameters, 0); err != nil {
-		return b, err
+	// Compact JSON text from the generated appenders or the encoder:
+	// encoding/json would write it as it is.
+	if len(e.RequestParameters) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, e.RequestParameters...)
 	}
 	b = append(b, `,"responseElements":`...)
 	if b, err = en.appendMap(b, e.ResponseElements, 0); err != nil {
@@ -182,11 +187,6 @@ func (en *encoder) appendValue(b []byte, v any, depth int) ([]byte, error) {
 		return appendString(b, v), nil
 	case bool:
 		return strconv.AppendBool(b, v), nil
-	case jsonText:
-		if len(v) == 0 {
-			return append(b, "null"...), nil
-		}
-		return append(b, v...), nil
 	case map[string]any:
 		return en.appendMap(b, v, depth)
 	case []any:
@@ -394,87 +394,9 @@ func validNumber(s string) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// plainASCII marks the ASCII bytes a JSON string holds as they are, as
-// encoding/json writes strings without HTML escaping: all but control
-// characters, '"' and '\\'.
-var plainASCII = func() (t [utf8.RuneSelf]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
-// plain8 reports whether the eight bytes of x are all plainASCII: none is a
-// control character, '"', '\\' or above 0x7f. (A byte below n, for n up to
-// 0x80, sets the top bit of (x - n*ones) &^ x in some byte; a byte equal to
-// c is a zero byte of x ^ c*ones.)
-func plain8(x uint64) bool {
-	const ones, tops = 0x0101010101010101, 0x8080808080808080
-	quote, backslash := x^(ones*'"'), x^(ones*'\\')
-	t := x | (x-ones*' ')&^x | (quote-ones)&^quote | (backslash-ones)&^backslash
-	return t&tops == 0
-}
-
 // appendString appends s as a JSON string as encoding/json writes it with
-// SetEscapeHTML(false): '"' and '\\' escaped, control characters as \b, \f,
-// \n, \r, \t or \u00XX, U+2028 and U+2029 as \u2028 and \u2029, each byte of
-// invalid UTF-8 as \ufffd, everything else as it is.
+// SetEscapeHTML(false); see wire.AppendJSONString, which the generated
+// request parameters use too, so both halves of an event escape alike.
 func appendString[S ~string | ~[]byte](b []byte, s S) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Skip eight plain ASCII bytes at a time: most strings are all plain.
-		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if plainASCII[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune([]byte(s[i:min(len(s), i+utf8.UTFMax)]))
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return wire.AppendJSONString(b, s)
 }

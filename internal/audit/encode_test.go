@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -151,26 +152,27 @@ func guideBodies(t *testing.T) map[string][][]byte {
 
 // requestBodies are realistic and hostile bodies for every operation: the
 // Developer Guide's, the model filler's (every member set), and hostile
-// variations on the members of the operation's allowlist.
+// variations on the members of the operation's request.
 func requestBodies(t *testing.T) map[string][][]byte {
 	bodies := guideBodies(t)
-	if mdl := loadModelQuiet(); mdl != nil {
-		for op, o := range mdl.Operations {
-			f := &filler{m: mdl, secret: map[string]string{}}
-			body := f.value(op, o.Input.Shape, false, 0)
-			raw, _ := json.Marshal(body)
-			bodies[op] = append(bodies[op], raw)
-		}
+	mdl := loadModelQuiet()
+	if mdl == nil {
+		return bodies
 	}
-	for op, ms := range kmsRequestMembers {
+	for op, o := range mdl.Operations {
+		f := &filler{m: mdl, secret: map[string]string{}}
+		body := f.value(op, o.Input.Shape, false, 0)
+		raw, _ := json.Marshal(body)
+		bodies[op] = append(bodies[op], raw)
+		names := slices.Sorted(maps.Keys(mdl.Shapes[o.Input.Shape].Members))
 		for _, v := range hostileValues {
 			var b strings.Builder
 			b.WriteString("{\n")
-			for i, mb := range ms {
+			for i, name := range names {
 				if i > 0 {
 					b.WriteString(" , ")
 				}
-				fmt.Fprintf(&b, "%q : %s", mb.name, v)
+				fmt.Fprintf(&b, "%q : %s", name, v)
 			}
 			b.WriteString(`,"Plaintext":"c2VjcmV0"}`)
 			bodies[op] = append(bodies[op], []byte(b.String()))
@@ -206,50 +208,9 @@ var hostileBodies = [][]byte{
 	[]byte(`{"EncryptionContext":` + strings.Repeat(`[`, 20) + strings.Repeat(`]`, 20) + `}`),
 }
 
-// The parameters read without decoding are those decoded, as JSON: the
-// event's bytes are the same.
-func TestPlainRequestParametersMatchDecoded(t *testing.T) {
-	n := 0
-	for op, bodies := range requestBodies(t) {
-		allowed := kmsRequestMembers[op]
-		for _, body := range bodies {
-			checkPlainMatchesDecoded(t, op, allowed, body)
-			n++
-		}
-	}
-	t.Logf("%d bodies", n)
-}
-
-func checkPlainMatchesDecoded(t testing.TB, op string, allowed []member, body []byte) {
-	t.Helper()
-	got := KMSRequestParameters(op, body)
-	want := decodedRequestParameters(allowed, body)
-	if (got == nil) != (want == nil) {
-		t.Fatalf("%s %s: requestParameters nil %v, decoded nil %v", op, short(body), got == nil, want == nil)
-	}
-	g, gerr := referenceLine(t, got)
-	w, werr := referenceLine(t, want)
-	if gerr != nil || werr != nil || !bytes.Equal(g, w) {
-		t.Fatalf("%s %s: requestParameters encode as\n%s (%v)\ndecoded\n%s (%v)", op, short(body), short(g), gerr, short(w), werr)
-	}
-	var en encoder
-	e, err := en.appendMap(nil, got, 0)
-	if errors.Is(err, errNeedsJSON) {
-		return
-	}
-	if err != nil || !bytes.Equal(append(e, '\n'), w) {
-		t.Fatalf("%s %s: the encoder writes requestParameters as\n%s (%v)\nencoding/json writes the decoded ones as\n%s", op, short(body), short(e), err, short(w))
-	}
-	if bytes.Contains(g, []byte("c2VjcmV0")) {
-		t.Fatalf("%s: a secret appears: %s", op, g)
-	}
-}
-
 // Every event the server makes, for every KMS operation with realistic and
-// hostile requests, every kind of caller, responses and decisions, encodes
-// as encoding/json encodes it; and the whole path (parameters read without
-// decoding, then the encoder) writes what the old path (parameters decoded,
-// then encoding/json) wrote.
+// hostile requests (decoded as the server decodes them), every kind of
+// caller, responses and decisions, encodes as encoding/json encodes it.
 func TestEncoderMatchesEncodingJSON(t *testing.T) {
 	at := time.Date(2022, 7, 14, 20, 17, 42, 5e8, time.UTC)
 	n := 0
@@ -268,21 +229,8 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 					Resources: []string{exampleKey, "arn:aws:kms:us-west-2:444455556666:key/x"}[:i%3],
 				}
 				name := fmt.Sprintf("%s body %d identity %d", op, i, (i+j+len(op))%len(identities))
-				c.RequestParameters = KMSRequestParameters(op, body)
-				got := NewEvent(c)
-				check(name, got)
-
-				// The old path: decoded parameters, encoding/json.
-				c.RequestParameters = decodedRequestParameters(kmsRequestMembers[op], body)
-				old, _ := referenceLine(t, NewEvent(c))
-				var en encoder
-				line, err := en.appendEvent(nil, got)
-				if errors.Is(err, errNeedsJSON) {
-					line, err = referenceLine(t, got) // as the writer does
-				}
-				if err != nil || !bytes.Equal(line, old) {
-					t.Fatalf("%s: the new path writes\n%s (%v)\nthe old path wrote\n%s", name, short(line), err, short(old))
-				}
+				c.RequestParameters = requestParams(op, body, c.Resources...)
+				check(name, NewEvent(c))
 			}
 		}
 	}
@@ -293,7 +241,7 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 		c := Call{
 			Time: at, RequestID: s, Service: s, Operation: s, Region: s, SourceIP: s, UserAgent: s, ErrorCode: s, ErrorMessage: s,
 			Identity:            &authz.Identity{Principal: authz.Principal{Account: s, ARN: s, Type: authz.AssumedRoleType, UserID: s + ":" + s, Name: s, AccessKeyID: s}, Temporary: true, RoleARN: s, SourceIdentity: s},
-			RequestParameters:   map[string]any{s: s, "keyId": s, "list": []any{s, map[string]any{s: []string{s}}}},
+			RequestParameters:   referenceParameters(t, map[string]any{s: s, "keyId": s, "list": []any{s, map[string]any{s: []string{s}}}}),
 			ResponseElements:    map[string]any{s: map[string]string{s: s, "k": s}},
 			AdditionalEventData: map[string]any{s: s, "decidedBy": s, "statement": i},
 			Resources:           []string{s, "arn:aws:kms:r:" + s + ":key/" + s},
@@ -306,10 +254,12 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 	}
 	for i, v := range values() {
 		check(fmt.Sprintf("value %d (%T)", i, v), NewEvent(Call{Time: at, Service: "kms", Operation: "Encrypt", AdditionalEventData: map[string]any{"v": v, "list": []any{v, v}}}))
-		check(fmt.Sprintf("value %d in requestParameters", i), NewEvent(Call{Time: at, Service: "kms", Operation: "Decrypt", RequestParameters: map[string]any{"v": v}, Resources: []string{exampleKey}}))
 	}
 	for _, m := range []map[string]any{nil, {}} {
-		check("nil and empty maps", &Event{RequestParameters: m, ResponseElements: m, AdditionalEventData: m, ServiceEventDetails: m})
+		check("nil and empty maps", &Event{ResponseElements: m, AdditionalEventData: m, ServiceEventDetails: m})
+	}
+	for _, p := range []Parameters{nil, {}, Parameters(`{}`), Parameters(`{"keyId":"k"}`)} {
+		check("parameters", &Event{RequestParameters: p})
 	}
 	check("header", header(t0))
 	check("zero event", &Event{})
@@ -375,7 +325,7 @@ func values() []any {
 		float32(0.1), float32(1e21), float32(1e-7), float32(9.999e20), float32(math.MaxFloat32), float32(1e-6),
 		math.NaN(), math.Inf(1), math.Inf(-1), float32(math.Inf(-1)),
 		json.Number(""), json.Number("0"), json.Number("-0.5e+10"), json.Number("1.5E-3"), json.Number("01"), json.Number("1."), json.Number("abc"), json.Number(" 1"),
-		jsonText(nil), jsonText(`{"a":1}`), json.RawMessage(`{ "b" : [ 1 , 2 ] }`), json.RawMessage(nil), json.RawMessage(`{`),
+		json.RawMessage(`{ "b" : [ 1 , 2 ] }`), json.RawMessage(nil), json.RawMessage(`{`),
 		map[string]any(nil), map[string]any{}, []any(nil), []any{}, map[string]string(nil), map[string]string{}, []string(nil), []string{},
 		map[string]string{"b": "2", "a": "1", "": "empty"}, []string{"x", "<&>"},
 		map[string]any{"z": 1, "a": map[string]any{"c": nil, "b": []any{1.5, "s", map[string]any{}}}, "m": map[string]string{"k": "v"}},
@@ -406,6 +356,11 @@ func filledEvent() *Event {
 	n := 0
 	var fill func(v reflect.Value)
 	fill = func(v reflect.Value) {
+		if v.Type() == reflect.TypeFor[Parameters]() {
+			n++
+			v.Set(reflect.ValueOf(Parameters(fmt.Sprintf(`{"k%d":%d}`, n, n))))
+			return
+		}
 		switch v.Kind() {
 		case reflect.String:
 			n++
@@ -473,27 +428,6 @@ func TestWriterFallsBackToEncodingJSON(t *testing.T) {
 	}
 }
 
-func FuzzPlainRequestParameters(f *testing.F) {
-	for _, b := range hostileBodies[:len(hostileBodies)-4] {
-		f.Add(uint8(0), b)
-	}
-	for _, v := range hostileValues {
-		f.Add(uint8(1), []byte(`{"KeyId":`+v+`,"EncryptionContext":`+v+`}`))
-	}
-	f.Add(uint8(2), []byte(`{"KeyId":"k","Plaintext":"c2VjcmV0","EncryptionContext":{"Department":"Engineering"}}`))
-	ops := slices.Sorted(func(yield func(string) bool) {
-		for op, ms := range kmsRequestMembers {
-			if allPlain(ms) && !yield(op) {
-				return
-			}
-		}
-	})
-	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
-		name := ops[int(op)%len(ops)]
-		checkPlainMatchesDecoded(t, name, kmsRequestMembers[name], body)
-	})
-}
-
 func FuzzEncodeEvent(f *testing.F) {
 	for i, s := range adversarial {
 		f.Add(s, s, []byte(hostileValues[i%len(hostileValues)]), uint64(i)*0x9e3779b97f4a7c15, int64(i))
@@ -509,33 +443,20 @@ func FuzzEncodeEvent(f *testing.F) {
 		data := map[string]any{
 			s1: floats, s2: numbers, "f64": f64, "f32": float32(f64), "f32bits": math.Float32frombits(uint32(bits)),
 			"n": n, "u": uint64(bits), "i32": int32(n), "ss": []string{s1, s2}, "ms": map[string]string{s1: s2, s2: s1},
-			"number": json.Number(s1), "text": jsonText(appendNormalIfValid(doc)),
+			"number": json.Number(s1), "rp": []any{s2, floats},
 		}
+		ops := slices.Sorted(maps.Keys(kmsapi.Operations))
 		e := NewEvent(Call{
 			Time: time.Unix(n%1e10, 0), RequestID: s1, Service: "kms", Operation: s2, Region: s1, SourceIP: s2, UserAgent: s1,
 			ErrorCode: s2, ErrorMessage: s1, Identity: &authz.Identity{Principal: authz.Principal{Type: authz.UserType, Name: s1, ARN: s2}, Temporary: true, SourceIdentity: s2},
-			RequestParameters: map[string]any{s1: []any{s2, floats}}, ResponseElements: map[string]any{s2: numbers},
+			RequestParameters: requestParams(ops[int(uint64(n)%uint64(len(ops)))], doc), ResponseElements: map[string]any{s2: numbers},
 			AdditionalEventData: data, Resources: []string{s1, s2}, EventID: s2,
 		})
 		checkEncodes(t, "fuzzed event", e)
 		if floats != nil || numbers != nil {
-			checkEncodes(t, "fuzzed document", &Event{RequestParameters: map[string]any{"f": floats}, ResponseElements: map[string]any{"n": numbers}})
+			checkEncodes(t, "fuzzed document", &Event{AdditionalEventData: map[string]any{"f": floats}, ResponseElements: map[string]any{"n": numbers}})
 		}
 	})
-}
-
-// appendNormalIfValid is doc's jsonText, or nil if doc is not JSON.
-func appendNormalIfValid(doc []byte) []byte {
-	s := scanner{b: doc}
-	s.ws()
-	if !s.value(0) {
-		return nil
-	}
-	s.ws()
-	if s.i != len(doc) || s.depth > maxNormalDepth {
-		return nil
-	}
-	return appendNormal(nil, doc)
 }
 
 func BenchmarkEncoder(b *testing.B) {
@@ -569,23 +490,30 @@ func encodeBenchEvent() *Event {
 	body := []byte(`{"KeyId":"` + exampleKey + `","Plaintext":"c2VjcmV0","EncryptionContext":{"Department":"Engineering"}}`)
 	return NewEvent(Call{
 		Time: t0, RequestID: "f3423043-63bc-11e4-bc2b-4198b6150d5c", Service: "kms", Operation: "Encrypt", Region: "us-west-2",
-		SourceIP: "192.0.2.0", UserAgent: "aws-sdk-go-v2/1.30.0", Identity: alice, RequestParameters: KMSRequestParameters("Encrypt", body),
+		SourceIP: "192.0.2.0", UserAgent: "aws-sdk-go-v2/1.30.0", Identity: alice, RequestParameters: requestParams("Encrypt", body),
 		Resources: []string{exampleKey}, AdditionalEventData: map[string]any{"decidedBy": "key-policy", "statement": 0, "sid": "Enable IAM User Permissions"},
 	})
 }
 
+// BenchmarkKMSRequestParameters is the audit's share of a request: writing
+// requestParameters from the request the operation decoded.
 func BenchmarkKMSRequestParameters(b *testing.B) {
-	body := []byte(`{"KeyId":"` + exampleKey + `","Plaintext":"c2VjcmV0","EncryptionContext":{"Department":"Engineering"}}`)
-	b.Run("plain", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			KMSRequestParameters("Encrypt", body)
-		}
-	})
-	b.Run("decoded", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			decodedRequestParameters(kmsRequestMembers["Encrypt"], body)
-		}
-	})
+	req := decodeRequest("Encrypt", []byte(`{"KeyId":"`+exampleKey+`","Plaintext":"c2VjcmV0","EncryptionContext":{"Department":"Engineering"}}`))
+	resources := []string{exampleKey}
+	b.ReportAllocs()
+	for b.Loop() {
+		KMSRequestParameters(req, resources)
+	}
+}
+
+// referenceParameters are requestParameters as encoding/json writes m.
+func referenceParameters(t testing.TB, m map[string]any) Parameters {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
 }

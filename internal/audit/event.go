@@ -26,7 +26,7 @@ type Event struct {
 	UserAgent           string         `json:"userAgent,omitempty"`
 	ErrorCode           string         `json:"errorCode,omitempty"`
 	ErrorMessage        string         `json:"errorMessage,omitempty"`
-	RequestParameters   map[string]any `json:"requestParameters"`
+	RequestParameters   Parameters     `json:"requestParameters"`
 	ResponseElements    map[string]any `json:"responseElements"`
 	AdditionalEventData map[string]any `json:"additionalEventData,omitempty"`
 	RequestID           string         `json:"requestID,omitempty"`
@@ -104,7 +104,7 @@ type Call struct {
 	UserAgent string
 	// Identity is the authenticated caller; nil when authentication failed.
 	Identity          *authz.Identity
-	RequestParameters map[string]any // from KMSRequestParameters or QueryRequestParameters
+	RequestParameters Parameters     // from KMSRequestParameters or QueryRequestParameters
 	ResponseElements  map[string]any // from KMSResponseElements; nil for errors
 	ErrorCode         string         // the AWS error code (__type) of a failed request
 	ErrorMessage      string
@@ -120,11 +120,10 @@ type Call struct {
 }
 
 // NewEvent builds the CloudTrail record of a call. The event takes
-// ownership of the maps in c.
+// ownership of the maps and parameters in c.
 //
 // recipientAccountId is the account of the first key touched, or else the
-// caller's. For Decrypt, CloudTrail shows the key that decrypted as keyId
-// even when the request named none: NewEvent adds it from Resources.
+// caller's.
 func NewEvent(c Call) *Event {
 	t := c.Time.UTC().Truncate(time.Second)
 	e := &Event{
@@ -160,11 +159,6 @@ func NewEvent(c Call) *Event {
 			e.RecipientAccountID = acct
 		}
 		e.Resources = append(e.Resources, Resource{AccountID: acct, Type: "AWS::KMS::Key", ARN: a})
-	}
-	if c.Service == "kms" && c.Operation == "Decrypt" && len(c.Resources) > 0 && e.RequestParameters != nil {
-		if _, ok := e.RequestParameters["keyId"]; !ok {
-			e.RequestParameters["keyId"] = c.Resources[0]
-		}
 	}
 	return e
 }

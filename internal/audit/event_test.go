@@ -79,7 +79,7 @@ func TestEventHasCloudTrailShape(t *testing.T) {
 	ev := NewEvent(Call{
 		Time: time.Date(2022, 7, 14, 20, 17, 42, 5e8, time.UTC), RequestID: "f3423043-63bc-11e4-bc2b-4198b6150d5c",
 		Service: "kms", Operation: "Encrypt", Region: "us-east-1", SourceIP: "192.0.2.0", UserAgent: "AWS Internal",
-		Identity: alice, RequestParameters: KMSRequestParameters("Encrypt", []byte(body)),
+		Identity: alice, RequestParameters: requestParams("Encrypt", []byte(body)),
 		ResponseElements: KMSResponseElements("Encrypt", nil), Resources: []string{exampleKey},
 	})
 	got := toMap(t, ev)
@@ -188,7 +188,9 @@ func TestNewEventDetails(t *testing.T) {
 		recipient string
 		keyID     any
 	}{
-		{name: "Decrypt shows the key that decrypted", call: Call{Service: "kms", Operation: "Decrypt", Identity: alice, Resources: []string{other}, RequestParameters: map[string]any{"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}}, readOnly: true, recipient: "444455556666", keyID: other},
+		{name: "Decrypt shows the key that decrypted", call: Call{Service: "kms", Operation: "Decrypt", Identity: alice, Resources: []string{other}, RequestParameters: requestParams("Decrypt", []byte(`{"CiphertextBlob":"c2VjcmV0","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`), other)}, readOnly: true, recipient: "444455556666", keyID: other},
+		{name: "Decrypt shows the key it named", call: Call{Service: "kms", Operation: "Decrypt", Identity: alice, Resources: []string{other}, RequestParameters: requestParams("Decrypt", []byte(`{"CiphertextBlob":"c2VjcmV0","KeyId":"alias/named"}`), other)}, readOnly: true, recipient: "444455556666", keyID: "alias/named"},
+		{name: "Decrypt without parameters shows the key that decrypted", call: Call{Service: "kms", Operation: "Decrypt", Identity: alice, Resources: []string{other}, RequestParameters: requestParams("Decrypt", []byte(`{"CiphertextBlob":"c2VjcmV0"}`), other)}, readOnly: true, recipient: "444455556666", keyID: other},
 		{name: "management operation writes", call: Call{Service: "kms", Operation: "ScheduleKeyDeletion", Identity: alice, Resources: []string{exampleKey}}, recipient: "111122223333"},
 		{name: "list reads", call: Call{Service: "kms", Operation: "ListKeys", Identity: alice}, readOnly: true, recipient: "111122223333"},
 		{name: "IAM write", call: Call{Service: "iam", Operation: "CreateUser", Identity: alice}, recipient: "111122223333"},
@@ -200,8 +202,8 @@ func TestNewEventDetails(t *testing.T) {
 			if e.ReadOnly != tt.readOnly || e.RecipientAccountID != tt.recipient || e.EventSource != tt.call.Service+".amazonaws.com" {
 				t.Errorf("readOnly, recipientAccountId, eventSource = %v, %q, %q", e.ReadOnly, e.RecipientAccountID, e.EventSource)
 			}
-			if tt.keyID != nil && e.RequestParameters["keyId"] != tt.keyID {
-				t.Errorf("requestParameters.keyId = %v, want %v", e.RequestParameters["keyId"], tt.keyID)
+			if p := toMap(t, e.RequestParameters); tt.keyID != nil && p["keyId"] != tt.keyID {
+				t.Errorf("requestParameters.keyId = %v, want %v", p["keyId"], tt.keyID)
 			}
 		})
 	}

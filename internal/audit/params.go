@@ -1,253 +1,78 @@
 package audit
 
 import (
-	"bytes"
-	"encoding/json"
-	"math"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
-// kind says how a request member is copied into requestParameters.
-type kind uint8
+// Parameters is an event's requestParameters as JSON text: an object, or
+// nil for null. KMS requests write theirs from the request the operation
+// decoded (KMSRequestParameters), IAM and STS requests from their Query
+// parameters (QueryRequestParameters).
+type Parameters []byte
 
-const (
-	plain       kind = iota + 1 // strings, numbers, booleans, string lists, encryption contexts: as they are
-	date                        // epoch seconds, shown as CloudTrail shows dates
-	tags                        // [{TagKey, TagValue}] as [{tagKey, tagValue}]
-	constraints                 // grant constraints: their three members, contexts as they are
-)
-
-// member is one request member that may appear in an event.
-type member struct {
-	name string // the wire name, e.g. "KeyId"
-	as   string // the event's name; empty: name with its first letter lowered
-	kind kind
-}
-
-func m(names ...string) []member {
-	out := make([]member, len(names))
-	for i, n := range names {
-		out[i] = member{name: n, as: lowerFirst(n), kind: plain}
+// MarshalJSON returns p itself; nil is null.
+func (p Parameters) MarshalJSON() ([]byte, error) {
+	if len(p) == 0 {
+		return []byte("null"), nil
 	}
-	return out
+	return p, nil
 }
 
-// eventName is the member's name in the event.
-func (mb member) eventName() string {
-	if mb.as != "" {
-		return mb.as
+// UnmarshalJSON keeps a copy of b; null is nil. It lets an event read back
+// from the log be decoded into an Event.
+func (p *Parameters) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*p = nil
+		return nil
 	}
-	return lowerFirst(mb.name)
+	*p = append((*p)[:0], b...)
+	return nil
 }
 
-func with(ms []member, extra ...member) []member { return append(ms, extra...) }
-
-var (
-	tagsMember        = member{name: "Tags", kind: tags}
-	constraintsMember = member{name: "Constraints", kind: constraints}
-	clusterMember     = member{name: "CloudHsmClusterId", as: "clusterId", kind: plain}
-)
-
-// kmsRequestMembers is the allowlist: for each KMS operation, the request
-// members an event may show, as the KMS Developer Guide's CloudTrail examples
-// show them. A member not listed never appears. Never listed: CiphertextBlob,
-// Plaintext, Message, Signature, Mac, PublicKey (DeriveSharedSecret),
-// ImportToken, EncryptedKeyMaterial, Recipient (its attestation document),
-// GrantToken(s), KeyStorePassword, XksProxyAuthenticationCredential.
-// Key policies appear, as AWS shows them for CreateKey and PutKeyPolicy.
-// GenerateRandom's requestParameters are null, as in AWS's example.
-var kmsRequestMembers = map[string][]member{
-	"CancelKeyDeletion":                   m("KeyId"),
-	"ConnectCustomKeyStore":               m("CustomKeyStoreId"),
-	"CreateAlias":                         m("AliasName", "TargetKeyId"),
-	"CreateCustomKeyStore":                with(m("CustomKeyStoreName", "CustomKeyStoreType", "XksProxyUriEndpoint", "XksProxyUriPath", "XksProxyVpcEndpointServiceName", "XksProxyVpcEndpointServiceOwner", "XksProxyConnectivity"), clusterMember),
-	"CreateGrant":                         with(m("KeyId", "GranteePrincipal", "RetiringPrincipal", "Operations", "Name", "DryRun", "GranteeServicePrincipal", "RetiringServicePrincipal"), constraintsMember),
-	"CreateKey":                           with(m("Policy", "Description", "KeyUsage", "CustomerMasterKeySpec", "KeySpec", "Origin", "CustomKeyStoreId", "BypassPolicyLockoutSafetyCheck", "MultiRegion", "XksKeyId"), tagsMember),
-	"Decrypt":                             m("KeyId", "EncryptionContext", "EncryptionAlgorithm", "DryRun", "DryRunModifiers"),
-	"DeleteAlias":                         m("AliasName"),
-	"DeleteCustomKeyStore":                m("CustomKeyStoreId"),
-	"DeleteImportedKeyMaterial":           m("KeyId", "KeyMaterialId"),
-	"DeriveSharedSecret":                  m("KeyId", "KeyAgreementAlgorithm", "DryRun"),
-	"DescribeCustomKeyStores":             m("CustomKeyStoreId", "CustomKeyStoreName", "Limit", "Marker"),
-	"DescribeKey":                         m("KeyId"),
-	"DisableKey":                          m("KeyId"),
-	"DisableKeyRotation":                  m("KeyId"),
-	"DisconnectCustomKeyStore":            m("CustomKeyStoreId"),
-	"EnableKey":                           m("KeyId"),
-	"EnableKeyRotation":                   m("KeyId", "RotationPeriodInDays"),
-	"Encrypt":                             m("KeyId", "EncryptionContext", "EncryptionAlgorithm", "DryRun"),
-	"GenerateDataKey":                     m("KeyId", "EncryptionContext", "NumberOfBytes", "KeySpec", "DryRun"),
-	"GenerateDataKeyPair":                 m("KeyId", "EncryptionContext", "KeyPairSpec", "DryRun"),
-	"GenerateDataKeyPairWithoutPlaintext": m("KeyId", "EncryptionContext", "KeyPairSpec", "DryRun"),
-	"GenerateDataKeyWithoutPlaintext":     m("KeyId", "EncryptionContext", "KeySpec", "NumberOfBytes", "DryRun"),
-	"GenerateMac":                         m("KeyId", "MacAlgorithm", "DryRun"),
-	"GetKeyLastUsage":                     m("KeyId"),
-	"GetKeyPolicy":                        m("KeyId", "PolicyName"),
-	"GetKeyRotationStatus":                m("KeyId"),
-	"GetParametersForImport":              m("KeyId", "WrappingAlgorithm", "WrappingKeySpec"),
-	"GetPublicKey":                        m("KeyId"),
-	"ImportKeyMaterial":                   with(m("KeyId", "ExpirationModel", "ImportType", "KeyMaterialDescription", "KeyMaterialId"), member{name: "ValidTo", kind: date}),
-	"ListAliases":                         m("KeyId", "Limit", "Marker"),
-	"ListGrants":                          m("KeyId", "GrantId", "GranteePrincipal", "GranteeServicePrincipal", "Limit", "Marker"),
-	"ListKeyPolicies":                     m("KeyId", "Limit", "Marker"),
-	"ListKeyRotations":                    m("KeyId", "IncludeKeyMaterial", "Limit", "Marker"),
-	"ListKeys":                            m("Limit", "Marker"),
-	"ListResourceTags":                    m("KeyId", "Limit", "Marker"),
-	"ListRetirableGrants":                 m("RetiringPrincipal", "RetiringServicePrincipal", "Limit", "Marker"),
-	"PutKeyPolicy":                        m("KeyId", "PolicyName", "Policy", "BypassPolicyLockoutSafetyCheck"),
-	"ReEncrypt":                           m("SourceKeyId", "SourceEncryptionContext", "SourceEncryptionAlgorithm", "DestinationKeyId", "DestinationEncryptionContext", "DestinationEncryptionAlgorithm", "DryRun", "DryRunModifiers"),
-	"ReplicateKey":                        with(m("KeyId", "ReplicaRegion", "Policy", "BypassPolicyLockoutSafetyCheck", "Description"), tagsMember),
-	// AWS's example shows null; the key and grant ids are no secret and tell
-	// an operator which grant went (the grant token never appears).
-	"RetireGrant":          m("KeyId", "GrantId", "DryRun"),
-	"RevokeGrant":          m("KeyId", "GrantId", "DryRun"),
-	"RotateKeyOnDemand":    m("KeyId"),
-	"ScheduleKeyDeletion":  m("KeyId", "PendingWindowInDays"),
-	"Sign":                 m("KeyId", "MessageType", "SigningAlgorithm", "DryRun"),
-	"TagResource":          with(m("KeyId"), tagsMember),
-	"UntagResource":        m("KeyId", "TagKeys"),
-	"UpdateAlias":          m("AliasName", "TargetKeyId"),
-	"UpdateCustomKeyStore": with(m("CustomKeyStoreId", "NewCustomKeyStoreName", "XksProxyUriEndpoint", "XksProxyUriPath", "XksProxyVpcEndpointServiceName", "XksProxyVpcEndpointServiceOwner", "XksProxyConnectivity"), clusterMember),
-	"UpdateKeyDescription": m("KeyId", "Description"),
-	"UpdatePrimaryRegion":  m("KeyId", "PrimaryRegion"),
-	"Verify":               m("KeyId", "MessageType", "SigningAlgorithm", "DryRun"),
-	"VerifyMac":            m("KeyId", "MacAlgorithm", "DryRun"),
+// KMSRequest is a KMS request as its operation decoded and validated it: a
+// *kmsapi.<Op>Request. Its AppendAuditParameters method is generated from
+// the API model (internal/wire/internal/gen, audit.go): which members an
+// event shows and how it names them, with every member the model marks
+// sensitive, and every blob, left out by construction.
+type KMSRequest interface {
+	AppendAuditParameters(b []byte) []byte
 }
 
-// rawRef is a member's JSON text, a slice of the request body: the body is
-// never copied, so a secret member (Plaintext) leaves no copy behind.
-type rawRef []byte
-
-func (r *rawRef) UnmarshalJSON(b []byte) error { *r = b; return nil }
-
-// KMSRequestParameters returns the requestParameters of a KMS request: the
-// members of its JSON body that the operation's allowlist names, with
-// CloudTrail's lower-camel-case names ("keyId", "encryptionContext"). It
-// returns nil for an operation without parameters to show, an unknown
-// operation, or a body that is not a JSON object. The result does not alias
-// body, which the caller may clear.
+// KMSRequestParameters returns the requestParameters of a KMS request, built
+// from the request value its operation used, so that the event names
+// exactly what the operation acted on, whatever the body's spelling (member
+// names in other case, duplicates, escapes). req is nil when the body could
+// not be decoded: the event's requestParameters are then null.
 //
-// Values are what encoding/json decodes the members to (numbers as
-// json.Number), except that for operations whose members are all plain (the
-// cryptographic ones among them) an object or a list, such as an encryption
-// context, is kept as JSON text in the form encoding/json writes the decoded
-// value: either way the event's JSON is the same.
-func KMSRequestParameters(op string, body []byte) map[string]any {
-	allowed := kmsRequestMembers[op]
-	if len(allowed) == 0 {
+// For Decrypt, CloudTrail shows the key that decrypted as keyId even when
+// the request named none (ct-decrypt.md): resources[0], the key the
+// operation used.
+func KMSRequestParameters(req KMSRequest, resources []string) Parameters {
+	switch r := req.(type) {
+	case nil:
+		return nil
+	case *kmsapi.DecryptRequest:
+		if r == nil {
+			return nil
+		}
+		if r.KeyId == nil && len(resources) > 0 {
+			c := *r
+			c.KeyId = &resources[0]
+			req = &c
+		}
+	}
+	b := req.AppendAuditParameters(make([]byte, 0, 256))
+	if len(b) == 0 {
 		return nil
 	}
-	if allPlain(allowed) {
-		return plainRequestParameters(allowed, body)
-	}
-	return decodedRequestParameters(allowed, body)
-}
-
-func allPlain(ms []member) bool {
-	if len(ms) > maxPlainMembers {
-		return false
-	}
-	for _, mb := range ms {
-		if mb.kind != plain {
-			return false
-		}
-	}
-	return true
-}
-
-// decodedRequestParameters is KMSRequestParameters by json.Unmarshal: the
-// general path, for every kind of member.
-func decodedRequestParameters(allowed []member, body []byte) map[string]any {
-	var members map[string]rawRef
-	if err := json.Unmarshal(body, &members); err != nil {
-		return nil
-	}
-	var out map[string]any
-	for _, mb := range allowed {
-		raw, ok := members[mb.name]
-		if !ok || string(raw) == "null" {
-			continue
-		}
-		v, ok := convert(mb.kind, raw)
-		if !ok {
-			continue
-		}
-		if out == nil {
-			out = make(map[string]any, len(allowed))
-		}
-		out[mb.eventName()] = v
-	}
-	return out
-}
-
-func convert(k kind, raw []byte) (any, bool) {
-	switch k {
-	case plain:
-		return decode(raw)
-	case date:
-		f, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, false
-		}
-		return javaDate(time.UnixMilli(int64(f * 1000))), true
-	case tags:
-		var in []struct {
-			TagKey, TagValue *string
-		}
-		if json.Unmarshal(raw, &in) != nil {
-			return nil, false
-		}
-		out := make([]any, 0, len(in))
-		for _, t := range in {
-			tag := map[string]any{}
-			if t.TagKey != nil {
-				tag["tagKey"] = *t.TagKey
-			}
-			if t.TagValue != nil {
-				tag["tagValue"] = *t.TagValue
-			}
-			out = append(out, tag)
-		}
-		return out, true
-	case constraints:
-		var in map[string]rawRef
-		if json.Unmarshal(raw, &in) != nil {
-			return nil, false
-		}
-		out := map[string]any{}
-		for _, n := range []string{"EncryptionContextSubset", "EncryptionContextEquals", "SourceArn"} {
-			if r, ok := in[n]; ok {
-				if v, ok := decode(r); ok {
-					out[lowerFirst(n)] = v
-				}
-			}
-		}
-		return out, true
-	}
-	return nil, false
-}
-
-// decode decodes a JSON value, keeping numbers as they are written.
-func decode(raw []byte) (any, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err == nil
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if d.Decode(&v) != nil {
-		return nil, false
-	}
-	return v, true
+	return b
 }
 
 func lowerFirst(s string) string {
@@ -260,7 +85,7 @@ func lowerFirst(s string) string {
 // javaDate writes a date as CloudTrail writes dates inside KMS request
 // parameters and response elements ("Aug 10, 2022, 10:38:27 PM", UTC).
 func javaDate(t time.Time) string {
-	return t.UTC().Format("Jan 2, 2006, 3:04:05 PM")
+	return t.UTC().Format(wire.AuditDateLayout)
 }
 
 // KMSResponseElements returns the responseElements of a successful KMS
@@ -400,7 +225,21 @@ var secretQueryWords = []string{"password", "secret", "token", "privatekey", "as
 // without any parameter that may hold a secret, named in lower camel case,
 // with Query lists ("Tags.member.1.Key") as JSON lists ("tags": [{"key": …}]).
 // The result does not alias params.
-func QueryRequestParameters(params url.Values) map[string]any {
+func QueryRequestParameters(params url.Values) Parameters {
+	m := queryParameters(params)
+	if m == nil {
+		return nil
+	}
+	var en encoder
+	b, err := en.appendMap(nil, m, 0)
+	if err != nil {
+		// Only strings, lists and maps: the encoder writes them all.
+		return nil
+	}
+	return b
+}
+
+func queryParameters(params url.Values) map[string]any {
 	var out map[string]any
 	names := make([]string, 0, len(params))
 	for n := range params {

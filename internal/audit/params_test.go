@@ -1,11 +1,13 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -104,9 +106,43 @@ func (f *filler) value(path, shapeName string, secret bool, depth int) any {
 	return nil
 }
 
-// Every member of every KMS request is set to a marker; no marker of a
-// secret member may appear in the event's requestParameters, and every
-// allowlisted member must (so the allowlist names real members).
+// shownElsewhere are members that hold no secret but that CloudTrail does
+// not show, and the operations whose requestParameters are always null.
+var (
+	notShown      = []string{"TrustAnchorCertificate"}
+	nullOperation = []string{"GenerateRandom"}
+	eventNames    = map[string]string{"CloudHsmClusterId": "clusterId"}
+)
+
+// hides reports whether a shape is, or holds, a sensitive shape or a blob.
+func (m *model) hides(name string, seen map[string]bool) bool {
+	if seen[name] {
+		return false
+	}
+	seen[name] = true
+	s := m.Shapes[name]
+	if s.Sensitive || s.Type == "blob" {
+		return true
+	}
+	switch s.Type {
+	case "list":
+		return m.hides(s.Member.Shape, seen)
+	case "map":
+		return m.hides(s.Value.Shape, seen)
+	case "structure":
+		for _, mem := range s.Members {
+			if m.hides(mem.Shape, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Every member of every KMS request is set to a marker and the body is
+// decoded as the server decodes it; no marker of a secret member may appear
+// in the event's requestParameters, and every other member must, under its
+// CloudTrail name.
 func TestRequestParametersNeverShowSecrets(t *testing.T) {
 	mdl := loadModel(t)
 	for op, o := range mdl.Operations {
@@ -117,7 +153,11 @@ func TestRequestParametersNeverShowSecrets(t *testing.T) {
 				body = f.value(op, o.Input.Shape, false, 0)
 			}
 			raw, _ := json.Marshal(body)
-			got := KMSRequestParameters(op, raw)
+			req := decodeRequest(op, raw)
+			if req == nil {
+				t.Fatalf("%s does not decode: %s", op, raw)
+			}
+			got := KMSRequestParameters(req, nil)
 			out, err := json.Marshal(got)
 			if err != nil {
 				t.Fatal(err)
@@ -130,18 +170,19 @@ func TestRequestParametersNeverShowSecrets(t *testing.T) {
 					t.Errorf("secret member %s appears base64-encoded in requestParameters: %s", path, out)
 				}
 			}
-			in := mdl.Shapes[o.Input.Shape]
-			for _, mb := range kmsRequestMembers[op] {
-				if _, ok := in.Members[mb.name]; !ok {
-					t.Errorf("allowlisted member %s is not a member of %s", mb.name, o.Input.Shape)
+			var shown map[string]any
+			json.Unmarshal(out, &shown)
+			for name, mem := range mdl.Shapes[o.Input.Shape].Members {
+				secret := slices.Contains(secretMembers, name) || mdl.hides(mem.Shape, map[string]bool{})
+				if secret || slices.Contains(notShown, name) || slices.Contains(nullOperation, op) {
 					continue
 				}
-				name := mb.as
-				if name == "" {
-					name = lowerFirst(mb.name)
+				as, ok := eventNames[name]
+				if !ok {
+					as = lowerFirst(name)
 				}
-				if _, ok := got[name]; !ok {
-					t.Errorf("allowlisted member %s is missing from requestParameters %s", mb.name, out)
+				if _, ok := shown[as]; !ok {
+					t.Errorf("member %s is missing from requestParameters %s", name, out)
 				}
 			}
 		})
@@ -173,7 +214,11 @@ func TestRequestParametersMatchGuideExamples(t *testing.T) {
 				body["Plaintext"], body["CiphertextBlob"], body["Message"] = "c2VjcmV0", "c2VjcmV0", "c2VjcmV0"
 				body["GrantTokens"] = []string{"token"}
 				raw, _ := json.Marshal(body)
-				got := KMSRequestParameters(op, raw)
+				req := decodeRequest(op, raw)
+				if req == nil {
+					t.Fatalf("example %d (%s): the request does not decode: %s", i+1, op, raw)
+				}
+				got := KMSRequestParameters(req, nil)
 				if len(want) == 0 {
 					want = nil
 				}
@@ -298,17 +343,36 @@ func TestQueryRequestParameters(t *testing.T) {
 
 func FuzzKMSRequestParameters(f *testing.F) {
 	f.Add("Encrypt", []byte(`{"KeyId":"k","Plaintext":"c2VjcmV0","EncryptionContext":{"a":"b"}}`))
+	f.Add("Encrypt", []byte(`{"KeyId":"a","keyid":"b","Plaintext":"c2VjcmV0","EncryptionContext":{"a":"b"},"encryptionContext":{"\u2028":"<&>"}}`))
 	f.Add("CreateGrant", []byte(`{"KeyId":"k","Constraints":{"EncryptionContextSubset":{"a":"b"}},"GrantTokens":["t"]}`))
-	f.Add("TagResource", []byte(`{"KeyId":"k","Tags":[{"TagKey":"a","TagValue":"b"}]}`))
+	f.Add("TagResource", []byte(`{"KeyId":"k","Tags":[{"TagKey":"a","TagValue":"b"},{}]}`))
 	f.Add("ImportKeyMaterial", []byte(`{"KeyId":"k","ValidTo":1.7E9,"ImportToken":"c2VjcmV0"}`))
+	f.Add("CreateCustomKeyStore", []byte(`{"CustomKeyStoreName":"n","KeyStorePassword":"pw","XksProxyAuthenticationCredential":{"AccessKeyId":"a","RawSecretAccessKey":"s"}}`))
 	f.Fuzz(func(t *testing.T, op string, body []byte) {
-		got := KMSRequestParameters(op, body)
-		if _, err := json.Marshal(got); err != nil {
-			t.Fatalf("requestParameters do not encode: %v", err)
+		req := decodeRequest(op, body)
+		got := KMSRequestParameters(req, []string{exampleKey})
+		var shown map[string]any
+		if len(got) > 0 {
+			if err := json.Unmarshal(got, &shown); err != nil {
+				t.Fatalf("requestParameters are not a JSON object: %v: %s", err, got)
+			}
+			// The event's line is what encoding/json writes: compact.
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, got); err != nil || !bytes.Equal(buf.Bytes(), got) {
+				t.Fatalf("requestParameters are not compact JSON: %s", got)
+			}
 		}
-		for _, secret := range []string{"plaintext", "ciphertextBlob", "message", "signature", "mac", "publicKey", "importToken", "encryptedKeyMaterial", "grantTokens", "grantToken", "recipient", "keyStorePassword"} {
-			if _, ok := got[secret]; ok {
+		for _, secret := range []string{"plaintext", "ciphertextBlob", "message", "signature", "mac", "publicKey", "importToken", "encryptedKeyMaterial", "grantTokens", "grantToken", "recipient", "keyStorePassword", "xksProxyAuthenticationCredential"} {
+			if _, ok := shown[secret]; ok {
 				t.Fatalf("requestParameters of %s show %s", op, secret)
+			}
+		}
+		// What the event says the request named is what the operation got.
+		if req != nil {
+			if f := reflect.ValueOf(req).Elem().FieldByName("KeyId"); f.IsValid() {
+				if k := f.Interface().(*string); k != nil && shown["keyId"] != *k {
+					t.Fatalf("keyId %v, the request's %q", shown["keyId"], *k)
+				}
 			}
 		}
 	})

@@ -69,7 +69,11 @@ type Identity struct {
 	SessionPolicies  []*policy.Policy
 	HasSessionPolicy bool
 	// For temporary credentials.
-	Temporary         bool
+	Temporary bool
+	// IssuedBy is the STS operation that issued temporary credentials
+	// ("AssumeRole", "GetSessionToken"): what the credentials may call
+	// depends on it (iam.CheckCredentialScope). Empty for long-term keys.
+	IssuedBy          string
 	RoleARN           string
 	Issued, Expires   time.Time
 	SourceIdentity    string

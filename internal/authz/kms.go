@@ -12,18 +12,36 @@ type Grant struct {
 	GranteePrincipal string // an ARN: account root, user, role or assumed-role session
 	// GranteeID is the unique id a user or role GranteePrincipal was bound to
 	// when the grant was created; "" when it named no entity then.
-	GranteeID         string
-	Operations        []string
-	ContextEquals     map[string]string // EncryptionContextEquals constraint
-	ContextSubset     map[string]string // EncryptionContextSubset constraint
+	GranteeID  string
+	Operations []string
+	// ContextEquals and ContextSubset are the encryption context
+	// constraints. nil is no constraint; an empty, non-nil ContextEquals is
+	// one: the request's context must be empty.
+	ContextEquals map[string]string
+	ContextSubset map[string]string
+	// SourceArn is the SourceArn constraint: the request must be made on
+	// behalf of this resource (aws:SourceArn).
+	SourceArn         string
 	HasConstraints    bool
 	RetiringPrincipal string
 	RetiringID        string // as GranteeID, for RetiringPrincipal
 }
 
 // Allows reports whether the grant gives the caller the operation with this
-// encryption context (KMS Developer Guide: grants, grant constraints).
+// encryption context, for a request made on behalf of no resource (a
+// SourceArn constraint is then not met). DecideKey uses AllowsRequest.
 func (g *Grant) Allows(id *Identity, operation string, ec map[string]string) bool {
+	return g.allows(id, operation, ec, "")
+}
+
+// AllowsRequest reports whether the grant allows a request: the caller is
+// the grantee (or a session of the grantee role), the operation is one of the
+// grant's, and the request meets the grant's constraints.
+func (g *Grant) AllowsRequest(r *KeyRequest) bool {
+	return g.allows(r.Identity, r.Operation, r.EncryptionContext, r.Request.SourceARN)
+}
+
+func (g *Grant) allows(id *Identity, operation string, ec map[string]string, sourceARN string) bool {
 	if !GrantPrincipalIs(g.GranteePrincipal, g.GranteeID, id) {
 		return false
 	}
@@ -34,18 +52,77 @@ func (g *Grant) Allows(id *Identity, operation string, ec map[string]string) boo
 	if !found {
 		return false
 	}
-	if g.ContextEquals != nil {
-		if len(ec) != len(g.ContextEquals) {
-			return false
-		}
-		for k, v := range g.ContextEquals {
-			if ev, ok := ec[k]; !ok || ev != v {
-				return false
+	// "The SourceArn constraint ... does not apply to RetireGrant"
+	// (GrantConstraints, KMS API Reference).
+	if g.SourceArn != "" && operation != "RetireGrant" && sourceARN != g.SourceArn {
+		return false
+	}
+	// Encryption context constraints apply only to the operations that take
+	// an encryption context; "the encryption context constraint is ignored
+	// for DescribeKey and RetireGrant", and for CreateGrant it bounds the
+	// grants created, not the request (create-grant-overview.md).
+	if !TakesEncryptionContext(operation) {
+		return true
+	}
+	if g.ContextEquals != nil && !ContextEquals(g.ContextEquals, ec) {
+		return false
+	}
+	return g.ContextSubset == nil || ContextIncludes(g.ContextSubset, ec)
+}
+
+// TakesEncryptionContext reports whether a grant operation has an encryption
+// context parameter (create-grant-overview.md: grant constraints).
+func TakesEncryptionContext(operation string) bool {
+	switch operation {
+	case "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext":
+		return true
+	}
+	return false
+}
+
+// ContextIncludes reports whether an encryption context meets an
+// EncryptionContextSubset constraint. "In a grant constraint, the key in each
+// key-value pair is not case sensitive, but the value is case sensitive"
+// (GrantConstraints, KMS API Reference), so a request whose context has
+// keys that differ only in case ({"dept":"IT","DEPT":"HR"}) meets the
+// constraint only if every one of them has the constraint's value: the
+// answer must not depend on which one is meant, and the grant is an Allow.
+func ContextIncludes(want, ec map[string]string) bool {
+	for k, v := range want {
+		found := false
+		for ek, ev := range ec {
+			if strings.EqualFold(ek, k) {
+				if ev != v {
+					return false
+				}
+				found = true
 			}
 		}
+		if !found {
+			return false
+		}
 	}
-	for k, v := range g.ContextSubset {
-		if ev, ok := ec[k]; !ok || ev != v {
+	return true
+}
+
+// ContextEquals reports whether an encryption context meets an
+// EncryptionContextEquals constraint: it includes the constraint's pairs
+// (as ContextIncludes) and no other key. An empty constraint is met only by
+// an empty context.
+func ContextEquals(want, ec map[string]string) bool {
+	if !ContextIncludes(want, ec) {
+		return false
+	}
+	for ek := range ec {
+		covered := false
+		for k := range want {
+			if strings.EqualFold(ek, k) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
 			return false
 		}
 	}
@@ -64,32 +141,38 @@ func GrantPrincipalIs(principal, boundID string, id *Identity) bool {
 	if principal == "" {
 		return false
 	}
-	if bindable(principal) {
+	if entityKind(principal) != "" {
 		return boundID != "" && boundID == id.EntityID()
 	}
 	return principal == id.ARN
 }
 
-// bindable reports whether an ARN (arn:partition:iam::account:user/… or
-// role/…) names an IAM user or role, which grants and saved policies bind to
-// unique ids. It does not allocate: grants are matched on the request path.
-func bindable(principal string) bool {
+// entityKind says whether an ARN (arn:partition:iam::account:user/… or
+// role/…) names an IAM user ("user") or role ("role"), which grants and saved
+// policies bind to unique ids, or neither (""). It does not allocate: grants
+// are matched on the request path.
+func entityKind(principal string) string {
 	rest, ok := strings.CutPrefix(principal, "arn:")
 	if !ok {
-		return false
+		return ""
 	}
 	i := strings.IndexByte(rest, ':')
 	if i < 0 {
-		return false
+		return ""
 	}
 	if rest, ok = strings.CutPrefix(rest[i+1:], "iam::"); !ok {
-		return false
+		return ""
 	}
 	if i = strings.IndexByte(rest, ':'); i < 0 {
-		return false
+		return ""
 	}
-	res := rest[i+1:]
-	return strings.HasPrefix(res, "user/") || strings.HasPrefix(res, "role/")
+	switch res := rest[i+1:]; {
+	case strings.HasPrefix(res, "user/"):
+		return "user"
+	case strings.HasPrefix(res, "role/"):
+		return "role"
+	}
+	return ""
 }
 
 // KeyRequest is one KMS operation on a key, as authorization sees it.
@@ -158,7 +241,7 @@ func DecideKey(r *KeyRequest) KeyDecision {
 		return KeyDecision{Decision: d.Decision}
 	}
 	for _, g := range r.Grants {
-		if g.Allows(id, r.Operation, r.EncryptionContext) {
+		if g.AllowsRequest(r) {
 			return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
 		}
 	}

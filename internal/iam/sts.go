@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -45,7 +46,23 @@ func (d *Directory) GetCallerIdentity(ctx context.Context, c Call, _ *stsapi.Get
 // caller's role is still limited by its boundary and session policies;
 // naming the account delegates to the caller's identity policies, which a
 // caller of another account always needs).
+//
+// The session is written only if the role is still the one whose trust
+// policy was decided on; if it changed meanwhile (UpdateAssumeRolePolicy,
+// DeleteRole), the request is decided again on the role as it now is.
 func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := d.assumeRole(ctx, c, in)
+		if !errors.Is(err, store.ErrConflict) || attempt == maxTxnAttempts {
+			return out, err
+		}
+		if err := d.catchUp(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
 	roleARN := *in.RoleArn
 	if c.Identity.Type == authz.RootType {
 		return nil, wire.Errorf("AccessDenied", 403, "Roles may not be assumed by root accounts.")
@@ -55,7 +72,7 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		return nil, wire.QueryValidation("Invalid RoleArn: " + roleARN)
 	}
 	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
-	r := d.role(a.Account, name)
+	r, roleRev := d.roleAt(a.Account, name)
 	denied := func() error { return stsDenied(c, "sts:AssumeRole", roleARN, authz.NoIdentityAllow) }
 	if r == nil || RoleARN(a.Account, r.Path, r.Name) != roleARN {
 		return nil, denied()
@@ -95,14 +112,28 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		}
 	}
 
+	// A source identity, once set, persists through role chaining and
+	// cannot be changed (IAM User Guide,
+	// id_credentials_temp_control-access_monitor): another value is
+	// denied; none carries the caller's into the new session, which sets it
+	// there, so the trust policy sees sts:SourceIdentity and must allow
+	// sts:SetSourceIdentity as when it is given.
+	sourceIdentity := wire.String(in.SourceIdentity)
+	if c.Identity.SourceIdentity != "" {
+		if in.SourceIdentity != nil && *in.SourceIdentity != c.Identity.SourceIdentity {
+			return nil, wire.Errorf("AccessDenied", 403, "User: %s is not authorized to perform: sts:SetSourceIdentity on resource: %s", c.Identity.ARN, roleARN)
+		}
+		sourceIdentity = c.Identity.SourceIdentity
+	}
+
 	// The request context of the trust policy and of the caller's policies.
 	keys := authz.GlobalKeys(c.Identity, c.Request)
 	keys.Set("sts:RoleSessionName", *in.RoleSessionName)
 	if in.ExternalId != nil {
 		keys.Set("sts:ExternalId", *in.ExternalId)
 	}
-	if in.SourceIdentity != nil {
-		keys.Set("sts:SourceIdentity", *in.SourceIdentity)
+	if sourceIdentity != "" {
+		keys.Set("sts:SourceIdentity", sourceIdentity)
 	}
 	for _, t := range tags {
 		keys.Set("aws:RequestTag/"+t.Key, t.Value)
@@ -115,7 +146,7 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	if len(in.Tags) > 0 {
 		actions = append(actions, "sts:TagSession")
 	}
-	if in.SourceIdentity != nil {
+	if sourceIdentity != "" {
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
 	// The users and roles the trust policy names are those it was saved
@@ -146,12 +177,10 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	rec := sessionRecord{
 		Account: a.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second),
 		RoleName: r.Name, RoleID: r.ID, SessionName: *in.RoleSessionName, Policy: wire.String(in.Policy), PolicyARNs: policyARNs,
-		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: wire.String(in.SourceIdentity), SourceARN: c.Identity.ARN,
+		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: sourceIdentity, SourceARN: c.Identity.ARN,
+		IssuedBy: issuedByAssumeRole,
 	}
-	if rec.SourceIdentity == "" {
-		rec.SourceIdentity = c.Identity.SourceIdentity // source identity persists through role chaining
-	}
-	creds, err := d.issue(ctx, rec)
+	creds, err := d.issue(ctx, rec, store.Compare{Key: entityKey(a.Account, roleKind, r.Name), ModRev: roleRev})
 	if err != nil {
 		return nil, err
 	}
@@ -234,19 +263,37 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 		dur = *in.DurationSeconds
 	}
 	now := d.now().UTC()
-	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN}
+	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN, IssuedBy: issuedByGetSessionToken}
 	if c.Identity.Type == authz.UserType {
 		rec.UserName, rec.UserID = c.Identity.Name, c.Identity.UserID
 	}
-	creds, err := d.issue(ctx, rec)
+	// The session is the caller's: the user (or account) must still be the
+	// one that signed when the session is written.
+	guard, ok := d.callerAt(c.Identity)
+	if !ok {
+		return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+	}
+	creds, err := d.issue(ctx, rec, guard)
+	if errors.Is(err, store.ErrConflict) {
+		// The caller's record changed since; decide again on it as it is.
+		if err := d.catchUp(ctx); err != nil {
+			return nil, err
+		}
+		if guard, ok = d.callerAt(c.Identity); !ok {
+			return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+		}
+		creds, err = d.issue(ctx, rec, guard)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &stsapi.GetSessionTokenResponse{Credentials: creds}, nil
 }
 
-// issue stores a session with fresh credentials and returns them.
-func (d *Directory) issue(ctx context.Context, rec sessionRecord) (*stsapi.Credentials, error) {
+// issue stores a session with fresh credentials and returns them, if the
+// records guards names still have the revisions given (store.ErrConflict
+// otherwise).
+func (d *Directory) issue(ctx context.Context, rec sessionRecord, guards ...store.Compare) (*stsapi.Credentials, error) {
 	id, secret, err := d.newAccessKey("ASIA")
 	if err != nil {
 		return nil, err
@@ -265,7 +312,7 @@ func (d *Directory) issue(ctx context.Context, rec sessionRecord) (*stsapi.Crede
 		return nil, err
 	}
 	key := sessionsPrefix + id
-	if err := d.commit(ctx, store.Txn{Compares: []store.Compare{{Key: key}}, Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}}); err != nil {
+	if err := d.commit(ctx, store.Txn{Compares: append([]store.Compare{{Key: key}}, guards...), Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}}); err != nil {
 		return nil, err
 	}
 	return &stsapi.Credentials{AccessKeyId: wire.Ptr(id), SecretAccessKey: wire.Ptr(secret), SessionToken: wire.Ptr(token), Expiration: wire.Ptr(wire.Timestamp(rec.Expiration))}, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 )
 
 // Errors of the cryptographic operations. Callers map them to AWS errors;
@@ -44,7 +45,15 @@ type Material interface {
 	String() string
 	GoString() string
 	material()
+	retire()
 }
+
+// Retire arranges for m's private bytes to be cleared as soon as nothing
+// references m any more, instead of at once as Destroy does: for material
+// dropped from a cache while a request may still be using it. Until then m
+// stays usable; after, it is garbage. The AES key schedule and big-number
+// internals that Destroy cannot reach are not cleared either way.
+func Retire(m Material) { m.retire() }
 
 var (
 	_ Material = (*Symmetric)(nil)
@@ -133,3 +142,33 @@ func randomBytes(rand io.Reader, n int) ([]byte, error) {
 }
 
 func constantTimeEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// clearBytes is a cleanup of Retire: the private bytes of material that
+// became unreachable.
+func clearBytes(b []byte) { clear(b) }
+
+func (s *Symmetric) retire() {
+	if s.key != nil {
+		runtime.AddCleanup(s, clearBytes, s.key)
+	}
+}
+
+func (h *HMAC) retire() {
+	if h.key != nil {
+		runtime.AddCleanup(h, clearBytes, h.key)
+	}
+}
+
+// asymSecrets are what Asymmetric.Destroy clears, held apart from the
+// *Asymmetric so that a cleanup can reach them without keeping it alive.
+type asymSecrets struct {
+	der []byte
+	k   asymKey
+}
+
+func (a *Asymmetric) retire() {
+	runtime.AddCleanup(a, func(s asymSecrets) {
+		clear(s.der)
+		s.k.destroy()
+	}, asymSecrets{der: a.der, k: a.k})
+}

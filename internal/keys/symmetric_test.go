@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
+	"runtime"
 	"testing"
 )
 
@@ -173,5 +174,32 @@ func TestExternalSymmetricSameBlobs(t *testing.T) {
 				t.Fatalf("Decrypt with another context: %v", err)
 			}
 		})
+	}
+}
+
+// Retired material keeps working while referenced, and its key bytes are
+// cleared once it is garbage.
+func TestRetireClearsWhenUnreachable(t *testing.T) {
+	key := bytes.Repeat([]byte{0x5a}, SymmetricKeySize)
+	m, err := NewSymmetric("1234abcd-12ab-34cd-56ef-1234567890ab", MaterialID{1}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Retire(m)
+	blob, err := m.Encrypt(rand.Reader, []byte("still usable"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Decrypt(blob, nil); err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(m)
+	m = nil
+	for i := 0; i < 100 && !bytes.Equal(key, make([]byte, SymmetricKeySize)); i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if !bytes.Equal(key, make([]byte, SymmetricKeySize)) {
+		t.Fatal("the key bytes of unreachable retired material were not cleared")
 	}
 }

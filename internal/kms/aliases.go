@@ -11,6 +11,12 @@ import (
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
+// checkAliasName applies AWS's rules on an alias name beyond the model's
+// pattern (^[a-zA-Z0-9:/_-]+$, which the request's validation applied):
+// the alias/ prefix, the reserved alias/aws/, and no colon after the prefix
+// (KMS Developer Guide, alias-manage.md: "only alphanumeric characters,
+// forward slashes (/), underscores (_), and dashes (-)"); AWS words the
+// colon as below (moto's tests, recorded against AWS).
 func checkAliasName(name string) error {
 	if !strings.HasPrefix(name, "alias/") {
 		return wire.Validation(`Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
@@ -18,6 +24,9 @@ func checkAliasName(name string) error {
 	// alias/aws/ names AWS managed keys, which only AWS creates.
 	if strings.HasPrefix(name, "alias/aws/") {
 		return wire.Errorf("NotAuthorizedException", 400, "")
+	}
+	if strings.Contains(name[len("alias/"):], ":") {
+		return wire.Validation(name + " contains invalid characters for an alias")
 	}
 	return nil
 }
@@ -33,11 +42,8 @@ func (s *Service) CreateAlias(ctx context.Context, c Caller, in *kmsapi.CreateAl
 	if err := s.authorizeAccount(c, "kms:CreateAlias", arn.AliasARN(c.Region, c.Account, name)); err != nil {
 		return nil, err
 	}
-	k, err := s.keyFor(c, *in.TargetKeyId, keyOnly, access{op: "CreateAlias"})
+	k, err := s.keyForOp(c, "CreateAlias", *in.TargetKeyId, keyOnly, access{op: "CreateAlias"})
 	if err != nil {
-		return nil, err
-	}
-	if err := notPendingDeletion(k); err != nil {
 		return nil, err
 	}
 	if s.view.alias(c.Account, c.Region, name) != nil {
@@ -80,15 +86,12 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 		return nil, err
 	}
 	if old := s.view.key(c.Region, a.TargetKeyID); old != nil {
-		if err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
+		if _, err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
 			return nil, err
 		}
 	}
-	k, err := s.keyFor(c, *in.TargetKeyId, keyOnly, access{op: "UpdateAlias"})
+	k, err := s.keyForOp(c, "UpdateAlias", *in.TargetKeyId, keyOnly, access{op: "UpdateAlias"})
 	if err != nil {
-		return nil, err
-	}
-	if err := notPendingDeletion(k); err != nil {
 		return nil, err
 	}
 	if old := s.view.key(c.Region, a.TargetKeyID); old != nil && (old.rec.Usage != k.rec.Usage || old.rec.Spec != k.rec.Spec) {
@@ -133,7 +136,7 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAl
 	}
 	if a := s.view.alias(c.Account, c.Region, name); a != nil {
 		if k := s.view.key(c.Region, a.TargetKeyID); k != nil {
-			if err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
+			if _, err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
 				return nil, err
 			}
 		}
@@ -168,7 +171,7 @@ func (s *Service) ListAliases(ctx context.Context, c Caller, in *kmsapi.ListAlia
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.ListAliasesResponse{Aliases: []kmsapi.AliasListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.ListAliasesResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, a := range got {
 		out.Aliases = append(out.Aliases, kmsapi.AliasListEntry{
 			AliasName: wire.Ptr(a.Name), AliasArn: wire.Ptr(arn.AliasARN(c.Region, c.Account, a.Name)),

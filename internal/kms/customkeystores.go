@@ -328,7 +328,7 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, c Caller, in *kmsapi
 	// Creating a store creates the service-linked role it needs, as the
 	// caller (KMS Developer Guide: keystore-cloudhsm, service-linked role).
 	if s.roles != nil {
-		if err := s.roles.EnsureCustomKeyStoreRole(ctx, c.identity(), c.Request); err != nil {
+		if err := s.roles.EnsureCustomKeyStoreRole(ctx, c.Identity, c.Request); err != nil {
 			return nil, err
 		}
 	}
@@ -494,7 +494,7 @@ func (s *Service) DescribeCustomKeyStores(ctx context.Context, c Caller, in *kms
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.DescribeCustomKeyStoresResponse{CustomKeyStores: []kmsapi.CustomKeyStoresListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.DescribeCustomKeyStoresResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, r := range got {
 		e := kmsapi.CustomKeyStoresListEntry{
 			CustomKeyStoreId: wire.Ptr(r.ID), CustomKeyStoreName: wire.Ptr(r.Name), CustomKeyStoreType: wire.Ptr(r.Type),

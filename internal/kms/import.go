@@ -39,30 +39,17 @@ type importToken struct {
 
 func (s *Service) tokenAAD(k *key) []byte { return []byte("import-token|" + k.arn) }
 
-// importable is the check of the import operations: only EXTERNAL keys, and
-// not while they wait for deletion.
-func importable(k *key) error {
-	if k.rec.Origin != originExternal {
-		// AWS's text (error corpus, "response-error").
-		return kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin + " which is not valid for this operation.")
-	}
-	return notPendingDeletion(k)
-}
-
 // GetParametersForImport returns a wrapping public key and an import token,
 // both valid for 24 hours.
 func (s *Service) GetParametersForImport(ctx context.Context, c Caller, in *kmsapi.GetParametersForImportRequest) (*kmsapi.GetParametersForImportResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "GetParametersForImport"})
-	if err != nil {
-		return nil, err
-	}
-	if err := importable(k); err != nil {
-		return nil, err
-	}
 	spec, serr := keys.ParseSpec(*in.WrappingKeySpec)
 	alg, aerr := keys.ParseWrappingAlgorithm(*in.WrappingAlgorithm)
 	if serr != nil || aerr != nil || !keys.WrappingAllowed(spec, alg) {
 		return nil, wire.Validation("Wrapping algorithm " + *in.WrappingAlgorithm + " is not supported with wrapping key spec " + *in.WrappingKeySpec + ".")
+	}
+	k, err := s.keyForOp(c, "GetParametersForImport", *in.KeyId, keyOnly, access{op: "GetParametersForImport"})
+	if err != nil {
+		return nil, err
 	}
 	der, err := keys.Generate(s.rand, spec)
 	if err != nil {
@@ -114,13 +101,6 @@ func (s *Service) openImport(k *key, token, wrapped []byte) ([]byte, error) {
 
 // ImportKeyMaterial imports (or reimports) key material into an EXTERNAL key.
 func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.ImportKeyMaterialRequest) (*kmsapi.ImportKeyMaterialResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ImportKeyMaterial"})
-	if err != nil {
-		return nil, err
-	}
-	if err := importable(k); err != nil {
-		return nil, err
-	}
 	model := wire.String(in.ExpirationModel)
 	if model == "" {
 		model = expires // the API's default
@@ -138,6 +118,10 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 			return nil, wire.Validation("The validTo date must be in the future and no more than 365 days from now.")
 		}
 	}
+	k, err := s.keyForOp(c, "ImportKeyMaterial", *in.KeyId, keyOnly, access{op: "ImportKeyMaterial"})
+	if err != nil {
+		return nil, err
+	}
 	raw, err := s.openImport(k, in.ImportToken, in.EncryptedKeyMaterial)
 	if err != nil {
 		return nil, err
@@ -149,8 +133,7 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 	}
 	mid := keys.ImportedMaterialID(k.rec.ID, raw)
 	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
-		cur := &key{rec: *r, arn: k.arn}
-		if err := importable(cur); err != nil {
+		if err := checkKey(k.fresh(r), "ImportKeyMaterial"); err != nil {
 			return err
 		}
 		typ := wire.String(in.ImportType)
@@ -180,8 +163,9 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 		case typ == importNew && len(r.Materials) > 0:
 			for _, m := range r.Materials {
 				if m.PendingRotation {
-					// AWS's text (error corpus, "existing-pending-material-error").
-					return kmsapi.NewKMSInvalidStateException(fmt.Sprintf("New key material (id: %s) cannot be imported into KMS key %s, because another key material (id: %s) is pending rotation.", mid, r.ID, m.ID))
+					// AWS's text (error corpus, "existing-pending-material-error"),
+					// which names the key by its ARN.
+					return kmsapi.NewKMSInvalidStateException(fmt.Sprintf("New key material (id: %s) cannot be imported into KMS key %s, because another key material (id: %s) is pending rotation.", mid, k.arn, m.ID))
 				}
 			}
 		}
@@ -221,14 +205,14 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 // DeleteImportedKeyMaterial deletes a key's imported material; the key waits
 // in PendingImport until the same material is imported again.
 func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, c Caller, in *kmsapi.DeleteImportedKeyMaterialRequest) (*kmsapi.DeleteImportedKeyMaterialResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "DeleteImportedKeyMaterial"})
+	k, err := s.keyForOp(c, "DeleteImportedKeyMaterial", *in.KeyId, keyOnly, access{op: "DeleteImportedKeyMaterial"})
 	if err != nil {
 		return nil, err
 	}
-	if err := importable(k); err != nil {
-		return nil, err
-	}
 	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+		if err := checkKey(k.fresh(r), "DeleteImportedKeyMaterial"); err != nil {
+			return err
+		}
 		return removeImported(r, txn, wire.String(in.KeyMaterialId))
 	})
 	if err != nil {

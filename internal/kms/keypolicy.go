@@ -123,7 +123,13 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 	if err != nil {
 		return nil, kmsapi.NewMalformedPolicyDocumentException("The key policy is not valid.")
 	}
-	id := c.identity()
+	// The lockout safety check decides on the proposed policy, not the
+	// key's: it is the one call of authz.DecideKey outside authorize, and it
+	// authorizes nothing (the caller was authorized for the operation).
+	id, err := c.who()
+	if err != nil {
+		return nil, err
+	}
 	a := access{op: "PutKeyPolicy"}
 	stub := &key{rec: keyRecord{Account: keyAccount, Spec: specSymmetric, Usage: usageEncrypt, Origin: originAWSKMS}, arn: keyARN}
 	keys, more := s.conditionKeys(c, id, stub, a)

@@ -131,7 +131,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		// Every multi-Region primary key (re)creates the role that keeps the
 		// family synchronized (multi-region-keys-auth.md: service-linked role).
 		if s.roles != nil {
-			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.identity(), c.Request); err != nil {
+			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.Identity, c.Request); err != nil {
 				return nil, err
 			}
 		}
@@ -244,18 +244,24 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 			md.XksKeyConfiguration = &kmsapi.XksKeyConfigurationType{Id: wire.Ptr(r.XksKeyID)}
 		}
 	}
-	if r.CurrentMaterial != "" {
+	// Only keys that rotate have a current material to name: symmetric
+	// encryption keys of origin AWS_KMS or EXTERNAL (KeyMetadata,
+	// CurrentKeyMaterialId), the latter once material was imported.
+	if r.CurrentMaterial != "" && r.Spec == specSymmetric && (r.Origin == originAWSKMS || r.Origin == originExternal) {
 		md.CurrentKeyMaterialId = wire.Ptr(r.CurrentMaterial)
 	}
+	// PendingDeletionWindowInDays belongs to PendingReplicaDeletion alone
+	// (KeyMetadata), a state this server does not have (see
+	// primaryWithReplicas).
 	if r.State == PendingDeletion {
 		md.DeletionDate = ts(r.DeletionDate)
-		md.PendingDeletionWindowInDays = wire.Ptr(r.PendingWindow)
 	}
 	return md
 }
 
 // DescribeKey returns a key's metadata.
 func (s *Service) DescribeKey(ctx context.Context, c Caller, in *kmsapi.DescribeKeyRequest) (*kmsapi.DescribeKeyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, err := s.keyFor(c, *in.KeyId, keyOrAlias|crossAccount, access{op: "DescribeKey"})
 	if err != nil {
 		return nil, err
@@ -295,7 +301,7 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, in *kmsapi.ListKeysReq
 	if err != nil {
 		return nil, err
 	}
-	out := &kmsapi.ListKeysResponse{Keys: []kmsapi.KeyListEntry{}, Truncated: wire.Ptr(next != nil), NextMarker: next}
+	out := &kmsapi.ListKeysResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
 	for _, k := range got {
 		out.Keys = append(out.Keys, kmsapi.KeyListEntry{KeyId: wire.Ptr(k.rec.ID), KeyArn: wire.Ptr(k.arn)})
 	}
@@ -304,12 +310,12 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, in *kmsapi.ListKeysReq
 
 // UpdateKeyDescription replaces a key's description.
 func (s *Service) UpdateKeyDescription(ctx context.Context, c Caller, in *kmsapi.UpdateKeyDescriptionRequest) (Empty, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "UpdateKeyDescription"})
+	k, err := s.keyForOp(c, "UpdateKeyDescription", *in.KeyId, keyOnly, access{op: "UpdateKeyDescription"})
 	if err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(r), "UpdateKeyDescription"); err != nil {
 			return err
 		}
 		r.Description = *in.Description
@@ -332,17 +338,13 @@ func (s *Service) DisableKey(ctx context.Context, c Caller, in *kmsapi.DisableKe
 }
 
 func (s *Service) setEnabled(ctx context.Context, c Caller, id, op string, to State) error {
-	k, err := s.keyFor(c, id, keyOnly, access{op: op})
+	k, err := s.keyForOp(c, op, id, keyOnly, access{op: op})
 	if err != nil {
 		return err
 	}
 	return s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		cur := &key{rec: *r, arn: k.arn}
-		if err := notPendingDeletion(cur); err != nil {
+		if err := checkKey(k.fresh(r), op); err != nil {
 			return err
-		}
-		if r.State == PendingImport {
-			return kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
 		}
 		r.State = to
 		return nil
@@ -359,17 +361,17 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 	if days < 7 || days > 30 {
 		return nil, wire.Validation(fmt.Sprintf("1 validation error detected: Value '%d' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value %s", days, map[bool]string{true: "greater than or equal to 7", false: "less than or equal to 30"}[days < 7]))
 	}
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ScheduleKeyDeletion",
+	k, err := s.keyForOp(c, "ScheduleKeyDeletion", *in.KeyId, keyOnly, access{op: "ScheduleKeyDeletion",
 		keys: []string{"kms:ScheduleKeyDeletionPendingWindowInDays", strconv.Itoa(int(days))}})
 	if err != nil {
 		return nil, err
 	}
 	var when time.Time
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(r), "ScheduleKeyDeletion"); err != nil {
 			return err
 		}
-		if err := s.primaryWithReplicas(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := s.primaryWithReplicas(k.fresh(r)); err != nil {
 			return err
 		}
 		when = s.now().UTC().Add(time.Duration(days) * 24 * time.Hour)
@@ -386,13 +388,13 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 
 // CancelKeyDeletion stops a scheduled deletion; the key returns Disabled.
 func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, in *kmsapi.CancelKeyDeletionRequest) (*kmsapi.CancelKeyDeletionResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "CancelKeyDeletion"})
+	k, err := s.keyForOp(c, "CancelKeyDeletion", *in.KeyId, keyOnly, access{op: "CancelKeyDeletion"})
 	if err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if r.State != PendingDeletion {
-			return kmsapi.NewKMSInvalidStateException(k.arn + " is not pending deletion.")
+		if err := checkKey(k.fresh(r), "CancelKeyDeletion"); err != nil {
+			return err
 		}
 		r.State, r.DeletionDate, r.PendingWindow = Disabled, time.Time{}, 0
 		return nil

@@ -68,7 +68,6 @@ func (s *Service) multiRegionConfiguration(k *key) *kmsapi.MultiRegionConfigurat
 	out := &kmsapi.MultiRegionConfiguration{
 		MultiRegionKeyType: wire.Ptr(typ),
 		PrimaryKey:         &kmsapi.MultiRegionKey{Arn: wire.Ptr(arn.KeyARN(r.PrimaryRegion, r.Account, r.ID)), Region: wire.Ptr(r.PrimaryRegion)},
-		ReplicaKeys:        []kmsapi.MultiRegionKey{},
 	}
 	fam := s.view.familyOf(k)
 	regions := make([]string, 0, len(fam))
@@ -208,7 +207,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	region := *in.ReplicaRegion
 	// kms:ReplicateKey on the primary, in its key policy or IAM policies
 	// (multi-region-keys-auth.md: replicating keys); kms:ReplicaRegion limits it.
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ReplicateKey", keys: []string{"kms:replicaregion", region}})
+	k, err := s.keyForOp(c, "ReplicateKey", *in.KeyId, keyOnly, access{op: "ReplicateKey", keys: []string{"kms:replicaregion", region}})
 	if err != nil {
 		return nil, err
 	}
@@ -220,9 +219,6 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	}
 	if !s.serves(region) {
 		return nil, kmsapi.NewUnsupportedOperationException("Region " + region + " is not served by this Trent deployment; replicating to a Region served by another deployment is not supported yet.")
-	}
-	if err := usable(k); err != nil {
-		return nil, err
 	}
 	replicaARN := arn.KeyARN(region, k.rec.Account, k.rec.ID)
 	if s.view.key(region, k.rec.ID) != nil {
@@ -264,7 +260,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		if p == nil || p.replica() {
 			return kmsapi.NewUnsupportedOperationException(k.arn + " is not a multi-region primary key.")
 		}
-		if err := usable(&key{rec: *p, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(p), "ReplicateKey"); err != nil {
 			return err
 		}
 		if recs[region] != nil {
@@ -295,7 +291,11 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	if r == nil {
 		return nil, notFoundKey(replicaARN)
 	}
-	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: s.metadata(r), ReplicaPolicy: wire.Ptr(s.displayPolicy(r.rec.Policy, r.rec.PolicyBindings)), ReplicaTags: []kmsapi.Tag{}}
+	md := s.metadata(r)
+	// AWS answers while the replica is still being created, before it has
+	// material to name (ReplicateKey's ReplicaKeyMetadata).
+	md.CurrentKeyMaterialId = nil
+	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: md, ReplicaPolicy: wire.Ptr(s.displayPolicy(r.rec.Policy, r.rec.PolicyBindings))}
 	for _, t := range r.rec.Tags {
 		out.ReplicaTags = append(out.ReplicaTags, kmsapi.Tag{TagKey: wire.Ptr(t.Key), TagValue: wire.Ptr(t.Value)})
 	}
@@ -334,7 +334,7 @@ func (s *Service) resealMaterial(ctx context.Context, from *keyRecord, region, m
 func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.UpdatePrimaryRegionRequest) (Empty, error) {
 	region := *in.PrimaryRegion
 	a := access{op: "UpdatePrimaryRegion", keys: []string{"kms:primaryregion", region}}
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, a)
+	k, err := s.keyForOp(c, "UpdatePrimaryRegion", *in.KeyId, keyOnly, a)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +352,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.
 	// (multi-region-keys-auth.md: updating the primary Region).
 	rc := c
 	rc.Region, rc.Request.Region = region, region
-	if err := s.authorize(rc, r, a); err != nil {
+	if _, err := s.authorize(rc, r, a); err != nil {
 		return nil, err
 	}
 	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, _ *store.Txn) error {
@@ -364,8 +364,8 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.
 			return notFoundKey(r.arn)
 		}
 		// The key-state table: both keys must be usable.
-		for _, m := range []*key{{rec: *p, arn: k.arn}, {rec: *n, arn: r.arn}} {
-			if err := usable(m); err != nil {
+		for _, m := range []*key{k.fresh(p), r.fresh(n)} {
+			if err := checkKey(m, "UpdatePrimaryRegion"); err != nil {
 				return err
 			}
 		}

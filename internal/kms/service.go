@@ -2,9 +2,9 @@ package kms
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -28,8 +28,8 @@ type Caller struct {
 	ARN     string // the principal's ARN
 	Region  string // the Region of the request's credential scope
 	// Identity is the caller as authorization sees it; Request what it knows
-	// of the request. A nil Identity is the account's root principal (for
-	// callers inside this process, such as tests).
+	// of the request. A Caller with a nil Identity is refused: callers inside
+	// this process (tests, background jobs) name the principal they act as.
 	Identity *authz.Identity
 	Request  authz.Request
 	// RequestID is the request's id (x-amzn-RequestId), passed on to external
@@ -38,6 +38,10 @@ type Caller struct {
 	// Note, if set, receives what the audit event of the request reports:
 	// the keys it touched and what decided access to them.
 	Note *Note
+
+	// grantTokens are the request's GrantTokens, set by the operations that
+	// take them: authorize counts the grants they prove (granttokens.go).
+	grantTokens []string
 }
 
 // Note is what an operation tells the audit log about its request.
@@ -81,6 +85,10 @@ type Options struct {
 	// Regions are the Regions this deployment serves: multi-Region keys
 	// replicate among them. nil: ReplicateKey refuses every Region.
 	Regions []string
+	// MaterialCache bounds how many versions of key material are held
+	// unsealed in memory (matcache.go); the rest stay sealed until used.
+	// 0: DefaultMaterialCache.
+	MaterialCache int
 }
 
 // Service is the KMS API over one store.
@@ -98,6 +106,9 @@ type Service struct {
 
 	view     *view
 	follower *store.Follower
+	// tokenKey seals grant tokens (granttokens.go); every node of a
+	// deployment reads the same key from the store.
+	tokenKey cipher.AEAD
 
 	// writeLocks serialise this node's read-modify-writes of one key, so
 	// concurrent requests here queue instead of failing on revision
@@ -126,7 +137,15 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	if s.interval == 0 {
 		s.interval = time.Minute
 	}
+	var err error
+	if s.tokenKey, err = loadTokenKey(ctx, st, sealer, s.rand); err != nil {
+		return nil, err
+	}
 	s.view = newView(s)
+	s.view.cache.max = o.MaterialCache
+	if s.view.cache.max <= 0 {
+		s.view.cache.max = DefaultMaterialCache
+	}
 	s.follower = store.NewFollower(st, "acct/", s.view)
 	if err := s.follower.Load(ctx); err != nil {
 		return nil, err
@@ -247,11 +266,17 @@ func (s *Service) sealMaterial(account, region, keyID string, spec keys.Spec, id
 
 // commit writes t and waits until this node's view shows it.
 func (s *Service) commit(ctx context.Context, t store.Txn) error {
+	_, err := s.commitRev(ctx, t)
+	return err
+}
+
+// commitRev is commit that returns the revision of the write.
+func (s *Service) commitRev(ctx context.Context, t store.Txn) (int64, error) {
 	rev, err := s.st.Txn(ctx, t)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return s.follower.Wait(ctx, rev)
+	return rev, s.follower.Wait(ctx, rev)
 }
 
 func lockIndex(id string) int {
@@ -396,33 +421,10 @@ func notFoundAlias(aliasARN string) error {
 	return kmsapi.NewNotFoundException("Alias " + aliasARN + " is not found.")
 }
 
-// State checks, worded as the KMS Developer Guide's key-state table gives them.
-
-// usable is the check of cryptographic operations: only an enabled key works.
-func usable(k *key) error {
-	if k.unavailable() {
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is unavailable.") // key-state.md, footnote 11
-	}
-	switch k.rec.State {
-	case Enabled:
-		return nil
-	case Disabled:
-		return kmsapi.NewDisabledException(k.arn + " is disabled.")
-	case PendingDeletion:
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	case PendingImport:
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
-	}
-	return fmt.Errorf("kms: key %s in unknown state %v", k.rec.ID, k.rec.State)
-}
-
-// notPendingDeletion is the check of management operations that work on
-// enabled and disabled keys.
-func notPendingDeletion(k *key) error {
-	if k.rec.State == PendingDeletion {
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	}
-	return nil
+// fresh is k with the record r that a transaction read, for checking the
+// key as it is now.
+func (k *key) fresh(r *keyRecord) *key {
+	return &key{rec: *r, arn: k.arn, cks: k.cks}
 }
 
 func dryRun(p *bool) error {

@@ -2,7 +2,7 @@ package kms
 
 import (
 	"encoding/json"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,12 +20,12 @@ type view struct {
 	s *Service
 
 	mu      sync.RWMutex
-	keys    map[string]*key                     // region/keyID
-	mats    map[string]map[string]keys.Material // region/keyID → material id → material
-	aliases map[string]*aliasRecord             // account/region/alias name
-	byKey   map[string][]string                 // region/keyID → names of its aliases
-	grants  map[string][]*grant                 // region/keyID → its grants
-	tokens  map[string]*grant                   // grant token → grant
+	keys    map[string]*key         // region/keyID
+	mats    map[string][]*matEntry  // region/keyID → its material versions, sealed (matcache.go)
+	aliases map[string]*aliasRecord // account/region/alias name
+	byKey   map[string][]string     // region/keyID → names of its aliases
+	grants  map[string][]*grant     // region/keyID → its grants
+	tokens  map[string]*grant       // grant token → grant
 	// authzGrants is grants as authorization takes them, shared read-only.
 	authzGrants map[string][]*authz.Grant
 	// aliasLayer caches kms:ResourceAliases per key; unindexAlias and
@@ -38,16 +38,10 @@ type view struct {
 	// family indexes multi-Region keys by account/key id → Region → key,
 	// so DescribeKey and family writes find the members without a scan.
 	family map[string]map[string]*key
-	// policies shares compiled key policies among the keys whose document
-	// and bindings are the same: most keys have the default policy, which
-	// names only the account and so binds nothing.
-	policies map[string]*sharedPolicy
-}
-
-// sharedPolicy is a compiled key policy and the number of keys using it.
-type sharedPolicy struct {
-	p    *policy.Policy
-	refs int
+	// policies shares compiled key policies among keys (intern.go).
+	policies policyCache
+	// cache bounds the material that is unsealed (matcache.go).
+	cache matCache
 }
 
 // key is one KMS key as the view holds it.
@@ -56,10 +50,8 @@ type key struct {
 	arn    string
 	modRev int64
 	// policy is the compiled key policy; nil if it does not compile, which
-	// denies every request (checked documents always compile). policyKey is
-	// its entry in view.policies.
-	policy    *policy.Policy
-	policyKey string
+	// denies every request (checked documents always compile).
+	policy *policy.Policy
 
 	keysOnce sync.Once
 	keys     policy.Keys
@@ -69,7 +61,7 @@ type key struct {
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string]map[string]keys.Material{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}, family: map[string]map[string]*key{}, policies: map[string]*sharedPolicy{}}
+	return &view{s: s, keys: map[string]*key{}, mats: map[string][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}, family: map[string]map[string]*key{}}
 }
 
 func keyIndex(region, id string) string { return region + "/" + id }
@@ -101,7 +93,8 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.keys = map[string]*key{}
-	v.mats = map[string]map[string]keys.Material{}
+	v.mats = map[string][]*matEntry{}
+	v.cache.reset()
 	v.aliases = map[string]*aliasRecord{}
 	v.byKey = map[string][]string{}
 	v.grants = map[string][]*grant{}
@@ -110,7 +103,6 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.aliasLayer = map[string]policy.Keys{}
 	v.stores = map[string]*keyStoreRecord{}
 	v.family = map[string]map[string]*key{}
-	v.policies = map[string]*sharedPolicy{}
 	for _, kv := range kvs {
 		v.put(kv)
 	}
@@ -140,13 +132,17 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
 			return
 		}
+		internRecord(&rec)
 		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
-		v.acquirePolicy(k)
+		// The users and roles the policy names are those it was saved with,
+		// by unique id (keypolicy.go).
+		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: rec.PolicyBindings})
+		if err != nil {
+			v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
+		}
+		k.policy = pol
 		if rec.CustomKeyStoreID != "" {
 			k.cks = v.connLocked(p.region, rec.CustomKeyStoreID)
-		}
-		if old := v.keys[keyIndex(p.region, p.id)]; old != nil {
-			v.releasePolicy(old)
 		}
 		v.keys[keyIndex(p.region, p.id)] = k
 		if rec.multiRegion() {
@@ -162,16 +158,31 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: undecodable material record", "key", kv.Key, "err", err)
 			return
 		}
-		m, err := v.s.openMaterial(p.account, p.region, p.id, p.sub, rec)
+		id, err := keys.ParseMaterialID(p.sub)
 		if err != nil {
-			v.s.log.Error("kms: key material does not open", "key", kv.Key, "err", err)
+			v.s.log.Error("kms: undecodable material record", "key", kv.Key, "err", err)
 			return
 		}
-		idx := keyIndex(p.region, p.id)
-		if v.mats[idx] == nil {
-			v.mats[idx] = map[string]keys.Material{}
+		rec.Spec, rec.KeyStore = intern(rec.Spec), intern(rec.KeyStore)
+		e := &matEntry{id: id, account: intern(p.account), rec: rec}
+		if rec.KeyStore != "" {
+			// A handle on the key in a custom key store's token, opened
+			// under this lock as the store's connection needs.
+			m, err := v.s.openMaterial(p.account, p.region, p.id, p.sub, rec)
+			if err != nil {
+				v.s.log.Error("kms: key material does not open", "key", kv.Key, "err", err)
+				return
+			}
+			e.open.Store(&openMaterial{m: m})
+			e.pinned = true
 		}
-		v.mats[idx][p.sub] = m
+		idx := keyIndex(p.region, p.id)
+		es := v.mats[idx]
+		if old := find(es, id); old != nil {
+			v.closeMaterial(old)
+			es = slices.DeleteFunc(slices.Clone(es), func(x *matEntry) bool { return x == old })
+		}
+		v.mats[idx] = append(es[:len(es):len(es)], e)
 	case "grants":
 		v.putGrant(p.region, p.id, kv)
 	case "keystores":
@@ -191,52 +202,6 @@ func (v *view) put(kv store.KV) {
 		delete(v.aliasLayer, ki)
 		v.byKey[ki] = append(v.byKey[ki][:len(v.byKey[ki]):len(v.byKey[ki])], rec.Name)
 	}
-}
-
-// acquirePolicy gives k its compiled policy, shared with the keys that have
-// the same document and bindings; v.mu is held.
-func (v *view) acquirePolicy(k *key) {
-	k.policyKey = policyCacheKey(k.rec.Policy, k.rec.PolicyBindings)
-	if sp := v.policies[k.policyKey]; sp != nil {
-		sp.refs++
-		k.policy = sp.p
-		return
-	}
-	p, err := compileKeyPolicy(k.rec.Policy, k.rec.PolicyBindings)
-	if err != nil {
-		v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
-	}
-	v.policies[k.policyKey] = &sharedPolicy{p: p, refs: 1}
-	k.policy = p
-}
-
-// releasePolicy drops a replaced or deleted key's use of its compiled policy.
-func (v *view) releasePolicy(k *key) {
-	if sp := v.policies[k.policyKey]; sp != nil {
-		if sp.refs--; sp.refs <= 0 {
-			delete(v.policies, k.policyKey)
-		}
-	}
-}
-
-// policyCacheKey identifies a document with its bindings: documents that
-// bind nothing share their entry whatever keys they belong to.
-func policyCacheKey(doc string, bindings map[string]string) string {
-	if len(bindings) == 0 {
-		return doc
-	}
-	names := make([]string, 0, len(bindings))
-	for n := range bindings {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString(doc)
-	for _, n := range names {
-		// NUL cannot appear in a policy document or an ARN.
-		b.WriteString("\x00" + n + "\x00" + bindings[n])
-	}
-	return b.String()
 }
 
 // unindexAlias drops an alias from its key's list, copying so that slices
@@ -264,9 +229,6 @@ func (v *view) delete(k string) {
 	}
 	switch p.kind {
 	case "keys":
-		if old := v.keys[keyIndex(p.region, p.id)]; old != nil {
-			v.releasePolicy(old)
-		}
 		delete(v.keys, keyIndex(p.region, p.id))
 		fi := familyIndex(p.account, p.id)
 		if f := v.family[fi]; f != nil {
@@ -277,11 +239,17 @@ func (v *view) delete(k string) {
 		}
 	case "material":
 		idx := keyIndex(p.region, p.id)
-		if m := v.mats[idx][p.sub]; m != nil {
-			m.Destroy()
-			delete(v.mats[idx], p.sub)
-			if len(v.mats[idx]) == 0 {
+		id, err := keys.ParseMaterialID(p.sub)
+		if err != nil {
+			return
+		}
+		if e := find(v.mats[idx], id); e != nil {
+			v.closeMaterial(e)
+			kept := slices.DeleteFunc(slices.Clone(v.mats[idx]), func(x *matEntry) bool { return x == e })
+			if len(kept) == 0 {
 				delete(v.mats, idx)
+			} else {
+				v.mats[idx] = kept
 			}
 		}
 	case "grants":
@@ -339,11 +307,40 @@ func (v *view) multiRegionKeys(account string) []*key {
 	return out
 }
 
+// material returns a version of a key's material, unsealing it on its first
+// use since it left the cache, or nil if the key has no such version (or it
+// does not open, which is logged).
 func (v *view) material(region, id, materialID string) keys.Material {
+	mid, err := keys.ParseMaterialID(materialID)
+	if err != nil {
+		return nil
+	}
 	v.mu.RLock()
-	m := v.mats[keyIndex(region, id)][materialID]
+	e := find(v.mats[keyIndex(region, id)], mid)
 	v.mu.RUnlock()
-	return m
+	if e == nil {
+		return nil
+	}
+	if o := e.open.Load(); o != nil {
+		if !e.used.Load() {
+			e.used.Store(true)
+		}
+		return o.m
+	}
+	m, err := v.s.openMaterial(e.account, region, id, materialID, e.rec)
+	if err != nil {
+		v.s.log.Error("kms: key material does not open", "key", keyIndex(region, id), "material", materialID, "err", err)
+		return nil
+	}
+	return v.cache.add(e, m)
+}
+
+// closeMaterial destroys the open material of an entry the store deleted
+// or replaced; the cache drops the closed entry when its hand reaches it.
+func (v *view) closeMaterial(e *matEntry) {
+	if o := e.open.Swap(nil); o != nil {
+		o.m.Destroy()
+	}
 }
 
 func (v *view) alias(account, region, name string) *aliasRecord {

@@ -562,14 +562,14 @@ func (s *Service) xksDecryptBlob(ctx context.Context, c Caller, blob []byte, ec 
 		if k = s.view.key(c.Region, x.KeyID); k == nil {
 			return nil, nil, accessDenied("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
-		if err := s.authorize(c, k, a); err != nil {
+		if _, err := s.authorize(c, k, a); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := checkUsage(k, op, alg); err != nil {
+	if err := checkKey(k, op); err != nil {
 		return nil, nil, err
 	}
-	if err := usable(k); err != nil {
+	if err := checkAlgorithm(k, alg); err != nil {
 		return nil, nil, err
 	}
 	if k.rec.XksKeyID != x.XksKeyID {

@@ -34,8 +34,9 @@
 // caller (Via). ViaAccount means the policy only delegated to the caller's
 // account (Principal "AWS": "111122223333" or "arn:aws:iam::111122223333:root"),
 // so the caller's identity policies must also allow the request; ViaPrincipal,
-// ViaRole and ViaAnyone grant by themselves (ViaRole: through the role of a
-// session caller, so the session's own limits still apply). Evaluate also lists every statement that
+// ViaAnyone, ViaNotPrincipal and ViaRole grant by themselves (ViaRole: through
+// the role of a session caller, so the session's own limits still apply; the
+// strongest grant of the matching statements counts). Evaluate also lists every statement that
 // applied, and Explain says, for each statement that did not apply, which
 // elements failed and why. DecideAll evaluates several policies of one kind
 // as one set.
@@ -62,6 +63,13 @@
 // names, which Keys.Set, Keys.Add and NewKeys do. Values are compared as the
 // operator says: case-sensitively unless it is an IgnoreCase operator.
 // aws:CurrentTime and aws:EpochTime default to Request.Time.
+//
+// A single-valued key whose name comes from the request (an encryption
+// context or tag key) is set with Keys.SetOne: names that differ only in case
+// then make one ambiguous key, and evaluation fails closed over its values (a
+// Deny statement applies if it applies under any of them, an Allow statement
+// only if it applies under all), so no decision depends on which of the
+// colliding names a map happened to yield last.
 //
 // # Performance
 //

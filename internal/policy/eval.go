@@ -86,17 +86,160 @@ type Result struct {
 type evalCtx struct {
 	req    *Request
 	caller caller
+
+	// Ambiguous keys (Keys.SetOne) are read through pins: choose fixes one
+	// value of each while it evaluates a statement under one choice.
+	pins  [maxPins]pin
+	npins int
+	// unpinned says that the current evaluation read an ambiguous key
+	// without a pin; values then names it in pins[npins], and choose
+	// branches on its values. (values writes the name, not choose: copying
+	// a string from the evalCtx into itself would make Go's escape analysis
+	// send the evalCtx's Request to the heap.)
+	unpinned bool
+	// budget is how many more evaluations choose may run for the current
+	// statement.
+	budget int
 }
+
+// pin is the value chosen for an ambiguous key: the index of one of its
+// values.
+type pin struct {
+	name string
+	// idx, not the value itself: a slice of the request's values stored
+	// in the evalCtx would make the Request escape to the heap.
+	idx int
+}
+
+const (
+	// maxPins and maxChoices bound the work an ambiguous request can cause:
+	// a statement that reads more ambiguous keys, or has more combinations
+	// of their values, than this is decided as if every choice went against
+	// the caller.
+	maxPins    = 4
+	maxChoices = 64
+)
 
 func newEvalCtx(r *Request) evalCtx {
 	return evalCtx{req: r, caller: newCaller(&r.Principal)}
+}
+
+// values returns the values of a key as evaluation sees them: for an
+// ambiguous key, the value chosen for it.
+func (e *evalCtx) values(name string) []string {
+	vals, amb := e.req.lookup(name)
+	if !amb {
+		return vals
+	}
+	for i := 0; i < e.npins; i++ {
+		if e.pins[i].name == name {
+			n := e.pins[i].idx
+			return vals[n : n+1]
+		}
+	}
+	if !e.unpinned {
+		e.unpinned = true
+		if e.npins < maxPins {
+			e.pins[e.npins] = pin{name: name}
+		}
+	}
+	// Any one value: choose discards this evaluation and branches.
+	return vals[:1]
+}
+
+// choice is what choose evaluates: a whole statement, or (for Explain) its
+// Resource element or one of its conditions. A plain value rather than a
+// func, so that the evalCtx stays on the caller's stack.
+type choice struct {
+	s        *statement
+	c        *cond // a condition of s
+	resource bool  // the Resource element of s
+}
+
+func (t choice) eval(e *evalCtx) Via {
+	switch {
+	case t.c != nil:
+		if t.c.eval(e) {
+			return ViaIdentity
+		}
+		return ViaNone
+	case t.resource:
+		if t.s.matchResource(e) {
+			return ViaIdentity
+		}
+		return ViaNone
+	}
+	return t.s.appliesOnce(e)
+}
+
+// choose evaluates t under every choice of one value for each ambiguous key
+// it reads, and combines the results so that the decision fails closed
+// whatever the real value was: for a Deny statement t holds if it holds
+// under any choice, for an Allow only if it holds under all. The
+// alternatives are sorted, so the same request always gets the same answer.
+// Beyond maxPins keys or maxChoices evaluations the answer is the one
+// against the caller: a Deny holds, an Allow does not. Callers reset npins
+// and budget first.
+func (e *evalCtx) choose(t choice) Via {
+	// An iterative depth-first walk (an odometer over the pinned keys'
+	// values) rather than recursion: Go's escape analysis gives up on
+	// recursive calls, and the evalCtx, with the Request it points to,
+	// would then go to the heap on every evaluation.
+	deny := t.s.effect == DenyEffect
+	var next [maxPins]int // the index of the value to try next, per pin
+	base := e.npins
+	for {
+		e.unpinned = false
+		via := t.eval(e)
+		if e.unpinned {
+			// A new ambiguous key, named in pins[npins]: branch on each of
+			// its values.
+			e.unpinned = false
+			var vals []string
+			if e.npins < maxPins {
+				vals, _ = e.req.lookup(e.pins[e.npins].name)
+			}
+			if e.npins == maxPins || e.budget < len(vals) {
+				e.npins = base
+				if deny {
+					return ViaIdentity
+				}
+				return ViaNone
+			}
+			e.budget -= len(vals)
+			e.pins[e.npins].idx = 0
+			next[e.npins] = 1
+			e.npins++
+			continue
+		}
+		if (via != ViaNone) == deny {
+			// A Deny that holds under one choice, or an Allow that fails
+			// under one, is decided.
+			e.npins = base
+			return via
+		}
+		// The next choice: the deepest pin with a value left.
+		for {
+			if e.npins == base {
+				return via
+			}
+			i := e.npins - 1
+			vals, _ := e.req.lookup(e.pins[i].name)
+			if n := next[i]; n < len(vals) {
+				e.pins[i].idx = n
+				next[i]++
+				break
+			}
+			e.npins--
+		}
+	}
 }
 
 // resolve returns the value of a policy variable. A multivalued key cannot be
 // a variable (reference_policies_single-vs-multi-valued-condition-keys.md), so
 // it resolves only when the key has exactly one value.
 func (e *evalCtx) resolve(v *variable) (string, bool) {
-	if vals := e.req.Values(v.key); len(vals) == 1 {
+	if vals := e.values(v.key); len(vals) == 1 {
 		return vals[0], true
 	} else if len(vals) == 0 && !e.req.Time.IsZero() {
 		switch timeKeyOf(v.key) {
@@ -129,7 +272,8 @@ func timeKeyOf(k string) uint8 {
 
 // present reports whether a key has a value, for the Null operator.
 func (e *evalCtx) present(c *cond) bool {
-	if len(e.req.Values(c.key)) > 0 {
+	// Present or absent is the same under every choice of an ambiguous key.
+	if vals, _ := e.req.lookup(c.key); len(vals) > 0 {
 		return true
 	}
 	return c.timeKey != 0 && !e.req.Time.IsZero()
@@ -144,7 +288,7 @@ func (c *cond) eval(e *evalCtx) bool {
 		// Null true: the key is absent; false: it is present.
 		return c.null != e.present(c)
 	}
-	vals := e.req.Values(c.key)
+	vals := e.values(c.key)
 	if len(vals) == 0 {
 		if c.timeKey != 0 && !e.req.Time.IsZero() {
 			return c.evalTime(e)
@@ -266,8 +410,17 @@ func (s *statement) matchResource(e *evalCtx) bool {
 	return s.notResource
 }
 
-// applies checks the cheap elements first; any order gives the same answer.
+// applies reports how the statement applies to the request, ViaNone if it
+// does not. Under ambiguous keys (Keys.SetOne) a Deny applies if it applies
+// under any choice of their values, an Allow only if under every choice
+// (evalCtx.choose).
 func (s *statement) applies(e *evalCtx) Via {
+	e.npins, e.budget = 0, maxChoices
+	return e.choose(choice{s: s})
+}
+
+// appliesOnce checks the cheap elements first; any order gives the same answer.
+func (s *statement) appliesOnce(e *evalCtx) Via {
 	if !s.matchAction(e) || !s.matchResource(e) {
 		return ViaNone
 	}
@@ -407,6 +560,7 @@ func (p *Policy) Explain(r *Request) Explanation {
 	ex := Explanation{Outcome: res.Outcome}
 	for i := range p.stmts {
 		s := &p.stmts[i]
+		deny := s.effect == DenyEffect
 		t := Trace{Statement: s.index, Sid: s.sid, Effect: s.effect}
 		via := s.matchPrincipal(&e)
 		if via == ViaNone {
@@ -423,7 +577,8 @@ func (p *Policy) Explain(r *Request) Explanation {
 			}
 			t.Misses = append(t.Misses, Miss{ElementAction, fmt.Sprintf("action %q does not match %s", r.Action, el)})
 		}
-		if !s.matchResource(&e) {
+		e.npins, e.budget = 0, maxChoices
+		if e.choose(choice{s: s, resource: true}) == ViaNone {
 			el := "Resource"
 			if s.notResource {
 				el = "NotResource"
@@ -431,10 +586,17 @@ func (p *Policy) Explain(r *Request) Explanation {
 			t.Misses = append(t.Misses, Miss{ElementResource, fmt.Sprintf("resource %q does not match %s", r.Resource, el)})
 		}
 		for _, c := range s.conds {
-			if !c.eval(&e) {
-				vals := r.Values(c.key)
+			e.npins, e.budget = 0, maxChoices
+			if e.choose(choice{s: s, c: c}) == ViaNone {
+				vals, amb := r.lookup(c.key)
 				what := "is absent"
-				if len(vals) > 0 {
+				if amb {
+					which := "every one"
+					if deny {
+						which = "any"
+					}
+					what = fmt.Sprintf("has one of %s (names that differ only in case) and fails for %s", quoteList(vals), which)
+				} else if len(vals) > 0 {
 					what = fmt.Sprintf("has %s", quoteList(vals))
 				} else if c.timeKey != 0 && !r.Time.IsZero() {
 					what = "is " + r.Time.UTC().Format(time.RFC3339)
@@ -443,7 +605,13 @@ func (p *Policy) Explain(r *Request) Explanation {
 			}
 		}
 		if len(t.Misses) == 0 {
-			t.Applied, t.Via = true, via
+			if via = s.applies(&e); via != ViaNone {
+				t.Applied, t.Via = true, via
+			} else {
+				// Each condition holds under some choice of the ambiguous
+				// keys, but no one choice satisfies them all.
+				t.Misses = append(t.Misses, Miss{ElementCondition, "no single choice among the values of keys whose names differ only in case satisfies every condition"})
+			}
 		}
 		ex.Statements = append(ex.Statements, t)
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -95,17 +96,26 @@ type Request struct {
 }
 
 // Values returns the values of a lower-case key name: from Keys, else from
-// the first layer of More that has it.
+// the first layer of More that has it. For a key that SetOne made ambiguous
+// they are its alternatives.
 func (r *Request) Values(name string) []string {
+	v, _ := r.lookup(name)
+	return v
+}
+
+// lookup is Values that also reports whether the values are the alternatives
+// of an ambiguous single-valued key (SetOne) rather than the values of a
+// multivalued key.
+func (r *Request) lookup(name string) ([]string, bool) {
 	if v, ok := r.Keys[name]; ok {
-		return v
+		return v, len(v) > 1 && r.Keys.ambiguous(name)
 	}
 	for _, l := range r.More {
 		if v, ok := l[name]; ok {
-			return v
+			return v, len(v) > 1 && l.ambiguous(name)
 		}
 	}
-	return nil
+	return nil, false
 }
 
 // Keys maps lower-case condition key names to their values. A key with
@@ -140,6 +150,45 @@ func (k Keys) Set(name string, values ...string) {
 func (k Keys) Add(name string, values ...string) {
 	n := strings.ToLower(name)
 	k[n] = append(k[n], values...)
+}
+
+// SetOne sets a single-valued key whose name the request supplies with its
+// case intact: an encryption context key (kms:EncryptionContext:<key>), a tag
+// key (aws:RequestTag/<key>, aws:ResourceTag/<key>, aws:PrincipalTag/<key>).
+// Policies match key names without regard to case, so names that differ only
+// in case ({"tenant":"B","TENANT":"A"}) are one key with two candidate values
+// (reference_policies_elements_condition.md: "the key name matches both tags,
+// but only one value matches"). SetOne keeps every distinct value, sorted,
+// and marks the key ambiguous; evaluation then decides under each choice of
+// value and fails closed: a Deny statement applies if it applies under any
+// choice, an Allow statement only if it applies under every choice (see
+// evalCtx.choose). Set, in contrast, would let the last value win, which for
+// values taken from a Go map is a coin toss.
+func (k Keys) SetOne(name, value string) {
+	n := strings.ToLower(name)
+	old, ok := k[n]
+	if !ok {
+		k[n] = []string{value}
+		return
+	}
+	if slices.Contains(old, value) {
+		return
+	}
+	// A fresh slice: the old one may be shared with another Keys.
+	vals := append(slices.Clip(old), value)
+	slices.Sort(vals)
+	k[n] = vals
+	if !k.ambiguous(n) {
+		k[ambiguousEntry] = append(k[ambiguousEntry], n)
+	}
+}
+
+// ambiguousEntry is the entry of a Keys that lists its ambiguous keys (SetOne).
+// No condition key can have this name: those begin with a service prefix.
+const ambiguousEntry = "\x00ambiguous"
+
+func (k Keys) ambiguous(name string) bool {
+	return slices.Contains(k[ambiguousEntry], name)
 }
 
 // Get returns the values of a key, matching the name without regard to case.

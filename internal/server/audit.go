@@ -11,7 +11,7 @@ import (
 // record hands one audit event for a request to the audit log, after the
 // response is written. Errors that are not client errors show only their
 // generic text, as the client saw it.
-func (s *Server) record(r *http.Request, id, service, op string, c *call, params, resp map[string]any, err error) {
+func (s *Server) record(r *http.Request, id, service, op string, c *call, params audit.Parameters, resp map[string]any, err error) {
 	if s.audit == nil {
 		return
 	}

@@ -96,9 +96,9 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.iamOps = iamOperations(ids)
 	s.stsOps = stsOperations(ids)
 	s.adminOps = map[string]jsonHandler{
-		"ExplainAuthorization": s.explain,
-		"RegisterService":      s.registerService,
-		"ListServices":         s.listServices,
+		"ExplainAuthorization": adminOp(mayExplain, s.explain),
+		"RegisterService":      adminOp(s.operator, s.registerService),
+		"ListServices":         adminOp(s.operator, s.listServices),
 	}
 	return s, nil
 }
@@ -273,7 +273,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, id, out.err)
 		return
 	}
-	target := r.Header.Get("X-Amz-Target")
+	target, single := operationTarget(r)
 	var proto protocol
 	var op string
 	var params url.Values
@@ -306,6 +306,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.service = res.Service
+	if !single {
+		// Verified, yet naming two operations: whichever one ran, it might
+		// not be the one the signer meant.
+		out.err = wire.UnknownOperation()
+		wire.WriteError(w, id, out.err)
+		s.recordFailure(r, id, proto, op, out.err)
+		return
+	}
 	if want := proto.service(); want != "" && res.Service != want {
 		out.err = authError(sigv4.ServiceScopeError(want))
 		s.writeAuthError(w, id, proto, sigv4.ServiceScopeError(want))
@@ -322,17 +330,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var via, sourceARN, sourceAccount string
 	if ident.Type == authz.ServiceType {
-		if ident, via, sourceARN, sourceAccount, err = s.serviceCall(r, buf, ident); err != nil {
+		if ident, via, sourceARN, sourceAccount, err = s.serviceCall(r, buf, ident, res, target, proto.service()); err != nil {
 			out.err = authError(err)
 			s.writeAuthError(w, id, proto, err)
 			s.recordFailure(r, id, proto, op, err)
 			return
 		}
 	}
+	st := &requestState{}
 	c := call{
 		identity:  ident,
 		region:    res.Region,
-		note:      &kms.Note{},
+		note:      &st.note,
+		decoded:   &st.decoded,
 		requestID: id,
 		request: authz.Request{
 			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
@@ -349,7 +359,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
 		out.err = err
 		if s.audit != nil {
-			s.record(r, id, res.Service, op, &c, audit.KMSRequestParameters(op, buf), audit.KMSResponseElements(op, resp), err)
+			s.record(r, id, res.Service, op, &c, audit.KMSRequestParameters(st.decoded, st.note.Resources), audit.KMSResponseElements(op, resp), err)
 		}
 		kms.Scrub(resp)
 	case protoOrg:
@@ -403,6 +413,12 @@ func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, serv
 		wire.WriteXMLError(w, id, ns, err)
 		return err
 	}
+	// What temporary credentials may call at all depends on how they were
+	// issued; this is the one place every IAM and STS operation passes.
+	if err := iam.CheckCredentialScope(c.identity, service, op); err != nil {
+		wire.WriteXMLError(w, id, ns, err)
+		return err
+	}
 	resp, err := h(ctx, c, params)
 	if err != nil {
 		s.logError(id, op, c, err)
@@ -418,6 +434,41 @@ func (s *Server) logError(id, op string, c call, err error) {
 	if !errors.As(err, &we) {
 		s.log.Error("internal error", "requestId", id, "operation", op, "caller", c.identity.ARN, "err", err)
 	}
+}
+
+// operationTarget returns the operation a request names: its X-Amz-Target
+// header or, without one, the X-Amz-Target query parameter that the SDK
+// presigners hoist the header into (a presigned KMS request sent as the
+// presigner returned it has no such header). Both are covered by a verified
+// signature: Verify refuses an x-amz-* header that is neither signed nor
+// equal to the signed query parameter, and the query is always signed.
+// single is false if the request names more than one operation (values
+// that differ, in the header or the query or between them); the caller
+// must refuse it once the signature verified, rather than pick one.
+func operationTarget(r *http.Request) (target string, single bool) {
+	single = true
+	seen := false
+	add := func(v string) {
+		if !seen {
+			target, seen = v, true
+		} else if v != target {
+			single = false
+		}
+	}
+	for _, v := range r.Header["X-Amz-Target"] {
+		add(v)
+	}
+	if r.URL != nil && r.URL.RawQuery != "" {
+		q, _ := url.ParseQuery(r.URL.RawQuery)
+		for k, vs := range q {
+			if strings.EqualFold(k, "X-Amz-Target") {
+				for _, v := range vs {
+					add(v)
+				}
+			}
+		}
+	}
+	return target, single
 }
 
 // queryParams are a Query request's parameters: the form body of a POST, or
@@ -498,7 +549,18 @@ type call struct {
 	region    string
 	request   authz.Request
 	note      *kms.Note // what the operation reports to the audit log
+	decoded   *audit.KMSRequest
 	requestID string
+}
+
+// requestState is what a request's handler reports back for its audit
+// event, in one allocation.
+type requestState struct {
+	note kms.Note
+	// decoded is the KMS request as the operation decoded it: the audit
+	// event's requestParameters are written from it, so they name what the
+	// operation used. nil when the body could not be decoded.
+	decoded audit.KMSRequest
 }
 
 func (c call) iam() iam.Call { return iam.Call{Identity: c.identity, Request: c.request} }
@@ -519,7 +581,15 @@ type validator[I any] interface {
 func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI) (O, error)) jsonHandler {
 	return func(ctx context.Context, c call, body []byte) (any, error) {
 		in := PI(new(I))
-		if err := wire.DecodeJSON(body, in); err != nil {
+		err := wire.DecodeJSON(body, in)
+		if err == nil || !wire.IsSerializationError(err) {
+			// Valid or not, this is the request as decoded, and the
+			// operation sees exactly this.
+			if r, ok := any(in).(audit.KMSRequest); ok && c.decoded != nil {
+				*c.decoded = r
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note, RequestID: c.requestID}, in)

@@ -127,6 +127,20 @@ func (e *Error) Error() string { return e.Kind.String() + ": " + e.Message }
 //     ISO-8601 version of date from HTTP: …": the texts AWS services are
 //     known to send; no public copy was found, so treat them as best effort.
 //   - "Unsupported AWS 'algorithm': '…'.": best effort likewise.
+//   - msgUnsignedHeaders: S3's AccessDenied text for an x-amz-* header the
+//     signature does not cover (badslug/Paw-AWSSignature4DynamicValue#4,
+//     soto-project/soto#374, apache/arrow-rs-object-store#708; S3 names the
+//     headers in a HeadersNotSigned element the JSON error shape has no room
+//     for). No record of a JSON-protocol service's text was found; it is sent
+//     as IncompleteSignature, the exception AWS's Common Errors describe as
+//     "the request signature does not conform to AWS standards".
+//   - msgHeaderMalformed + msgThreeComponents (a repeated component): S3's
+//     AuthorizationHeaderMalformed text (ex-aws/ex_aws#537,
+//     robmcvey/cakephp-amazon-s3#15); msgHeaderMalformed + "the
+//     authorization component "…" is malformed." (an unknown component): the
+//     same family as an S3-compatible service sends it
+//     (backblaze-b2-samples/b2-browser-upload#3). Both as
+//     IncompleteSignature; no non-S3 record was found.
 const (
 	msgSignatureMismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	msgUnknownKey        = "The security token included in the request is invalid."
@@ -140,6 +154,9 @@ const (
 	msgExpiresNegative   = "X-Amz-Expires must be non-negative"
 	msgExpiresNotNumber  = "X-Amz-Expires should be a number"
 	msgRegionScope       = "Credential should be scoped to a valid region. "
+	msgUnsignedHeaders   = "There were headers present in the request which were not signed"
+	msgHeaderMalformed   = "The authorization header is malformed; "
+	msgThreeComponents   = "the authorization header requires three components: Credential, SignedHeaders, and Signature."
 	amzDateFormat        = "20060102T150405Z"
 )
 

@@ -22,10 +22,14 @@ type authorization struct {
 //
 // The first token is the algorithm; the rest are key=value pairs separated by
 // commas and/or white space, as AWS tokenises them (a stray space inside a
-// value makes its tail a pair without '='). Unknown keys are ignored and the
-// first occurrence of a key wins. hasDate reports whether the request carries
-// an X-Amz-Date or Date header; AWS lists its absence with the missing
-// parameters.
+// value makes its tail a pair without '='), so ", " (the SDKs and the CLI),
+// "," and a header folded over lines all parse. Each of Credential,
+// SignedHeaders and Signature must appear exactly once and nothing else may:
+// a parser that skipped unknown or repeated components would let a header
+// tell it one thing and any other reader another (a "Foo=SignedHeaders=…"
+// component once made the server believe in headers nobody signed). hasDate
+// reports whether the request carries an X-Amz-Date or Date header; AWS
+// lists its absence with the missing parameters.
 func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 	var a authorization
 	rest := strings.TrimLeft(h, " \t")
@@ -34,6 +38,7 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 	} else {
 		a.algorithm, rest = rest, ""
 	}
+	var seen [3]bool // Credential, SignedHeaders, Signature
 	for rest != "" {
 		i := strings.IndexFunc(rest, isAuthSep)
 		var tok string
@@ -49,20 +54,21 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 		if !ok {
 			return a, newError(IncompleteSignature, "'"+tok+"' not a valid key=value pair (missing equal-sign) in Authorization header: '"+h+"'.")
 		}
+		var n int
 		switch k {
 		case "Credential":
-			if a.credential == "" {
-				a.credential = val
-			}
+			n, a.credential = 0, val
 		case "SignedHeaders":
-			if a.signedHeaders == "" {
-				a.signedHeaders = val
-			}
+			n, a.signedHeaders = 1, val
 		case "Signature":
-			if a.signature == "" {
-				a.signature = val
-			}
+			n, a.signature = 2, val
+		default:
+			return a, newError(IncompleteSignature, msgHeaderMalformed+"the authorization component \""+tok+"\" is malformed.")
 		}
+		if seen[n] {
+			return a, newError(IncompleteSignature, msgHeaderMalformed+msgThreeComponents)
+		}
+		seen[n] = true
 	}
 	if a.credential == "" || a.signature == "" || a.signedHeaders == "" || !hasDate {
 		var b strings.Builder

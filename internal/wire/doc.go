@@ -18,7 +18,11 @@
 // the rest of the KMS hot path) also get a generated DecodeJSONFrom method,
 // which [DecodeJSON] runs on a [JSONDecoder] instead of encoding/json: one
 // pass without reflection, with the result and the error encoding/json
-// would give, as differential fuzz tests check.
+// would give, as differential fuzz tests check. KMS requests also get a
+// generated AppendAuditParameters, which writes the audit event's
+// requestParameters from the decoded request with the JSON appenders of
+// this package ([AppendJSONString] and the rest), so that the audit log
+// names exactly what the operation used.
 //
 // wire must not call services or know what an operation means; it only knows
 // the shapes the model declares.

@@ -1,6 +1,9 @@
 package wire
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error is an error a client sees: the AWS error type, its message, and the
 // HTTP status.
@@ -54,6 +57,14 @@ func UnknownOperation() *Error {
 // members have the wrong JSON type.
 func Serialization(msg string) *Error {
 	return &Error{Code: codeSerialization, Message: msg, Status: 400}
+}
+
+// IsSerializationError reports whether err is the error of a body that
+// DecodeJSON could not decode (as opposed to one that decoded but failed
+// validation): what the value holds then is not what the client sent.
+func IsSerializationError(err error) bool {
+	var we *Error
+	return errors.As(err, &we) && we.Code == codeSerialization
 }
 
 // Validation is a ValidationException (400) with the given message, for the

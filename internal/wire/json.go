@@ -201,6 +201,18 @@ func WriteJSON(w http.ResponseWriter, requestID string, v any) {
 	write(w, requestID, http.StatusOK, "", e.body())
 }
 
+// MarshalJSON encodes v as WriteJSON would (without escaping <, > and &),
+// for the MarshalJSON methods of generated types, whose output an outer
+// encoder copies as it is. The result is the caller's.
+func MarshalJSON(v any) ([]byte, error) {
+	e := getEncoder()
+	defer putEncoder(e)
+	if err := e.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(e.body()), nil
+}
+
 // body returns the encoded JSON without the newline json.Encoder appends.
 func (e *encoder) body() []byte {
 	b := e.buf.Bytes()

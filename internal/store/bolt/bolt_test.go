@@ -3,8 +3,10 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/trentkms/trent/internal/store"
@@ -74,5 +76,107 @@ func TestWatchTooOldIsCompacted(t *testing.T) {
 	resp := <-db.Watch(ctx, "", 1)
 	if resp.Err != store.ErrCompacted {
 		t.Fatalf("watch from rev 1 after reopen: %+v, want ErrCompacted", resp)
+	}
+}
+
+// Concurrent transactions are committed in batches, each still with its own
+// revision, compares and watch response: revisions are 1..n without a gap,
+// every watcher sees every write once in revision order, and of many
+// creates of one key exactly one wins.
+func TestGroupCommit(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := db.Watch(ctx, "", 0)
+	const writers, each = 32, 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	revs := map[int64]bool{}
+	wins := 0
+	for g := range writers {
+		wg.Go(func() {
+			for i := range each {
+				rev, err := db.Txn(ctx, store.Txn{
+					Compares: []store.Compare{{Key: fmt.Sprintf("k/%d/%d", g, i)}},
+					Puts:     []store.KV{{Key: fmt.Sprintf("k/%d/%d", g, i), Value: []byte{byte(i)}}},
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				// Everyone also tries to create the same key once.
+				_, cerr := db.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: "contested"}}, Puts: []store.KV{{Key: "contested", Value: []byte{byte(g)}}}})
+				mu.Lock()
+				if revs[rev] {
+					t.Errorf("revision %d given twice", rev)
+				}
+				revs[rev] = true
+				if cerr == nil {
+					wins++
+				} else if cerr != store.ErrConflict {
+					t.Error(cerr)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	total := int64(writers*each + wins)
+	if wins != 1 {
+		t.Fatalf("%d creates of one key won, want 1", wins)
+	}
+	var last int64
+	for seen := int64(0); seen < total; {
+		resp := <-w
+		if resp.Err != nil || resp.Revision != last+1 || len(resp.Events) != 1 {
+			t.Fatalf("watch response %+v after revision %d", resp, last)
+		}
+		last = resp.Revision
+		seen++
+	}
+	db.mu.Lock()
+	commits, rev := db.commits, db.rev
+	db.mu.Unlock()
+	if rev != total {
+		t.Fatalf("store revision %d, want %d", rev, total)
+	}
+	if commits >= int(total) {
+		t.Fatalf("%d bbolt commits for %d transactions: none were grouped", commits, total)
+	}
+	t.Logf("%d transactions in %d commits", total, commits)
+	kvs, _, err := db.Range(ctx, "k/")
+	if err != nil || len(kvs) != writers*each {
+		t.Fatalf("Range = %d records, %v; want %d", len(kvs), err, writers*each)
+	}
+}
+
+// A transaction bbolt refuses (an empty key) fails alone; the others of its
+// batch commit.
+func TestGroupCommitIsolatesAFailingTransaction(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p := []*pending{
+		{t: store.Txn{Puts: []store.KV{{Key: "a", Value: []byte("1")}}}, done: make(chan struct{})},
+		{t: store.Txn{Puts: []store.KV{{Key: "", Value: []byte("bad")}}}, done: make(chan struct{})},
+		{t: store.Txn{Puts: []store.KV{{Key: "b", Value: []byte("2")}}}, done: make(chan struct{})},
+	}
+	db.commit(p)
+	if p[0].err != nil || p[2].err != nil || p[1].err == nil {
+		t.Fatalf("errors %v, %v, %v; want only the empty key's", p[0].err, p[1].err, p[2].err)
+	}
+	if p[0].rev != 1 || p[2].rev != 2 {
+		t.Fatalf("revisions %d, %d; want 1, 2", p[0].rev, p[2].rev)
+	}
+	for _, k := range []string{"a", "b"} {
+		if _, err := db.Get(context.Background(), k); err != nil {
+			t.Fatalf("Get %s: %v", k, err)
+		}
 	}
 }

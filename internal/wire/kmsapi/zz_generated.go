@@ -19,65 +19,67 @@ type Operation struct {
 	Input  string // the name of the input shape; empty when there is none
 	Output string // the name of the output shape; empty when there is none
 	Errors []string
+	// NewInput returns a new *<Input>; nil when there is no input.
+	NewInput func() any
 }
 
 // Operations holds every operation of the API by name (the part of
 // X-Amz-Target after "TrentService."). It must not be modified.
 var Operations = map[string]Operation{
-	"CancelKeyDeletion":                   {Name: "CancelKeyDeletion", Input: "CancelKeyDeletionRequest", Output: "CancelKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}},
-	"ConnectCustomKeyStore":               {Name: "ConnectCustomKeyStore", Input: "ConnectCustomKeyStoreRequest", Output: "ConnectCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterNotActiveException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException", "CloudHsmClusterInvalidConfigurationException"}},
-	"CreateAlias":                         {Name: "CreateAlias", Input: "CreateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "AlreadyExistsException", "NotFoundException", "InvalidAliasNameException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}},
-	"CreateCustomKeyStore":                {Name: "CreateCustomKeyStore", Input: "CreateCustomKeyStoreRequest", Output: "CreateCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterInUseException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "KMSInternalException", "CloudHsmClusterNotActiveException", "IncorrectTrustAnchorException", "CloudHsmClusterInvalidConfigurationException", "LimitExceededException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}},
-	"CreateGrant":                         {Name: "CreateGrant", Input: "CreateGrantRequest", Output: "CreateGrantResponse", Errors: []string{"NotFoundException", "DisabledException", "DependencyTimeoutException", "InvalidArnException", "KMSInternalException", "InvalidGrantTokenException", "LimitExceededException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"CreateKey":                           {Name: "CreateKey", Input: "CreateKeyRequest", Output: "CreateKeyResponse", Errors: []string{"MalformedPolicyDocumentException", "DependencyTimeoutException", "InvalidArnException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "TagException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException", "CloudHsmClusterInvalidConfigurationException", "XksKeyInvalidConfigurationException", "XksKeyAlreadyInUseException", "XksKeyNotFoundException"}},
-	"Decrypt":                             {Name: "Decrypt", Input: "DecryptRequest", Output: "DecryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "InvalidKeyUsageException", "DependencyTimeoutException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"DeleteAlias":                         {Name: "DeleteAlias", Input: "DeleteAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}},
-	"DeleteCustomKeyStore":                {Name: "DeleteCustomKeyStore", Input: "DeleteCustomKeyStoreRequest", Output: "DeleteCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreHasCMKsException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}},
-	"DeleteImportedKeyMaterial":           {Name: "DeleteImportedKeyMaterial", Input: "DeleteImportedKeyMaterialRequest", Output: "DeleteImportedKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}},
-	"DeriveSharedSecret":                  {Name: "DeriveSharedSecret", Input: "DeriveSharedSecretRequest", Output: "DeriveSharedSecretResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"DescribeCustomKeyStores":             {Name: "DescribeCustomKeyStores", Input: "DescribeCustomKeyStoresRequest", Output: "DescribeCustomKeyStoresResponse", Errors: []string{"CustomKeyStoreNotFoundException", "InvalidMarkerException", "KMSInternalException"}},
-	"DescribeKey":                         {Name: "DescribeKey", Input: "DescribeKeyRequest", Output: "DescribeKeyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}},
-	"DisableKey":                          {Name: "DisableKey", Input: "DisableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}},
-	"DisableKeyRotation":                  {Name: "DisableKeyRotation", Input: "DisableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}},
-	"DisconnectCustomKeyStore":            {Name: "DisconnectCustomKeyStore", Input: "DisconnectCustomKeyStoreRequest", Output: "DisconnectCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}},
-	"EnableKey":                           {Name: "EnableKey", Input: "EnableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}},
-	"EnableKeyRotation":                   {Name: "EnableKeyRotation", Input: "EnableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}},
-	"Encrypt":                             {Name: "Encrypt", Input: "EncryptRequest", Output: "EncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"GenerateDataKey":                     {Name: "GenerateDataKey", Input: "GenerateDataKeyRequest", Output: "GenerateDataKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"GenerateDataKeyPair":                 {Name: "GenerateDataKeyPair", Input: "GenerateDataKeyPairRequest", Output: "GenerateDataKeyPairResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}},
-	"GenerateDataKeyPairWithoutPlaintext": {Name: "GenerateDataKeyPairWithoutPlaintext", Input: "GenerateDataKeyPairWithoutPlaintextRequest", Output: "GenerateDataKeyPairWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}},
-	"GenerateDataKeyWithoutPlaintext":     {Name: "GenerateDataKeyWithoutPlaintext", Input: "GenerateDataKeyWithoutPlaintextRequest", Output: "GenerateDataKeyWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"GenerateMac":                         {Name: "GenerateMac", Input: "GenerateMacRequest", Output: "GenerateMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"GenerateRandom":                      {Name: "GenerateRandom", Input: "GenerateRandomRequest", Output: "GenerateRandomResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "UnsupportedOperationException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException"}},
-	"GetKeyLastUsage":                     {Name: "GetKeyLastUsage", Input: "GetKeyLastUsageRequest", Output: "GetKeyLastUsageResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}},
-	"GetKeyPolicy":                        {Name: "GetKeyPolicy", Input: "GetKeyPolicyRequest", Output: "GetKeyPolicyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}},
-	"GetKeyRotationStatus":                {Name: "GetKeyRotationStatus", Input: "GetKeyRotationStatusRequest", Output: "GetKeyRotationStatusResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}},
-	"GetParametersForImport":              {Name: "GetParametersForImport", Input: "GetParametersForImportRequest", Output: "GetParametersForImportResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}},
-	"GetPublicKey":                        {Name: "GetPublicKey", Input: "GetPublicKeyRequest", Output: "GetPublicKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "UnsupportedOperationException", "InvalidArnException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException"}},
-	"ImportKeyMaterial":                   {Name: "ImportKeyMaterial", Input: "ImportKeyMaterialRequest", Output: "ImportKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException", "InvalidCiphertextException", "IncorrectKeyMaterialException", "ExpiredImportTokenException", "InvalidImportTokenException"}},
-	"ListAliases":                         {Name: "ListAliases", Input: "ListAliasesRequest", Output: "ListAliasesResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "KMSInternalException", "InvalidArnException", "NotFoundException"}},
-	"ListGrants":                          {Name: "ListGrants", Input: "ListGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidMarkerException", "InvalidGrantIdException", "InvalidArnException", "KMSInternalException", "KMSInvalidStateException"}},
-	"ListKeyPolicies":                     {Name: "ListKeyPolicies", Input: "ListKeyPoliciesRequest", Output: "ListKeyPoliciesResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}},
-	"ListKeyRotations":                    {Name: "ListKeyRotations", Input: "ListKeyRotationsRequest", Output: "ListKeyRotationsResponse", Errors: []string{"NotFoundException", "InvalidArnException", "InvalidMarkerException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}},
-	"ListKeys":                            {Name: "ListKeys", Input: "ListKeysRequest", Output: "ListKeysResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "InvalidMarkerException"}},
-	"ListResourceTags":                    {Name: "ListResourceTags", Input: "ListResourceTagsRequest", Output: "ListResourceTagsResponse", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "InvalidMarkerException"}},
-	"ListRetirableGrants":                 {Name: "ListRetirableGrants", Input: "ListRetirableGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "InvalidArnException", "NotFoundException", "KMSInternalException"}},
-	"PutKeyPolicy":                        {Name: "PutKeyPolicy", Input: "PutKeyPolicyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "MalformedPolicyDocumentException", "DependencyTimeoutException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}},
-	"ReEncrypt":                           {Name: "ReEncrypt", Input: "ReEncryptRequest", Output: "ReEncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"ReplicateKey":                        {Name: "ReplicateKey", Input: "ReplicateKeyRequest", Output: "ReplicateKeyResponse", Errors: []string{"AlreadyExistsException", "DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "LimitExceededException", "MalformedPolicyDocumentException", "NotFoundException", "TagException", "UnsupportedOperationException"}},
-	"RetireGrant":                         {Name: "RetireGrant", Input: "RetireGrantRequest", Output: "", Errors: []string{"InvalidArnException", "InvalidGrantTokenException", "InvalidGrantIdException", "NotFoundException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"RevokeGrant":                         {Name: "RevokeGrant", Input: "RevokeGrantRequest", Output: "", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidArnException", "InvalidGrantIdException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"RotateKeyOnDemand":                   {Name: "RotateKeyOnDemand", Input: "RotateKeyOnDemandRequest", Output: "RotateKeyOnDemandResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "LimitExceededException", "ConflictException"}},
-	"ScheduleKeyDeletion":                 {Name: "ScheduleKeyDeletion", Input: "ScheduleKeyDeletionRequest", Output: "ScheduleKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}},
-	"Sign":                                {Name: "Sign", Input: "SignRequest", Output: "SignResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}},
-	"TagResource":                         {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "LimitExceededException", "TagException"}},
-	"UntagResource":                       {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "TagException"}},
-	"UpdateAlias":                         {Name: "UpdateAlias", Input: "UpdateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}},
-	"UpdateCustomKeyStore":                {Name: "UpdateCustomKeyStore", Input: "UpdateCustomKeyStoreRequest", Output: "UpdateCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreNotFoundException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "CloudHsmClusterNotRelatedException", "CustomKeyStoreInvalidStateException", "KMSInternalException", "CloudHsmClusterNotActiveException", "CloudHsmClusterInvalidConfigurationException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}},
-	"UpdateKeyDescription":                {Name: "UpdateKeyDescription", Input: "UpdateKeyDescriptionRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}},
-	"UpdatePrimaryRegion":                 {Name: "UpdatePrimaryRegion", Input: "UpdatePrimaryRegionRequest", Output: "", Errors: []string{"DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "NotFoundException", "UnsupportedOperationException"}},
-	"Verify":                              {Name: "Verify", Input: "VerifyRequest", Output: "VerifyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "KMSInvalidSignatureException", "DryRunOperationException"}},
-	"VerifyMac":                           {Name: "VerifyMac", Input: "VerifyMacRequest", Output: "VerifyMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidMacException", "KMSInvalidStateException", "DryRunOperationException"}},
+	"CancelKeyDeletion":                   {Name: "CancelKeyDeletion", Input: "CancelKeyDeletionRequest", Output: "CancelKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(CancelKeyDeletionRequest) }},
+	"ConnectCustomKeyStore":               {Name: "ConnectCustomKeyStore", Input: "ConnectCustomKeyStoreRequest", Output: "ConnectCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterNotActiveException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException", "CloudHsmClusterInvalidConfigurationException"}, NewInput: func() any { return new(ConnectCustomKeyStoreRequest) }},
+	"CreateAlias":                         {Name: "CreateAlias", Input: "CreateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "AlreadyExistsException", "NotFoundException", "InvalidAliasNameException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(CreateAliasRequest) }},
+	"CreateCustomKeyStore":                {Name: "CreateCustomKeyStore", Input: "CreateCustomKeyStoreRequest", Output: "CreateCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterInUseException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "KMSInternalException", "CloudHsmClusterNotActiveException", "IncorrectTrustAnchorException", "CloudHsmClusterInvalidConfigurationException", "LimitExceededException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(CreateCustomKeyStoreRequest) }},
+	"CreateGrant":                         {Name: "CreateGrant", Input: "CreateGrantRequest", Output: "CreateGrantResponse", Errors: []string{"NotFoundException", "DisabledException", "DependencyTimeoutException", "InvalidArnException", "KMSInternalException", "InvalidGrantTokenException", "LimitExceededException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(CreateGrantRequest) }},
+	"CreateKey":                           {Name: "CreateKey", Input: "CreateKeyRequest", Output: "CreateKeyResponse", Errors: []string{"MalformedPolicyDocumentException", "DependencyTimeoutException", "InvalidArnException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "TagException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException", "CloudHsmClusterInvalidConfigurationException", "XksKeyInvalidConfigurationException", "XksKeyAlreadyInUseException", "XksKeyNotFoundException"}, NewInput: func() any { return new(CreateKeyRequest) }},
+	"Decrypt":                             {Name: "Decrypt", Input: "DecryptRequest", Output: "DecryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "InvalidKeyUsageException", "DependencyTimeoutException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DecryptRequest) }},
+	"DeleteAlias":                         {Name: "DeleteAlias", Input: "DeleteAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteAliasRequest) }},
+	"DeleteCustomKeyStore":                {Name: "DeleteCustomKeyStore", Input: "DeleteCustomKeyStoreRequest", Output: "DeleteCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreHasCMKsException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DeleteCustomKeyStoreRequest) }},
+	"DeleteImportedKeyMaterial":           {Name: "DeleteImportedKeyMaterial", Input: "DeleteImportedKeyMaterialRequest", Output: "DeleteImportedKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteImportedKeyMaterialRequest) }},
+	"DeriveSharedSecret":                  {Name: "DeriveSharedSecret", Input: "DeriveSharedSecretRequest", Output: "DeriveSharedSecretResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DeriveSharedSecretRequest) }},
+	"DescribeCustomKeyStores":             {Name: "DescribeCustomKeyStores", Input: "DescribeCustomKeyStoresRequest", Output: "DescribeCustomKeyStoresResponse", Errors: []string{"CustomKeyStoreNotFoundException", "InvalidMarkerException", "KMSInternalException"}, NewInput: func() any { return new(DescribeCustomKeyStoresRequest) }},
+	"DescribeKey":                         {Name: "DescribeKey", Input: "DescribeKeyRequest", Output: "DescribeKeyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(DescribeKeyRequest) }},
+	"DisableKey":                          {Name: "DisableKey", Input: "DisableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DisableKeyRequest) }},
+	"DisableKeyRotation":                  {Name: "DisableKeyRotation", Input: "DisableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(DisableKeyRotationRequest) }},
+	"DisconnectCustomKeyStore":            {Name: "DisconnectCustomKeyStore", Input: "DisconnectCustomKeyStoreRequest", Output: "DisconnectCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DisconnectCustomKeyStoreRequest) }},
+	"EnableKey":                           {Name: "EnableKey", Input: "EnableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(EnableKeyRequest) }},
+	"EnableKeyRotation":                   {Name: "EnableKeyRotation", Input: "EnableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(EnableKeyRotationRequest) }},
+	"Encrypt":                             {Name: "Encrypt", Input: "EncryptRequest", Output: "EncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(EncryptRequest) }},
+	"GenerateDataKey":                     {Name: "GenerateDataKey", Input: "GenerateDataKeyRequest", Output: "GenerateDataKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyRequest) }},
+	"GenerateDataKeyPair":                 {Name: "GenerateDataKeyPair", Input: "GenerateDataKeyPairRequest", Output: "GenerateDataKeyPairResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairRequest) }},
+	"GenerateDataKeyPairWithoutPlaintext": {Name: "GenerateDataKeyPairWithoutPlaintext", Input: "GenerateDataKeyPairWithoutPlaintextRequest", Output: "GenerateDataKeyPairWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairWithoutPlaintextRequest) }},
+	"GenerateDataKeyWithoutPlaintext":     {Name: "GenerateDataKeyWithoutPlaintext", Input: "GenerateDataKeyWithoutPlaintextRequest", Output: "GenerateDataKeyWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyWithoutPlaintextRequest) }},
+	"GenerateMac":                         {Name: "GenerateMac", Input: "GenerateMacRequest", Output: "GenerateMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateMacRequest) }},
+	"GenerateRandom":                      {Name: "GenerateRandom", Input: "GenerateRandomRequest", Output: "GenerateRandomResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "UnsupportedOperationException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException"}, NewInput: func() any { return new(GenerateRandomRequest) }},
+	"GetKeyLastUsage":                     {Name: "GetKeyLastUsage", Input: "GetKeyLastUsageRequest", Output: "GetKeyLastUsageResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(GetKeyLastUsageRequest) }},
+	"GetKeyPolicy":                        {Name: "GetKeyPolicy", Input: "GetKeyPolicyRequest", Output: "GetKeyPolicyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetKeyPolicyRequest) }},
+	"GetKeyRotationStatus":                {Name: "GetKeyRotationStatus", Input: "GetKeyRotationStatusRequest", Output: "GetKeyRotationStatusResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(GetKeyRotationStatusRequest) }},
+	"GetParametersForImport":              {Name: "GetParametersForImport", Input: "GetParametersForImportRequest", Output: "GetParametersForImportResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetParametersForImportRequest) }},
+	"GetPublicKey":                        {Name: "GetPublicKey", Input: "GetPublicKeyRequest", Output: "GetPublicKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "UnsupportedOperationException", "InvalidArnException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetPublicKeyRequest) }},
+	"ImportKeyMaterial":                   {Name: "ImportKeyMaterial", Input: "ImportKeyMaterialRequest", Output: "ImportKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException", "InvalidCiphertextException", "IncorrectKeyMaterialException", "ExpiredImportTokenException", "InvalidImportTokenException"}, NewInput: func() any { return new(ImportKeyMaterialRequest) }},
+	"ListAliases":                         {Name: "ListAliases", Input: "ListAliasesRequest", Output: "ListAliasesResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "KMSInternalException", "InvalidArnException", "NotFoundException"}, NewInput: func() any { return new(ListAliasesRequest) }},
+	"ListGrants":                          {Name: "ListGrants", Input: "ListGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidMarkerException", "InvalidGrantIdException", "InvalidArnException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListGrantsRequest) }},
+	"ListKeyPolicies":                     {Name: "ListKeyPolicies", Input: "ListKeyPoliciesRequest", Output: "ListKeyPoliciesResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListKeyPoliciesRequest) }},
+	"ListKeyRotations":                    {Name: "ListKeyRotations", Input: "ListKeyRotationsRequest", Output: "ListKeyRotationsResponse", Errors: []string{"NotFoundException", "InvalidArnException", "InvalidMarkerException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(ListKeyRotationsRequest) }},
+	"ListKeys":                            {Name: "ListKeys", Input: "ListKeysRequest", Output: "ListKeysResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "InvalidMarkerException"}, NewInput: func() any { return new(ListKeysRequest) }},
+	"ListResourceTags":                    {Name: "ListResourceTags", Input: "ListResourceTagsRequest", Output: "ListResourceTagsResponse", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "InvalidMarkerException"}, NewInput: func() any { return new(ListResourceTagsRequest) }},
+	"ListRetirableGrants":                 {Name: "ListRetirableGrants", Input: "ListRetirableGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "InvalidArnException", "NotFoundException", "KMSInternalException"}, NewInput: func() any { return new(ListRetirableGrantsRequest) }},
+	"PutKeyPolicy":                        {Name: "PutKeyPolicy", Input: "PutKeyPolicyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "MalformedPolicyDocumentException", "DependencyTimeoutException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(PutKeyPolicyRequest) }},
+	"ReEncrypt":                           {Name: "ReEncrypt", Input: "ReEncryptRequest", Output: "ReEncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(ReEncryptRequest) }},
+	"ReplicateKey":                        {Name: "ReplicateKey", Input: "ReplicateKeyRequest", Output: "ReplicateKeyResponse", Errors: []string{"AlreadyExistsException", "DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "LimitExceededException", "MalformedPolicyDocumentException", "NotFoundException", "TagException", "UnsupportedOperationException"}, NewInput: func() any { return new(ReplicateKeyRequest) }},
+	"RetireGrant":                         {Name: "RetireGrant", Input: "RetireGrantRequest", Output: "", Errors: []string{"InvalidArnException", "InvalidGrantTokenException", "InvalidGrantIdException", "NotFoundException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RetireGrantRequest) }},
+	"RevokeGrant":                         {Name: "RevokeGrant", Input: "RevokeGrantRequest", Output: "", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidArnException", "InvalidGrantIdException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RevokeGrantRequest) }},
+	"RotateKeyOnDemand":                   {Name: "RotateKeyOnDemand", Input: "RotateKeyOnDemandRequest", Output: "RotateKeyOnDemandResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "LimitExceededException", "ConflictException"}, NewInput: func() any { return new(RotateKeyOnDemandRequest) }},
+	"ScheduleKeyDeletion":                 {Name: "ScheduleKeyDeletion", Input: "ScheduleKeyDeletionRequest", Output: "ScheduleKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ScheduleKeyDeletionRequest) }},
+	"Sign":                                {Name: "Sign", Input: "SignRequest", Output: "SignResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(SignRequest) }},
+	"TagResource":                         {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "LimitExceededException", "TagException"}, NewInput: func() any { return new(TagResourceRequest) }},
+	"UntagResource":                       {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "TagException"}, NewInput: func() any { return new(UntagResourceRequest) }},
+	"UpdateAlias":                         {Name: "UpdateAlias", Input: "UpdateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateAliasRequest) }},
+	"UpdateCustomKeyStore":                {Name: "UpdateCustomKeyStore", Input: "UpdateCustomKeyStoreRequest", Output: "UpdateCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreNotFoundException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "CloudHsmClusterNotRelatedException", "CustomKeyStoreInvalidStateException", "KMSInternalException", "CloudHsmClusterNotActiveException", "CloudHsmClusterInvalidConfigurationException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(UpdateCustomKeyStoreRequest) }},
+	"UpdateKeyDescription":                {Name: "UpdateKeyDescription", Input: "UpdateKeyDescriptionRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateKeyDescriptionRequest) }},
+	"UpdatePrimaryRegion":                 {Name: "UpdatePrimaryRegion", Input: "UpdatePrimaryRegionRequest", Output: "", Errors: []string{"DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "NotFoundException", "UnsupportedOperationException"}, NewInput: func() any { return new(UpdatePrimaryRegionRequest) }},
+	"Verify":                              {Name: "Verify", Input: "VerifyRequest", Output: "VerifyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "KMSInvalidSignatureException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyRequest) }},
+	"VerifyMac":                           {Name: "VerifyMac", Input: "VerifyMacRequest", Output: "VerifyMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidMacException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyMacRequest) }},
 }
 
 // errorStatus is the HTTP status of each error code of the API.
@@ -1586,9 +1588,19 @@ func (*DescribeCustomKeyStoresRequest) jsonMember(name []byte) int {
 
 // DescribeCustomKeyStoresResponse is the DescribeCustomKeyStoresResponse structure of the API.
 type DescribeCustomKeyStoresResponse struct {
-	CustomKeyStores []CustomKeyStoresListEntry `json:"CustomKeyStores,omitempty"`
+	CustomKeyStores []CustomKeyStoresListEntry `json:"CustomKeyStores"`
 	NextMarker      *string                    `json:"NextMarker,omitempty"`
 	Truncated       *bool                      `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s DescribeCustomKeyStoresResponse) MarshalJSON() ([]byte, error) {
+	type plain DescribeCustomKeyStoresResponse // without this method
+	if s.CustomKeyStores == nil {
+		s.CustomKeyStores = []CustomKeyStoresListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // DescribeKeyRequest is the DescribeKeyRequest structure of the API.
@@ -3327,9 +3339,19 @@ func (*ListAliasesRequest) jsonMember(name []byte) int {
 
 // ListAliasesResponse is the ListAliasesResponse structure of the API.
 type ListAliasesResponse struct {
-	Aliases    []AliasListEntry `json:"Aliases,omitempty"`
+	Aliases    []AliasListEntry `json:"Aliases"`
 	NextMarker *string          `json:"NextMarker,omitempty"`
 	Truncated  *bool            `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAliasesResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAliasesResponse // without this method
+	if s.Aliases == nil {
+		s.Aliases = []AliasListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListGrantsRequest is the ListGrantsRequest structure of the API.
@@ -3441,9 +3463,19 @@ func (*ListGrantsRequest) jsonMember(name []byte) int {
 
 // ListGrantsResponse is the ListGrantsResponse structure of the API.
 type ListGrantsResponse struct {
-	Grants     []GrantListEntry `json:"Grants,omitempty"`
+	Grants     []GrantListEntry `json:"Grants"`
 	NextMarker *string          `json:"NextMarker,omitempty"`
 	Truncated  *bool            `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListGrantsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListGrantsResponse // without this method
+	if s.Grants == nil {
+		s.Grants = []GrantListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListKeyPoliciesRequest is the ListKeyPoliciesRequest structure of the API.
@@ -3525,9 +3557,19 @@ func (*ListKeyPoliciesRequest) jsonMember(name []byte) int {
 
 // ListKeyPoliciesResponse is the ListKeyPoliciesResponse structure of the API.
 type ListKeyPoliciesResponse struct {
-	PolicyNames []string `json:"PolicyNames,omitempty"`
+	PolicyNames []string `json:"PolicyNames"`
 	NextMarker  *string  `json:"NextMarker,omitempty"`
 	Truncated   *bool    `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListKeyPoliciesResponse) MarshalJSON() ([]byte, error) {
+	type plain ListKeyPoliciesResponse // without this method
+	if s.PolicyNames == nil {
+		s.PolicyNames = []string{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListKeyRotationsRequest is the ListKeyRotationsRequest structure of the API.
@@ -3619,9 +3661,19 @@ func (*ListKeyRotationsRequest) jsonMember(name []byte) int {
 
 // ListKeyRotationsResponse is the ListKeyRotationsResponse structure of the API.
 type ListKeyRotationsResponse struct {
-	Rotations  []RotationsListEntry `json:"Rotations,omitempty"`
+	Rotations  []RotationsListEntry `json:"Rotations"`
 	NextMarker *string              `json:"NextMarker,omitempty"`
 	Truncated  *bool                `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListKeyRotationsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListKeyRotationsResponse // without this method
+	if s.Rotations == nil {
+		s.Rotations = []RotationsListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListKeysRequest is the ListKeysRequest structure of the API.
@@ -3691,9 +3743,19 @@ func (*ListKeysRequest) jsonMember(name []byte) int {
 
 // ListKeysResponse is the ListKeysResponse structure of the API.
 type ListKeysResponse struct {
-	Keys       []KeyListEntry `json:"Keys,omitempty"`
+	Keys       []KeyListEntry `json:"Keys"`
 	NextMarker *string        `json:"NextMarker,omitempty"`
 	Truncated  *bool          `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListKeysResponse) MarshalJSON() ([]byte, error) {
+	type plain ListKeysResponse // without this method
+	if s.Keys == nil {
+		s.Keys = []KeyListEntry{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListResourceTagsRequest is the ListResourceTagsRequest structure of the API.
@@ -3775,9 +3837,19 @@ func (*ListResourceTagsRequest) jsonMember(name []byte) int {
 
 // ListResourceTagsResponse is the ListResourceTagsResponse structure of the API.
 type ListResourceTagsResponse struct {
-	Tags       []Tag   `json:"Tags,omitempty"`
+	Tags       []Tag   `json:"Tags"`
 	NextMarker *string `json:"NextMarker,omitempty"`
 	Truncated  *bool   `json:"Truncated,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListResourceTagsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListResourceTagsResponse // without this method
+	if s.Tags == nil {
+		s.Tags = []Tag{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListRetirableGrantsRequest is the ListRetirableGrantsRequest structure of the API.
@@ -3869,7 +3941,17 @@ func (*ListRetirableGrantsRequest) jsonMember(name []byte) int {
 type MultiRegionConfiguration struct {
 	MultiRegionKeyType *string          `json:"MultiRegionKeyType,omitempty"`
 	PrimaryKey         *MultiRegionKey  `json:"PrimaryKey,omitempty"`
-	ReplicaKeys        []MultiRegionKey `json:"ReplicaKeys,omitempty"`
+	ReplicaKeys        []MultiRegionKey `json:"ReplicaKeys"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s MultiRegionConfiguration) MarshalJSON() ([]byte, error) {
+	type plain MultiRegionConfiguration // without this method
+	if s.ReplicaKeys == nil {
+		s.ReplicaKeys = []MultiRegionKey{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // MultiRegionKey is the MultiRegionKey structure of the API.
@@ -4216,7 +4298,17 @@ func (s *ReplicateKeyRequest) validate(e *valid.Errors, p string) {
 type ReplicateKeyResponse struct {
 	ReplicaKeyMetadata *KeyMetadata `json:"ReplicaKeyMetadata,omitempty"`
 	ReplicaPolicy      *string      `json:"ReplicaPolicy,omitempty"`
-	ReplicaTags        []Tag        `json:"ReplicaTags,omitempty"`
+	ReplicaTags        []Tag        `json:"ReplicaTags"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ReplicateKeyResponse) MarshalJSON() ([]byte, error) {
+	type plain ReplicateKeyResponse // without this method
+	if s.ReplicaTags == nil {
+		s.ReplicaTags = []Tag{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // RetireGrantRequest is the RetireGrantRequest structure of the API.
@@ -5474,6 +5566,1514 @@ type XksProxyConfigurationType struct {
 	UriPath                 *string `json:"UriPath,omitempty"`
 	VpcEndpointServiceName  *string `json:"VpcEndpointServiceName,omitempty"`
 	VpcEndpointServiceOwner *string `json:"VpcEndpointServiceOwner,omitempty"`
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *CancelKeyDeletionRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ConnectCustomKeyStoreRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *CreateAliasRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AliasName != nil {
+		b = wire.AppendJSONMember(b, start, "aliasName")
+		b = wire.AppendJSONString(b, *s.AliasName)
+	}
+	if s.TargetKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "targetKeyId")
+		b = wire.AppendJSONString(b, *s.TargetKeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *CreateCustomKeyStoreRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CloudHsmClusterId != nil {
+		b = wire.AppendJSONMember(b, start, "clusterId")
+		b = wire.AppendJSONString(b, *s.CloudHsmClusterId)
+	}
+	if s.CustomKeyStoreName != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreName")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreName)
+	}
+	if s.CustomKeyStoreType != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreType")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreType)
+	}
+	if s.XksProxyConnectivity != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyConnectivity")
+		b = wire.AppendJSONString(b, *s.XksProxyConnectivity)
+	}
+	if s.XksProxyUriEndpoint != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyUriEndpoint")
+		b = wire.AppendJSONString(b, *s.XksProxyUriEndpoint)
+	}
+	if s.XksProxyUriPath != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyUriPath")
+		b = wire.AppendJSONString(b, *s.XksProxyUriPath)
+	}
+	if s.XksProxyVpcEndpointServiceName != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyVpcEndpointServiceName")
+		b = wire.AppendJSONString(b, *s.XksProxyVpcEndpointServiceName)
+	}
+	if s.XksProxyVpcEndpointServiceOwner != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyVpcEndpointServiceOwner")
+		b = wire.AppendJSONString(b, *s.XksProxyVpcEndpointServiceOwner)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *CreateGrantRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Constraints != nil {
+		b = wire.AppendJSONMember(b, start, "constraints")
+		b = s.Constraints.appendAudit(b)
+	}
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.GranteePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "granteePrincipal")
+		b = wire.AppendJSONString(b, *s.GranteePrincipal)
+	}
+	if s.GranteeServicePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "granteeServicePrincipal")
+		b = wire.AppendJSONString(b, *s.GranteeServicePrincipal)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Operations != nil {
+		b = wire.AppendJSONMember(b, start, "operations")
+		b = wire.AppendJSONStrings(b, s.Operations)
+	}
+	if s.RetiringPrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "retiringPrincipal")
+		b = wire.AppendJSONString(b, *s.RetiringPrincipal)
+	}
+	if s.RetiringServicePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "retiringServicePrincipal")
+		b = wire.AppendJSONString(b, *s.RetiringServicePrincipal)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *CreateKeyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.BypassPolicyLockoutSafetyCheck != nil {
+		b = wire.AppendJSONMember(b, start, "bypassPolicyLockoutSafetyCheck")
+		b = wire.AppendJSONBool(b, *s.BypassPolicyLockoutSafetyCheck)
+	}
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if s.CustomerMasterKeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "customerMasterKeySpec")
+		b = wire.AppendJSONString(b, *s.CustomerMasterKeySpec)
+	}
+	if s.Description != nil {
+		b = wire.AppendJSONMember(b, start, "description")
+		b = wire.AppendJSONString(b, *s.Description)
+	}
+	if s.KeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "keySpec")
+		b = wire.AppendJSONString(b, *s.KeySpec)
+	}
+	if s.KeyUsage != nil {
+		b = wire.AppendJSONMember(b, start, "keyUsage")
+		b = wire.AppendJSONString(b, *s.KeyUsage)
+	}
+	if s.MultiRegion != nil {
+		b = wire.AppendJSONMember(b, start, "multiRegion")
+		b = wire.AppendJSONBool(b, *s.MultiRegion)
+	}
+	if s.Origin != nil {
+		b = wire.AppendJSONMember(b, start, "origin")
+		b = wire.AppendJSONString(b, *s.Origin)
+	}
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "policy")
+		b = wire.AppendJSONString(b, *s.Policy)
+	}
+	if s.Tags != nil {
+		b = wire.AppendJSONMember(b, start, "tags")
+		b = append(b, '[')
+		for i := range s.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Tags[i].appendAudit(b)
+		}
+		b = append(b, ']')
+	}
+	if s.XksKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "xksKeyId")
+		b = wire.AppendJSONString(b, *s.XksKeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DecryptRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.DryRunModifiers != nil {
+		b = wire.AppendJSONMember(b, start, "dryRunModifiers")
+		b = wire.AppendJSONStrings(b, s.DryRunModifiers)
+	}
+	if s.EncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.EncryptionAlgorithm)
+	}
+	if s.EncryptionContext != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionContext")
+		b = wire.AppendJSONStringMap(b, s.EncryptionContext)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DeleteAliasRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AliasName != nil {
+		b = wire.AppendJSONMember(b, start, "aliasName")
+		b = wire.AppendJSONString(b, *s.AliasName)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DeleteCustomKeyStoreRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DeleteImportedKeyMaterialRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "keyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DeriveSharedSecretRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.KeyAgreementAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "keyAgreementAlgorithm")
+		b = wire.AppendJSONString(b, *s.KeyAgreementAlgorithm)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DescribeCustomKeyStoresRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if s.CustomKeyStoreName != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreName")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreName)
+	}
+	if s.Limit != nil {
+		b = wire.AppendJSONMember(b, start, "limit")
+		b = wire.AppendJSONInt(b, int64(*s.Limit))
+	}
+	if s.Marker != nil {
+		b = wire.AppendJSONMember(b, start, "marker")
+		b = wire.AppendJSONString(b, *s.Marker)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DescribeKeyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DisableKeyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DisableKeyRotationRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *DisconnectCustomKeyStoreRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *EnableKeyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *EnableKeyRotationRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.RotationPeriodInDays != nil {
+		b = wire.AppendJSONMember(b, start, "rotationPeriodInDays")
+		b = wire.AppendJSONInt(b, int64(*s.RotationPeriodInDays))
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *EncryptRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.EncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.EncryptionAlgorithm)
+	}
+	if s.EncryptionContext != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionContext")
+		b = wire.AppendJSONStringMap(b, s.EncryptionContext)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GenerateDataKeyPairRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.EncryptionContext != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionContext")
+		b = wire.AppendJSONStringMap(b, s.EncryptionContext)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyPairSpec != nil {
+		b = wire.AppendJSONMember(b, start, "keyPairSpec")
+		b = wire.AppendJSONString(b, *s.KeyPairSpec)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GenerateDataKeyPairWithoutPlaintextRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.EncryptionContext != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionContext")
+		b = wire.AppendJSONStringMap(b, s.EncryptionContext)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyPairSpec != nil {
+		b = wire.AppendJSONMember(b, start, "keyPairSpec")
+		b = wire.AppendJSONString(b, *s.KeyPairSpec)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GenerateDataKeyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.EncryptionContext != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionContext")
+		b = wire.AppendJSONStringMap(b, s.EncryptionContext)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "keySpec")
+		b = wire.AppendJSONString(b, *s.KeySpec)
+	}
+	if s.NumberOfBytes != nil {
+		b = wire.AppendJSONMember(b, start, "numberOfBytes")
+		b = wire.AppendJSONInt(b, int64(*s.NumberOfBytes))
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GenerateDataKeyWithoutPlaintextRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.EncryptionContext != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionContext")
+		b = wire.AppendJSONStringMap(b, s.EncryptionContext)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "keySpec")
+		b = wire.AppendJSONString(b, *s.KeySpec)
+	}
+	if s.NumberOfBytes != nil {
+		b = wire.AppendJSONMember(b, start, "numberOfBytes")
+		b = wire.AppendJSONInt(b, int64(*s.NumberOfBytes))
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GenerateMacRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.MacAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "macAlgorithm")
+		b = wire.AppendJSONString(b, *s.MacAlgorithm)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+//
+// GenerateRandom shows none: CloudTrail shows null (ct-generaterandom.md).
+func (s *GenerateRandomRequest) AppendAuditParameters(b []byte) []byte { return b }
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GetKeyLastUsageRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GetKeyPolicyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.PolicyName != nil {
+		b = wire.AppendJSONMember(b, start, "policyName")
+		b = wire.AppendJSONString(b, *s.PolicyName)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GetKeyRotationStatusRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GetParametersForImportRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.WrappingAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "wrappingAlgorithm")
+		b = wire.AppendJSONString(b, *s.WrappingAlgorithm)
+	}
+	if s.WrappingKeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "wrappingKeySpec")
+		b = wire.AppendJSONString(b, *s.WrappingKeySpec)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *GetPublicKeyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ImportKeyMaterialRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ExpirationModel != nil {
+		b = wire.AppendJSONMember(b, start, "expirationModel")
+		b = wire.AppendJSONString(b, *s.ExpirationModel)
+	}
+	if s.ImportType != nil {
+		b = wire.AppendJSONMember(b, start, "importType")
+		b = wire.AppendJSONString(b, *s.ImportType)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialDescription != nil {
+		b = wire.AppendJSONMember(b, start, "keyMaterialDescription")
+		b = wire.AppendJSONString(b, *s.KeyMaterialDescription)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "keyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	if s.ValidTo != nil {
+		b = wire.AppendJSONMember(b, start, "validTo")
+		b = wire.AppendAuditDate(b, *s.ValidTo)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ListAliasesRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Limit != nil {
+		b = wire.AppendJSONMember(b, start, "limit")
+		b = wire.AppendJSONInt(b, int64(*s.Limit))
+	}
+	if s.Marker != nil {
+		b = wire.AppendJSONMember(b, start, "marker")
+		b = wire.AppendJSONString(b, *s.Marker)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ListGrantsRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.GrantId != nil {
+		b = wire.AppendJSONMember(b, start, "grantId")
+		b = wire.AppendJSONString(b, *s.GrantId)
+	}
+	if s.GranteePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "granteePrincipal")
+		b = wire.AppendJSONString(b, *s.GranteePrincipal)
+	}
+	if s.GranteeServicePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "granteeServicePrincipal")
+		b = wire.AppendJSONString(b, *s.GranteeServicePrincipal)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Limit != nil {
+		b = wire.AppendJSONMember(b, start, "limit")
+		b = wire.AppendJSONInt(b, int64(*s.Limit))
+	}
+	if s.Marker != nil {
+		b = wire.AppendJSONMember(b, start, "marker")
+		b = wire.AppendJSONString(b, *s.Marker)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ListKeyPoliciesRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Limit != nil {
+		b = wire.AppendJSONMember(b, start, "limit")
+		b = wire.AppendJSONInt(b, int64(*s.Limit))
+	}
+	if s.Marker != nil {
+		b = wire.AppendJSONMember(b, start, "marker")
+		b = wire.AppendJSONString(b, *s.Marker)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ListKeyRotationsRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.IncludeKeyMaterial != nil {
+		b = wire.AppendJSONMember(b, start, "includeKeyMaterial")
+		b = wire.AppendJSONString(b, *s.IncludeKeyMaterial)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Limit != nil {
+		b = wire.AppendJSONMember(b, start, "limit")
+		b = wire.AppendJSONInt(b, int64(*s.Limit))
+	}
+	if s.Marker != nil {
+		b = wire.AppendJSONMember(b, start, "marker")
+		b = wire.AppendJSONString(b, *s.Marker)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ListKeysRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Limit != nil {
+		b = wire.AppendJSONMember(b, start, "limit")
+		b = wire.AppendJSONInt(b, int64(*s.Limit))
+	}
+	if s.Marker != nil {
+		b = wire.AppendJSONMember(b, start, "marker")
+		b = wire.AppendJSONString(b, *s.Marker)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ListResourceTagsRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Limit != nil {
+		b = wire.AppendJSONMember(b, start, "limit")
+		b = wire.AppendJSONInt(b, int64(*s.Limit))
+	}
+	if s.Marker != nil {
+		b = wire.AppendJSONMember(b, start, "marker")
+		b = wire.AppendJSONString(b, *s.Marker)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ListRetirableGrantsRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Limit != nil {
+		b = wire.AppendJSONMember(b, start, "limit")
+		b = wire.AppendJSONInt(b, int64(*s.Limit))
+	}
+	if s.Marker != nil {
+		b = wire.AppendJSONMember(b, start, "marker")
+		b = wire.AppendJSONString(b, *s.Marker)
+	}
+	if s.RetiringPrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "retiringPrincipal")
+		b = wire.AppendJSONString(b, *s.RetiringPrincipal)
+	}
+	if s.RetiringServicePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "retiringServicePrincipal")
+		b = wire.AppendJSONString(b, *s.RetiringServicePrincipal)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *PutKeyPolicyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.BypassPolicyLockoutSafetyCheck != nil {
+		b = wire.AppendJSONMember(b, start, "bypassPolicyLockoutSafetyCheck")
+		b = wire.AppendJSONBool(b, *s.BypassPolicyLockoutSafetyCheck)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "policy")
+		b = wire.AppendJSONString(b, *s.Policy)
+	}
+	if s.PolicyName != nil {
+		b = wire.AppendJSONMember(b, start, "policyName")
+		b = wire.AppendJSONString(b, *s.PolicyName)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ReEncryptRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DestinationEncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "destinationEncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.DestinationEncryptionAlgorithm)
+	}
+	if s.DestinationEncryptionContext != nil {
+		b = wire.AppendJSONMember(b, start, "destinationEncryptionContext")
+		b = wire.AppendJSONStringMap(b, s.DestinationEncryptionContext)
+	}
+	if s.DestinationKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "destinationKeyId")
+		b = wire.AppendJSONString(b, *s.DestinationKeyId)
+	}
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.DryRunModifiers != nil {
+		b = wire.AppendJSONMember(b, start, "dryRunModifiers")
+		b = wire.AppendJSONStrings(b, s.DryRunModifiers)
+	}
+	if s.SourceEncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "sourceEncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.SourceEncryptionAlgorithm)
+	}
+	if s.SourceEncryptionContext != nil {
+		b = wire.AppendJSONMember(b, start, "sourceEncryptionContext")
+		b = wire.AppendJSONStringMap(b, s.SourceEncryptionContext)
+	}
+	if s.SourceKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "sourceKeyId")
+		b = wire.AppendJSONString(b, *s.SourceKeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ReplicateKeyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.BypassPolicyLockoutSafetyCheck != nil {
+		b = wire.AppendJSONMember(b, start, "bypassPolicyLockoutSafetyCheck")
+		b = wire.AppendJSONBool(b, *s.BypassPolicyLockoutSafetyCheck)
+	}
+	if s.Description != nil {
+		b = wire.AppendJSONMember(b, start, "description")
+		b = wire.AppendJSONString(b, *s.Description)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "policy")
+		b = wire.AppendJSONString(b, *s.Policy)
+	}
+	if s.ReplicaRegion != nil {
+		b = wire.AppendJSONMember(b, start, "replicaRegion")
+		b = wire.AppendJSONString(b, *s.ReplicaRegion)
+	}
+	if s.Tags != nil {
+		b = wire.AppendJSONMember(b, start, "tags")
+		b = append(b, '[')
+		for i := range s.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Tags[i].appendAudit(b)
+		}
+		b = append(b, ']')
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *RetireGrantRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.GrantId != nil {
+		b = wire.AppendJSONMember(b, start, "grantId")
+		b = wire.AppendJSONString(b, *s.GrantId)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *RevokeGrantRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.GrantId != nil {
+		b = wire.AppendJSONMember(b, start, "grantId")
+		b = wire.AppendJSONString(b, *s.GrantId)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *RotateKeyOnDemandRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *ScheduleKeyDeletionRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.PendingWindowInDays != nil {
+		b = wire.AppendJSONMember(b, start, "pendingWindowInDays")
+		b = wire.AppendJSONInt(b, int64(*s.PendingWindowInDays))
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *SignRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.MessageType != nil {
+		b = wire.AppendJSONMember(b, start, "messageType")
+		b = wire.AppendJSONString(b, *s.MessageType)
+	}
+	if s.SigningAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "signingAlgorithm")
+		b = wire.AppendJSONString(b, *s.SigningAlgorithm)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *TagResourceRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Tags != nil {
+		b = wire.AppendJSONMember(b, start, "tags")
+		b = append(b, '[')
+		for i := range s.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Tags[i].appendAudit(b)
+		}
+		b = append(b, ']')
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *UntagResourceRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.TagKeys != nil {
+		b = wire.AppendJSONMember(b, start, "tagKeys")
+		b = wire.AppendJSONStrings(b, s.TagKeys)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *UpdateAliasRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AliasName != nil {
+		b = wire.AppendJSONMember(b, start, "aliasName")
+		b = wire.AppendJSONString(b, *s.AliasName)
+	}
+	if s.TargetKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "targetKeyId")
+		b = wire.AppendJSONString(b, *s.TargetKeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *UpdateCustomKeyStoreRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CloudHsmClusterId != nil {
+		b = wire.AppendJSONMember(b, start, "clusterId")
+		b = wire.AppendJSONString(b, *s.CloudHsmClusterId)
+	}
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "customKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if s.NewCustomKeyStoreName != nil {
+		b = wire.AppendJSONMember(b, start, "newCustomKeyStoreName")
+		b = wire.AppendJSONString(b, *s.NewCustomKeyStoreName)
+	}
+	if s.XksProxyConnectivity != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyConnectivity")
+		b = wire.AppendJSONString(b, *s.XksProxyConnectivity)
+	}
+	if s.XksProxyUriEndpoint != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyUriEndpoint")
+		b = wire.AppendJSONString(b, *s.XksProxyUriEndpoint)
+	}
+	if s.XksProxyUriPath != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyUriPath")
+		b = wire.AppendJSONString(b, *s.XksProxyUriPath)
+	}
+	if s.XksProxyVpcEndpointServiceName != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyVpcEndpointServiceName")
+		b = wire.AppendJSONString(b, *s.XksProxyVpcEndpointServiceName)
+	}
+	if s.XksProxyVpcEndpointServiceOwner != nil {
+		b = wire.AppendJSONMember(b, start, "xksProxyVpcEndpointServiceOwner")
+		b = wire.AppendJSONString(b, *s.XksProxyVpcEndpointServiceOwner)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *UpdateKeyDescriptionRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Description != nil {
+		b = wire.AppendJSONMember(b, start, "description")
+		b = wire.AppendJSONString(b, *s.Description)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *UpdatePrimaryRegionRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.PrimaryRegion != nil {
+		b = wire.AppendJSONMember(b, start, "primaryRegion")
+		b = wire.AppendJSONString(b, *s.PrimaryRegion)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *VerifyMacRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.MacAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "macAlgorithm")
+		b = wire.AppendJSONString(b, *s.MacAlgorithm)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// AppendAuditParameters appends the requestParameters of an audit event for s, as
+// CloudTrail shows them: a JSON object of the members s holds, named in
+// lower camel case, in name order. It appends nothing when no member
+// is shown (the event's requestParameters are then null). Members that
+// are or hold sensitive or blob shapes are never written.
+func (s *VerifyRequest) AppendAuditParameters(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.DryRun != nil {
+		b = wire.AppendJSONMember(b, start, "dryRun")
+		b = wire.AppendJSONBool(b, *s.DryRun)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "keyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.MessageType != nil {
+		b = wire.AppendJSONMember(b, start, "messageType")
+		b = wire.AppendJSONString(b, *s.MessageType)
+	}
+	if s.SigningAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "signingAlgorithm")
+		b = wire.AppendJSONString(b, *s.SigningAlgorithm)
+	}
+	if len(b) == start+1 {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// appendAudit appends s as a JSON object for an audit event's
+// requestParameters; see the requests' AppendAuditParameters.
+func (s *GrantConstraints) appendAudit(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.EncryptionContextEquals != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionContextEquals")
+		b = wire.AppendJSONStringMap(b, s.EncryptionContextEquals)
+	}
+	if s.EncryptionContextSubset != nil {
+		b = wire.AppendJSONMember(b, start, "encryptionContextSubset")
+		b = wire.AppendJSONStringMap(b, s.EncryptionContextSubset)
+	}
+	if s.SourceArn != nil {
+		b = wire.AppendJSONMember(b, start, "sourceArn")
+		b = wire.AppendJSONString(b, *s.SourceArn)
+	}
+	return append(b, '}')
+}
+
+// appendAudit appends s as a JSON object for an audit event's
+// requestParameters; see the requests' AppendAuditParameters.
+func (s *Tag) appendAudit(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.TagKey != nil {
+		b = wire.AppendJSONMember(b, start, "tagKey")
+		b = wire.AppendJSONString(b, *s.TagKey)
+	}
+	if s.TagValue != nil {
+		b = wire.AppendJSONMember(b, start, "tagValue")
+		b = wire.AppendJSONString(b, *s.TagValue)
+	}
+	return append(b, '}')
 }
 
 // The model's patterns, compiled once. AWS matches a pattern against the

@@ -19,74 +19,76 @@ type Operation struct {
 	Input  string // the name of the input shape; empty when there is none
 	Output string // the name of the output shape; empty when there is none
 	Errors []string
+	// NewInput returns a new *<Input>; nil when there is no input.
+	NewInput func() any
 }
 
 // Operations holds every operation of the API by name (the part of
 // X-Amz-Target after "AWSOrganizationsV20161128."). It must not be modified.
 var Operations = map[string]Operation{
-	"AcceptHandshake":                            {Name: "AcceptHandshake", Input: "AcceptHandshakeRequest", Output: "AcceptHandshakeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "HandshakeConstraintViolationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException", "ConstraintViolationException", "MasterCannotLeaveOrganizationException"}},
-	"AttachPolicy":                               {Name: "AttachPolicy", Input: "AttachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyAttachmentException", "InvalidInputException", "PolicyNotFoundException", "PolicyTypeNotEnabledException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}},
-	"CancelHandshake":                            {Name: "CancelHandshake", Input: "CancelHandshakeRequest", Output: "CancelHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"CloseAccount":                               {Name: "CloseAccount", Input: "CloseAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyClosedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConflictException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"CreateAccount":                              {Name: "CreateAccount", Input: "CreateAccountRequest", Output: "CreateAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"CreateGovCloudAccount":                      {Name: "CreateGovCloudAccount", Input: "CreateGovCloudAccountRequest", Output: "CreateGovCloudAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"CreateOrganization":                         {Name: "CreateOrganization", Input: "CreateOrganizationRequest", Output: "CreateOrganizationResponse", Errors: []string{"AccessDeniedException", "AlreadyInOrganizationException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException"}},
-	"CreateOrganizationalUnit":                   {Name: "CreateOrganizationalUnit", Input: "CreateOrganizationalUnitRequest", Output: "CreateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}},
-	"CreatePolicy":                               {Name: "CreatePolicy", Input: "CreatePolicyRequest", Output: "CreatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyTypeNotAvailableForOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"DeclineHandshake":                           {Name: "DeclineHandshake", Input: "DeclineHandshakeRequest", Output: "DeclineHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"DeleteOrganization":                         {Name: "DeleteOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "OrganizationNotEmptyException", "ServiceException", "TooManyRequestsException"}},
-	"DeleteOrganizationalUnit":                   {Name: "DeleteOrganizationalUnit", Input: "DeleteOrganizationalUnitRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "OrganizationalUnitNotEmptyException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}},
-	"DeletePolicy":                               {Name: "DeletePolicy", Input: "DeletePolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "PolicyInUseException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"DeleteResourcePolicy":                       {Name: "DeleteResourcePolicy", Input: "", Output: "", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "ConstraintViolationException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException"}},
-	"DeregisterDelegatedAdministrator":           {Name: "DeregisterDelegatedAdministrator", Input: "DeregisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}},
-	"DescribeAccount":                            {Name: "DescribeAccount", Input: "DescribeAccountRequest", Output: "DescribeAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"DescribeCreateAccountStatus":                {Name: "DescribeCreateAccountStatus", Input: "DescribeCreateAccountStatusRequest", Output: "DescribeCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "CreateAccountStatusNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"DescribeEffectivePolicy":                    {Name: "DescribeEffectivePolicy", Input: "DescribeEffectivePolicyRequest", Output: "DescribeEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "ServiceException", "TooManyRequestsException", "TargetNotFoundException", "EffectivePolicyNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}},
-	"DescribeHandshake":                          {Name: "DescribeHandshake", Input: "DescribeHandshakeRequest", Output: "DescribeHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"DescribeOrganization":                       {Name: "DescribeOrganization", Input: "", Output: "DescribeOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException"}},
-	"DescribeOrganizationalUnit":                 {Name: "DescribeOrganizationalUnit", Input: "DescribeOrganizationalUnitRequest", Output: "DescribeOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}},
-	"DescribePolicy":                             {Name: "DescribePolicy", Input: "DescribePolicyRequest", Output: "DescribePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"DescribeResourcePolicy":                     {Name: "DescribeResourcePolicy", Input: "", Output: "DescribeResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException", "ConstraintViolationException"}},
-	"DescribeResponsibilityTransfer":             {Name: "DescribeResponsibilityTransfer", Input: "DescribeResponsibilityTransferRequest", Output: "DescribeResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"DetachPolicy":                               {Name: "DetachPolicy", Input: "DetachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyNotAttachedException", "PolicyNotFoundException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}},
-	"DisableAWSServiceAccess":                    {Name: "DisableAWSServiceAccess", Input: "DisableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"DisablePolicyType":                          {Name: "DisablePolicyType", Input: "DisablePolicyTypeRequest", Output: "DisablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeNotEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}},
-	"EnableAWSServiceAccess":                     {Name: "EnableAWSServiceAccess", Input: "EnableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"EnableAllFeatures":                          {Name: "EnableAllFeatures", Input: "EnableAllFeaturesRequest", Output: "EnableAllFeaturesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"EnablePolicyType":                           {Name: "EnablePolicyType", Input: "EnablePolicyTypeRequest", Output: "EnablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeAlreadyEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "PolicyTypeNotAvailableForOrganizationException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}},
-	"InviteAccountToOrganization":                {Name: "InviteAccountToOrganization", Input: "InviteAccountToOrganizationRequest", Output: "InviteAccountToOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "AccountOwnerNotVerifiedException", "ConcurrentModificationException", "HandshakeConstraintViolationException", "DuplicateHandshakeException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException"}},
-	"InviteOrganizationToTransferResponsibility": {Name: "InviteOrganizationToTransferResponsibility", Input: "InviteOrganizationToTransferResponsibilityRequest", Output: "InviteOrganizationToTransferResponsibilityResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateHandshakeException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"LeaveOrganization":                          {Name: "LeaveOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}},
-	"ListAWSServiceAccessForOrganization":        {Name: "ListAWSServiceAccessForOrganization", Input: "ListAWSServiceAccessForOrganizationRequest", Output: "ListAWSServiceAccessForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"ListAccounts":                               {Name: "ListAccounts", Input: "ListAccountsRequest", Output: "ListAccountsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"ListAccountsForParent":                      {Name: "ListAccountsForParent", Input: "ListAccountsForParentRequest", Output: "ListAccountsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}},
-	"ListAccountsWithInvalidEffectivePolicy":     {Name: "ListAccountsWithInvalidEffectivePolicy", Input: "ListAccountsWithInvalidEffectivePolicyRequest", Output: "ListAccountsWithInvalidEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "InvalidInputException", "UnsupportedAPIEndpointException"}},
-	"ListChildren":                               {Name: "ListChildren", Input: "ListChildrenRequest", Output: "ListChildrenResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}},
-	"ListCreateAccountStatus":                    {Name: "ListCreateAccountStatus", Input: "ListCreateAccountStatusRequest", Output: "ListCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"ListDelegatedAdministrators":                {Name: "ListDelegatedAdministrators", Input: "ListDelegatedAdministratorsRequest", Output: "ListDelegatedAdministratorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}},
-	"ListDelegatedServicesForAccount":            {Name: "ListDelegatedServicesForAccount", Input: "ListDelegatedServicesForAccountRequest", Output: "ListDelegatedServicesForAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}},
-	"ListEffectivePolicyValidationErrors":        {Name: "ListEffectivePolicyValidationErrors", Input: "ListEffectivePolicyValidationErrorsRequest", Output: "ListEffectivePolicyValidationErrorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "AccountNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}},
-	"ListHandshakesForAccount":                   {Name: "ListHandshakesForAccount", Input: "ListHandshakesForAccountRequest", Output: "ListHandshakesForAccountResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"ListHandshakesForOrganization":              {Name: "ListHandshakesForOrganization", Input: "ListHandshakesForOrganizationRequest", Output: "ListHandshakesForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"ListInboundResponsibilityTransfers":         {Name: "ListInboundResponsibilityTransfers", Input: "ListInboundResponsibilityTransfersRequest", Output: "ListInboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"ListOrganizationalUnitsForParent":           {Name: "ListOrganizationalUnitsForParent", Input: "ListOrganizationalUnitsForParentRequest", Output: "ListOrganizationalUnitsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}},
-	"ListOutboundResponsibilityTransfers":        {Name: "ListOutboundResponsibilityTransfers", Input: "ListOutboundResponsibilityTransfersRequest", Output: "ListOutboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"ListParents":                                {Name: "ListParents", Input: "ListParentsRequest", Output: "ListParentsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ChildNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"ListPolicies":                               {Name: "ListPolicies", Input: "ListPoliciesRequest", Output: "ListPoliciesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"ListPoliciesForTarget":                      {Name: "ListPoliciesForTarget", Input: "ListPoliciesForTargetRequest", Output: "ListPoliciesForTargetResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"ListRoots":                                  {Name: "ListRoots", Input: "ListRootsRequest", Output: "ListRootsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"ListTagsForResource":                        {Name: "ListTagsForResource", Input: "ListTagsForResourceRequest", Output: "ListTagsForResourceResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"ListTargetsForPolicy":                       {Name: "ListTargetsForPolicy", Input: "ListTargetsForPolicyRequest", Output: "ListTargetsForPolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
-	"MoveAccount":                                {Name: "MoveAccount", Input: "MoveAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "InvalidInputException", "SourceParentNotFoundException", "DestinationParentNotFoundException", "DuplicateAccountException", "AccountNotFoundException", "TooManyRequestsException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "ServiceException"}},
-	"PutResourcePolicy":                          {Name: "PutResourcePolicy", Input: "PutResourcePolicyRequest", Output: "PutResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "InvalidInputException", "ConstraintViolationException", "AWSOrganizationsNotInUseException"}},
-	"RegisterDelegatedAdministrator":             {Name: "RegisterDelegatedAdministrator", Input: "RegisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyRegisteredException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}},
-	"RemoveAccountFromOrganization":              {Name: "RemoveAccountFromOrganization", Input: "RemoveAccountFromOrganizationRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}},
-	"TagResource":                                {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"TerminateResponsibilityTransfer":            {Name: "TerminateResponsibilityTransfer", Input: "TerminateResponsibilityTransferRequest", Output: "TerminateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ResponsibilityTransferNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "ResponsibilityTransferAlreadyInStatusException", "InvalidResponsibilityTransferTransitionException"}},
-	"UntagResource":                              {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}},
-	"UpdateOrganizationalUnit":                   {Name: "UpdateOrganizationalUnit", Input: "UpdateOrganizationalUnitRequest", Output: "UpdateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}},
-	"UpdatePolicy":                               {Name: "UpdatePolicy", Input: "UpdatePolicyRequest", Output: "UpdatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}},
-	"UpdateResponsibilityTransfer":               {Name: "UpdateResponsibilityTransfer", Input: "UpdateResponsibilityTransferRequest", Output: "UpdateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}},
+	"AcceptHandshake":                            {Name: "AcceptHandshake", Input: "AcceptHandshakeRequest", Output: "AcceptHandshakeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "HandshakeConstraintViolationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException", "ConstraintViolationException", "MasterCannotLeaveOrganizationException"}, NewInput: func() any { return new(AcceptHandshakeRequest) }},
+	"AttachPolicy":                               {Name: "AttachPolicy", Input: "AttachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyAttachmentException", "InvalidInputException", "PolicyNotFoundException", "PolicyTypeNotEnabledException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(AttachPolicyRequest) }},
+	"CancelHandshake":                            {Name: "CancelHandshake", Input: "CancelHandshakeRequest", Output: "CancelHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CancelHandshakeRequest) }},
+	"CloseAccount":                               {Name: "CloseAccount", Input: "CloseAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyClosedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConflictException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CloseAccountRequest) }},
+	"CreateAccount":                              {Name: "CreateAccount", Input: "CreateAccountRequest", Output: "CreateAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateAccountRequest) }},
+	"CreateGovCloudAccount":                      {Name: "CreateGovCloudAccount", Input: "CreateGovCloudAccountRequest", Output: "CreateGovCloudAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateGovCloudAccountRequest) }},
+	"CreateOrganization":                         {Name: "CreateOrganization", Input: "CreateOrganizationRequest", Output: "CreateOrganizationResponse", Errors: []string{"AccessDeniedException", "AlreadyInOrganizationException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException"}, NewInput: func() any { return new(CreateOrganizationRequest) }},
+	"CreateOrganizationalUnit":                   {Name: "CreateOrganizationalUnit", Input: "CreateOrganizationalUnitRequest", Output: "CreateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CreateOrganizationalUnitRequest) }},
+	"CreatePolicy":                               {Name: "CreatePolicy", Input: "CreatePolicyRequest", Output: "CreatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyTypeNotAvailableForOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreatePolicyRequest) }},
+	"DeclineHandshake":                           {Name: "DeclineHandshake", Input: "DeclineHandshakeRequest", Output: "DeclineHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeclineHandshakeRequest) }},
+	"DeleteOrganization":                         {Name: "DeleteOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "OrganizationNotEmptyException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
+	"DeleteOrganizationalUnit":                   {Name: "DeleteOrganizationalUnit", Input: "DeleteOrganizationalUnitRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "OrganizationalUnitNotEmptyException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeleteOrganizationalUnitRequest) }},
+	"DeletePolicy":                               {Name: "DeletePolicy", Input: "DeletePolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "PolicyInUseException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeletePolicyRequest) }},
+	"DeleteResourcePolicy":                       {Name: "DeleteResourcePolicy", Input: "", Output: "", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "ConstraintViolationException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException"}, NewInput: nil},
+	"DeregisterDelegatedAdministrator":           {Name: "DeregisterDelegatedAdministrator", Input: "DeregisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeregisterDelegatedAdministratorRequest) }},
+	"DescribeAccount":                            {Name: "DescribeAccount", Input: "DescribeAccountRequest", Output: "DescribeAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeAccountRequest) }},
+	"DescribeCreateAccountStatus":                {Name: "DescribeCreateAccountStatus", Input: "DescribeCreateAccountStatusRequest", Output: "DescribeCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "CreateAccountStatusNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeCreateAccountStatusRequest) }},
+	"DescribeEffectivePolicy":                    {Name: "DescribeEffectivePolicy", Input: "DescribeEffectivePolicyRequest", Output: "DescribeEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "ServiceException", "TooManyRequestsException", "TargetNotFoundException", "EffectivePolicyNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeEffectivePolicyRequest) }},
+	"DescribeHandshake":                          {Name: "DescribeHandshake", Input: "DescribeHandshakeRequest", Output: "DescribeHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeHandshakeRequest) }},
+	"DescribeOrganization":                       {Name: "DescribeOrganization", Input: "", Output: "DescribeOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
+	"DescribeOrganizationalUnit":                 {Name: "DescribeOrganizationalUnit", Input: "DescribeOrganizationalUnitRequest", Output: "DescribeOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeOrganizationalUnitRequest) }},
+	"DescribePolicy":                             {Name: "DescribePolicy", Input: "DescribePolicyRequest", Output: "DescribePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribePolicyRequest) }},
+	"DescribeResourcePolicy":                     {Name: "DescribeResourcePolicy", Input: "", Output: "DescribeResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException", "ConstraintViolationException"}, NewInput: nil},
+	"DescribeResponsibilityTransfer":             {Name: "DescribeResponsibilityTransfer", Input: "DescribeResponsibilityTransferRequest", Output: "DescribeResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeResponsibilityTransferRequest) }},
+	"DetachPolicy":                               {Name: "DetachPolicy", Input: "DetachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyNotAttachedException", "PolicyNotFoundException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DetachPolicyRequest) }},
+	"DisableAWSServiceAccess":                    {Name: "DisableAWSServiceAccess", Input: "DisableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DisableAWSServiceAccessRequest) }},
+	"DisablePolicyType":                          {Name: "DisablePolicyType", Input: "DisablePolicyTypeRequest", Output: "DisablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeNotEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DisablePolicyTypeRequest) }},
+	"EnableAWSServiceAccess":                     {Name: "EnableAWSServiceAccess", Input: "EnableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(EnableAWSServiceAccessRequest) }},
+	"EnableAllFeatures":                          {Name: "EnableAllFeatures", Input: "EnableAllFeaturesRequest", Output: "EnableAllFeaturesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(EnableAllFeaturesRequest) }},
+	"EnablePolicyType":                           {Name: "EnablePolicyType", Input: "EnablePolicyTypeRequest", Output: "EnablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeAlreadyEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "PolicyTypeNotAvailableForOrganizationException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(EnablePolicyTypeRequest) }},
+	"InviteAccountToOrganization":                {Name: "InviteAccountToOrganization", Input: "InviteAccountToOrganizationRequest", Output: "InviteAccountToOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "AccountOwnerNotVerifiedException", "ConcurrentModificationException", "HandshakeConstraintViolationException", "DuplicateHandshakeException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(InviteAccountToOrganizationRequest) }},
+	"InviteOrganizationToTransferResponsibility": {Name: "InviteOrganizationToTransferResponsibility", Input: "InviteOrganizationToTransferResponsibilityRequest", Output: "InviteOrganizationToTransferResponsibilityResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateHandshakeException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(InviteOrganizationToTransferResponsibilityRequest) }},
+	"LeaveOrganization":                          {Name: "LeaveOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
+	"ListAWSServiceAccessForOrganization":        {Name: "ListAWSServiceAccessForOrganization", Input: "ListAWSServiceAccessForOrganizationRequest", Output: "ListAWSServiceAccessForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAWSServiceAccessForOrganizationRequest) }},
+	"ListAccounts":                               {Name: "ListAccounts", Input: "ListAccountsRequest", Output: "ListAccountsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsRequest) }},
+	"ListAccountsForParent":                      {Name: "ListAccountsForParent", Input: "ListAccountsForParentRequest", Output: "ListAccountsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsForParentRequest) }},
+	"ListAccountsWithInvalidEffectivePolicy":     {Name: "ListAccountsWithInvalidEffectivePolicy", Input: "ListAccountsWithInvalidEffectivePolicyRequest", Output: "ListAccountsWithInvalidEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAccountsWithInvalidEffectivePolicyRequest) }},
+	"ListChildren":                               {Name: "ListChildren", Input: "ListChildrenRequest", Output: "ListChildrenResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListChildrenRequest) }},
+	"ListCreateAccountStatus":                    {Name: "ListCreateAccountStatus", Input: "ListCreateAccountStatusRequest", Output: "ListCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListCreateAccountStatusRequest) }},
+	"ListDelegatedAdministrators":                {Name: "ListDelegatedAdministrators", Input: "ListDelegatedAdministratorsRequest", Output: "ListDelegatedAdministratorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedAdministratorsRequest) }},
+	"ListDelegatedServicesForAccount":            {Name: "ListDelegatedServicesForAccount", Input: "ListDelegatedServicesForAccountRequest", Output: "ListDelegatedServicesForAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedServicesForAccountRequest) }},
+	"ListEffectivePolicyValidationErrors":        {Name: "ListEffectivePolicyValidationErrors", Input: "ListEffectivePolicyValidationErrorsRequest", Output: "ListEffectivePolicyValidationErrorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "AccountNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListEffectivePolicyValidationErrorsRequest) }},
+	"ListHandshakesForAccount":                   {Name: "ListHandshakesForAccount", Input: "ListHandshakesForAccountRequest", Output: "ListHandshakesForAccountResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForAccountRequest) }},
+	"ListHandshakesForOrganization":              {Name: "ListHandshakesForOrganization", Input: "ListHandshakesForOrganizationRequest", Output: "ListHandshakesForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForOrganizationRequest) }},
+	"ListInboundResponsibilityTransfers":         {Name: "ListInboundResponsibilityTransfers", Input: "ListInboundResponsibilityTransfersRequest", Output: "ListInboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListInboundResponsibilityTransfersRequest) }},
+	"ListOrganizationalUnitsForParent":           {Name: "ListOrganizationalUnitsForParent", Input: "ListOrganizationalUnitsForParentRequest", Output: "ListOrganizationalUnitsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListOrganizationalUnitsForParentRequest) }},
+	"ListOutboundResponsibilityTransfers":        {Name: "ListOutboundResponsibilityTransfers", Input: "ListOutboundResponsibilityTransfersRequest", Output: "ListOutboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListOutboundResponsibilityTransfersRequest) }},
+	"ListParents":                                {Name: "ListParents", Input: "ListParentsRequest", Output: "ListParentsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ChildNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListParentsRequest) }},
+	"ListPolicies":                               {Name: "ListPolicies", Input: "ListPoliciesRequest", Output: "ListPoliciesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesRequest) }},
+	"ListPoliciesForTarget":                      {Name: "ListPoliciesForTarget", Input: "ListPoliciesForTargetRequest", Output: "ListPoliciesForTargetResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesForTargetRequest) }},
+	"ListRoots":                                  {Name: "ListRoots", Input: "ListRootsRequest", Output: "ListRootsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListRootsRequest) }},
+	"ListTagsForResource":                        {Name: "ListTagsForResource", Input: "ListTagsForResourceRequest", Output: "ListTagsForResourceResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListTagsForResourceRequest) }},
+	"ListTargetsForPolicy":                       {Name: "ListTargetsForPolicy", Input: "ListTargetsForPolicyRequest", Output: "ListTargetsForPolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListTargetsForPolicyRequest) }},
+	"MoveAccount":                                {Name: "MoveAccount", Input: "MoveAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "InvalidInputException", "SourceParentNotFoundException", "DestinationParentNotFoundException", "DuplicateAccountException", "AccountNotFoundException", "TooManyRequestsException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "ServiceException"}, NewInput: func() any { return new(MoveAccountRequest) }},
+	"PutResourcePolicy":                          {Name: "PutResourcePolicy", Input: "PutResourcePolicyRequest", Output: "PutResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "InvalidInputException", "ConstraintViolationException", "AWSOrganizationsNotInUseException"}, NewInput: func() any { return new(PutResourcePolicyRequest) }},
+	"RegisterDelegatedAdministrator":             {Name: "RegisterDelegatedAdministrator", Input: "RegisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyRegisteredException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(RegisterDelegatedAdministratorRequest) }},
+	"RemoveAccountFromOrganization":              {Name: "RemoveAccountFromOrganization", Input: "RemoveAccountFromOrganizationRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(RemoveAccountFromOrganizationRequest) }},
+	"TagResource":                                {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(TagResourceRequest) }},
+	"TerminateResponsibilityTransfer":            {Name: "TerminateResponsibilityTransfer", Input: "TerminateResponsibilityTransferRequest", Output: "TerminateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ResponsibilityTransferNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "ResponsibilityTransferAlreadyInStatusException", "InvalidResponsibilityTransferTransitionException"}, NewInput: func() any { return new(TerminateResponsibilityTransferRequest) }},
+	"UntagResource":                              {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UntagResourceRequest) }},
+	"UpdateOrganizationalUnit":                   {Name: "UpdateOrganizationalUnit", Input: "UpdateOrganizationalUnitRequest", Output: "UpdateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UpdateOrganizationalUnitRequest) }},
+	"UpdatePolicy":                               {Name: "UpdatePolicy", Input: "UpdatePolicyRequest", Output: "UpdatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(UpdatePolicyRequest) }},
+	"UpdateResponsibilityTransfer":               {Name: "UpdateResponsibilityTransfer", Input: "UpdateResponsibilityTransferRequest", Output: "UpdateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(UpdateResponsibilityTransferRequest) }},
 }
 
 // errorStatus is the HTTP status of each error code of the API.
@@ -2405,8 +2407,18 @@ func (*ListAWSServiceAccessForOrganizationRequest) jsonMember(name []byte) int {
 
 // ListAWSServiceAccessForOrganizationResponse is the ListAWSServiceAccessForOrganizationResponse structure of the API.
 type ListAWSServiceAccessForOrganizationResponse struct {
-	EnabledServicePrincipals []EnabledServicePrincipal `json:"EnabledServicePrincipals,omitempty"`
+	EnabledServicePrincipals []EnabledServicePrincipal `json:"EnabledServicePrincipals"`
 	NextToken                *string                   `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAWSServiceAccessForOrganizationResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAWSServiceAccessForOrganizationResponse // without this method
+	if s.EnabledServicePrincipals == nil {
+		s.EnabledServicePrincipals = []EnabledServicePrincipal{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListAccountsForParentRequest is the ListAccountsForParentRequest structure of the API.
@@ -2488,8 +2500,18 @@ func (*ListAccountsForParentRequest) jsonMember(name []byte) int {
 
 // ListAccountsForParentResponse is the ListAccountsForParentResponse structure of the API.
 type ListAccountsForParentResponse struct {
-	Accounts  []Account `json:"Accounts,omitempty"`
+	Accounts  []Account `json:"Accounts"`
 	NextToken *string   `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAccountsForParentResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAccountsForParentResponse // without this method
+	if s.Accounts == nil {
+		s.Accounts = []Account{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListAccountsRequest is the ListAccountsRequest structure of the API.
@@ -2559,8 +2581,18 @@ func (*ListAccountsRequest) jsonMember(name []byte) int {
 
 // ListAccountsResponse is the ListAccountsResponse structure of the API.
 type ListAccountsResponse struct {
-	Accounts  []Account `json:"Accounts,omitempty"`
+	Accounts  []Account `json:"Accounts"`
 	NextToken *string   `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAccountsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAccountsResponse // without this method
+	if s.Accounts == nil {
+		s.Accounts = []Account{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListAccountsWithInvalidEffectivePolicyRequest is the ListAccountsWithInvalidEffectivePolicyRequest structure of the API.
@@ -2642,9 +2674,19 @@ func (*ListAccountsWithInvalidEffectivePolicyRequest) jsonMember(name []byte) in
 
 // ListAccountsWithInvalidEffectivePolicyResponse is the ListAccountsWithInvalidEffectivePolicyResponse structure of the API.
 type ListAccountsWithInvalidEffectivePolicyResponse struct {
-	Accounts   []Account `json:"Accounts,omitempty"`
+	Accounts   []Account `json:"Accounts"`
 	PolicyType *string   `json:"PolicyType,omitempty"`
 	NextToken  *string   `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListAccountsWithInvalidEffectivePolicyResponse) MarshalJSON() ([]byte, error) {
+	type plain ListAccountsWithInvalidEffectivePolicyResponse // without this method
+	if s.Accounts == nil {
+		s.Accounts = []Account{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListChildrenRequest is the ListChildrenRequest structure of the API.
@@ -2738,8 +2780,18 @@ func (*ListChildrenRequest) jsonMember(name []byte) int {
 
 // ListChildrenResponse is the ListChildrenResponse structure of the API.
 type ListChildrenResponse struct {
-	Children  []Child `json:"Children,omitempty"`
+	Children  []Child `json:"Children"`
 	NextToken *string `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListChildrenResponse) MarshalJSON() ([]byte, error) {
+	type plain ListChildrenResponse // without this method
+	if s.Children == nil {
+		s.Children = []Child{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListCreateAccountStatusRequest is the ListCreateAccountStatusRequest structure of the API.
@@ -2819,8 +2871,18 @@ func (*ListCreateAccountStatusRequest) jsonMember(name []byte) int {
 
 // ListCreateAccountStatusResponse is the ListCreateAccountStatusResponse structure of the API.
 type ListCreateAccountStatusResponse struct {
-	CreateAccountStatuses []CreateAccountStatus `json:"CreateAccountStatuses,omitempty"`
+	CreateAccountStatuses []CreateAccountStatus `json:"CreateAccountStatuses"`
 	NextToken             *string               `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListCreateAccountStatusResponse) MarshalJSON() ([]byte, error) {
+	type plain ListCreateAccountStatusResponse // without this method
+	if s.CreateAccountStatuses == nil {
+		s.CreateAccountStatuses = []CreateAccountStatus{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListDelegatedAdministratorsRequest is the ListDelegatedAdministratorsRequest structure of the API.
@@ -2900,8 +2962,18 @@ func (*ListDelegatedAdministratorsRequest) jsonMember(name []byte) int {
 
 // ListDelegatedAdministratorsResponse is the ListDelegatedAdministratorsResponse structure of the API.
 type ListDelegatedAdministratorsResponse struct {
-	DelegatedAdministrators []DelegatedAdministrator `json:"DelegatedAdministrators,omitempty"`
+	DelegatedAdministrators []DelegatedAdministrator `json:"DelegatedAdministrators"`
 	NextToken               *string                  `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListDelegatedAdministratorsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListDelegatedAdministratorsResponse // without this method
+	if s.DelegatedAdministrators == nil {
+		s.DelegatedAdministrators = []DelegatedAdministrator{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListDelegatedServicesForAccountRequest is the ListDelegatedServicesForAccountRequest structure of the API.
@@ -2983,8 +3055,18 @@ func (*ListDelegatedServicesForAccountRequest) jsonMember(name []byte) int {
 
 // ListDelegatedServicesForAccountResponse is the ListDelegatedServicesForAccountResponse structure of the API.
 type ListDelegatedServicesForAccountResponse struct {
-	DelegatedServices []DelegatedService `json:"DelegatedServices,omitempty"`
+	DelegatedServices []DelegatedService `json:"DelegatedServices"`
 	NextToken         *string            `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListDelegatedServicesForAccountResponse) MarshalJSON() ([]byte, error) {
+	type plain ListDelegatedServicesForAccountResponse // without this method
+	if s.DelegatedServices == nil {
+		s.DelegatedServices = []DelegatedService{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListEffectivePolicyValidationErrorsRequest is the ListEffectivePolicyValidationErrorsRequest structure of the API.
@@ -3083,7 +3165,17 @@ type ListEffectivePolicyValidationErrorsResponse struct {
 	Path                            *string                          `json:"Path,omitempty"`
 	EvaluationTimestamp             *Timestamp                       `json:"EvaluationTimestamp,omitempty"`
 	NextToken                       *string                          `json:"NextToken,omitempty"`
-	EffectivePolicyValidationErrors []EffectivePolicyValidationError `json:"EffectivePolicyValidationErrors,omitempty"`
+	EffectivePolicyValidationErrors []EffectivePolicyValidationError `json:"EffectivePolicyValidationErrors"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListEffectivePolicyValidationErrorsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListEffectivePolicyValidationErrorsResponse // without this method
+	if s.EffectivePolicyValidationErrors == nil {
+		s.EffectivePolicyValidationErrors = []EffectivePolicyValidationError{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListHandshakesForAccountRequest is the ListHandshakesForAccountRequest structure of the API.
@@ -3163,8 +3255,18 @@ func (*ListHandshakesForAccountRequest) jsonMember(name []byte) int {
 
 // ListHandshakesForAccountResponse is the ListHandshakesForAccountResponse structure of the API.
 type ListHandshakesForAccountResponse struct {
-	Handshakes []Handshake `json:"Handshakes,omitempty"`
+	Handshakes []Handshake `json:"Handshakes"`
 	NextToken  *string     `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListHandshakesForAccountResponse) MarshalJSON() ([]byte, error) {
+	type plain ListHandshakesForAccountResponse // without this method
+	if s.Handshakes == nil {
+		s.Handshakes = []Handshake{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListHandshakesForOrganizationRequest is the ListHandshakesForOrganizationRequest structure of the API.
@@ -3244,8 +3346,18 @@ func (*ListHandshakesForOrganizationRequest) jsonMember(name []byte) int {
 
 // ListHandshakesForOrganizationResponse is the ListHandshakesForOrganizationResponse structure of the API.
 type ListHandshakesForOrganizationResponse struct {
-	Handshakes []Handshake `json:"Handshakes,omitempty"`
+	Handshakes []Handshake `json:"Handshakes"`
 	NextToken  *string     `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListHandshakesForOrganizationResponse) MarshalJSON() ([]byte, error) {
+	type plain ListHandshakesForOrganizationResponse // without this method
+	if s.Handshakes == nil {
+		s.Handshakes = []Handshake{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListInboundResponsibilityTransfersRequest is the ListInboundResponsibilityTransfersRequest structure of the API.
@@ -3420,8 +3532,18 @@ func (*ListOrganizationalUnitsForParentRequest) jsonMember(name []byte) int {
 
 // ListOrganizationalUnitsForParentResponse is the ListOrganizationalUnitsForParentResponse structure of the API.
 type ListOrganizationalUnitsForParentResponse struct {
-	OrganizationalUnits []OrganizationalUnit `json:"OrganizationalUnits,omitempty"`
+	OrganizationalUnits []OrganizationalUnit `json:"OrganizationalUnits"`
 	NextToken           *string              `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListOrganizationalUnitsForParentResponse) MarshalJSON() ([]byte, error) {
+	type plain ListOrganizationalUnitsForParentResponse // without this method
+	if s.OrganizationalUnits == nil {
+		s.OrganizationalUnits = []OrganizationalUnit{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListOutboundResponsibilityTransfersRequest is the ListOutboundResponsibilityTransfersRequest structure of the API.
@@ -3586,8 +3708,18 @@ func (*ListParentsRequest) jsonMember(name []byte) int {
 
 // ListParentsResponse is the ListParentsResponse structure of the API.
 type ListParentsResponse struct {
-	Parents   []Parent `json:"Parents,omitempty"`
+	Parents   []Parent `json:"Parents"`
 	NextToken *string  `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListParentsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListParentsResponse // without this method
+	if s.Parents == nil {
+		s.Parents = []Parent{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListPoliciesForTargetRequest is the ListPoliciesForTargetRequest structure of the API.
@@ -3681,8 +3813,18 @@ func (*ListPoliciesForTargetRequest) jsonMember(name []byte) int {
 
 // ListPoliciesForTargetResponse is the ListPoliciesForTargetResponse structure of the API.
 type ListPoliciesForTargetResponse struct {
-	Policies  []PolicySummary `json:"Policies,omitempty"`
+	Policies  []PolicySummary `json:"Policies"`
 	NextToken *string         `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListPoliciesForTargetResponse) MarshalJSON() ([]byte, error) {
+	type plain ListPoliciesForTargetResponse // without this method
+	if s.Policies == nil {
+		s.Policies = []PolicySummary{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListPoliciesRequest is the ListPoliciesRequest structure of the API.
@@ -3764,8 +3906,18 @@ func (*ListPoliciesRequest) jsonMember(name []byte) int {
 
 // ListPoliciesResponse is the ListPoliciesResponse structure of the API.
 type ListPoliciesResponse struct {
-	Policies  []PolicySummary `json:"Policies,omitempty"`
+	Policies  []PolicySummary `json:"Policies"`
 	NextToken *string         `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListPoliciesResponse) MarshalJSON() ([]byte, error) {
+	type plain ListPoliciesResponse // without this method
+	if s.Policies == nil {
+		s.Policies = []PolicySummary{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListRootsRequest is the ListRootsRequest structure of the API.
@@ -3835,8 +3987,18 @@ func (*ListRootsRequest) jsonMember(name []byte) int {
 
 // ListRootsResponse is the ListRootsResponse structure of the API.
 type ListRootsResponse struct {
-	Roots     []Root  `json:"Roots,omitempty"`
+	Roots     []Root  `json:"Roots"`
 	NextToken *string `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListRootsResponse) MarshalJSON() ([]byte, error) {
+	type plain ListRootsResponse // without this method
+	if s.Roots == nil {
+		s.Roots = []Root{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListTagsForResourceRequest is the ListTagsForResourceRequest structure of the API.
@@ -3908,8 +4070,18 @@ func (*ListTagsForResourceRequest) jsonMember(name []byte) int {
 
 // ListTagsForResourceResponse is the ListTagsForResourceResponse structure of the API.
 type ListTagsForResourceResponse struct {
-	Tags      []Tag   `json:"Tags,omitempty"`
+	Tags      []Tag   `json:"Tags"`
 	NextToken *string `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListTagsForResourceResponse) MarshalJSON() ([]byte, error) {
+	type plain ListTagsForResourceResponse // without this method
+	if s.Tags == nil {
+		s.Tags = []Tag{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // ListTargetsForPolicyRequest is the ListTargetsForPolicyRequest structure of the API.
@@ -3991,8 +4163,18 @@ func (*ListTargetsForPolicyRequest) jsonMember(name []byte) int {
 
 // ListTargetsForPolicyResponse is the ListTargetsForPolicyResponse structure of the API.
 type ListTargetsForPolicyResponse struct {
-	Targets   []PolicyTargetSummary `json:"Targets,omitempty"`
+	Targets   []PolicyTargetSummary `json:"Targets"`
 	NextToken *string               `json:"NextToken,omitempty"`
+}
+
+// MarshalJSON encodes s with the members AWS sends even when empty: a
+// nil list among them is sent as [].
+func (s ListTargetsForPolicyResponse) MarshalJSON() ([]byte, error) {
+	type plain ListTargetsForPolicyResponse // without this method
+	if s.Targets == nil {
+		s.Targets = []PolicyTargetSummary{}
+	}
+	return wire.MarshalJSON(plain(s))
 }
 
 // MoveAccountRequest is the MoveAccountRequest structure of the API.

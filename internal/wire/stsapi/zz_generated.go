@@ -26,22 +26,24 @@ type Operation struct {
 	Input  string // the name of the input shape; empty when there is none
 	Output string // the name of the output shape; empty when there is none
 	Errors []string
+	// NewInput returns a new *<Input>; nil when there is no input.
+	NewInput func() any
 }
 
 // Operations holds every operation of the API by name (the Action
 // parameter). It must not be modified.
 var Operations = map[string]Operation{
-	"AssumeRole":                 {Name: "AssumeRole", Input: "AssumeRoleRequest", Output: "AssumeRoleResponse", Errors: []string{"MalformedPolicyDocumentException", "PackedPolicyTooLargeException", "RegionDisabledException", "ExpiredTokenException"}},
-	"AssumeRoleWithSAML":         {Name: "AssumeRoleWithSAML", Input: "AssumeRoleWithSAMLRequest", Output: "AssumeRoleWithSAMLResponse", Errors: []string{"MalformedPolicyDocumentException", "PackedPolicyTooLargeException", "IDPRejectedClaimException", "InvalidIdentityTokenException", "ExpiredTokenException", "RegionDisabledException"}},
-	"AssumeRoleWithWebIdentity":  {Name: "AssumeRoleWithWebIdentity", Input: "AssumeRoleWithWebIdentityRequest", Output: "AssumeRoleWithWebIdentityResponse", Errors: []string{"MalformedPolicyDocumentException", "PackedPolicyTooLargeException", "IDPRejectedClaimException", "IDPCommunicationErrorException", "InvalidIdentityTokenException", "ExpiredTokenException", "RegionDisabledException"}},
-	"AssumeRoot":                 {Name: "AssumeRoot", Input: "AssumeRootRequest", Output: "AssumeRootResponse", Errors: []string{"RegionDisabledException", "ExpiredTokenException"}},
-	"DecodeAuthorizationMessage": {Name: "DecodeAuthorizationMessage", Input: "DecodeAuthorizationMessageRequest", Output: "DecodeAuthorizationMessageResponse", Errors: []string{"InvalidAuthorizationMessageException"}},
-	"GetAccessKeyInfo":           {Name: "GetAccessKeyInfo", Input: "GetAccessKeyInfoRequest", Output: "GetAccessKeyInfoResponse", Errors: []string{}},
-	"GetCallerIdentity":          {Name: "GetCallerIdentity", Input: "GetCallerIdentityRequest", Output: "GetCallerIdentityResponse", Errors: []string{}},
-	"GetDelegatedAccessToken":    {Name: "GetDelegatedAccessToken", Input: "GetDelegatedAccessTokenRequest", Output: "GetDelegatedAccessTokenResponse", Errors: []string{"ExpiredTradeInTokenException", "RegionDisabledException", "PackedPolicyTooLargeException"}},
-	"GetFederationToken":         {Name: "GetFederationToken", Input: "GetFederationTokenRequest", Output: "GetFederationTokenResponse", Errors: []string{"MalformedPolicyDocumentException", "PackedPolicyTooLargeException", "RegionDisabledException"}},
-	"GetSessionToken":            {Name: "GetSessionToken", Input: "GetSessionTokenRequest", Output: "GetSessionTokenResponse", Errors: []string{"RegionDisabledException"}},
-	"GetWebIdentityToken":        {Name: "GetWebIdentityToken", Input: "GetWebIdentityTokenRequest", Output: "GetWebIdentityTokenResponse", Errors: []string{"SessionDurationEscalationException", "OutboundWebIdentityFederationDisabledException", "JWTPayloadSizeExceededException"}},
+	"AssumeRole":                 {Name: "AssumeRole", Input: "AssumeRoleRequest", Output: "AssumeRoleResponse", Errors: []string{"MalformedPolicyDocumentException", "PackedPolicyTooLargeException", "RegionDisabledException", "ExpiredTokenException"}, NewInput: func() any { return new(AssumeRoleRequest) }},
+	"AssumeRoleWithSAML":         {Name: "AssumeRoleWithSAML", Input: "AssumeRoleWithSAMLRequest", Output: "AssumeRoleWithSAMLResponse", Errors: []string{"MalformedPolicyDocumentException", "PackedPolicyTooLargeException", "IDPRejectedClaimException", "InvalidIdentityTokenException", "ExpiredTokenException", "RegionDisabledException"}, NewInput: func() any { return new(AssumeRoleWithSAMLRequest) }},
+	"AssumeRoleWithWebIdentity":  {Name: "AssumeRoleWithWebIdentity", Input: "AssumeRoleWithWebIdentityRequest", Output: "AssumeRoleWithWebIdentityResponse", Errors: []string{"MalformedPolicyDocumentException", "PackedPolicyTooLargeException", "IDPRejectedClaimException", "IDPCommunicationErrorException", "InvalidIdentityTokenException", "ExpiredTokenException", "RegionDisabledException"}, NewInput: func() any { return new(AssumeRoleWithWebIdentityRequest) }},
+	"AssumeRoot":                 {Name: "AssumeRoot", Input: "AssumeRootRequest", Output: "AssumeRootResponse", Errors: []string{"RegionDisabledException", "ExpiredTokenException"}, NewInput: func() any { return new(AssumeRootRequest) }},
+	"DecodeAuthorizationMessage": {Name: "DecodeAuthorizationMessage", Input: "DecodeAuthorizationMessageRequest", Output: "DecodeAuthorizationMessageResponse", Errors: []string{"InvalidAuthorizationMessageException"}, NewInput: func() any { return new(DecodeAuthorizationMessageRequest) }},
+	"GetAccessKeyInfo":           {Name: "GetAccessKeyInfo", Input: "GetAccessKeyInfoRequest", Output: "GetAccessKeyInfoResponse", Errors: []string{}, NewInput: func() any { return new(GetAccessKeyInfoRequest) }},
+	"GetCallerIdentity":          {Name: "GetCallerIdentity", Input: "GetCallerIdentityRequest", Output: "GetCallerIdentityResponse", Errors: []string{}, NewInput: func() any { return new(GetCallerIdentityRequest) }},
+	"GetDelegatedAccessToken":    {Name: "GetDelegatedAccessToken", Input: "GetDelegatedAccessTokenRequest", Output: "GetDelegatedAccessTokenResponse", Errors: []string{"ExpiredTradeInTokenException", "RegionDisabledException", "PackedPolicyTooLargeException"}, NewInput: func() any { return new(GetDelegatedAccessTokenRequest) }},
+	"GetFederationToken":         {Name: "GetFederationToken", Input: "GetFederationTokenRequest", Output: "GetFederationTokenResponse", Errors: []string{"MalformedPolicyDocumentException", "PackedPolicyTooLargeException", "RegionDisabledException"}, NewInput: func() any { return new(GetFederationTokenRequest) }},
+	"GetSessionToken":            {Name: "GetSessionToken", Input: "GetSessionTokenRequest", Output: "GetSessionTokenResponse", Errors: []string{"RegionDisabledException"}, NewInput: func() any { return new(GetSessionTokenRequest) }},
+	"GetWebIdentityToken":        {Name: "GetWebIdentityToken", Input: "GetWebIdentityTokenRequest", Output: "GetWebIdentityTokenResponse", Errors: []string{"SessionDurationEscalationException", "OutboundWebIdentityFederationDisabledException", "JWTPayloadSizeExceededException"}, NewInput: func() any { return new(GetWebIdentityTokenRequest) }},
 }
 
 // errorStatus is the HTTP status of each error code of the API.

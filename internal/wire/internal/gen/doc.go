@@ -15,7 +15,11 @@
 // json protocol, each structure reached from an input whose members are
 // strings, blobs, booleans, integers, lists and maps of strings or such
 // structures also gets DecodeJSONFrom, a decoder on wire.JSONDecoder that
-// wire.DecodeJSON prefers to encoding/json (see fastJSON). It
+// wire.DecodeJSON prefers to encoding/json (see fastJSON). For the APIs
+// listed in audit.go (KMS), every input also gets AppendAuditParameters, which
+// writes an audit event's requestParameters from the decoded request as
+// CloudTrail shows them, leaving out by construction every member that is
+// or holds a sensitive shape or a blob. It
 // refuses a model it cannot represent exactly: a pattern RE2 cannot compile
 // (unless rewrites holds an equivalent), a name that collides with another
 // declaration, a constraint on a kind of collection element it does not

@@ -206,3 +206,131 @@ func TestFastJSON(t *testing.T) {
 		t.Error("a Query model got a JSON decoder")
 	}
 }
+
+// The audit rules must name members and operations the model has, so that
+// a model update cannot leave a rule silently doing nothing; and no rule can
+// show a member the model marks sensitive.
+func TestAuditRules(t *testing.T) {
+	base := func() *model {
+		return &model{
+			Operations: map[string]*operation{"Op": {Name: "Op", Input: &ref{Shape: "OpRequest"}}},
+			Shapes: map[string]*shape{
+				"OpRequest": {Type: "structure", Members: members{
+					{Name: "KeyId", ref: ref{Shape: "Str"}}, {Name: "Secret", ref: ref{Shape: "Hidden"}},
+				}},
+				"Str":    {Type: "string"},
+				"Hidden": {Type: "string", Sensitive: true},
+			},
+		}
+	}
+	gen := func(m *model, rules auditRules) (string, error) {
+		g := &generator{m: m}
+		a := &auditGen{g: g, rules: rules, nested: map[string]bool{}, hidden: map[string]bool{}}
+		if err := a.check(); err != nil {
+			return "", err
+		}
+		err := a.genTop("OpRequest", "Op")
+		return g.buf.String(), err
+	}
+	for name, rules := range map[string]auditRules{
+		"unknown omitted member": {omit: map[string]string{"Nope": "x"}},
+		"unknown null operation": {null: map[string]string{"Nope": "x"}},
+		"unknown renamed member": {rename: map[string]string{"OpRequest.Nope": "x"}},
+	} {
+		if _, err := gen(base(), rules); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	src, err := gen(base(), auditRules{rename: map[string]string{"OpRequest.Secret": "shown"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(src, "s.Secret") || strings.Contains(src, `"shown"`) || !strings.Contains(src, `"keyId"`) {
+		t.Errorf("generated:\n%s", src)
+	}
+}
+
+// TestAlwaysSent checks which list members the generated encoder sends when
+// empty: a paginator's result key and a member a documented response shows
+// as [], and nothing else.
+func TestAlwaysSent(t *testing.T) {
+	const service = `{
+  "metadata": {"protocol": "json", "serviceId": "Test", "apiVersion": "2020-01-01", "targetPrefix": "Test"},
+  "operations": {
+    "ListThings": {"name": "ListThings", "input": {"shape": "ListThingsRequest"}, "output": {"shape": "ListThingsResponse"}},
+    "DescribeThing": {"name": "DescribeThing", "output": {"shape": "DescribeThingResponse"}}
+  },
+  "shapes": {
+    "ListThingsRequest": {"type": "structure", "members": {"Marker": {"shape": "Str"}}},
+    "ListThingsResponse": {"type": "structure", "members": {"Things": {"shape": "Things"}, "Marker": {"shape": "Str"}}},
+    "DescribeThingResponse": {"type": "structure", "members": {"Thing": {"shape": "Thing"}}},
+    "Thing": {"type": "structure", "members": {"Parts": {"shape": "Strs"}, "Labels": {"shape": "Strs"}, "Name": {"shape": "Str"}}},
+    "Things": {"type": "list", "member": {"shape": "Thing"}},
+    "Strs": {"type": "list", "member": {"shape": "Str"}},
+    "Str": {"type": "string"}
+  }
+}`
+	const paginators = `{"pagination": {"ListThings": {"input_token": "Marker", "output_token": "Marker", "result_key": "Things"}}}`
+	const examples = `{"version": "1.0", "examples": {"DescribeThing": [{"output": {"Thing": {"Parts": [], "Labels": ["a"], "Unknown": []}}}]}}`
+	write := func(dir, name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	write(dir, "service-2.json", service)
+	write(dir, "paginators-1.json", paginators)
+	write(dir, "examples-1.json", examples)
+	m, err := loadModel(filepath.Join(dir, "service-2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]bool{"ListThingsResponse": {"Things": true}, "Thing": {"Parts": true}}
+	if len(m.always) != len(want) || !m.always["ListThingsResponse"]["Things"] || !m.always["Thing"]["Parts"] || len(m.always["Thing"]) != 1 {
+		t.Fatalf("always = %v, want %v", m.always, want)
+	}
+	src, err := Generate(m, "testapi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"Things []Thing `json:\"Things\"`",
+		"Parts  []string `json:\"Parts\"`",
+		"Labels []string `json:\"Labels,omitempty\"`",
+		"func (s ListThingsResponse) MarshalJSON() ([]byte, error) {",
+		"if s.Things == nil {\n\t\ts.Things = []Thing{}\n\t}",
+		"func (s Thing) MarshalJSON() ([]byte, error) {",
+	} {
+		if !bytes.Contains(src, []byte(s)) {
+			t.Errorf("generated code lacks %q", s)
+		}
+	}
+	if bytes.Contains(src, []byte("func (s DescribeThingResponse) MarshalJSON")) {
+		t.Error("a structure without always-sent members got an encoder")
+	}
+
+	t.Run("without the files", func(t *testing.T) {
+		dir := t.TempDir()
+		write(dir, "service-2.json", service)
+		m, err := loadModel(filepath.Join(dir, "service-2.json"))
+		if err != nil || len(m.always) != 0 {
+			t.Fatalf("always = %v, %v; want none", m.always, err)
+		}
+	})
+	for _, tt := range []struct{ name, file, body, want string }{
+		{"unknown result key", "paginators-1.json", `{"pagination": {"ListThings": {"result_key": "Nothing"}}}`, "has no member Nothing"},
+		{"result key not a list", "paginators-1.json", `{"pagination": {"ListThings": {"result_key": "Marker"}}}`, "is a string"},
+		{"unknown paginated operation", "paginators-1.json", `{"pagination": {"ListOthers": {"result_key": "Things"}}}`, "no such operation"},
+		{"example of an unknown operation", "examples-1.json", `{"examples": {"Fly": [{"output": {}}]}}`, "no such operation"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(dir, "service-2.json", service)
+			write(dir, tt.file, tt.body)
+			_, err := loadModel(filepath.Join(dir, "service-2.json"))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("loadModel: %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -139,6 +139,9 @@ func (g *generator) gen(pkg string) error {
 	if err := g.genStructs(); err != nil {
 		return err
 	}
+	if err := g.genAudit(); err != nil {
+		return err
+	}
 	return g.genRules()
 }
 
@@ -224,6 +227,8 @@ func (g *generator) genOperations() error {
 	g.p("Input string // the name of the input shape; empty when there is none")
 	g.p("Output string // the name of the output shape; empty when there is none")
 	g.p("Errors []string")
+	g.p("// NewInput returns a new *<Input>; nil when there is no input.")
+	g.p("NewInput func() any")
 	g.p("}")
 	g.p("")
 	if g.query() {
@@ -240,8 +245,12 @@ func (g *generator) genOperations() error {
 		for _, e := range op.Errors {
 			errs = append(errs, strconv.Quote(e.Shape))
 		}
-		g.p("%q: {Name: %q, Input: %q, Output: %q, Errors: []string{%s}},",
-			name, name, deref(op.Input).Shape, deref(op.Output).Shape, strings.Join(errs, ", "))
+		newInput := "nil"
+		if in := deref(op.Input).Shape; in != "" {
+			newInput = "func() any { return new(" + exported(in) + ") }"
+		}
+		g.p("%q: {Name: %q, Input: %q, Output: %q, Errors: []string{%s}, NewInput: %s},",
+			name, name, deref(op.Input).Shape, deref(op.Output).Shape, strings.Join(errs, ", "), newInput)
 	}
 	g.p("}")
 	g.p("")
@@ -408,14 +417,23 @@ func (g *generator) genStructs() error {
 			if !token.IsIdentifier(f) {
 				return fmt.Errorf("%s: member %q is not a Go identifier", name, mm.Name)
 			}
-			if g.query() {
+			switch {
+			case g.query():
 				g.p("%s %s `query:\"%s\"`", f, t, g.queryTag(mm))
-			} else {
+			case g.m.always[name][mm.Name]:
+				// Sent even when empty: MarshalJSON below makes nil [].
+				g.p("%s %s `json:\"%s\"`", f, t, mm.Name)
+			default:
 				g.p("%s %s `json:\"%s,omitempty\"`", f, t, mm.Name)
 			}
 		}
 		g.p("}")
 		g.p("")
+		if len(g.m.always[name]) > 0 {
+			if err := g.genMarshal(name, s); err != nil {
+				return err
+			}
+		}
 		if g.validated[name] {
 			if err := g.genValidate(name, s); err != nil {
 				return err
@@ -425,6 +443,37 @@ func (g *generator) genStructs() error {
 			}
 		}
 	}
+	return nil
+}
+
+// genMarshal writes the MarshalJSON method of a structure that has members
+// AWS always sends: a nil list among them is sent as [], where a Go nil
+// slice would be null (model.always says which members).
+func (g *generator) genMarshal(name string, s *shape) error {
+	id := exported(name)
+	for _, mm := range s.Members {
+		if mm.Name == "MarshalJSON" {
+			return fmt.Errorf("structure %s: a member named MarshalJSON hides the encoder", name)
+		}
+	}
+	g.p("// MarshalJSON encodes s with the members AWS sends even when empty: a")
+	g.p("// nil list among them is sent as [].")
+	g.p("func (s %s) MarshalJSON() ([]byte, error) {", id)
+	g.p("type plain %s // without this method", id)
+	for _, mm := range s.Members {
+		if !g.m.always[name][mm.Name] {
+			continue
+		}
+		t, err := g.goType(mm.Shape, false)
+		if err != nil {
+			return err
+		}
+		f := "s." + exported(mm.Name)
+		g.p("if %s == nil { %s = %s{} }", f, f, t)
+	}
+	g.p("return wire.MarshalJSON(plain(s))")
+	g.p("}")
+	g.p("")
 	return nil
 }
 

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // The protocols the generator supports.
@@ -28,6 +31,11 @@ type model struct {
 	} `json:"metadata"`
 	Operations map[string]*operation `json:"operations"`
 	Shapes     map[string]*shape     `json:"shapes"`
+
+	// always holds, by structure, the list members AWS sends even when
+	// empty ("Keys": []), which the generated encoder writes as [] when
+	// nil: see loadAlwaysSent. Only for the json protocol.
+	always map[string]map[string]bool
 }
 
 // ref is a reference to a shape, with the serialization traits a
@@ -143,7 +151,153 @@ func loadModel(path string) (*model, error) {
 			}
 		}
 	}
+	if m.Metadata.Protocol == protocolJSON {
+		if err := m.loadAlwaysSent(filepath.Dir(path)); err != nil {
+			return nil, err
+		}
+	}
 	return &m, nil
+}
+
+// loadAlwaysSent finds the list members that AWS sends even when they are
+// empty, from the two files botocore keeps beside a model:
+//   - paginators-1.json: the result_key of a paginated operation is the
+//     page itself, which AWS sends as [] when there is nothing to list
+//     (ListKeys "Keys", ListAliases "Aliases", …);
+//   - examples-1.json: a member that a documented response shows as []
+//     (KMS's MultiRegionConfiguration.ReplicaKeys of a primary key without
+//     replicas, ReplicateKey's ReplicaTags).
+//
+// A file that is absent contributes nothing; one that names a member the
+// model does not have, or a result_key that is not a list, fails.
+func (m *model) loadAlwaysSent(dir string) error {
+	m.always = map[string]map[string]bool{}
+	var pag struct {
+		Pagination map[string]struct {
+			ResultKey any `json:"result_key"`
+		} `json:"pagination"`
+	}
+	if err := readOptional(filepath.Join(dir, "paginators-1.json"), &pag); err != nil {
+		return err
+	}
+	for _, op := range sortedKeys(pag.Pagination) {
+		o := m.Operations[op]
+		if o == nil || o.Output == nil {
+			return fmt.Errorf("paginators-1.json: %s: no such operation with an output", op)
+		}
+		var names []string
+		switch rk := pag.Pagination[op].ResultKey.(type) {
+		case string:
+			names = []string{rk}
+		case []any:
+			for _, n := range rk {
+				s, _ := n.(string)
+				names = append(names, s)
+			}
+		}
+		for _, name := range names {
+			if err := m.markAlways(o.Output.Shape, name); err != nil {
+				return fmt.Errorf("paginators-1.json: %s: %w", op, err)
+			}
+		}
+	}
+	var ex struct {
+		Examples map[string][]struct {
+			Output any `json:"output"`
+		} `json:"examples"`
+	}
+	if err := readOptional(filepath.Join(dir, "examples-1.json"), &ex); err != nil {
+		return err
+	}
+	for _, op := range sortedKeys(ex.Examples) {
+		o := m.Operations[op]
+		if o == nil {
+			return fmt.Errorf("examples-1.json: %s: no such operation", op)
+		}
+		for _, e := range ex.Examples[op] {
+			if o.Output != nil && e.Output != nil {
+				if err := m.walkExample(o.Output.Shape, e.Output); err != nil {
+					return fmt.Errorf("examples-1.json: %s: %w", op, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// walkExample marks the members of shape name that value v, a documented
+// response, shows as empty lists. Members the model does not know are
+// skipped: examples document, the model defines.
+func (m *model) walkExample(name string, v any) error {
+	s := m.Shapes[name]
+	switch s.Type {
+	case "structure":
+		obj, _ := v.(map[string]any)
+		for _, mm := range s.Members {
+			mv, ok := obj[mm.Name]
+			if !ok {
+				continue
+			}
+			if l, ok := mv.([]any); ok && len(l) == 0 && m.Shapes[mm.Shape].Type == "list" {
+				if err := m.markAlways(name, mm.Name); err != nil {
+					return err
+				}
+			}
+			if err := m.walkExample(mm.Shape, mv); err != nil {
+				return err
+			}
+		}
+	case "list":
+		l, _ := v.([]any)
+		for _, e := range l {
+			if err := m.walkExample(s.Member.Shape, e); err != nil {
+				return err
+			}
+		}
+	case "map":
+		obj, _ := v.(map[string]any)
+		for _, k := range sortedKeys(obj) {
+			if err := m.walkExample(s.Value.Shape, obj[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// markAlways records that structure name always sends its list member.
+func (m *model) markAlways(name, memberName string) error {
+	s := m.Shapes[name]
+	for _, mm := range s.Members {
+		if mm.Name != memberName {
+			continue
+		}
+		if t := m.Shapes[mm.Shape].Type; t != "list" {
+			return fmt.Errorf("%s.%s is a %s; only lists are sent empty", name, memberName, t)
+		}
+		if m.always[name] == nil {
+			m.always[name] = map[string]bool{}
+		}
+		m.always[name][memberName] = true
+		return nil
+	}
+	return fmt.Errorf("%s has no member %s", name, memberName)
+}
+
+// readOptional decodes the JSON file at path into v; a missing file leaves
+// v as it is.
+func readOptional(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 func deref(r *ref) ref {

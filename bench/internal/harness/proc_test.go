@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package harness
 
 import (
 	"os"
@@ -31,12 +31,12 @@ func TestParseStatTicks(t *testing.T) {
 }
 
 func TestReadCPUSelf(t *testing.T) {
-	s, err := readCPU(os.Getpid())
+	s, err := ReadCPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Ticks < 0 || s.SchedNS < 0 {
-		t.Fatalf("readCPU(self) = %+v", s)
+		t.Fatalf("ReadCPU(self) = %+v", s)
 	}
 }
 
@@ -57,25 +57,35 @@ func TestPercentile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := percentile(d, tt.q); got != tt.want {
-				t.Fatalf("percentile(1..100, %v) = %d, want %d", tt.q, got, tt.want)
+			if got := Percentile(d, tt.q); got != tt.want {
+				t.Fatalf("Percentile(1..100, %v) = %d, want %d", tt.q, got, tt.want)
 			}
 		})
 	}
-	if got := percentile(nil, 50); got != 0 {
-		t.Fatalf("percentile(nil) = %d", got)
+	if got := Percentile(nil, 50); got != 0 {
+		t.Fatalf("Percentile(nil) = %d", got)
 	}
 }
 
 func TestCheckLoopback(t *testing.T) {
 	for _, ok := range []string{"127.0.0.1:0", "[::1]:80", "localhost:9800", "127.1.2.3:1"} {
-		if err := checkLoopback(ok); err != nil {
-			t.Errorf("checkLoopback(%q) = %v", ok, err)
+		if err := CheckLoopback(ok); err != nil {
+			t.Errorf("CheckLoopback(%q) = %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"0.0.0.0:80", "10.0.0.1:80", "example.com:80", ":80"} {
-		if err := checkLoopback(bad); err == nil {
-			t.Errorf("checkLoopback(%q) = nil, want an error", bad)
+		if err := CheckLoopback(bad); err == nil {
+			t.Errorf("CheckLoopback(%q) = nil, want an error", bad)
 		}
+	}
+}
+
+func TestReadMemorySelf(t *testing.T) {
+	m, err := ReadMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RSS <= 0 || m.Peak < m.RSS {
+		t.Fatalf("ReadMemory(self) = %+v", m)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package harness
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 // need sysconf(_SC_CLK_TCK) and so cgo.
 const clockTicks = 100
 
-// cpuSample is the CPU a process has used so far.
-type cpuSample struct {
+// CPUSample is the CPU a process has used so far.
+type CPUSample struct {
 	// Ticks is utime+stime from /proc/<pid>/stat, in 1/clockTicks s. It
 	// includes threads that have exited; its resolution is 10 ms.
 	Ticks int64
@@ -28,17 +28,17 @@ type cpuSample struct {
 	SchedNS int64
 }
 
-// readCPU samples the CPU time of process pid.
-func readCPU(pid int) (cpuSample, error) {
+// ReadCPU samples the CPU time of process pid.
+func ReadCPU(pid int) (CPUSample, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return cpuSample{}, err
+		return CPUSample{}, err
 	}
 	ticks, err := parseStatTicks(b)
 	if err != nil {
-		return cpuSample{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		return CPUSample{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	return cpuSample{Ticks: ticks, SchedNS: schedNS(pid)}, nil
+	return CPUSample{Ticks: ticks, SchedNS: schedNS(pid)}, nil
 }
 
 // parseStatTicks returns utime+stime (fields 14 and 15) of a /proc/<pid>/stat
@@ -87,33 +87,85 @@ func schedNS(pid int) int64 {
 	return sum
 }
 
-// cpuDelta is the CPU a process used between two samples.
-type cpuDelta struct {
+// CPUDelta is the CPU a process used between two samples.
+type CPUDelta struct {
 	Ticks   time.Duration // from utime+stime, 10 ms resolution
 	SchedNS time.Duration // from schedstat, 0 if unavailable
 }
 
-func (a cpuSample) to(b cpuSample) cpuDelta {
-	d := cpuDelta{Ticks: time.Duration(b.Ticks-a.Ticks) * (time.Second / clockTicks)}
+func (a CPUSample) To(b CPUSample) CPUDelta {
+	d := CPUDelta{Ticks: time.Duration(b.Ticks-a.Ticks) * (time.Second / clockTicks)}
 	if a.SchedNS > 0 && b.SchedNS > 0 {
 		d.SchedNS = time.Duration(b.SchedNS - a.SchedNS)
 	}
 	return d
 }
 
-// best is the most precise measure available.
-func (d cpuDelta) best() time.Duration {
+// Best is the most precise measure available.
+func (d CPUDelta) Best() time.Duration {
 	if d.SchedNS > 0 {
 		return d.SchedNS
 	}
 	return d.Ticks
 }
 
-// selfCPU is this process's user+system CPU time, to microseconds.
-func selfCPU() time.Duration {
+// SelfCPU is this process's user+system CPU time, to microseconds.
+func SelfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Percentile is the nearest-rank q-th percentile (0 < q <= 100) of sorted.
+func Percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*q/100+0.999999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// Memory is a process's resident memory, from /proc/<pid>/status.
+type Memory struct {
+	RSS  int64 // VmRSS: resident now, bytes
+	Peak int64 // VmHWM: the most resident so far, bytes
+}
+
+// ReadMemory reads the resident set size of process pid.
+func ReadMemory(pid int) (Memory, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return Memory{}, err
+	}
+	var m Memory
+	for line := range bytes.Lines(b) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		var dst *int64
+		switch string(k) {
+		case "VmRSS":
+			dst = &m.RSS
+		case "VmHWM":
+			dst = &m.Peak
+		default:
+			continue
+		}
+		f := bytes.Fields(v) // "123456 kB"
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return Memory{}, fmt.Errorf("/proc/%d/status: %s: %q", pid, k, v)
+		}
+		n, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil {
+			return Memory{}, fmt.Errorf("/proc/%d/status: %s: %w", pid, k, err)
+		}
+		*dst = n << 10
+	}
+	if m.RSS == 0 {
+		return Memory{}, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	}
+	return m, nil
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package harness
 
 import (
 	"context"
@@ -18,17 +18,17 @@ import (
 	"time"
 )
 
-// baselineBanner starts the line a baseline child prints when it listens.
-const baselineBanner = "kmsbench baseline serving at "
+// BaselineBanner starts the line a baseline child prints when it listens.
+const BaselineBanner = "trent benchmark baseline serving at "
 
 // baselineLifetime bounds a baseline child in case its parent never stops it.
 const baselineLifetime = 10 * time.Minute
 
-// baselineBodies are the fixed responses of the baseline server, one per
+// BaselineBodies are the fixed responses of the baseline server, one per
 // X-Amz-Target, shaped and sized like Trent's so the client parses the same
 // amount of JSON and base64. blobLen is the length of Trent's ciphertext blob
-// for the benchmark's plaintext.
-func baselineBodies(keyARN string, blobLen int) map[string][]byte {
+// for the benchmark's plaintext, of plaintextSize bytes.
+func BaselineBodies(keyARN string, blobLen, plaintextSize int) map[string][]byte {
 	blob := make([]byte, blobLen)
 	pt := make([]byte, plaintextSize)
 	for i := range blob {
@@ -88,12 +88,12 @@ func baselineHandler(bodies map[string][]byte) http.Handler {
 	})
 }
 
-// serveBaseline runs the baseline server on addr, a loopback address, until
+// ServeBaseline runs the baseline server on addr, a loopback address, until
 // SIGTERM, SIGINT or baselineLifetime. It is the body of the hidden
 // -serve-baseline mode, run in a child process so that its CPU is read from
 // /proc exactly as Trent's is.
-func serveBaseline(addr, keyARN string, blobLen int) error {
-	if err := checkLoopback(addr); err != nil {
+func ServeBaseline(addr, keyARN string, blobLen, plaintextSize int) error {
+	if err := CheckLoopback(addr); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -106,10 +106,10 @@ func serveBaseline(addr, keyARN string, blobLen int) error {
 		return err
 	}
 	// The same server timeouts as trent serve.
-	hs := &http.Server{Handler: baselineHandler(baselineBodies(keyARN, blobLen)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: baselineHandler(BaselineBodies(keyARN, blobLen, plaintextSize)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	fmt.Printf("%shttp://%s\n", baselineBanner, ln.Addr())
+	fmt.Printf("%shttp://%s\n", BaselineBanner, ln.Addr())
 
 	select {
 	case <-ctx.Done():
@@ -127,9 +127,9 @@ func serveBaseline(addr, keyARN string, blobLen int) error {
 	return nil
 }
 
-// checkLoopback refuses any listen or endpoint host that is not a loopback
+// CheckLoopback refuses any listen or endpoint host that is not a loopback
 // address: the benchmark must never load a remote machine.
-func checkLoopback(hostport string) error {
+func CheckLoopback(hostport string) error {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return err

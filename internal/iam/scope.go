@@ -1,0 +1,47 @@
+package iam
+
+import (
+	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/wire"
+)
+
+// CheckCredentialScope refuses the IAM and STS operations that temporary
+// credentials may not call at all, whatever policies say, by the STS
+// operation that issued them (IAM User Guide, id_credentials_temp_request,
+// "Comparing the AWS STS API operations"; STS API reference,
+// GetSessionToken):
+//   - no temporary credentials may call GetSessionToken or
+//     GetFederationToken;
+//   - GetSessionToken credentials may call no IAM operation unless MFA
+//     information was included in the GetSessionToken request, and no STS
+//     operation but AssumeRole and GetCallerIdentity.
+//
+// Trent supports no MFA yet, so GetSessionToken credentials never carry it.
+// Credentials of an issuer this code does not know get the narrowest rules.
+// The server calls it once for every IAM and STS request, before the
+// operation runs.
+func CheckCredentialScope(id *authz.Identity, service, op string) error {
+	if !id.Temporary {
+		return nil
+	}
+	full := id.IssuedBy != issuedByAssumeRole // GetSessionToken, or unknown
+	switch service {
+	case "sts":
+		switch {
+		case op == "GetSessionToken" || op == "GetFederationToken":
+		case !full, op == "AssumeRole", op == "GetCallerIdentity":
+			return nil
+		}
+		// STS's answer, e.g. "Cannot call GetSessionToken with session
+		// credentials" (recorded in aws/aws-sdk-net#1704 and, for
+		// GetFederationToken, hashicorp/vault#4108).
+		return wire.Errorf("AccessDenied", 403, "Cannot call %s with session credentials", op)
+	case "iam":
+		if full {
+			// IAM answers as for an unknown token (aws/aws-cli#8918: IAM's
+			// error document; 99designs/aws-vault#1056; cloudyr/aws.iam#15).
+			return wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package kms
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/policy"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+// Material is unsealed only while it is in the bounded cache: with room for
+// two versions, encrypting under five keys and decrypting every ciphertext
+// again keeps at most two unsealed, and every key keeps working.
+func TestMaterialCacheIsBounded(t *testing.T) {
+	e := newEnv(t)
+	e.s.view.cache.reset()
+	e.s.view.cache.max = 2
+	ctx := context.Background()
+	type sealed struct {
+		arn  string
+		blob []byte
+	}
+	var blobs []sealed
+	for range 5 {
+		k := e.createKey(t)
+		if n := e.s.view.cache.size(); n > 2 {
+			t.Fatalf("%d material versions unsealed after CreateKey, want at most 2", n)
+		}
+		out, err := e.s.Encrypt(ctx, e.caller, &kmsapi.EncryptRequest{KeyId: k.Arn, Plaintext: []byte("secret")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs = append(blobs, sealed{*k.Arn, out.CiphertextBlob})
+		if n := e.s.view.cache.size(); n > 2 {
+			t.Fatalf("%d material versions unsealed, want at most 2", n)
+		}
+	}
+	for range 2 {
+		for _, b := range blobs {
+			out, err := e.s.Decrypt(ctx, e.caller, &kmsapi.DecryptRequest{CiphertextBlob: b.blob})
+			if err != nil || string(out.Plaintext) != "secret" || wire.String(out.KeyId) != b.arn {
+				t.Fatalf("Decrypt = %+v, %v", out, err)
+			}
+		}
+	}
+	if n := e.s.view.cache.size(); n != 2 {
+		t.Fatalf("%d material versions unsealed, want 2", n)
+	}
+}
+
+// The clock hand passes over material in use: the recently used of two
+// entries survives the next miss.
+func TestMaterialCacheKeepsWhatIsUsed(t *testing.T) {
+	e := newEnv(t)
+	e.s.view.cache.reset()
+	e.s.view.cache.max = 2
+	ctx := context.Background()
+	var arns []string
+	for range 3 {
+		arns = append(arns, *e.createKey(t).Arn)
+	}
+	enc := func(arn string) {
+		if _, err := e.s.Encrypt(ctx, e.caller, &kmsapi.EncryptRequest{KeyId: &arn, Plaintext: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enc(arns[0])
+	enc(arns[1])
+	// One full turn of the hand clears both used bits; then a use of
+	// arns[1] marks only it.
+	e.s.view.cache.mu.Lock()
+	for _, x := range e.s.view.cache.ring {
+		x.used.Store(false)
+	}
+	e.s.view.cache.mu.Unlock()
+	enc(arns[1])
+	enc(arns[2]) // a miss: evicts arns[0], not arns[1]
+	open := func(arn string) bool {
+		k := e.s.view.key("us-east-1", arn[len(arn)-36:])
+		mid, _ := keys.ParseMaterialID(k.rec.CurrentMaterial)
+		return find(e.s.view.mats[keyIndex("us-east-1", k.rec.ID)], mid).open.Load() != nil
+	}
+	if open(arns[0]) || !open(arns[1]) || !open(arns[2]) {
+		t.Fatalf("open after the miss: %v %v %v, want false true true", open(arns[0]), open(arns[1]), open(arns[2]))
+	}
+}
+
+// Keys that carry the same policy document share one compiled policy, and a
+// document no key carries any more is dropped.
+func TestKeysShareCompiledPolicies(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.createKey(t), e.createKey(t)
+	ka, kb := e.s.view.key("us-east-1", *a.KeyId), e.s.view.key("us-east-1", *b.KeyId)
+	if ka.policy == nil || ka.policy != kb.policy {
+		t.Fatalf("two keys with the default policy have compiled policies %p and %p, want one", ka.policy, kb.policy)
+	}
+	if ka.rec.Policy != kb.rec.Policy || unsafe.StringData(ka.rec.Policy) != unsafe.StringData(kb.rec.Policy) {
+		t.Fatal("the policy documents of two keys do not share their bytes")
+	}
+	var c policyCache
+	doc := DefaultPolicy("111122223333")
+	p1, err := c.compile(doc, policy.Options{Kind: policy.ResourceKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: map[string]string{"arn:aws:iam::111122223333:role/R": "AROAEXAMPLE"}}
+	p2, _ := c.compile(doc, bound)
+	p3, _ := c.compile(doc, policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: map[string]string{"arn:aws:iam::111122223333:role/R": "AROAEXAMPLE"}})
+	if p1 == p2 || p2 != p3 || c.len() != 2 {
+		t.Fatalf("the same document with other bindings must compile apart and equal bindings share: %p %p %p, %d entries", p1, p2, p3, c.len())
+	}
+	runtime.KeepAlive(p1)
+	runtime.KeepAlive(p2)
+	runtime.KeepAlive(p3)
+	p1, p2, p3 = nil, nil, nil
+	for i := 0; i < 100 && c.len() > 0; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if n := c.len(); n != 0 {
+		t.Fatalf("%d policies no key uses are still held", n)
+	}
+}
