@@ -240,10 +240,43 @@ func DecideKey(r *KeyRequest) KeyDecision {
 	case d.Reason.final():
 		return KeyDecision{Decision: d.Decision}
 	}
+	limited := Allowed
 	for _, g := range r.Grants {
-		if g.AllowsRequest(r) {
-			return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
+		if !g.AllowsRequest(r) {
+			continue
 		}
+		if why := roleGrantLimits(id, req, g); why != Allowed {
+			limited = why
+			continue
+		}
+		return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
+	}
+	if limited != Allowed {
+		return KeyDecision{Decision: Decision{Reason: limited, Statement: -1}}
 	}
 	return KeyDecision{Decision: d.Decision}
+}
+
+// roleGrantLimits applies to a grant whose grantee is a role, used by a
+// session of the role, what limits a resource-based policy naming the role
+// ARN: the session's permissions boundary and session policies, whose
+// implicit deny it does not lift (reference_policies_evaluation-logic.md,
+// resource-based policies: an IAM role ARN "is limited by an implicit deny in
+// a permissions boundary or session policy"; access_policies.md, session
+// policies). KMS documents no rule of its own for grants; a grant to the
+// session's own ARN grants to the session directly. Explicit denies were
+// decided before any grant is looked at.
+func roleGrantLimits(id *Identity, req *policy.Request, g *Grant) Reason {
+	if id.Type != AssumedRoleType || entityKind(g.GranteePrincipal) != "role" {
+		return Allowed
+	}
+	if id.Boundary != nil && id.Boundary.Decide(req).Decision != policy.Allow {
+		return NoBoundaryAllow
+	}
+	if id.HasSessionPolicy {
+		if out, _ := policy.DecideAll(id.SessionPolicies, req); out.Decision != policy.Allow {
+			return NoSessionAllow
+		}
+	}
+	return Allowed
 }
