@@ -237,7 +237,7 @@ func DecideKey(r *KeyRequest) KeyDecision {
 		return KeyDecision{Decision: d.Decision, By: "key-policy"}
 	case d.Allowed():
 		return KeyDecision{Decision: d.Decision, By: "iam"}
-	case d.Reason.final():
+	case d.Reason.Final():
 		return KeyDecision{Decision: d.Decision}
 	}
 	limited := Allowed

@@ -106,16 +106,17 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 
 // decideRetire decides a RetireGrant (KMS Developer Guide: retiring and
 // revoking grants): an explicit deny of kms:RetireGrant in the key policy or
-// the caller's policies stops everyone; otherwise the grant's retiring
-// principal may retire it, so may its grantee if the grant includes
-// RetireGrant, and so may the issuing account through its IAM policies
-// (kms:RetireGrant in a key policy has no effect). Grant constraints do not
-// apply to RetireGrant.
+// the caller's policies stops everyone, and so do the SCPs of the caller's
+// account and the endpoint policy when they do not allow it; otherwise the
+// grant's retiring principal may retire it, so may its grantee if the grant
+// includes RetireGrant, and so may the issuing account through its IAM
+// policies (kms:RetireGrant in a key policy has no effect). Grant
+// constraints do not apply to RetireGrant.
 func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
 	g := a.retire
 	d := s.decide(c, id, k, a, nil)
-	switch d.Reason {
-	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny:
+	if d.Reason.Final() {
+		// The SCPs and the endpoint policy bind the grant's principals too.
 		return d
 	}
 	switch {

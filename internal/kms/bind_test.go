@@ -8,6 +8,7 @@ import (
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
+	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
@@ -264,5 +265,49 @@ func TestKeyPoliciesAreShared(t *testing.T) {
 	e.must(err)
 	if k := e.s.view.key("us-east-1", ks[2].rec.ID); k.policy != ks[0].policy {
 		t.Fatalf("after PutKeyPolicy of the default policy: %p, want %p", k.policy, ks[0].policy)
+	}
+}
+
+// The retiring principal of a grant may retire it only within the limits
+// that bind every request: the service control policies of its account must
+// allow kms:RetireGrant and none may deny it (reference_policies_evaluation-logic.md,
+// "Organizations SCPs": "If the enforcement code does not find any applicable
+// Allow statements in the SCPs, the request is explicitly denied"), and a VPC
+// endpoint's policy must allow it.
+func TestRetireGrantWithinSCPsAndEndpointPolicy(t *testing.T) {
+	e := newIAMEnv(t)
+	root := e.caller("AKIAROOT")
+	out, err := e.s.CreateKey(e.ctx, root, &kmsapi.CreateKeyRequest{})
+	e.must(err)
+	keyID := *out.KeyMetadata.KeyId
+	svc := iamUser(e.ids, "svc")
+	compile := func(doc string) *policy.Policy {
+		p, err := policy.Compile([]byte(doc), policy.Options{Kind: policy.IdentityKind})
+		e.must(err)
+		return p
+	}
+	for _, tt := range []struct {
+		name string
+		id   *authz.Identity
+		req  authz.Request
+	}{
+		{"an SCP denies kms:RetireGrant", &authz.Identity{Principal: svc.Principal, SCPs: []*policy.Policy{
+			compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"kms:RetireGrant","Resource":"*"}]}`)}}, authz.Request{}},
+		{"no SCP allows kms:RetireGrant", &authz.Identity{Principal: svc.Principal, SCPs: []*policy.Policy{
+			compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`)}}, authz.Request{}},
+		{"the endpoint policy does not allow kms:RetireGrant", svc, authz.Request{SourceVpce: "vpce-1", SourceVpc: "vpc-1", Endpoint: func() *policy.Policy {
+			p, err := policy.Compile([]byte(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`), policy.Options{Kind: policy.EndpointKind})
+			e.must(err)
+			return p
+		}()}},
+	} {
+		g, err := e.s.CreateGrant(e.ctx, root, &kmsapi.CreateGrantRequest{KeyId: wire.Ptr(keyID), GranteePrincipal: wire.Ptr(svc.ARN), RetiringPrincipal: wire.Ptr(svc.ARN), Operations: []string{"Encrypt"}})
+		e.must(err)
+		tt.req.Time = e.clk.Now()
+		c := Caller{Account: svc.Account, ARN: svc.ARN, Region: "us-east-1", Identity: tt.id, Request: tt.req}
+		_, err = e.s.RetireGrant(e.ctx, c, &kmsapi.RetireGrantRequest{KeyId: wire.Ptr(keyID), GrantId: g.GrantId})
+		if code(err) != "AccessDeniedException" {
+			t.Errorf("%s: RetireGrant by the retiring principal: %v, want AccessDeniedException", tt.name, err)
+		}
 	}
 }
