@@ -12,8 +12,12 @@ type Grant struct {
 	GranteePrincipal string // an ARN: account root, user, role or assumed-role session
 	// GranteeID is the unique id a user or role GranteePrincipal was bound to
 	// when the grant was created; "" when it named no entity then.
-	GranteeID  string
-	Operations []string
+	GranteeID string
+	// GranteeServicePrincipal, instead of GranteePrincipal, is a service
+	// principal: the grant is for that registered service acting for
+	// itself (CreateGrant, GranteeServicePrincipal).
+	GranteeServicePrincipal string
+	Operations              []string
 	// ContextEquals and ContextSubset are the encryption context
 	// constraints. nil is no constraint; an empty, non-nil ContextEquals is
 	// one: the request's context must be empty.
@@ -42,7 +46,7 @@ func (g *Grant) AllowsRequest(r *KeyRequest) bool {
 }
 
 func (g *Grant) allows(id *Identity, operation string, ec map[string]string, sourceARN string) bool {
-	if !GrantPrincipalIs(g.GranteePrincipal, g.GranteeID, id) {
+	if !GrantPrincipalIs(g.GranteePrincipal, g.GranteeID, id) && !ServiceIs(g.GranteeServicePrincipal, id) {
 		return false
 	}
 	found := false
@@ -173,6 +177,12 @@ func entityKind(principal string) string {
 		return "role"
 	}
 	return ""
+}
+
+// ServiceIs reports whether a service principal names the caller: a
+// registered service acting for itself.
+func ServiceIs(service string, id *Identity) bool {
+	return service != "" && id.Type == ServiceType && id.ARN == service
 }
 
 // KeyRequest is one KMS operation on a key, as authorization sees it.

@@ -106,23 +106,22 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 
 // decideRetire decides a RetireGrant (KMS Developer Guide: retiring and
 // revoking grants): an explicit deny of kms:RetireGrant in the key policy or
-// the caller's policies stops everyone, and so do the SCPs of the caller's
-// account and the endpoint policy when they do not allow it; otherwise the
-// grant's retiring principal may retire it, so may its grantee if the grant
-// includes RetireGrant, and so may the issuing account through its IAM
-// policies (kms:RetireGrant in a key policy has no effect). Grant
-// constraints do not apply to RetireGrant.
+// the caller's policies stops everyone, as do the guardrails that bound
+// every permission (SCPs, the VPC endpoint policy); otherwise the grant's
+// retiring principal may retire it, so may its grantee if the grant includes
+// RetireGrant, and so may the issuing account through its IAM policies
+// (kms:RetireGrant in a key policy has no effect). Grant constraints do not
+// apply to RetireGrant.
 func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
 	g := a.retire
 	d := s.decide(c, id, k, a, nil)
 	if d.Reason.Final() {
-		// The SCPs and the endpoint policy bind the grant's principals too.
 		return d
 	}
 	switch {
-	case granteeIs(g.rec.Retiring, g.rec.Bindings, id):
+	case granteeIs(g.rec.Retiring, g.rec.Bindings, id) || authz.ServiceIs(g.rec.RetiringService, id):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
-	case granteeIs(g.rec.Grantee, g.rec.Bindings, id) && slices.Contains(g.rec.Ops, "RetireGrant"):
+	case (granteeIs(g.rec.Grantee, g.rec.Bindings, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
 	case g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
@@ -183,6 +182,9 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 		addKey(keys, a.keys[i], a.keys[i+1])
 	}
 	more := []policy.Keys{s.requestKeys(c.Request), id.Keys(), k.condKeys()}
+	if tk := authz.TimeKeys(id, c.Request.Time); tk != nil {
+		more = append(more, tk) // aws:MultiFactorAuthAge of an MFA session
+	}
 	if ak := s.view.aliasKeys(k); ak != nil {
 		more = append(more, ak)
 	}

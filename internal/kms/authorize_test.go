@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -192,5 +193,39 @@ func TestCreateGrantIsAuditedAndItsDenialLogged(t *testing.T) {
 	}
 	if len(note.Resources) != 1 || note.Resources[0] != *k.Arn || note.Decision.By != "retiring-principal" || note.Decision.GrantID != *g.GrantId {
 		t.Fatalf("RetireGrant's note = %+v", note)
+	}
+}
+
+// The retiring principal needs no policy to retire its grant, but the
+// guardrails that bound every request still apply: a VPC endpoint policy
+// that does not allow kms:RetireGrant (vpce-policy: the endpoint policy
+// must allow the request) and an SCP that does not (IAM evaluation logic:
+// SCPs limit every principal of the account) refuse it.
+func TestRetireGrantIsBoundedByEndpointPolicyAndSCPs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	k := e.createKey(t)
+	onlyEncrypt, err := policy.Compile([]byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}}`), policy.Options{Kind: policy.EndpointKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scp, err := policy.Compile([]byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}}`), policy.Options{Kind: policy.IdentityKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, limit := range map[string]func(*Caller){
+		"endpoint policy": func(c *Caller) { c.Request.Endpoint = onlyEncrypt },
+		"SCP":             func(c *Caller) { c.Identity.SCPs = []*policy.Policy{scp} },
+	} {
+		g := e.grant(t, e.caller, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/g"),
+			RetiringPrincipal: wire.Ptr("arn:aws:iam::111122223333:user/r"), Operations: []string{"Decrypt"}})
+		r := userCaller(e, "r")
+		limit(&r)
+		if _, err := e.s.RetireGrant(ctx, r, &kmsapi.RetireGrantRequest{GrantToken: g.GrantToken}); code(err) != "AccessDeniedException" {
+			t.Errorf("RetireGrant by the retiring principal under an %s that does not allow it: %v, want AccessDeniedException", name, err)
+		}
+		if _, err := e.s.RetireGrant(ctx, userCaller(e, "r"), &kmsapi.RetireGrantRequest{GrantToken: g.GrantToken}); err != nil {
+			t.Errorf("RetireGrant by the retiring principal without the %s: %v", name, err)
+		}
 	}
 }

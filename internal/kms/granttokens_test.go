@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -388,5 +391,36 @@ func TestEveryOperationWithGrantTokensUsesThem(t *testing.T) {
 		if err := ops[name](tokens); err != nil {
 			t.Errorf("%s with the grant's token on the lagging node: %v", name, err)
 		}
+	}
+}
+
+// Grants made before tokens were sealed keep working with their tokens,
+// which the store knows only by hash; a token that is neither is refused.
+func TestGrantTokenFromBeforeSealedTokens(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	k := e.createKey(t)
+	old := "bGVnYWN5LXRva2VuLW9mLWEtZ3JhbnQtbWFkZS1iZWZvcmUtc2VhbGVkLXRva2Vucy14eHg"
+	h := sha256.Sum256([]byte(old))
+	rec := grantRecord{ID: strings.Repeat("ab", 32), KeyID: *k.KeyId, Account: "111122223333", Region: "us-east-1", Created: e.clock.Now(),
+		Grantee: "arn:aws:iam::111122223333:user/svc", Issuing: "arn:aws:iam::111122223333:root", Ops: []string{"Encrypt", "RetireGrant"}, TokenHash: hex.EncodeToString(h[:]),
+		// Bound to svc, as grants written since principals are bound are
+		// (records from before binding are bound when KMS loads them).
+		Bindings: map[string]string{"arn:aws:iam::111122223333:user/svc": iamUser(e.ids, "svc").EntityID()}}
+	if err := e.s.commit(ctx, store.Txn{Puts: []store.KV{{Key: grantPath(rec.Account, rec.Region, rec.KeyID, rec.ID), Value: marshal(rec)}}}); err != nil {
+		t.Fatal(err)
+	}
+	svc := userCaller(e, "svc")
+	if _, err := e.s.Encrypt(ctx, svc, &kmsapi.EncryptRequest{KeyId: k.KeyId, Plaintext: []byte("x"), GrantTokens: []string{old}}); err != nil {
+		t.Fatalf("Encrypt with an old grant's token: %v", err)
+	}
+	if _, err := e.s.Encrypt(ctx, svc, &kmsapi.EncryptRequest{KeyId: k.KeyId, Plaintext: []byte("x"), GrantTokens: []string{old + "x"}}); code(err) != "InvalidGrantTokenException" {
+		t.Fatalf("Encrypt with an unknown token: %v, want InvalidGrantTokenException", err)
+	}
+	if _, err := e.s.RetireGrant(ctx, svc, &kmsapi.RetireGrantRequest{GrantToken: wire.Ptr(old)}); err != nil {
+		t.Fatalf("RetireGrant with an old grant's token: %v", err)
+	}
+	if _, err := e.s.RetireGrant(ctx, svc, &kmsapi.RetireGrantRequest{GrantToken: wire.Ptr(old)}); code(err) != "InvalidGrantTokenException" {
+		t.Fatalf("RetireGrant with the token of a retired old grant: %v, want InvalidGrantTokenException", err)
 	}
 }

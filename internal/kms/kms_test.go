@@ -49,6 +49,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, Options{})
+}
+
+// newEnvWith is newEnv with more options; the clock, sweep interval and
+// Regions are newEnv's.
+func newEnvWith(t testing.TB, o Options) *env {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
 	if err != nil {
@@ -64,7 +71,11 @@ func newEnv(t testing.TB) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	ids := newDirectory(t, ctx, st, sealer, clk, done)
-	s, err := New(ctx, st, sealer, Options{Now: clk.Now, SweepInterval: time.Hour, Regions: []string{"us-east-1", "eu-west-1"}, Principals: ids})
+	o.Now, o.SweepInterval, o.Regions = clk.Now, time.Hour, []string{"us-east-1", "eu-west-1"}
+	if o.Principals == nil {
+		o.Principals = ids
+	}
+	s, err := New(ctx, st, sealer, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,27 +88,24 @@ type evalCtx struct {
 	caller caller
 
 	// Ambiguous keys (Keys.SetOne) are read through pins: choose fixes one
-	// value of each while it evaluates a statement under one choice.
+	// value of each while it evaluates a statement under one choice. Only
+	// numbers are recorded (Request.lookup), so that the Request a caller
+	// builds on its stack stays there.
 	pins  [maxPins]pin
 	npins int
-	// unpinned says that the current evaluation read an ambiguous key
-	// without a pin; values then names it in pins[npins], and choose
-	// branches on its values. (values writes the name, not choose: copying
-	// a string from the evalCtx into itself would make Go's escape analysis
-	// send the evalCtx's Request to the heap.)
-	unpinned bool
+	// unpinned is the first ambiguous key read without a pin in the current
+	// evaluation (-1: none), and unpinnedN its number of values: choose
+	// then branches on them.
+	unpinned, unpinnedN int
 	// budget is how many more evaluations choose may run for the current
 	// statement.
 	budget int
 }
 
-// pin is the value chosen for an ambiguous key: the index of one of its
-// values.
+// pin is the value chosen for an ambiguous key: the key's place (see
+// Request.lookup) and the index of the value.
 type pin struct {
-	name string
-	// idx, not the value itself: a slice of the request's values stored
-	// in the evalCtx would make the Request escape to the heap.
-	idx int
+	where, idx int
 }
 
 const (
@@ -121,27 +118,23 @@ const (
 )
 
 func newEvalCtx(r *Request) evalCtx {
-	return evalCtx{req: r, caller: newCaller(&r.Principal)}
+	return evalCtx{req: r, caller: newCaller(&r.Principal), unpinned: -1}
 }
 
 // values returns the values of a key as evaluation sees them: for an
 // ambiguous key, the value chosen for it.
 func (e *evalCtx) values(name string) []string {
-	vals, amb := e.req.lookup(name)
-	if !amb {
+	vals, where := e.req.lookup(name)
+	if where < 0 {
 		return vals
 	}
 	for i := 0; i < e.npins; i++ {
-		if e.pins[i].name == name {
-			n := e.pins[i].idx
-			return vals[n : n+1]
+		if e.pins[i].where == where {
+			return vals[e.pins[i].idx : e.pins[i].idx+1]
 		}
 	}
-	if !e.unpinned {
-		e.unpinned = true
-		if e.npins < maxPins {
-			e.pins[e.npins] = pin{name: name}
-		}
+	if e.unpinned < 0 {
+		e.unpinned, e.unpinnedN = where, len(vals)
 	}
 	// Any one value: choose discards this evaluation and branches.
 	return vals[:1]
@@ -181,58 +174,33 @@ func (t choice) eval(e *evalCtx) Via {
 // against the caller: a Deny holds, an Allow does not. Callers reset npins
 // and budget first.
 func (e *evalCtx) choose(t choice) Via {
-	// An iterative depth-first walk (an odometer over the pinned keys'
-	// values) rather than recursion: Go's escape analysis gives up on
-	// recursive calls, and the evalCtx, with the Request it points to,
-	// would then go to the heap on every evaluation.
 	deny := t.s.effect == DenyEffect
-	var next [maxPins]int // the index of the value to try next, per pin
-	base := e.npins
-	for {
-		e.unpinned = false
-		via := t.eval(e)
-		if e.unpinned {
-			// A new ambiguous key, named in pins[npins]: branch on each of
-			// its values.
-			e.unpinned = false
-			var vals []string
-			if e.npins < maxPins {
-				vals, _ = e.req.lookup(e.pins[e.npins].name)
-			}
-			if e.npins == maxPins || e.budget < len(vals) {
-				e.npins = base
-				if deny {
-					return ViaIdentity
-				}
-				return ViaNone
-			}
-			e.budget -= len(vals)
-			e.pins[e.npins].idx = 0
-			next[e.npins] = 1
-			e.npins++
-			continue
+	e.unpinned = -1
+	via := t.eval(e)
+	where, n := e.unpinned, e.unpinnedN
+	if where < 0 {
+		return via
+	}
+	e.unpinned = -1
+	if e.npins == maxPins || e.budget < n {
+		if deny {
+			return ViaIdentity
 		}
+		return ViaNone
+	}
+	e.budget -= n
+	e.npins++
+	defer func() { e.npins-- }()
+	for i := 0; i < n; i++ {
+		e.pins[e.npins-1] = pin{where: where, idx: i}
+		via = e.choose(t)
 		if (via != ViaNone) == deny {
-			// A Deny that holds under one choice, or an Allow that fails
-			// under one, is decided.
-			e.npins = base
+			// A Deny that holds under one choice, or an Allow that
+			// fails under one, is decided.
 			return via
 		}
-		// The next choice: the deepest pin with a value left.
-		for {
-			if e.npins == base {
-				return via
-			}
-			i := e.npins - 1
-			vals, _ := e.req.lookup(e.pins[i].name)
-			if n := next[i]; n < len(vals) {
-				e.pins[i].idx = n
-				next[i]++
-				break
-			}
-			e.npins--
-		}
 	}
+	return via
 }
 
 // resolve returns the value of a policy variable. A multivalued key cannot be
@@ -273,7 +241,7 @@ func timeKeyOf(k string) uint8 {
 // present reports whether a key has a value, for the Null operator.
 func (e *evalCtx) present(c *cond) bool {
 	// Present or absent is the same under every choice of an ambiguous key.
-	if vals, _ := e.req.lookup(c.key); len(vals) > 0 {
+	if len(e.req.Values(c.key)) > 0 {
 		return true
 	}
 	return c.timeKey != 0 && !e.req.Time.IsZero()
@@ -588,9 +556,9 @@ func (p *Policy) Explain(r *Request) Explanation {
 		for _, c := range s.conds {
 			e.npins, e.budget = 0, maxChoices
 			if e.choose(choice{s: s, c: c}) == ViaNone {
-				vals, amb := r.lookup(c.key)
+				vals, where := r.lookup(c.key)
 				what := "is absent"
-				if amb {
+				if where >= 0 {
 					which := "every one"
 					if deny {
 						which = "any"

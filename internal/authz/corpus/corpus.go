@@ -434,43 +434,42 @@ func (k *Key) IsDefault() bool {
 	return len(k.Policy) == 0 || string(bytes.TrimSpace(k.Policy)) == `"default"`
 }
 
-// PrincipalID resolves an IAM user or role ARN as IAM does when a key policy
-// or grant naming it is saved (kms.PrincipalResolver): to the unique id of
-// the entity of the world it names, ok false when it names none. Entities
-// come first, with the id they had when the world's policies and grants were
-// saved ("" derives it as Principal.Identity does); then user principals and
-// the roles of session principals, in name order. Principals that are not
-// users or roles are accepted without an id.
+// PrincipalExists reports whether an IAM user or role ARN names an entity of the
+// world: an entity, a user principal, or the role of a session principal.
+func (f *File) PrincipalExists(arn string) bool {
+	_, ok := f.PrincipalID(arn)
+	return ok
+}
+
+// PrincipalID returns the unique id of the IAM user or role an ARN names in
+// the world, as saved key policies and grants bind it (IAM User Guide,
+// Principal element): the entity's id, else the id of the principal with
+// that ARN (for a role, the role part of a session principal's aws:userid);
+// ok is false when the ARN names no user or role of the world. Other ARNs
+// (account roots, sessions) are not bound: "" and true.
 func (f *File) PrincipalID(arn string) (string, bool) {
-	account, kind, name, ok := iamEntity(arn)
-	if !ok {
-		return "", true
-	}
-	prefix := map[string]string{"user": "AIDA", "role": "AROA"}[kind]
 	if id, ok := f.Entities[arn]; ok {
 		if id == "" {
-			id = uniqueID(prefix, account+"/"+name)
+			id = derivedID(arn)
 		}
 		return id, true
 	}
-	names := make([]string, 0, len(f.Principals))
-	for n := range f.Principals {
-		names = append(names, n)
+	rest, _ := strings.CutPrefix(arn, "arn:aws:iam::")
+	_, res, _ := strings.Cut(rest, ":")
+	if !strings.HasPrefix(res, "user/") && !strings.HasPrefix(res, "role/") {
+		return "", true
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		p := f.Principals[n]
+	for _, name := range sortedNames(f.Principals) {
+		p := f.Principals[name]
+		id, err := p.Identity(DefaultTime, KeyID)
+		if err != nil {
+			continue
+		}
 		switch {
-		case kind == "user" && p.Type == "user" && p.ARN() == arn:
-			if p.UserID != "" {
-				return p.UserID, true
-			}
-			return uniqueID(prefix, account+"/"+name), true
-		case kind == "role" && p.Type == "session" && "arn:aws:iam::"+p.Account+":role/"+p.Name == arn:
-			if role, _, _ := strings.Cut(p.UserID, ":"); role != "" {
-				return role, true
-			}
-			return uniqueID(prefix, account+"/"+name), true
+		case p.Type == "user" && p.ARN() == arn:
+			return id.EntityID(), true
+		case p.Type == "session" && "arn:aws:iam::"+p.Account+":role/"+p.Name == arn:
+			return id.EntityID(), true
 		}
 	}
 	return "", false
@@ -489,17 +488,23 @@ func (f *File) Bindings(doc []byte) map[string]string {
 	return out
 }
 
-// iamEntity splits the ARN of an IAM user or role.
-func iamEntity(arn string) (account, kind, name string, ok bool) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" {
-		return "", "", "", false
+// derivedID is the id Identity gives a user or role of that ARN.
+func derivedID(arn string) string {
+	rest, _ := strings.CutPrefix(arn, "arn:aws:iam::")
+	account, res, _ := strings.Cut(rest, ":")
+	if name, ok := strings.CutPrefix(res, "user/"); ok {
+		return uniqueID("AIDA", account+"/"+name)
 	}
-	kind, _, _ = strings.Cut(parts[5], "/")
-	if kind != "user" && kind != "role" {
-		return "", "", "", false
+	return uniqueID("AROA", account+"/"+res[strings.LastIndex(res, "/")+1:])
+}
+
+func sortedNames(m map[string]*Principal) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
 	}
-	return parts[4], kind, parts[5][strings.LastIndexByte(parts[5], '/')+1:], true
+	sort.Strings(out)
+	return out
 }
 
 // ARN is the principal's ARN.
