@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -40,21 +41,21 @@ var encryptionContext = map[string]string{"purpose": "kmsbench", "tenant": "t-00
 func newHandler(b *testing.B) http.Handler {
 	b.Helper()
 	dir := b.TempDir()
-	sealer, _, err := seal.LoadOrCreateFile(filepath.Join(dir, "root.key"), rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
 	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	sealer, rootTxn, err := seal.Initialize(ctx, st, seal.NewFileSeal(filepath.Join(dir, "root.key"), rand.Reader), rand.Reader, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ids, err := iam.New(ctx, st, sealer, iam.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := ids.Bootstrap(ctx, iam.Bootstrap{AccountID: account, AccessKeyID: accessKey, SecretAccessKey: secretKey}); err != nil {
+	if _, err := ids.Bootstrap(ctx, iam.Bootstrap{AccountID: account, AccessKeyID: accessKey, SecretAccessKey: secretKey, Also: rootTxn}); err != nil {
 		b.Fatal(err)
 	}
 	k, err := tkms.New(ctx, st, sealer, tkms.Options{Log: log})

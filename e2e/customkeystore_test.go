@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,14 @@ const softHSMModule = "/usr/lib/softhsm/libsofthsm2.so"
 // returns the environment that makes trent serve offer it as cluster.
 func softHSMToken(t *testing.T, cluster, label, pin string) []string {
 	t.Helper()
+	return softHSMTokens(t, pin, [2]string{cluster, label})
+}
+
+// softHSMTokens initialises one SoftHSM2 token per {cluster, label}, all
+// with the user PIN pin, and returns the environment that makes trent
+// serve offer each as its cluster.
+func softHSMTokens(t *testing.T, pin string, tokens ...[2]string) []string {
+	t.Helper()
 	util, err := exec.LookPath("softhsm2-util")
 	if err != nil {
 		t.Skip("softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): ", err)
@@ -37,20 +46,24 @@ func softHSMToken(t *testing.T, cluster, label, pin string) []string {
 		t.Skip("softhsm2 is not installed: ", err)
 	}
 	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokens, 0o700); err != nil {
+	tokenDir := filepath.Join(dir, "tokens")
+	if err := os.Mkdir(tokenDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokenDir+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(util, "--init-token", "--free", "--label", label, "--so-pin", "so-secret-1", "--pin", pin)
-	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("softhsm2-util: %v: %s", err, out)
+	var hsms []string
+	for _, tok := range tokens {
+		cmd := exec.Command(util, "--init-token", "--free", "--label", tok[1], "--so-pin", "so-secret-1", "--pin", pin)
+		cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("softhsm2-util: %v: %s", err, out)
+		}
+		hsms = append(hsms, tok[0]+"=module="+softHSMModule+",token="+tok[1])
 	}
-	return []string{"SOFTHSM2_CONF=" + conf, "TRENT_HSMS=" + cluster + "=module=" + softHSMModule + ",token=" + label}
+	return []string{"SOFTHSM2_CONF=" + conf, "TRENT_HSMS=" + strings.Join(hsms, ";")}
 }
 
 // trustAnchor is a self-signed certificate, standing in for a cluster's.

@@ -130,7 +130,7 @@ func TestWrongRootKeyRefused(t *testing.T) {
 	}
 	cmd := exec.Command(testserver.Binary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir)
 	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "is not the one this store's records are sealed with") {
+	if err == nil || !strings.Contains(string(out), "the configured seal does not open this store's root key") {
 		t.Fatalf("serve with a foreign root key: %v\n%s", err, out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/trentkms/trent/internal/testserver"
 )
@@ -180,4 +181,22 @@ func TestEmptyListsOnTheWire(t *testing.T) {
 			empty(t, sdkLen(len(out.ReplicaTags), out.ReplicaTags == nil), "ReplicaTags")
 		})
 	})
+}
+
+// TestDryRunIgnoreCiphertext: a DryRun Decrypt or ReEncrypt with
+// DryRunModifiers IGNORE_CIPHERTEXT and a junk ciphertext answers
+// DryRunOperationException, as the model's DryRunModifiers says.
+func TestDryRunIgnoreCiphertext(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	c := kms.NewFromConfig(srv.Config(""))
+	ctx := testserver.Context(t)
+	k := newKey(t, c, nil)
+	junk := []byte("junk")
+	ignore := []types.DryRunModifierType{types.DryRunModifierTypeIgnoreCiphertext}
+	_, err := c.Decrypt(ctx, &kms.DecryptInput{KeyId: k.KeyId, CiphertextBlob: junk, DryRun: aws.Bool(true), DryRunModifiers: ignore})
+	wantErr(t, err, "DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
+	_, err = c.ReEncrypt(ctx, &kms.ReEncryptInput{SourceKeyId: k.Arn, DestinationKeyId: k.KeyId, CiphertextBlob: junk, DryRun: aws.Bool(true), DryRunModifiers: ignore})
+	wantErr(t, err, "DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
+	_, err = c.Decrypt(ctx, &kms.DecryptInput{KeyId: k.KeyId, CiphertextBlob: junk, DryRun: aws.Bool(true)})
+	wantErr(t, err, "InvalidCiphertextException", "")
 }

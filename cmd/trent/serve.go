@@ -13,16 +13,17 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	"crypto/rand"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/backup"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
@@ -45,6 +46,10 @@ type serveConfig struct {
 	tlsCert, tlsKey            string
 	store                      storeFlags
 	hsms                       []string
+	seal                       string
+	adminSocket                string
+	// The KMS resource quotas (kms.Options).
+	maxKeys, maxAliases, maxKeyStores int
 }
 
 func envOr(name, def string) string {
@@ -56,6 +61,17 @@ func envOr(name, def string) string {
 
 func newServeCmd() *cobra.Command {
 	var c serveConfig
+	// AWS KMS's resource quotas (KMS Developer Guide, resource-limits.md),
+	// which the operator may change.
+	quotas := []struct {
+		flag, env, what string
+		v               *int
+		def             int
+	}{
+		{"max-keys-per-region", "TRENT_MAX_KEYS_PER_REGION", "KMS keys of an account in a Region, in any state", &c.maxKeys, 100000},
+		{"max-aliases-per-key", "TRENT_MAX_ALIASES_PER_KEY", "aliases of one KMS key", &c.maxAliases, 50},
+		{"max-custom-key-stores", "TRENT_MAX_CUSTOM_KEY_STORES", "custom key stores of an account in a Region", &c.maxKeyStores, 10},
+	}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Trent server on its embedded store",
@@ -73,6 +89,18 @@ material, and writes an AWS credentials file into the data directory.`,
 			if v := os.Getenv("TRENT_HSMS"); v != "" && !cmd.Flags().Changed("hsm") {
 				c.hsms = strings.Split(v, ";")
 			}
+			for _, q := range quotas {
+				if v := os.Getenv(q.env); v != "" && !cmd.Flags().Changed(q.flag) {
+					n, err := strconv.Atoi(v)
+					if err != nil {
+						return fmt.Errorf("%s: %w", q.env, err)
+					}
+					*q.v = n
+				}
+				if *q.v <= 0 {
+					return fmt.Errorf("--%s: %d; a quota is a positive number", q.flag, *q.v)
+				}
+			}
 			return serve(cmd.Context(), c)
 		},
 	}
@@ -89,7 +117,13 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.metricsListen, "metrics-listen", os.Getenv("TRENT_METRICS_LISTEN"), "address for Prometheus metrics at /metrics, host:port; empty: none [TRENT_METRICS_LISTEN]")
 	f.StringVar(&c.auditLog, "audit-log", os.Getenv("TRENT_AUDIT_LOG"), "the audit log: a JSON-lines file of CloudTrail-shaped events, or - for stdout; default <data-dir>/audit.jsonl [TRENT_AUDIT_LOG]")
 	c.store.register(f)
+	f.StringVar(&c.seal, "seal", envOr("TRENT_SEAL", "file"), "what wraps the root key: file[:path=…], passphrase[:stdin|file=…|env[=NAME]][,time=,memory-mib=,threads=], "+
+		"pkcs11:module=…,token=…[,pin-file=…] (PIN else from TRENT_SEAL_PIN), kms:key=…[,endpoint=URL][,region=…]; see README [TRENT_SEAL]")
+	f.StringVar(&c.adminSocket, "admin-socket", os.Getenv("TRENT_ADMIN_SOCKET"), "the Unix socket trent unseal talks to; default <data-dir>/admin.sock [TRENT_ADMIN_SOCKET]")
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
+	for _, q := range quotas {
+		f.IntVar(q.v, q.flag, q.def, "quota of "+q.what+"; AWS's by default ["+q.env+"]")
+	}
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
 	return cmd
 }
@@ -123,93 +157,9 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	sealer, _, err := seal.LoadOrCreateFile(filepath.Join(dataDir, "root.key"), rand.Reader)
+	sealSpec, err := parseSealSpec(c.seal, dataDir)
 	if err != nil {
 		return err
-	}
-	st, err := c.store.open(ctx, dataDir)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := checkRootKey(ctx, st, sealer, filepath.Join(dataDir, "root.key")); err != nil {
-		return err
-	}
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	ids, err := iam.New(ctx, st, sealer, iam.Options{Log: log})
-	if err != nil {
-		return err
-	}
-	boot, err := ids.Bootstrap(ctx, iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret})
-	if err != nil {
-		return err
-	}
-	credFile := filepath.Join(dataDir, "credentials")
-	if boot.CreatedKey {
-		if err := writeCredentials(credFile, boot.AccessKeyID, boot.SecretAccessKey, c.regions[0]); err != nil {
-			return err
-		}
-	}
-	clusters, closeHSMs, err := openHSMs(c.hsms)
-	if err != nil {
-		return err
-	}
-	defer closeHSMs()
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions})
-	if err != nil {
-		return err
-	}
-	ids.SetRoleUsage(kmsRoleUsage(k))
-	auditPath := c.auditLog
-	if auditPath == "" {
-		auditPath = filepath.Join(dataDir, "audit.jsonl")
-	}
-	auditLog, err := audit.Open(auditPath, audit.Options{Log: log})
-	if err != nil {
-		return err
-	}
-	defer auditLog.Close()
-	k.SetUsageSource(auditLog)
-	reg := metrics.New()
-	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
-	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
-		st := auditLog.Stats()
-		return float64(st.Recorded - st.Written)
-	}})
-	reg.AddGauge(metrics.Gauge{Name: "trent_audit_queue_waits_total", Help: "Times a request waited for room in the audit queue.", Value: func() float64 { return float64(auditLog.Stats().Waits) }})
-	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg})
-	if err != nil {
-		return err
-	}
-	if c.metricsListen != "" {
-		ml, err := net.Listen("tcp", c.metricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-			if _, err := reg.WriteTo(w); err != nil {
-				log.Debug("metrics: write", "err", err)
-			}
-		})
-		// Profiles show where the server spends its time; only with
-		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
-		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		}
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server stopped", "err", err)
-			}
-		}()
-		defer ms.Close()
-		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
 	}
 	var specs []endpointSpec
 	for _, e := range c.endpoints {
@@ -232,6 +182,46 @@ func serve(ctx context.Context, c serveConfig) error {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		scheme = "https"
 	}
+	// A passphrase from standard input, a file or the environment is read
+	// now; one from trent unseal comes later through the admin socket.
+	var wrapper seal.Wrapper
+	if !sealSpec.fromUnseal() {
+		var pass []byte
+		if sealSpec.kind == seal.Passphrase {
+			if pass, err = sealSpec.passphrase(newSecrets(os.Stdin), nil); err != nil {
+				return err
+			}
+		}
+		wrapper, err = sealSpec.wrapper(ctx, pass)
+		clear(pass)
+		if err != nil {
+			return err
+		}
+		defer wrapper.Close()
+	}
+	if sealSpec.kind == seal.File {
+		log.Warn("the file seal is for development: the key that wraps the root key is the file " + sealSpec.path +
+			"; whoever reads it and the store can decrypt every key. Use --seal passphrase, pkcs11 or kms in production")
+	}
+	st, err := c.store.open(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Get(ctx, backup.IncompleteKey); err == nil {
+		return errors.New("a restore into this store did not finish: run trent restore --replace again")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := store.CheckSchema(ctx, st); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// The listeners open before the root key is unsealed, so that a sealed
+	// node answers that it is sealed (gate) instead of refusing connections.
 	// listen opens a listener, wrapped in TLS when configured: requests then
 	// carry aws:SecureTransport true.
 	listen := func(addr string) (net.Listener, error) {
@@ -245,22 +235,184 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	servers := []*http.Server{hs}
+	gates := []*gate{{}}
 	listeners := []net.Listener{ln}
 	for _, e := range specs {
 		l, err := listen(e.listen)
 		if err != nil {
 			return fmt.Errorf("endpoint %s: %w", e.ID, err)
 		}
-		servers = append(servers, &http.Server{Handler: srv.Endpoint(e.Endpoint), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+		gates = append(gates, &gate{})
 		listeners = append(listeners, l)
-		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, l.Addr())
 	}
+	var servers []*http.Server
+	for _, g := range gates {
+		servers = append(servers, &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+	}
+	errc := make(chan error, 3+len(servers))
+	for i := range servers {
+		go func() {
+			if err := servers[i].Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	defer func() {
+		for _, h := range servers {
+			h.Close()
+		}
+	}()
+	endpoint := scheme + "://" + ln.Addr().String()
+
+	// Metrics and readiness answer from the start, sealed or not.
+	reg := metrics.New()
+	var ready atomic.Bool
+	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed or starting.", Value: func() float64 {
+		if ready.Load() {
+			return 1
+		}
+		return 0
+	}})
+	if c.metricsListen != "" {
+		ml, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		// Readiness for load balancers and orchestrators: 503 while the node
+		// is sealed or starting.
+		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+			if !ready.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintln(w, "sealed")
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			if _, err := reg.WriteTo(w); err != nil {
+				log.Debug("metrics: write", "err", err)
+			}
+		})
+		// Profiles show where the server spends its time; only with
+		// TRENT_DEBUG_PPROF=1, since goroutine dumps reveal internals.
+		if os.Getenv("TRENT_DEBUG_PPROF") == "1" {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ms.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		defer ms.Close()
+		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
+	}
+
+	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret}
+	adminPath := c.adminSocket
+	if adminPath == "" {
+		adminPath = filepath.Join(dataDir, "admin.sock")
+	}
+	adminLn, err := listenAdmin(adminPath)
+	if err != nil {
+		return err
+	}
+	adm := &adminSocket{path: adminPath, kind: sealSpec.kind, busy: make(chan struct{}, 1), st: st, log: log}
+	adm.sealed.Store(true)
+	status, err := seal.ReadStatus(ctx, st)
+	if err != nil {
+		return err
+	}
+	adm.initialized.Store(status.Initialized)
+	var u unlocked
+	if wrapper != nil {
+		adm.serve(adminLn)
+		defer adm.close()
+		if u, err = unlock(ctx, st, wrapper, boot, log); err != nil {
+			return err
+		}
+		// The seal's secrets (PIN, passphrase) and module are not needed
+		// once the root key is unwrapped.
+		wrapper.Close()
+	} else {
+		done := make(chan unlocked, 1)
+		adm.unseal = func(rctx context.Context, pass []byte) error {
+			w, err := sealSpec.wrapper(rctx, pass)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			got, err := unlock(rctx, st, w, boot, log)
+			if err != nil {
+				return err
+			}
+			adm.initialized.Store(true)
+			adm.sealed.Store(false)
+			done <- got
+			return nil
+		}
+		adm.serve(adminLn)
+		defer adm.close()
+		fmt.Printf("Trent is sealed at %s; unseal it with: trent unseal --admin-socket %s\n", endpoint, adminPath)
+		select {
+		case u = <-done:
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		}
+	}
+	sealer, ids := u.sealer, u.ids
+	credFile := filepath.Join(dataDir, "credentials")
+	if u.boot.CreatedKey {
+		if err := writeCredentials(credFile, u.boot.AccessKeyID, u.boot.SecretAccessKey, c.regions[0]); err != nil {
+			return err
+		}
+	}
+	clusters, closeHSMs, err := openHSMs(c.hsms)
+	if err != nil {
+		return err
+	}
+	defer closeHSMs()
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions,
+		MaxKeysPerRegion: c.maxKeys, MaxAliasesPerKey: c.maxAliases, MaxCustomKeyStores: c.maxKeyStores})
+	if err != nil {
+		return err
+	}
+	ids.SetRoleUsage(kmsRoleUsage(k))
+	auditPath := c.auditLog
+	if auditPath == "" {
+		auditPath = filepath.Join(dataDir, "audit.jsonl")
+	}
+	auditLog, err := audit.Open(auditPath, audit.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	defer auditLog.Close()
+	k.SetUsageSource(auditLog)
+	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
+	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
+		st := auditLog.Stats()
+		return float64(st.Recorded - st.Written)
+	}})
+	reg.AddGauge(metrics.Gauge{Name: "trent_audit_queue_waits_total", Help: "Times a request waited for room in the audit queue.", Value: func() float64 { return float64(auditLog.Stats().Waits) }})
+	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg})
+	if err != nil {
+		return err
+	}
+	for i, e := range specs {
+		gates[i+1].open(srv.Endpoint(e.Endpoint))
+		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
+	}
+	gates[0].open(srv)
+	adm.sealed.Store(false)
+	ready.Store(true)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2+len(servers))
 	go func() { errc <- ids.Run(runCtx) }()
 	go func() { errc <- k.Run(runCtx) }()
 	auditDone := make(chan error, 1)
@@ -272,16 +424,7 @@ func serve(ctx context.Context, c serveConfig) error {
 			errc <- fmt.Errorf("audit log: %w", err)
 		}
 	}()
-	for i := range servers {
-		go func() {
-			if err := servers[i].Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
-			}
-		}()
-	}
-
-	endpoint := scheme + "://" + ln.Addr().String()
-	printBanner(endpoint, c.regions, boot, credFile)
+	printBanner(endpoint, c.regions, u.boot, credFile)
 
 	var runErr error
 	select {
@@ -334,35 +477,6 @@ func writeCredentials(path, keyID, secret, region string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// rootKeyCanary is a record sealed under the root key when a store is first
-// used: a node started with another root key (a cluster node given the wrong
-// root.key) stops at once with a clear message, instead of failing later on
-// every record it cannot open.
-const rootKeyCanary = "seal/canary"
-
-func checkRootKey(ctx context.Context, st store.Store, sealer *seal.Sealer, keyFile string) error {
-	aad := []byte("trent/seal/canary")
-	kv, err := st.Get(ctx, rootKeyCanary)
-	if errors.Is(err, store.ErrNotFound) {
-		sealed, err := sealer.Seal([]byte("trent"), aad)
-		if err != nil {
-			return err
-		}
-		_, err = st.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: rootKeyCanary}}, Puts: []store.KV{{Key: rootKeyCanary, Value: sealed}}})
-		if errors.Is(err, store.ErrConflict) {
-			return checkRootKey(ctx, st, sealer, keyFile) // another node just wrote it
-		}
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := sealer.Open(kv.Value, aad); err != nil {
-		return fmt.Errorf("the root key %s is not the one this store's records are sealed with: every node of a cluster needs the same root.key", keyFile)
-	}
-	return nil
 }
 
 func (m slrMaker) EnsureMultiRegionKeyRole(ctx context.Context, id *authz.Identity, r authz.Request) error {

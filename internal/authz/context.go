@@ -66,7 +66,10 @@ func (id *Identity) Keys() policy.Keys {
 			k["aws:username"] = []string{id.Name}
 		}
 		for tk, tv := range id.Tags {
-			k.Set("aws:PrincipalTag/"+tk, tv)
+			// Tags that differ only in case (a role's Team and a
+			// session's team) are one ambiguous key, not a value
+			// chosen by map order (policy.Keys.SetOne).
+			k.SetOne("aws:PrincipalTag/"+tk, tv)
 		}
 		if id.Temporary {
 			k["aws:tokenissuetime"] = []string{id.Issued.UTC().Format(time.RFC3339)}

@@ -66,7 +66,7 @@ func ExplainKey(r *KeyRequest) KeyExplanation {
 		x.Endpoint = &e
 	}
 	for _, g := range r.Grants {
-		x.Grants = append(x.Grants, GrantMatch{ID: g.ID, Grantee: g.GranteePrincipal, Operations: g.Operations, Applies: g.Allows(r.Identity, r.Operation, r.EncryptionContext)})
+		x.Grants = append(x.Grants, GrantMatch{ID: g.ID, Grantee: g.GranteePrincipal, Operations: g.Operations, Applies: g.AllowsRequest(r)})
 	}
 	return x
 }

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -83,10 +84,27 @@ type Identity struct {
 }
 
 // PolicyPrincipal is the caller as policy evaluation matches it against
-// Principal elements: an AWS principal, or a service principal.
+// Principal elements: an AWS principal, or a service principal. An IAM user
+// carries its unique id and a role session its role's, which is what saved
+// policies bind user and role ARNs to (policy.Options.Bound).
 func (id *Identity) PolicyPrincipal() policy.Principal {
 	if id.Type == ServiceType {
 		return policy.Principal{Type: policy.ServicePrincipal, ARN: id.ARN}
 	}
-	return policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account}
+	return policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account, ID: id.EntityID()}
+}
+
+// EntityID is the unique id of the IAM entity behind the caller: the user's
+// (AIDA…) for an IAM user and its GetSessionToken sessions, the role's
+// (AROA…) for a role session, whose UserID is "AROA…:session-name"; empty
+// for the root user and services, which no policy binds.
+func (id *Identity) EntityID() string {
+	switch id.Type {
+	case UserType:
+		return id.UserID
+	case AssumedRoleType:
+		role, _, _ := strings.Cut(id.UserID, ":")
+		return role
+	}
+	return ""
 }

@@ -8,19 +8,41 @@ import (
 
 // Grant is what authorization needs of a KMS grant.
 type Grant struct {
-	ID                string
-	GranteePrincipal  string // an ARN: account root, user, role or assumed-role session
-	Operations        []string
-	ContextEquals     map[string]string // EncryptionContextEquals constraint
-	ContextSubset     map[string]string // EncryptionContextSubset constraint
+	ID               string
+	GranteePrincipal string // an ARN: account root, user, role or assumed-role session
+	// GranteeServicePrincipal, instead of GranteePrincipal, is a service
+	// principal: the grant is for that registered service acting for
+	// itself (CreateGrant, GranteeServicePrincipal).
+	GranteeServicePrincipal string
+	Operations              []string
+	// ContextEquals and ContextSubset are the encryption context
+	// constraints. nil is no constraint; an empty, non-nil ContextEquals is
+	// one: the request's context must be empty.
+	ContextEquals map[string]string
+	ContextSubset map[string]string
+	// SourceArn is the SourceArn constraint: the request must be made on
+	// behalf of this resource (aws:SourceArn).
+	SourceArn         string
 	HasConstraints    bool
 	RetiringPrincipal string
 }
 
 // Allows reports whether the grant gives the caller the operation with this
-// encryption context (KMS Developer Guide: grants, grant constraints).
+// encryption context, for a request made on behalf of no resource (a
+// SourceArn constraint is then not met). DecideKey uses AllowsRequest.
 func (g *Grant) Allows(id *Identity, operation string, ec map[string]string) bool {
-	if !granteeMatches(g.GranteePrincipal, id) {
+	return g.allows(id, operation, ec, "")
+}
+
+// AllowsRequest reports whether the grant allows a request: the caller is
+// the grantee (or a session of the grantee role), the operation is one of the
+// grant's, and the request meets the grant's constraints.
+func (g *Grant) AllowsRequest(r *KeyRequest) bool {
+	return g.allows(r.Identity, r.Operation, r.EncryptionContext, r.Request.SourceARN)
+}
+
+func (g *Grant) allows(id *Identity, operation string, ec map[string]string, sourceARN string) bool {
+	if !granteeMatches(g.GranteePrincipal, id) && !ServiceIs(g.GranteeServicePrincipal, id) {
 		return false
 	}
 	found := false
@@ -30,18 +52,77 @@ func (g *Grant) Allows(id *Identity, operation string, ec map[string]string) boo
 	if !found {
 		return false
 	}
-	if g.ContextEquals != nil {
-		if len(ec) != len(g.ContextEquals) {
-			return false
-		}
-		for k, v := range g.ContextEquals {
-			if ev, ok := ec[k]; !ok || ev != v {
-				return false
+	// "The SourceArn constraint ... does not apply to RetireGrant"
+	// (GrantConstraints, KMS API Reference).
+	if g.SourceArn != "" && operation != "RetireGrant" && sourceARN != g.SourceArn {
+		return false
+	}
+	// Encryption context constraints apply only to the operations that take
+	// an encryption context; "the encryption context constraint is ignored
+	// for DescribeKey and RetireGrant", and for CreateGrant it bounds the
+	// grants created, not the request (create-grant-overview.md).
+	if !TakesEncryptionContext(operation) {
+		return true
+	}
+	if g.ContextEquals != nil && !ContextEquals(g.ContextEquals, ec) {
+		return false
+	}
+	return g.ContextSubset == nil || ContextIncludes(g.ContextSubset, ec)
+}
+
+// TakesEncryptionContext reports whether a grant operation has an encryption
+// context parameter (create-grant-overview.md: grant constraints).
+func TakesEncryptionContext(operation string) bool {
+	switch operation {
+	case "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext":
+		return true
+	}
+	return false
+}
+
+// ContextIncludes reports whether an encryption context meets an
+// EncryptionContextSubset constraint. "In a grant constraint, the key in each
+// key-value pair is not case sensitive, but the value is case sensitive"
+// (GrantConstraints, KMS API Reference), so a request whose context has
+// keys that differ only in case ({"dept":"IT","DEPT":"HR"}) meets the
+// constraint only if every one of them has the constraint's value: the
+// answer must not depend on which one is meant, and the grant is an Allow.
+func ContextIncludes(want, ec map[string]string) bool {
+	for k, v := range want {
+		found := false
+		for ek, ev := range ec {
+			if strings.EqualFold(ek, k) {
+				if ev != v {
+					return false
+				}
+				found = true
 			}
 		}
+		if !found {
+			return false
+		}
 	}
-	for k, v := range g.ContextSubset {
-		if ev, ok := ec[k]; !ok || ev != v {
+	return true
+}
+
+// ContextEquals reports whether an encryption context meets an
+// EncryptionContextEquals constraint: it includes the constraint's pairs
+// (as ContextIncludes) and no other key. An empty constraint is met only by
+// an empty context.
+func ContextEquals(want, ec map[string]string) bool {
+	if !ContextIncludes(want, ec) {
+		return false
+	}
+	for ek := range ec {
+		covered := false
+		for k := range want {
+			if strings.EqualFold(ek, k) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
 			return false
 		}
 	}
@@ -64,6 +145,12 @@ func granteeMatches(grantee string, id *Identity) bool {
 		}
 	}
 	return false
+}
+
+// ServiceIs reports whether a service principal names the caller: a
+// registered service acting for itself.
+func ServiceIs(service string, id *Identity) bool {
+	return service != "" && id.Type == ServiceType && id.ARN == service
 }
 
 // KeyRequest is one KMS operation on a key, as authorization sees it.
@@ -99,107 +186,42 @@ type KeyDecision struct {
 	GrantID string
 }
 
-// DecideKey makes AWS KMS's decision for a request on a key: an explicit
-// deny in the key policy, an identity policy, a boundary, a session policy or
-// the endpoint policy wins over everything, grants included; the endpoint
-// policy (if any) must allow; then the key policy must allow the caller
-// directly, or allow the caller's account so that its IAM policies decide
-// (KMS Developer Guide: key policies, IAM policies, troubleshooting key
-// access); else a grant for the caller and operation allows.
+// DecideKey makes AWS KMS's decision for a request on a key: the key policy
+// combined with the caller's identity-based policies, boundary, session
+// policies, SCPs and the endpoint policy as DecideResource does (an explicit
+// deny anywhere wins over everything, grants included; the key policy must
+// allow the caller directly, or allow the caller's account so that its IAM
+// policies decide: KMS Developer Guide, key policies, IAM policies,
+// troubleshooting key access); else a grant for the caller and operation
+// allows, unless the denial was final (an explicit deny, an SCP or the
+// endpoint policy).
 func DecideKey(r *KeyRequest) KeyDecision {
 	id := r.Identity
 	req := &policy.Request{
 		Principal: id.PolicyPrincipal(),
 		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
 	}
-	if d, ok := guardrails(id, req); !ok {
-		return KeyDecision{Decision: d}
-	}
 	kp := policy.Outcome{Decision: policy.NotApplicable, Statement: -1}
 	if r.KeyPolicy != nil {
 		kp = r.KeyPolicy.Decide(req)
-	}
-	if kp.Decision == policy.ExplicitDeny {
-		return KeyDecision{Decision: Decision{Reason: ExplicitResourceDeny, Statement: kp.Statement, Sid: kp.Sid}}
-	}
-	idOut, _ := policy.DecideAll(id.Policies, req)
-	if idOut.Decision == policy.ExplicitDeny {
-		return KeyDecision{Decision: Decision{Reason: ExplicitIdentityDeny, Statement: idOut.Statement, Sid: idOut.Sid}}
-	}
-	boundary := policy.Outcome{Decision: policy.Allow}
-	if id.Boundary != nil {
-		if boundary = id.Boundary.Decide(req); boundary.Decision == policy.ExplicitDeny {
-			return KeyDecision{Decision: Decision{Reason: ExplicitBoundaryDeny, Statement: boundary.Statement, Sid: boundary.Sid}}
-		}
-	}
-	session := policy.Outcome{Decision: policy.Allow}
-	if id.HasSessionPolicy {
-		if session, _ = policy.DecideAll(id.SessionPolicies, req); session.Decision == policy.ExplicitDeny {
-			return KeyDecision{Decision: Decision{Reason: ExplicitSessionDeny, Statement: session.Statement, Sid: session.Sid}}
-		}
 	}
 	endpoint := r.Endpoint
 	if endpoint == nil {
 		endpoint = r.Request.Endpoint
 	}
-	if endpoint != nil {
-		switch ep := endpoint.Decide(req); ep.Decision {
-		case policy.ExplicitDeny:
-			return KeyDecision{Decision: Decision{Reason: ExplicitEndpointDeny, Statement: ep.Statement, Sid: ep.Sid}}
-		case policy.NotApplicable:
-			return KeyDecision{Decision: Decision{Reason: NoEndpointAllow, Statement: -1}}
-		}
-	}
-
-	// The caller's own account's side: root may do anything in IAM terms; others need an allow.
-	identityAllows := id.Type == RootType || idOut.Decision == policy.Allow
-	limitsAllow := func() Reason {
-		switch {
-		case boundary.Decision != policy.Allow:
-			return NoBoundaryAllow
-		case session.Decision != policy.Allow:
-			return NoSessionAllow
-		}
-		return Allowed
-	}
-	sameAccount := id.Account == r.KeyAccount
-	deny := Reason(NoResourceAllow)
-	if kp.Decision == policy.Allow {
-		direct := kp.Via >= policy.ViaNotPrincipal
-		switch {
-		case id.Type == ServiceType:
-			// A service principal has no identity policies: the key policy's
-			// allow of the service is the whole permission (KMS Developer
-			// Guide: allowing AWS services to use a KMS key).
-			if kp.Via >= policy.ViaAnyone {
-				return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
-			}
-		case direct && sameAccount:
-			// A key policy naming the caller suffices in its account; a role
-			// session allowed through its role (not its own session ARN) is
-			// still bounded by its session policy and boundary.
-			if id.Type != AssumedRoleType || kp.Via == policy.ViaPrincipal {
-				return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
-			}
-			if why := limitsAllow(); why != Allowed {
-				deny = why
-				break
-			}
-			return KeyDecision{Decision: Decision{Statement: kp.Statement, Sid: kp.Sid}, By: "key-policy"}
-		case !identityAllows:
-			deny = NoIdentityAllow
-		default:
-			if why := limitsAllow(); why != Allowed {
-				deny = why
-				break
-			}
-			return KeyDecision{Decision: Decision{Statement: idOut.Statement, Sid: idOut.Sid}, By: "iam"}
-		}
+	d := DecideResource(id, req, r.KeyAccount, kp, endpoint)
+	switch {
+	case d.Allowed() && d.ByResource:
+		return KeyDecision{Decision: d.Decision, By: "key-policy"}
+	case d.Allowed():
+		return KeyDecision{Decision: d.Decision, By: "iam"}
+	case d.Reason.final():
+		return KeyDecision{Decision: d.Decision}
 	}
 	for _, g := range r.Grants {
-		if g.Allows(id, r.Operation, r.EncryptionContext) {
+		if g.AllowsRequest(r) {
 			return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
 		}
 	}
-	return KeyDecision{Decision: Decision{Reason: deny, Statement: -1}}
+	return KeyDecision{Decision: d.Decision}
 }

@@ -157,3 +157,74 @@ func TestServiceControlPolicies(t *testing.T) {
 		t.Fatalf("message = %q", got)
 	}
 }
+
+// Principal tags whose keys differ only in case are one condition key
+// (IAM User Guide, reference_policies_elements_condition.md: key names are
+// not case-sensitive); the decision must not depend on map order: a Deny
+// fires if either value makes it fire, an Allow needs both (issue 9, hole 8).
+func TestPrincipalTagsDifferingInCase(t *testing.T) {
+	deny := mustPolicy(t, policy.ResourceKind, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:Encrypt","Resource":"*"},
+		{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"admin"}}}]}`)
+	allow := mustPolicy(t, policy.ResourceKind, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"dev"}}}]}`)
+	for i := 0; i < 30; i++ {
+		for _, kp := range []*policy.Policy{deny, allow} {
+			id := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::111122223333:user/alice", Type: UserType},
+				Tags: map[string]string{"Team": "admin", "team": "dev"}}
+			d := DecideKey(&KeyRequest{Identity: id, Action: "kms:Encrypt", Operation: "Encrypt", KeyARN: keyARN, KeyAccount: keyAcct,
+				KeyPolicy: kp, More: []policy.Keys{id.Keys()}})
+			if d.Allowed() {
+				t.Fatalf("run %d: tags Team=admin, team=dev allowed (%+v); want denied", i, d)
+			}
+		}
+	}
+}
+
+// Grant constraints (GrantConstraints in the KMS API Reference;
+// create-grant-overview.md, "Using grant constraints").
+func TestGrantConstraints(t *testing.T) {
+	alice := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::111122223333:user/alice", Type: UserType}}
+	ops := []string{"Encrypt", "Decrypt", "DescribeKey", "RetireGrant", "CreateGrant", "GenerateDataKey"}
+	subset := &Grant{GranteePrincipal: alice.ARN, Operations: ops, ContextSubset: map[string]string{"Department": "IT"}}
+	equals := &Grant{GranteePrincipal: alice.ARN, Operations: ops, ContextEquals: map[string]string{"Department": "IT"}}
+	empty := &Grant{GranteePrincipal: alice.ARN, Operations: ops, ContextEquals: map[string]string{}}
+	source := &Grant{GranteePrincipal: alice.ARN, Operations: ops, SourceArn: "arn:aws:sqs:us-east-1:111122223333:q"}
+	tests := []struct {
+		rule   string
+		g      *Grant
+		op     string
+		ec     map[string]string
+		source string
+		want   bool
+	}{
+		{"Subset: the request includes the pair", subset, "Decrypt", map[string]string{"Department": "IT", "Purpose": "Test"}, "", true},
+		{"Subset: the pair is missing", subset, "Decrypt", map[string]string{"Purpose": "Test"}, "", false},
+		{"Subset: the value differs in case (values are case sensitive)", subset, "Decrypt", map[string]string{"Department": "it"}, "", false},
+		{"Subset: the key differs in case (keys are not case sensitive in a grant constraint)", subset, "Decrypt", map[string]string{"department": "IT"}, "", true},
+		{"Subset: keys that differ only in case with another value fail closed", subset, "Decrypt", map[string]string{"department": "IT", "DEPARTMENT": "HR"}, "", false},
+		{"Subset: keys that differ only in case with the same value", subset, "Decrypt", map[string]string{"department": "IT", "DEPARTMENT": "IT"}, "", true},
+		{"Equals: exactly the pair", equals, "Encrypt", map[string]string{"Department": "IT"}, "", true},
+		{"Equals: an extra pair", equals, "Encrypt", map[string]string{"Department": "IT", "Purpose": "Test"}, "", false},
+		{"Equals: the key differs in case", equals, "Encrypt", map[string]string{"DEPARTMENT": "IT"}, "", true},
+		{"Equals: keys that differ only in case with another value fail closed", equals, "Encrypt", map[string]string{"department": "IT", "DEPARTMENT": "HR"}, "", false},
+		{"Equals {}: only the empty context", empty, "Encrypt", nil, "", true},
+		{"Equals {}: any pair fails", empty, "Encrypt", map[string]string{"a": "b"}, "", false},
+		{"ignored for DescribeKey", equals, "DescribeKey", nil, "", true},
+		{"ignored for RetireGrant", subset, "RetireGrant", nil, "", true},
+		{"CreateGrant: bounds the child grant, not the request", subset, "CreateGrant", nil, "", true},
+		{"SourceArn: the request is on behalf of the resource", source, "Decrypt", nil, "arn:aws:sqs:us-east-1:111122223333:q", true},
+		{"SourceArn: on behalf of another resource", source, "Decrypt", nil, "arn:aws:sqs:us-east-1:111122223333:other", false},
+		{"SourceArn: on behalf of no resource", source, "Decrypt", nil, "", false},
+		{"SourceArn: applies to DescribeKey", source, "DescribeKey", nil, "", false},
+		{"SourceArn: does not apply to RetireGrant", source, "RetireGrant", nil, "", true},
+	}
+	for _, tt := range tests {
+		r := &KeyRequest{Identity: alice, Operation: tt.op, EncryptionContext: tt.ec, Request: Request{SourceARN: tt.source}}
+		for i := 0; i < 20; i++ { // the contexts are maps: the answer must not depend on their order
+			if got := tt.g.AllowsRequest(r); got != tt.want {
+				t.Fatalf("%s: %s with %v from %q = %v, want %v", tt.rule, tt.op, tt.ec, tt.source, got, tt.want)
+			}
+		}
+	}
+}

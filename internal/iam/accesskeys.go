@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/trentkms/trent/internal/authz"
-	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 )
@@ -46,14 +45,12 @@ func toLower(s string) string {
 }
 
 // keyOwner resolves the UserName parameter of the access key operations:
-// absent means the caller itself (a user, or root).
+// absent means the caller itself (a user, or root). A named user's existence
+// is checked where the operation decides (in its transaction, or the view
+// for ListAccessKeys).
 func (d *Directory) keyOwner(c Call, name *string) (string, error) {
 	if name != nil {
-		u := d.user(c.Identity.Account, *name)
-		if u == nil {
-			return "", noSuchUser(*name)()
-		}
-		return u.Name, nil
+		return *name, nil
 	}
 	switch c.Identity.Type {
 	case authz.RootType:
@@ -80,32 +77,46 @@ func (d *Directory) CreateAccessKey(ctx context.Context, c Call, in *iamapi.Crea
 		return nil, err
 	}
 	acct := c.Identity.Account
-	if len(d.accessKeysOf(acct, user)) >= maxAccessKeys {
-		return nil, iamapi.NewLimitExceededException("Cannot exceed quota for AccessKeysPerUser: 2")
-	}
 	id, secret, err := d.newAccessKey("AKIA")
 	if err != nil {
 		return nil, err
 	}
-	kv, err := d.accessKeyKV(acct, user, id, secret)
+	rec, err := d.accessKeyRec(acct, user, "", id, secret)
 	if err != nil {
 		return nil, err
 	}
-	txn := store.Txn{Compares: []store.Compare{{Key: kv.Key}}, Puts: []store.KV{kv}}
-	if user != "" {
-		// The user must still exist when its key is written.
-		uk, err := d.st.Get(ctx, entityKey(acct, userKind, user))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, noSuchUser(user)()
-		} else if err != nil {
-			return nil, err
+	// The owner must exist and have room for a key when the key is
+	// written; the owner's record, rewritten with the key, guards its set
+	// of keys, so a concurrent DeleteUser or CreateAccessKey conflicts.
+	err = d.atomically(ctx, func(t *tx) error {
+		rec := *rec
+		if user == "" {
+			a := t.account(acct)
+			if a == nil {
+				return noSuchUser(user)()
+			}
+			t.put(accountKey(acct), a)
+		} else {
+			u := t.user(acct, user)
+			if u == nil {
+				return noSuchUser(user)()
+			}
+			rec.UserName, rec.UserID, user = u.Name, u.ID, u.Name
+			t.put(entityKey(acct, userKind, u.Name), u)
 		}
-		txn.Compares = append(txn.Compares, store.Compare{Key: uk.Key, ModRev: uk.ModRev})
+		if len(t.keysOf(acct, user)) >= maxAccessKeys {
+			return iamapi.NewLimitExceededException("Cannot exceed quota for AccessKeysPerUser: 2")
+		}
+		if t.accessKey(id) != nil {
+			return errors.New("iam: a new access key id is taken")
+		}
+		t.put(accessKeysPrefix+id, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, concurrentModification(err)
 	}
-	if err := d.commit(ctx, txn); err != nil {
-		return nil, err
-	}
-	out := &iamapi.AccessKey{AccessKeyId: wire.Ptr(id), Status: wire.Ptr("Active"), SecretAccessKey: wire.Ptr(secret), CreateDate: wire.Ptr(wire.Timestamp(d.now().UTC()))}
+	out := &iamapi.AccessKey{AccessKeyId: wire.Ptr(id), Status: wire.Ptr("Active"), SecretAccessKey: wire.Ptr(secret), CreateDate: wire.Ptr(wire.Timestamp(rec.Created))}
 	if user != "" {
 		out.UserName = wire.Ptr(user)
 	}
@@ -131,6 +142,9 @@ func (d *Directory) ListAccessKeys(ctx context.Context, c Call, in *iamapi.ListA
 	if err != nil {
 		return nil, err
 	}
+	if user != "" && d.user(c.Identity.Account, user) == nil {
+		return nil, noSuchUser(user)()
+	}
 	got, trunc, marker, err := pageOf(d.accessKeysOf(c.Identity.Account, user), in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
@@ -142,12 +156,13 @@ func (d *Directory) ListAccessKeys(ctx context.Context, c Call, in *iamapi.ListA
 	return out, nil
 }
 
-// ownedKey finds an access key of the given owner.
-func (d *Directory) ownedKey(account, user, id string) (*accessKeyRecord, error) {
-	d.mu.RLock()
-	k := d.v.keys[id]
-	d.mu.RUnlock()
-	if k == nil || k.Account != account || !equalFoldOrEmpty(k.UserName, user) {
+// ownedKey finds an access key of the given owner, which must exist.
+func (t *tx) ownedKey(account, user, id string) (*accessKeyRecord, error) {
+	if user != "" && t.user(account, user) == nil {
+		return nil, noSuchUser(user)()
+	}
+	k := t.accessKey(id)
+	if k == nil || k.Account != account || k.Service != "" || !equalFoldOrEmpty(k.UserName, user) {
 		return nil, iamapi.NewNoSuchEntityException("The Access Key with id " + id + " cannot be found.")
 	}
 	return k, nil
@@ -159,21 +174,17 @@ func (d *Directory) UpdateAccessKey(ctx context.Context, c Call, in *iamapi.Upda
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.ownedKey(c.Identity.Account, user, *in.AccessKeyId); err != nil {
-		return nil, err
-	}
-	key := accessKeysPrefix + *in.AccessKeyId
-	kv, err := d.st.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	var rec accessKeyRecord
-	if err := jsonUnmarshal(kv.Value, &rec); err != nil {
-		return nil, err
-	}
-	rec.Status = *in.Status
-	err = d.commit(ctx, store.Txn{Compares: []store.Compare{{Key: key, ModRev: kv.ModRev}}, Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}})
-	return &struct{}{}, err
+	err = d.atomically(ctx, func(t *tx) error {
+		k, err := t.ownedKey(c.Identity.Account, user, *in.AccessKeyId)
+		if err != nil {
+			return err
+		}
+		rec := *k
+		rec.Status = *in.Status
+		t.put(accessKeysPrefix+rec.AccessKeyID, &rec)
+		return nil
+	})
+	return &struct{}{}, concurrentModification(err)
 }
 
 // DeleteAccessKey deletes an access key.
@@ -182,10 +193,15 @@ func (d *Directory) DeleteAccessKey(ctx context.Context, c Call, in *iamapi.Dele
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.ownedKey(c.Identity.Account, user, *in.AccessKeyId); err != nil {
-		return nil, err
-	}
-	return &struct{}{}, d.commit(ctx, store.Txn{Deletes: []string{accessKeysPrefix + *in.AccessKeyId}})
+	err = d.atomically(ctx, func(t *tx) error {
+		k, err := t.ownedKey(c.Identity.Account, user, *in.AccessKeyId)
+		if err != nil {
+			return err
+		}
+		t.del(accessKeysPrefix + k.AccessKeyID)
+		return nil
+	})
+	return &struct{}{}, concurrentModification(err)
 }
 
 // GetAccessKeyLastUsed reports when a key was last used, to the minute, and

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
-	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 )
@@ -41,46 +39,48 @@ func (d *Directory) authorize(c Call, action, resource string, extra ...string) 
 	return wire.Errorf("AccessDenied", 403, "%s", dec.Reason.Message(c.Identity.ARN, action, resource))
 }
 
-// update reads a record of the caller's account, applies fn and writes it back
-// conditional on the revision read, retrying when a concurrent write won.
-func update[T any](ctx context.Context, d *Directory, account string, kind entityKind, name string, notFound func() error, fn func(*T, *store.Txn) error) error {
+// update reads a record of the caller's account, applies fn to a copy and
+// writes it back, all in one transaction (atomically): fn's checks may read
+// other records through t, and fn may write or delete others; the record is
+// deleted instead of written if fn deletes it.
+func update[T any](ctx context.Context, d *Directory, account string, kind entityKind, name string, notFound func() error, fn func(*T, *tx) error) error {
 	key := entityKey(account, kind, name)
-	for attempt := 0; attempt < 8; attempt++ {
-		kv, err := d.st.Get(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
+	err := d.atomically(ctx, func(t *tx) error {
+		cur := txEntity[T](t, account, kind, name)
+		if cur == nil {
 			return notFound()
 		}
-		if err != nil {
+		v := clone(cur)
+		if err := fn(v, t); err != nil {
 			return err
 		}
-		v := new(T)
-		if err := json.Unmarshal(kv.Value, v); err != nil {
-			return err
+		if !t.deletes(key) {
+			t.put(key, v)
 		}
-		txn := store.Txn{Compares: []store.Compare{{Key: key, ModRev: kv.ModRev}}}
-		if err := fn(v, &txn); err != nil {
-			return err
-		}
-		if !slices.Contains(txn.Deletes, key) {
-			txn.Puts = append(txn.Puts, store.KV{Key: key, Value: mustJSON(v)})
-		}
-		err = d.commit(ctx, txn)
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-	}
-	return iamapi.NewConcurrentModificationException("The request was rejected because multiple requests to change this object were submitted simultaneously. Wait a few minutes and submit your request again.")
+		return nil
+	})
+	return concurrentModification(err)
 }
 
 // create writes a new record, failing with exists if its name is taken.
-func (d *Directory) create(ctx context.Context, account string, kind entityKind, name string, v any, exists func() error, extra ...store.KV) error {
+// check, if not nil, runs in the same transaction first (e.g. that a
+// boundary policy exists).
+func (d *Directory) create(ctx context.Context, account string, kind entityKind, name string, v any, exists func() error, check ...func(*tx) error) error {
 	key := entityKey(account, kind, name)
-	txn := store.Txn{Compares: []store.Compare{{Key: key}}, Puts: append([]store.KV{{Key: key, Value: mustJSON(v)}}, extra...)}
-	err := d.commit(ctx, txn)
-	if errors.Is(err, store.ErrConflict) {
-		return exists()
-	}
-	return err
+	err := d.atomically(ctx, func(t *tx) error {
+		for _, c := range check {
+			if err := c(t); err != nil {
+				return err
+			}
+		}
+		t.read(key)
+		if t.v.revs[key] != 0 {
+			return exists()
+		}
+		t.put(key, v)
+		return nil
+	})
+	return concurrentModification(err)
 }
 
 // checkDocument validates an IAM policy document of the given kind and words

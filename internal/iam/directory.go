@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -236,6 +237,12 @@ type Bootstrap struct {
 	AccountID       string // empty: random
 	AccessKeyID     string // empty: random
 	SecretAccessKey string // empty: random
+	// Also is more of a first start's records (the wrapped root key), written
+	// in the same transaction as the account, so that of several nodes
+	// starting at once on an empty store exactly one makes both. If one of
+	// its compares fails Bootstrap returns an error wrapping
+	// store.ErrConflict, having written nothing.
+	Also store.Txn
 }
 
 // Bootstrapped says what Bootstrap found or made. SecretAccessKey is set only
@@ -272,7 +279,7 @@ func (d *Directory) Bootstrap(ctx context.Context, b Bootstrap) (Bootstrapped, e
 	}
 	out.Account = acct
 
-	var txn store.Txn
+	txn := store.Txn{Compares: slices.Clone(b.Also.Compares), Puts: slices.Clone(b.Also.Puts), Deletes: slices.Clone(b.Also.Deletes)}
 	if out.CreatedAccount {
 		txn.Compares = append(txn.Compares, store.Compare{Key: accountKey(acct.ID)})
 		txn.Puts = append(txn.Puts, store.KV{Key: accountKey(acct.ID), Value: mustJSON(acct)})
@@ -298,7 +305,7 @@ func (d *Directory) Bootstrap(ctx context.Context, b Bootstrap) (Bootstrapped, e
 		out.AccessKeyID, out.SecretAccessKey, out.CreatedKey = id, secret, true
 	}
 	if out.CreatedKey {
-		kv, err := d.accessKeyKV(acct.ID, "", out.AccessKeyID, out.SecretAccessKey)
+		kv, err := d.accessKeyKV(acct.ID, "", "", out.AccessKeyID, out.SecretAccessKey)
 		if err != nil {
 			return out, err
 		}
@@ -321,13 +328,21 @@ func (d *Directory) Bootstrap(ctx context.Context, b Bootstrap) (Bootstrapped, e
 	return out, nil
 }
 
-func (d *Directory) accessKeyKV(account, user, id, secret string) (store.KV, error) {
-	sealed, err := d.sealer.Seal([]byte(secret), secretAAD(id))
+func (d *Directory) accessKeyKV(account, user, userID, id, secret string) (store.KV, error) {
+	rec, err := d.accessKeyRec(account, user, userID, id, secret)
 	if err != nil {
 		return store.KV{}, err
 	}
-	rec := accessKeyRecord{AccessKeyID: id, Account: account, UserName: user, Status: "Active", Created: d.now().UTC(), Secret: sealed}
 	return store.KV{Key: accessKeysPrefix + id, Value: mustJSON(rec)}, nil
+}
+
+// accessKeyRec is a new, active access key with its secret sealed.
+func (d *Directory) accessKeyRec(account, user, userID, id, secret string) (*accessKeyRecord, error) {
+	sealed, err := d.sealer.Seal([]byte(secret), secretAAD(id))
+	if err != nil {
+		return nil, err
+	}
+	return &accessKeyRecord{AccessKeyID: id, Account: account, UserName: user, UserID: userID, Status: "Active", Created: d.now().UTC(), Secret: sealed}, nil
 }
 
 func mustJSON(v any) []byte {

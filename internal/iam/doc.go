@@ -20,4 +20,12 @@
 // # Concurrency
 //
 // A *Directory is safe for concurrent use. Run owns its background work.
+//
+// Every write whose checks read other records (quotas, existence, what still
+// uses an entity) is one store transaction with its checks (txn.go): it
+// decides on a consistent snapshot of the view, compares every record it
+// read when it commits, and decides again on a conflict. A set of records
+// (a user's access keys, a group's members, a policy's holders, the
+// organization's accounts) is guarded by a record that every write growing
+// the set rewrites. Access keys are bound to their user's unique id.
 package iam

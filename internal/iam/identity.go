@@ -75,7 +75,7 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 			return &authz.Identity{Principal: authz.Principal{Account: k.Account, ARN: arn.RootARN(k.Account), Type: authz.RootType, UserID: k.Account, AccessKeyID: accessKeyID}}, nil
 		}
 		u := v.users[entityIndex(k.Account, k.UserName)]
-		if u == nil {
+		if u == nil || !k.belongsTo(u) {
 			return nil, ErrNoIdentity
 		}
 		id := d.userIdentity(k.Account, u)
@@ -101,7 +101,7 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 			},
 			Tags:     tagMap(r.Tags),
 			Policies: d.policiesOf(s.Account, r.Inline, r.Attached),
-			Boundary: d.managed(s.Account, r.Boundary),
+			Boundary: d.boundary(s.Account, r.Boundary),
 			RoleARN:  RoleARN(s.Account, r.Path, r.Name),
 		}
 	case s.UserName != "":
@@ -120,6 +120,14 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 	for _, t := range s.Tags {
 		if id.Tags == nil {
 			id.Tags = map[string]string{}
+		}
+		// A session tag replaces the role's tag of the same key
+		// regardless of case (id_session-tags.md); keeping both would
+		// make aws:PrincipalTag/<key> ambiguous.
+		for k := range id.Tags {
+			if k != t.Key && strings.EqualFold(k, t.Key) {
+				delete(id.Tags, k)
+			}
 		}
 		id.Tags[t.Key] = t.Value
 	}
@@ -144,7 +152,7 @@ func (d *Directory) userIdentity(account string, u *User) *authz.Identity {
 		Principal: authz.Principal{Account: account, ARN: UserARN(account, u.Path, u.Name), Type: authz.UserType, UserID: u.ID, Name: u.Name},
 		Tags:      tagMap(u.Tags),
 		Policies:  d.policiesOf(account, u.Inline, u.Attached),
-		Boundary:  d.managed(account, u.Boundary),
+		Boundary:  d.boundary(account, u.Boundary),
 	}
 	for _, g := range u.Groups {
 		if gr := d.v.groups[entityIndex(account, g)]; gr != nil {
@@ -188,6 +196,30 @@ func (d *Directory) managed(account, policyARN string) *policy.Policy {
 		return nil
 	}
 	return d.compile(mp.Default())
+}
+
+// allowNothing is the boundary of an identity whose boundary policy cannot
+// be found: a boundary that allows nothing, so that a missing boundary
+// fails closed instead of lifting the bound.
+var allowNothing = func() *policy.Policy {
+	p, err := policy.Compile([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`), policy.Options{Kind: policy.IdentityKind})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+// boundary is the compiled permissions boundary an ARN names ("" for
+// none).
+func (d *Directory) boundary(account, policyARN string) *policy.Policy {
+	if policyARN == "" {
+		return nil
+	}
+	if p := d.managed(account, policyARN); p != nil {
+		return p
+	}
+	d.log.Error("iam: permissions boundary not found; the identity is allowed nothing", "policy", policyARN)
+	return allowNothing
 }
 
 func tagMap(tags []Tag) map[string]string {
@@ -269,7 +301,7 @@ func (d *Directory) IdentityForARN(principalARN string) (*authz.Identity, error)
 			return &authz.Identity{
 				Principal: authz.Principal{Account: a.Account, Type: authz.AssumedRoleType, Name: r.Name,
 					ARN: "arn:aws:sts::" + a.Account + ":assumed-role/" + r.Name + "/explain", UserID: r.ID + ":explain"},
-				Tags: tagMap(r.Tags), Policies: d.policiesOf(a.Account, r.Inline, r.Attached), Boundary: d.managed(a.Account, r.Boundary),
+				Tags: tagMap(r.Tags), Policies: d.policiesOf(a.Account, r.Inline, r.Attached), Boundary: d.boundary(a.Account, r.Boundary),
 				RoleARN: RoleARN(a.Account, r.Path, r.Name), Temporary: true,
 			}, nil
 		}

@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/trentkms/trent/internal/store"
@@ -125,11 +126,10 @@ func (d *Directory) randomLower(n int) (string, error) {
 // CreateAccount creates a member account and its access role. Trent creates
 // it at once, so the returned status is already SUCCEEDED (or FAILED).
 func (d *Directory) CreateAccount(ctx context.Context, c Call, in *orgapi.CreateAccountRequest) (*orgapi.CreateAccountResponse, error) {
-	o, err := d.managementCall(c, "organizations:CreateAccount")
-	if err != nil {
+	if _, err := d.managementCall(c, "organizations:CreateAccount"); err != nil {
 		return nil, err
 	}
-	st, err := d.createAccount(ctx, o, *in.AccountName, *in.Email, wire.String(in.RoleName))
+	st, err := d.createAccount(ctx, *in.AccountName, *in.Email, wire.String(in.RoleName))
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func apiStatus(s CreateAccountStatus) *orgapi.CreateAccountStatus {
 	return out
 }
 
-func (d *Directory) createAccount(ctx context.Context, o *Organization, name, email, roleName string) (CreateAccountStatus, error) {
+func (d *Directory) createAccount(ctx context.Context, name, email, roleName string) (CreateAccountStatus, error) {
 	if roleName == "" {
 		roleName = defaultAccessRole
 	}
@@ -159,59 +159,59 @@ func (d *Directory) createAccount(ctx context.Context, o *Organization, name, em
 		return CreateAccountStatus{}, err
 	}
 	now := d.now().UTC()
-	st := CreateAccountStatus{ID: "car-" + reqID, AccountName: name, Requested: now, Completed: now, State: "SUCCEEDED"}
-	txn := store.Txn{}
-	for _, a := range d.Accounts() {
-		if a.Email != "" && a.Email == email {
-			st.State = "FAILED"
-		}
-	}
-	if st.State == "SUCCEEDED" {
-		var id string
-		for {
-			if id, err = d.randomAccountID(); err != nil {
-				return st, err
-			}
-			if _, taken := d.Account(id); !taken {
-				break
-			}
-		}
-		st.AccountID = id
-		acct := Account{ID: id, Name: name, Email: email, Created: now, Joined: "CREATED"}
-		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + o.ManagementAccount + `:root"},"Action":"sts:AssumeRole"}]}`
-		r, err := d.newRole(roleName, "/", trust, "", defaultMaxSession)
-		if err != nil {
-			return st, err
-		}
-		r.Attached = []string{"arn:aws:iam::aws:policy/AdministratorAccess"}
-		txn.Compares = append(txn.Compares, store.Compare{Key: accountKey(id)})
-		txn.Puts = append(txn.Puts,
-			store.KV{Key: accountKey(id), Value: mustJSON(acct)},
-			store.KV{Key: entityKey(id, roleKind, roleName), Value: mustJSON(r)})
-	}
-	// Record the request in the organization, conditional on its revision.
-	kv, err := d.st.Get(ctx, orgKey)
+	r, err := d.newRole(roleName, "/", "", "", defaultMaxSession)
 	if err != nil {
-		return st, err
+		return CreateAccountStatus{}, err
 	}
-	var cur Organization
-	if err := jsonUnmarshal(kv.Value, &cur); err != nil {
-		return st, err
+	r.Attached = []string{"arn:aws:iam::aws:policy/AdministratorAccess"}
+	// The email check, the new account id and the request's record are one
+	// transaction: every CreateAccount rewrites the organization, which
+	// guards its set of accounts, so two with one email cannot both succeed.
+	var st CreateAccountStatus
+	err = d.atomically(ctx, func(t *tx) error {
+		o := t.org()
+		if o == nil {
+			return notInUse()
+		}
+		st = CreateAccountStatus{ID: "car-" + reqID, AccountName: name, Requested: now, Completed: now, State: "SUCCEEDED"}
+		for _, a := range t.v.accounts {
+			if a.Email != "" && a.Email == email {
+				st.State = "FAILED"
+			}
+		}
+		if st.State == "SUCCEEDED" {
+			var id string
+			for {
+				var err error
+				if id, err = d.randomAccountID(); err != nil {
+					return err
+				}
+				if t.account(id) == nil {
+					break
+				}
+			}
+			st.AccountID = id
+			role := *r
+			role.TrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + o.ManagementAccount + `:root"},"Action":"sts:AssumeRole"}]}`
+			t.put(accountKey(id), Account{ID: id, Name: name, Email: email, Created: now, Joined: "CREATED"})
+			t.read(entityKey(id, roleKind, roleName))
+			t.put(entityKey(id, roleKind, roleName), &role)
+		}
+		cur := clone(o)
+		cur.Requests = append(cur.Requests, st)
+		t.put(orgKey, cur)
+		return nil
+	})
+	if errors.Is(err, errTooManyConflicts) {
+		return st, orgapi.NewConcurrentModificationException("AWS Organizations can't complete your request because it conflicts with another attempt to modify the same entity. Try again later.")
 	}
-	cur.Requests = append(cur.Requests, st)
-	txn.Compares = append(txn.Compares, store.Compare{Key: orgKey, ModRev: kv.ModRev})
-	txn.Puts = append(txn.Puts, store.KV{Key: orgKey, Value: mustJSON(cur)})
-	return st, d.commit(ctx, txn)
+	return st, err
 }
 
 // CreateMemberAccount is the operator's path (trent account create) to the
 // same result as CreateAccount by the management account.
 func (d *Directory) CreateMemberAccount(ctx context.Context, name, email string) (CreateAccountStatus, error) {
-	o := d.organization()
-	if o == nil {
-		return CreateAccountStatus{}, notInUse()
-	}
-	return d.createAccount(ctx, o, name, email, "")
+	return d.createAccount(ctx, name, email, "")
 }
 
 // DescribeCreateAccountStatus reports a CreateAccount request.

@@ -9,10 +9,13 @@ import (
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/policy"
-	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 )
+
+// serviceRolePolicyPrefix starts the ARNs of the AWS managed policies of
+// service-linked roles.
+const serviceRolePolicyPrefix = "arn:aws:iam::aws:policy" + slrPathPrefix
 
 // Quotas from the IAM User Guide (IAM and AWS STS quotas).
 const (
@@ -60,7 +63,7 @@ func putInline[T holder](ctx context.Context, d *Directory, c Call, e entity, ac
 	if err := checkDocument(doc, policy.IdentityKind); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *store.Txn) error {
+	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *tx) error {
 		if err := protectedRole(any(h)); err != nil {
 			return err
 		}
@@ -102,7 +105,7 @@ func deleteInline[T holder](ctx context.Context, d *Directory, c Call, e entity,
 	if err := d.authorize(c, action, e.arn(d, acct, name)); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *store.Txn) error {
+	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *tx) error {
 		if err := protectedRole(any(h)); err != nil {
 			return err
 		}
@@ -226,13 +229,22 @@ func noSuchPolicy(policyARN string) error {
 	return iamapi.NewNoSuchEntityException("Policy " + policyARN + " does not exist or is not attachable.")
 }
 
-// customerPolicy finds a customer managed policy of account by ARN.
-func (d *Directory) customerPolicy(account, policyARN string) *ManagedPolicy {
+// customerPolicyName is the name of the customer managed policy of account
+// that an ARN names, if it names one.
+func customerPolicyName(account, policyARN string) (string, bool) {
 	a, err := arn.Parse(policyARN)
 	if err != nil || a.Service != "iam" || a.Account != account || !strings.HasPrefix(a.Resource, "policy/") {
+		return "", false
+	}
+	return a.Resource[strings.LastIndexByte(a.Resource, '/')+1:], true
+}
+
+// customerPolicy finds a customer managed policy of account by ARN.
+func (d *Directory) customerPolicy(account, policyARN string) *ManagedPolicy {
+	name, ok := customerPolicyName(account, policyARN)
+	if !ok {
 		return nil
 	}
-	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
 	d.mu.RLock()
 	mp := d.v.policies[entityIndex(account, name)]
 	d.mu.RUnlock()
@@ -251,29 +263,7 @@ func (d *Directory) policyExists(account, policyARN string) bool {
 func (d *Directory) attachmentCounts(account, policyARN string) (attached, boundary int32) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	count := func(idx string, att []string, b string) {
-		if !strings.HasPrefix(idx, account+"/") {
-			return
-		}
-		for _, a := range att {
-			if a == policyARN {
-				attached++
-			}
-		}
-		if b == policyARN {
-			boundary++
-		}
-	}
-	for idx, u := range d.v.users {
-		count(idx, u.Attached, u.Boundary)
-	}
-	for idx, g := range d.v.groups {
-		count(idx, g.Attached, "")
-	}
-	for idx, r := range d.v.roles {
-		count(idx, r.Attached, r.Boundary)
-	}
-	return attached, boundary
+	return d.v.holders(account, policyARN)
 }
 
 func (d *Directory) apiPolicy(account string, mp *ManagedPolicy) *iamapi.Policy {
@@ -420,7 +410,7 @@ func (d *Directory) ListPolicies(ctx context.Context, c Call, in *iamapi.ListPol
 	return &iamapi.ListPoliciesResponse{Policies: append([]iamapi.Policy{}, got...), IsTruncated: trunc, Marker: marker}, nil
 }
 
-func (d *Directory) updatePolicy(ctx context.Context, c Call, action, policyARN string, fn func(*ManagedPolicy, *store.Txn) error) error {
+func (d *Directory) updatePolicy(ctx context.Context, c Call, action, policyARN string, fn func(*ManagedPolicy, *tx) error) error {
 	acct := c.Identity.Account
 	if err := d.authorize(c, action, policyARN); err != nil {
 		return err
@@ -428,25 +418,31 @@ func (d *Directory) updatePolicy(ctx context.Context, c Call, action, policyARN 
 	if awsManaged(policyARN) != nil {
 		return iamapi.NewInvalidInputException("ARN " + policyARN + " is not valid: AWS managed policies cannot be changed.")
 	}
-	mp := d.customerPolicy(acct, policyARN)
-	if mp == nil {
-		return iamapi.NewNoSuchEntityException("Policy " + policyARN + " was not found.")
+	notFound := func() error { return iamapi.NewNoSuchEntityException("Policy " + policyARN + " was not found.") }
+	name, ok := customerPolicyName(acct, policyARN)
+	if !ok {
+		return notFound()
 	}
-	return update(ctx, d, acct, policyKind, mp.Name, func() error { return noSuchPolicy(policyARN) }, fn)
+	return update(ctx, d, acct, policyKind, name, notFound, func(mp *ManagedPolicy, t *tx) error {
+		if PolicyARN(acct, mp.Path, mp.Name) != policyARN { // another path
+			return notFound()
+		}
+		return fn(mp, t)
+	})
 }
 
 // DeletePolicy deletes a customer managed policy that nothing attaches and
 // that has only its default version left.
 func (d *Directory) DeletePolicy(ctx context.Context, c Call, in *iamapi.DeletePolicyRequest) (*struct{}, error) {
 	a := *in.PolicyArn
-	err := d.updatePolicy(ctx, c, "iam:DeletePolicy", a, func(mp *ManagedPolicy, txn *store.Txn) error {
-		if att, b := d.attachmentCounts(c.Identity.Account, a); att > 0 || b > 0 {
+	err := d.updatePolicy(ctx, c, "iam:DeletePolicy", a, func(mp *ManagedPolicy, t *tx) error {
+		if att, b := t.holders(c.Identity.Account, a); att > 0 || b > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete a policy attached to entities.")
 		}
 		if len(mp.Versions) > 1 {
 			return iamapi.NewDeleteConflictException("This policy has more than one version. Before you delete a policy, you must delete the policy's non-default versions.")
 		}
-		txn.Deletes = append(txn.Deletes, entityKey(c.Identity.Account, policyKind, mp.Name))
+		t.del(entityKey(c.Identity.Account, policyKind, mp.Name))
 		return nil
 	})
 	return &struct{}{}, err
@@ -467,7 +463,7 @@ func (d *Directory) CreatePolicyVersion(ctx context.Context, c Call, in *iamapi.
 	}
 	var made PolicyVersion
 	var def string
-	err := d.updatePolicy(ctx, c, "iam:CreatePolicyVersion", *in.PolicyArn, func(mp *ManagedPolicy, _ *store.Txn) error {
+	err := d.updatePolicy(ctx, c, "iam:CreatePolicyVersion", *in.PolicyArn, func(mp *ManagedPolicy, _ *tx) error {
 		if len(mp.Versions) >= maxPolicyVersions {
 			return iamapi.NewLimitExceededException("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.")
 		}
@@ -538,7 +534,7 @@ func (d *Directory) ListPolicyVersions(ctx context.Context, c Call, in *iamapi.L
 
 // DeletePolicyVersion deletes a version that is not the default.
 func (d *Directory) DeletePolicyVersion(ctx context.Context, c Call, in *iamapi.DeletePolicyVersionRequest) (*struct{}, error) {
-	err := d.updatePolicy(ctx, c, "iam:DeletePolicyVersion", *in.PolicyArn, func(mp *ManagedPolicy, _ *store.Txn) error {
+	err := d.updatePolicy(ctx, c, "iam:DeletePolicyVersion", *in.PolicyArn, func(mp *ManagedPolicy, _ *tx) error {
 		if mp.DefaultVersion == *in.VersionId {
 			return iamapi.NewDeleteConflictException("Cannot delete the default version of a policy.")
 		}
@@ -555,7 +551,7 @@ func (d *Directory) DeletePolicyVersion(ctx context.Context, c Call, in *iamapi.
 
 // SetDefaultPolicyVersion makes a version the one that takes effect.
 func (d *Directory) SetDefaultPolicyVersion(ctx context.Context, c Call, in *iamapi.SetDefaultPolicyVersionRequest) (*struct{}, error) {
-	err := d.updatePolicy(ctx, c, "iam:SetDefaultPolicyVersion", *in.PolicyArn, func(mp *ManagedPolicy, _ *store.Txn) error {
+	err := d.updatePolicy(ctx, c, "iam:SetDefaultPolicyVersion", *in.PolicyArn, func(mp *ManagedPolicy, _ *tx) error {
 		for _, v := range mp.Versions {
 			if v.ID == *in.VersionId {
 				mp.DefaultVersion, mp.Updated = v.ID, d.now().UTC()
@@ -574,12 +570,15 @@ func attach[T holder](ctx context.Context, d *Directory, c Call, e entity, actio
 	if err := d.authorize(c, action, e.arn(d, acct, name), "iam:PolicyARN", policyARN); err != nil {
 		return nil, err
 	}
-	if add && !d.policyExists(acct, policyARN) {
-		return nil, noSuchPolicy(policyARN)
-	}
-	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *store.Txn) error {
+	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, t *tx) error {
 		if err := protectedRole(any(h)); err != nil {
 			return err
+		}
+		if add && strings.HasPrefix(policyARN, serviceRolePolicyPrefix) {
+			// Only their service-linked roles, which customers cannot
+			// change, hold these; IAM's text for roles, after it for users
+			// and groups.
+			return iamapi.NewPolicyNotAttachableException("Cannot attach a Service Role Policy to a Customer " + strings.ToUpper(e.noun[:1]) + e.noun[1:] + ".")
 		}
 		_, attached := holderPolicies(h)
 		for i, a := range *attached {
@@ -595,6 +594,11 @@ func attach[T holder](ctx context.Context, d *Directory, c Call, e entity, actio
 		}
 		if len(*attached) >= maxAttached {
 			return iamapi.NewLimitExceededException("Cannot exceed quota for PoliciesPer" + strings.ToUpper(e.noun[:1]) + e.noun[1:] + ": 10")
+		}
+		// The policy must still exist when it is attached, and DeletePolicy
+		// must see the attachment.
+		if !t.holdPolicy(acct, policyARN) {
+			return noSuchPolicy(policyARN)
 		}
 		*attached = append(*attached, policyARN)
 		return nil
@@ -692,25 +696,30 @@ func (d *Directory) setBoundary(ctx context.Context, c Call, e entity, action, n
 	if err := d.authorize(c, action, e.arn(d, acct, name), extra...); err != nil {
 		return nil, err
 	}
-	b, err := d.checkBoundary(acct, policyARN)
-	if err != nil {
-		return nil, err
-	}
-	set := func(cur *string) error {
+	b := wire.String(policyARN)
+	var err error
+	set := func(cur *string, t *tx) error {
 		if policyARN == nil && *cur == "" {
 			return iamapi.NewNoSuchEntityException("The " + e.noun + " with name " + name + " does not have a permissions boundary.")
+		}
+		// The boundary must still exist when it is set, and DeletePolicy
+		// must see it used.
+		if b != "" {
+			if err := t.holdBoundary(acct, b); err != nil {
+				return err
+			}
 		}
 		*cur = b
 		return nil
 	}
 	if e.kind == userKind {
-		err = update(ctx, d, acct, userKind, name, noSuchUser(name), func(u *User, _ *store.Txn) error { return set(&u.Boundary) })
+		err = update(ctx, d, acct, userKind, name, noSuchUser(name), func(u *User, t *tx) error { return set(&u.Boundary, t) })
 	} else {
-		err = update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *store.Txn) error {
+		err = update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, t *tx) error {
 			if err := protectedRole(r); err != nil {
 				return err
 			}
-			return set(&r.Boundary)
+			return set(&r.Boundary, t)
 		})
 	}
 	return &struct{}{}, err

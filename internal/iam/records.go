@@ -156,12 +156,25 @@ type accessKeyRecord struct {
 	AccessKeyID string `json:"accessKeyId"`
 	Account     string `json:"account"`
 	UserName    string `json:"userName,omitempty"` // empty: the account's root
+	// UserID is the unique id (AIDA…) of the user the key was made for: a
+	// later user of the same name is another entity, whose key it is not.
+	UserID string `json:"userId,omitempty"`
 	// Service, when set, makes this the key of a registered service
 	// principal; it belongs to no account.
 	Service string    `json:"service,omitempty"`
 	Status  string    `json:"status"`
 	Created time.Time `json:"created"`
 	Secret  []byte    `json:"secret"` // sealed
+}
+
+// belongsTo says whether a user's access key is one of u's. Keys stored
+// before they recorded their user's unique id are u's unless older than u:
+// then they were made for an earlier user of that name.
+func (k *accessKeyRecord) belongsTo(u *User) bool {
+	if k.UserID != "" {
+		return k.UserID == u.ID
+	}
+	return !k.Created.Before(u.Created)
 }
 
 // sessionRecord is a set of temporary credentials issued by STS.

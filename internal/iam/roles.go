@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/trentkms/trent/internal/policy"
-	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 )
@@ -55,6 +54,26 @@ func protectedRole(h any) error {
 	return nil
 }
 
+// Service-linked roles live under this path and take names with this
+// prefix; only their service creates them (CreateServiceLinkedRole).
+const (
+	slrPathPrefix = "/aws-service-role/"
+	slrNamePrefix = "AWSServiceRoleFor"
+)
+
+// reservedRole refuses a customer role the path or the name of a
+// service-linked role, which must not pass for one. The path's message is
+// IAM's; names are unique without regard to case, so the prefix is too.
+func reservedRole(path, name string) error {
+	if strings.HasPrefix(path, slrPathPrefix) {
+		return iamapi.NewInvalidInputException("Path prefix '" + slrPathPrefix + "' can only be used for AWS Service linked Roles")
+	}
+	if len(name) >= len(slrNamePrefix) && strings.EqualFold(name[:len(slrNamePrefix)], slrNamePrefix) {
+		return iamapi.NewInvalidInputException("Role name prefix '" + slrNamePrefix + "' can only be used for AWS Service linked Roles")
+	}
+	return nil
+}
+
 func (d *Directory) apiRole(account string, r *Role, withTags bool) *iamapi.Role {
 	out := &iamapi.Role{
 		Path: wire.Ptr(r.Path), RoleName: wire.Ptr(r.Name), RoleId: wire.Ptr(r.ID), Arn: wire.Ptr(RoleARN(account, r.Path, r.Name)),
@@ -93,6 +112,9 @@ func (d *Directory) CreateRole(ctx context.Context, c Call, in *iamapi.CreateRol
 	if err := d.authorize(c, "iam:CreateRole", RoleARN(acct, path, name), extra...); err != nil {
 		return nil, err
 	}
+	if err := reservedRole(path, name); err != nil {
+		return nil, err
+	}
 	if err := checkDocument(*in.AssumeRolePolicyDocument, policy.TrustKind); err != nil {
 		return nil, err
 	}
@@ -100,10 +122,7 @@ func (d *Directory) CreateRole(ctx context.Context, c Call, in *iamapi.CreateRol
 	if err != nil {
 		return nil, err
 	}
-	boundary, err := d.checkBoundary(acct, in.PermissionsBoundary)
-	if err != nil {
-		return nil, err
-	}
+	boundary := wire.String(in.PermissionsBoundary)
 	tags, err := checkTags(nil, in.Tags)
 	if err != nil {
 		return nil, err
@@ -115,7 +134,7 @@ func (d *Directory) CreateRole(ctx context.Context, c Call, in *iamapi.CreateRol
 	r.Tags, r.Boundary = tags, boundary
 	err = d.create(ctx, acct, roleKind, name, r, func() error {
 		return iamapi.NewEntityAlreadyExistsException("Role with name " + name + " already exists.")
-	})
+	}, holdingBoundary(acct, boundary))
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +201,7 @@ func (d *Directory) DeleteRole(ctx context.Context, c Call, in *iamapi.DeleteRol
 	if err := d.authorize(c, "iam:DeleteRole", d.roleARN(acct, name)); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, txn *store.Txn) error {
+	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, t *tx) error {
 		if err := protectedRole(r); err != nil {
 			return err
 		}
@@ -192,7 +211,7 @@ func (d *Directory) DeleteRole(ctx context.Context, c Call, in *iamapi.DeleteRol
 		case len(r.Attached) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must detach all policies first.")
 		}
-		txn.Deletes = append(txn.Deletes, entityKey(acct, roleKind, name))
+		t.del(entityKey(acct, roleKind, name))
 		return nil
 	})
 	return &struct{}{}, err
@@ -211,7 +230,7 @@ func (d *Directory) UpdateRole(ctx context.Context, c Call, in *iamapi.UpdateRol
 			return nil, err
 		}
 	}
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *store.Txn) error {
+	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *tx) error {
 		if in.MaxSessionDuration != nil {
 			if err := protectedRole(r); err != nil {
 				return err
@@ -233,7 +252,7 @@ func (d *Directory) UpdateRoleDescription(ctx context.Context, c Call, in *iamap
 		return nil, err
 	}
 	var out *Role
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *store.Txn) error {
+	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *tx) error {
 		r.Description = *in.Description
 		out = r
 		return nil
@@ -253,7 +272,7 @@ func (d *Directory) UpdateAssumeRolePolicy(ctx context.Context, c Call, in *iama
 	if err := checkDocument(*in.PolicyDocument, policy.TrustKind); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *store.Txn) error {
+	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *tx) error {
 		if err := protectedRole(r); err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func (d *Directory) RegisterService(ctx context.Context, name string) (accessKey
 	if err != nil {
 		return "", "", err
 	}
-	kv, err := d.accessKeyKV("", "", id, secret)
+	kv, err := d.accessKeyKV("", "", "", id, secret)
 	if err != nil {
 		return "", "", err
 	}

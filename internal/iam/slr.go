@@ -69,7 +69,7 @@ func (d *Directory) CreateServiceLinkedRole(ctx context.Context, c Call, in *iam
 	}
 	r, err := d.ensureSLR(ctx, c, svc, in.Description)
 	if errors.Is(err, errSLRExists) {
-		return nil, iamapi.NewInvalidInputException("Service role name " + spec.role + " has been taken in this account, please try a different suffix.")
+		return nil, slrNameTaken(spec.role)
 	}
 	if err != nil {
 		return nil, err
@@ -78,6 +78,11 @@ func (d *Directory) CreateServiceLinkedRole(ctx context.Context, c Call, in *iam
 }
 
 var errSLRExists = errors.New("iam: service-linked role exists")
+
+// slrNameTaken is IAM's answer when a service-linked role's name is taken.
+func slrNameTaken(role string) error {
+	return iamapi.NewInvalidInputException("Service role name " + role + " has been taken in this account, please try a different suffix.")
+}
 
 // EnsureServiceLinkedRole is the call the KMS side makes when a caller creates
 // the first resource that needs a service's role (a custom key store, a
@@ -97,7 +102,12 @@ func (d *Directory) ensureSLR(ctx context.Context, c Call, svc string, desc *str
 		return nil, errors.New("iam: no service-linked role for " + svc)
 	}
 	acct := c.Identity.Account
-	if d.role(acct, spec.role) != nil {
+	if r := d.role(acct, spec.role); r != nil {
+		if r.ServiceName != svc {
+			// A role its service did not make (stored before CreateRole
+			// refused these names) is not the service's role.
+			return nil, slrNameTaken(spec.role)
+		}
 		return nil, errSLRExists
 	}
 	if err := d.authorize(c, "iam:CreateServiceLinkedRole", slrARN(acct, svc), "iam:AWSServiceName", svc); err != nil {
@@ -134,7 +144,7 @@ func (d *Directory) DeleteServiceLinkedRole(ctx context.Context, c Call, in *iam
 	if err := d.authorize(c, "iam:DeleteServiceLinkedRole", d.roleARN(acct, name)); err != nil {
 		return nil, err
 	}
-	r := d.role(acct, name)
+	r, rev := d.roleAt(acct, name)
 	if r == nil {
 		return nil, noSuchRole(name)()
 	}
@@ -159,16 +169,18 @@ func (d *Directory) DeleteServiceLinkedRole(ctx context.Context, c Call, in *iam
 	if len(inUse) > 0 {
 		task.Status, task.Reason, task.InUseBy = "FAILED", "Cannot delete the service-linked role because it is in use by resources of "+r.ServiceName+".", inUse
 	} else {
-		key := entityKey(acct, roleKind, name)
-		kv, err := d.st.Get(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		txn.Compares = []store.Compare{{Key: key, ModRev: kv.ModRev}}
+		// The role deleted must be the one just checked. (Its service's
+		// resources are KMS's: one created between the check above and
+		// this write is not seen; closing that needs KMS to compare on the
+		// role when it creates them.)
+		key := entityKey(acct, roleKind, r.Name)
+		txn.Compares = []store.Compare{{Key: key, ModRev: rev}}
 		txn.Deletes = []string{key}
 	}
 	txn.Puts[0].Value = mustJSON(task)
-	if err := d.commit(ctx, txn); err != nil {
+	if err := d.commit(ctx, txn); errors.Is(err, store.ErrConflict) {
+		return nil, concurrentModification(errTooManyConflicts)
+	} else if err != nil {
 		return nil, err
 	}
 	return &iamapi.DeleteServiceLinkedRoleResponse{DeletionTaskId: wire.Ptr(task.ID)}, nil

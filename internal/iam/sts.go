@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -42,7 +43,23 @@ func (d *Directory) GetCallerIdentity(ctx context.Context, c Call, _ *stsapi.Get
 // allows the caller (IAM User Guide, policy evaluation logic: a trust policy
 // naming the caller directly suffices within an account; otherwise the
 // caller's identity policies must allow sts:AssumeRole too).
+//
+// The session is written only if the role is still the one whose trust
+// policy was decided on; if it changed meanwhile (UpdateAssumeRolePolicy,
+// DeleteRole), the request is decided again on the role as it now is.
 func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := d.assumeRole(ctx, c, in)
+		if !errors.Is(err, store.ErrConflict) || attempt == maxTxnAttempts {
+			return out, err
+		}
+		if err := d.catchUp(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRoleRequest) (*stsapi.AssumeRoleResponse, error) {
 	roleARN := *in.RoleArn
 	if c.Identity.Type == authz.RootType {
 		return nil, wire.Errorf("AccessDenied", 403, "Roles may not be assumed by root accounts.")
@@ -52,7 +69,7 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		return nil, wire.QueryValidation("Invalid RoleArn: " + roleARN)
 	}
 	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
-	r := d.role(a.Account, name)
+	r, roleRev := d.roleAt(a.Account, name)
 	denied := func() error { return stsDenied(c, "sts:AssumeRole", roleARN, authz.NoIdentityAllow) }
 	if r == nil || RoleARN(a.Account, r.Path, r.Name) != roleARN {
 		return nil, denied()
@@ -168,7 +185,7 @@ func (d *Directory) AssumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: sourceIdentity, SourceARN: c.Identity.ARN,
 		IssuedBy: issuedByAssumeRole,
 	}
-	creds, err := d.issue(ctx, rec)
+	creds, err := d.issue(ctx, rec, store.Compare{Key: entityKey(a.Account, roleKind, r.Name), ModRev: roleRev})
 	if err != nil {
 		return nil, err
 	}
@@ -255,15 +272,33 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 	if c.Identity.Type == authz.UserType {
 		rec.UserName = c.Identity.Name
 	}
-	creds, err := d.issue(ctx, rec)
+	// The session is the caller's: the user (or account) must still be the
+	// one that signed when the session is written.
+	guard, ok := d.callerAt(c.Identity)
+	if !ok {
+		return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+	}
+	creds, err := d.issue(ctx, rec, guard)
+	if errors.Is(err, store.ErrConflict) {
+		// The caller's record changed since; decide again on it as it is.
+		if err := d.catchUp(ctx); err != nil {
+			return nil, err
+		}
+		if guard, ok = d.callerAt(c.Identity); !ok {
+			return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+		}
+		creds, err = d.issue(ctx, rec, guard)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &stsapi.GetSessionTokenResponse{Credentials: creds}, nil
 }
 
-// issue stores a session with fresh credentials and returns them.
-func (d *Directory) issue(ctx context.Context, rec sessionRecord) (*stsapi.Credentials, error) {
+// issue stores a session with fresh credentials and returns them, if the
+// records guards names still have the revisions given (store.ErrConflict
+// otherwise).
+func (d *Directory) issue(ctx context.Context, rec sessionRecord, guards ...store.Compare) (*stsapi.Credentials, error) {
 	id, secret, err := d.newAccessKey("ASIA")
 	if err != nil {
 		return nil, err
@@ -282,7 +317,7 @@ func (d *Directory) issue(ctx context.Context, rec sessionRecord) (*stsapi.Crede
 		return nil, err
 	}
 	key := sessionsPrefix + id
-	if err := d.commit(ctx, store.Txn{Compares: []store.Compare{{Key: key}}, Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}}); err != nil {
+	if err := d.commit(ctx, store.Txn{Compares: append([]store.Compare{{Key: key}}, guards...), Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}}); err != nil {
 		return nil, err
 	}
 	return &stsapi.Credentials{AccessKeyId: wire.Ptr(id), SecretAccessKey: wire.Ptr(secret), SessionToken: wire.Ptr(token), Expiration: wire.Ptr(wire.Timestamp(rec.Expiration))}, nil

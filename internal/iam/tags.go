@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 
-	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 )
 
@@ -27,7 +26,7 @@ func tagEntity[T tagged](ctx context.Context, d *Directory, c Call, e entity, ac
 	if err := d.authorize(c, action, e.arn(d, acct, name), tagConditionKeys(add)...); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *store.Txn) error {
+	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *tx) error {
 		tags, err := checkTags(*tagsOf(h), add)
 		*tagsOf(h) = tags
 		return err
@@ -44,7 +43,7 @@ func untagEntity[T tagged](ctx context.Context, d *Directory, c Call, e entity, 
 	if err := d.authorize(c, action, e.arn(d, acct, name), extra...); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *store.Txn) error {
+	err := update(ctx, d, acct, e.kind, name, e.notFound(name), func(h *T, _ *tx) error {
 		*tagsOf(h) = untag(*tagsOf(h), keys)
 		return nil
 	})

@@ -7,7 +7,6 @@ import (
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/authz"
-	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 )
@@ -50,18 +49,6 @@ func (d *Directory) apiUser(account string, u *User) *iamapi.User {
 	return out
 }
 
-// checkBoundary checks that a permissions boundary names a managed policy
-// that exists.
-func (d *Directory) checkBoundary(account string, policyARN *string) (string, error) {
-	if policyARN == nil {
-		return "", nil
-	}
-	if !d.policyExists(account, *policyARN) {
-		return "", iamapi.NewNoSuchEntityException("Scope ARN: " + *policyARN + " does not exist or is not attachable.")
-	}
-	return *policyARN, nil
-}
-
 // CreateUser creates an IAM user.
 func (d *Directory) CreateUser(ctx context.Context, c Call, in *iamapi.CreateUserRequest) (*iamapi.CreateUserResponse, error) {
 	acct, path, name := c.Identity.Account, normPath(in.Path), *in.UserName
@@ -72,10 +59,7 @@ func (d *Directory) CreateUser(ctx context.Context, c Call, in *iamapi.CreateUse
 	if err := d.authorize(c, "iam:CreateUser", UserARN(acct, path, name), extra...); err != nil {
 		return nil, err
 	}
-	boundary, err := d.checkBoundary(acct, in.PermissionsBoundary)
-	if err != nil {
-		return nil, err
-	}
+	boundary := wire.String(in.PermissionsBoundary)
 	tags, err := checkTags(nil, in.Tags)
 	if err != nil {
 		return nil, err
@@ -87,7 +71,7 @@ func (d *Directory) CreateUser(ctx context.Context, c Call, in *iamapi.CreateUse
 	u := &User{Name: name, Path: path, ID: id, Created: d.now().UTC(), Tags: tags, Boundary: boundary}
 	err = d.create(ctx, acct, userKind, name, u, func() error {
 		return iamapi.NewEntityAlreadyExistsException("User with name " + name + " already exists.")
-	})
+	}, holdingBoundary(acct, boundary))
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +149,9 @@ func (d *Directory) DeleteUser(ctx context.Context, c Call, in *iamapi.DeleteUse
 	if err := d.authorize(c, "iam:DeleteUser", res); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, userKind, name, noSuchUser(name), func(u *User, txn *store.Txn) error {
+	err := update(ctx, d, acct, userKind, name, noSuchUser(name), func(u *User, t *tx) error {
 		switch {
-		case len(d.accessKeysOf(acct, u.Name)) > 0:
+		case len(t.keysOf(acct, u.Name)) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete access keys first.")
 		case len(u.Inline) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete policies first.")
@@ -176,7 +160,7 @@ func (d *Directory) DeleteUser(ctx context.Context, c Call, in *iamapi.DeleteUse
 		case len(u.Groups) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must remove user from all groups first.")
 		}
-		txn.Deletes = append(txn.Deletes, entityKey(acct, userKind, name))
+		t.del(entityKey(acct, userKind, name))
 		return nil
 	})
 	if err != nil {
@@ -303,16 +287,16 @@ func (d *Directory) DeleteGroup(ctx context.Context, c Call, in *iamapi.DeleteGr
 	if err := d.authorize(c, "iam:DeleteGroup", d.groupARN(acct, name)); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, groupKind, name, noSuchGroup(name), func(g *Group, txn *store.Txn) error {
+	err := update(ctx, d, acct, groupKind, name, noSuchGroup(name), func(g *Group, t *tx) error {
 		switch {
-		case len(d.membersOf(acct, name)) > 0:
+		case len(t.members(acct, name)) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must remove users from group first.")
 		case len(g.Inline) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete policies first.")
 		case len(g.Attached) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must detach all policies first.")
 		}
-		txn.Deletes = append(txn.Deletes, entityKey(acct, groupKind, name))
+		t.del(entityKey(acct, groupKind, name))
 		return nil
 	})
 	return &struct{}{}, err
@@ -333,18 +317,17 @@ func (d *Directory) membership(ctx context.Context, c Call, action, user, group 
 	if err := d.authorize(c, action, d.groupARN(acct, group)); err != nil {
 		return nil, err
 	}
-	g := d.group(acct, group)
-	if g == nil {
-		return nil, noSuchGroup(group)()
-	}
-	err := update(ctx, d, acct, userKind, user, noSuchUser(user), func(u *User, txn *store.Txn) error {
-		// The group must still exist when the membership is written.
-		gk := entityKey(acct, groupKind, group)
-		kv, err := d.st.Get(ctx, gk)
-		if err != nil {
+	err := update(ctx, d, acct, userKind, user, noSuchUser(user), func(u *User, t *tx) error {
+		// The group must still exist when the membership is written, and
+		// DeleteGroup must see its new member: the group record is
+		// rewritten, which makes a concurrent DeleteGroup conflict.
+		g := t.group(acct, group)
+		if g == nil {
 			return noSuchGroup(group)()
 		}
-		txn.Compares = append(txn.Compares, store.Compare{Key: gk, ModRev: kv.ModRev})
+		if add {
+			t.put(entityKey(acct, groupKind, group), g)
+		}
 		var kept []string
 		for _, n := range u.Groups {
 			if !strings.EqualFold(n, group) {

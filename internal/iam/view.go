@@ -18,14 +18,26 @@ type view struct {
 	policies map[string]*ManagedPolicy
 	keys     map[string]*accessKeyRecord
 	sessions map[string]*sessionRecord
+	// revs is the ModRev of every identity record by store key: what a
+	// transaction compares on (tx).
+	revs map[string]int64
 }
 
 func newView() *view {
 	return &view{
 		accounts: map[string]*Account{}, users: map[string]*User{}, groups: map[string]*Group{},
 		roles: map[string]*Role{}, policies: map[string]*ManagedPolicy{},
-		keys: map[string]*accessKeyRecord{}, sessions: map[string]*sessionRecord{},
+		keys: map[string]*accessKeyRecord{}, sessions: map[string]*sessionRecord{}, revs: map[string]int64{},
 	}
+}
+
+// setRev records the revision of an identity record (0: deleted).
+func (v *view) setRev(key string, modRev int64) {
+	if modRev == 0 {
+		delete(v.revs, key)
+		return
+	}
+	v.revs[key] = modRev
 }
 
 func entityIndex(account, name string) string { return account + "/" + strings.ToLower(name) }
@@ -91,9 +103,13 @@ type handler struct{ d *Directory }
 func (h handler) Reset(kvs []store.KV, _ int64) {
 	v := newView()
 	for _, kv := range kvs {
+		if !isIdentityKey(kv.Key) {
+			continue
+		}
 		if err := v.apply(kv.Key, kv.Value); err != nil {
 			h.d.log.Error("iam: undecodable record", "key", kv.Key, "err", err)
 		}
+		v.setRev(kv.Key, kv.ModRev)
 	}
 	h.d.mu.Lock()
 	h.d.v = v
@@ -109,13 +125,14 @@ func (h handler) Apply(resp store.WatchResponse) {
 		if !isIdentityKey(e.KV.Key) {
 			continue
 		}
-		val := e.KV.Value
+		val, rev := e.KV.Value, e.KV.ModRev
 		if e.Type == store.Delete {
-			val = nil
+			val, rev = nil, 0
 		}
 		if err := h.d.v.apply(e.KV.Key, val); err != nil {
 			h.d.log.Error("iam: undecodable record", "key", e.KV.Key, "err", err)
 		}
+		h.d.v.setRev(e.KV.Key, rev)
 		changed = true
 	}
 	if changed {
@@ -135,4 +152,32 @@ func isIdentityKey(k string) bool {
 		return i > 0 && (rest[i+1:] == "account" || strings.HasPrefix(rest[i+1:], "iam/"))
 	}
 	return k == orgKey || strings.HasPrefix(k, accessKeysPrefix) || strings.HasPrefix(k, sessionsPrefix)
+}
+
+// holders counts the users, groups and roles of account that attach a
+// policy, and those that use it as their permissions boundary.
+func (v *view) holders(account, policyARN string) (attached, boundary int32) {
+	count := func(idx string, att []string, b string) {
+		if !strings.HasPrefix(idx, account+"/") {
+			return
+		}
+		for _, a := range att {
+			if a == policyARN {
+				attached++
+			}
+		}
+		if b == policyARN {
+			boundary++
+		}
+	}
+	for idx, u := range v.users {
+		count(idx, u.Attached, u.Boundary)
+	}
+	for idx, g := range v.groups {
+		count(idx, g.Attached, "")
+	}
+	for idx, r := range v.roles {
+		count(idx, r.Attached, r.Boundary)
+	}
+	return attached, boundary
 }

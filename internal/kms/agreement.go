@@ -13,10 +13,11 @@ import (
 // a peer's public key (DER SubjectPublicKeyInfo) and returns the raw shared
 // secret.
 func (s *Service) DeriveSharedSecret(ctx context.Context, c Caller, in *kmsapi.DeriveSharedSecretRequest) (*kmsapi.DeriveSharedSecretResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
-	k, err := s.usableKey(c, *in.KeyId, usageAgreement, "DeriveSharedSecret",
+	k, err := s.keyForOp(c, "DeriveSharedSecret", *in.KeyId, keyOrAlias|crossAccount,
 		access{op: "DeriveSharedSecret", keys: []string{"kms:keyagreementalgorithm", wire.String(in.KeyAgreementAlgorithm)}})
 	if err != nil {
 		return nil, err

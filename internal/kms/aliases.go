@@ -2,6 +2,8 @@ package kms
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"sort"
 	"strings"
 
@@ -11,6 +13,12 @@ import (
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
+// checkAliasName applies AWS's rules on an alias name beyond the model's
+// pattern (^[a-zA-Z0-9:/_-]+$, which the request's validation applied):
+// the alias/ prefix, the reserved alias/aws/, and no colon after the prefix
+// (KMS Developer Guide, alias-manage.md: "only alphanumeric characters,
+// forward slashes (/), underscores (_), and dashes (-)"); AWS words the
+// colon as below (moto's tests, recorded against AWS).
 func checkAliasName(name string) error {
 	if !strings.HasPrefix(name, "alias/") {
 		return wire.Validation(`Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
@@ -18,6 +26,9 @@ func checkAliasName(name string) error {
 	// alias/aws/ names AWS managed keys, which only AWS creates.
 	if strings.HasPrefix(name, "alias/aws/") {
 		return wire.Errorf("NotAuthorizedException", 400, "")
+	}
+	if strings.Contains(name[len("alias/"):], ":") {
+		return wire.Validation(name + " contains invalid characters for an alias")
 	}
 	return nil
 }
@@ -33,24 +44,33 @@ func (s *Service) CreateAlias(ctx context.Context, c Caller, in *kmsapi.CreateAl
 	if err := s.authorizeAccount(c, "kms:CreateAlias", arn.AliasARN(c.Region, c.Account, name)); err != nil {
 		return nil, err
 	}
-	k, err := s.keyFor(c, *in.TargetKeyId, keyOnly, access{op: "CreateAlias"})
+	k, err := s.keyForOp(c, "CreateAlias", *in.TargetKeyId, keyOnly, access{op: "CreateAlias"})
 	if err != nil {
-		return nil, err
-	}
-	if err := notPendingDeletion(k); err != nil {
 		return nil, err
 	}
 	if s.view.alias(c.Account, c.Region, name) != nil {
 		return nil, alreadyExists(c, name)
 	}
-	now := s.now().UTC()
 	p := aliasPath(c.Account, c.Region, name)
-	err = s.commit(ctx, store.Txn{
-		// The key must still be the one resolved, and the name still free.
-		Compares: []store.Compare{{Key: p}, {Key: keyPath(k.rec.Account, k.rec.Region, k.rec.ID), ModRev: k.modRev}},
-		Puts:     []store.KV{{Key: p, Value: marshal(aliasRecord{Name: name, TargetKeyID: k.rec.ID, Created: now, Updated: now})}},
+	// An update of the key: its record is rewritten with the alias, so
+	// alias creations for one key are ordered and its quota holds.
+	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+		if err := checkKey(k.fresh(r), "CreateAlias"); err != nil {
+			return err
+		}
+		if s.view.alias(c.Account, c.Region, name) != nil {
+			return alreadyExists(c, name)
+		}
+		if err := s.aliasQuota(r); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		// The name must still be free.
+		txn.Compares = append(txn.Compares, store.Compare{Key: p})
+		txn.Puts = append(txn.Puts, store.KV{Key: p, Value: marshal(aliasRecord{Name: name, TargetKeyID: r.ID, Created: now, Updated: now})})
+		return nil
 	})
-	if err == store.ErrConflict {
+	if errors.Is(err, store.ErrConflict) {
 		if s.view.alias(c.Account, c.Region, name) != nil {
 			return nil, alreadyExists(c, name)
 		}
@@ -80,33 +100,44 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 		return nil, err
 	}
 	if old := s.view.key(c.Region, a.TargetKeyID); old != nil {
-		if err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
+		if _, err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
 			return nil, err
 		}
 	}
-	k, err := s.keyFor(c, *in.TargetKeyId, keyOnly, access{op: "UpdateAlias"})
+	k, err := s.keyForOp(c, "UpdateAlias", *in.TargetKeyId, keyOnly, access{op: "UpdateAlias"})
 	if err != nil {
-		return nil, err
-	}
-	if err := notPendingDeletion(k); err != nil {
 		return nil, err
 	}
 	if old := s.view.key(c.Region, a.TargetKeyID); old != nil && (old.rec.Usage != k.rec.Usage || old.rec.Spec != k.rec.Spec) {
 		return nil, wire.Validation("Alias " + arn.AliasARN(c.Region, c.Account, name) + " cannot be changed from a key of type " + old.rec.Spec + " (" + old.rec.Usage + ") to a key of type " + k.rec.Spec + " (" + k.rec.Usage + ").")
 	}
 	p := aliasPath(c.Account, c.Region, name)
-	cur, err := s.st.Get(ctx, p)
-	if err != nil {
-		if err == store.ErrNotFound {
-			return nil, notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+	// An update of the new target, as CreateAlias: the alias counts
+	// against its quota.
+	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+		if err := checkKey(k.fresh(r), "UpdateAlias"); err != nil {
+			return err
 		}
-		return nil, err
-	}
-	rec := *a
-	rec.TargetKeyID, rec.Updated = k.rec.ID, s.now().UTC()
-	err = s.commit(ctx, store.Txn{
-		Compares: []store.Compare{{Key: p, ModRev: cur.ModRev}},
-		Puts:     []store.KV{{Key: p, Value: marshal(rec)}},
+		cur, err := s.st.Get(ctx, p)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+		}
+		if err != nil {
+			return err
+		}
+		var rec aliasRecord
+		if err := json.Unmarshal(cur.Value, &rec); err != nil {
+			return err
+		}
+		if rec.TargetKeyID != r.ID {
+			if err := s.aliasQuota(r); err != nil {
+				return err
+			}
+		}
+		rec.TargetKeyID, rec.Updated = r.ID, s.now().UTC()
+		txn.Compares = append(txn.Compares, store.Compare{Key: p, ModRev: cur.ModRev})
+		txn.Puts = append(txn.Puts, store.KV{Key: p, Value: marshal(rec)})
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -133,7 +164,7 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAl
 	}
 	if a := s.view.alias(c.Account, c.Region, name); a != nil {
 		if k := s.view.key(c.Region, a.TargetKeyID); k != nil {
-			if err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
+			if _, err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
 				return nil, err
 			}
 		}

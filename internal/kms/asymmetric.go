@@ -11,17 +11,12 @@ import (
 // GetPublicKey returns an asymmetric key's public key (DER
 // SubjectPublicKeyInfo) with what a client needs to use it outside KMS.
 func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPublicKeyRequest) (*kmsapi.GetPublicKeyResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOrAlias|crossAccount, access{op: "GetPublicKey"})
+	c.grantTokens = in.GrantTokens
+	k, err := s.keyForOp(c, "GetPublicKey", *in.KeyId, keyOrAlias|crossAccount, access{op: "GetPublicKey"})
 	if err != nil {
 		return nil, err
 	}
 	spec := k.spec()
-	if f := spec.Family(); f == keys.FamilySymmetric || f == keys.FamilyHMAC {
-		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for this operation.")
-	}
-	if err := usable(k); err != nil {
-		return nil, err
-	}
 	a, err := s.asymmetric(k)
 	if err != nil {
 		return nil, err
@@ -44,7 +39,7 @@ func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPubl
 // dataKeyPair makes a key pair of the requested spec and encrypts its
 // private key under a symmetric encryption key.
 func (s *Service) dataKeyPair(c Caller, id, op, pairSpec string, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, []byte, error) {
-	k, m, err := s.encryptionKey(c, id, op, access{op: op, ec: ec, keys: []string{"kms:datakeypairspec", pairSpec}})
+	k, m, err := s.encryptionKey(c, id, op, dataKeyAccess(op, ec, "kms:datakeypairspec", pairSpec))
 	if err != nil {
 		return nil, nil, nil, nil, nil, err
 	}
@@ -70,6 +65,7 @@ func (s *Service) dataKeyPair(c Caller, id, op, pairSpec string, ec map[string]s
 // GenerateDataKeyPair returns a key pair whose private key comes in plaintext
 // (PKCS #8 DER) and encrypted under a symmetric encryption key.
 func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyPairRequest) (*kmsapi.GenerateDataKeyPairResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
@@ -86,6 +82,7 @@ func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, in *kmsapi.
 // GenerateDataKeyPairWithoutPlaintext returns the key pair with only the
 // encrypted private key.
 func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyPairWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyPairWithoutPlaintextResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, m, priv, pub, blob, err := s.dataKeyPair(c, *in.KeyId, "GenerateDataKeyPairWithoutPlaintext", *in.KeyPairSpec, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err

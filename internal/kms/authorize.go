@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/trentkms/trent/internal/arn"
@@ -20,6 +21,12 @@ type access struct {
 	action string
 	ec     map[string]string // the encryption context, if the operation takes one
 	keys   []string          // more condition keys: name, value, name, value, …
+	// retire is the grant a RetireGrant request retires: its retiring
+	// principal and grantee need no policy (see decideRetire).
+	retire *grant
+	// child is the grant a CreateGrant request makes: only grants at least
+	// as wide as it may allow the request (grantsFor).
+	child *grantRecord
 }
 
 func (a access) actionName() string {
@@ -29,61 +36,131 @@ func (a access) actionName() string {
 	return "kms:" + a.op
 }
 
-// identity returns the caller's identity; in-process callers without one act
-// as their account's root principal.
-func (c Caller) identity() *authz.Identity {
-	if c.Identity != nil {
-		return c.Identity
+// who returns the caller's identity. A Caller without one is refused: no
+// request runs as a principal it did not name, so in-process callers (tests,
+// background jobs) must say who they are.
+func (c Caller) who() (*authz.Identity, error) {
+	if c.Identity == nil {
+		return nil, accessDenied("The request has no authenticated identity.")
 	}
-	return &authz.Identity{Principal: authz.Principal{Account: c.Account, ARN: arn.RootARN(c.Account), Type: authz.RootType, UserID: c.Account}}
+	return c.Identity, nil
 }
 
 // keyFor resolves a KeyId and authorizes the access on the key it names.
 func (s *Service) keyFor(c Caller, id string, forms idForms, a access) (*key, error) {
+	k, _, err := s.keyDecision(c, id, forms, a)
+	return k, err
+}
+
+// keyDecision is keyFor that also returns the decision, for operations that
+// act on what allowed them (CreateGrant: which grant).
+func (s *Service) keyDecision(c Caller, id string, forms idForms, a access) (*key, authz.KeyDecision, error) {
+	if _, err := c.who(); err != nil {
+		// Before the lookup: a caller with no identity learns nothing,
+		// not even whether the key exists.
+		return nil, authz.KeyDecision{}, err
+	}
 	k, alias, err := s.lookup(c, id, forms)
 	if err != nil {
-		return nil, err
+		return nil, authz.KeyDecision{}, err
 	}
 	if alias != "" {
 		a.keys = append(a.keys, "kms:requestalias", alias)
 	}
-	return k, s.authorize(c, k, a)
+	d, err := s.authorize(c, k, a)
+	return k, d, err
 }
 
-// authorize decides an access to a key as AWS KMS does, with the key policy,
-// the caller's identity policies and the grants on the key.
-func (s *Service) authorize(c Caller, k *key, a access) error {
-	id := c.identity()
-	action := a.actionName()
-	d := s.decide(c, id, k, a, s.view.grantsOf(k))
+// authorize is the one door into authorization for a request on a key:
+// every operation on a key comes through it (most through keyFor). It
+// decides as AWS KMS does (authz.DecideKey: key policy, the caller's
+// identity policies, boundary, session and endpoint policies, then the key's
+// grants), records the decision for the audit event (Note), logs a denial,
+// and returns the decision, with AccessDenied if it denies. The lockout
+// safety check of a proposed key policy (keypolicy.go) is the only other
+// caller of authz.DecideKey, and it authorizes nothing.
+func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, error) {
+	id, err := c.who()
+	if err != nil {
+		return authz.KeyDecision{}, err
+	}
+	var d authz.KeyDecision
+	if a.retire != nil {
+		d = s.decideRetire(c, id, k, a)
+	} else {
+		grants, err := s.grantsFor(c, k, a)
+		if err != nil {
+			return authz.KeyDecision{}, err
+		}
+		d = s.decide(c, id, k, a, grants)
+	}
 	c.Note.add(k, d)
 	if d.Allowed() {
-		return nil
+		return d, nil
 	}
-	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "key", k.arn, "reason", d.Reason.Message(id.ARN, action, k.arn), "statement", d.Statement, "sid", d.Sid)
-	return accessDenied(d.Reason.Message(id.ARN, action, k.arn))
+	action := a.actionName()
+	msg := d.Reason.Message(id.ARN, action, k.arn)
+	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "key", k.arn, "reason", msg, "statement", d.Statement, "sid", d.Sid)
+	return d, accessDenied(msg)
+}
+
+// decideRetire decides a RetireGrant (KMS Developer Guide: retiring and
+// revoking grants): an explicit deny of kms:RetireGrant in the key policy or
+// the caller's policies stops everyone, as do the guardrails that bound
+// every permission (SCPs, the VPC endpoint policy); otherwise the grant's retiring
+// principal may retire it, so may its grantee if the grant includes
+// RetireGrant, and so may the issuing account through its IAM policies
+// (kms:RetireGrant in a key policy has no effect). Grant constraints do not
+// apply to RetireGrant.
+func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
+	g := a.retire
+	d := s.decide(c, id, k, a, nil)
+	switch d.Reason {
+	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny,
+		authz.ExplicitSCPDeny, authz.NoSCPAllow, authz.NoEndpointAllow:
+		return d
+	}
+	switch {
+	case granteeIs(g.rec.Retiring, id) || authz.ServiceIs(g.rec.RetiringService, id):
+		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
+	case (granteeIs(g.rec.Grantee, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
+		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
+	case g.rec.Issuing == arn.RootARN(id.Account):
+		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
+			return authz.KeyDecision{Decision: ad, By: "iam"}
+		}
+	}
+	return authz.KeyDecision{Decision: authz.Decision{Reason: authz.NoIdentityAllow, Statement: -1}}
 }
 
 // authorizeAccount decides an account-level action (CreateKey, ListKeys,
 // ListAliases, GenerateRandom, and alias permissions): only identity-based
 // policies govern it (KMS Developer Guide: IAM policies only).
 func (s *Service) authorizeAccount(c Caller, action, resource string, extra ...string) error {
-	id := c.identity()
-	keys := authz.GlobalKeys(id, c.Request)
-	keys.Set("kms:CallerAccount", id.Account)
-	for i := 0; i+1 < len(extra); i += 2 {
-		keys.Add(extra[i], extra[i+1])
+	id, err := c.who()
+	if err != nil {
+		return err
 	}
-	r := &policy.Request{
-		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
-		Action:    action, Resource: resource, Time: c.Request.Time, Keys: keys,
-	}
-	d := authz.IdentityBasedVia(id, r, c.Request.Endpoint)
+	d := s.accountDecision(c, id, action, resource, extra...)
 	if d.Allowed() {
 		return nil
 	}
 	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "resource", resource, "statement", d.Statement, "sid", d.Sid)
 	return accessDenied(d.Reason.Message(id.ARN, action, resource))
+}
+
+// accountDecision is the identity-based decision of authorizeAccount.
+func (s *Service) accountDecision(c Caller, id *authz.Identity, action, resource string, extra ...string) authz.Decision {
+	keys := authz.GlobalKeys(id, c.Request)
+	keys.Set("kms:CallerAccount", id.Account)
+	for i := 0; i+1 < len(extra); i += 2 {
+		addKey(keys, extra[i], extra[i+1])
+	}
+	r := &policy.Request{
+		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
+		Action:    action, Resource: resource, Time: c.Request.Time, Keys: keys,
+	}
+	return authz.IdentityBasedVia(id, r, c.Request.Endpoint)
 }
 
 func accessDenied(msg string) error {
@@ -97,17 +174,33 @@ func accessDenied(msg string) error {
 func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.Keys, []policy.Keys) {
 	keys := make(policy.Keys, len(a.ec)+len(a.keys)/2+1)
 	for ek, ev := range a.ec {
-		keys.Set("kms:EncryptionContext:"+ek, ev)
+		// Context keys are case-sensitive, condition key names are not:
+		// {"tenant":"B","TENANT":"A"} is one ambiguous key (SetOne), so
+		// that map order cannot choose the value a policy sees.
+		keys.SetOne("kms:EncryptionContext:"+ek, ev)
 		keys["kms:encryptioncontextkeys"] = append(keys["kms:encryptioncontextkeys"], ek)
 	}
 	for i := 0; i+1 < len(a.keys); i += 2 {
-		keys.Add(a.keys[i], a.keys[i+1])
+		addKey(keys, a.keys[i], a.keys[i+1])
 	}
 	more := []policy.Keys{s.requestKeys(c.Request), id.Keys(), k.condKeys()}
 	if ak := s.view.aliasKeys(k); ak != nil {
 		more = append(more, ak)
 	}
 	return keys, more
+}
+
+// addKey adds a condition key of a request. The multivalued keys collect
+// values; every other key is single-valued and set with SetOne, so that tag
+// keys the request spells in several cases (aws:RequestTag/Env and
+// aws:RequestTag/env) make one ambiguous key that fails closed rather than a
+// multivalued one that an Allow matches on any value.
+func addKey(keys policy.Keys, name, value string) {
+	if strings.EqualFold(name, "aws:TagKeys") || strings.EqualFold(name, "kms:GrantOperations") || strings.EqualFold(name, "kms:GrantConstraintType") {
+		keys.Add(name, value)
+		return
+	}
+	keys.SetOne(name, value)
 }
 
 // condKeys are the keys that describe a key, built once per key version:
@@ -129,7 +222,9 @@ func (k *key) condKeys() policy.Keys {
 			m["kms:multiregionkeytype"] = []string{mrkPrimary}
 		}
 		for _, t := range k.rec.Tags {
-			m.Set("aws:ResourceTag/"+t.Key, t.Value)
+			// KMS tag keys are case-sensitive: Env and env may both be
+			// there, and are one ambiguous condition key (SetOne).
+			m.SetOne("aws:ResourceTag/"+t.Key, t.Value)
 		}
 		k.keys = m
 	})
@@ -184,20 +279,8 @@ type requestKeysKey struct {
 	via, srcARN, srcAcct string
 }
 
-// deniedExplicitly reports an explicit deny of an access in the key policy or
-// the caller's identity policies, boundary, session or endpoint policy, for
-// operations that otherwise need no allow from them.
-func (s *Service) deniedExplicitly(c Caller, k *key, a access) error {
-	id := c.identity()
-	d := s.decide(c, id, k, a, nil)
-	switch d.Reason {
-	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny:
-		return accessDenied(d.Reason.Message(id.ARN, a.actionName(), k.arn))
-	}
-	return nil
-}
-
-// decide runs authz.DecideKey for an access, with the given grants.
+// decide runs authz.DecideKey for an access, with the given grants. Only
+// authorize calls it: a decision that is acted on must be recorded.
 func (s *Service) decide(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyDecision {
 	keys, more := s.conditionKeys(c, id, k, a)
 	return authz.DecideKey(&authz.KeyRequest{

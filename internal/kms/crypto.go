@@ -37,23 +37,6 @@ func incompatible(alg string, k *key) error {
 	return kmsapi.NewInvalidKeyUsageException("Algorithm " + alg + " is incompatible with key spec " + k.rec.Spec + ".")
 }
 
-// usableKey resolves and authorizes a key for a cryptographic operation, then
-// checks the usage it needs and its state (the order AWS checks them in). op
-// names the operation in messages.
-func (s *Service) usableKey(c Caller, id, usage, op string, a access) (*key, error) {
-	k, err := s.keyFor(c, id, keyOrAlias|crossAccount, a)
-	if err != nil {
-		return nil, err
-	}
-	if k.rec.Usage != usage {
-		return nil, wrongUsage(k, op)
-	}
-	if err := usable(k); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
 // current returns the material a key uses now, from memory.
 func (s *Service) current(k *key) (keys.Material, error) {
 	m := s.view.material(k.rec.Region, k.rec.ID, k.rec.CurrentMaterial)
@@ -76,11 +59,11 @@ func (s *Service) asymmetric(k *key) (*keys.Asymmetric, error) {
 	return a, nil
 }
 
-// encryptionKey resolves and authorizes a symmetric encryption key and
-// returns its current material, for the operations only those keys perform
-// (GenerateDataKey*).
+// encryptionKey resolves, authorizes and checks a symmetric encryption key
+// and returns its current material, for the operations only those keys
+// perform (GenerateDataKey*).
 func (s *Service) encryptionKey(c Caller, id, op string, a access) (*key, *keys.Symmetric, error) {
-	k, err := s.keyFor(c, id, keyOrAlias|crossAccount, a)
+	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, a)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,13 +71,10 @@ func (s *Service) encryptionKey(c Caller, id, op string, a access) (*key, *keys.
 	return k, m, err
 }
 
-// symmetricMaterial checks that k can encrypt symmetrically with alg and
-// returns its current material.
+// symmetricMaterial returns the current material of k, a symmetric
+// encryption key that checkKey passed, to use with alg.
 func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symmetric, error) {
-	if err := checkUsage(k, op, alg); err != nil {
-		return nil, err
-	}
-	if err := usable(k); err != nil {
+	if err := checkAlgorithm(k, alg); err != nil {
 		return nil, err
 	}
 	if k.isXKS() {
@@ -112,27 +92,35 @@ func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symme
 	return sym, nil
 }
 
-func checkUsage(k *key, op string, alg *string) error {
-	if k.rec.Usage != usageEncrypt {
-		return wrongUsage(k, op)
-	}
+// checkAlgorithm checks the encryption algorithm of a request on a
+// symmetric key: only SYMMETRIC_DEFAULT.
+func checkAlgorithm(k *key, alg *string) error {
 	if k.rec.Spec == specSymmetric && alg != nil && *alg != algSymmetric {
 		return incompatible(*alg, k)
 	}
 	return nil
 }
 
-// encryptAsymmetric encrypts under an RSA or SM2 key's public key. KMS needs
-// an explicit algorithm here; SYMMETRIC_DEFAULT (the default) is refused as
-// incompatible with the spec.
-func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[string]string) ([]byte, string, error) {
+// asymmetricAlgorithm is the encryption algorithm of a request on an RSA or
+// SM2 key and its name. KMS needs an explicit one there: SYMMETRIC_DEFAULT,
+// the default, is incompatible with the spec.
+func asymmetricAlgorithm(k *key, alg *string) (keys.EncryptionAlgorithm, string, error) {
 	name := wire.String(alg)
 	if name == "" {
 		name = algSymmetric
 	}
 	ea, err := keys.ParseEncryptionAlgorithm(name)
 	if err != nil || !slices.Contains(k.spec().EncryptionAlgorithms(), ea) {
-		return nil, "", incompatible(name, k)
+		return 0, name, incompatible(name, k)
+	}
+	return ea, name, nil
+}
+
+// encryptAsymmetric encrypts under an RSA or SM2 key's public key.
+func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[string]string) ([]byte, string, error) {
+	ea, name, err := asymmetricAlgorithm(k, alg)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(ec) > 0 {
 		return nil, "", wire.Validation("EncryptionContext is not supported with asymmetric KMS keys.")
@@ -155,7 +143,8 @@ func (s *Service) encryptAsymmetric(k *key, alg *string, pt []byte, ec map[strin
 // Encrypt encrypts up to 4096 bytes under a symmetric key, or a small
 // plaintext under an RSA or SM2 key's public key.
 func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptRequest) (*kmsapi.EncryptResponse, error) {
-	k, err := s.usableKey(c, *in.KeyId, usageEncrypt, "Encrypt",
+	c.grantTokens = in.GrantTokens
+	k, err := s.keyForOp(c, "Encrypt", *in.KeyId, keyOrAlias|crossAccount,
 		cryptoAccess("Encrypt", in.EncryptionContext, "kms:encryptionalgorithm", in.EncryptionAlgorithm, algSymmetric))
 	if err != nil {
 		return nil, err
@@ -171,7 +160,7 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 		return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(alg)}, nil
 	}
 	if k.isXKS() {
-		if err := checkUsage(k, "Encrypt", in.EncryptionAlgorithm); err != nil {
+		if err := checkAlgorithm(k, in.EncryptionAlgorithm); err != nil {
 			return nil, err
 		}
 		if err := dryRun(in.DryRun); err != nil {
@@ -238,16 +227,12 @@ func (s *Service) decryptAny(ctx context.Context, c Caller, blob []byte, ec map[
 }
 
 func (s *Service) decryptAsymmetric(k *key, ct []byte, ec map[string]string, alg *string, op string) (decrypted, error) {
-	if err := usable(k); err != nil {
+	if err := checkKey(k, op); err != nil {
 		return decrypted{}, err
 	}
-	name := wire.String(alg)
-	if name == "" {
-		name = algSymmetric
-	}
-	ea, err := keys.ParseEncryptionAlgorithm(name)
-	if err != nil || !slices.Contains(k.spec().EncryptionAlgorithms(), ea) {
-		return decrypted{}, incompatible(name, k)
+	ea, name, err := asymmetricAlgorithm(k, alg)
+	if err != nil {
+		return decrypted{}, err
 	}
 	if len(ec) > 0 {
 		return decrypted{}, wire.Validation("EncryptionContext is not supported with asymmetric KMS keys.")
@@ -289,14 +274,14 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 		if k = s.view.key(c.Region, h.KeyID); k == nil {
 			return nil, nil, "", accessDenied("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
-		if err := s.authorize(c, k, a); err != nil {
+		if _, err := s.authorize(c, k, a); err != nil {
 			return nil, nil, "", err
 		}
 	}
-	if err := checkUsage(k, op, alg); err != nil {
+	if err := checkKey(k, op); err != nil {
 		return nil, nil, "", err
 	}
-	if err := usable(k); err != nil {
+	if err := checkAlgorithm(k, alg); err != nil {
 		return nil, nil, "", err
 	}
 	mid := h.MaterialID.String()
@@ -316,11 +301,45 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 	return k, pt, mid, nil
 }
 
+// ignoreCiphertext reports a DryRun that tests only permissions
+// (DryRunModifiers IGNORE_CIPHERTEXT): the key and access are checked, the
+// ciphertext is not (Decrypt and ReEncrypt, DryRunModifiers).
+func ignoreCiphertext(dry *bool, mods []string) bool {
+	return wire.Bool(dry) && slices.Contains(mods, "IGNORE_CIPHERTEXT")
+}
+
+// dryRunSource checks the key that would decrypt, named by the request's
+// member (which the model requires with IGNORE_CIPHERTEXT), as Decrypt
+// would: resolution, authorization, the key's needs and the algorithm.
+func (s *Service) dryRunSource(c Caller, op, member string, keyID *string, ec map[string]string, alg *string, extra ...string) (*key, error) {
+	if keyID == nil {
+		return nil, wire.Validation(member + " is required when DryRunModifiers contains IGNORE_CIPHERTEXT.")
+	}
+	a := decryptAccess(op, ec, alg)
+	a.keys = append(a.keys, extra...)
+	k, err := s.keyForOp(c, op, *keyID, keyOrAlias|crossAccount, a)
+	if err != nil {
+		return nil, err
+	}
+	if k.rec.Spec == specSymmetric {
+		return k, checkAlgorithm(k, alg)
+	}
+	_, _, err = asymmetricAlgorithm(k, alg)
+	return k, err
+}
+
 // Decrypt decrypts a ciphertext made by Encrypt, GenerateDataKey or
 // ReEncrypt, or one made outside KMS with an asymmetric key's public key.
 func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptRequest) (*kmsapi.DecryptResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
+	}
+	if ignoreCiphertext(in.DryRun, in.DryRunModifiers) {
+		if _, err := s.dryRunSource(c, "Decrypt", "KeyId", in.KeyId, in.EncryptionContext, in.EncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		return nil, dryRun(in.DryRun)
 	}
 	d, err := s.decryptAny(ctx, c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, "Decrypt")
 	if err != nil {
@@ -340,6 +359,7 @@ func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptReque
 // ReEncrypt decrypts under one key and encrypts under another (or the same)
 // without exposing the plaintext.
 func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptRequest) (*kmsapi.ReEncryptResponse, error) {
+	c.grantTokens = in.GrantTokens
 	// kms:ReEncryptOnSameKey is part of both the ReEncryptFrom and the
 	// ReEncryptTo decisions, so work out both keys first.
 	same := "false"
@@ -358,7 +378,15 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 			same = "true"
 		}
 	}
-	d, err := s.decryptAny(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt", "kms:reencryptonsamekey", same)
+	var d decrypted
+	var err error
+	if ignoreCiphertext(in.DryRun, in.DryRunModifiers) {
+		// The source side without its ciphertext; the destination side is
+		// checked in full below, and DryRun answers before encrypting.
+		d.k, err = s.dryRunSource(c, "ReEncrypt", "SourceKeyId", in.SourceKeyId, in.SourceEncryptionContext, in.SourceEncryptionAlgorithm, "kms:reencryptonsamekey", same)
+	} else {
+		d, err = s.decryptAny(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, "ReEncrypt", "kms:reencryptonsamekey", same)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +397,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	}
 	to := cryptoAccess("ReEncryptTo", in.DestinationEncryptionContext, "kms:encryptionalgorithm", in.DestinationEncryptionAlgorithm, algSymmetric)
 	to.keys = append(to.keys, "kms:reencryptonsamekey", same)
-	dst, err := s.usableKey(c, *in.DestinationKeyId, usageEncrypt, "ReEncrypt", to)
+	dst, err := s.keyForOp(c, "ReEncrypt", *in.DestinationKeyId, keyOrAlias|crossAccount, to)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +413,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 		return out, nil
 	}
 	if dst.isXKS() {
-		if err := checkUsage(dst, "ReEncrypt", in.DestinationEncryptionAlgorithm); err != nil {
+		if err := checkAlgorithm(dst, in.DestinationEncryptionAlgorithm); err != nil {
 			return nil, err
 		}
 		if err := dryRun(in.DryRun); err != nil {
@@ -426,6 +454,14 @@ func dataKeySize(spec *string, n *int32) (int, error) {
 	return 32, nil
 }
 
+// dataKeyAccess is the access of an operation that generates a data key or
+// data key pair: KMS encrypts it with SYMMETRIC_DEFAULT, which
+// kms:EncryptionAlgorithm reports although the request names no algorithm
+// (KMS Developer Guide, conditions-kms.md: kms:EncryptionAlgorithm).
+func dataKeyAccess(op string, ec map[string]string, keys ...string) access {
+	return access{op: op, ec: ec, keys: append([]string{"kms:encryptionalgorithm", algSymmetric}, keys...)}
+}
+
 // generateDataKey makes a random data key and its ciphertext under the key.
 func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, error) {
 	size, err := dataKeySize(spec, n)
@@ -434,13 +470,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 	}
 	if k, _, err := s.lookup(c, id, keyOrAlias|crossAccount); err == nil && k.isXKS() {
 		// A nil material: the caller reports no KeyMaterialId.
-		if k, err = s.keyFor(c, id, keyOrAlias|crossAccount, access{op: op, ec: ec}); err != nil {
-			return nil, nil, nil, nil, err
-		}
-		if err := checkUsage(k, op, nil); err != nil {
-			return nil, nil, nil, nil, err
-		}
-		if err := usable(k); err != nil {
+		if k, err = s.keyForOp(c, op, id, keyOrAlias|crossAccount, dataKeyAccess(op, ec)); err != nil {
 			return nil, nil, nil, nil, err
 		}
 		if err := dryRun(dry); err != nil {
@@ -449,7 +479,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 		pt, blob, err := s.xksDataKey(ctx, c, k, op, size, ec)
 		return k, nil, pt, blob, err
 	}
-	k, m, err := s.encryptionKey(c, id, op, access{op: op, ec: ec})
+	k, m, err := s.encryptionKey(c, id, op, dataKeyAccess(op, ec))
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -470,6 +500,7 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 
 // GenerateDataKey returns a data key in plaintext and encrypted under the key.
 func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyRequest) (*kmsapi.GenerateDataKeyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
@@ -482,6 +513,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyWithoutPlaintextResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err

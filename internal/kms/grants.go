@@ -1,9 +1,9 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -24,25 +24,48 @@ import (
 const maxGrants = 50000
 
 type grantRecord struct {
-	ID        string            `json:"id"`
-	KeyID     string            `json:"keyId"`
-	Account   string            `json:"account"`
-	Region    string            `json:"region"`
-	Name      string            `json:"name,omitempty"`
-	Created   time.Time         `json:"created"`
-	Grantee   string            `json:"grantee"`
-	Retiring  string            `json:"retiring,omitempty"`
-	Issuing   string            `json:"issuing"` // the issuing account's root ARN
-	Ops       []string          `json:"ops"`
-	Equals    map[string]string `json:"equals,omitempty"`
-	Subset    map[string]string `json:"subset,omitempty"`
-	TokenHash string            `json:"tokenHash"` // sha256 of the newest token
+	ID       string    `json:"id"`
+	KeyID    string    `json:"keyId"`
+	Account  string    `json:"account"`
+	Region   string    `json:"region"`
+	Name     string    `json:"name,omitempty"`
+	Created  time.Time `json:"created"`
+	Grantee  string    `json:"grantee,omitempty"`
+	Retiring string    `json:"retiring,omitempty"`
+	// GranteeService and RetiringService are service principals, in place
+	// of Grantee and Retiring (CreateGrant, GranteeServicePrincipal and
+	// RetiringServicePrincipal).
+	GranteeService  string   `json:"granteeService,omitempty"`
+	RetiringService string   `json:"retiringService,omitempty"`
+	Issuing         string   `json:"issuing"` // the issuing account's root ARN
+	Ops             []string `json:"ops"`
+	// Equals and Subset are null when absent: an empty EncryptionContextEquals
+	// is a constraint (only the empty context), which omitempty would drop.
+	Equals    map[string]string `json:"equals"`
+	Subset    map[string]string `json:"subset"`
+	SourceArn string            `json:"sourceArn,omitempty"`
+	// TokenHash is the sha256 of the token of a grant made before tokens
+	// were sealed (granttokens.go); such tokens are still looked up by it.
+	TokenHash string `json:"tokenHash,omitempty"`
+}
+
+// constrained reports whether the grant has any constraint.
+func (r *grantRecord) constrained() bool {
+	return r.Equals != nil || r.Subset != nil || r.SourceArn != ""
 }
 
 // grant is a grant as the view holds it.
 type grant struct {
-	rec   grantRecord
-	authz *authz.Grant
+	rec    grantRecord
+	authz  *authz.Grant
+	modRev int64 // the revision that wrote it, for its tokens
+}
+
+func newGrant(rec grantRecord) *grant {
+	return &grant{rec: rec, authz: &authz.Grant{
+		ID: rec.ID, GranteePrincipal: rec.Grantee, GranteeServicePrincipal: rec.GranteeService, RetiringPrincipal: rec.Retiring, Operations: rec.Ops,
+		ContextEquals: rec.Equals, ContextSubset: rec.Subset, SourceArn: rec.SourceArn, HasConstraints: rec.constrained(),
+	}}
 }
 
 func grantPath(account, region, keyID, grantID string) string {
@@ -55,14 +78,14 @@ func (v *view) putGrant(region, keyID string, kv store.KV) {
 		v.s.log.Error("kms: undecodable grant record", "key", kv.Key, "err", err)
 		return
 	}
-	g := &grant{rec: rec, authz: &authz.Grant{
-		ID: rec.ID, GranteePrincipal: rec.Grantee, RetiringPrincipal: rec.Retiring, Operations: rec.Ops,
-		ContextEquals: rec.Equals, ContextSubset: rec.Subset, HasConstraints: rec.Equals != nil || rec.Subset != nil,
-	}}
+	g := newGrant(rec)
+	g.modRev = kv.ModRev
 	v.deleteGrant(region, keyID, rec.ID)
 	idx := keyIndex(region, keyID)
 	v.grants[idx] = append(v.grants[idx][:len(v.grants[idx]):len(v.grants[idx])], g)
-	v.tokens[rec.TokenHash] = g
+	if rec.TokenHash != "" {
+		v.tokens[rec.TokenHash] = g
+	}
 	v.authzGrants[idx] = append(v.authzGrants[idx][:len(v.authzGrants[idx]):len(v.authzGrants[idx])], g.authz)
 }
 
@@ -149,62 +172,81 @@ func principalARN(p string) (string, error) {
 // CreateGrant gives a principal permission to use a key in the listed
 // operations, with optional encryption context constraints.
 func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGrantRequest) (*kmsapi.CreateGrantResponse, error) {
-	if in.GranteeServicePrincipal != nil || in.RetiringServicePrincipal != nil {
-		return nil, kmsapi.NewUnsupportedOperationException("Service principals as grantees are not supported by this server yet.")
-	}
-	if in.GranteePrincipal == nil {
+	c.grantTokens = in.GrantTokens
+	// The grantee and the retiring principal are each an IAM principal or
+	// a service principal, not both; a service grantee needs a SourceArn
+	// constraint and someone to retire the grant (CreateGrant).
+	switch {
+	case in.GranteePrincipal != nil && in.GranteeServicePrincipal != nil:
+		return nil, wire.Validation("You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
+	case in.GranteePrincipal == nil && in.GranteeServicePrincipal == nil:
 		return nil, wire.Validation("1 validation error detected: Value null at 'granteePrincipal' failed to satisfy constraint: Member must not be null")
+	case in.RetiringPrincipal != nil && in.RetiringServicePrincipal != nil:
+		return nil, wire.Validation("You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+	case in.GranteeServicePrincipal != nil && (in.Constraints == nil || in.Constraints.SourceArn == nil):
+		return nil, wire.Validation("When you specify a GranteeServicePrincipal, you must also specify a SourceArn grant constraint.")
+	case in.GranteeServicePrincipal != nil && in.RetiringPrincipal == nil && in.RetiringServicePrincipal == nil:
+		return nil, wire.Validation("When you specify a GranteeServicePrincipal, you must also specify either a RetiringPrincipal or a RetiringServicePrincipal.")
 	}
 	if len(in.Operations) == 0 {
 		return nil, wire.Validation("1 validation error detected: Value null at 'operations' failed to satisfy constraint: Member must not be null")
 	}
-	grantee, err := principalARN(*in.GranteePrincipal)
-	if err != nil {
-		return nil, err
-	}
-	var retiring string
-	if in.RetiringPrincipal != nil {
-		if retiring, err = principalARN(*in.RetiringPrincipal); err != nil {
+	// The grant to be made, as far as authorization needs it: a grant that
+	// allows CreateGrant allows only children at least as strict as itself.
+	child := grantRecord{GranteeService: wire.String(in.GranteeServicePrincipal), RetiringService: wire.String(in.RetiringServicePrincipal)}
+	var err error
+	if in.GranteePrincipal != nil {
+		if child.Grantee, err = principalARN(*in.GranteePrincipal); err != nil {
 			return nil, err
 		}
 	}
-	var equals, subset map[string]string
-	constraint := ""
-	if in.Constraints != nil {
-		equals, subset = in.Constraints.EncryptionContextEquals, in.Constraints.EncryptionContextSubset
-		if equals != nil && subset != nil {
-			return nil, wire.Validation("EncryptionContextEquals and EncryptionContextSubset cannot both be specified.")
+	if in.RetiringPrincipal != nil {
+		if child.Retiring, err = principalARN(*in.RetiringPrincipal); err != nil {
+			return nil, err
 		}
-		if equals != nil {
-			constraint = "EncryptionContextEquals"
-		} else if subset != nil {
-			constraint = "EncryptionContextSubset"
+	}
+	// The condition keys name whichever principal the request gives.
+	grantee, retiring := cmp.Or(child.Grantee, child.GranteeService), cmp.Or(child.Retiring, child.RetiringService)
+	var types []string
+	if cons := in.Constraints; cons != nil {
+		child.Equals, child.Subset, child.SourceArn = cons.EncryptionContextEquals, cons.EncryptionContextSubset, wire.String(cons.SourceArn)
+		if child.Equals != nil && child.Subset != nil {
+			// AWS's text; an empty map counts as supplied (aws/aws-sdk-java#328).
+			return nil, wire.Validation("More than one constraint supplied")
+		}
+		switch {
+		case child.Equals != nil:
+			types = append(types, "EncryptionContextEquals")
+		case child.Subset != nil:
+			types = append(types, "EncryptionContextSubset")
+		}
+		if child.SourceArn != "" {
+			types = append(types, "SourceArn")
 		}
 	}
 	ops := slices.Clone(in.Operations)
 	sort.Strings(ops)
 	ops = slices.Compact(ops)
-	a := access{op: "CreateGrant", keys: []string{"kms:GranteePrincipal", grantee, "kms:GrantIsForAWSResource", "false"}}
+	child.Ops = ops
+	a := access{op: "CreateGrant", child: &child, keys: []string{"kms:GranteePrincipal", grantee, "kms:GrantIsForAWSResource", "false"}}
 	if retiring != "" {
 		a.keys = append(a.keys, "kms:RetiringPrincipal", retiring)
 	}
 	for _, op := range ops {
 		a.keys = append(a.keys, "kms:GrantOperations", op)
 	}
-	if constraint != "" {
-		a.keys = append(a.keys, "kms:GrantConstraintType", constraint)
+	// kms:GrantConstraintType: one value per kind of constraint the grant
+	// has (a grant may have a SourceArn and an encryption context
+	// constraint), so a policy that requires one kind still finds it.
+	for _, t := range types {
+		a.keys = append(a.keys, "kms:GrantConstraintType", t)
 	}
-	k, dec, err := s.grantAuthority(c, *in.KeyId, a)
+	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, a)
 	if err != nil {
 		return nil, err
 	}
-	switch k.rec.State {
-	case Disabled:
-		return nil, kmsapi.NewDisabledException(k.arn + " is disabled.")
-	case PendingDeletion:
-		return nil, kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	case PendingImport:
-		return nil, kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
+	if err := checkKey(k, "CreateGrant"); err != nil {
+		return nil, err
 	}
 	valid := grantOps(k)
 	for _, op := range ops {
@@ -212,31 +254,23 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 			return nil, wire.Validation("Grant operations " + op + " are not valid for a key with KeyUsage " + k.rec.Usage + " and KeySpec " + k.rec.Spec + ".")
 		}
 	}
-	if constraint != "" && (k.rec.Spec != specSymmetric || k.rec.Usage != usageEncrypt) {
+	// Encryption context constraints need a symmetric encryption key; a
+	// SourceArn constraint "is supported on grants for all types of KMS keys".
+	if (child.Equals != nil || child.Subset != nil) && (k.rec.Spec != specSymmetric || k.rec.Usage != usageEncrypt) {
 		return nil, wire.Validation("Grant constraints are not supported for asymmetric or HMAC KMS keys.")
 	}
-	// A grant that only passes on a grant's CreateGrant may give no more than
-	// that grant has, with equal or stricter constraints (grants.md).
-	if dec.By == "grant" {
-		if parent := s.grantByID(k, dec.GrantID); parent != nil && !narrower(parent.rec, ops, equals, subset) {
-			return nil, accessDenied(authz.NoIdentityAllow.Message(c.identity().ARN, "kms:CreateGrant", k.arn))
-		}
-	}
 	if err := dryRun(in.DryRun); err != nil {
-		return nil, err
-	}
-	token, hash, err := s.newGrantToken()
-	if err != nil {
 		return nil, err
 	}
 	// A retried request with the same Name and parameters returns the grant
 	// it made, with a new token (CreateGrant: Name).
 	for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 		r := g.rec
-		if in.Name != nil && r.Name == *in.Name && r.Grantee == grantee && r.Retiring == retiring && slices.Equal(r.Ops, ops) && maps.Equal(r.Equals, equals) && maps.Equal(r.Subset, subset) {
-			r.TokenHash = hash
-			p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, r.ID)
-			if err := s.commit(ctx, store.Txn{Puts: []store.KV{{Key: p, Value: marshal(r)}}}); err != nil {
+		if in.Name != nil && r.Name == *in.Name && r.Grantee == child.Grantee && r.Retiring == child.Retiring &&
+			r.GranteeService == child.GranteeService && r.RetiringService == child.RetiringService && slices.Equal(r.Ops, ops) &&
+			sameContext(r.Equals, child.Equals) && sameContext(r.Subset, child.Subset) && r.SourceArn == child.SourceArn {
+			token, err := s.issueToken(r, g.modRev)
+			if err != nil {
 				return nil, err
 			}
 			return &kmsapi.CreateGrantResponse{GrantId: wire.Ptr(r.ID), GrantToken: wire.Ptr(token)}, nil
@@ -251,11 +285,12 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	}
 	rec := grantRecord{
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
-		Created: s.now().UTC(), Grantee: grantee, Retiring: retiring, Issuing: arn.RootARN(c.identity().Account),
-		Ops: ops, Equals: equals, Subset: subset, TokenHash: hash,
+		Created: s.now().UTC(), Grantee: child.Grantee, Retiring: child.Retiring, GranteeService: child.GranteeService, RetiringService: child.RetiringService,
+		Issuing: arn.RootARN(c.Identity.Account),
+		Ops:     ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
-	err = s.commit(ctx, store.Txn{
+	rev, err := s.commitRev(ctx, store.Txn{
 		// The key must still exist when its grant is written.
 		Compares: []store.Compare{{Key: p}, {Key: keyPath(k.rec.Account, k.rec.Region, k.rec.ID), ModRev: k.modRev}},
 		Puts:     []store.KV{{Key: p, Value: marshal(rec)}},
@@ -266,22 +301,11 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.CreateGrantResponse{GrantId: wire.Ptr(rec.ID), GrantToken: wire.Ptr(token)}, nil
-}
-
-// grantAuthority resolves the key of a grant request and authorizes it,
-// returning the decision (to see whether a grant allowed it).
-func (s *Service) grantAuthority(c Caller, id string, a access) (*key, authz.KeyDecision, error) {
-	k, _, err := s.lookup(c, id, keyOnly|crossAccount)
+	token, err := s.issueToken(rec, rev)
 	if err != nil {
-		return nil, authz.KeyDecision{}, err
+		return nil, err
 	}
-	ident := c.identity()
-	d := s.decide(c, ident, k, a, s.view.grantsOf(k))
-	if !d.Allowed() {
-		return nil, d, accessDenied(d.Reason.Message(ident.ARN, a.actionName(), k.arn))
-	}
-	return k, d, nil
+	return &kmsapi.CreateGrantResponse{GrantId: wire.Ptr(rec.ID), GrantToken: wire.Ptr(token)}, nil
 }
 
 func (s *Service) grantByID(k *key, id string) *grant {
@@ -293,62 +317,86 @@ func (s *Service) grantByID(k *key, id string) *grant {
 	return nil
 }
 
-// narrower reports whether a new grant gives a subset of parent's operations
-// with constraints at least as strict.
-func narrower(parent grantRecord, ops []string, equals, subset map[string]string) bool {
-	for _, op := range ops {
+// sameContext compares two constraint contexts, telling an absent one (nil)
+// from an empty one.
+func sameContext(a, b map[string]string) bool {
+	return (a == nil) == (b == nil) && maps.Equal(a, b)
+}
+
+// admits is how grantsFor chooses the grants that may allow a CreateGrant:
+// "the grantee principal can only create grants that allow some or all of
+// the operations in the parent grant", and "the grant constraints in the
+// grants they create must be at least as strict as those in the parent
+// grant" (create-grant-overview.md, Granting CreateGrant permission).
+// admits reports whether child gives a subset of parent's operations under
+// constraints at least as strict: every request child allows, parent
+// allows. The child can add pairs to a subset and turn a subset into an
+// equals that includes it, "but not the reverse"; it keeps the parent's
+// SourceArn.
+func admits(parent, child *grantRecord) bool {
+	for _, op := range child.Ops {
 		if !slices.Contains(parent.Ops, op) {
 			return false
 		}
 	}
+	if parent.SourceArn != "" && child.SourceArn != parent.SourceArn {
+		return false
+	}
 	switch {
 	case parent.Equals != nil:
-		return maps.Equal(parent.Equals, equals)
+		// Only the parent's context satisfies it: the child must allow no
+		// other, and the one it allows must satisfy the parent.
+		return child.Equals != nil && authz.ContextEquals(parent.Equals, child.Equals) && authz.ContextEquals(child.Equals, parent.Equals)
 	case parent.Subset != nil:
-		// Stricter: the child's pairs include all of the parent's.
-		have := equals
+		have := child.Equals
 		if have == nil {
-			have = subset
+			have = child.Subset
 		}
-		for k, v := range parent.Subset {
-			if have[k] != v {
-				return false
-			}
-		}
+		// A context that includes the child's pairs includes the parent's.
+		return have != nil && authz.ContextIncludes(parent.Subset, have)
 	}
 	return true
 }
 
-// newGrantToken makes a grant token and the hash the store keeps of it.
-func (s *Service) newGrantToken() (token, hash string, err error) {
-	b := make([]byte, 48)
-	if _, err := io.ReadFull(s.rand, b); err != nil {
-		return "", "", err
-	}
-	token = base64.RawURLEncoding.EncodeToString(b)
-	h := sha256.Sum256([]byte(token))
-	return token, hex.EncodeToString(h[:]), nil
-}
-
 func apiGrant(k *key, r grantRecord) kmsapi.GrantListEntry {
 	e := kmsapi.GrantListEntry{
-		KeyId: wire.Ptr(k.arn), GrantId: wire.Ptr(r.ID), CreationDate: ts(r.Created), GranteePrincipal: wire.Ptr(r.Grantee),
+		KeyId: wire.Ptr(k.arn), GrantId: wire.Ptr(r.ID), CreationDate: ts(r.Created),
 		IssuingAccount: wire.Ptr(r.Issuing), Operations: r.Ops,
 	}
 	if r.Name != "" {
 		e.Name = wire.Ptr(r.Name)
 	}
-	if r.Retiring != "" {
-		e.RetiringPrincipal = wire.Ptr(r.Retiring)
+	for _, m := range []struct {
+		dst **string
+		v   string
+	}{{&e.GranteePrincipal, r.Grantee}, {&e.RetiringPrincipal, r.Retiring}, {&e.GranteeServicePrincipal, r.GranteeService}, {&e.RetiringServicePrincipal, r.RetiringService}} {
+		if m.v != "" {
+			*m.dst = wire.Ptr(m.v)
+		}
 	}
-	if r.Equals != nil || r.Subset != nil {
+	if r.constrained() {
 		e.Constraints = &kmsapi.GrantConstraints{EncryptionContextEquals: r.Equals, EncryptionContextSubset: r.Subset}
+		if r.SourceArn != "" {
+			e.Constraints.SourceArn = wire.Ptr(r.SourceArn)
+		}
 	}
 	return e
 }
 
 // ListGrants lists a key's grants.
 func (s *Service) ListGrants(ctx context.Context, c Caller, in *kmsapi.ListGrantsRequest) (*kmsapi.ListGrantsResponse, error) {
+	id, err := c.who()
+	if err != nil {
+		return nil, err
+	}
+	// The filters are one principal or the other; the service one only
+	// for a service principal's own calls (ListGrants).
+	switch {
+	case in.GranteePrincipal != nil && in.GranteeServicePrincipal != nil:
+		return nil, wire.Validation("You can specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
+	case in.GranteeServicePrincipal != nil && id.Type != authz.ServiceType:
+		return nil, wire.Validation("GranteeServicePrincipal is usable only by callers in a service principal.")
+	}
 	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, access{op: "ListGrants"})
 	if err != nil {
 		return nil, err
@@ -359,6 +407,9 @@ func (s *Service) ListGrants(ctx context.Context, c Caller, in *kmsapi.ListGrant
 			continue
 		}
 		if in.GranteePrincipal != nil && g.rec.Grantee != *in.GranteePrincipal {
+			continue
+		}
+		if in.GranteeServicePrincipal != nil && g.rec.GranteeService != *in.GranteeServicePrincipal {
 			continue
 		}
 		gs = append(gs, g.rec)
@@ -378,10 +429,8 @@ func (s *Service) ListGrants(ctx context.Context, c Caller, in *kmsapi.ListGrant
 // ListRetirableGrants lists the grants of the account and Region that a
 // principal may retire.
 func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.ListRetirableGrantsRequest) (*kmsapi.ListGrantsResponse, error) {
-	if in.RetiringPrincipal == nil {
-		return nil, wire.Validation("1 validation error detected: Value null at 'retiringPrincipal' failed to satisfy constraint: Member must not be null")
-	}
-	if err := s.authorizeAccount(c, "kms:ListRetirableGrants", "*"); err != nil {
+	id, err := c.who()
+	if err != nil {
 		return nil, err
 	}
 	type entry struct {
@@ -389,10 +438,34 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		r grantRecord
 	}
 	var es []entry
-	for _, k := range s.view.keysOf(c.Account, c.Region) {
-		for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
-			if g.rec.Retiring == *in.RetiringPrincipal {
-				es = append(es, entry{k, g.rec})
+	switch {
+	case in.RetiringPrincipal != nil && in.RetiringServicePrincipal != nil:
+		return nil, wire.Validation("You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+	case in.RetiringServicePrincipal != nil:
+		// A service principal lists the grants it may retire, in every
+		// account of the Region; no IAM policy governs a service's own call
+		// (ListRetirableGrants: only callers in a service principal).
+		if !authz.ServiceIs(*in.RetiringServicePrincipal, id) {
+			return nil, wire.Validation("RetiringServicePrincipal is usable only by callers in that service principal.")
+		}
+		for _, k := range s.view.keysIn(c.Region) {
+			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
+				if g.rec.RetiringService == *in.RetiringServicePrincipal {
+					es = append(es, entry{k, g.rec})
+				}
+			}
+		}
+	case in.RetiringPrincipal == nil:
+		return nil, wire.Validation("1 validation error detected: Value null at 'retiringPrincipal' failed to satisfy constraint: Member must not be null")
+	default:
+		if err := s.authorizeAccount(c, "kms:ListRetirableGrants", "*"); err != nil {
+			return nil, err
+		}
+		for _, k := range s.view.keysOf(c.Account, c.Region) {
+			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
+				if g.rec.Retiring == *in.RetiringPrincipal {
+					es = append(es, entry{k, g.rec})
+				}
 			}
 		}
 	}
@@ -413,15 +486,16 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 // and so may the issuing account through its IAM policies; kms:RetireGrant in
 // a key policy has no effect (KMS Developer Guide: retiring and revoking grants).
 func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGrantRequest) (*struct{}, error) {
+	if _, err := c.who(); err != nil {
+		return nil, err
+	}
 	var g *grant
 	var k *key
 	switch {
 	case in.GrantToken != nil:
-		if g = s.view.grantByToken(*in.GrantToken); g == nil {
-			return nil, kmsapi.NewInvalidGrantTokenException("Grant token is not valid")
-		}
-		if k = s.view.key(g.rec.Region, g.rec.KeyID); k == nil {
-			return nil, kmsapi.NewNotFoundException("Grant not found")
+		var err error
+		if g, k, err = s.grantOfToken(*in.GrantToken); err != nil {
+			return nil, err
 		}
 	case in.KeyId != nil && in.GrantId != nil:
 		var err error
@@ -434,24 +508,42 @@ func (s *Service) RetireGrant(ctx context.Context, c Caller, in *kmsapi.RetireGr
 	default:
 		return nil, wire.Validation("Either GrantToken or both KeyId and GrantId must be specified.")
 	}
-	id := c.identity()
-	// A Deny of kms:RetireGrant still stops those the grant lets retire it
-	// (KMS Developer Guide: retiring and revoking grants).
-	if err := s.deniedExplicitly(c, k, access{op: "RetireGrant"}); err != nil {
+	if _, err := s.authorize(c, k, access{op: "RetireGrant", retire: g}); err != nil {
 		return nil, err
-	}
-	allowed := granteeIs(g.rec.Retiring, id) ||
-		(granteeIs(g.rec.Grantee, id) && slices.Contains(g.rec.Ops, "RetireGrant"))
-	if !allowed && g.rec.Issuing == arn.RootARN(id.Account) {
-		allowed = s.authorizeAccount(c, "kms:RetireGrant", k.arn) == nil
-	}
-	if !allowed {
-		return nil, accessDenied(authz.NoIdentityAllow.Message(id.ARN, "kms:RetireGrant", k.arn))
 	}
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
 	return &struct{}{}, s.commit(ctx, store.Txn{Deletes: []string{grantPath(g.rec.Account, g.rec.Region, g.rec.KeyID, g.rec.ID)}})
+}
+
+// grantOfToken finds the grant a RetireGrant token names, and its key: in
+// the view, or in the token if this node cannot have seen the grant yet
+// ("you can use a grant token to retire a new grant even before the grant
+// achieves eventual consistency", grant-manage.md).
+func (s *Service) grantOfToken(token string) (*grant, *key, error) {
+	applied := s.follower.Applied()
+	cl, ok := s.openToken(token)
+	if !ok {
+		g := s.view.grantByToken(token)
+		if g == nil {
+			return nil, nil, invalidGrantToken()
+		}
+		cl.Grant = g.rec
+	}
+	k := s.view.key(cl.Grant.Region, cl.Grant.KeyID)
+	if k == nil || k.rec.Account != cl.Grant.Account {
+		return nil, nil, kmsapi.NewNotFoundException("Grant not found")
+	}
+	g := s.grantByID(k, cl.Grant.ID)
+	if g == nil && ok {
+		g = s.unseen(cl, applied)
+	}
+	if g == nil {
+		// Retired or revoked since: the token names no grant.
+		return nil, nil, invalidGrantToken()
+	}
+	return g, k, nil
 }
 
 // granteeIs reports whether a grant principal names the caller (or its role).

@@ -52,7 +52,13 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 	if bypass {
 		return nil
 	}
-	id := c.identity()
+	// The lockout safety check decides on the proposed policy, not the
+	// key's: it is the one call of authz.DecideKey outside authorize, and it
+	// authorizes nothing (the caller was authorized for the operation).
+	id, err := c.who()
+	if err != nil {
+		return err
+	}
 	a := access{op: "PutKeyPolicy"}
 	stub := &key{rec: keyRecord{Account: keyAccount, Spec: specSymmetric, Usage: usageEncrypt, Origin: originAWSKMS}, arn: keyARN}
 	keys, more := s.conditionKeys(c, id, stub, a)

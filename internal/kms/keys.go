@@ -120,6 +120,11 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if err := s.authorizeAccount(c, "kms:CreateKey", "*", cond...); err != nil {
 		return nil, err
 	}
+	// Before anything is made in a token or asked of a proxy; the commit
+	// checks again, in order with concurrent creations.
+	if q := s.keysQuota(c.Account, c.Region); q.count() >= q.max {
+		return nil, q.exceeded(q.count())
+	}
 	if origin == originXKS {
 		// After authorization: it asks the proxy about the external key.
 		if cks, err = s.xksStoreOfNewKey(ctx, c, in.CustomKeyStoreId, in.XksKeyId, spec, usage); err != nil {
@@ -131,7 +136,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		// Every multi-Region primary key (re)creates the role that keeps the
 		// family synchronized (multi-region-keys-auth.md: service-linked role).
 		if s.roles != nil {
-			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.identity(), c.Request); err != nil {
+			if err := s.roles.EnsureMultiRegionKeyRole(ctx, c.Identity, c.Request); err != nil {
 				return nil, err
 			}
 		}
@@ -188,8 +193,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		txn.Puts = append(txn.Puts, mkv)
 	}
 	txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
-	err = s.commit(ctx, txn)
-	if err != nil {
+	if err := s.commitCounted(ctx, s.keysQuota(c.Account, c.Region), txn); err != nil {
 		return nil, err
 	}
 	return &kmsapi.CreateKeyResponse{KeyMetadata: s.metadata(s.view.key(c.Region, id))}, nil
@@ -228,10 +232,10 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 	case usageAgreement:
 		md.KeyAgreementAlgorithms = keys.Names(spec.KeyAgreementAlgorithms())
 	}
-	if r.Origin == originExternal && r.ExpirationModel != "" {
-		md.ExpirationModel = wire.Ptr(r.ExpirationModel)
-		if !r.ValidTo.IsZero() {
-			md.ValidTo = ts(r.ValidTo)
+	if model, validTo := r.importExpiry(); r.Origin == originExternal && model != "" {
+		md.ExpirationModel = wire.Ptr(model)
+		if !validTo.IsZero() {
+			md.ValidTo = ts(validTo)
 		}
 	}
 	if r.CustomKeyStoreID != "" {
@@ -260,6 +264,7 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 
 // DescribeKey returns a key's metadata.
 func (s *Service) DescribeKey(ctx context.Context, c Caller, in *kmsapi.DescribeKeyRequest) (*kmsapi.DescribeKeyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, err := s.keyFor(c, *in.KeyId, keyOrAlias|crossAccount, access{op: "DescribeKey"})
 	if err != nil {
 		return nil, err
@@ -308,12 +313,12 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, in *kmsapi.ListKeysReq
 
 // UpdateKeyDescription replaces a key's description.
 func (s *Service) UpdateKeyDescription(ctx context.Context, c Caller, in *kmsapi.UpdateKeyDescriptionRequest) (Empty, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "UpdateKeyDescription"})
+	k, err := s.keyForOp(c, "UpdateKeyDescription", *in.KeyId, keyOnly, access{op: "UpdateKeyDescription"})
 	if err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(r), "UpdateKeyDescription"); err != nil {
 			return err
 		}
 		r.Description = *in.Description
@@ -336,17 +341,13 @@ func (s *Service) DisableKey(ctx context.Context, c Caller, in *kmsapi.DisableKe
 }
 
 func (s *Service) setEnabled(ctx context.Context, c Caller, id, op string, to State) error {
-	k, err := s.keyFor(c, id, keyOnly, access{op: op})
+	k, err := s.keyForOp(c, op, id, keyOnly, access{op: op})
 	if err != nil {
 		return err
 	}
 	return s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		cur := &key{rec: *r, arn: k.arn}
-		if err := notPendingDeletion(cur); err != nil {
+		if err := checkKey(k.fresh(r), op); err != nil {
 			return err
-		}
-		if r.State == PendingImport {
-			return kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
 		}
 		r.State = to
 		return nil
@@ -363,17 +364,17 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 	if days < 7 || days > 30 {
 		return nil, wire.Validation(fmt.Sprintf("1 validation error detected: Value '%d' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value %s", days, map[bool]string{true: "greater than or equal to 7", false: "less than or equal to 30"}[days < 7]))
 	}
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ScheduleKeyDeletion",
+	k, err := s.keyForOp(c, "ScheduleKeyDeletion", *in.KeyId, keyOnly, access{op: "ScheduleKeyDeletion",
 		keys: []string{"kms:ScheduleKeyDeletionPendingWindowInDays", strconv.Itoa(int(days))}})
 	if err != nil {
 		return nil, err
 	}
 	var when time.Time
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(r), "ScheduleKeyDeletion"); err != nil {
 			return err
 		}
-		if err := s.primaryWithReplicas(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := s.primaryWithReplicas(k.fresh(r)); err != nil {
 			return err
 		}
 		when = s.now().UTC().Add(time.Duration(days) * 24 * time.Hour)
@@ -390,13 +391,13 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 
 // CancelKeyDeletion stops a scheduled deletion; the key returns Disabled.
 func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, in *kmsapi.CancelKeyDeletionRequest) (*kmsapi.CancelKeyDeletionResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "CancelKeyDeletion"})
+	k, err := s.keyForOp(c, "CancelKeyDeletion", *in.KeyId, keyOnly, access{op: "CancelKeyDeletion"})
 	if err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if r.State != PendingDeletion {
-			return kmsapi.NewKMSInvalidStateException(k.arn + " is not pending deletion.")
+		if err := checkKey(k.fresh(r), "CancelKeyDeletion"); err != nil {
+			return err
 		}
 		r.State, r.DeletionDate, r.PendingWindow = Disabled, time.Time{}, 0
 		return nil

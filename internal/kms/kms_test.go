@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store/bolt"
 	"github.com/trentkms/trent/internal/wire"
@@ -40,6 +41,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, Options{})
+}
+
+// newEnvWith is newEnv with more options; the clock, sweep interval and
+// Regions are newEnv's.
+func newEnvWith(t testing.TB, o Options) *env {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
 	if err != nil {
@@ -53,14 +61,17 @@ func newEnv(t testing.TB) *env {
 	}
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := New(ctx, st, sealer, Options{Now: clk.Now, SweepInterval: time.Hour, Regions: []string{"us-east-1", "eu-west-1"}})
+	o.Now, o.SweepInterval, o.Regions = clk.Now, time.Hour, []string{"us-east-1", "eu-west-1"}
+	s, err := New(ctx, st, sealer, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
-	return &env{s: s, clock: clk, caller: Caller{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Region: "us-east-1"}, dbPath: filepath.Join(dir, "trent.db")}
+	// In-process callers say who they are: a Caller without an identity is refused.
+	root := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: authz.RootType, UserID: "111122223333"}}
+	return &env{s: s, clock: clk, caller: Caller{Account: "111122223333", ARN: root.ARN, Region: "us-east-1", Identity: root}, dbPath: filepath.Join(dir, "trent.db")}
 }
 
 func (e *env) createKey(t *testing.T) *kmsapi.KeyMetadata {

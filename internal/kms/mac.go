@@ -11,7 +11,7 @@ import (
 
 // macKey resolves a GENERATE_VERIFY_MAC key and its material, from memory.
 func (s *Service) macKey(c Caller, id, op, algName string) (*key, *keys.HMAC, keys.MACAlgorithm, error) {
-	k, err := s.usableKey(c, id, usageMAC, op, access{op: op, keys: []string{"kms:macalgorithm", algName}})
+	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, access{op: op, keys: []string{"kms:macalgorithm", algName}})
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -32,6 +32,7 @@ func (s *Service) macKey(c Caller, id, op, algName string) (*key, *keys.HMAC, ke
 
 // GenerateMac computes the HMAC of a message of up to 4096 bytes.
 func (s *Service) GenerateMac(ctx context.Context, c Caller, in *kmsapi.GenerateMacRequest) (*kmsapi.GenerateMacResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, h, alg, err := s.macKey(c, *in.KeyId, "GenerateMac", *in.MacAlgorithm)
 	if err != nil {
 		return nil, err
@@ -53,6 +54,7 @@ func (s *Service) GenerateMac(ctx context.Context, c Caller, in *kmsapi.Generate
 // VerifyMac checks an HMAC in constant time. A MAC that does not match is
 // KMSInvalidMacException with no message, as AWS answers.
 func (s *Service) VerifyMac(ctx context.Context, c Caller, in *kmsapi.VerifyMacRequest) (*kmsapi.VerifyMacResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, h, alg, err := s.macKey(c, *in.KeyId, "VerifyMac", *in.MacAlgorithm)
 	if err != nil {
 		return nil, err

@@ -207,7 +207,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	region := *in.ReplicaRegion
 	// kms:ReplicateKey on the primary, in its key policy or IAM policies
 	// (multi-region-keys-auth.md: replicating keys); kms:ReplicaRegion limits it.
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ReplicateKey", keys: []string{"kms:replicaregion", region}})
+	k, err := s.keyForOp(c, "ReplicateKey", *in.KeyId, keyOnly, access{op: "ReplicateKey", keys: []string{"kms:replicaregion", region}})
 	if err != nil {
 		return nil, err
 	}
@@ -219,9 +219,6 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	}
 	if !s.serves(region) {
 		return nil, kmsapi.NewUnsupportedOperationException("Region " + region + " is not served by this Trent deployment; replicating to a Region served by another deployment is not supported yet.")
-	}
-	if err := usable(k); err != nil {
-		return nil, err
 	}
 	replicaARN := arn.KeyARN(region, k.rec.Account, k.rec.ID)
 	if s.view.key(region, k.rec.ID) != nil {
@@ -262,7 +259,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		if p == nil || p.replica() {
 			return kmsapi.NewUnsupportedOperationException(k.arn + " is not a multi-region primary key.")
 		}
-		if err := usable(&key{rec: *p, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(p), "ReplicateKey"); err != nil {
 			return err
 		}
 		if recs[region] != nil {
@@ -282,6 +279,10 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		kp := keyPath(rec.Account, region, rec.ID)
 		txn.Compares = append(txn.Compares, store.Compare{Key: kp})
 		txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
+		// The replica is a key of its Region's quota.
+		if err := s.counted(ctx, s.keysQuota(rec.Account, region), txn); err != nil {
+			return err
+		}
 		// The primary's record is rewritten unchanged (updateFamily puts it),
 		// which orders this against concurrent rotations of the family.
 		return nil
@@ -336,7 +337,7 @@ func (s *Service) resealMaterial(ctx context.Context, from *keyRecord, region, m
 func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.UpdatePrimaryRegionRequest) (Empty, error) {
 	region := *in.PrimaryRegion
 	a := access{op: "UpdatePrimaryRegion", keys: []string{"kms:primaryregion", region}}
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, a)
+	k, err := s.keyForOp(c, "UpdatePrimaryRegion", *in.KeyId, keyOnly, a)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +355,7 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.
 	// (multi-region-keys-auth.md: updating the primary Region).
 	rc := c
 	rc.Region, rc.Request.Region = region, region
-	if err := s.authorize(rc, r, a); err != nil {
+	if _, err := s.authorize(rc, r, a); err != nil {
 		return nil, err
 	}
 	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, _ *store.Txn) error {
@@ -366,8 +367,8 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.
 			return notFoundKey(r.arn)
 		}
 		// The key-state table: both keys must be usable.
-		for _, m := range []*key{{rec: *p, arn: k.arn}, {rec: *n, arn: r.arn}} {
-			if err := usable(m); err != nil {
+		for _, m := range []*key{k.fresh(p), r.fresh(n)} {
+			if err := checkKey(m, "UpdatePrimaryRegion"); err != nil {
 				return err
 			}
 		}

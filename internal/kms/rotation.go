@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,26 +17,6 @@ import (
 const maxOnDemand = 25
 
 const day = 24 * time.Hour
-
-// rotatable is the state check of the rotation operations (key-state table:
-// disabled keys give DisabledException, keys pending deletion KMSInvalidState).
-func rotatable(k *key) error {
-	if k.rec.Spec != specSymmetric {
-		// Asymmetric and HMAC keys do not rotate; AWS says so with an empty
-		// message (error corpus, RotateKeyOnDemand "error-response").
-		return kmsapi.NewUnsupportedOperationException("")
-	}
-	if k.rec.Origin != originAWSKMS {
-		return kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin + " which is not valid for this operation.")
-	}
-	switch k.rec.State {
-	case Disabled:
-		return kmsapi.NewDisabledException(k.arn + " is disabled.")
-	case PendingDeletion:
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	}
-	return nil
-}
 
 // lastRotation is when the key's current schedule starts counting: its newest
 // material's creation.
@@ -55,7 +36,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.En
 	if in.RotationPeriodInDays != nil {
 		period = *in.RotationPeriodInDays
 	}
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "EnableKeyRotation", keys: []string{"kms:RotationPeriodInDays", strconv.Itoa(int(period))}})
+	k, err := s.keyForOp(c, "EnableKeyRotation", *in.KeyId, keyOnly, access{op: "EnableKeyRotation", keys: []string{"kms:RotationPeriodInDays", strconv.Itoa(int(period))}})
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +47,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.En
 	// member gets it in the same transaction.
 	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, _ *store.Txn) error {
 		r := recs[k.rec.Region]
-		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(r), "EnableKeyRotation"); err != nil {
 			return err
 		}
 		// A new schedule counts from now; a changed period on an enabled key
@@ -89,7 +70,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.En
 
 // DisableKeyRotation turns off automatic rotation.
 func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, in *kmsapi.DisableKeyRotationRequest) (Empty, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "DisableKeyRotation"})
+	k, err := s.keyForOp(c, "DisableKeyRotation", *in.KeyId, keyOnly, access{op: "DisableKeyRotation"})
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +78,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, in *kmsapi.D
 		return nil, err
 	}
 	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, _ *store.Txn) error {
-		if err := rotatable(&key{rec: *recs[k.rec.Region], arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(recs[k.rec.Region]), "DisableKeyRotation"); err != nil {
 			return err
 		}
 		for _, m := range recs {
@@ -113,12 +94,9 @@ func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, in *kmsapi.D
 
 // GetKeyRotationStatus says whether automatic rotation is on and when it runs next.
 func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, in *kmsapi.GetKeyRotationStatusRequest) (*kmsapi.GetKeyRotationStatusResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, access{op: "GetKeyRotationStatus"})
+	k, err := s.keyForOp(c, "GetKeyRotationStatus", *in.KeyId, keyOnly|crossAccount, access{op: "GetKeyRotationStatus"})
 	if err != nil {
 		return nil, err
-	}
-	if k.rec.Spec != specSymmetric || k.rec.Origin != originAWSKMS {
-		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin + " which is not valid for this operation.")
 	}
 	out := &kmsapi.GetKeyRotationStatusResponse{KeyRotationEnabled: wire.Ptr(k.rec.RotationEnabled), KeyId: wire.Ptr(k.arn)}
 	if k.rec.RotationEnabled {
@@ -134,7 +112,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, in *kmsapi
 // RotateKeyOnDemand rotates now, up to 25 times per key; the automatic
 // schedule is unchanged.
 func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.RotateKeyOnDemandRequest) (*kmsapi.RotateKeyOnDemandResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "RotateKeyOnDemand"})
+	k, err := s.keyForOp(c, "RotateKeyOnDemand", *in.KeyId, keyOnly, access{op: "RotateKeyOnDemand"})
 	if err != nil {
 		return nil, err
 	}
@@ -145,14 +123,11 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.Ro
 	// same transaction (shared properties).
 	err = s.updateFamily(ctx, k, func(recs map[string]*keyRecord, txn *store.Txn) error {
 		r := recs[k.rec.Region]
-		if r.Origin == originExternal && r.Spec == specSymmetric {
-			if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
-				return err
-			}
-			return rotateImported(k, r)
-		}
-		if err := rotatable(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(r), "RotateKeyOnDemand"); err != nil {
 			return err
+		}
+		if r.Origin == originExternal {
+			return s.rotateImported(k, r)
 		}
 		n := 0
 		for _, m := range r.Materials {
@@ -203,16 +178,16 @@ var errSkip = fmt.Errorf("kms: nothing to do")
 // ListKeyRotations lists completed rotations, or with IncludeKeyMaterial
 // ALL_KEY_MATERIAL every version of the key's material.
 func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.ListKeyRotationsRequest) (*kmsapi.ListKeyRotationsResponse, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "ListKeyRotations"})
+	k, err := s.keyForOp(c, "ListKeyRotations", *in.KeyId, keyOnly, access{op: "ListKeyRotations"})
 	if err != nil {
 		return nil, err
 	}
-	if k.rec.Spec != specSymmetric {
-		return nil, kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for this operation.")
-	}
+	// By default only materials a rotation made current; ALL_KEY_MATERIAL
+	// adds the first material and imported material pending rotation
+	// (ListKeyRotations, IncludeKeyMaterial).
 	mats := k.rec.Materials
-	if wire.String(in.IncludeKeyMaterial) != "ALL_KEY_MATERIAL" && len(mats) > 0 {
-		mats = mats[1:] // the original material is no rotation
+	if wire.String(in.IncludeKeyMaterial) != "ALL_KEY_MATERIAL" {
+		mats = slices.DeleteFunc(slices.Clone(mats), func(m material) bool { return m.rotationDate().IsZero() })
 	}
 	var got []material
 	var next *string
@@ -233,10 +208,30 @@ func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.Lis
 		return nil, err
 	}
 	out := &kmsapi.ListKeyRotationsResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
+	imported := k.rec.Origin == originExternal
 	for _, m := range got {
-		e := kmsapi.RotationsListEntry{KeyId: wire.Ptr(k.rec.ID), KeyMaterialId: wire.Ptr(m.ID), RotationDate: ts(m.Created)}
-		if m.RotationType != "" {
-			e.RotationType = wire.Ptr(m.RotationType)
+		e := kmsapi.RotationsListEntry{KeyId: wire.Ptr(k.rec.ID), KeyMaterialId: wire.Ptr(m.ID)}
+		// Neither for the first material nor for one pending rotation
+		// (RotationsListEntry).
+		if d := m.rotationDate(); !d.IsZero() {
+			e.RotationDate, e.RotationType = ts(d), wire.Ptr(m.RotationType)
+		}
+		// Imported material describes its import (RotationsListEntry:
+		// symmetric keys of origin EXTERNAL only).
+		if imported {
+			e.ImportState = wire.Ptr("PENDING_IMPORT")
+			if s.view.hasMaterial(k.rec.Region, k.rec.ID, m.ID) {
+				e.ImportState = wire.Ptr("IMPORTED")
+			}
+			if m.Description != "" {
+				e.KeyMaterialDescription = wire.Ptr(m.Description)
+			}
+			if m.ExpirationModel != "" {
+				e.ExpirationModel = wire.Ptr(m.ExpirationModel)
+			}
+			if m.ExpirationModel == expires {
+				e.ValidTo = ts(m.ValidTo)
+			}
 		}
 		state := "NON_CURRENT"
 		switch {

@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -28,8 +29,8 @@ type Caller struct {
 	ARN     string // the principal's ARN
 	Region  string // the Region of the request's credential scope
 	// Identity is the caller as authorization sees it; Request what it knows
-	// of the request. A nil Identity is the account's root principal (for
-	// callers inside this process, such as tests).
+	// of the request. A Caller with a nil Identity is refused: callers inside
+	// this process (tests, background jobs) name the principal they act as.
 	Identity *authz.Identity
 	Request  authz.Request
 	// RequestID is the request's id (x-amzn-RequestId), passed on to external
@@ -38,6 +39,10 @@ type Caller struct {
 	// Note, if set, receives what the audit event of the request reports:
 	// the keys it touched and what decided access to them.
 	Note *Note
+
+	// grantTokens are the request's GrantTokens, set by the operations that
+	// take them: authorize counts the grants they prove (granttokens.go).
+	grantTokens []string
 }
 
 // Note is what an operation tells the audit log about its request.
@@ -84,6 +89,12 @@ type Options struct {
 	// unsealed in memory (matcache.go); the rest stay sealed until used.
 	// 0: DefaultMaterialCache.
 	MaterialCache int
+	// The resource quotas (KMS Developer Guide, resource-limits.md); 0:
+	// AWS's default. MaxKeysPerRegion counts keys of an account and Region
+	// in any state (100,000), MaxAliasesPerKey the aliases of one key (50),
+	// MaxCustomKeyStores the custom key stores of an account and Region
+	// (10).
+	MaxKeysPerRegion, MaxAliasesPerKey, MaxCustomKeyStores int
 }
 
 // Service is the KMS API over one store.
@@ -99,8 +110,13 @@ type Service struct {
 	roles      RoleMaker
 	regions    []string
 
+	maxKeys, maxAliases, maxKeyStores int
+
 	view     *view
 	follower *store.Follower
+	// tokenKey seals grant tokens (granttokens.go); every node of a
+	// deployment reads the same key from the store.
+	tokenKey cipher.AEAD
 
 	// writeLocks serialise this node's read-modify-writes of one key, so
 	// concurrent requests here queue instead of failing on revision
@@ -116,7 +132,19 @@ type Service struct {
 
 // New loads every KMS record into memory. Run keeps the view current.
 func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
-	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions}
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions,
+		maxKeys: o.MaxKeysPerRegion, maxAliases: o.MaxAliasesPerKey, maxKeyStores: o.MaxCustomKeyStores}
+	for _, q := range []struct {
+		v   *int
+		def int
+	}{{&s.maxKeys, defaultMaxKeys}, {&s.maxAliases, defaultMaxAliasesPerKey}, {&s.maxKeyStores, defaultMaxCustomKeyStores}} {
+		switch {
+		case *q.v < 0:
+			return nil, fmt.Errorf("kms: a quota of %d: quotas are positive, or 0 for AWS's", *q.v)
+		case *q.v == 0:
+			*q.v = q.def
+		}
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -128,6 +156,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	}
 	if s.interval == 0 {
 		s.interval = time.Minute
+	}
+	var err error
+	if s.tokenKey, err = loadTokenKey(ctx, st, sealer, s.rand); err != nil {
+		return nil, err
 	}
 	s.view = newView(s)
 	s.view.cache.max = o.MaterialCache
@@ -183,7 +215,7 @@ func (s *Service) Tick(ctx context.Context) error {
 		// A replica rotates only with its primary (multiregion.go).
 		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.replica() && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
 			errs = append(errs, s.rotateScheduled(ctx, k))
-		case k.rec.Origin == originExternal && k.rec.ExpirationModel == expires && !k.rec.ValidTo.IsZero() && !now.Before(k.rec.ValidTo) && k.rec.State != PendingImport:
+		case k.rec.Origin == originExternal && len(k.rec.expired(now)) > 0:
 			errs = append(errs, s.expireImported(ctx, k))
 		}
 	}
@@ -250,11 +282,17 @@ func (s *Service) sealMaterial(account, region, keyID string, spec keys.Spec, id
 
 // commit writes t and waits until this node's view shows it.
 func (s *Service) commit(ctx context.Context, t store.Txn) error {
+	_, err := s.commitRev(ctx, t)
+	return err
+}
+
+// commitRev is commit that returns the revision of the write.
+func (s *Service) commitRev(ctx context.Context, t store.Txn) (int64, error) {
 	rev, err := s.st.Txn(ctx, t)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return s.follower.Wait(ctx, rev)
+	return rev, s.follower.Wait(ctx, rev)
 }
 
 func lockIndex(id string) int {
@@ -399,33 +437,10 @@ func notFoundAlias(aliasARN string) error {
 	return kmsapi.NewNotFoundException("Alias " + aliasARN + " is not found.")
 }
 
-// State checks, worded as the KMS Developer Guide's key-state table gives them.
-
-// usable is the check of cryptographic operations: only an enabled key works.
-func usable(k *key) error {
-	if k.unavailable() {
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is unavailable.") // key-state.md, footnote 11
-	}
-	switch k.rec.State {
-	case Enabled:
-		return nil
-	case Disabled:
-		return kmsapi.NewDisabledException(k.arn + " is disabled.")
-	case PendingDeletion:
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	case PendingImport:
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
-	}
-	return fmt.Errorf("kms: key %s in unknown state %v", k.rec.ID, k.rec.State)
-}
-
-// notPendingDeletion is the check of management operations that work on
-// enabled and disabled keys.
-func notPendingDeletion(k *key) error {
-	if k.rec.State == PendingDeletion {
-		return kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	}
-	return nil
+// fresh is k with the record r that a transaction read, for checking the
+// key as it is now.
+func (k *key) fresh(r *keyRecord) *key {
+	return &key{rec: *r, arn: k.arn, cks: k.cks}
 }
 
 func dryRun(p *bool) error {

@@ -17,7 +17,7 @@ func (s *Service) signingKey(c Caller, id, op, algName string, mtName *string) (
 	if mtName != nil {
 		mtKey = *mtName
 	}
-	k, err := s.usableKey(c, id, usageSign, op, access{op: op, keys: []string{"kms:signingalgorithm", algName, "kms:messagetype", mtKey}})
+	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, access{op: op, keys: []string{"kms:signingalgorithm", algName, "kms:messagetype", mtKey}})
 	if err != nil {
 		return nil, nil, 0, 0, err
 	}
@@ -54,6 +54,7 @@ func signError(err error, alg keys.SigningAlgorithm, mt keys.MessageType) error 
 
 // Sign signs a message, a digest or an ML-DSA μ with an asymmetric key.
 func (s *Service) Sign(ctx context.Context, c Caller, in *kmsapi.SignRequest) (*kmsapi.SignResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, a, alg, mt, err := s.signingKey(c, *in.KeyId, "Sign", *in.SigningAlgorithm, in.MessageType)
 	if err != nil {
 		return nil, err
@@ -71,6 +72,7 @@ func (s *Service) Sign(ctx context.Context, c Caller, in *kmsapi.SignRequest) (*
 // Verify checks a signature. A signature that does not verify is
 // KMSInvalidSignatureException with no message, as AWS answers.
 func (s *Service) Verify(ctx context.Context, c Caller, in *kmsapi.VerifyRequest) (*kmsapi.VerifyResponse, error) {
+	c.grantTokens = in.GrantTokens
 	k, a, alg, mt, err := s.signingKey(c, *in.KeyId, "Verify", *in.SigningAlgorithm, in.MessageType)
 	if err != nil {
 		return nil, err

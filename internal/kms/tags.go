@@ -51,12 +51,12 @@ func (s *Service) TagResource(ctx context.Context, c Caller, in *kmsapi.TagResou
 	for _, t := range in.Tags {
 		cond = append(cond, "aws:RequestTag/"+wire.String(t.TagKey), wire.String(t.TagValue), "aws:TagKeys", wire.String(t.TagKey))
 	}
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "TagResource", keys: cond})
+	k, err := s.keyForOp(c, "TagResource", *in.KeyId, keyOnly, access{op: "TagResource", keys: cond})
 	if err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(r), "TagResource"); err != nil {
 			return err
 		}
 		tags, err := checkTags(r.Tags, in.Tags)
@@ -75,12 +75,12 @@ func (s *Service) UntagResource(ctx context.Context, c Caller, in *kmsapi.UntagR
 	for _, tk := range in.TagKeys {
 		cond = append(cond, "aws:TagKeys", tk)
 	}
-	k, err := s.keyFor(c, *in.KeyId, keyOnly, access{op: "UntagResource", keys: cond})
+	k, err := s.keyForOp(c, "UntagResource", *in.KeyId, keyOnly, access{op: "UntagResource", keys: cond})
 	if err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		if err := notPendingDeletion(&key{rec: *r, arn: k.arn}); err != nil {
+		if err := checkKey(k.fresh(r), "UntagResource"); err != nil {
 			return err
 		}
 		kept := r.Tags[:0]

@@ -269,7 +269,7 @@ func (s *Service) createXKSStore(ctx context.Context, c Caller, in *kmsapi.Creat
 		Created: s.now().UTC(), State: connDisconnected, XksEndpoint: endpoint, XksPath: path,
 		XksConnectivity: *in.XksProxyConnectivity, XksAccessKeyID: *cred.AccessKeyId, XksSecret: sealed}
 	p := keyStorePath(c.Account, c.Region, id)
-	if err := s.commit(ctx, store.Txn{Compares: []store.Compare{{Key: p}}, Puts: []store.KV{{Key: p, Value: marshal(rec)}}}); err != nil {
+	if err := s.commitCounted(ctx, s.keyStoresQuota(c.Account, c.Region), store.Txn{Compares: []store.Compare{{Key: p}}, Puts: []store.KV{{Key: p, Value: marshal(rec)}}}); err != nil {
 		return nil, err
 	}
 	return &kmsapi.CreateCustomKeyStoreResponse{CustomKeyStoreId: wire.Ptr(id)}, nil
@@ -562,14 +562,14 @@ func (s *Service) xksDecryptBlob(ctx context.Context, c Caller, blob []byte, ec 
 		if k = s.view.key(c.Region, x.KeyID); k == nil {
 			return nil, nil, accessDenied("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
-		if err := s.authorize(c, k, a); err != nil {
+		if _, err := s.authorize(c, k, a); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := checkUsage(k, op, alg); err != nil {
+	if err := checkKey(k, op); err != nil {
 		return nil, nil, err
 	}
-	if err := usable(k); err != nil {
+	if err := checkAlgorithm(k, alg); err != nil {
 		return nil, nil, err
 	}
 	if k.rec.XksKeyID != x.XksKeyID {

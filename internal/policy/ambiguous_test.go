@@ -222,12 +222,12 @@ func TestSetOne(t *testing.T) {
 		t.Fatalf("shared slice changed: %v", shared)
 	}
 	r := &Request{Keys: k}
-	if v, amb := r.lookup("kms:encryptioncontext:a"); !amb || len(v) != 2 {
-		t.Fatalf("lookup = %v, %v", v, amb)
+	if v, where := r.lookup("kms:encryptioncontext:a"); where < 0 || len(v) != 2 {
+		t.Fatalf("lookup = %v, %v", v, where)
 	}
 	// A multivalued key is not ambiguous.
 	r.Keys.Add("aws:TagKeys", "a", "b")
-	if _, amb := r.lookup("aws:tagkeys"); amb {
+	if _, where := r.lookup("aws:tagkeys"); where >= 0 {
 		t.Fatal("aws:TagKeys reported ambiguous")
 	}
 }

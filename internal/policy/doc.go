@@ -34,8 +34,9 @@
 // caller (Via). ViaAccount means the policy only delegated to the caller's
 // account (Principal "AWS": "111122223333" or "arn:aws:iam::111122223333:root"),
 // so the caller's identity policies must also allow the request; ViaPrincipal,
-// ViaRole and ViaAnyone grant by themselves (ViaRole: through the role of a
-// session caller, so the session's own limits still apply). Evaluate also lists every statement that
+// ViaAnyone, ViaNotPrincipal and ViaRole grant by themselves (ViaRole: through
+// the role of a session caller, so the session's own limits still apply; the
+// strongest grant of the matching statements counts). Evaluate also lists every statement that
 // applied, and Explain says, for each statement that did not apply, which
 // elements failed and why. DecideAll evaluates several policies of one kind
 // as one set.

@@ -88,22 +88,24 @@ type evalCtx struct {
 	caller caller
 
 	// Ambiguous keys (Keys.SetOne) are read through pins: choose fixes one
-	// value of each while it evaluates a statement under one choice.
+	// value of each while it evaluates a statement under one choice. Only
+	// numbers are recorded (Request.lookup), so that the Request a caller
+	// builds on its stack stays there.
 	pins  [maxPins]pin
 	npins int
 	// unpinned is the first ambiguous key read without a pin in the current
-	// evaluation: choose then branches on its values.
-	unpinned string
+	// evaluation (-1: none), and unpinnedN its number of values: choose
+	// then branches on them.
+	unpinned, unpinnedN int
 	// budget is how many more evaluations choose may run for the current
 	// statement.
 	budget int
 }
 
-// pin is the value chosen for an ambiguous key: a one-element slice of its
-// values.
+// pin is the value chosen for an ambiguous key: the key's place (see
+// Request.lookup) and the index of the value.
 type pin struct {
-	name string
-	val  []string
+	where, idx int
 }
 
 const (
@@ -116,23 +118,23 @@ const (
 )
 
 func newEvalCtx(r *Request) evalCtx {
-	return evalCtx{req: r, caller: newCaller(&r.Principal)}
+	return evalCtx{req: r, caller: newCaller(&r.Principal), unpinned: -1}
 }
 
 // values returns the values of a key as evaluation sees them: for an
 // ambiguous key, the value chosen for it.
 func (e *evalCtx) values(name string) []string {
-	vals, amb := e.req.lookup(name)
-	if !amb {
+	vals, where := e.req.lookup(name)
+	if where < 0 {
 		return vals
 	}
 	for i := 0; i < e.npins; i++ {
-		if e.pins[i].name == name {
-			return e.pins[i].val
+		if e.pins[i].where == where {
+			return vals[e.pins[i].idx : e.pins[i].idx+1]
 		}
 	}
-	if e.unpinned == "" {
-		e.unpinned = name
+	if e.unpinned < 0 {
+		e.unpinned, e.unpinnedN = where, len(vals)
 	}
 	// Any one value: choose discards this evaluation and branches.
 	return vals[:1]
@@ -173,25 +175,24 @@ func (t choice) eval(e *evalCtx) Via {
 // and budget first.
 func (e *evalCtx) choose(t choice) Via {
 	deny := t.s.effect == DenyEffect
-	e.unpinned = ""
+	e.unpinned = -1
 	via := t.eval(e)
-	name := e.unpinned
-	if name == "" {
+	where, n := e.unpinned, e.unpinnedN
+	if where < 0 {
 		return via
 	}
-	e.unpinned = ""
-	vals, _ := e.req.lookup(name)
-	if e.npins == maxPins || e.budget < len(vals) {
+	e.unpinned = -1
+	if e.npins == maxPins || e.budget < n {
 		if deny {
 			return ViaIdentity
 		}
 		return ViaNone
 	}
-	e.budget -= len(vals)
+	e.budget -= n
 	e.npins++
 	defer func() { e.npins-- }()
-	for i := range vals {
-		e.pins[e.npins-1] = pin{name: name, val: vals[i : i+1]}
+	for i := 0; i < n; i++ {
+		e.pins[e.npins-1] = pin{where: where, idx: i}
 		via = e.choose(t)
 		if (via != ViaNone) == deny {
 			// A Deny that holds under one choice, or an Allow that
@@ -240,7 +241,7 @@ func timeKeyOf(k string) uint8 {
 // present reports whether a key has a value, for the Null operator.
 func (e *evalCtx) present(c *cond) bool {
 	// Present or absent is the same under every choice of an ambiguous key.
-	if vals, _ := e.req.lookup(c.key); len(vals) > 0 {
+	if len(e.req.Values(c.key)) > 0 {
 		return true
 	}
 	return c.timeKey != 0 && !e.req.Time.IsZero()
@@ -555,9 +556,9 @@ func (p *Policy) Explain(r *Request) Explanation {
 		for _, c := range s.conds {
 			e.npins, e.budget = 0, maxChoices
 			if e.choose(choice{s: s, c: c}) == ViaNone {
-				vals, amb := r.lookup(c.key)
+				vals, where := r.lookup(c.key)
 				what := "is absent"
-				if amb {
+				if where >= 0 {
 					which := "every one"
 					if deny {
 						which = "any"

@@ -6,8 +6,10 @@ import (
 )
 
 // Via says how a statement's Principal (or NotPrincipal) element matched the
-// caller. Values are ordered: a larger Via is a more specific grant. The zero
-// value means the element did not match.
+// caller. Values are ordered: a larger Via is a stronger grant, one that
+// leaves fewer other policies to allow, so that where several statements (or
+// several principals of one element) cover the caller, the strongest counts.
+// The zero value means the element did not match.
 type Via uint8
 
 const (
@@ -21,16 +23,18 @@ const (
 	// allow the request (reference_policies_elements_principal.md, "AWS account
 	// principals").
 	ViaAccount
+	// ViaRole: the role of an assumed-role session caller. Unlike the grants
+	// above it the grant is to the role, so the session's session policies
+	// and the role's boundary still limit it (reference_policies_evaluation-logic.md:
+	// resource-based policies and role session ARNs).
+	ViaRole
 	// ViaNotPrincipal: the caller is not excluded by a NotPrincipal element.
 	ViaNotPrincipal
 	// ViaAnyone: "*" or {"AWS": "*"} (reference_policies_elements_principal.md,
-	// "All principals").
+	// "All principals"). Session policies and boundaries "do not limit
+	// permissions granted … with a wildcard (*) in the Principal element"
+	// ("IAM role principals"), so it is stronger than ViaRole.
 	ViaAnyone
-	// ViaRole: the role of an assumed-role session caller. Unlike ViaPrincipal
-	// the grant is to the role, so the session's session policies and the
-	// role's boundary still limit it (reference_policies_evaluation-logic.md:
-	// resource-based policies and role session ARNs).
-	ViaRole
 	// ViaPrincipal: the caller's own ARN (a session's own ARN included), or
 	// the caller's service, federated provider or canonical user.
 	ViaPrincipal
@@ -405,11 +409,11 @@ func (ps *principals) match(c *caller) Via {
 		if ps.hasARN(c.id) || ps.hasUser(c) {
 			return ViaPrincipal
 		}
-		if ps.hasRole(c) {
-			return ViaRole
-		}
 		if ps.anyone {
 			return ViaAnyone
+		}
+		if ps.hasRole(c) {
+			return ViaRole
 		}
 		if c.account != "" && ps.hasAccount(c) {
 			// The account id and the root ARN mean the whole account, not only

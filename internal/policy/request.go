@@ -103,19 +103,22 @@ func (r *Request) Values(name string) []string {
 	return v
 }
 
-// lookup is Values that also reports whether the values are the alternatives
-// of an ambiguous single-valued key (SetOne) rather than the values of a
-// multivalued key.
-func (r *Request) lookup(name string) ([]string, bool) {
+// lookup is Values that also says, for an ambiguous single-valued key
+// (SetOne), where it is: its place in its layer's list of ambiguous keys
+// and its layer (0 for Keys, i+1 for More[i]), as one number; -1 for any
+// other key. Evaluation identifies the key by this number rather than its
+// name so that nothing it records points into the Request.
+func (r *Request) lookup(name string) ([]string, int) {
+	layers := len(r.More) + 1
 	if v, ok := r.Keys[name]; ok {
-		return v, len(v) > 1 && r.Keys.ambiguous(name)
+		return v, r.Keys.ambiguity(name, v, 0, layers)
 	}
-	for _, l := range r.More {
+	for i, l := range r.More {
 		if v, ok := l[name]; ok {
-			return v, len(v) > 1 && l.ambiguous(name)
+			return v, l.ambiguity(name, v, i+1, layers)
 		}
 	}
-	return nil, false
+	return nil, -1
 }
 
 // Keys maps lower-case condition key names to their values. A key with
@@ -189,6 +192,18 @@ const ambiguousEntry = "\x00ambiguous"
 
 func (k Keys) ambiguous(name string) bool {
 	return slices.Contains(k[ambiguousEntry], name)
+}
+
+// ambiguity returns the place of an ambiguous key in layer number layer of
+// layers (see Request.lookup), or -1.
+func (k Keys) ambiguity(name string, vals []string, layer, layers int) int {
+	if len(vals) < 2 {
+		return -1
+	}
+	if i := slices.Index(k[ambiguousEntry], name); i >= 0 {
+		return i*layers + layer
+	}
+	return -1
 }
 
 // Get returns the values of a key, matching the name without regard to case.

@@ -1,26 +1,46 @@
-// Package seal owns the root key that seals all key material at rest.
+// Package seal owns the root key that seals all key material at rest, and the
+// seals that keep the root key itself wrapped.
 //
-// Every piece of key material Trent stores is sealed with AES-256-GCM under the
-// root key, with associated data naming what it is (the key ARN and material
-// id), so a sealed blob moved to another record fails to open. The root key
-// lives in a file (mode 0600) created on first start; a passphrase or PKCS#11
-// source can implement the same Sealer later.
+// Every piece of key material and every secret Trent stores is sealed with
+// AES-256-GCM under the root key (a *Sealer), with associated data naming
+// what it is (the key ARN and material id), so a sealed blob moved to another
+// record fails to open.
+//
+// The root key is 32 random bytes made by the first node to start on an
+// empty store (Initialize). It never reaches disk in plaintext: the store
+// holds it wrapped by a seal (a Wrapper) at RootKey, next to a canary sealed
+// under it at CanaryKey. Every node unwraps it at start (Unseal), so a cluster
+// needs no file copied between nodes, only the same seal configuration. The
+// seals are:
+//   - File: a key file in the data directory wraps it (development; the file
+//     is as sensitive as the root key);
+//   - Passphrase: a key derived with Argon2id from a passphrase, whose
+//     parameters are recorded beside the wrapped key;
+//   - PKCS11 (package seal/hsm): a non-extractable AES key in an HSM token;
+//   - KMS (package seal/awskms): a key in another KMS, AWS KMS or a Trent.
+//
+// Migrate rewraps the root key from one seal to another; the sealed records do
+// not change.
 //
 // # Concurrency
 //
-// A *Sealer is safe for concurrent use.
+// A *Sealer is safe for concurrent use. A Wrapper is used by one goroutine at
+// a time.
+//
+// # Errors
+//
+// ErrOpen: a sealed blob does not open. ErrWrongSeal: the configured seal does
+// not open the root key (a wrong passphrase, another key file, HSM key or KMS
+// key); nothing was changed. ErrMismatch: the root key unwraps but the canary
+// says the records are sealed with another. ErrNotInitialized: no root key yet.
 package seal
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 )
 
 // ErrOpen is returned when sealed data does not open: wrong root key, wrong
@@ -30,7 +50,6 @@ var ErrOpen = errors.New("seal: sealed data does not open under this root key")
 const (
 	version   = 1
 	nonceSize = 12
-	fileMagic = "TRENT ROOT KEY v1\n"
 )
 
 // Sealer seals and opens key material under one root key.
@@ -76,80 +95,4 @@ func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) {
 		return nil, ErrOpen
 	}
 	return pt, nil
-}
-
-// LoadOrCreateFile reads the root key file at path, or creates it with a fresh
-// random key if it does not exist. created reports which happened.
-func LoadOrCreateFile(path string, rand io.Reader) (s *Sealer, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		key := make([]byte, 32)
-		defer clear(key)
-		if _, err := io.ReadFull(rand, key); err != nil {
-			return nil, false, fmt.Errorf("seal: generate root key: %w", err)
-		}
-		if err := writeKeyFile(path, key); err != nil {
-			return nil, false, err
-		}
-		s, err := New(key, rand)
-		return s, true, err
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("seal: read root key: %w", err)
-	}
-	defer clear(b)
-	enc, ok := bytes.CutPrefix(b, []byte(fileMagic))
-	if !ok {
-		return nil, false, fmt.Errorf("seal: %s is not a Trent root key file", path)
-	}
-	key := make([]byte, 32)
-	defer clear(key)
-	n, err := base64.StdEncoding.Decode(key, bytes.TrimSpace(enc))
-	if err != nil || n != 32 {
-		return nil, false, fmt.Errorf("seal: %s: malformed root key", path)
-	}
-	s, err = New(key, rand)
-	return s, false, err
-}
-
-// writeKeyFile writes the key durably: a temporary file, fsync, rename, fsync
-// of the directory, so a crash leaves either no key file or a whole one.
-func writeKeyFile(path string, key []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".rootkey-*")
-	if err != nil {
-		return fmt.Errorf("seal: create root key: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("seal: chmod root key: %w", err)
-	}
-	buf := make([]byte, 0, len(fileMagic)+45)
-	buf = append(buf, fileMagic...)
-	buf = base64.StdEncoding.AppendEncode(buf, key)
-	buf = append(buf, '\n')
-	defer clear(buf)
-	if _, err := f.Write(buf); err != nil {
-		f.Close()
-		return fmt.Errorf("seal: write root key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("seal: sync root key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp, path); err != nil {
-		// Link, not Rename: never replace a root key another process just made.
-		return fmt.Errorf("seal: install root key: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

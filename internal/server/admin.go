@@ -36,9 +36,15 @@ func (s *Server) explain(ctx context.Context, c call, body []byte) (any, error) 
 	if in.Principal == "" || in.Action == "" || in.KeyId == "" {
 		return nil, wire.Validation("Principal, Action and KeyId are required.")
 	}
-	subject, err := s.ids.IdentityForARN(in.Principal)
-	if err != nil {
-		return nil, wire.Validation(err.Error())
+	// The principal is resolved only once the caller is known to be allowed
+	// to explain the key, and its absence is told in one way whatever is
+	// missing (the account, or the user or role in it).
+	subject := func() (*authz.Identity, error) {
+		id, err := s.ids.IdentityForARN(in.Principal)
+		if err != nil {
+			return nil, wire.Validation("Principal " + in.Principal + " is not the root, a user or a role of an account of this server.")
+		}
+		return id, nil
 	}
 	x, err := s.kms.Explain(kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request},
 		subject, in.Action, in.KeyId, in.EncryptionContext)
@@ -66,20 +72,40 @@ type ListServicesResponse struct {
 	Services []string
 }
 
+// adminOp authorizes a caller for an admin operation before the operation
+// reads its request, so that a caller who may not perform it learns nothing
+// from the answer about what the request names. Every admin operation is
+// made with it.
+func adminOp(authorize func(call) error, h jsonHandler) jsonHandler {
+	return func(ctx context.Context, c call, body []byte) (any, error) {
+		if err := authorize(c); err != nil {
+			return nil, err
+		}
+		return h(ctx, c, body)
+	}
+}
+
+// mayExplain admits the root principals, the only ones that may explain a
+// decision (on the keys of their own account, which Explain checks).
+func mayExplain(c call) error {
+	if c.identity.Type != authz.RootType {
+		return wire.AccessDenied("Only the root principal of the key's account may explain its authorization.")
+	}
+	return nil
+}
+
 // operator checks that the caller is the root principal of the first
-// account, which operates the deployment.
+// account, which operates the deployment. The denial does not name that
+// account.
 func (s *Server) operator(c call) error {
 	first, ok := s.ids.FirstAccount()
 	if !ok || c.identity.Type != authz.RootType || c.identity.Account != first.ID {
-		return wire.AccessDenied("Only the root principal of account " + first.ID + " may manage registered services.")
+		return wire.AccessDenied("Only the operator, the root principal of the deployment's first account, may manage registered services.")
 	}
 	return nil
 }
 
 func (s *Server) registerService(ctx context.Context, c call, body []byte) (any, error) {
-	if err := s.operator(c); err != nil {
-		return nil, err
-	}
 	var in RegisterServiceRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, wire.Serialization(err.Error())
@@ -98,9 +124,6 @@ func (s *Server) registerService(ctx context.Context, c call, body []byte) (any,
 }
 
 func (s *Server) listServices(ctx context.Context, c call, _ []byte) (any, error) {
-	if err := s.operator(c); err != nil {
-		return nil, err
-	}
 	names, err := s.ids.Services(ctx)
 	if err != nil {
 		return nil, err

@@ -50,7 +50,9 @@ type testServer struct {
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	sealer, _, err := seal.LoadOrCreateFile(filepath.Join(dir, "root.key"), rand.Reader)
+	rootKey := make([]byte, 32)
+	rand.Read(rootKey)
+	sealer, err := seal.New(rootKey, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,9 +96,9 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.iamOps = iamOperations(ids)
 	s.stsOps = stsOperations(ids)
 	s.adminOps = map[string]jsonHandler{
-		"ExplainAuthorization": s.explain,
-		"RegisterService":      s.registerService,
-		"ListServices":         s.listServices,
+		"ExplainAuthorization": adminOp(mayExplain, s.explain),
+		"RegisterService":      adminOp(s.operator, s.registerService),
+		"ListServices":         adminOp(s.operator, s.listServices),
 	}
 	return s, nil
 }
@@ -284,7 +284,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, id, out.err)
 		return
 	}
-	target := r.Header.Get("X-Amz-Target")
+	target, single := operationTarget(r)
 	var proto protocol
 	var op string
 	var params url.Values
@@ -317,6 +317,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.service = res.Service
+	if !single {
+		// Verified, yet naming two operations: whichever one ran, it might
+		// not be the one the signer meant.
+		out.err = wire.UnknownOperation()
+		wire.WriteError(w, id, out.err)
+		s.recordFailure(r, id, proto, op, out.err)
+		return
+	}
 	if want := proto.service(); want != "" && res.Service != want {
 		out.err = authError(sigv4.ServiceScopeError(want))
 		s.writeAuthError(w, id, proto, sigv4.ServiceScopeError(want))
@@ -333,7 +341,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var via, sourceARN, sourceAccount string
 	if ident.Type == authz.ServiceType {
-		if ident, via, sourceARN, sourceAccount, err = s.serviceCall(r, buf, ident); err != nil {
+		if ident, via, sourceARN, sourceAccount, err = s.serviceCall(r, buf, ident, res, target, proto.service()); err != nil {
 			out.err = authError(err)
 			s.writeAuthError(w, id, proto, err)
 			s.recordFailure(r, id, proto, op, err)
@@ -437,6 +445,41 @@ func (s *Server) logError(id, op string, c call, err error) {
 	if !errors.As(err, &we) {
 		s.log.Error("internal error", "requestId", id, "operation", op, "caller", c.identity.ARN, "err", err)
 	}
+}
+
+// operationTarget returns the operation a request names: its X-Amz-Target
+// header or, without one, the X-Amz-Target query parameter that the SDK
+// presigners hoist the header into (a presigned KMS request sent as the
+// presigner returned it has no such header). Both are covered by a verified
+// signature: Verify refuses an x-amz-* header that is neither signed nor
+// equal to the signed query parameter, and the query is always signed.
+// single is false if the request names more than one operation (values
+// that differ, in the header or the query or between them); the caller
+// must refuse it once the signature verified, rather than pick one.
+func operationTarget(r *http.Request) (target string, single bool) {
+	single = true
+	seen := false
+	add := func(v string) {
+		if !seen {
+			target, seen = v, true
+		} else if v != target {
+			single = false
+		}
+	}
+	for _, v := range r.Header["X-Amz-Target"] {
+		add(v)
+	}
+	if r.URL != nil && r.URL.RawQuery != "" {
+		q, _ := url.ParseQuery(r.URL.RawQuery)
+		for k, vs := range q {
+			if strings.EqualFold(k, "X-Amz-Target") {
+				for _, v := range vs {
+					add(v)
+				}
+			}
+		}
+	}
+	return target, single
 }
 
 // queryParams are a Query request's parameters: the form body of a POST, or

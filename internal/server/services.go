@@ -2,8 +2,6 @@ package server
 
 import (
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/sigv4"
@@ -24,13 +22,21 @@ const (
 	sourceAccountHeader = "X-Trent-Source-Account"
 )
 
+// serviceAuthHeaders carry the service's own authentication of a forwarded
+// request; they are not part of what the caller signed.
+var serviceAuthHeaders = []string{"Authorization", onBehalfOfHeader, "X-Amz-Date", "X-Amz-Security-Token"}
+
 // serviceCall works out who a registered service's request is for: the
 // caller whose presigned request it forwards (and then via names the
-// service), or the service itself with the source it acts for.
-func (s *Server) serviceCall(r *http.Request, body []byte, svc *authz.Identity) (caller *authz.Identity, via, sourceARN, sourceAccount string, err error) {
-	signed := signedHeaders(r.Header.Get("Authorization"))
+// service), or the service itself with the source it acts for. res is the
+// service's verified signature, target the operation the request is routed
+// to ("" for the Query protocol) and service the signing name that
+// operation needs ("" where the scope chooses).
+func (s *Server) serviceCall(r *http.Request, body []byte, svc *authz.Identity, res sigv4.Result, target, service string) (caller *authz.Identity, via, sourceARN, sourceAccount string, err error) {
+	// Which headers were signed comes from the verified signature only: the
+	// Authorization header may carry more than was verified.
 	for _, h := range []string{onBehalfOfHeader, sourceARNHeader, sourceAccountHeader} {
-		if r.Header.Get(h) != "" && !signed[strings.ToLower(h)] {
+		if len(r.Header.Values(h)) > 0 && !res.Signs(h) {
 			return nil, "", "", "", &sigv4.Error{Kind: sigv4.IncompleteSignature, Message: "The " + h + " header must be signed."}
 		}
 	}
@@ -38,29 +44,35 @@ func (s *Server) serviceCall(r *http.Request, body []byte, svc *authz.Identity) 
 	if onBehalf == "" {
 		return svc, "", r.Header.Get(sourceARNHeader), r.Header.Get(sourceAccountHeader), nil
 	}
-	// The caller's signature must cover the operation: X-Amz-Target signed
-	// as a header, or (as SDK presigners hoist X-Amz-* headers) as a query
-	// parameter equal to the request's.
-	q, perr := url.ParseQuery(onBehalf)
-	bound := strings.Contains(";"+strings.ToLower(q.Get("X-Amz-SignedHeaders"))+";", ";x-amz-target;")
-	if t := q.Get("X-Amz-Target"); t != "" {
-		bound = t == r.Header.Get("X-Amz-Target")
-	}
-	if perr != nil || !bound {
+	if target == "" || service == "" {
 		return nil, "", "", "", &sigv4.Error{Kind: sigv4.IncompleteSignature, Message: "The forwarded authorization must be a presigned request that signs X-Amz-Target."}
 	}
 	// Verify the caller's own signature over the same request: the same
-	// method, path, headers and body, with the caller's presigned query.
+	// method, path, headers and body, with the caller's presigned query and
+	// without the service's authentication. The operation routed on goes in
+	// as the X-Amz-Target header, which Verify accepts only if the caller
+	// signed it, as a header or as the query parameter presigners hoist it
+	// into.
 	r2 := r.Clone(r.Context())
-	r2.Header.Del("Authorization")
-	r2.Header.Del(onBehalfOfHeader)
+	for _, h := range serviceAuthHeaders {
+		r2.Header.Del(h)
+	}
+	r2.Header["X-Amz-Target"] = []string{target}
 	r2.URL.RawQuery = onBehalf
 	r2.RequestURI = r.URL.EscapedPath() + "?" + onBehalf
-	res, verr := s.verifier.Verify(r.Context(), r2, body)
+	res2, verr := s.verifier.Verify(r.Context(), r2, body)
 	if verr != nil {
 		return nil, "", "", "", verr
 	}
-	caller, ierr := s.ids.Identity(res.AccessKeyID)
+	// The caller's signature is scoped to a service and a Region like any
+	// other: it authorizes this operation only there.
+	if res2.Service != service {
+		return nil, "", "", "", sigv4.ServiceScopeError(service)
+	}
+	if res2.Region != res.Region {
+		return nil, "", "", "", sigv4.RegionScopeError()
+	}
+	caller, ierr := s.ids.Identity(res2.AccessKeyID)
 	if ierr != nil {
 		return nil, "", "", "", sigv4.ErrUnknownAccessKey
 	}
@@ -68,21 +80,4 @@ func (s *Server) serviceCall(r *http.Request, body []byte, svc *authz.Identity) 
 		return nil, "", "", "", &sigv4.Error{Kind: sigv4.InvalidSignature, Message: "A service cannot act on behalf of another service."}
 	}
 	return caller, svc.ARN, "", "", nil
-}
-
-// signedHeaders returns the lower-case names in an Authorization header's
-// SignedHeaders.
-func signedHeaders(auth string) map[string]bool {
-	out := map[string]bool{}
-	_, rest, ok := strings.Cut(auth, "SignedHeaders=")
-	if !ok {
-		return out
-	}
-	if i := strings.IndexByte(rest, ','); i >= 0 {
-		rest = rest[:i]
-	}
-	for _, h := range strings.Split(strings.TrimSpace(rest), ";") {
-		out[strings.ToLower(h)] = true
-	}
-	return out
 }

@@ -28,7 +28,13 @@
 // test suite: the path as sent on the wire, with dot segments removed and
 // slashes collapsed, URI-encoded; the query re-encoded and sorted; the
 // signed headers' values trimmed, inner white space collapsed, repeated
-// headers joined with ','. "host" must be signed.
+// headers joined with ','. "host" must be signed, and so must every x-amz-*
+// header the request carries (in a presigned request, one equal to the
+// signed query parameter the SDK presigners hoist it into also counts): an
+// unsigned X-Amz-Target would let anyone holding a signed request change its
+// operation. The Authorization header must have exactly the Credential,
+// SignedHeaders and Signature components. Result.Signs says which other
+// headers the verified signature covers; nothing else should be trusted to.
 //
 // Signing keys are cached per access key id, date, region and service
 // (bounded); an entry is used only with the secret it was derived from, so

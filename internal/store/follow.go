@@ -114,6 +114,12 @@ func (f *Follower) follow(ctx context.Context) error {
 		if resp.Err != nil {
 			return resp.Err
 		}
+		if len(resp.Events) == 0 {
+			// A progress notification: nothing to apply, but the view
+			// now reflects every revision up to this one.
+			f.advance(resp.Revision)
+			continue
+		}
 		f.h.Apply(resp)
 		f.advance(resp.Revision)
 	}
@@ -140,8 +146,9 @@ func (f *Follower) advance(rev int64) {
 // Wait blocks until the handler reflects revision rev, so that a write is
 // visible to the next request on this node before the write is acknowledged.
 // A Txn that touched nothing under the prefix still advances the store
-// revision; the follower only learns of revisions under its prefix, so callers
-// wait only for revisions of their own writes to it.
+// revision; the follower only learns of revisions under its prefix (and of
+// those a progress notification reports), so callers wait only for revisions
+// of their own writes to it, or ask a Progress store for progress.
 func (f *Follower) Wait(ctx context.Context, rev int64) error {
 	for {
 		f.mu.Lock()

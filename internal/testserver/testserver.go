@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,9 +71,14 @@ func Cleanup() {
 
 // Options for Start.
 type Options struct {
-	DataDir string   // empty: a fresh t.TempDir()
-	Regions []string // empty: us-east-1
-	Env     []string // extra environment, KEY=value
+	DataDir string    // empty: a fresh t.TempDir()
+	Regions []string  // empty: us-east-1
+	Env     []string  // extra environment, KEY=value
+	Stdin   io.Reader // the server's standard input (a passphrase); nil: none
+	// Sealed: the server starts sealed (its passphrase comes from trent
+	// unseal); Start returns once it answers, and WaitServing waits for it
+	// to be unsealed.
+	Sealed bool
 }
 
 // Server is a running trent serve process.
@@ -88,11 +94,49 @@ type Server struct {
 	stderr     *strings.Builder
 	mu         sync.Mutex
 	done       chan struct{}
+	serving    chan struct{} // closed when the server says it serves
 }
 
 // Start runs trent serve and waits until it listens. The process is stopped
 // (SIGTERM) when the test ends.
 func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	return StartMany(t, o)[0]
+}
+
+// StartMany runs one trent serve per Options all at once, then waits until
+// each listens: nodes of a cluster starting together.
+func StartMany(t testing.TB, opts ...Options) []*Server {
+	t.Helper()
+	type started struct {
+		s    *Server
+		urlc chan string
+		eps  map[string]string
+		murl *string
+	}
+	var all []started
+	for _, o := range opts {
+		s, urlc, eps, murl := launch(t, o)
+		all = append(all, started{s, urlc, eps, murl})
+	}
+	var out []*Server
+	for _, st := range all {
+		s := st.s
+		select {
+		case s.URL = <-st.urlc:
+			s.Endpoints, s.MetricsURL = st.eps, *st.murl
+		case <-s.done:
+			t.Fatalf("trent serve exited before listening:\n%s", s.Stderr())
+		case <-time.After(60 * time.Second):
+			s.cmd.Process.Kill()
+			t.Fatalf("trent serve did not start within 60s:\n%s", s.Stderr())
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func launch(t testing.TB, o Options) (*Server, chan string, map[string]string, *string) {
 	t.Helper()
 	bin := Binary(t)
 	if o.DataDir == "" {
@@ -108,8 +152,9 @@ func Start(t testing.TB, o Options) *Server {
 		"TRENT_ROOT_SECRET_ACCESS_KEY="+SecretKey,
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
-	s := &Server{DataDir: o.DataDir, Regions: o.Regions, cmd: cmd, stderr: &strings.Builder{}, done: make(chan struct{})}
+	s := &Server{DataDir: o.DataDir, Regions: o.Regions, cmd: cmd, stderr: &strings.Builder{}, done: make(chan struct{}), serving: make(chan struct{})}
 	cmd.Stderr = lockedWriter{s}
+	cmd.Stdin = o.Stdin
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -118,9 +163,10 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	go func() { cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() { s.Stop(t) })
 	urlc := make(chan string, 1)
 	endpoints := map[string]string{}
-	var metricsURL string
+	metricsURL := new(string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -132,24 +178,43 @@ func Start(t testing.TB, o Options) *Server {
 				}
 			}
 			if rest, ok := strings.CutPrefix(line, "Metrics at "); ok {
-				metricsURL = strings.TrimSpace(rest)
+				*metricsURL = strings.TrimSpace(rest)
+			}
+			if rest, ok := strings.CutPrefix(line, "Trent is sealed at "); ok && o.Sealed {
+				urlc <- strings.TrimSuffix(strings.Fields(rest)[0], ";")
 			}
 			if rest, ok := strings.CutPrefix(line, "Trent is serving AWS KMS at "); ok {
-				urlc <- strings.Fields(rest)[0]
+				if !o.Sealed {
+					urlc <- strings.Fields(rest)[0]
+				}
+				close(s.serving)
 			}
 		}
 	}()
+	return s, urlc, endpoints, metricsURL
+}
+
+// WaitServing waits until the server says it serves (after an unseal).
+func (s *Server) WaitServing(t testing.TB) {
+	t.Helper()
 	select {
-	case s.URL = <-urlc:
-		s.Endpoints, s.MetricsURL = endpoints, metricsURL
+	case <-s.serving:
 	case <-s.done:
-		t.Fatalf("trent serve exited before listening:\n%s", s.Stderr())
+		t.Fatalf("trent serve exited:\n%s", s.Stderr())
 	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("trent serve did not start within 60s:\n%s", s.Stderr())
+		t.Fatalf("trent serve did not serve within 60s:\n%s", s.Stderr())
 	}
-	t.Cleanup(func() { s.Stop(t) })
-	return s
+}
+
+// Wait waits for the server to exit by itself and returns what it logged.
+func (s *Server) Wait(t testing.TB) string {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("trent serve did not exit within 60s:\n%s", s.Stderr())
+	}
+	return s.Stderr()
 }
 
 type lockedWriter struct{ s *Server }

@@ -58,13 +58,15 @@
 //
 // # Cluster caveats
 //
-//   - Every node must hold the same root key file: records are sealed under
-//     it, and a node with another root key cannot open what its peers wrote.
-//     Copy root.key from the first node's data directory before starting
-//     the others.
-//   - Start the first node alone: it creates the first account. Nodes started
-//     later find it in etcd (they must be given the same account id and root
-//     access key, or none).
+//   - The root key is in etcd, wrapped by the seal (internal/seal): every
+//     node is given the same seal configuration and unseals it at start,
+//     and nothing is copied between nodes. With the file seal the wrapping
+//     key is a file, so every node needs the same one; clusters use the
+//     passphrase, pkcs11 or kms seal instead.
+//   - Any number of nodes may start at once on an empty prefix: the first
+//     transaction to make the root key and the first account wins, the
+//     others unseal its root key and find its account. Nodes given an
+//     account id and root access key must all be given the same ones.
 //   - Each node serves requests from its in-memory view, kept current by a
 //     watch. A node sees another node's write once its watch delivers it,
 //     usually within milliseconds, not at once: like AWS KMS across its
@@ -80,7 +82,11 @@
 //   - etcd limits one transaction to --max-txn-ops operations (128 by
 //     default) and --max-request-bytes (1.5 MiB); raise them if a Txn is
 //     refused for its size.
-//   - A node cut off from etcd keeps serving reads from its last view and
-//     fails writes until it reconnects.
+//   - Currency: Revision is a linearizable read of etcd's revision, and
+//     RequestProgress makes each watch send a progress notification (a
+//     response with no events) once it has delivered everything up to its
+//     member's revision. Together they confirm that a view is current
+//     (internal/health's fence); a node whose view cannot be confirmed
+//     within its bound refuses requests until it can.
 //   - The audit log and GetKeyLastUsage stay per node.
 package etcd

@@ -58,7 +58,10 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Progress = (*Store)(nil)
+)
 
 // Open connects to the etcd cluster at endpoints ("host:port", or a URL
 // with an http or https scheme) and checks, within the dial timeout, that

@@ -1,0 +1,138 @@
+package authz
+
+import (
+	"github.com/trentkms/trent/internal/policy"
+)
+
+// ResourceDecision is the outcome of DecideResource.
+type ResourceDecision struct {
+	Decision
+	// ByResource says the resource-based policy allowed by itself; otherwise
+	// an allow came from the caller's identity-based policies, through the
+	// resource-based policy's allow of the caller's account (or of a caller
+	// in another account).
+	ByResource bool
+}
+
+// final reports whether nothing can overturn a denial for this reason: an
+// explicit deny anywhere, and the implicit denies of the service control
+// policies and the VPC endpoint policy, which limit every other grant.
+func (r Reason) final() bool {
+	switch r {
+	case ExplicitIdentityDeny, ExplicitBoundaryDeny, ExplicitSessionDeny, ExplicitResourceDeny,
+		ExplicitEndpointDeny, NoEndpointAllow, ExplicitSCPDeny, NoSCPAllow:
+		return true
+	}
+	return false
+}
+
+// DecideResource makes the IAM decision for a request on a resource whose
+// resource-based policy must allow the caller: KMS key policies and IAM role
+// trust policies, which "must explicitly allow access for principals" (IAM
+// User Guide, reference_policies_evaluation-logic.md, "Determining whether a
+// request is allowed or denied within an account", step "Resource-based
+// policies"). res is the resource-based policy's outcome for req (with the
+// way its Principal matched the caller, res.Via), resourceAccount the account
+// that owns the resource, endpoint the VPC endpoint policy or nil.
+//
+//   - An explicit deny in any policy wins; the SCPs of the caller's account
+//     and the endpoint policy must allow.
+//   - The resource-based policy must allow the caller.
+//   - Within the account, what else must allow depends on the principal the
+//     resource-based policy named (the table "Resource-based policies and
+//     implicit denies in other policy types (same account)"): the caller's
+//     own ARN (an IAM user, or a role session's own session ARN) grants
+//     directly, "not limited by an implicit deny in an identity-based
+//     policy, a permissions boundary, or session policy"; a role ARN, for
+//     the role's sessions, is "limited by an implicit deny in a permissions
+//     boundary or session policy"; "*" grants directly too
+//     (reference_policies_elements_principal.md, "IAM role principals":
+//     boundaries and session policies "do not limit permissions granted …
+//     with a wildcard (*) in the Principal element"); the account (its id or
+//     root ARN) only delegates to the account's identity-based policies, so
+//     they must allow, within the boundary and session policies.
+//   - A caller of another account needs its identity-based policies (within
+//     its boundary and session policies) to allow as well, whatever the
+//     resource-based policy named (reference_policies_evaluation-logic-cross-account.md).
+//   - A service principal has no identity-based policies: the resource-based
+//     policy naming the service (or everyone) is its whole permission.
+//
+// The root user is allowed everything in its own account's identity-based
+// terms. DecideResource does not allocate.
+func DecideResource(id *Identity, req *policy.Request, resourceAccount string, res policy.Outcome, endpoint *policy.Policy) ResourceDecision {
+	if d, ok := guardrails(id, req); !ok {
+		return ResourceDecision{Decision: d}
+	}
+	if res.Decision == policy.ExplicitDeny {
+		return deny(ExplicitResourceDeny, res.Statement, res.Sid)
+	}
+	idOut, _ := policy.DecideAll(id.Policies, req)
+	if idOut.Decision == policy.ExplicitDeny {
+		return deny(ExplicitIdentityDeny, idOut.Statement, idOut.Sid)
+	}
+	boundary := policy.Outcome{Decision: policy.Allow}
+	if id.Boundary != nil {
+		if boundary = id.Boundary.Decide(req); boundary.Decision == policy.ExplicitDeny {
+			return deny(ExplicitBoundaryDeny, boundary.Statement, boundary.Sid)
+		}
+	}
+	session := policy.Outcome{Decision: policy.Allow}
+	if id.HasSessionPolicy {
+		if session, _ = policy.DecideAll(id.SessionPolicies, req); session.Decision == policy.ExplicitDeny {
+			return deny(ExplicitSessionDeny, session.Statement, session.Sid)
+		}
+	}
+	if endpoint != nil {
+		switch ep := endpoint.Decide(req); ep.Decision {
+		case policy.ExplicitDeny:
+			return deny(ExplicitEndpointDeny, ep.Statement, ep.Sid)
+		case policy.NotApplicable:
+			return deny(NoEndpointAllow, -1, "")
+		}
+	}
+	if res.Decision != policy.Allow {
+		return deny(NoResourceAllow, -1, "")
+	}
+	byResource := ResourceDecision{Decision: Decision{Statement: res.Statement, Sid: res.Sid}, ByResource: true}
+	// limits are the boundary and the session policies, which bound every
+	// grant to a role and every identity-based allow.
+	limits := func() Reason {
+		switch {
+		case boundary.Decision != policy.Allow:
+			return NoBoundaryAllow
+		case session.Decision != policy.Allow:
+			return NoSessionAllow
+		}
+		return Allowed
+	}
+	if id.Type == ServiceType {
+		if res.Via >= policy.ViaAnyone {
+			return byResource
+		}
+		return deny(NoResourceAllow, -1, "")
+	}
+	if id.Account == resourceAccount {
+		switch {
+		case res.Via == policy.ViaRole:
+			if why := limits(); why != Allowed {
+				return deny(why, -1, "")
+			}
+			return byResource
+		case res.Via >= policy.ViaNotPrincipal:
+			return byResource
+		}
+	}
+	// The caller's account decides: through a delegation to the account, or
+	// for a caller of another account.
+	if id.Type != RootType && idOut.Decision != policy.Allow {
+		return deny(NoIdentityAllow, -1, "")
+	}
+	if why := limits(); why != Allowed {
+		return deny(why, -1, "")
+	}
+	return ResourceDecision{Decision: Decision{Statement: idOut.Statement, Sid: idOut.Sid}}
+}
+
+func deny(r Reason, statement int, sid string) ResourceDecision {
+	return ResourceDecision{Decision: Decision{Reason: r, Statement: statement, Sid: sid}}
+}

@@ -1,0 +1,36 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/store/bolt"
+)
+
+func TestCheckSchema(t *testing.T) {
+	ctx := context.Background()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := store.CheckSchema(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := st.Get(ctx, store.SchemaKey)
+	if err != nil || string(kv.Value) != `{"version":1}` {
+		t.Fatalf("schema record = %q, %v", kv.Value, err)
+	}
+	if err := store.CheckSchema(ctx, st); err != nil {
+		t.Fatalf("second check: %v", err)
+	}
+	if _, err := st.Txn(ctx, store.Txn{Puts: []store.KV{{Key: store.SchemaKey, Value: []byte(`{"version":2}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CheckSchema(ctx, st); !errors.Is(err, store.ErrNewerSchema) {
+		t.Fatalf("a newer store: %v, want ErrNewerSchema", err)
+	}
+}
