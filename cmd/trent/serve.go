@@ -371,7 +371,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		return float64(st.Recorded - st.Written)
 	}})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_queue_waits_total", Help: "Times a request waited for room in the audit queue.", Value: func() float64 { return float64(auditLog.Stats().Waits) }})
-	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg})
+	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg, Quota: c.ops.limiter})
 	if err != nil {
 		return err
 	}
