@@ -22,6 +22,7 @@ import (
 	"github.com/trentkms/trent/internal/metrics"
 	"github.com/trentkms/trent/internal/quota"
 	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/tlsreload"
 )
 
 type opsFlags struct {
@@ -29,6 +30,7 @@ type opsFlags struct {
 	healthOnListen bool
 	quotaScale     float64
 	quotas         []string
+	tlsClientCA    string
 	// limiter is made from quotaScale and quotas by fromEnv: nil when
 	// quotas are off.
 	limiter *quota.Limiter
@@ -43,6 +45,8 @@ func (o *opsFlags) register(f *pflag.FlagSet) {
 		"multiply every request quota by this: this node's share of the deployment's (1/N for N nodes); 0 turns quotas off [TRENT_QUOTA_SCALE]")
 	f.StringArrayVar(&o.quotas, "quota", nil,
 		"override a request quota, NAME=requests-per-second before --quota-scale (symmetric, rsa, ecc, sm, ml-dsa, custom-key-store, GenerateDataKeyPair:SPEC or an operation such as CreateKey); repeatable [TRENT_QUOTAS, comma-separated]")
+	f.StringVar(&o.tlsClientCA, "tls-client-ca", os.Getenv("TRENT_TLS_CLIENT_CA"),
+		"PEM bundle of the CAs whose client certificates the HTTPS listeners require (mutual TLS); reloaded when it changes; needs --tls-cert [TRENT_TLS_CLIENT_CA]")
 }
 
 // fromEnv reads the environment variables of the flags not given on the
@@ -99,6 +103,21 @@ func (o *opsFlags) check() error {
 		}
 	}
 	return nil
+}
+
+// tls loads the TLS files, if any, for reloading (internal/tlsreload).
+func (o *opsFlags) tls(certFile, keyFile string, log *slog.Logger) (*tlsreload.Reloader, error) {
+	if certFile == "" {
+		if o.tlsClientCA != "" {
+			return nil, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+		}
+		return nil, nil
+	}
+	r, err := tlsreload.New(certFile, keyFile, tlsreload.Options{ClientCA: o.tlsClientCA, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return r, nil
 }
 
 // startFence makes the fence over the views of ids and k and confirms them

@@ -150,12 +150,14 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	scheme := "http"
 	var tlsConfig *tls.Config
-	if c.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
-		if err != nil {
-			return fmt.Errorf("TLS: %w", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	// The certificate, key and client CA are reloaded when they change
+	// (tlsFiles.Run, below), so a renewal needs no restart.
+	tlsFiles, err := c.ops.tls(c.tlsCert, c.tlsKey, log)
+	if err != nil {
+		return err
+	}
+	if tlsFiles != nil {
+		tlsConfig = tlsFiles.Config()
 		scheme = "https"
 	}
 	// A passphrase from standard input, a file or the environment is read
@@ -210,6 +212,9 @@ func serve(ctx context.Context, c serveConfig) error {
 	ln, err := listen(c.listen)
 	if err != nil {
 		return err
+	}
+	if tlsFiles != nil {
+		go tlsFiles.Run(ctx) // ends with ctx; it never fails otherwise
 	}
 	gates := []*gate{{}}
 	listeners := []net.Listener{ln}
