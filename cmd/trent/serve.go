@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,7 +48,9 @@ type serveConfig struct {
 	hsms                       []string
 	seal                       string
 	adminSocket                string
-	ops                        opsFlags // health, fencing, quotas, TLS reloading (ops.go)
+	// The KMS resource quotas (kms.Options).
+	maxKeys, maxAliases, maxKeyStores int
+	ops                               opsFlags // health, fencing, quotas, TLS reloading (ops.go)
 }
 
 func envOr(name, def string) string {
@@ -59,6 +62,17 @@ func envOr(name, def string) string {
 
 func newServeCmd() *cobra.Command {
 	var c serveConfig
+	// AWS KMS's resource quotas (KMS Developer Guide, resource-limits.md),
+	// which the operator may change.
+	quotas := []struct {
+		flag, env, what string
+		v               *int
+		def             int
+	}{
+		{"max-keys-per-region", "TRENT_MAX_KEYS_PER_REGION", "KMS keys of an account in a Region, in any state", &c.maxKeys, 100000},
+		{"max-aliases-per-key", "TRENT_MAX_ALIASES_PER_KEY", "aliases of one KMS key", &c.maxAliases, 50},
+		{"max-custom-key-stores", "TRENT_MAX_CUSTOM_KEY_STORES", "custom key stores of an account in a Region", &c.maxKeyStores, 10},
+	}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Trent server on its embedded store",
@@ -75,6 +89,18 @@ material, and writes an AWS credentials file into the data directory.`,
 			}
 			if v := os.Getenv("TRENT_HSMS"); v != "" && !cmd.Flags().Changed("hsm") {
 				c.hsms = strings.Split(v, ";")
+			}
+			for _, q := range quotas {
+				if v := os.Getenv(q.env); v != "" && !cmd.Flags().Changed(q.flag) {
+					n, err := strconv.Atoi(v)
+					if err != nil {
+						return fmt.Errorf("%s: %w", q.env, err)
+					}
+					*q.v = n
+				}
+				if *q.v <= 0 {
+					return fmt.Errorf("--%s: %d; a quota is a positive number", q.flag, *q.v)
+				}
 			}
 			if err := c.ops.fromEnv(cmd.Flags()); err != nil {
 				return err
@@ -99,6 +125,9 @@ material, and writes an AWS credentials file into the data directory.`,
 		"pkcs11:module=…,token=…[,pin-file=…] (PIN else from TRENT_SEAL_PIN), kms:key=…[,endpoint=URL][,region=…]; see README [TRENT_SEAL]")
 	f.StringVar(&c.adminSocket, "admin-socket", os.Getenv("TRENT_ADMIN_SOCKET"), "the Unix socket trent unseal talks to; default <data-dir>/admin.sock [TRENT_ADMIN_SOCKET]")
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
+	for _, q := range quotas {
+		f.IntVar(q.v, q.flag, q.def, "quota of "+q.what+"; AWS's by default ["+q.env+"]")
+	}
 	c.ops.register(f)
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
 	return cmd
@@ -355,7 +384,8 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer closeHSMs()
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions})
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions,
+		MaxKeysPerRegion: c.maxKeys, MaxAliasesPerKey: c.maxAliases, MaxCustomKeyStores: c.maxKeyStores})
 	if err != nil {
 		return err
 	}

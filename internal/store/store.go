@@ -81,6 +81,18 @@ type Store interface {
 	Close() error
 }
 
+// Scanner is implemented by stores that can hand over a range one record at
+// a time instead of all at once: Follower.Load prefers it, so that loading a
+// large store never holds a copy of every record.
+type Scanner interface {
+	// Scan calls fn with every record whose key starts with prefix and that
+	// keep accepts (nil keeps all), in key order, from one snapshot, and
+	// returns the revision of that snapshot. kv.Value is valid only during
+	// the call: fn copies what it keeps. An error from fn stops the scan and
+	// is returned.
+	Scan(ctx context.Context, prefix string, keep func(key []byte) bool, fn func(kv KV) error) (int64, error)
+}
+
 // Progress is implemented by stores that other processes write too
 // (store/etcd). A node's view of such a store is only as current as its
 // watches, and a watch that has gone silent looks the same as one with
