@@ -132,6 +132,12 @@ func TestBucketUnderConcurrency(t *testing.T) {
 	const workers, steps = 4, 200
 	step := 3 * time.Millisecond // 0.3 of a request at 100/s: refills arrive between steps
 	var admitted atomic.Int64
+	// The bucket starts at the clock's first reading: a first request
+	// before the clock moves (a full bucket loses what would overflow it).
+	if !l.Allow(clk.Now(), "111122223333", "us-east-1", create) {
+		t.Fatal("a full bucket refused")
+	}
+	admitted.Add(1)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for range workers {
