@@ -13,8 +13,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,6 +23,7 @@ import (
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/backup"
+	"github.com/trentkms/trent/internal/health"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
@@ -47,6 +48,9 @@ type serveConfig struct {
 	hsms                       []string
 	seal                       string
 	adminSocket                string
+	// The KMS resource quotas (kms.Options).
+	maxKeys, maxAliases, maxKeyStores int
+	ops                               opsFlags // health, fencing, quotas, TLS reloading (ops.go)
 }
 
 func envOr(name, def string) string {
@@ -58,6 +62,17 @@ func envOr(name, def string) string {
 
 func newServeCmd() *cobra.Command {
 	var c serveConfig
+	// AWS KMS's resource quotas (KMS Developer Guide, resource-limits.md),
+	// which the operator may change.
+	quotas := []struct {
+		flag, env, what string
+		v               *int
+		def             int
+	}{
+		{"max-keys-per-region", "TRENT_MAX_KEYS_PER_REGION", "KMS keys of an account in a Region, in any state", &c.maxKeys, 100000},
+		{"max-aliases-per-key", "TRENT_MAX_ALIASES_PER_KEY", "aliases of one KMS key", &c.maxAliases, 50},
+		{"max-custom-key-stores", "TRENT_MAX_CUSTOM_KEY_STORES", "custom key stores of an account in a Region", &c.maxKeyStores, 10},
+	}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Trent server on its embedded store",
@@ -74,6 +89,21 @@ material, and writes an AWS credentials file into the data directory.`,
 			}
 			if v := os.Getenv("TRENT_HSMS"); v != "" && !cmd.Flags().Changed("hsm") {
 				c.hsms = strings.Split(v, ";")
+			}
+			for _, q := range quotas {
+				if v := os.Getenv(q.env); v != "" && !cmd.Flags().Changed(q.flag) {
+					n, err := strconv.Atoi(v)
+					if err != nil {
+						return fmt.Errorf("%s: %w", q.env, err)
+					}
+					*q.v = n
+				}
+				if *q.v <= 0 {
+					return fmt.Errorf("--%s: %d; a quota is a positive number", q.flag, *q.v)
+				}
+			}
+			if err := c.ops.fromEnv(cmd.Flags()); err != nil {
+				return err
 			}
 			return serve(cmd.Context(), c)
 		},
@@ -95,6 +125,10 @@ material, and writes an AWS credentials file into the data directory.`,
 		"pkcs11:module=…,token=…[,pin-file=…] (PIN else from TRENT_SEAL_PIN), kms:key=…[,endpoint=URL][,region=…]; see README [TRENT_SEAL]")
 	f.StringVar(&c.adminSocket, "admin-socket", os.Getenv("TRENT_ADMIN_SOCKET"), "the Unix socket trent unseal talks to; default <data-dir>/admin.sock [TRENT_ADMIN_SOCKET]")
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
+	for _, q := range quotas {
+		f.IntVar(q.v, q.flag, q.def, "quota of "+q.what+"; AWS's by default ["+q.env+"]")
+	}
+	c.ops.register(f)
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
 	return cmd
 }
@@ -216,9 +250,15 @@ func serve(ctx context.Context, c serveConfig) error {
 		gates = append(gates, &gate{})
 		listeners = append(listeners, l)
 	}
+	// Health probes answer from the start, sealed or not (ops.go).
+	readiness := health.NewReadiness(st)
 	var servers []*http.Server
-	for _, g := range gates {
-		servers = append(servers, &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+	for i, g := range gates {
+		var h http.Handler = g
+		if i == 0 && c.ops.healthOnListen {
+			h = readiness.Routes(g)
+		}
+		servers = append(servers, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
 	}
 	errc := make(chan error, 3+len(servers))
 	for i := range servers {
@@ -237,9 +277,8 @@ func serve(ctx context.Context, c serveConfig) error {
 
 	// Metrics and readiness answer from the start, sealed or not.
 	reg := metrics.New()
-	var ready atomic.Bool
-	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed or starting.", Value: func() float64 {
-		if ready.Load() {
+	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed, starting or stale.", Value: func() float64 {
+		if readiness.Ready() {
 			return 1
 		}
 		return 0
@@ -250,16 +289,8 @@ func serve(ctx context.Context, c serveConfig) error {
 			return fmt.Errorf("--metrics-listen: %w", err)
 		}
 		mux := http.NewServeMux()
-		// Readiness for load balancers and orchestrators: 503 while the node
-		// is sealed or starting.
-		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
-			if !ready.Load() {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				fmt.Fprintln(w, "sealed")
-				return
-			}
-			fmt.Fprintln(w, "ready")
-		})
+		// /healthz, /readyz (and /ready) for load balancers and orchestrators.
+		readiness.Register(mux)
 		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			if _, err := reg.WriteTo(w); err != nil {
@@ -348,7 +379,8 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer closeHSMs()
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions})
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions,
+		MaxKeysPerRegion: c.maxKeys, MaxAliasesPerKey: c.maxAliases, MaxCustomKeyStores: c.maxKeyStores})
 	if err != nil {
 		return err
 	}
@@ -373,18 +405,22 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	for i, e := range specs {
-		gates[i+1].open(srv.Endpoint(e.Endpoint))
-		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
-	}
-	gates[0].open(srv)
-	adm.sealed.Store(false)
-	ready.Store(true)
-
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { errc <- ids.Run(runCtx) }()
 	go func() { errc <- k.Run(runCtx) }()
+	// The fence refuses requests while the view may be stale (ops.go); it
+	// confirms the views once their watches run, before the gates open.
+	fence := startFence(runCtx, st, ids, k, c.ops, log, reg)
+	go fence.Run(runCtx) // ends with runCtx; it never fails otherwise
+	for i, e := range specs {
+		gates[i+1].open(health.Guard(fence, srv.Endpoint(e.Endpoint)))
+		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
+	}
+	gates[0].open(health.Guard(fence, srv))
+	adm.sealed.Store(false)
+	readiness.Serve(health.Serving{Fence: fence, KeyStores: keyStoreStates(k)})
+
 	auditDone := make(chan error, 1)
 	go func() {
 		// A failed fsync of the audit log is fatal: events could be lost.

@@ -145,6 +145,11 @@ func (h handler) Apply(resp store.WatchResponse) {
 	}
 }
 
+// Keep tells the follower's load which records the identity view reads:
+// it follows the whole store, and skipping every KMS key's records
+// unread is most of a large store's load (store.Filter).
+func (h handler) Keep(k []byte) bool { return isIdentityKey(string(k)) }
+
 func isIdentityKey(k string) bool {
 	if strings.HasPrefix(k, accountsPrefix) {
 		rest := strings.TrimPrefix(k, accountsPrefix)

@@ -121,9 +121,9 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 		return d
 	}
 	switch {
-	case granteeIs(g.rec.Retiring, id):
+	case granteeIs(g.rec.Retiring, id) || authz.ServiceIs(g.rec.RetiringService, id):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
-	case granteeIs(g.rec.Grantee, id) && slices.Contains(g.rec.Ops, "RetireGrant"):
+	case (granteeIs(g.rec.Grantee, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
 	case g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
