@@ -98,7 +98,9 @@ func TestMFAWithAWSCLI(t *testing.T) {
 	}
 	session := []string{"AWS_ACCESS_KEY_ID=" + st.Credentials.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + st.Credentials.SecretAccessKey, "AWS_SESSION_TOKEN=" + st.Credentials.SessionToken}
 	must(session, "iam", "list-users")
-	var devs struct{ MFADevices []struct{ SerialNumber string } }
+	var devs struct {
+		MFADevices []struct{ SerialNumber string }
+	}
 	if err := json.Unmarshal(must(session, "iam", "list-mfa-devices"), &devs); err != nil || len(devs.MFADevices) != 1 {
 		t.Fatalf("list-mfa-devices: %+v %v", devs, err)
 	}
