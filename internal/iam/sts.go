@@ -77,8 +77,9 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	if r == nil || RoleARN(a.Account, r.Path, r.Name) != roleARN {
 		return nil, denied()
 	}
-	if in.SerialNumber != nil || in.TokenCode != nil {
-		return nil, wire.Errorf("AccessDenied", 403, "MultiFactorAuthentication failed: this server does not support MFA devices.")
+	mfa, err := d.checkMFA(c, in.SerialNumber, in.TokenCode)
+	if err != nil {
+		return nil, err
 	}
 	// Session duration: within the role's maximum; one hour when chaining.
 	maxDur := r.MaxSessionDuration
@@ -129,6 +130,12 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	// The request context of the trust policy and of the caller's policies.
 	keys := authz.GlobalKeys(c.Identity, c.Request)
 	keys.Set("sts:RoleSessionName", *in.RoleSessionName)
+	if mfa != nil {
+		// The request is MFA-authenticated now (aws:MultiFactorAuthPresent,
+		// aws:MultiFactorAuthAge), whatever the caller's credentials.
+		keys.Set("aws:MultiFactorAuthPresent", "true")
+		keys.Set("aws:MultiFactorAuthAge", "0")
+	}
 	if in.ExternalId != nil {
 		keys.Set("sts:ExternalId", *in.ExternalId)
 	}
@@ -180,7 +187,7 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: sourceIdentity, SourceARN: c.Identity.ARN,
 		IssuedBy: issuedByAssumeRole,
 	}
-	creds, err := d.issue(ctx, rec, store.Compare{Key: entityKey(a.Account, roleKind, r.Name), ModRev: roleRev})
+	creds, err := d.issue(ctx, rec.withMFA(mfa, now), mfa.puts(), store.Compare{Key: entityKey(a.Account, roleKind, r.Name), ModRev: roleRev}, mfa.compare())
 	if err != nil {
 		return nil, err
 	}
@@ -249,9 +256,6 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 	if c.Identity.Temporary {
 		return nil, wire.Errorf("AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
 	}
-	if in.SerialNumber != nil || in.TokenCode != nil {
-		return nil, wire.Errorf("AccessDenied", 403, "MultiFactorAuthentication failed: this server does not support MFA devices.")
-	}
 	maxDur, dur := int32(maxSessionToken), int32(defaultSessionToken)
 	if c.Identity.Type == authz.RootType {
 		maxDur, dur = rootSessionTokenMax, rootSessionTokenMax
@@ -268,32 +272,37 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 		rec.UserName, rec.UserID = c.Identity.Name, c.Identity.UserID
 	}
 	// The session is the caller's: the user (or account) must still be the
-	// one that signed when the session is written.
-	guard, ok := d.callerAt(c.Identity)
-	if !ok {
-		return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
-	}
-	creds, err := d.issue(ctx, rec, guard)
-	if errors.Is(err, store.ErrConflict) {
-		// The caller's record changed since; decide again on it as it is.
+	// one that signed when the session is written, and an MFA code is used
+	// once: if either changed meanwhile, decide again on them as they are.
+	var creds *stsapi.Credentials
+	for attempt := 1; ; attempt++ {
+		guard, ok := d.callerAt(c.Identity)
+		if !ok {
+			return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+		}
+		mfa, err := d.checkMFA(c, in.SerialNumber, in.TokenCode)
+		if err != nil {
+			return nil, err
+		}
+		creds, err = d.issue(ctx, rec.withMFA(mfa, now), mfa.puts(), guard, mfa.compare())
+		if !errors.Is(err, store.ErrConflict) || attempt == maxTxnAttempts {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
 		if err := d.catchUp(ctx); err != nil {
 			return nil, err
 		}
-		if guard, ok = d.callerAt(c.Identity); !ok {
-			return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
-		}
-		creds, err = d.issue(ctx, rec, guard)
-	}
-	if err != nil {
-		return nil, err
 	}
 	return &stsapi.GetSessionTokenResponse{Credentials: creds}, nil
 }
 
-// issue stores a session with fresh credentials and returns them, if the
-// records guards names still have the revisions given (store.ErrConflict
-// otherwise).
-func (d *Directory) issue(ctx context.Context, rec sessionRecord, guards ...store.Compare) (*stsapi.Credentials, error) {
+// issue stores a session with fresh credentials and returns them, with
+// puts in the same transaction, if the records guards names still have the
+// revisions given (store.ErrConflict otherwise; a guard without a key is
+// none).
+func (d *Directory) issue(ctx context.Context, rec sessionRecord, puts []store.KV, guards ...store.Compare) (*stsapi.Credentials, error) {
 	id, secret, err := d.newAccessKey("ASIA")
 	if err != nil {
 		return nil, err
@@ -312,7 +321,13 @@ func (d *Directory) issue(ctx context.Context, rec sessionRecord, guards ...stor
 		return nil, err
 	}
 	key := sessionsPrefix + id
-	if err := d.commit(ctx, store.Txn{Compares: append([]store.Compare{{Key: key}}, guards...), Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}}); err != nil {
+	var compares []store.Compare
+	for _, g := range guards {
+		if g.Key != "" {
+			compares = append(compares, g)
+		}
+	}
+	if err := d.commit(ctx, store.Txn{Compares: append([]store.Compare{{Key: key}}, compares...), Puts: append([]store.KV{{Key: key, Value: mustJSON(rec)}}, puts...)}); err != nil {
 		return nil, err
 	}
 	return &stsapi.Credentials{AccessKeyId: wire.Ptr(id), SecretAccessKey: wire.Ptr(secret), SessionToken: wire.Ptr(token), Expiration: wire.Ptr(wire.Timestamp(rec.Expiration))}, nil

@@ -134,7 +134,7 @@ func (d *Directory) assumeFederatedOnce(ctx context.Context, r authz.Request, f 
 		Tags: tags, TransitiveTagKeys: f.transitive, SourceIdentity: f.sourceIdentity, SourceARN: f.provider,
 		IssuedBy: f.issuedBy, FederatedProvider: f.provider, FederationKeys: f.carry,
 	}
-	creds, err := d.issue(ctx, rec, store.Compare{Key: entityKey(a.Account, roleKind, role.Name), ModRev: roleRev})
+	creds, err := d.issue(ctx, rec, nil, store.Compare{Key: entityKey(a.Account, roleKind, role.Name), ModRev: roleRev})
 	if err != nil {
 		return nil, nil, nil, err
 	}
