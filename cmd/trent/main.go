@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newPolicyCmd(), newAccountCmd(), newAuthzCmd(), newServiceCmd(), newUnsealCmd(), newSealCmd(), newBackupCmd(), newRestoreCmd(), newMigrateCmd())
+	root.AddCommand(newServeCmd(), newPolicyCmd(), newAccountCmd(), newAuthzCmd(), newServiceCmd(), newOIDCCmd(), newUnsealCmd(), newSealCmd(), newBackupCmd(), newRestoreCmd(), newMigrateCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}

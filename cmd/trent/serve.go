@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/backup"
+	"github.com/trentkms/trent/internal/health"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
@@ -50,6 +50,7 @@ type serveConfig struct {
 	adminSocket                string
 	// The KMS resource quotas (kms.Options).
 	maxKeys, maxAliases, maxKeyStores int
+	ops                               opsFlags // health, fencing, quotas, TLS reloading (ops.go)
 }
 
 func envOr(name, def string) string {
@@ -101,6 +102,9 @@ material, and writes an AWS credentials file into the data directory.`,
 					return fmt.Errorf("--%s: %d; a quota is a positive number", q.flag, *q.v)
 				}
 			}
+			if err := c.ops.fromEnv(cmd.Flags()); err != nil {
+				return err
+			}
 			return serve(cmd.Context(), c)
 		},
 	}
@@ -124,6 +128,7 @@ material, and writes an AWS credentials file into the data directory.`,
 	for _, q := range quotas {
 		f.IntVar(q.v, q.flag, q.def, "quota of "+q.what+"; AWS's by default ["+q.env+"]")
 	}
+	c.ops.register(f)
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
 	return cmd
 }
@@ -245,9 +250,15 @@ func serve(ctx context.Context, c serveConfig) error {
 		gates = append(gates, &gate{})
 		listeners = append(listeners, l)
 	}
+	// Health probes answer from the start, sealed or not (ops.go).
+	readiness := health.NewReadiness(st)
 	var servers []*http.Server
-	for _, g := range gates {
-		servers = append(servers, &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+	for i, g := range gates {
+		var h http.Handler = g
+		if i == 0 && c.ops.healthOnListen {
+			h = readiness.Routes(g)
+		}
+		servers = append(servers, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
 	}
 	errc := make(chan error, 3+len(servers))
 	for i := range servers {
@@ -266,9 +277,8 @@ func serve(ctx context.Context, c serveConfig) error {
 
 	// Metrics and readiness answer from the start, sealed or not.
 	reg := metrics.New()
-	var ready atomic.Bool
-	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed or starting.", Value: func() float64 {
-		if ready.Load() {
+	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed, starting or stale.", Value: func() float64 {
+		if readiness.Ready() {
 			return 1
 		}
 		return 0
@@ -279,16 +289,8 @@ func serve(ctx context.Context, c serveConfig) error {
 			return fmt.Errorf("--metrics-listen: %w", err)
 		}
 		mux := http.NewServeMux()
-		// Readiness for load balancers and orchestrators: 503 while the node
-		// is sealed or starting.
-		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
-			if !ready.Load() {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				fmt.Fprintln(w, "sealed")
-				return
-			}
-			fmt.Fprintln(w, "ready")
-		})
+		// /healthz, /readyz (and /ready) for load balancers and orchestrators.
+		readiness.Register(mux)
 		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			if _, err := reg.WriteTo(w); err != nil {
@@ -404,18 +406,22 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	for i, e := range specs {
-		gates[i+1].open(srv.Endpoint(e.Endpoint))
-		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
-	}
-	gates[0].open(srv)
-	adm.sealed.Store(false)
-	ready.Store(true)
-
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { errc <- ids.Run(runCtx) }()
 	go func() { errc <- k.Run(runCtx) }()
+	// The fence refuses requests while the view may be stale (ops.go); it
+	// confirms the views once their watches run, before the gates open.
+	fence := startFence(runCtx, st, ids, k, c.ops, log, reg)
+	go fence.Run(runCtx) // ends with runCtx; it never fails otherwise
+	for i, e := range specs {
+		gates[i+1].open(health.Guard(fence, srv.Endpoint(e.Endpoint)))
+		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
+	}
+	gates[0].open(health.Guard(fence, srv))
+	adm.sealed.Store(false)
+	readiness.Serve(health.Serving{Fence: fence, KeyStores: keyStoreStates(k)})
+
 	auditDone := make(chan error, 1)
 	go func() {
 		// A failed fsync of the audit log is fatal: events could be lost.

@@ -18,6 +18,9 @@ type view struct {
 	policies map[string]*ManagedPolicy
 	keys     map[string]*accessKeyRecord
 	sessions map[string]*sessionRecord
+	// Federation records (federation.go): identity providers and MFA
+	// devices, by account/<name>; nil until one is applied.
+	fed *fedView
 	// revs is the ModRev of every identity record by store key: what a
 	// transaction compares on (tx).
 	revs map[string]int64
@@ -78,6 +81,8 @@ func (v *view) apply(key string, value []byte) error {
 				return put(v.roles, idx, value)
 			case "policies":
 				return put(v.policies, idx, value)
+			default:
+				return v.applyFederation(parts[2], parts[0]+"/"+parts[3], value)
 			}
 		}
 	}

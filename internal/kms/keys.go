@@ -232,10 +232,10 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 	case usageAgreement:
 		md.KeyAgreementAlgorithms = keys.Names(spec.KeyAgreementAlgorithms())
 	}
-	if r.Origin == originExternal && r.ExpirationModel != "" {
-		md.ExpirationModel = wire.Ptr(r.ExpirationModel)
-		if !r.ValidTo.IsZero() {
-			md.ValidTo = ts(r.ValidTo)
+	if model, validTo := r.importExpiry(); r.Origin == originExternal && model != "" {
+		md.ExpirationModel = wire.Ptr(model)
+		if !validTo.IsZero() {
+			md.ValidTo = ts(validTo)
 		}
 	}
 	if r.CustomKeyStoreID != "" {

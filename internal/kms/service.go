@@ -215,7 +215,7 @@ func (s *Service) Tick(ctx context.Context) error {
 		// A replica rotates only with its primary (multiregion.go).
 		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.replica() && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
 			errs = append(errs, s.rotateScheduled(ctx, k))
-		case k.rec.Origin == originExternal && k.rec.ExpirationModel == expires && !k.rec.ValidTo.IsZero() && !now.Before(k.rec.ValidTo) && k.rec.State != PendingImport:
+		case k.rec.Origin == originExternal && len(k.rec.expired(now)) > 0:
 			errs = append(errs, s.expireImported(ctx, k))
 		}
 	}

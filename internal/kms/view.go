@@ -172,6 +172,7 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
 			return
 		}
+		rec.upgrade()
 		internRecord(&rec)
 		// Index by the record's own strings: kv.Key, the path, is not kept.
 		ref := keyRef{rec.Region, rec.ID}
@@ -350,6 +351,18 @@ func (v *view) multiRegionKeys(account string) []*key {
 	return out
 }
 
+// hasMaterial reports whether a version of a key's material is stored,
+// without unsealing it.
+func (v *view) hasMaterial(region, id, materialID string) bool {
+	mid, err := keys.ParseMaterialID(materialID)
+	if err != nil {
+		return false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return find(v.mats[keyIndex(region, id)], mid) != nil
+}
+
 // material returns a version of a key's material, unsealing it on its first
 // use since it left the cache, or nil if the key has no such version (or it
 // does not open, which is logged).
@@ -400,6 +413,19 @@ func (v *view) keysOf(account, region string) []*key {
 	var out []*key
 	for _, k := range v.keys {
 		if k.rec.Account == account && k.rec.Region == region {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// keysIn returns the keys of a Region, of every account.
+func (v *view) keysIn(region string) []*key {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []*key
+	for _, k := range v.keys {
+		if k.rec.Region == region {
 			out = append(out, k)
 		}
 	}

@@ -73,9 +73,11 @@ type Server struct {
 	orgOps   map[string]jsonHandler
 	iamOps   map[string]queryHandler
 	stsOps   map[string]queryHandler
-	adminOps map[string]jsonHandler
-	audit    *audit.Log
-	metrics  *metrics.Registry
+	// stsUnsigned are the STS operations served without a signature.
+	stsUnsigned map[string]unsignedHandler
+	adminOps    map[string]jsonHandler
+	audit       *audit.Log
+	metrics     *metrics.Registry
 }
 
 // New returns a Server over the given services.
@@ -95,10 +97,12 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.orgOps = orgOperations(ids)
 	s.iamOps = iamOperations(ids)
 	s.stsOps = stsOperations(ids)
+	s.stsUnsigned = stsUnsignedOperations(ids)
 	s.adminOps = map[string]jsonHandler{
-		"ExplainAuthorization": adminOp(mayExplain, s.explain),
-		"RegisterService":      adminOp(s.operator, s.registerService),
-		"ListServices":         adminOp(s.operator, s.listServices),
+		"ExplainAuthorization":         adminOp(mayExplain, s.explain),
+		"RegisterService":              adminOp(s.operator, s.registerService),
+		"ListServices":                 adminOp(s.operator, s.listServices),
+		"SetOpenIDConnectProviderKeys": adminOp(byIAM, s.setOIDCKeys),
 	}
 	return s, nil
 }
@@ -308,6 +312,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.service, out.op = proto.service(), op
+
+	// The operations that authenticate by the token they carry are served
+	// unsigned; only they are, and a signed request goes the usual way.
+	if h, ok := s.stsUnsigned[op]; ok && proto == protoQuery && single && !authenticated(r) {
+		out.service = "sts"
+		out.err = s.serveUnsigned(w, r, id, op, h, params)
+		return
+	}
 
 	res, err := s.verifier.Verify(r.Context(), r, buf)
 	if err != nil {
