@@ -24,6 +24,7 @@ import (
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store/bolt"
+	"github.com/trentkms/trent/internal/store/etcd/etcdtest"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -324,4 +325,60 @@ func TestRootKeyRotateKill9Resume(t *testing.T) {
 	srv.Stop(t)
 	srv = testserver.Start(t, testserver.Options{DataDir: dir})
 	decryptAll(t, kms.NewFromConfig(srv.Config("")), &s)
+}
+
+// Two nodes on one etcd, both on the passphrase seal: a rotation run through
+// node A is followed by node B, which forgot its passphrase once unsealed.
+// Right after the rotation B serves a key whose material A sealed under the
+// new version, A serves one B made, both decrypt what was made before, B
+// reports that it holds the new version, and B restarted unseals the
+// rotated keyring with its seal.
+func TestRootKeyRotateTwoNodesEtcd(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	env := []string{"TRENT_STORE=" + c.StoreURL("/trent/"), "TRENT_SEAL=passphrase:env," + cheapCost, "TRENT_SEAL_PASSPHRASE=" + passphrase}
+	a := testserver.Start(t, testserver.Options{Env: env})
+	dirB := t.TempDir()
+	b := testserver.Start(t, testserver.Options{DataDir: dirB, Env: env})
+	ka, kb := kms.NewFromConfig(a.Config("")), kms.NewFromConfig(b.Config(""))
+	ctx := testserver.Context(t)
+	s := secretsOf{plaintext: []byte("made before the rotation")}
+	for range 3 {
+		md := newKey(t, ka, nil)
+		enc, err := ka.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: s.plaintext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.blobs = append(s.blobs, enc.CiphertextBlob)
+	}
+
+	out, err := trent(t, "", []string{"TRENT_SEAL_PASSPHRASE=" + passphrase}, "rootkey", "rotate", "--data-dir", a.DataDir, "--retire-now")
+	if err != nil || !strings.Contains(out, "Retired version(s) 1.") {
+		t.Fatalf("rotate on A: %v\n%s", err, out)
+	}
+	// Made on A after the rotation: its material is sealed under version 2.
+	onA := newKey(t, ka, nil)
+	var enc *kms.EncryptOutput
+	untilTrue(t, "B encrypts under the key A made after the rotation", func() bool {
+		enc, err = kb.Encrypt(ctx, &kms.EncryptInput{KeyId: onA.KeyId, Plaintext: []byte("new on A")})
+		return err == nil
+	})
+	if dec, err := ka.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob}); err != nil || string(dec.Plaintext) != "new on A" {
+		t.Fatalf("A decrypts what B encrypted = %v", err)
+	}
+	onB := newKey(t, kb, nil)
+	encB, err := kb.Encrypt(ctx, &kms.EncryptInput{KeyId: onB.KeyId, Plaintext: s.plaintext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.blobs = append(s.blobs, encB.CiphertextBlob)
+	decryptAll(t, ka, &s)
+	decryptAll(t, kb, &s)
+	st := rootkeyStatusOf(t, dirB)
+	if len(st.Versions) != 1 || st.Versions[0].Version != 2 || !st.Versions[0].Held || st.Rotation != nil {
+		t.Fatalf("B's status = %+v", st)
+	}
+
+	b.Stop(t)
+	b = testserver.Start(t, testserver.Options{DataDir: dirB, Env: env})
+	decryptAll(t, kms.NewFromConfig(b.Config("")), &s)
 }
