@@ -225,7 +225,7 @@ func (v *view) put(kv store.KV) {
 		idx := v.ref(p.region, p.id)
 		es := v.mats[idx]
 		if old := find(es, id); old != nil {
-			v.closeMaterial(old)
+			v.retireMaterial(old)
 			es = slices.DeleteFunc(slices.Clone(es), func(x *matEntry) bool { return x == old })
 		}
 		v.mats[idx] = append(es[:len(es):len(es)], e)
