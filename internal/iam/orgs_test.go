@@ -116,7 +116,7 @@ func TestOrganizationalUnits(t *testing.T) {
 		t.Fatalf("UpdateOrganizationalUnit = %+v, %v", up, err)
 	}
 	ous, err := d.ListOrganizationalUnitsForParent(ctx, root, &orgapi.ListOrganizationalUnitsForParentRequest{ParentId: wire.Ptr(rootID)})
-	if err != nil || len(ous.OrganizationalUnits) != 2 || *ous.OrganizationalUnits[1].Name != "test" {
+	if err != nil || len(ous.OrganizationalUnits) != 2 || *ous.OrganizationalUnits[0].Name+*ous.OrganizationalUnits[1].Name != "prodtest" && *ous.OrganizationalUnits[1].Name+*ous.OrganizationalUnits[0].Name != "prodtest" {
 		t.Fatalf("ListOrganizationalUnitsForParent = %+v, %v", ous, err)
 	}
 	if _, err := d.DeleteOrganizationalUnit(ctx, root, &orgapi.DeleteOrganizationalUnitRequest{OrganizationalUnitId: staging.Id}); err != nil {
