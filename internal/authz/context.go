@@ -84,6 +84,9 @@ func (id *Identity) Keys() policy.Keys {
 		if id.Type == UserType {
 			k["aws:username"] = []string{id.Name}
 		}
+		if len(id.OrgPaths) > 0 {
+			k["aws:principalorgpaths"] = id.OrgPaths
+		}
 		for tk, tv := range id.Tags {
 			// Tags that differ only in case (a role's Team and a
 			// session's team) are one ambiguous key, not a value

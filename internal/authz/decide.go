@@ -22,6 +22,8 @@ const (
 	ExplicitEndpointDeny
 	NoSCPAllow
 	ExplicitSCPDeny
+	NoRCPAllow
+	ExplicitRCPDeny
 )
 
 // Message is AWS's AccessDenied text for a denial, e.g. "User: arn:… is not
@@ -52,6 +54,10 @@ func (r Reason) Message(callerARN, action, resource string) string {
 		return head + " because no service control policy allows the " + action + " action"
 	case ExplicitSCPDeny:
 		return head + " with an explicit deny in a service control policy"
+	case NoRCPAllow:
+		return head + " because no resource control policy allows the " + action + " action"
+	case ExplicitRCPDeny:
+		return head + " with an explicit deny in a resource control policy"
 	}
 	return head + " because no identity-based policy allows the " + action + " action"
 }
@@ -63,6 +69,11 @@ type Decision struct {
 	// for callers): Statement is its index, -1 when no statement decided.
 	Statement int
 	Sid       string
+	// Policy, for a decision of the organization's guardrails (SCPs,
+	// RCPs), is the Organizations policy (p-…) whose statement denied, or
+	// the root, OU or account (r-…, ou-…, account id) whose policies allow
+	// nothing.
+	Policy string
 }
 
 // Allowed reports whether the request may proceed.
@@ -80,20 +91,15 @@ func IdentityBased(id *Identity, r *policy.Request) Decision { return IdentityBa
 // IdentityBasedVia is IdentityBased for a request through a VPC endpoint
 // whose policy (if not nil) must also allow it.
 func IdentityBasedVia(id *Identity, r *policy.Request, endpoint *policy.Policy) Decision {
-	if endpoint != nil {
-		switch ep := endpoint.Decide(r); ep.Decision {
-		case policy.ExplicitDeny:
-			return Decision{Reason: ExplicitEndpointDeny, Statement: ep.Statement, Sid: ep.Sid}
-		case policy.NotApplicable:
-			return Decision{Reason: NoEndpointAllow, Statement: -1}
-		}
-	}
-	if d, ok := guardrails(id, r); !ok {
+	g := evalLimits(id, r, nil, endpoint)
+	// Explicit denies first, wherever they are
+	// (reference_policies_evaluation-logic.md, deny evaluation).
+	if d, ok := g.orgDeny(); ok {
 		return d
 	}
-	// Explicit denies first, wherever they are.
-	if out, _ := policy.DecideAll(id.Policies, r); out.Decision == policy.ExplicitDeny {
-		return Decision{Reason: ExplicitIdentityDeny, Statement: out.Statement, Sid: out.Sid}
+	idOut, _ := policy.DecideAll(id.Policies, r)
+	if idOut.Decision == policy.ExplicitDeny {
+		return Decision{Reason: ExplicitIdentityDeny, Statement: idOut.Statement, Sid: idOut.Sid}
 	}
 	if id.Boundary != nil {
 		if out := id.Boundary.Decide(r); out.Decision == policy.ExplicitDeny {
@@ -105,13 +111,18 @@ func IdentityBasedVia(id *Identity, r *policy.Request, endpoint *policy.Policy) 
 			return Decision{Reason: ExplicitSessionDeny, Statement: out.Statement, Sid: out.Sid}
 		}
 	}
+	if d, ok := g.endpointDeny(); ok {
+		return d
+	}
+	if d, ok := g.implicitDeny(); ok {
+		return d
+	}
 	d := Decision{Statement: -1}
 	if id.Type != RootType {
-		out, _ := policy.DecideAll(id.Policies, r)
-		if out.Decision != policy.Allow {
+		if idOut.Decision != policy.Allow {
 			return Decision{Reason: NoIdentityAllow, Statement: -1}
 		}
-		d.Statement, d.Sid = out.Statement, out.Sid
+		d.Statement, d.Sid = idOut.Statement, idOut.Sid
 	}
 	if id.Boundary != nil && id.Boundary.Decide(r).Decision != policy.Allow {
 		return Decision{Reason: NoBoundaryAllow, Statement: -1}
@@ -122,19 +133,4 @@ func IdentityBasedVia(id *Identity, r *policy.Request, endpoint *policy.Policy) 
 		}
 	}
 	return d
-}
-
-// guardrails applies the service control policies of the caller's account:
-// every level must allow the request and none may deny it (IAM User Guide,
-// policy evaluation logic: AWS Organizations SCPs).
-func guardrails(id *Identity, r *policy.Request) (Decision, bool) {
-	for _, p := range id.SCPs {
-		switch out := p.Decide(r); out.Decision {
-		case policy.ExplicitDeny:
-			return Decision{Reason: ExplicitSCPDeny, Statement: out.Statement, Sid: out.Sid}, false
-		case policy.NotApplicable:
-			return Decision{Reason: NoSCPAllow, Statement: -1}, false
-		}
-	}
-	return Decision{}, true
 }

@@ -16,12 +16,12 @@ type ResourceDecision struct {
 
 // Final reports whether nothing can overturn a denial for this reason, not a
 // grant nor any other permission: an explicit deny anywhere, and the
-// implicit denies of the service control policies and the VPC endpoint
-// policy, which limit every request.
+// implicit denies of the service control policies, the resource control
+// policies and the VPC endpoint policy, which limit every request.
 func (r Reason) Final() bool {
 	switch r {
 	case ExplicitIdentityDeny, ExplicitBoundaryDeny, ExplicitSessionDeny, ExplicitResourceDeny,
-		ExplicitEndpointDeny, NoEndpointAllow, ExplicitSCPDeny, NoSCPAllow:
+		ExplicitEndpointDeny, NoEndpointAllow, ExplicitSCPDeny, NoSCPAllow, ExplicitRCPDeny, NoRCPAllow:
 		return true
 	}
 	return false
@@ -36,8 +36,9 @@ func (r Reason) Final() bool {
 // way its Principal matched the caller, res.Via), resourceAccount the account
 // that owns the resource, endpoint the VPC endpoint policy or nil.
 //
-//   - An explicit deny in any policy wins; the SCPs of the caller's account
-//     and the endpoint policy must allow.
+//   - An explicit deny in any policy wins; then the SCPs of the caller's
+//     account, the RCPs of the resource's (DecideResourceWithin) and the
+//     endpoint policy must allow.
 //   - The resource-based policy must allow the caller.
 //   - Within the account, what else must allow depends on the principal the
 //     resource-based policy named (the table "Resource-based policies and
@@ -61,7 +62,19 @@ func (r Reason) Final() bool {
 // The root user is allowed everything in its own account's identity-based
 // terms. DecideResource does not allocate.
 func DecideResource(id *Identity, req *policy.Request, resourceAccount string, res policy.Outcome, endpoint *policy.Policy) ResourceDecision {
-	if d, ok := guardrails(id, req); !ok {
+	return DecideResourceWithin(id, req, resourceAccount, res, endpoint, nil)
+}
+
+// DecideResourceWithin is DecideResource for a resource of a member account
+// of an organization whose resource control policies (rcps, root first)
+// limit access to it: every level must allow the request, whoever makes it,
+// and none may deny it (Organizations User Guide, RCP evaluation). RCPs do
+// not limit service-linked roles; the caller leaves rcps nil where they do
+// not apply (the management account's resources, and actions they do not
+// cover).
+func DecideResourceWithin(id *Identity, req *policy.Request, resourceAccount string, res policy.Outcome, endpoint *policy.Policy, rcps []Guardrail) ResourceDecision {
+	g := evalLimits(id, req, rcps, endpoint)
+	if d, ok := g.orgDeny(); ok {
 		return ResourceDecision{Decision: d}
 	}
 	if res.Decision == policy.ExplicitDeny {
@@ -83,13 +96,11 @@ func DecideResource(id *Identity, req *policy.Request, resourceAccount string, r
 			return deny(ExplicitSessionDeny, session.Statement, session.Sid)
 		}
 	}
-	if endpoint != nil {
-		switch ep := endpoint.Decide(req); ep.Decision {
-		case policy.ExplicitDeny:
-			return deny(ExplicitEndpointDeny, ep.Statement, ep.Sid)
-		case policy.NotApplicable:
-			return deny(NoEndpointAllow, -1, "")
-		}
+	if d, ok := g.endpointDeny(); ok {
+		return ResourceDecision{Decision: d}
+	}
+	if d, ok := g.implicitDeny(); ok {
+		return ResourceDecision{Decision: d}
 	}
 	if res.Decision != policy.Allow {
 		return deny(NoResourceAllow, -1, "")

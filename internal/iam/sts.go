@@ -163,12 +163,19 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		d.log.Error("iam: stored trust policy does not compile", "role", roleARN, "err", err)
 		return nil, denied()
 	}
+	// The RCPs of the role's account limit who assumes it, except a
+	// service-linked role (Organizations User Guide, RCPs: AWS STS is among
+	// the services they apply to).
+	var rcps []authz.Guardrail
+	if r.ServiceName == "" {
+		rcps = d.OrgScope(a.Account).RCPs()
+	}
 	for _, action := range actions {
 		req := &policy.Request{
 			Principal: c.Identity.PolicyPrincipal(),
 			Action:    action, Resource: roleARN, Time: c.Request.Time, Keys: keys,
 		}
-		dec := authz.DecideResource(c.Identity, req, a.Account, trust.Decide(req), c.Request.Endpoint)
+		dec := authz.DecideResourceWithin(c.Identity, req, a.Account, trust.Decide(req), c.Request.Endpoint, rcps)
 		if !dec.Allowed() {
 			why := dec.Reason
 			if why == authz.NoResourceAllow {

@@ -286,6 +286,21 @@ func (s *Service) decide(c Caller, id *authz.Identity, k *key, a access, grants 
 	keys, more := s.conditionKeys(c, id, k, a)
 	return authz.DecideKey(&authz.KeyRequest{
 		Identity: id, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
+		RCPs:      s.orgOf(k.rec.Account).RCPs(),
 		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: keys, More: more, Request: c.Request, Grants: grants,
 	})
+}
+
+// Organization is what KMS needs of the organization (the IAM directory):
+// what it says of an account. It answers from memory.
+type Organization interface {
+	OrgScope(account string) *authz.AccountOrg
+}
+
+// orgOf is what the organization says of an account, nil outside one.
+func (s *Service) orgOf(account string) *authz.AccountOrg {
+	if s.orgs == nil {
+		return nil
+	}
+	return s.orgs.OrgScope(account)
 }
