@@ -196,6 +196,18 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 		case g.Constraints.EncryptionContextSubset != nil:
 			add("kms:GrantConstraintType", "EncryptionContextSubset")
 		}
+		// The grant's encryption context constraint is the request's
+		// kms:EncryptionContext (conditions-kms.md: CreateGrant).
+		if c := g.Constraints; c != nil {
+			ec := c.EncryptionContextEquals
+			if ec == nil {
+				ec = c.EncryptionContextSubset
+			}
+			for ek, ev := range ec {
+				keys.SetOne("kms:EncryptionContext:"+ek, ev)
+				add("kms:EncryptionContextKeys", ek)
+			}
+		}
 	}
 	if r.Bypass {
 		add("kms:BypassPolicyLockoutSafetyCheck", "true")

@@ -1,10 +1,12 @@
 package iam
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
+	"github.com/trentkms/trent/internal/wire/stsapi"
 )
 
 // What the organization says of an account, as authorization uses it: the
@@ -174,4 +176,15 @@ func (d *Directory) scope(id *authz.Identity) {
 	if !id.ServiceLinked {
 		id.SCPs = s.SCPs
 	}
+}
+
+// sessionPolicyError is STS's answer to a session policy that does not
+// compile: its text for a document that is not valid, or the finding that
+// names a condition key Trent never sets.
+func sessionPolicyError(err error) error {
+	var ve *policy.ValidationError
+	if errors.As(err, &ve) && ve.Findings[0].Code == policy.CodeCondition && strings.HasPrefix(ve.Findings[0].Message, "Condition key ") {
+		return stsapi.NewMalformedPolicyDocumentException(ve.Findings[0].Message)
+	}
+	return stsapi.NewMalformedPolicyDocumentException("The policy is not in the valid JSON format.")
 }
