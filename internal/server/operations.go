@@ -193,9 +193,10 @@ func iamOperations(d *iam.Directory) map[string]queryHandler {
 
 func stsOperations(d *iam.Directory) map[string]queryHandler {
 	return map[string]queryHandler{
-		"GetCallerIdentity": queryOp(d.GetCallerIdentity),
-		"AssumeRole":        queryOp(d.AssumeRole),
-		"GetSessionToken":   queryOp(d.GetSessionToken),
+		"GetCallerIdentity":  queryOp(d.GetCallerIdentity),
+		"AssumeRole":         queryOp(d.AssumeRole),
+		"GetSessionToken":    queryOp(d.GetSessionToken),
+		"GetFederationToken": queryOp(d.GetFederationToken),
 		// Served unsigned too (unsigned.go).
 		"AssumeRoleWithWebIdentity": signedFederatedOp(d.AssumeRoleWithWebIdentity),
 	}
