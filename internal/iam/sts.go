@@ -40,9 +40,12 @@ func (d *Directory) GetCallerIdentity(ctx context.Context, c Call, _ *stsapi.Get
 }
 
 // AssumeRole issues temporary credentials for a role whose trust policy
-// allows the caller (IAM User Guide, policy evaluation logic: a trust policy
-// naming the caller directly suffices within an account; otherwise the
-// caller's identity policies must allow sts:AssumeRole too).
+// allows the caller, combined with the caller's own policies as for any
+// resource-based policy (authz.DecideResource: a trust policy naming the
+// caller's user or session ARN suffices within an account; naming the
+// caller's role is still limited by its boundary and session policies;
+// naming the account delegates to the caller's identity policies, which a
+// caller of another account always needs).
 //
 // The session is written only if the role is still the one whose trust
 // policy was decided on; if it changed meanwhile (UpdateAssumeRolePolicy,
@@ -153,42 +156,34 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	if sourceIdentity != "" {
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
-	trust, err := policy.Compile([]byte(r.TrustPolicy), policy.Options{Kind: policy.TrustKind})
+	// The users and roles the trust policy names are those it was saved
+	// with, by unique id (bind.go).
+	trust, err := policy.Compile([]byte(r.TrustPolicy), policy.Options{Kind: policy.TrustKind, Bound: true, Bindings: r.TrustBindings})
 	if err != nil {
 		d.log.Error("iam: stored trust policy does not compile", "role", roleARN, "err", err)
 		return nil, denied()
 	}
 	for _, action := range actions {
 		req := &policy.Request{
-			Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: c.Identity.ARN, Account: c.Identity.Account},
+			Principal: c.Identity.PolicyPrincipal(),
 			Action:    action, Resource: roleARN, Time: c.Request.Time, Keys: keys,
 		}
-		out := trust.Decide(req)
-		if out.Decision == policy.ExplicitDeny {
-			return nil, stsDenied(c, action, roleARN, authz.ExplicitResourceDeny)
-		}
-		idDec := authz.IdentityBasedVia(c.Identity, req, c.Request.Endpoint)
-		switch idDec.Reason {
-		case authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny, authz.NoEndpointAllow:
-			return nil, stsDenied(c, action, roleARN, idDec.Reason)
-		}
-		switch {
-		case out.Decision != policy.Allow:
-			return nil, stsDenied(c, action, roleARN, authz.NoIdentityAllow)
-		// A trust policy that names the caller itself is enough in the same
-		// account; naming only the account (root) delegates to the caller's
-		// identity policies, and another account's caller always needs them.
-		case out.Via == policy.ViaAccount || c.Identity.Account != a.Account:
-			if !idDec.Allowed() {
-				return nil, stsDenied(c, action, roleARN, idDec.Reason)
+		dec := authz.DecideResource(c.Identity, req, a.Account, trust.Decide(req), c.Request.Endpoint)
+		if !dec.Allowed() {
+			why := dec.Reason
+			if why == authz.NoResourceAllow {
+				// A trust policy that does not name the caller has always
+				// been answered with the identity-based text here.
+				why = authz.NoIdentityAllow
 			}
+			return nil, stsDenied(c, action, roleARN, why)
 		}
 	}
 
 	now := d.now().UTC()
 	rec := sessionRecord{
 		Account: a.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second),
-		RoleName: r.Name, SessionName: *in.RoleSessionName, Policy: wire.String(in.Policy), PolicyARNs: policyARNs,
+		RoleName: r.Name, RoleID: r.ID, SessionName: *in.RoleSessionName, Policy: wire.String(in.Policy), PolicyARNs: policyARNs,
 		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: sourceIdentity, SourceARN: c.Identity.ARN,
 		IssuedBy: issuedByAssumeRole,
 	}
@@ -274,7 +269,7 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 	now := d.now().UTC()
 	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN, IssuedBy: issuedByGetSessionToken}
 	if c.Identity.Type == authz.UserType {
-		rec.UserName = c.Identity.Name
+		rec.UserName, rec.UserID = c.Identity.Name, c.Identity.UserID
 	}
 	// The session is the caller's: the user (or account) must still be the
 	// one that signed when the session is written, and an MFA code is used
