@@ -78,7 +78,7 @@ func (d *Directory) GetFederationToken(ctx context.Context, c Call, in *stsapi.G
 		Policy: wire.String(in.Policy), PolicyARNs: policyARNs, Tags: tags, SourceARN: c.Identity.ARN, IssuedBy: issuedByFederationToken,
 	}
 	if c.Identity.Type == authz.UserType {
-		rec.UserName = c.Identity.Name
+		rec.UserName, rec.UserID = c.Identity.Name, c.Identity.UserID
 	}
 	// The session is the user's: it must still be the one that signed.
 	var creds *stsapi.Credentials
