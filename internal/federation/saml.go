@@ -106,7 +106,7 @@ func VerifySAML(md *SAMLMetadata, encoded string, now time.Time, skew time.Durat
 		if errors.As(err, &iv) && iv.Reason == saml2.ReasonExpired {
 			return nil, &Error{Kind: Expired, Message: "The SAML assertion has expired.", Err: err}
 		}
-		if errors.As(err, &iv) && iv.Key == saml2.RecipientAttr {
+		if errors.As(err, &iv) && (iv.Key == saml2.RecipientAttr || iv.Key == saml2.DestinationAttr) {
 			return nil, invalid("The SAML assertion's Recipient is not "+SAMLRecipient+".", err)
 		}
 		if errors.As(err, &iv) && iv.Key == saml2.IssuerTag {

@@ -28,8 +28,7 @@ type IdP struct {
 	cert     []byte // DER
 }
 
-// New makes an IdP with a fresh key and a certificate valid for a year
-// around now.
+// New makes an IdP with a fresh key and a self-signed certificate.
 func New(t testing.TB, entityID string) *IdP {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -38,7 +37,8 @@ func New(t testing.TB, entityID string) *IdP {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: entityID},
-		NotBefore: time.Now().Add(-24 * time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+		// Valid for whatever fake clock a test runs on.
+		NotBefore: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
 		KeyUsage: x509.KeyUsageDigitalSignature,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
