@@ -313,6 +313,26 @@ func TestRootKeyRotateKill9Resume(t *testing.T) {
 		t.Fatalf("status: %v\n%s", err, out)
 	}
 
+	// A backup taken now holds the two-version keyring and the rotation
+	// record: restored elsewhere, it decrypts everything, and the rotation
+	// resumes there too.
+	file := filepath.Join(t.TempDir(), "mid-rotation.backup")
+	if out, err := trent(t, "", nil, "backup", "--data-dir", dir, "-o", file); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	restoredDir := t.TempDir()
+	sealEnv := []string{"TRENT_SEAL=file:path=" + filepath.Join(dir, "root.key")}
+	if out, err := trent(t, "", sealEnv, "restore", "--data-dir", restoredDir, file); err != nil || !strings.Contains(out, "Restored") {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	restored := testserver.Start(t, testserver.Options{DataDir: restoredDir, Env: sealEnv})
+	decryptAll(t, kms.NewFromConfig(restored.Config("")), &s)
+	if out, err := trent(t, "", nil, "rootkey", "rotate", "--data-dir", restoredDir, "--retire-now"); err != nil || !strings.Contains(out, "Resumed the rotation to version 2") {
+		t.Fatalf("rotate of the restored store: %v\n%s", err, out)
+	}
+	decryptAll(t, kms.NewFromConfig(restored.Config("")), &s)
+	restored.Stop(t)
+
 	out, err = trent(t, "", nil, "rootkey", "rotate", "--data-dir", dir, "--retire-now")
 	if err != nil || !strings.Contains(out, "Resumed the rotation to version 2") || !strings.Contains(out, "Retired version(s) 1.") {
 		t.Fatalf("resumed rotate: %v\n%s", err, out)
