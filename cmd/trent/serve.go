@@ -179,12 +179,14 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	scheme := "http"
 	var tlsConfig *tls.Config
-	if c.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
-		if err != nil {
-			return fmt.Errorf("TLS: %w", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	// The certificate, key and client CA are reloaded when they change
+	// (tlsFiles.Run, below), so a renewal needs no restart.
+	tlsFiles, err := c.ops.tls(c.tlsCert, c.tlsKey, log)
+	if err != nil {
+		return err
+	}
+	if tlsFiles != nil {
+		tlsConfig = tlsFiles.Config()
 		scheme = "https"
 	}
 	// A passphrase from standard input, a file or the environment is read
@@ -239,6 +241,9 @@ func serve(ctx context.Context, c serveConfig) error {
 	ln, err := listen(c.listen)
 	if err != nil {
 		return err
+	}
+	if tlsFiles != nil {
+		go tlsFiles.Run(ctx) // ends with ctx; it never fails otherwise
 	}
 	gates := []*gate{{}}
 	listeners := []net.Listener{ln}
@@ -402,7 +407,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		return float64(st.Recorded - st.Written)
 	}})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_queue_waits_total", Help: "Times a request waited for room in the audit queue.", Value: func() float64 { return float64(auditLog.Stats().Waits) }})
-	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg})
+	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg, Quota: c.ops.limiter})
 	if err != nil {
 		return err
 	}

@@ -223,6 +223,20 @@ func drawKeyCase(g *reftest.Gen) *keyCase {
 	return kc
 }
 
+// entityID is the unique id of the user or role of the generated world that
+// an ARN names, as KMS binds a grant's grantee; "" for anything else.
+func entityID(arn string) string {
+	for _, c := range reftest.Callers {
+		switch {
+		case c.Kind == "user" && c.ARN == arn:
+			return c.ID
+		case c.Kind == "session" && "arn:aws:iam::"+c.Account+":role/"+c.Role == arn:
+			return c.ID
+		}
+	}
+	return ""
+}
+
 // encryptionContext is the request's context as KMS receives it.
 func encryptionContext(r *reftest.Request) map[string]string {
 	ec := map[string]string{}
@@ -373,7 +387,9 @@ func (kc *keyCase) compare() (got string, want reftest.Verdict, msg string) {
 	} else {
 		var grants []*authz.Grant
 		for i, g := range kc.grants {
-			ag := &authz.Grant{ID: fmt.Sprint(i), GranteePrincipal: g.Grantee, Operations: g.Operations, ContextSubset: g.Subset, SourceArn: g.SourceArn}
+			// KMS binds a user or role grantee to the entity it names when
+			// the grant is made; the world's entities keep their ids.
+			ag := &authz.Grant{ID: fmt.Sprint(i), GranteePrincipal: g.Grantee, GranteeID: entityID(g.Grantee), Operations: g.Operations, ContextSubset: g.Subset, SourceArn: g.SourceArn}
 			if g.HasEquals {
 				ag.ContextEquals = g.Equals
 				if ag.ContextEquals == nil {

@@ -14,10 +14,11 @@ type ResourceDecision struct {
 	ByResource bool
 }
 
-// final reports whether nothing can overturn a denial for this reason: an
-// explicit deny anywhere, and the implicit denies of the service control
-// policies and the VPC endpoint policy, which limit every other grant.
-func (r Reason) final() bool {
+// Final reports whether nothing can overturn a denial for this reason, not a
+// grant nor any other permission: an explicit deny anywhere, and the
+// implicit denies of the service control policies and the VPC endpoint
+// policy, which limit every request.
+func (r Reason) Final() bool {
 	switch r {
 	case ExplicitIdentityDeny, ExplicitBoundaryDeny, ExplicitSessionDeny, ExplicitResourceDeny,
 		ExplicitEndpointDeny, NoEndpointAllow, ExplicitSCPDeny, NoSCPAllow:

@@ -83,6 +83,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	if err := d.follower.Load(ctx); err != nil {
 		return nil, err
 	}
+	if err := d.bindLegacyTrust(ctx); err != nil {
+		// Unbound trust policies match no one until a later start binds them.
+		d.log.Error("iam: bind the principals of stored trust policies", "err", err)
+	}
 	return d, nil
 }
 

@@ -111,7 +111,7 @@ func (d *Directory) assumeFederatedOnce(ctx context.Context, r authz.Request, f 
 	if f.sourceIdentity != "" {
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
-	trust, err := policy.Compile([]byte(role.TrustPolicy), policy.Options{Kind: policy.TrustKind})
+	trust, err := policy.Compile([]byte(role.TrustPolicy), policy.Options{Kind: policy.TrustKind, Bound: true, Bindings: role.TrustBindings})
 	if err != nil {
 		d.log.Error("iam: stored trust policy does not compile", "role", f.roleARN, "err", err)
 		return nil, nil, nil, federatedDenied(f.action)
@@ -130,11 +130,11 @@ func (d *Directory) assumeFederatedOnce(ctx context.Context, r authz.Request, f 
 	now := d.now().UTC()
 	rec := sessionRecord{
 		Account: a.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second),
-		RoleName: role.Name, SessionName: f.sessionName, Policy: wire.String(f.policy), PolicyARNs: policyARNs,
+		RoleName: role.Name, RoleID: role.ID, SessionName: f.sessionName, Policy: wire.String(f.policy), PolicyARNs: policyARNs,
 		Tags: tags, TransitiveTagKeys: f.transitive, SourceIdentity: f.sourceIdentity, SourceARN: f.provider,
 		IssuedBy: f.issuedBy, FederatedProvider: f.provider, FederationKeys: f.carry,
 	}
-	creds, err := d.issue(ctx, rec, store.Compare{Key: entityKey(a.Account, roleKind, role.Name), ModRev: roleRev})
+	creds, err := d.issue(ctx, rec, nil, store.Compare{Key: entityKey(a.Account, roleKind, role.Name), ModRev: roleRev})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -107,23 +107,21 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 // decideRetire decides a RetireGrant (KMS Developer Guide: retiring and
 // revoking grants): an explicit deny of kms:RetireGrant in the key policy or
 // the caller's policies stops everyone, as do the guardrails that bound
-// every permission (SCPs, the VPC endpoint policy); otherwise the grant's retiring
-// principal may retire it, so may its grantee if the grant includes
+// every permission (SCPs, the VPC endpoint policy); otherwise the grant's
+// retiring principal may retire it, so may its grantee if the grant includes
 // RetireGrant, and so may the issuing account through its IAM policies
 // (kms:RetireGrant in a key policy has no effect). Grant constraints do not
 // apply to RetireGrant.
 func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
 	g := a.retire
 	d := s.decide(c, id, k, a, nil)
-	switch d.Reason {
-	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny,
-		authz.ExplicitSCPDeny, authz.NoSCPAllow, authz.NoEndpointAllow:
+	if d.Reason.Final() {
 		return d
 	}
 	switch {
-	case granteeIs(g.rec.Retiring, id) || authz.ServiceIs(g.rec.RetiringService, id):
+	case granteeIs(g.rec.Retiring, g.rec.Bindings, id) || authz.ServiceIs(g.rec.RetiringService, id):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
-	case (granteeIs(g.rec.Grantee, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
+	case (granteeIs(g.rec.Grantee, g.rec.Bindings, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
 	case g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {

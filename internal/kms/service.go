@@ -74,9 +74,10 @@ type Options struct {
 	// SweepInterval is how often Run deletes due keys and rotates keys whose
 	// rotation date has come. 0: one minute.
 	SweepInterval time.Duration
-	// Principals checks that principals named in key policies exist; nil
-	// skips the check.
-	Principals PrincipalChecker
+	// Principals resolves the users and roles that key policies and grants
+	// name to the unique ids they are bound to; nil: no IAM directory, so
+	// such principals bind to nothing and match no one.
+	Principals PrincipalResolver
 	// Clusters are the HSM tokens custom key stores can use; nil: none.
 	Clusters keystore.Clusters
 	// Roles creates the service-linked roles of custom key stores and
@@ -105,7 +106,7 @@ type Service struct {
 	rand       io.Reader
 	log        *slog.Logger
 	interval   time.Duration
-	principals PrincipalChecker
+	principals PrincipalResolver
 	clusters   keystore.Clusters
 	roles      RoleMaker
 	regions    []string
@@ -122,6 +123,13 @@ type Service struct {
 	// concurrent requests here queue instead of failing on revision
 	// conflicts; writers on other nodes are still caught by the compare.
 	writeLocks [64]sync.Mutex
+
+	// quotaMu guards quotaInFlight: this node's creations not yet in the
+	// view, by quota record; quotaStrict queues the creations near a quota
+	// (quotas.go).
+	quotaMu       sync.Mutex
+	quotaInFlight map[string]int
+	quotaStrict   sync.Mutex
 
 	reqKeys  sync.Map // requestKeysKey → policy.Keys
 	reqKeysN atomic.Int64
@@ -169,6 +177,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	s.follower = store.NewFollower(st, "acct/", s.view)
 	if err := s.follower.Load(ctx); err != nil {
 		return nil, err
+	}
+	if err := s.bindLegacy(ctx); err != nil {
+		// Unbound records match no user or role until a later start binds them.
+		s.log.Error("kms: bind the principals of stored key policies and grants", "err", err)
 	}
 	// Log in to the custom key stores recorded CONNECTED before the first
 	// request, so that a restart does not leave their keys Unavailable for a

@@ -180,7 +180,9 @@ func (v *view) put(kv store.KV) {
 			ref = keyRef{intern(p.region), strings.Clone(p.id)}
 		}
 		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
-		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind})
+		// The users and roles the policy names are those it was saved with,
+		// by unique id (keypolicy.go).
+		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: rec.PolicyBindings})
 		if err != nil {
 			v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
 		}

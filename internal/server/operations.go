@@ -181,6 +181,13 @@ func iamOperations(d *iam.Directory) map[string]queryHandler {
 		"TagOpenIDConnectProvider":                queryOp(d.TagOpenIDConnectProvider),
 		"UntagOpenIDConnectProvider":              queryOp(d.UntagOpenIDConnectProvider),
 		"ListOpenIDConnectProviderTags":           queryOp(d.ListOpenIDConnectProviderTags),
+		"CreateVirtualMFADevice":                  queryOp(d.CreateVirtualMFADevice),
+		"EnableMFADevice":                         queryOp(d.EnableMFADevice),
+		"ResyncMFADevice":                         queryOp(d.ResyncMFADevice),
+		"DeactivateMFADevice":                     queryOp(d.DeactivateMFADevice),
+		"DeleteVirtualMFADevice":                  queryOp(d.DeleteVirtualMFADevice),
+		"ListMFADevices":                          queryOp(d.ListMFADevices),
+		"ListVirtualMFADevices":                   queryOp(d.ListVirtualMFADevices),
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
 	"github.com/trentkms/trent/internal/policy"
+	"github.com/trentkms/trent/internal/quota"
 	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
@@ -59,6 +60,7 @@ type Options struct {
 	Metrics *metrics.Registry // nil: no metrics
 	Log     *slog.Logger      // nil: slog.Default()
 	Now     func() time.Time  // nil: time.Now
+	Quota   *quota.Limiter    // nil: no request quotas (quota.go)
 }
 
 // Server serves the KMS, IAM, STS and Organizations APIs.
@@ -78,6 +80,7 @@ type Server struct {
 	adminOps    map[string]jsonHandler
 	audit       *audit.Log
 	metrics     *metrics.Registry
+	quota       *admission // nil: no request quotas
 }
 
 // New returns a Server over the given services.
@@ -91,6 +94,9 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if o.Quota != nil {
+		s.quota = &admission{l: o.Quota, k: k}
 	}
 	s.verifier = sigv4.NewVerifier(ids, sigv4.Options{Now: s.now, Scope: s.checkScope})
 	s.kmsOps = kmsOperations(k)
@@ -367,6 +373,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		note:      &st.note,
 		decoded:   &st.decoded,
 		requestID: id,
+		op:        op,
+		quota:     s.quota,
 		request: authz.Request{
 			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
 			Region: res.Region, OrgID: s.ids.OrgID(ident.Account),
@@ -574,6 +582,8 @@ type call struct {
 	note      *kms.Note // what the operation reports to the audit log
 	decoded   *audit.KMSRequest
 	requestID string
+	op        string     // the operation's name
+	quota     *admission // nil: no request quotas
 }
 
 // requestState is what a request's handler reports back for its audit
@@ -614,6 +624,11 @@ func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI
 		}
 		if err != nil {
 			return nil, err
+		}
+		if c.quota != nil {
+			if err := c.quota.admit(c, in); err != nil {
+				return nil, err
+			}
 		}
 		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note, RequestID: c.requestID}, in)
 	}
