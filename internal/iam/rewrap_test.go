@@ -13,6 +13,7 @@ import (
 func TestVisitSealed(t *testing.T) {
 	ak, _ := json.Marshal(accessKeyRecord{AccessKeyID: "AKIAEXAMPLE", Account: "111122223333", UserName: "alice", UserID: "AIDAEXAMPLE", Status: "Active", Created: time.Unix(1, 0).UTC(), Secret: []byte("s")})
 	se, _ := json.Marshal(sessionRecord{AccessKeyID: "ASIAEXAMPLE", Account: "111122223333", Secret: []byte("s"), Token: []byte("t"), Expiration: time.Unix(2, 0).UTC(), RoleName: "r", Tags: []Tag{{Key: "k", Value: "v"}}})
+	mfa, _ := json.Marshal(MFADevice{Name: "Alice-Phone", Path: "/team/", Created: time.Unix(3, 0).UTC(), Seed: []byte("seed"), UserName: "alice", UserID: "AIDAEXAMPLE", Enabled: time.Unix(4, 0).UTC(), LastStep: 7, Drift: 1})
 	for _, tt := range []struct {
 		key   string
 		value []byte
@@ -20,6 +21,7 @@ func TestVisitSealed(t *testing.T) {
 		blobs []string
 	}{
 		{accessKeysPrefix + "AKIAEXAMPLE", ak, []string{string(secretAAD("AKIAEXAMPLE"))}, []string{"secret"}},
+		{fedKey("111122223333", mfaDir, "alice-phone"), mfa, []string{string(mfaSeedAAD("arn:aws:iam::111122223333:mfa/team/Alice-Phone"))}, []string{"seed"}},
 		{sessionsPrefix + "ASIAEXAMPLE", se, []string{string(secretAAD("ASIAEXAMPLE")), string(tokenAAD("ASIAEXAMPLE"))}, []string{"secret", "token"}},
 	} {
 		var ads []string
@@ -48,7 +50,9 @@ func TestVisitSealed(t *testing.T) {
 			}
 		}
 	}
-	if _, ok, err := VisitSealed("acct/111122223333/iam/users/alice", []byte(`{}`), func([]byte, []byte) ([]byte, error) { t.Fatal("called"); return nil, nil }); ok || err != nil {
-		t.Fatalf("a user record: ok %v, err %v", ok, err)
+	for _, key := range []string{"acct/111122223333/iam/users/alice", "acct/111122223333/account", "acct/111122223333/kms/us-east-1/keys/k"} {
+		if _, ok, err := VisitSealed(key, []byte(`{}`), func([]byte, []byte) ([]byte, error) { t.Fatal("called"); return nil, nil }); ok || err != nil {
+			t.Fatalf("%s: ok %v, err %v", key, ok, err)
+		}
 	}
 }
