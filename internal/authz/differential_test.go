@@ -34,22 +34,6 @@ type knownDisagreement struct {
 
 var knownDisagreements = []knownDisagreement{
 	{
-		name: "an implicit deny of the SCPs or the endpoint policy is reported before an explicit deny",
-		tracked: "differential finding D2 (reported to the lead); reference_policies_evaluation-logic.md: deny evaluation, looking for explicit denies in all policies, " +
-			"comes before the SCP step; corpus: pending_issue9.json",
-		is: func(kc *keyCase, got string, want reftest.Verdict) bool {
-			if want.Allowed || (got != reftest.NoSCPAllow && got != reftest.NoEndpointAllow) {
-				return false
-			}
-			for _, r := range want.Reasons {
-				if !strings.HasPrefix(r, "explicit deny") {
-					return false
-				}
-			}
-			return true
-		},
-	},
-	{
 		name: "a key policy's Allow with NotPrincipal does not allow a service principal",
 		tracked: "differential finding D3 (reported to the lead); reference_policies_elements_notprincipal.md: NotPrincipal with Allow " +
 			"allows all principals except the ones named; corpus: pending_issue9.json",
