@@ -57,7 +57,8 @@ func (r Reason) Final() bool {
 //     its boundary and session policies) to allow as well, whatever the
 //     resource-based policy named (reference_policies_evaluation-logic-cross-account.md).
 //   - A service principal has no identity-based policies: the resource-based
-//     policy naming the service (or everyone) is its whole permission.
+//     policy naming the service (or everyone, or everyone but principals
+//     its NotPrincipal names) is its whole permission.
 //
 // The root user is allowed everything in its own account's identity-based
 // terms. DecideResource does not allocate.
@@ -71,7 +72,11 @@ func DecideResource(id *Identity, req *policy.Request, resourceAccount string, r
 	}
 	byResource := ResourceDecision{Decision: Decision{Statement: res.Statement, Sid: res.Sid}, ByResource: true}
 	if id.Type == ServiceType {
-		if res.Via >= policy.ViaAnyone {
+		// NotPrincipal with Allow "allows all principals except the one
+		// named" (reference_policies_elements_notprincipal.md#specifying-notprincipal-allow),
+		// services it does not name included, as "*" does; an account or
+		// role ARN names no service.
+		if res.Via >= policy.ViaNotPrincipal {
 			return byResource
 		}
 		return deny(NoResourceAllow, -1, "")
