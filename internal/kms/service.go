@@ -126,6 +126,11 @@ type Service struct {
 	reqKeys  sync.Map // requestKeysKey → policy.Keys
 	reqKeysN atomic.Int64
 
+	// quotaQueues combine this node's concurrent quota-counted creations
+	// (quotas.go), by quota record.
+	quotaMu     sync.Mutex
+	quotaQueues map[string]*creationQueue
+
 	// usage answers GetKeyLastUsage: the audit log. Set before serving.
 	usage UsageSource
 }
