@@ -124,7 +124,6 @@ type Service struct {
 	// conflicts; writers on other nodes are still caught by the compare.
 	writeLocks [64]sync.Mutex
 
-
 	reqKeys  sync.Map // requestKeysKey → policy.Keys
 	reqKeysN atomic.Int64
 
