@@ -373,6 +373,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		}
 	}
 	sealer, ids := u.sealer, u.ids
+	startRootkey(ctx, adm, st, sealer, sealSpec, log)
 	credFile := filepath.Join(dataDir, "credentials")
 	if u.boot.CreatedKey {
 		if err := writeCredentials(credFile, u.boot.AccessKeyID, u.boot.SecretAccessKey, c.regions[0]); err != nil {
