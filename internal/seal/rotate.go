@@ -91,8 +91,8 @@ type RotateOptions struct {
 	// writes it within that time, and the pass then finds it. 0:
 	// DefaultSettle; negative: none (tests).
 	Settle time.Duration
-	Now       func() time.Time // nil: time.Now
-	Rand      io.Reader
+	Now    func() time.Time // nil: time.Now
+	Rand   io.Reader
 	// Progress, if set, is told of each transaction.
 	Progress func(RotateProgress)
 }
