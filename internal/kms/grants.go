@@ -493,16 +493,34 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		return nil, wire.Validation("You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
 	case in.RetiringServicePrincipal != nil:
 		// A service principal lists the grants it may retire, in every
-		// account of the Region; no IAM policy governs a service's own call
-		// (ListRetirableGrants: only callers in a service principal).
+		// account of the Region (ListRetirableGrants: only callers in a
+		// service principal). Each key's grants go through the one door
+		// (decideRetirable): a key whose owner denies the service, or an
+		// endpoint policy that does not allow the listing, keeps them out,
+		// logged; one owner's deny does not fail the listing of the
+		// others' grants. The audit note names the keys listed.
 		if !authz.ServiceIs(*in.RetiringServicePrincipal, id) {
 			return nil, wire.Validation("RetiringServicePrincipal is usable only by callers in that service principal.")
 		}
+		quiet := c
+		quiet.Note = nil
 		for _, k := range s.view.keysIn(c.Region) {
+			var mine []grantRecord
 			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 				if g.rec.RetiringService == *in.RetiringServicePrincipal {
-					es = append(es, entry{k, g.rec})
+					mine = append(mine, g.rec)
 				}
+			}
+			if len(mine) == 0 {
+				continue
+			}
+			d, err := s.authorize(quiet, k, access{op: "ListRetirableGrants", retirable: true})
+			if err != nil {
+				continue
+			}
+			c.Note.add(k, d)
+			for _, r := range mine {
+				es = append(es, entry{k, r})
 			}
 		}
 	case in.RetiringPrincipal == nil:

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -109,3 +110,49 @@ func TestServicePrincipalGrants(t *testing.T) {
 }
 
 func arnOf(md *kmsapi.KeyMetadata) string { return *md.Arn }
+
+// ListRetirableGrants by a retiring service principal goes through the one
+// door (authorize) for each key whose grants it would list, as RetireGrant
+// of those grants does (decideRetire): it needs no policy, since AWS
+// authorizes no key for ListRetirableGrants (API reference: "KMS does not
+// evaluate the caller's permissions to verify their access to any KMS keys or
+// grants that might be returned"), but what bounds every permission still
+// applies (IAM User Guide, reference_policies_evaluation-logic.md: an
+// explicit deny in any policy; kms-vpc-endpoint.md: the endpoint policy
+// must allow). A key whose owner denies the service keeps its grants out of
+// the list, the others' grants are listed, and the audit note names only the
+// keys listed, each allowed as the retiring principal.
+func TestListRetirableGrantsByServiceThroughTheDoor(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	open := e.createKey(t)
+	closed := e.keyWithPolicy(t, `,{"Sid":"NoServiceListing","Effect":"Deny","Principal":"*","Action":"kms:ListRetirableGrants","Resource":"*"}`)
+	grantOn := func(k *kmsapi.KeyMetadata) string {
+		g := e.grant(t, e.caller, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteeServicePrincipal: wire.Ptr(testService), RetiringServicePrincipal: wire.Ptr(testService),
+			Operations: []string{"Encrypt"}, Constraints: &kmsapi.GrantConstraints{SourceArn: wire.Ptr(testSource)}})
+		return *g.GrantId
+	}
+	listed := grantOn(open)
+	grantOn(closed)
+
+	svc := serviceCaller(testService, "")
+	svc.Note = &Note{}
+	out, err := e.s.ListRetirableGrants(ctx, svc, &kmsapi.ListRetirableGrantsRequest{RetiringServicePrincipal: wire.Ptr(testService)})
+	if err != nil || len(out.Grants) != 1 || *out.Grants[0].GrantId != listed {
+		t.Fatalf("ListRetirableGrants by the service, one key denying it: %+v, %v; want only grant %s", out, err, listed)
+	}
+	if n := svc.Note; len(n.Resources) != 1 || n.Resources[0] != *open.Arn || !n.Decided || !n.Decision.Allowed() || n.Decision.By != "retiring-principal" {
+		t.Fatalf("audit note %+v, want key %s allowed by retiring-principal", n, *open.Arn)
+	}
+
+	// An endpoint policy that does not allow the listing leaves nothing.
+	svc = serviceCaller(testService, "")
+	ep, err := policy.Compile([]byte(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`), policy.Options{Kind: policy.ResourceKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Request.Endpoint = ep
+	if out, err := e.s.ListRetirableGrants(ctx, svc, &kmsapi.ListRetirableGrantsRequest{RetiringServicePrincipal: wire.Ptr(testService)}); err != nil || len(out.Grants) != 0 {
+		t.Fatalf("ListRetirableGrants through an endpoint whose policy does not allow it: %+v, %v; want no grant", out, err)
+	}
+}
