@@ -150,7 +150,7 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
 	case (granteeIs(g.rec.Grantee, g.rec.Bindings, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
-	case g.rec.Issuing == arn.RootARN(id.Account):
+	case id.Type != authz.ServiceType && g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
 			return authz.KeyDecision{Decision: ad, By: "iam"}
 		}

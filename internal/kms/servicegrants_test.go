@@ -2,10 +2,12 @@ package kms
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
+	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -154,5 +156,35 @@ func TestListRetirableGrantsByServiceThroughTheDoor(t *testing.T) {
 	svc.Request.Endpoint = ep
 	if out, err := e.s.ListRetirableGrants(ctx, svc, &kmsapi.ListRetirableGrantsRequest{RetiringServicePrincipal: wire.Ptr(testService)}); err != nil || len(out.Grants) != 0 {
 		t.Fatalf("ListRetirableGrants through an endpoint whose policy does not allow it: %+v, %v; want no grant", out, err)
+	}
+}
+
+// A grant that a service principal creates is issued under the account of
+// the key whose policy let it (ListGrants IssuingAccount: "the AWS account
+// under which the grant was issued"); a service has no account of its own,
+// so the grant does not name the empty account's root, which no one is and
+// every service's empty account would match.
+func TestGrantCreatedByServiceIssuedUnderKeyAccount(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	k := e.keyWithPolicy(t, `,{"Effect":"Allow","Principal":{"Service":"`+testService+`"},"Action":"kms:CreateGrant","Resource":"*"}`)
+	svc := serviceCaller(testService, testSource)
+	g, err := e.s.CreateGrant(ctx, svc, &kmsapi.CreateGrantRequest{KeyId: wire.Ptr(arnOf(k)), GranteeServicePrincipal: wire.Ptr(testService),
+		RetiringServicePrincipal: wire.Ptr(testService), Operations: []string{"Encrypt"}, Constraints: &kmsapi.GrantConstraints{SourceArn: wire.Ptr(testSource)}})
+	if err != nil {
+		t.Fatalf("CreateGrant by the service the key policy allows: %v", err)
+	}
+	if got := wire.String(e.grantEntry(t, *k.KeyId, *g.GrantId).IssuingAccount); got != "arn:aws:iam::111122223333:root" {
+		t.Fatalf("IssuingAccount %q, want the key's account arn:aws:iam::111122223333:root", got)
+	}
+
+	// One stored before: read as issued under the key's account.
+	rec := grantRecord{ID: strings.Repeat("cd", 32), KeyID: *k.KeyId, Account: "111122223333", Region: "us-east-1", Created: e.clock.Now(),
+		GranteeService: testService, RetiringService: testService, Issuing: "arn:aws:iam:::root", Ops: []string{"Encrypt"}, SourceArn: testSource}
+	if err := e.s.commit(ctx, store.Txn{Puts: []store.KV{{Key: grantPath(rec.Account, rec.Region, rec.KeyID, rec.ID), Value: marshal(rec)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := wire.String(e.grantEntry(t, *k.KeyId, rec.ID).IssuingAccount); got != "arn:aws:iam::111122223333:root" {
+		t.Fatalf("IssuingAccount of a grant stored with the empty account: %q, want the key's account", got)
 	}
 }
