@@ -388,8 +388,8 @@ func rewrapPass(ctx context.Context, st store.Store, s *Sealer, visit []Visitor,
 // under it. changed is false if there was none.
 func rewrapRecord(s *Sealer, visit []Visitor, target uint32, kv store.KV) (out []byte, changed bool, err error) {
 	fn := func(sealed, ad []byte) ([]byte, error) {
-		if v, _ := SealedVersion(sealed); v == target {
-			return sealed, nil
+		if v, _ := SealedVersion(sealed); v == target || len(sealed) == 0 {
+			return sealed, nil // done, or an optional field with nothing sealed
 		}
 		pt, err := s.Open(sealed, ad)
 		if err != nil {
@@ -492,7 +492,7 @@ func Count(ctx context.Context, st store.Store, visit []Visitor) (map[uint32]int
 				_, ok, err := v(kv.Key, kv.Value, func(sealed, _ []byte) ([]byte, error) {
 					if v, ok := SealedVersion(sealed); ok {
 						seen[v] = true
-					} else {
+					} else if len(sealed) > 0 {
 						seen[0] = true // not a sealed blob: counted as version 0
 					}
 					return sealed, nil
