@@ -110,6 +110,9 @@ func (d *Directory) Run(ctx context.Context) error {
 			if err := d.purgeSessions(ctx); err != nil && ctx.Err() == nil {
 				d.log.Error("iam: purge expired sessions", "err", err)
 			}
+			if err := d.purgeAssertions(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("iam: purge used SAML assertions", "err", err)
+			}
 			if err := d.flushUses(ctx); err != nil && ctx.Err() == nil {
 				d.log.Error("iam: record last use", "err", err)
 			}

@@ -63,6 +63,9 @@ type Organization struct {
 	Created           time.Time `json:"created"`
 	// Requests are the CreateAccount requests made, newest last.
 	Requests []CreateAccountStatus `json:"requests,omitempty"`
+	// Root is the organization's root (orgrecords.go); nil in records
+	// stored before roots were (rootOf).
+	Root *OrgRoot `json:"root,omitempty"`
 }
 
 // CreateAccountStatus is the record of one CreateAccount request.

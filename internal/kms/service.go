@@ -124,15 +124,13 @@ type Service struct {
 	// conflicts; writers on other nodes are still caught by the compare.
 	writeLocks [64]sync.Mutex
 
-	// quotaMu guards quotaInFlight: this node's creations not yet in the
-	// view, by quota record; quotaStrict queues the creations near a quota
-	// (quotas.go).
-	quotaMu       sync.Mutex
-	quotaInFlight map[string]int
-	quotaStrict   sync.Mutex
-
 	reqKeys  sync.Map // requestKeysKey → policy.Keys
 	reqKeysN atomic.Int64
+
+	// quotaQueues combine this node's concurrent quota-counted creations
+	// (quotas.go), by quota record.
+	quotaMu     sync.Mutex
+	quotaQueues map[string]*creationQueue
 
 	// usage answers GetKeyLastUsage: the audit log. Set before serving.
 	usage UsageSource
