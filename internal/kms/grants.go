@@ -531,7 +531,11 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		}
 		quiet := c
 		quiet.Note = nil
-		for _, k := range s.view.keysIn(c.Region) {
+		keys := s.view.keysIn(c.Region)
+		// In ARN order, not the view's map order, so that the audit
+		// event names the keys alike every time.
+		slices.SortFunc(keys, func(a, b *key) int { return strings.Compare(a.arn, b.arn) })
+		for _, k := range keys {
 			var mine []grantRecord
 			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 				if g.rec.RetiringService == *in.RetiringServicePrincipal {
