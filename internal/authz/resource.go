@@ -100,6 +100,14 @@ func DecideResource(id *Identity, req *policy.Request, resourceAccount string, r
 	if why := ev.limits(); why != Allowed {
 		return deny(why, -1, "")
 	}
+	if id.Type == RootType {
+		// The root user has no identity-based policies to name: what
+		// decided is the resource-based policy's statement that delegated
+		// to its account (for a KMS key, the key policy statement that
+		// names the account, "Enable IAM User Permissions" in the default
+		// policy), which the audit event names.
+		return ResourceDecision{Decision: Decision{Statement: res.Statement, Sid: res.Sid}}
+	}
 	return ResourceDecision{Decision: Decision{Statement: ev.identity.Statement, Sid: ev.identity.Sid}}
 }
 

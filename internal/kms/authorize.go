@@ -141,21 +141,47 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 // apply to RetireGrant.
 func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
 	g := a.retire
-	d := s.decide(c, id, k, a, nil)
+	kr := s.keyRequest(c, id, k, a, nil)
+	r := &kr
+	d := authz.DecideKey(r)
 	if d.Reason.Final() {
 		return d
 	}
+	// A retiring principal or grantee that is a role gives its sessions the
+	// right to retire within their boundary and session policies, as a
+	// grant to a role gives them its operations (authz.RoleLimits).
+	limited := func(principal, by string) authz.KeyDecision {
+		if why := authz.RoleLimits(r, principal); why != authz.Allowed {
+			return authz.KeyDecision{Decision: authz.Decision{Reason: why, Statement: -1}}
+		}
+		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: by, GrantID: g.rec.ID}
+	}
 	switch {
-	case granteeIs(g.rec.Retiring, g.rec.Bindings, id) || authz.ServiceIs(g.rec.RetiringService, id):
+	case authz.ServiceIs(g.rec.RetiringService, id):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
-	case (granteeIs(g.rec.Grantee, g.rec.Bindings, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
+	case granteeIs(g.rec.Retiring, g.rec.Bindings, id):
+		if rd := limited(g.rec.Retiring, "retiring-principal"); rd.Allowed() || !retireAsGrantee(g, id) {
+			return rd
+		}
+		// Limited as the retiring principal: the grant may still let it
+		// retire as its grantee.
+		return limited(g.rec.Grantee, "grant")
+	case authz.ServiceIs(g.rec.GranteeService, id) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
+	case retireAsGrantee(g, id):
+		return limited(g.rec.Grantee, "grant")
 	case id.Type != authz.ServiceType && g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
 			return authz.KeyDecision{Decision: ad, By: "iam"}
 		}
 	}
 	return authz.KeyDecision{Decision: authz.Decision{Reason: authz.NoIdentityAllow, Statement: -1}}
+}
+
+// retireAsGrantee reports whether the caller is a grant's IAM grantee and the
+// grant includes RetireGrant.
+func retireAsGrantee(g *grant, id *authz.Identity) bool {
+	return granteeIs(g.rec.Grantee, g.rec.Bindings, id) && slices.Contains(g.rec.Ops, "RetireGrant")
 }
 
 // decideRetirable decides whether a service principal listing the grants it
@@ -327,9 +353,16 @@ type requestKeysKey struct {
 // decide runs authz.DecideKey for an access, with the given grants. Only
 // authorize calls it: a decision that is acted on must be recorded.
 func (s *Service) decide(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyDecision {
+	r := s.keyRequest(c, id, k, a, grants)
+	return authz.DecideKey(&r)
+}
+
+// keyRequest is the authorization view of an access to a key (a value, so
+// that the hot path keeps it on the stack).
+func (s *Service) keyRequest(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyRequest {
 	keys, more := s.conditionKeys(c, id, k, a)
-	return authz.DecideKey(&authz.KeyRequest{
+	return authz.KeyRequest{
 		Identity: id, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
 		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: keys, More: more, Request: c.Request, Grants: grants,
-	})
+	}
 }

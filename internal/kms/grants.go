@@ -173,23 +173,32 @@ func grantOps(k *key) []string {
 // they name now, as AWS binds the principals of a saved policy (IAM User
 // Guide, Principal element, "IAM role principals", "IAM user principals"): a
 // user or role deleted and created again under the same name is not the
-// grantee. A principal naming no entity binds to nothing and matches no one.
-func (s *Service) bindGrantPrincipals(principals ...string) map[string]string {
+// grantee. A user or role that does not exist is refused with
+// InvalidArnException, as AWS refuses a grant to a role it cannot find yet
+// (a newly created role "doesn't show up and causes an InvalidArnException",
+// terraform-provider-aws, resource aws_kms_grant) and a key policy naming one;
+// the answer comes after authorization, so only a caller who may create
+// grants on the key learns whether an entity exists. Without a resolver
+// nothing can be bound: such principals bind to nothing and match no one.
+func (s *Service) bindGrantPrincipals(principals ...string) (map[string]string, error) {
 	var out map[string]string
 	for _, p := range principals {
 		if p == "" || !bindableARN(p) {
 			continue
 		}
+		var id string
+		if s.principals != nil {
+			var ok bool
+			if id, ok = s.principals.PrincipalID(p); !ok {
+				return nil, kmsapi.NewInvalidArnException("The principal " + p + " is not valid: no IAM user or role has this ARN.")
+			}
+		}
 		if out == nil {
 			out = map[string]string{}
 		}
-		if s.principals != nil {
-			out[p], _ = s.principals.PrincipalID(p)
-		} else {
-			out[p] = ""
-		}
+		out[p] = id
 	}
-	return out
+	return out, nil
 }
 
 // bindableARN reports whether an ARN names an IAM user or role.
@@ -312,10 +321,13 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if (child.Equals != nil || child.Subset != nil) && (k.rec.Spec != specSymmetric || k.rec.Usage != usageEncrypt) {
 		return nil, wire.Validation("Grant constraints are not supported for asymmetric or HMAC KMS keys.")
 	}
+	bindings, err := s.bindGrantPrincipals(child.Grantee, child.Retiring)
+	if err != nil {
+		return nil, err
+	}
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	bindings := s.bindGrantPrincipals(child.Grantee, child.Retiring)
 	// A retried request with the same Name and parameters returns the grant
 	// it made, with a new token (CreateGrant: Name); a grant bound to a
 	// principal since deleted is not the one a retry means.
@@ -519,7 +531,11 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		}
 		quiet := c
 		quiet.Note = nil
-		for _, k := range s.view.keysIn(c.Region) {
+		keys := s.view.keysIn(c.Region)
+		// In ARN order, not the view's map order, so that the audit
+		// event names the keys alike every time.
+		slices.SortFunc(keys, func(a, b *key) int { return strings.Compare(a.arn, b.arn) })
+		for _, k := range keys {
 			var mine []grantRecord
 			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 				if g.rec.RetiringService == *in.RetiringServicePrincipal {
