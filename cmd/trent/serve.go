@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -47,6 +46,7 @@ type serveConfig struct {
 	hsms                       []string
 	seal                       string
 	adminSocket                string
+	ops                        opsConfig
 }
 
 func envOr(name, def string) string {
@@ -96,6 +96,7 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringVar(&c.adminSocket, "admin-socket", os.Getenv("TRENT_ADMIN_SOCKET"), "the Unix socket trent unseal talks to; default <data-dir>/admin.sock [TRENT_ADMIN_SOCKET]")
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
+	c.ops.register(f)
 	return cmd
 }
 
@@ -109,50 +110,65 @@ func splitList(s string) []string {
 	return out
 }
 
-func serve(ctx context.Context, c serveConfig) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if len(c.regions) == 0 {
-		return errors.New("--region: at least one Region is needed")
-	}
-	if (c.rootKeyID == "") != (c.rootSecret == "") {
-		return errors.New("the root access key id and secret go together: set both or neither")
-	}
-	dataDir, err := filepath.Abs(c.dataDir)
+func serve(ctx context.Context, c serveConfig) (err error) {
+	p, err := c.check()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+	log := p.logger(os.Stderr)
+	dataDir, sealSpec, specs, tlsConfig, scheme := p.dataDir, p.sealSpec, p.endpoints, p.tlsConfig, p.scheme
+
+	// Bind every listener before anything is written: a port in use fails
+	// the start with nothing left behind. The listeners open before the
+	// root key is unsealed, so that a sealed node answers that it is sealed
+	// (gate) instead of refusing connections. listen opens a listener,
+	// wrapped in TLS when configured: requests then carry
+	// aws:SecureTransport true.
+	listen := func(addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil || tlsConfig == nil {
+			return l, err
+		}
+		return tls.NewListener(l, tlsConfig), nil
 	}
-	sealSpec, err := parseSealSpec(c.seal, dataDir)
+	ln, err := listen(c.listen)
 	if err != nil {
 		return err
 	}
-	var specs []endpointSpec
-	for _, e := range c.endpoints {
-		spec, err := parseEndpoint(e)
-		if err != nil {
-			return err
+	listeners := []net.Listener{ln}
+	defer func() {
+		// The servers close them too once they serve; closing twice is harmless.
+		for _, l := range listeners {
+			l.Close()
 		}
-		specs = append(specs, spec)
-	}
-	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return errors.New("--tls-cert and --tls-key go together")
-	}
-	scheme := "http"
-	var tlsConfig *tls.Config
-	if c.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	}()
+	for _, e := range specs {
+		l, err := listen(e.listen)
 		if err != nil {
-			return fmt.Errorf("TLS: %w", err)
+			return fmt.Errorf("endpoint %s: %w", e.ID, err)
 		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		scheme = "https"
+		listeners = append(listeners, l)
 	}
+	var ml net.Listener
+	if c.metricsListen != "" {
+		if ml, err = net.Listen("tcp", c.metricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer ml.Close()
+	}
+
+	undoDataDir, err := makeDataDir(dataDir)
+	if err != nil {
+		return err
+	}
+	// A start that fails before the store has its first account removes the
+	// data directory it made, so that the next try is a first start again.
+	bootstrapped := false
+	defer func() {
+		if err != nil && !bootstrapped {
+			undoDataDir()
+		}
+	}()
 	// A passphrase from standard input, a file or the environment is read
 	// now; one from trent unseal comes later through the admin socket.
 	var wrapper seal.Wrapper
@@ -191,33 +207,11 @@ func serve(ctx context.Context, c serveConfig) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// The listeners open before the root key is unsealed, so that a sealed
-	// node answers that it is sealed (gate) instead of refusing connections.
-	// listen opens a listener, wrapped in TLS when configured: requests then
-	// carry aws:SecureTransport true.
-	listen := func(addr string) (net.Listener, error) {
-		l, err := net.Listen("tcp", addr)
-		if err != nil || tlsConfig == nil {
-			return l, err
-		}
-		return tls.NewListener(l, tlsConfig), nil
-	}
-	ln, err := listen(c.listen)
-	if err != nil {
-		return err
-	}
-	gates := []*gate{{}}
-	listeners := []net.Listener{ln}
-	for _, e := range specs {
-		l, err := listen(e.listen)
-		if err != nil {
-			return fmt.Errorf("endpoint %s: %w", e.ID, err)
-		}
-		gates = append(gates, &gate{})
-		listeners = append(listeners, l)
-	}
+	var gates []*gate
 	var servers []*http.Server
-	for _, g := range gates {
+	for range listeners {
+		g := &gate{}
+		gates = append(gates, g)
 		servers = append(servers, &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
 	}
 	errc := make(chan error, 3+len(servers))
@@ -244,11 +238,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		}
 		return 0
 	}})
-	if c.metricsListen != "" {
-		ml, err := net.Listen("tcp", c.metricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen: %w", err)
-		}
+	if ml != nil {
 		mux := http.NewServeMux()
 		// Readiness for load balancers and orchestrators: 503 while the node
 		// is sealed or starting.
@@ -282,7 +272,8 @@ func serve(ctx context.Context, c serveConfig) error {
 		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
 	}
 
-	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret}
+	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret,
+		AccountName: c.ops.accountName, AccountEmail: c.ops.accountEmail}
 	adminPath := c.adminSocket
 	if adminPath == "" {
 		adminPath = filepath.Join(dataDir, "admin.sock")
@@ -336,6 +327,7 @@ func serve(ctx context.Context, c serveConfig) error {
 			return err
 		}
 	}
+	bootstrapped = true
 	sealer, ids := u.sealer, u.ids
 	credFile := filepath.Join(dataDir, "credentials")
 	if u.boot.CreatedKey {

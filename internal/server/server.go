@@ -99,6 +99,8 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 		"ExplainAuthorization": adminOp(mayExplain, s.explain),
 		"RegisterService":      adminOp(s.operator, s.registerService),
 		"ListServices":         adminOp(s.operator, s.listServices),
+		// trent account list, before an organization exists.
+		"DescribeOperatorAccount": adminOp(s.operator, s.describeOperatorAccount),
 	}
 	return s, nil
 }
@@ -285,15 +287,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(target, adminTargetPrefix) && r.Method == http.MethodPost:
 		proto, op = protoAdmin, target[len(adminTargetPrefix):]
 	case target == "":
-		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" {
-			out.err = wire.UnknownOperation()
-			wire.WriteError(w, id, out.err)
+		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" || !servesSigned(r) {
+			out.err = writeUnroutable(w, r, id)
 			return
 		}
 		proto, op = protoQuery, params.Get("Action")
 	default:
-		out.err = wire.UnknownOperation()
-		wire.WriteError(w, id, out.err)
+		out.err = writeUnroutable(w, r, id)
 		return
 	}
 	out.service, out.op = proto.service(), op

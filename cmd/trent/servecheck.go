@@ -1,0 +1,133 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/trentkms/trent/internal/arn"
+)
+
+// servePlan is a serveConfig that passed check: everything trent serve can
+// know to be wrong is found before it binds a port or writes a file, so a
+// failed first start leaves nothing behind.
+type servePlan struct {
+	dataDir   string
+	level     slog.Level
+	logFormat string
+	sealSpec  sealSpec
+	endpoints []endpointSpec
+	scheme    string
+	tlsConfig *tls.Config
+}
+
+// check validates c without side effects: it reads the files c names (TLS
+// certificate, endpoint policies) but creates nothing. trent serve runs it
+// first, and trent config check runs only it.
+func (c serveConfig) check() (*servePlan, error) {
+	p := &servePlan{scheme: "http"}
+	if err := p.level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	switch c.ops.logFormat {
+	case "text", "json":
+		p.logFormat = c.ops.logFormat
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", c.ops.logFormat)
+	}
+	if len(c.regions) == 0 {
+		return nil, errors.New("--region: at least one Region is needed")
+	}
+	for i, r := range c.regions {
+		if !arn.IsRegion(r) {
+			return nil, fmt.Errorf("--region %q is not the name of an AWS Region (such as us-east-1 or eu-west-1); Trent serves Regions of the aws partition", r)
+		}
+		if slices.Contains(c.regions[:i], r) {
+			return nil, fmt.Errorf("--region %s is named twice", r)
+		}
+	}
+	if c.accountID != "" && !arn.IsAccountID(c.accountID) {
+		return nil, fmt.Errorf("--account-id %q: an AWS account id is 12 digits", c.accountID)
+	}
+	if (c.rootKeyID == "") != (c.rootSecret == "") {
+		return nil, errors.New("the root access key id and secret go together: set both or neither")
+	}
+	if c.ops.accountEmail != "" && !strings.Contains(c.ops.accountEmail, "@") {
+		return nil, fmt.Errorf("--account-email %q is not an email address", c.ops.accountEmail)
+	}
+	var err error
+	if p.dataDir, err = filepath.Abs(c.dataDir); err != nil {
+		return nil, err
+	}
+	if p.sealSpec, err = parseSealSpec(c.seal, p.dataDir); err != nil {
+		return nil, err
+	}
+	for _, e := range c.endpoints {
+		spec, err := parseEndpoint(e)
+		if err != nil {
+			return nil, err
+		}
+		p.endpoints = append(p.endpoints, spec)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		p.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		p.scheme = "https"
+	}
+	if err := c.store.check(); err != nil {
+		return nil, err
+	}
+	for _, h := range c.hsms {
+		if _, err := parseHSM(h); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// logger is the server's log, in the chosen format on w.
+func (p *servePlan) logger(w io.Writer) *slog.Logger {
+	o := &slog.HandlerOptions{Level: p.level}
+	if p.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// makeDataDir creates dir (0700) and returns a function that removes what it
+// created, for a start that fails before it wrote the store's first records:
+// the directory, or its topmost ancestor that did not exist either. It
+// removes nothing when dir existed.
+func makeDataDir(dir string) (undo func(), err error) {
+	top := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		top = d
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if top == "" {
+		return func() {}, nil
+	}
+	return func() { os.RemoveAll(top) }, nil
+}
