@@ -26,6 +26,8 @@ require (
 	go.uber.org/zap v1.27.1
 )
 
+require go.yaml.in/yaml/v3 v3.0.4 // indirect
+
 require (
 	github.com/aws/aws-cryptographic-material-providers-library/releases/go/dynamodb v0.4.0 // indirect
 	github.com/aws/aws-cryptographic-material-providers-library/releases/go/kms v0.4.0 // indirect

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
@@ -57,7 +58,13 @@ func envOr(name, def string) string {
 }
 
 func newServeCmd() *cobra.Command {
-	var c serveConfig
+	cmd, _ := newServeCommand()
+	return cmd
+}
+
+// newServeCommand returns trent serve and the configuration its flags fill.
+func newServeCommand() (*cobra.Command, *serveConfig) {
+	c := new(serveConfig)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Trent server on its embedded store",
@@ -66,16 +73,10 @@ named in its help. On first start with an empty data directory Trent creates
 the first account, its root access key and the root key that seals all key
 material, and writes an AWS credentials file into the data directory.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if v := os.Getenv("TRENT_REGION"); v != "" && !cmd.Flags().Changed("region") {
-				c.regions = splitList(v)
+			if err := c.settle(cmd.Flags()); err != nil {
+				return err
 			}
-			if v := os.Getenv("TRENT_ENDPOINTS"); v != "" && !cmd.Flags().Changed("endpoint") {
-				c.endpoints = strings.Split(v, ";")
-			}
-			if v := os.Getenv("TRENT_HSMS"); v != "" && !cmd.Flags().Changed("hsm") {
-				c.hsms = strings.Split(v, ";")
-			}
-			return serve(cmd.Context(), c)
+			return serve(cmd.Context(), *c)
 		},
 	}
 	f := cmd.Flags()
@@ -84,7 +85,9 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringSliceVar(&c.regions, "region", []string{"us-east-1"}, "Region to serve; repeat or comma-separate for several [TRENT_REGION]")
 	f.StringVar(&c.accountID, "account-id", os.Getenv("TRENT_ACCOUNT_ID"), "the first account's 12-digit id; random if empty [TRENT_ACCOUNT_ID]")
 	f.StringVar(&c.rootKeyID, "root-access-key-id", os.Getenv("TRENT_ROOT_ACCESS_KEY_ID"), "the first account's root access key id; random if empty [TRENT_ROOT_ACCESS_KEY_ID]")
-	f.StringVar(&c.rootSecret, "root-secret-access-key", os.Getenv("TRENT_ROOT_SECRET_ACCESS_KEY"), "its secret access key [TRENT_ROOT_SECRET_ACCESS_KEY]")
+	// No default from the environment here, unlike the other flags: --help
+	// prints defaults, and this one is a secret (RunE reads the variable).
+	f.StringVar(&c.rootSecret, "root-secret-access-key", "", "its secret access key [TRENT_ROOT_SECRET_ACCESS_KEY]")
 	f.StringVar(&c.logLevel, "log-level", envOr("TRENT_LOG_LEVEL", "info"), "debug, info, warn or error [TRENT_LOG_LEVEL]")
 	f.StringVar(&c.tlsCert, "tls-cert", os.Getenv("TRENT_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key [TRENT_TLS_CERT]")
 	f.StringVar(&c.tlsKey, "tls-key", os.Getenv("TRENT_TLS_KEY"), "PEM private key of --tls-cert [TRENT_TLS_KEY]")
@@ -97,7 +100,30 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
 	c.ops.register(f)
-	return cmd
+	f.String(configFlag, os.Getenv("TRENT_CONFIG"), "a YAML file of settings, one key per flag (see docs/trent.example.yaml); flags and environment variables override it [TRENT_CONFIG]")
+	return cmd, c
+}
+
+// settle completes c once its flags are parsed: the configuration file fills
+// what neither the command line nor the environment set, then the
+// environment variables that are not flag defaults apply.
+func (c *serveConfig) settle(fs *pflag.FlagSet) error {
+	if err := loadConfig(fs); err != nil {
+		return err
+	}
+	if v := os.Getenv("TRENT_ROOT_SECRET_ACCESS_KEY"); v != "" && !fs.Changed("root-secret-access-key") {
+		c.rootSecret = v
+	}
+	if v := os.Getenv("TRENT_REGION"); v != "" && !fs.Changed("region") {
+		c.regions = splitList(v)
+	}
+	if v := os.Getenv("TRENT_ENDPOINTS"); v != "" && !fs.Changed("endpoint") {
+		c.endpoints = strings.Split(v, ";")
+	}
+	if v := os.Getenv("TRENT_HSMS"); v != "" && !fs.Changed("hsm") {
+		c.hsms = strings.Split(v, ";")
+	}
+	return nil
 }
 
 func splitList(s string) []string {
