@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -29,6 +30,7 @@ import (
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/server"
 	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/usage"
 )
 
 // defaultListen is Trent's documented default address.
@@ -123,7 +125,7 @@ func (c *serveConfig) settle(fs *pflag.FlagSet) error {
 	if v := os.Getenv("TRENT_HSMS"); v != "" && !fs.Changed("hsm") {
 		c.hsms = strings.Split(v, ";")
 	}
-	return nil
+	return settleNumeric(fs)
 }
 
 func splitList(s string) []string {
@@ -295,7 +297,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			}
 		}()
 		defer ms.Close()
-		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
+		fmt.Fprintf(p.out, "Metrics at http://%s/metrics\n", ml.Addr())
 	}
 
 	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret,
@@ -344,7 +346,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		}
 		adm.serve(adminLn)
 		defer adm.close()
-		fmt.Printf("Trent is sealed at %s; unseal it with: trent unseal --admin-socket %s\n", endpoint, adminPath)
+		fmt.Fprintf(p.out, "Trent is sealed at %s; unseal it with: trent unseal --admin-socket %s\n", endpoint, adminPath)
 		select {
 		case u = <-done:
 		case <-ctx.Done():
@@ -375,12 +377,18 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	if auditPath == "" {
 		auditPath = filepath.Join(dataDir, "audit.jsonl")
 	}
-	auditLog, err := audit.Open(auditPath, audit.Options{Log: log})
+	nodeID := p.nodeID(ln.Addr())
+	auditLog, err := audit.Open(auditPath, audit.Options{Log: log, Node: nodeID, MaxBytes: p.auditMaxBytes})
 	if err != nil {
 		return err
 	}
 	defer auditLog.Close()
-	k.SetUsageSource(auditLog)
+	// GetKeyLastUsage answers from the store, where every node's uses meet.
+	usages, err := usage.New(ctx, st, auditLog, usage.Options{Interval: c.ops.usageFlush, Node: nodeID, Log: log})
+	if err != nil {
+		return err
+	}
+	k.SetUsageSource(usages)
 	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
 		st := auditLog.Stats()
@@ -393,7 +401,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}
 	for i, e := range specs {
 		gates[i+1].open(srv.Endpoint(e.Endpoint))
-		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
+		fmt.Fprintf(p.out, "VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
 	}
 	gates[0].open(srv)
 	adm.sealed.Store(false)
@@ -403,6 +411,31 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	defer cancel()
 	go func() { errc <- ids.Run(runCtx) }()
 	go func() { errc <- k.Run(runCtx) }()
+	usageDone := make(chan struct{})
+	go func() {
+		// Its last flush, when runCtx ends, comes before the store closes.
+		usages.Run(runCtx)
+		close(usageDone)
+	}()
+	// SIGHUP rotates the audit log: after logrotate moved it, or to start a
+	// new file now.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-hup:
+				if err := auditLog.Rotate(); err != nil {
+					log.Error("audit log: rotate on SIGHUP", "err", err)
+				} else {
+					log.Info("audit log rotated on SIGHUP")
+				}
+			}
+		}
+	}()
 	auditDone := make(chan error, 1)
 	go func() {
 		// A failed fsync of the audit log is fatal: events could be lost.
@@ -412,7 +445,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			errc <- fmt.Errorf("audit log: %w", err)
 		}
 	}()
-	printBanner(endpoint, c.regions, u.boot, credFile)
+	printBanner(p.out, endpoint, c.regions, u.boot, credFile)
 
 	var runErr error
 	select {
@@ -430,18 +463,19 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}
 	cancel()
 	<-auditDone
+	<-usageDone
 	if err := auditLog.Close(); err != nil {
 		log.Error("audit log", "err", err)
 	}
 	return runErr
 }
 
-func printBanner(endpoint string, regions []string, boot iam.Bootstrapped, credFile string) {
-	fmt.Printf("Trent is serving AWS KMS at %s (Regions: %s)\n", endpoint, strings.Join(regions, ", "))
-	fmt.Printf("Account %s; its root access key is in %s\n", boot.Account.ID, credFile)
-	fmt.Printf("Point the AWS CLI at it:\n")
-	fmt.Printf("  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_DEFAULT_REGION=%s\n", credFile, regions[0])
-	fmt.Printf("  aws --endpoint-url %s kms create-key --description hello\n", endpoint)
+func printBanner(w io.Writer, endpoint string, regions []string, boot iam.Bootstrapped, credFile string) {
+	fmt.Fprintf(w, "Trent is serving AWS KMS at %s (Regions: %s)\n", endpoint, strings.Join(regions, ", "))
+	fmt.Fprintf(w, "Account %s; its root access key is in %s\n", boot.Account.ID, credFile)
+	fmt.Fprintf(w, "Point the AWS CLI at it:\n")
+	fmt.Fprintf(w, "  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_DEFAULT_REGION=%s\n", credFile, regions[0])
+	fmt.Fprintf(w, "  aws --endpoint-url %s kms create-key --description hello\n", endpoint)
 }
 
 // writeCredentials writes an AWS shared-credentials file readable only by its

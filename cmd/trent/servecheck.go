@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trentkms/trent/internal/arn"
 )
@@ -25,6 +28,11 @@ type servePlan struct {
 	endpoints []endpointSpec
 	scheme    string
 	tlsConfig *tls.Config
+	// out is where the banner and the listener addresses go: standard
+	// output, unless the audit log goes there as JSON lines.
+	out           io.Writer
+	nodeName      string
+	auditMaxBytes int64
 }
 
 // check validates c without side effects: it reads the files c names (TLS
@@ -94,7 +102,39 @@ func (c serveConfig) check() (*servePlan, error) {
 			return nil, err
 		}
 	}
+	p.out = os.Stdout
+	if c.auditLog == "-" {
+		p.out = os.Stderr
+	}
+	if c.ops.auditMaxMiB < 0 {
+		return nil, fmt.Errorf("--audit-max-size %d: want a size in MiB, or 0 to rotate only on SIGHUP", c.ops.auditMaxMiB)
+	}
+	p.auditMaxBytes = c.ops.auditMaxMiB << 20
+	if c.ops.usageFlush < time.Second {
+		return nil, fmt.Errorf("--usage-flush-interval %v: want at least 1s", c.ops.usageFlush)
+	}
+	if strings.IndexFunc(c.ops.nodeID, func(r rune) bool { return r < 0x21 || r == 0x7f }) >= 0 || len(c.ops.nodeID) > 128 {
+		return nil, fmt.Errorf("--node-id %q: want at most 128 printable characters, without spaces", c.ops.nodeID)
+	}
+	p.nodeName = c.ops.nodeID
 	return p, nil
+}
+
+// nodeID is --node-id, or else <hostname>:<port> of the main listener: unique
+// among the nodes of a cluster unless two share a host and port.
+func (p *servePlan) nodeID(listen net.Addr) string {
+	if p.nodeName != "" {
+		return p.nodeName
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	port := ""
+	if a, ok := listen.(*net.TCPAddr); ok {
+		port = strconv.Itoa(a.Port)
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // logger is the server's log, in the chosen format on w.

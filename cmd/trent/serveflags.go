@@ -1,16 +1,48 @@
 package main
 
-import "github.com/spf13/pflag"
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/trentkms/trent/internal/usage"
+)
 
 // opsConfig holds the flags of trent serve that make it operable (issue 12):
 // kept apart from serveConfig's older flags so that each group stays small.
 type opsConfig struct {
 	accountName, accountEmail string
 	logFormat                 string
+	nodeID                    string
+	auditMaxMiB               int64
+	usageFlush                time.Duration
 }
 
 func (o *opsConfig) register(f *pflag.FlagSet) {
 	f.StringVar(&o.accountName, "account-name", envOr("TRENT_ACCOUNT_NAME", "management"), "the first account's name, as Organizations shows it (first start only) [TRENT_ACCOUNT_NAME]")
 	f.StringVar(&o.accountEmail, "account-email", envOr("TRENT_ACCOUNT_EMAIL", "root@localhost"), "the first account's email address, as Organizations shows it (first start only) [TRENT_ACCOUNT_EMAIL]")
 	f.StringVar(&o.logFormat, "log-format", envOr("TRENT_LOG_FORMAT", "text"), "the server log's format: text (key=value) or json (one object a line) [TRENT_LOG_FORMAT]")
+	f.StringVar(&o.nodeID, "node-id", envOr("TRENT_NODE_ID", ""), "this node's name in audit events (trentNode) and usage records; default <hostname>:<port of --listen> [TRENT_NODE_ID]")
+	f.Int64Var(&o.auditMaxMiB, "audit-max-size", 100, "rotate the audit log file when it reaches this many MiB (0: only on SIGHUP); SIGHUP always rotates [TRENT_AUDIT_MAX_SIZE]")
+	f.DurationVar(&o.usageFlush, "usage-flush-interval", usage.DefaultInterval, "how often this node writes the last use of each key it served to the store, for GetKeyLastUsage on every node [TRENT_USAGE_FLUSH_INTERVAL]")
+}
+
+// numericFlags are the flags whose variables settle applies, since a number
+// or duration cannot be a default read with envOr.
+var numericFlags = []string{"audit-max-size", "usage-flush-interval"}
+
+// settleNumeric sets each flag of numericFlags from its variable, unless the
+// command line set it; a value the flag refuses is an error.
+func settleNumeric(fs *pflag.FlagSet) error {
+	for _, name := range numericFlags {
+		env := envName(name)
+		if v := os.Getenv(env); v != "" && !fs.Changed(name) {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("%s: %w", env, err)
+			}
+		}
+	}
+	return nil
 }

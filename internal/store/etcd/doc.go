@@ -84,5 +84,6 @@
 //     refused for its size.
 //   - A node cut off from etcd keeps serving reads from its last view and
 //     fails writes until it reconnects.
-//   - The audit log and GetKeyLastUsage stay per node.
+//   - The audit log is per node (each event names its node); GetKeyLastUsage
+//     reads the usage records every node flushes to the store (internal/usage).
 package etcd
