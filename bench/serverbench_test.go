@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/iam"
 	tkms "github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/seal"
@@ -61,15 +62,25 @@ func newHandler(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := server.New(k, ids, server.Options{Regions: []string{region}, Log: log})
+	// The audit log is on, as trent serve has it: its event is part of
+	// every request's cost (its writer encodes and fsyncs on its own
+	// goroutine).
+	al, err := audit.Open(filepath.Join(dir, "audit.jsonl"), audit.Options{Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	done := make(chan struct{}, 2)
+	srv, err := server.New(k, ids, server.Options{Regions: []string{region}, Log: log, Audit: al})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{}, 3)
 	go func() { ids.Run(ctx); done <- struct{}{} }()
 	go func() { k.Run(ctx); done <- struct{}{} }()
+	go func() { al.Run(ctx); done <- struct{}{} }()
 	b.Cleanup(func() {
+		al.Close()
 		cancel()
+		<-done
 		<-done
 		<-done
 		st.Close()

@@ -245,6 +245,31 @@ var presenceRules = []presence{
 		func(_ string, o, _ map[string]any) tri { return iff(str(o, "KeyUsage") == "SIGN_VERIFY") }},
 	{"GetPublicKeyResponse", "KeyAgreementAlgorithms", "This field is present only when the KMS key has a KeyUsage value of KEY_AGREEMENT.",
 		func(_ string, o, _ map[string]any) tri { return iff(str(o, "KeyUsage") == "KEY_AGREEMENT") }},
+	{"RotationsListEntry", "ImportState", "This field is only present for symmetric encryption KMS keys with EXTERNAL origin.",
+		func(_ string, _, k map[string]any) tri { return iff(symmetricOf(k, "EXTERNAL")) }},
+	{"RotationsListEntry", "KeyMaterialDescription", "This field is only present for symmetric encryption KMS keys with EXTERNAL origin.",
+		func(_ string, _, k map[string]any) tri { return onlyIf(symmetricOf(k, "EXTERNAL")) }},
+	// Imported material carries its expiry while it is imported.
+	{"RotationsListEntry", "ExpirationModel", "This field is only present for symmetric encryption KMS keys with EXTERNAL origin.",
+		func(_ string, o, k map[string]any) tri {
+			return iff(symmetricOf(k, "EXTERNAL") && str(o, "ImportState") == "IMPORTED")
+		}},
+	{"RotationsListEntry", "ValidTo", "This field is only present for symmetric encryption KMS keys with EXTERNAL origin in rotation list entries with an ExpirationModel value of KEY_MATERIAL_EXPIRES.",
+		func(_ string, o, k map[string]any) tri {
+			return iff(symmetricOf(k, "EXTERNAL") && str(o, "ExpirationModel") == "KEY_MATERIAL_EXPIRES")
+		}},
+	{"RotationsListEntry", "RotationDate", "This field is not present for the first key material or an imported key material in PENDING_ROTATION state.",
+		func(_ string, o, _ map[string]any) tri {
+			return onlyIf(str(o, "KeyMaterialState") != "PENDING_ROTATION")
+		}},
+	{"RotationsListEntry", "RotationType", "This field is not present for the first key material or an imported key material in PENDING_ROTATION state.",
+		func(_ string, o, _ map[string]any) tri {
+			if str(o, "KeyMaterialState") == "PENDING_ROTATION" {
+				return mustNot
+			}
+			_, dated := o["RotationDate"]
+			return iff(dated) // both, or neither for the first material
+		}},
 	{"CustomKeyStoresListEntry", "CloudHsmClusterId", "This field appears only when the CustomKeyStoreType is AWS_CLOUDHSM.",
 		func(_ string, o, _ map[string]any) tri { return iff(str(o, "CustomKeyStoreType") == "AWS_CLOUDHSM") }},
 	{"CustomKeyStoresListEntry", "TrustAnchorCertificate", "This field appears only when the CustomKeyStoreType is AWS_CLOUDHSM.",

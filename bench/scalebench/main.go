@@ -144,6 +144,8 @@ type report struct {
 
 	RSSEmpty       int64       `json:"rss_empty_bytes"`
 	RSSFull        int64       `json:"rss_full_bytes"`
+	AnonFull       int64       `json:"rss_anon_full_bytes"`
+	FileFull       int64       `json:"rss_file_full_bytes"`
 	PeakFull       int64       `json:"rss_peak_bytes"`
 	BytesPerKey    float64     `json:"bytes_per_key"`
 	CreateSeconds  float64     `json:"create_seconds"`
@@ -154,6 +156,8 @@ type report struct {
 	RestartBanner  float64     `json:"restart_to_banner_seconds"`
 	RestartReady   float64     `json:"restart_to_first_request_seconds"`
 	RSSRestarted   int64       `json:"rss_after_restart_bytes"`
+	PeakRestarted  int64       `json:"rss_peak_after_restart_bytes"`
+	AnonRestarted  int64       `json:"rss_anon_after_restart_bytes"`
 	AfterRestart   latencies   `json:"latency_after_restart"`
 	RSSAfterUse    int64       `json:"rss_after_restart_and_use_bytes"`
 	Replay         []replayRow `json:"replay"`
@@ -247,7 +251,7 @@ func run(ctx context.Context, c config) error {
 	if err != nil {
 		return err
 	}
-	rep.RSSFull, rep.PeakFull = m.RSS, m.Peak
+	rep.RSSFull, rep.PeakFull, rep.AnonFull, rep.FileFull = m.RSS, m.Peak, m.Anon, m.File
 	rep.BytesPerKey = float64(rep.RSSFull-rep.RSSEmpty) / float64(c.keys)
 	fmt.Printf("%d keys in %.1fs: %.0f CreateKey/s; RSS %s empty, %s full: %.0f bytes per key\n",
 		c.keys, rep.CreateSeconds, rep.CreatePerSec, mib(rep.RSSEmpty), mib(rep.RSSFull), rep.BytesPerKey)
@@ -290,7 +294,7 @@ func run(ctx context.Context, c config) error {
 	if m, err = harness.ReadMemory(srv.Pid()); err != nil {
 		return err
 	}
-	rep.RSSRestarted = m.RSS
+	rep.RSSRestarted, rep.PeakRestarted, rep.AnonRestarted = m.RSS, m.Peak, m.Anon
 	fmt.Printf("restart: listening after %.2fs, first request served after %.2fs; RSS %s\n", rep.RestartBanner, rep.RestartReady, mib(rep.RSSRestarted))
 	if rep.AfterRestart, err = measureLatency(ctx, client, hot, coldAfter, c.hotSamples); err != nil {
 		return err
@@ -602,8 +606,10 @@ func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func printReport(w io.Writer, r report) {
 	fmt.Fprintf(w, "\n%d keys, CreateKey concurrency %d, %d CPUs, %s\n", r.Keys, r.Concurrent, r.NumCPU, r.GoVersion)
-	fmt.Fprintf(w, "  RSS: %s empty, %s with the keys (peak %s), %s after a restart, %s after the restart's latency runs; %.0f bytes per key\n",
-		mib(r.RSSEmpty), mib(r.RSSFull), mib(r.PeakFull), mib(r.RSSRestarted), mib(r.RSSAfterUse), r.BytesPerKey)
+	fmt.Fprintf(w, "  RSS: %s empty, %s with the keys (anon %s, file %s; peak %s); %.0f bytes per key\n",
+		mib(r.RSSEmpty), mib(r.RSSFull), mib(r.AnonFull), mib(r.FileFull), mib(r.PeakFull), r.BytesPerKey)
+	fmt.Fprintf(w, "  RSS after a restart: %s (anon %s, peak %s), %s after the restart's latency runs\n",
+		mib(r.RSSRestarted), mib(r.AnonRestarted), mib(r.PeakRestarted), mib(r.RSSAfterUse))
 	fmt.Fprintf(w, "  CreateKey: %.0f/s over the run", r.CreatePerSec)
 	if len(r.Tenths) > 0 {
 		fmt.Fprintf(w, " (first tenth %.0f/s, last %.0f/s)", r.Tenths[0].PerSecond, r.Tenths[len(r.Tenths)-1].PerSecond)

@@ -106,9 +106,9 @@ region: [eu-west-1, us-west-2]
 	}
 	for _, tt := range []struct{ name, got, want string }{
 		{"file over default", c.listen, "127.0.0.1:7001"},
-		{"file over default", c.ops.accountName, "from-file"},
+		{"file over default", c.extra.accountName, "from-file"},
 		{"environment over file", c.logLevel, "warn"},
-		{"flag over file", c.ops.logFormat, "text"},
+		{"flag over file", c.extra.logFormat, "text"},
 		{"default where nothing sets it", c.dataDir, "./trent-data"},
 		{"environment over file (list)", strings.Join(c.regions, ","), "ap-southeast-1"},
 	} {

@@ -19,7 +19,7 @@ func main() {
 		Version: version(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newVersionCmd(), newServeCmd(), newConfigCmd(), newPolicyCmd(), newAccountCmd(), newAuthzCmd(), newServiceCmd(), newUnsealCmd(), newSealCmd(), newBackupCmd(), newRestoreCmd(), newMigrateCmd())
+	root.AddCommand(newVersionCmd(), newServeCmd(), newConfigCmd(), newPolicyCmd(), newAccountCmd(), newAuthzCmd(), newServiceCmd(), newOIDCCmd(), newUnsealCmd(), newSealCmd(), newBackupCmd(), newRestoreCmd(), newMigrateCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}

@@ -13,8 +13,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +24,7 @@ import (
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/backup"
+	"github.com/trentkms/trent/internal/health"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
@@ -49,7 +50,10 @@ type serveConfig struct {
 	hsms                       []string
 	seal                       string
 	adminSocket                string
-	ops                        opsConfig
+	// The KMS resource quotas (kms.Options).
+	maxKeys, maxAliases, maxKeyStores int
+	ops                               opsFlags    // health, fencing, quotas, TLS reloading (ops.go)
+	extra                             serveExtras // first account, logs, audit, usage, traces (serveflags.go)
 }
 
 func envOr(name, def string) string {
@@ -67,6 +71,17 @@ func newServeCmd() *cobra.Command {
 // newServeCommand returns trent serve and the configuration its flags fill.
 func newServeCommand() (*cobra.Command, *serveConfig) {
 	c := new(serveConfig)
+	// AWS KMS's resource quotas (KMS Developer Guide, resource-limits.md),
+	// which the operator may change.
+	quotas := []struct {
+		flag, env, what string
+		v               *int
+		def             int
+	}{
+		{"max-keys-per-region", "TRENT_MAX_KEYS_PER_REGION", "KMS keys of an account in a Region, in any state", &c.maxKeys, 100000},
+		{"max-aliases-per-key", "TRENT_MAX_ALIASES_PER_KEY", "aliases of one KMS key", &c.maxAliases, 50},
+		{"max-custom-key-stores", "TRENT_MAX_CUSTOM_KEY_STORES", "custom key stores of an account in a Region", &c.maxKeyStores, 10},
+	}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Trent server on its embedded store",
@@ -76,6 +91,21 @@ the first account, its root access key and the root key that seals all key
 material, and writes an AWS credentials file into the data directory.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := c.settle(cmd.Flags()); err != nil {
+				return err
+			}
+			for _, q := range quotas {
+				if v := os.Getenv(q.env); v != "" && !cmd.Flags().Changed(q.flag) {
+					n, err := strconv.Atoi(v)
+					if err != nil {
+						return fmt.Errorf("%s: %w", q.env, err)
+					}
+					*q.v = n
+				}
+				if *q.v <= 0 {
+					return fmt.Errorf("--%s: %d; a quota is a positive number", q.flag, *q.v)
+				}
+			}
+			if err := c.ops.fromEnv(cmd.Flags()); err != nil {
 				return err
 			}
 			return serve(cmd.Context(), *c)
@@ -100,8 +130,12 @@ material, and writes an AWS credentials file into the data directory.`,
 		"pkcs11:module=…,token=…[,pin-file=…] (PIN else from TRENT_SEAL_PIN), kms:key=…[,endpoint=URL][,region=…]; see README [TRENT_SEAL]")
 	f.StringVar(&c.adminSocket, "admin-socket", os.Getenv("TRENT_ADMIN_SOCKET"), "the Unix socket trent unseal talks to; default <data-dir>/admin.sock [TRENT_ADMIN_SOCKET]")
 	f.StringArrayVar(&c.endpoints, "endpoint", nil, "a VPC endpoint listener: id=vpce-…,vpc=vpc-…,listen=host:port[,policy=FILE]; repeatable [TRENT_ENDPOINTS, ';'-separated]")
-	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
+	for _, q := range quotas {
+		f.IntVar(q.v, q.flag, q.def, "quota of "+q.what+"; AWS's by default ["+q.env+"]")
+	}
 	c.ops.register(f)
+	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
+	c.extra.register(f)
 	f.String(configFlag, os.Getenv("TRENT_CONFIG"), "a YAML file of settings, one key per flag (see docs/trent.example.yaml); flags and environment variables override it [TRENT_CONFIG]")
 	return cmd, c
 }
@@ -235,12 +269,18 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Health probes answer from the start, sealed or not (ops.go).
+	readiness := health.NewReadiness(st)
 	var gates []*gate
 	var servers []*http.Server
-	for range listeners {
+	for i := range listeners {
 		g := &gate{}
 		gates = append(gates, g)
-		servers = append(servers, &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+		var h http.Handler = g
+		if i == 0 && c.ops.healthOnListen {
+			h = readiness.Routes(g)
+		}
+		servers = append(servers, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
 	}
 	errc := make(chan error, 3+len(servers))
 	for i := range servers {
@@ -259,25 +299,16 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 
 	// Metrics and readiness answer from the start, sealed or not.
 	reg := metrics.New()
-	var ready atomic.Bool
-	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed or starting.", Value: func() float64 {
-		if ready.Load() {
+	reg.AddGauge(metrics.Gauge{Name: "trent_ready", Help: "1 once the node is unsealed and serves, 0 while it is sealed, starting or stale.", Value: func() float64 {
+		if readiness.Ready() {
 			return 1
 		}
 		return 0
 	}})
 	if ml != nil {
 		mux := http.NewServeMux()
-		// Readiness for load balancers and orchestrators: 503 while the node
-		// is sealed or starting.
-		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
-			if !ready.Load() {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				fmt.Fprintln(w, "sealed")
-				return
-			}
-			fmt.Fprintln(w, "ready")
-		})
+		// /healthz, /readyz (and /ready) for load balancers and orchestrators.
+		readiness.Register(mux)
 		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			if _, err := reg.WriteTo(w); err != nil {
@@ -301,7 +332,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}
 
 	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret,
-		AccountName: c.ops.accountName, AccountEmail: c.ops.accountEmail}
+		AccountName: c.extra.accountName, AccountEmail: c.extra.accountEmail}
 	adminPath := c.adminSocket
 	if adminPath == "" {
 		adminPath = filepath.Join(dataDir, "admin.sock")
@@ -368,7 +399,8 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return err
 	}
 	defer closeHSMs()
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions})
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions,
+		MaxKeysPerRegion: c.maxKeys, MaxAliasesPerKey: c.maxAliases, MaxCustomKeyStores: c.maxKeyStores})
 	if err != nil {
 		return err
 	}
@@ -384,7 +416,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}
 	defer auditLog.Close()
 	// GetKeyLastUsage answers from the store, where every node's uses meet.
-	usages, err := usage.New(ctx, st, auditLog, usage.Options{Interval: c.ops.usageFlush, Node: nodeID, Log: log})
+	usages, err := usage.New(ctx, st, auditLog, usage.Options{Interval: c.extra.usageFlush, Node: nodeID, Log: log})
 	if err != nil {
 		return err
 	}
@@ -399,18 +431,22 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	if err != nil {
 		return err
 	}
-	for i, e := range specs {
-		gates[i+1].open(srv.Endpoint(e.Endpoint))
-		fmt.Fprintf(p.out, "VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
-	}
-	gates[0].open(srv)
-	adm.sealed.Store(false)
-	ready.Store(true)
-
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { errc <- ids.Run(runCtx) }()
 	go func() { errc <- k.Run(runCtx) }()
+	// The fence refuses requests while the view may be stale (ops.go); it
+	// confirms the views once their watches run, before the gates open.
+	fence := startFence(runCtx, st, ids, k, c.ops, log, reg)
+	go fence.Run(runCtx) // ends with runCtx; it never fails otherwise
+	for i, e := range specs {
+		gates[i+1].open(health.Guard(fence, srv.Endpoint(e.Endpoint)))
+		fmt.Fprintf(p.out, "VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
+	}
+	gates[0].open(health.Guard(fence, srv))
+	adm.sealed.Store(false)
+	readiness.Serve(health.Serving{Fence: fence, KeyStores: keyStoreStates(k)})
+
 	usageDone := make(chan struct{})
 	go func() {
 		// Its last flush, when runCtx ends, comes before the store closes.

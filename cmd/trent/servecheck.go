@@ -43,11 +43,11 @@ func (c serveConfig) check() (*servePlan, error) {
 	if err := p.level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	switch c.ops.logFormat {
+	switch c.extra.logFormat {
 	case "text", "json":
-		p.logFormat = c.ops.logFormat
+		p.logFormat = c.extra.logFormat
 	default:
-		return nil, fmt.Errorf("--log-format %q: want text or json", c.ops.logFormat)
+		return nil, fmt.Errorf("--log-format %q: want text or json", c.extra.logFormat)
 	}
 	if len(c.regions) == 0 {
 		return nil, errors.New("--region: at least one Region is needed")
@@ -66,8 +66,8 @@ func (c serveConfig) check() (*servePlan, error) {
 	if (c.rootKeyID == "") != (c.rootSecret == "") {
 		return nil, errors.New("the root access key id and secret go together: set both or neither")
 	}
-	if c.ops.accountEmail != "" && !strings.Contains(c.ops.accountEmail, "@") {
-		return nil, fmt.Errorf("--account-email %q is not an email address", c.ops.accountEmail)
+	if c.extra.accountEmail != "" && !strings.Contains(c.extra.accountEmail, "@") {
+		return nil, fmt.Errorf("--account-email %q is not an email address", c.extra.accountEmail)
 	}
 	var err error
 	if p.dataDir, err = filepath.Abs(c.dataDir); err != nil {
@@ -106,17 +106,17 @@ func (c serveConfig) check() (*servePlan, error) {
 	if c.auditLog == "-" {
 		p.out = os.Stderr
 	}
-	if c.ops.auditMaxMiB < 0 {
-		return nil, fmt.Errorf("--audit-max-size %d: want a size in MiB, or 0 to rotate only on SIGHUP", c.ops.auditMaxMiB)
+	if c.extra.auditMaxMiB < 0 {
+		return nil, fmt.Errorf("--audit-max-size %d: want a size in MiB, or 0 to rotate only on SIGHUP", c.extra.auditMaxMiB)
 	}
-	p.auditMaxBytes = c.ops.auditMaxMiB << 20
-	if c.ops.usageFlush < time.Second {
-		return nil, fmt.Errorf("--usage-flush-interval %v: want at least 1s", c.ops.usageFlush)
+	p.auditMaxBytes = c.extra.auditMaxMiB << 20
+	if c.extra.usageFlush < time.Second {
+		return nil, fmt.Errorf("--usage-flush-interval %v: want at least 1s", c.extra.usageFlush)
 	}
-	if strings.IndexFunc(c.ops.nodeID, func(r rune) bool { return r < 0x21 || r == 0x7f }) >= 0 || len(c.ops.nodeID) > 128 {
-		return nil, fmt.Errorf("--node-id %q: want at most 128 printable characters, without spaces", c.ops.nodeID)
+	if strings.IndexFunc(c.extra.nodeID, func(r rune) bool { return r < 0x21 || r == 0x7f }) >= 0 || len(c.extra.nodeID) > 128 {
+		return nil, fmt.Errorf("--node-id %q: want at most 128 printable characters, without spaces", c.extra.nodeID)
 	}
-	p.nodeName = c.ops.nodeID
+	p.nodeName = c.extra.nodeID
 	return p, nil
 }
 

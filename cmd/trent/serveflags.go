@@ -10,9 +10,11 @@ import (
 	"github.com/trentkms/trent/internal/usage"
 )
 
-// opsConfig holds the flags of trent serve that make it operable (issue 12):
-// kept apart from serveConfig's older flags so that each group stays small.
-type opsConfig struct {
+// serveExtras holds the flags of trent serve for the first account, logs,
+// traces, the audit log and key usage (issue 12), apart from serveConfig's
+// older flags and ops.go's health, fencing and TLS flags, so that each group
+// stays small.
+type serveExtras struct {
 	accountName, accountEmail string
 	logFormat                 string
 	nodeID                    string
@@ -20,7 +22,7 @@ type opsConfig struct {
 	usageFlush                time.Duration
 }
 
-func (o *opsConfig) register(f *pflag.FlagSet) {
+func (o *serveExtras) register(f *pflag.FlagSet) {
 	f.StringVar(&o.accountName, "account-name", envOr("TRENT_ACCOUNT_NAME", "management"), "the first account's name, as Organizations shows it (first start only) [TRENT_ACCOUNT_NAME]")
 	f.StringVar(&o.accountEmail, "account-email", envOr("TRENT_ACCOUNT_EMAIL", "root@localhost"), "the first account's email address, as Organizations shows it (first start only) [TRENT_ACCOUNT_EMAIL]")
 	f.StringVar(&o.logFormat, "log-format", envOr("TRENT_LOG_FORMAT", "text"), "the server log's format: text (key=value) or json (one object a line) [TRENT_LOG_FORMAT]")

@@ -34,7 +34,9 @@
 // "AwsServiceEvent", eventName "StartAuditLog") whose eventTime is when the file
 // was created: that is TrackingStart, the date from which GetKeyLastUsage
 // knows of every use. Open scans the file to rebuild the last-usage index, so
-// opening takes time proportional to the file's size. A file cut off by a crash
+// opening takes time proportional to the file's size; lines of operations the
+// index does not track (CreateKey and every other management call) are passed
+// over by their eventName without being decoded. A file cut off by a crash
 // mid-line loses only that line: Open skips it and starts the next event on a
 // new line. Rotating the file (renaming it away) starts a new TrackingStart.
 // The path "-" writes to standard output instead: no fsync, no index from

@@ -162,6 +162,9 @@ func NewEvent(c Call) *Event {
 	if e.EventID == "" {
 		e.EventID = newUUID()
 	}
+	if len(c.Resources) > 0 {
+		e.Resources = make([]Resource, 0, len(c.Resources))
+	}
 	for i, a := range c.Resources {
 		acct := arnAccount(a)
 		if i == 0 && acct != "" {

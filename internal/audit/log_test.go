@@ -451,3 +451,30 @@ func TestFailedWriteIsRetried(t *testing.T) {
 		t.Fatalf("Stats = %+v, want 3 written with 1 fsync", s)
 	}
 }
+
+// Reopening skips untracked events undecoded by their eventName; a
+// client's encryption context that holds an "eventName" member does not
+// fool it, since the event's own name comes first in every line.
+func TestReopenSkipsByEventName(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l := openLog(t, path, Options{})
+	req := decodeRequest("Encrypt", []byte(`{"KeyId":"k","Plaintext":"c2VjcmV0","EncryptionContext":{"eventName":"DescribeKey"}}`))
+	l.Record(NewEvent(Call{Time: t0.Add(time.Minute), EventID: "enc", Service: "kms", Operation: "Encrypt", Identity: alice,
+		RequestParameters: KMSRequestParameters(req, nil), Resources: []string{exampleKey}}))
+	for i := range 50 {
+		l.Record(NewEvent(Call{Time: t0.Add(2 * time.Minute), EventID: fmt.Sprint("ck-", i), Service: "kms", Operation: "CreateKey", Identity: alice,
+			AdditionalEventData: map[string]any{"eventName": "Encrypt"}, Resources: []string{exampleKey}}))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, path, Options{})
+	defer l.Close()
+	if u, ok := l.LastUsage(exampleKey); !ok || u.EventID != "enc" || u.Operation != "Encrypt" {
+		t.Fatalf("LastUsage after reopening = %+v, %v; want the Encrypt", u, ok)
+	}
+	if !skippable([]byte(`{"eventVersion":"1.08","eventName":"CreateKey","x":1}`+"\n")) || skippable([]byte(`{"eventName":"Encrypt"}`+"\n")) ||
+		skippable([]byte(`{"eventName":"CreateKey"`)) {
+		t.Fatal("skippable misjudges a line")
+	}
+}

@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"bytes"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/wire"
@@ -68,12 +70,23 @@ func KMSRequestParameters(req KMSRequest, resources []string) Parameters {
 			req = &c
 		}
 	}
-	b := req.AppendAuditParameters(make([]byte, 0, 256))
-	if len(b) == 0 {
-		return nil
+	// Written into a pooled buffer, then copied at its size: one
+	// allocation of what the event keeps. (The buffer never holds a
+	// secret: no sensitive member is ever written.)
+	buf := paramBufs.Get().(*[]byte)
+	b := req.AppendAuditParameters((*buf)[:0])
+	var out Parameters
+	if len(b) > 0 {
+		out = Parameters(bytes.Clone(b))
 	}
-	return b
+	if cap(b) <= 64<<10 {
+		*buf = b
+		paramBufs.Put(buf)
+	}
+	return out
 }
+
+var paramBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func lowerFirst(s string) string {
 	if s == "" || s[0] < 'A' || s[0] > 'Z' {

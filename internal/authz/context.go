@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/trentkms/trent/internal/policy"
@@ -36,7 +37,25 @@ func GlobalKeys(id *Identity, r Request) policy.Keys {
 	for n, v := range RequestKeys(r) {
 		k[n] = v
 	}
+	for n, v := range TimeKeys(id, r.Time) {
+		k[n] = v
+	}
 	return k
+}
+
+// TimeKeys returns the caller's keys that depend on the request's time:
+// aws:MultiFactorAuthAge, the seconds since MFA authenticated the session
+// (present only then; IAM User Guide, aws:MultiFactorAuthAge). nil when
+// there are none.
+func TimeKeys(id *Identity, t time.Time) policy.Keys {
+	if id.MFA.IsZero() || t.IsZero() {
+		return nil
+	}
+	age := int64(t.Sub(id.MFA) / time.Second)
+	if age < 0 {
+		age = 0
+	}
+	return policy.Keys{"aws:multifactorauthage": {strconv.FormatInt(age, 10)}}
 }
 
 // Keys returns the condition keys that describe the caller, built once per
@@ -73,9 +92,15 @@ func (id *Identity) Keys() policy.Keys {
 		}
 		if id.Temporary {
 			k["aws:tokenissuetime"] = []string{id.Issued.UTC().Format(time.RFC3339)}
-			k["aws:multifactorauthpresent"] = []string{"false"}
+			k["aws:multifactorauthpresent"] = []string{strconv.FormatBool(!id.MFA.IsZero())}
 			if id.SourceIdentity != "" {
 				k["aws:sourceidentity"] = []string{id.SourceIdentity}
+			}
+			if id.FederatedProvider != "" {
+				k["aws:federatedprovider"] = []string{id.FederatedProvider}
+			}
+			for n, v := range id.FederationKeys {
+				k[n] = v
 			}
 		}
 		id.keys = k

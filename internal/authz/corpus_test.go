@@ -98,7 +98,7 @@ func (o outcome) String() string {
 	if o.allowed {
 		return fmt.Sprintf("allow by %s (grant %q, sid %q)", o.by, o.grant, o.sid)
 	}
-	return fmt.Sprintf("deny %v (sid %q)", o.reason, o.sid)
+	return fmt.Sprintf("deny: %s (sid %q)", reasonPhrase(o.reason), o.sid)
 }
 
 // expected reports whether an outcome is the case's expectation.
@@ -141,7 +141,7 @@ func mismatches(c *corpus.Case, got outcome) []string {
 			break
 		}
 		if got.reason != corpus.Reasons[w.Because] {
-			wrong = append(wrong, fmt.Sprintf("reason %v, want %q", got.reason, w.Because))
+			wrong = append(wrong, fmt.Sprintf("because %s, want %s", reasonPhrase(got.reason), w.Because))
 		}
 	}
 	if w.Sid != "" && got.sid != w.Sid {

@@ -78,6 +78,16 @@ type Identity struct {
 	Issued, Expires   time.Time
 	SourceIdentity    string
 	TransitiveTagKeys []string
+	// FederatedProvider is the identity provider that authenticated a
+	// federated role session (aws:FederatedProvider), and FederationKeys
+	// the provider's condition keys the session carries into every request
+	// (IAM User Guide, reference_policies_iam-condition-keys: cross-service
+	// web identity and SAML keys). Lower-case names.
+	FederatedProvider string
+	FederationKeys    map[string][]string
+	// MFA is when an MFA code authenticated the session; zero: never
+	// (aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge).
+	MFA time.Time
 
 	keysOnce sync.Once
 	keys     policy.Keys

@@ -10,7 +10,11 @@ import (
 type Grant struct {
 	ID               string
 	GranteePrincipal string // an ARN: account root, user, role or assumed-role session
-	Operations       []string
+	// GranteeServicePrincipal, instead of GranteePrincipal, is a service
+	// principal: the grant is for that registered service acting for
+	// itself (CreateGrant, GranteeServicePrincipal).
+	GranteeServicePrincipal string
+	Operations              []string
 	// ContextEquals and ContextSubset are the encryption context
 	// constraints. nil is no constraint; an empty, non-nil ContextEquals is
 	// one: the request's context must be empty.
@@ -38,7 +42,7 @@ func (g *Grant) AllowsRequest(r *KeyRequest) bool {
 }
 
 func (g *Grant) allows(id *Identity, operation string, ec map[string]string, sourceARN string) bool {
-	if !granteeMatches(g.GranteePrincipal, id) {
+	if !granteeMatches(g.GranteePrincipal, id) && !ServiceIs(g.GranteeServicePrincipal, id) {
 		return false
 	}
 	found := false
@@ -141,6 +145,12 @@ func granteeMatches(grantee string, id *Identity) bool {
 		}
 	}
 	return false
+}
+
+// ServiceIs reports whether a service principal names the caller: a
+// registered service acting for itself.
+func ServiceIs(service string, id *Identity) bool {
+	return service != "" && id.Type == ServiceType && id.ARN == service
 }
 
 // KeyRequest is one KMS operation on a key, as authorization sees it.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/federation"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/store"
@@ -40,6 +41,7 @@ type Directory struct {
 	rand     io.Reader
 	log      *slog.Logger
 	follower *store.Follower
+	oidc     *federation.OIDC // verifies web identity tokens
 
 	mu    sync.RWMutex
 	v     *view
@@ -76,6 +78,7 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	if d.log == nil {
 		d.log = slog.Default()
 	}
+	d.oidc = federation.NewOIDC(federation.OIDCOptions{Now: d.now, Log: d.log})
 	d.follower = store.NewFollower(st, "", handler{d})
 	if err := d.follower.Load(ctx); err != nil {
 		return nil, err

@@ -117,6 +117,7 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 	id.Temporary, id.Issued, id.Expires = true, s.Issued, s.Expiration
 	id.IssuedBy = s.issuer()
 	id.SourceIdentity, id.TransitiveTagKeys = s.SourceIdentity, s.TransitiveTagKeys
+	id.FederatedProvider, id.FederationKeys, id.MFA = s.FederatedProvider, s.FederationKeys, s.MFA
 	for _, t := range s.Tags {
 		if id.Tags == nil {
 			id.Tags = map[string]string{}

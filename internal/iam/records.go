@@ -201,6 +201,18 @@ type sessionRecord struct {
 	// IssuedBy is the STS operation that issued the credentials, which
 	// decides what they may call (CheckCredentialScope).
 	IssuedBy string `json:"issuedBy,omitempty"`
+	// For a federated identity's role session (AssumeRoleWithWebIdentity,
+	// AssumeRoleWithSAML): the provider (aws:FederatedProvider) and the
+	// provider's condition keys that every request of the session carries
+	// (<provider>:sub, saml:sub, …; federation.go).
+	FederatedProvider string              `json:"federatedProvider,omitempty"`
+	FederationKeys    map[string][]string `json:"federationKeys,omitempty"`
+	// MFA is when an MFA code was checked for the session (zero: none):
+	// aws:MultiFactorAuthPresent and aws:MultiFactorAuthAge.
+	MFA time.Time `json:"mfa,omitzero"`
+	// For GetFederationToken: the federated user's name; the session's
+	// permissions are its user's (UserName) and its session policies'.
+	FederatedUser string `json:"federatedUser,omitempty"`
 }
 
 // STS operations that issue temporary credentials.

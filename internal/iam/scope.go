@@ -24,7 +24,9 @@ func CheckCredentialScope(id *authz.Identity, service, op string) error {
 	if !id.Temporary {
 		return nil
 	}
-	full := id.IssuedBy != issuedByAssumeRole // GetSessionToken, or unknown
+	// full is true for the credentials this limits: all but role sessions
+	// (federated ones included), i.e. GetSessionToken's or unknown.
+	full := id.IssuedBy != issuedByAssumeRole && id.IssuedBy != issuedByWebIdentity && id.IssuedBy != issuedBySAML
 	switch service {
 	case "sts":
 		switch {

@@ -18,6 +18,9 @@ type view struct {
 	policies map[string]*ManagedPolicy
 	keys     map[string]*accessKeyRecord
 	sessions map[string]*sessionRecord
+	// Federation records (federation.go): identity providers and MFA
+	// devices, by account/<name>; nil until one is applied.
+	fed *fedView
 	// revs is the ModRev of every identity record by store key: what a
 	// transaction compares on (tx).
 	revs map[string]int64
@@ -78,6 +81,8 @@ func (v *view) apply(key string, value []byte) error {
 				return put(v.roles, idx, value)
 			case "policies":
 				return put(v.policies, idx, value)
+			default:
+				return v.applyFederation(parts[2], parts[0]+"/"+parts[3], value)
 			}
 		}
 	}
@@ -139,6 +144,11 @@ func (h handler) Apply(resp store.WatchResponse) {
 		h.d.gen++
 	}
 }
+
+// Keep tells the follower's load which records the identity view reads:
+// it follows the whole store, and skipping every KMS key's records
+// unread is most of a large store's load (store.Filter).
+func (h handler) Keep(k []byte) bool { return isIdentityKey(string(k)) }
 
 func isIdentityKey(k string) bool {
 	if strings.HasPrefix(k, accountsPrefix) {

@@ -2,6 +2,8 @@ package kms
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"sort"
 	"strings"
 
@@ -49,14 +51,26 @@ func (s *Service) CreateAlias(ctx context.Context, c Caller, in *kmsapi.CreateAl
 	if s.view.alias(c.Account, c.Region, name) != nil {
 		return nil, alreadyExists(c, name)
 	}
-	now := s.now().UTC()
 	p := aliasPath(c.Account, c.Region, name)
-	err = s.commit(ctx, store.Txn{
-		// The key must still be the one resolved, and the name still free.
-		Compares: []store.Compare{{Key: p}, {Key: keyPath(k.rec.Account, k.rec.Region, k.rec.ID), ModRev: k.modRev}},
-		Puts:     []store.KV{{Key: p, Value: marshal(aliasRecord{Name: name, TargetKeyID: k.rec.ID, Created: now, Updated: now})}},
+	// An update of the key: its record is rewritten with the alias, so
+	// alias creations for one key are ordered and its quota holds.
+	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+		if err := checkKey(k.fresh(r), "CreateAlias"); err != nil {
+			return err
+		}
+		if s.view.alias(c.Account, c.Region, name) != nil {
+			return alreadyExists(c, name)
+		}
+		if err := s.aliasQuota(r); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		// The name must still be free.
+		txn.Compares = append(txn.Compares, store.Compare{Key: p})
+		txn.Puts = append(txn.Puts, store.KV{Key: p, Value: marshal(aliasRecord{Name: name, TargetKeyID: r.ID, Created: now, Updated: now})})
+		return nil
 	})
-	if err == store.ErrConflict {
+	if errors.Is(err, store.ErrConflict) {
 		if s.view.alias(c.Account, c.Region, name) != nil {
 			return nil, alreadyExists(c, name)
 		}
@@ -98,18 +112,32 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 		return nil, wire.Validation("Alias " + arn.AliasARN(c.Region, c.Account, name) + " cannot be changed from a key of type " + old.rec.Spec + " (" + old.rec.Usage + ") to a key of type " + k.rec.Spec + " (" + k.rec.Usage + ").")
 	}
 	p := aliasPath(c.Account, c.Region, name)
-	cur, err := s.st.Get(ctx, p)
-	if err != nil {
-		if err == store.ErrNotFound {
-			return nil, notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+	// An update of the new target, as CreateAlias: the alias counts
+	// against its quota.
+	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
+		if err := checkKey(k.fresh(r), "UpdateAlias"); err != nil {
+			return err
 		}
-		return nil, err
-	}
-	rec := *a
-	rec.TargetKeyID, rec.Updated = k.rec.ID, s.now().UTC()
-	err = s.commit(ctx, store.Txn{
-		Compares: []store.Compare{{Key: p, ModRev: cur.ModRev}},
-		Puts:     []store.KV{{Key: p, Value: marshal(rec)}},
+		cur, err := s.st.Get(ctx, p)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFoundAlias(arn.AliasARN(c.Region, c.Account, name))
+		}
+		if err != nil {
+			return err
+		}
+		var rec aliasRecord
+		if err := json.Unmarshal(cur.Value, &rec); err != nil {
+			return err
+		}
+		if rec.TargetKeyID != r.ID {
+			if err := s.aliasQuota(r); err != nil {
+				return err
+			}
+		}
+		rec.TargetKeyID, rec.Updated = r.ID, s.now().UTC()
+		txn.Compares = append(txn.Compares, store.Compare{Key: p, ModRev: cur.ModRev})
+		txn.Puts = append(txn.Puts, store.KV{Key: p, Value: marshal(rec)})
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -121,9 +121,9 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 		return d
 	}
 	switch {
-	case granteeIs(g.rec.Retiring, id):
+	case granteeIs(g.rec.Retiring, id) || authz.ServiceIs(g.rec.RetiringService, id):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
-	case granteeIs(g.rec.Grantee, id) && slices.Contains(g.rec.Ops, "RetireGrant"):
+	case (granteeIs(g.rec.Grantee, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
 	case g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
@@ -184,6 +184,9 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 		addKey(keys, a.keys[i], a.keys[i+1])
 	}
 	more := []policy.Keys{s.requestKeys(c.Request), id.Keys(), k.condKeys()}
+	if tk := authz.TimeKeys(id, c.Request.Time); tk != nil {
+		more = append(more, tk) // aws:MultiFactorAuthAge of an MFA session
+	}
 	if ak := s.view.aliasKeys(k); ak != nil {
 		more = append(more, ak)
 	}

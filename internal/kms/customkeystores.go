@@ -343,7 +343,7 @@ func (s *Service) CreateCustomKeyStore(ctx context.Context, c Caller, in *kmsapi
 	rec := keyStoreRecord{ID: id, Name: name, Account: c.Account, Region: c.Region, Type: typ, ClusterID: cluster,
 		TrustAnchor: *in.TrustAnchorCertificate, Created: s.now().UTC(), Password: sealed, State: connDisconnected}
 	p := keyStorePath(c.Account, c.Region, id)
-	if err := s.commit(ctx, store.Txn{Compares: []store.Compare{{Key: p}}, Puts: []store.KV{{Key: p, Value: marshal(rec)}}}); err != nil {
+	if err := s.commitCounted(ctx, s.keyStoresQuota(c.Account, c.Region), store.Txn{Compares: []store.Compare{{Key: p}}, Puts: []store.KV{{Key: p, Value: marshal(rec)}}}); err != nil {
 		return nil, err
 	}
 	return &kmsapi.CreateCustomKeyStoreResponse{CustomKeyStoreId: wire.Ptr(id)}, nil

@@ -13,6 +13,7 @@
 //	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy, tags, rotation
 //	acct/<account>/kms/<region>/material/<key-id>/<material-id>   sealed key material
 //	acct/<account>/kms/<region>/aliases/<alias-name>              alias → key id
+//	acct/<account>/kms/<region>/quota/keys, …/quota/keystores     empty; orders creations for their quota (quotas.go)
 //
 // # Concurrency
 //

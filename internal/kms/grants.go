@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -29,10 +30,15 @@ type grantRecord struct {
 	Region   string    `json:"region"`
 	Name     string    `json:"name,omitempty"`
 	Created  time.Time `json:"created"`
-	Grantee  string    `json:"grantee"`
+	Grantee  string    `json:"grantee,omitempty"`
 	Retiring string    `json:"retiring,omitempty"`
-	Issuing  string    `json:"issuing"` // the issuing account's root ARN
-	Ops      []string  `json:"ops"`
+	// GranteeService and RetiringService are service principals, in place
+	// of Grantee and Retiring (CreateGrant, GranteeServicePrincipal and
+	// RetiringServicePrincipal).
+	GranteeService  string   `json:"granteeService,omitempty"`
+	RetiringService string   `json:"retiringService,omitempty"`
+	Issuing         string   `json:"issuing"` // the issuing account's root ARN
+	Ops             []string `json:"ops"`
 	// Equals and Subset are null when absent: an empty EncryptionContextEquals
 	// is a constraint (only the empty context), which omitempty would drop.
 	Equals    map[string]string `json:"equals"`
@@ -57,7 +63,7 @@ type grant struct {
 
 func newGrant(rec grantRecord) *grant {
 	return &grant{rec: rec, authz: &authz.Grant{
-		ID: rec.ID, GranteePrincipal: rec.Grantee, RetiringPrincipal: rec.Retiring, Operations: rec.Ops,
+		ID: rec.ID, GranteePrincipal: rec.Grantee, GranteeServicePrincipal: rec.GranteeService, RetiringPrincipal: rec.Retiring, Operations: rec.Ops,
 		ContextEquals: rec.Equals, ContextSubset: rec.Subset, SourceArn: rec.SourceArn, HasConstraints: rec.constrained(),
 	}}
 }
@@ -167,28 +173,40 @@ func principalARN(p string) (string, error) {
 // operations, with optional encryption context constraints.
 func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGrantRequest) (*kmsapi.CreateGrantResponse, error) {
 	c.grantTokens = in.GrantTokens
-	if in.GranteeServicePrincipal != nil || in.RetiringServicePrincipal != nil {
-		return nil, kmsapi.NewUnsupportedOperationException("Service principals as grantees are not supported by this server yet.")
-	}
-	if in.GranteePrincipal == nil {
+	// The grantee and the retiring principal are each an IAM principal or
+	// a service principal, not both; a service grantee needs a SourceArn
+	// constraint and someone to retire the grant (CreateGrant).
+	switch {
+	case in.GranteePrincipal != nil && in.GranteeServicePrincipal != nil:
+		return nil, wire.Validation("You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
+	case in.GranteePrincipal == nil && in.GranteeServicePrincipal == nil:
 		return nil, wire.Validation("1 validation error detected: Value null at 'granteePrincipal' failed to satisfy constraint: Member must not be null")
+	case in.RetiringPrincipal != nil && in.RetiringServicePrincipal != nil:
+		return nil, wire.Validation("You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+	case in.GranteeServicePrincipal != nil && (in.Constraints == nil || in.Constraints.SourceArn == nil):
+		return nil, wire.Validation("When you specify a GranteeServicePrincipal, you must also specify a SourceArn grant constraint.")
+	case in.GranteeServicePrincipal != nil && in.RetiringPrincipal == nil && in.RetiringServicePrincipal == nil:
+		return nil, wire.Validation("When you specify a GranteeServicePrincipal, you must also specify either a RetiringPrincipal or a RetiringServicePrincipal.")
 	}
 	if len(in.Operations) == 0 {
 		return nil, wire.Validation("1 validation error detected: Value null at 'operations' failed to satisfy constraint: Member must not be null")
 	}
-	grantee, err := principalARN(*in.GranteePrincipal)
-	if err != nil {
-		return nil, err
-	}
-	var retiring string
-	if in.RetiringPrincipal != nil {
-		if retiring, err = principalARN(*in.RetiringPrincipal); err != nil {
+	// The grant to be made, as far as authorization needs it: a grant that
+	// allows CreateGrant allows only children at least as strict as itself.
+	child := grantRecord{GranteeService: wire.String(in.GranteeServicePrincipal), RetiringService: wire.String(in.RetiringServicePrincipal)}
+	var err error
+	if in.GranteePrincipal != nil {
+		if child.Grantee, err = principalARN(*in.GranteePrincipal); err != nil {
 			return nil, err
 		}
 	}
-	// The grant to be made, as far as authorization needs it: a grant that
-	// allows CreateGrant allows only children at least as strict as itself.
-	child := grantRecord{Grantee: grantee, Retiring: retiring}
+	if in.RetiringPrincipal != nil {
+		if child.Retiring, err = principalARN(*in.RetiringPrincipal); err != nil {
+			return nil, err
+		}
+	}
+	// The condition keys name whichever principal the request gives.
+	grantee, retiring := cmp.Or(child.Grantee, child.GranteeService), cmp.Or(child.Retiring, child.RetiringService)
 	var types []string
 	if cons := in.Constraints; cons != nil {
 		child.Equals, child.Subset, child.SourceArn = cons.EncryptionContextEquals, cons.EncryptionContextSubset, wire.String(cons.SourceArn)
@@ -227,13 +245,8 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if err != nil {
 		return nil, err
 	}
-	switch k.rec.State {
-	case Disabled:
-		return nil, kmsapi.NewDisabledException(k.arn + " is disabled.")
-	case PendingDeletion:
-		return nil, kmsapi.NewKMSInvalidStateException(k.arn + " is pending deletion.")
-	case PendingImport:
-		return nil, kmsapi.NewKMSInvalidStateException(k.arn + " is pending import.")
+	if err := checkKey(k, "CreateGrant"); err != nil {
+		return nil, err
 	}
 	valid := grantOps(k)
 	for _, op := range ops {
@@ -253,7 +266,8 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	// it made, with a new token (CreateGrant: Name).
 	for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 		r := g.rec
-		if in.Name != nil && r.Name == *in.Name && r.Grantee == grantee && r.Retiring == retiring && slices.Equal(r.Ops, ops) &&
+		if in.Name != nil && r.Name == *in.Name && r.Grantee == child.Grantee && r.Retiring == child.Retiring &&
+			r.GranteeService == child.GranteeService && r.RetiringService == child.RetiringService && slices.Equal(r.Ops, ops) &&
 			sameContext(r.Equals, child.Equals) && sameContext(r.Subset, child.Subset) && r.SourceArn == child.SourceArn {
 			token, err := s.issueToken(r, g.modRev)
 			if err != nil {
@@ -271,8 +285,9 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	}
 	rec := grantRecord{
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
-		Created: s.now().UTC(), Grantee: grantee, Retiring: retiring, Issuing: arn.RootARN(c.Identity.Account),
-		Ops: ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn,
+		Created: s.now().UTC(), Grantee: child.Grantee, Retiring: child.Retiring, GranteeService: child.GranteeService, RetiringService: child.RetiringService,
+		Issuing: arn.RootARN(c.Identity.Account),
+		Ops:     ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
 	rev, err := s.commitRev(ctx, store.Txn{
@@ -345,14 +360,19 @@ func admits(parent, child *grantRecord) bool {
 
 func apiGrant(k *key, r grantRecord) kmsapi.GrantListEntry {
 	e := kmsapi.GrantListEntry{
-		KeyId: wire.Ptr(k.arn), GrantId: wire.Ptr(r.ID), CreationDate: ts(r.Created), GranteePrincipal: wire.Ptr(r.Grantee),
+		KeyId: wire.Ptr(k.arn), GrantId: wire.Ptr(r.ID), CreationDate: ts(r.Created),
 		IssuingAccount: wire.Ptr(r.Issuing), Operations: r.Ops,
 	}
 	if r.Name != "" {
 		e.Name = wire.Ptr(r.Name)
 	}
-	if r.Retiring != "" {
-		e.RetiringPrincipal = wire.Ptr(r.Retiring)
+	for _, m := range []struct {
+		dst **string
+		v   string
+	}{{&e.GranteePrincipal, r.Grantee}, {&e.RetiringPrincipal, r.Retiring}, {&e.GranteeServicePrincipal, r.GranteeService}, {&e.RetiringServicePrincipal, r.RetiringService}} {
+		if m.v != "" {
+			*m.dst = wire.Ptr(m.v)
+		}
 	}
 	if r.constrained() {
 		e.Constraints = &kmsapi.GrantConstraints{EncryptionContextEquals: r.Equals, EncryptionContextSubset: r.Subset}
@@ -365,6 +385,18 @@ func apiGrant(k *key, r grantRecord) kmsapi.GrantListEntry {
 
 // ListGrants lists a key's grants.
 func (s *Service) ListGrants(ctx context.Context, c Caller, in *kmsapi.ListGrantsRequest) (*kmsapi.ListGrantsResponse, error) {
+	id, err := c.who()
+	if err != nil {
+		return nil, err
+	}
+	// The filters are one principal or the other; the service one only
+	// for a service principal's own calls (ListGrants).
+	switch {
+	case in.GranteePrincipal != nil && in.GranteeServicePrincipal != nil:
+		return nil, wire.Validation("You can specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
+	case in.GranteeServicePrincipal != nil && id.Type != authz.ServiceType:
+		return nil, wire.Validation("GranteeServicePrincipal is usable only by callers in a service principal.")
+	}
 	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, access{op: "ListGrants"})
 	if err != nil {
 		return nil, err
@@ -375,6 +407,9 @@ func (s *Service) ListGrants(ctx context.Context, c Caller, in *kmsapi.ListGrant
 			continue
 		}
 		if in.GranteePrincipal != nil && g.rec.Grantee != *in.GranteePrincipal {
+			continue
+		}
+		if in.GranteeServicePrincipal != nil && g.rec.GranteeService != *in.GranteeServicePrincipal {
 			continue
 		}
 		gs = append(gs, g.rec)
@@ -394,10 +429,8 @@ func (s *Service) ListGrants(ctx context.Context, c Caller, in *kmsapi.ListGrant
 // ListRetirableGrants lists the grants of the account and Region that a
 // principal may retire.
 func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.ListRetirableGrantsRequest) (*kmsapi.ListGrantsResponse, error) {
-	if in.RetiringPrincipal == nil {
-		return nil, wire.Validation("1 validation error detected: Value null at 'retiringPrincipal' failed to satisfy constraint: Member must not be null")
-	}
-	if err := s.authorizeAccount(c, "kms:ListRetirableGrants", "*"); err != nil {
+	id, err := c.who()
+	if err != nil {
 		return nil, err
 	}
 	type entry struct {
@@ -405,10 +438,34 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		r grantRecord
 	}
 	var es []entry
-	for _, k := range s.view.keysOf(c.Account, c.Region) {
-		for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
-			if g.rec.Retiring == *in.RetiringPrincipal {
-				es = append(es, entry{k, g.rec})
+	switch {
+	case in.RetiringPrincipal != nil && in.RetiringServicePrincipal != nil:
+		return nil, wire.Validation("You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+	case in.RetiringServicePrincipal != nil:
+		// A service principal lists the grants it may retire, in every
+		// account of the Region; no IAM policy governs a service's own call
+		// (ListRetirableGrants: only callers in a service principal).
+		if !authz.ServiceIs(*in.RetiringServicePrincipal, id) {
+			return nil, wire.Validation("RetiringServicePrincipal is usable only by callers in that service principal.")
+		}
+		for _, k := range s.view.keysIn(c.Region) {
+			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
+				if g.rec.RetiringService == *in.RetiringServicePrincipal {
+					es = append(es, entry{k, g.rec})
+				}
+			}
+		}
+	case in.RetiringPrincipal == nil:
+		return nil, wire.Validation("1 validation error detected: Value null at 'retiringPrincipal' failed to satisfy constraint: Member must not be null")
+	default:
+		if err := s.authorizeAccount(c, "kms:ListRetirableGrants", "*"); err != nil {
+			return nil, err
+		}
+		for _, k := range s.view.keysOf(c.Account, c.Region) {
+			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
+				if g.rec.Retiring == *in.RetiringPrincipal {
+					es = append(es, entry{k, g.rec})
+				}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/trentkms/trent/internal/keys"
@@ -176,18 +177,27 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 		txn.Puts = append(txn.Puts, kv)
 		switch {
 		case known >= 0:
-			// Reimport: keep the material's history, refresh its record.
+			// Reimport: keep the material's history, refresh its record;
+			// its description stays unless a new one is given.
+			m = r.Materials[known]
+			if in.KeyMaterialDescription != nil {
+				m.Description = *in.KeyMaterialDescription
+			}
 		case len(r.Materials) == 0:
+			known = 0
 			r.Materials, r.CurrentMaterial = []material{m}, m.ID
 		default:
+			known = len(r.Materials)
 			m.PendingRotation = true
 			r.Materials = append(r.Materials, m)
 		}
-		r.ExpirationModel, r.ValidTo = model, validTo
+		// Each import sets its material's expiry (ImportKeyMaterial).
+		m.ExpirationModel, m.ValidTo = model, validTo
+		r.Materials[known] = m
 		// The key is usable once every material it has is present again.
 		complete := true
 		for _, have := range r.Materials {
-			if have.ID != mid.String() && !have.PendingRotation && s.view.material(r.Region, r.ID, have.ID) == nil {
+			if have.ID != mid.String() && !have.PendingRotation && !s.view.hasMaterial(r.Region, r.ID, have.ID) {
 				complete = false
 			}
 		}
@@ -209,57 +219,69 @@ func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, c Caller, in *k
 	if err != nil {
 		return nil, err
 	}
+	var deleted string
 	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
 		if err := checkKey(k.fresh(r), "DeleteImportedKeyMaterial"); err != nil {
 			return err
 		}
-		return removeImported(r, txn, wire.String(in.KeyMaterialId))
+		deleted, err = removeImported(r, txn, wire.String(in.KeyMaterialId))
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := &kmsapi.DeleteImportedKeyMaterialResponse{KeyId: wire.Ptr(k.arn)}
-	if id := wire.String(in.KeyMaterialId); id != "" {
-		out.KeyMaterialId = wire.Ptr(id)
-	} else if k.rec.CurrentMaterial != "" {
-		out.KeyMaterialId = wire.Ptr(k.rec.CurrentMaterial)
+	if deleted != "" {
+		out.KeyMaterialId = wire.Ptr(deleted)
 	}
 	return out, nil
 }
 
-// removeImported deletes the material records of an EXTERNAL key (one, or
-// all when only is empty) and puts the key in PendingImport. The material
-// list stays, so the same material can be imported again.
-func removeImported(r *keyRecord, txn *store.Txn, only string) error {
-	if only != "" {
-		found := false
-		for _, m := range r.Materials {
-			found = found || m.ID == only
-		}
-		if !found {
-			return kmsapi.NewNotFoundException("Key material " + only + " is not associated with this KMS key.")
-		}
+// removeImported deletes one imported material of an EXTERNAL key — the
+// one named, else the current one — and returns its id
+// (DeleteImportedKeyMaterial). Material pending rotation is not yet
+// permanently associated with the key (RotationsListEntry): it leaves the
+// key's list, and other material may be imported in its place. Any other
+// stays in the list, so that the same material can be imported again, and
+// the key goes to PendingImport, unless it is pending deletion, whose state
+// it keeps.
+func removeImported(r *keyRecord, txn *store.Txn, id string) (string, error) {
+	if id == "" {
+		id = r.CurrentMaterial
 	}
-	for _, m := range r.Materials {
-		if only == "" || m.ID == only {
-			txn.Deletes = append(txn.Deletes, materialPath(r.Account, r.Region, r.ID, m.ID))
-		}
+	i := slices.IndexFunc(r.Materials, func(m material) bool { return m.ID == id })
+	switch {
+	case id == "":
+		return "", nil // nothing was ever imported
+	case i < 0:
+		return "", kmsapi.NewNotFoundException("Key material " + id + " is not associated with this KMS key.")
 	}
-	if only == "" || only == r.CurrentMaterial {
+	txn.Deletes = append(txn.Deletes, materialPath(r.Account, r.Region, r.ID, id))
+	if r.Materials[i].PendingRotation {
+		r.Materials = slices.Delete(r.Materials, i, i+1)
+		return id, nil
+	}
+	r.Materials[i].ExpirationModel, r.Materials[i].ValidTo = "", time.Time{}
+	if r.State != PendingDeletion {
 		r.State = PendingImport
-		r.ExpirationModel, r.ValidTo = "", time.Time{}
 	}
-	return nil
+	return id, nil
 }
 
-// expireImported deletes imported material whose ValidTo has passed, as
-// KMS does when it expires (ImportKeyMaterial, ValidTo).
+// expireImported deletes each imported material of a key whose ValidTo has
+// passed, as KMS does when it expires (ImportKeyMaterial, ValidTo).
 func (s *Service) expireImported(ctx context.Context, k *key) error {
 	err := s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
-		if r.ExpirationModel != expires || r.ValidTo.IsZero() || s.now().Before(r.ValidTo) || r.State == PendingImport {
+		ids := r.expired(s.now())
+		if len(ids) == 0 {
 			return errSkip
 		}
-		return removeImported(r, txn, "")
+		for _, id := range ids {
+			if _, err := removeImported(r, txn, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err == errSkip {
 		return nil
@@ -271,14 +293,14 @@ func (s *Service) expireImported(ctx context.Context, k *key) error {
 	return nil
 }
 
-// rotateImported makes an EXTERNAL symmetric key's pending material current
-// (RotateKeyOnDemand on imported keys).
-func rotateImported(k *key, r *keyRecord) error {
+// rotateImported makes an EXTERNAL symmetric key's pending material
+// current at now (RotateKeyOnDemand on imported keys); the material must be
+// imported, not deleted since.
+func (s *Service) rotateImported(k *key, r *keyRecord) error {
 	for i := range r.Materials {
-		if r.Materials[i].PendingRotation {
-			r.Materials[i].PendingRotation = false
-			r.Materials[i].RotationType = "ON_DEMAND"
-			r.CurrentMaterial = r.Materials[i].ID
+		if m := &r.Materials[i]; m.PendingRotation && s.view.hasMaterial(r.Region, r.ID, m.ID) {
+			m.PendingRotation, m.RotationType, m.Rotated = false, "ON_DEMAND", s.now().UTC()
+			r.CurrentMaterial = m.ID
 			return nil
 		}
 	}

@@ -124,4 +124,11 @@ func internRecord(r *keyRecord) {
 	r.Policy = intern(r.Policy)
 	r.PrimaryRegion = intern(r.PrimaryRegion)
 	r.CustomKeyStoreID = intern(r.CustomKeyStoreID)
+	// The current material's id is also in the list: one copy.
+	for i := range r.Materials {
+		if r.Materials[i].ID == r.CurrentMaterial {
+			r.Materials[i].ID = r.CurrentMaterial
+		}
+		r.Materials[i].RotationType = intern(r.Materials[i].RotationType)
+	}
 }

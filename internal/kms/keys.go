@@ -120,6 +120,11 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if err := s.authorizeAccount(c, "kms:CreateKey", "*", cond...); err != nil {
 		return nil, err
 	}
+	// Before anything is made in a token or asked of a proxy; the commit
+	// checks again, in order with concurrent creations.
+	if q := s.keysQuota(c.Account, c.Region); q.count() >= q.max {
+		return nil, q.exceeded(q.count())
+	}
 	if origin == originXKS {
 		// After authorization: it asks the proxy about the external key.
 		if cks, err = s.xksStoreOfNewKey(ctx, c, in.CustomKeyStoreId, in.XksKeyId, spec, usage); err != nil {
@@ -188,8 +193,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		txn.Puts = append(txn.Puts, mkv)
 	}
 	txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
-	err = s.commit(ctx, txn)
-	if err != nil {
+	if err := s.commitCounted(ctx, s.keysQuota(c.Account, c.Region), txn); err != nil {
 		return nil, err
 	}
 	return &kmsapi.CreateKeyResponse{KeyMetadata: s.metadata(s.view.key(c.Region, id))}, nil
@@ -228,10 +232,10 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 	case usageAgreement:
 		md.KeyAgreementAlgorithms = keys.Names(spec.KeyAgreementAlgorithms())
 	}
-	if r.Origin == originExternal && r.ExpirationModel != "" {
-		md.ExpirationModel = wire.Ptr(r.ExpirationModel)
-		if !r.ValidTo.IsZero() {
-			md.ValidTo = ts(r.ValidTo)
+	if model, validTo := r.importExpiry(); r.Origin == originExternal && model != "" {
+		md.ExpirationModel = wire.Ptr(model)
+		if !validTo.IsZero() {
+			md.ValidTo = ts(validTo)
 		}
 	}
 	if r.CustomKeyStoreID != "" {

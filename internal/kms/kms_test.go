@@ -41,6 +41,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, Options{})
+}
+
+// newEnvWith is newEnv with more options; the clock, sweep interval and
+// Regions are newEnv's.
+func newEnvWith(t testing.TB, o Options) *env {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
 	if err != nil {
@@ -54,7 +61,8 @@ func newEnv(t testing.TB) *env {
 	}
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := New(ctx, st, sealer, Options{Now: clk.Now, SweepInterval: time.Hour, Regions: []string{"us-east-1", "eu-west-1"}})
+	o.Now, o.SweepInterval, o.Regions = clk.Now, time.Hour, []string{"us-east-1", "eu-west-1"}
+	s, err := New(ctx, st, sealer, o)
 	if err != nil {
 		t.Fatal(err)
 	}

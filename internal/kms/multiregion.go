@@ -279,6 +279,10 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		kp := keyPath(rec.Account, region, rec.ID)
 		txn.Compares = append(txn.Compares, store.Compare{Key: kp})
 		txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
+		// The replica is a key of its Region's quota.
+		if err := s.counted(ctx, s.keysQuota(rec.Account, region), txn); err != nil {
+			return err
+		}
 		// The primary's record is rewritten unchanged (updateFamily puts it),
 		// which orders this against concurrent rotations of the family.
 		return nil

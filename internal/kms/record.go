@@ -66,7 +66,9 @@ type keyRecord struct {
 	CurrentMaterial string     `json:"currentMaterial"`
 	Materials       []material `json:"materials"`
 
-	// Imported material (Origin EXTERNAL): whether and when it expires.
+	// ExpirationModel and ValidTo are read only from records written before
+	// each imported material had its own (material): they were the current
+	// material's, and upgrade moves them there.
 	ExpirationModel string    `json:"expirationModel,omitempty"`
 	ValidTo         time.Time `json:"validTo,omitzero"`
 
@@ -100,6 +102,77 @@ type material struct {
 	PendingRotation bool `json:"pendingRotation,omitempty"`
 	// Description is the KeyMaterialDescription of an import.
 	Description string `json:"description,omitempty"`
+	// ExpirationModel and ValidTo are what the last import of this
+	// (imported) material set; both are cleared when it is deleted or
+	// expires, so an ExpirationModel means the material is imported.
+	ExpirationModel string    `json:"expirationModel,omitempty"`
+	ValidTo         time.Time `json:"validTo,omitzero"`
+	// Rotated is when a rotation made the material current; zero for the
+	// first material, material pending rotation, and material whose
+	// rotation date is its creation (records before Rotated existed).
+	Rotated time.Time `json:"rotated,omitzero"`
+}
+
+// upgrade brings a record written by an older Trent to the current form:
+// the key-level expiry of imported material becomes the current
+// material's.
+func (r *keyRecord) upgrade() {
+	if r.ExpirationModel == "" {
+		return
+	}
+	for i := range r.Materials {
+		if m := &r.Materials[i]; m.ID == r.CurrentMaterial && m.ExpirationModel == "" {
+			m.ExpirationModel, m.ValidTo = r.ExpirationModel, r.ValidTo
+		}
+	}
+	r.ExpirationModel, r.ValidTo = "", time.Time{}
+}
+
+// importExpiry is the KeyMetadata view of a key's imported material: the
+// ExpirationModel ("" with no material imported) and the earliest ValidTo
+// of the imported material permanently associated with the key, which
+// material pending rotation is not yet (KeyMetadata, ValidTo).
+func (r *keyRecord) importExpiry() (string, time.Time) {
+	model, validTo := "", time.Time{}
+	for _, m := range r.Materials {
+		if m.PendingRotation {
+			continue
+		}
+		switch m.ExpirationModel {
+		case expires:
+			model = expires
+			if validTo.IsZero() || m.ValidTo.Before(validTo) {
+				validTo = m.ValidTo
+			}
+		case doesNotExpire:
+			if model == "" {
+				model = doesNotExpire
+			}
+		}
+	}
+	return model, validTo
+}
+
+// expired returns the imported materials of r whose ValidTo has come.
+func (r *keyRecord) expired(now time.Time) []string {
+	var out []string
+	for _, m := range r.Materials {
+		if m.ExpirationModel == expires && !m.ValidTo.IsZero() && !now.Before(m.ValidTo) {
+			out = append(out, m.ID)
+		}
+	}
+	return out
+}
+
+// rotationDate is when a rotation made m current, if one did.
+func (m material) rotationDate() time.Time {
+	switch {
+	case m.RotationType == "" || m.PendingRotation:
+		return time.Time{}
+	case !m.Rotated.IsZero():
+		return m.Rotated
+	}
+	return m.Created
 }
 
 type tag struct {

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -126,7 +127,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, in *kmsapi.Ro
 			return err
 		}
 		if r.Origin == originExternal {
-			return rotateImported(k, r)
+			return s.rotateImported(k, r)
 		}
 		n := 0
 		for _, m := range r.Materials {
@@ -181,9 +182,12 @@ func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.Lis
 	if err != nil {
 		return nil, err
 	}
+	// By default only materials a rotation made current; ALL_KEY_MATERIAL
+	// adds the first material and imported material pending rotation
+	// (ListKeyRotations, IncludeKeyMaterial).
 	mats := k.rec.Materials
-	if wire.String(in.IncludeKeyMaterial) != "ALL_KEY_MATERIAL" && len(mats) > 0 {
-		mats = mats[1:] // the original material is no rotation
+	if wire.String(in.IncludeKeyMaterial) != "ALL_KEY_MATERIAL" {
+		mats = slices.DeleteFunc(slices.Clone(mats), func(m material) bool { return m.rotationDate().IsZero() })
 	}
 	var got []material
 	var next *string
@@ -204,10 +208,30 @@ func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.Lis
 		return nil, err
 	}
 	out := &kmsapi.ListKeyRotationsResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
+	imported := k.rec.Origin == originExternal
 	for _, m := range got {
-		e := kmsapi.RotationsListEntry{KeyId: wire.Ptr(k.rec.ID), KeyMaterialId: wire.Ptr(m.ID), RotationDate: ts(m.Created)}
-		if m.RotationType != "" {
-			e.RotationType = wire.Ptr(m.RotationType)
+		e := kmsapi.RotationsListEntry{KeyId: wire.Ptr(k.rec.ID), KeyMaterialId: wire.Ptr(m.ID)}
+		// Neither for the first material nor for one pending rotation
+		// (RotationsListEntry).
+		if d := m.rotationDate(); !d.IsZero() {
+			e.RotationDate, e.RotationType = ts(d), wire.Ptr(m.RotationType)
+		}
+		// Imported material describes its import (RotationsListEntry:
+		// symmetric keys of origin EXTERNAL only).
+		if imported {
+			e.ImportState = wire.Ptr("PENDING_IMPORT")
+			if s.view.hasMaterial(k.rec.Region, k.rec.ID, m.ID) {
+				e.ImportState = wire.Ptr("IMPORTED")
+			}
+			if m.Description != "" {
+				e.KeyMaterialDescription = wire.Ptr(m.Description)
+			}
+			if m.ExpirationModel != "" {
+				e.ExpirationModel = wire.Ptr(m.ExpirationModel)
+			}
+			if m.ExpirationModel == expires {
+				e.ValidTo = ts(m.ValidTo)
+			}
 		}
 		state := "NON_CURRENT"
 		switch {

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -88,6 +89,12 @@ type Options struct {
 	// unsealed in memory (matcache.go); the rest stay sealed until used.
 	// 0: DefaultMaterialCache.
 	MaterialCache int
+	// The resource quotas (KMS Developer Guide, resource-limits.md); 0:
+	// AWS's default. MaxKeysPerRegion counts keys of an account and Region
+	// in any state (100,000), MaxAliasesPerKey the aliases of one key (50),
+	// MaxCustomKeyStores the custom key stores of an account and Region
+	// (10).
+	MaxKeysPerRegion, MaxAliasesPerKey, MaxCustomKeyStores int
 }
 
 // Service is the KMS API over one store.
@@ -102,6 +109,8 @@ type Service struct {
 	clusters   keystore.Clusters
 	roles      RoleMaker
 	regions    []string
+
+	maxKeys, maxAliases, maxKeyStores int
 
 	view     *view
 	follower *store.Follower
@@ -123,7 +132,19 @@ type Service struct {
 
 // New loads every KMS record into memory. Run keeps the view current.
 func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
-	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions}
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions,
+		maxKeys: o.MaxKeysPerRegion, maxAliases: o.MaxAliasesPerKey, maxKeyStores: o.MaxCustomKeyStores}
+	for _, q := range []struct {
+		v   *int
+		def int
+	}{{&s.maxKeys, defaultMaxKeys}, {&s.maxAliases, defaultMaxAliasesPerKey}, {&s.maxKeyStores, defaultMaxCustomKeyStores}} {
+		switch {
+		case *q.v < 0:
+			return nil, fmt.Errorf("kms: a quota of %d: quotas are positive, or 0 for AWS's", *q.v)
+		case *q.v == 0:
+			*q.v = q.def
+		}
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -194,7 +215,7 @@ func (s *Service) Tick(ctx context.Context) error {
 		// A replica rotates only with its primary (multiregion.go).
 		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.replica() && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
 			errs = append(errs, s.rotateScheduled(ctx, k))
-		case k.rec.Origin == originExternal && k.rec.ExpirationModel == expires && !k.rec.ValidTo.IsZero() && !now.Before(k.rec.ValidTo) && k.rec.State != PendingImport:
+		case k.rec.Origin == originExternal && len(k.rec.expired(now)) > 0:
 			errs = append(errs, s.expireImported(ctx, k))
 		}
 	}

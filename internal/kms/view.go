@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -20,21 +21,21 @@ type view struct {
 	s *Service
 
 	mu      sync.RWMutex
-	keys    map[string]*key         // region/keyID
-	mats    map[string][]*matEntry  // region/keyID → its material versions, sealed (matcache.go)
+	keys    map[keyRef]*key         // by Region and key id
+	mats    map[keyRef][]*matEntry  // a key's material versions, sealed (matcache.go)
 	aliases map[string]*aliasRecord // account/region/alias name
-	byKey   map[string][]string     // region/keyID → names of its aliases
-	grants  map[string][]*grant     // region/keyID → its grants
+	byKey   map[keyRef][]string     // a key's alias names
+	grants  map[keyRef][]*grant     // a key's grants
 	tokens  map[string]*grant       // grant token → grant
 	// authzGrants is grants as authorization takes them, shared read-only.
-	authzGrants map[string][]*authz.Grant
+	authzGrants map[keyRef][]*authz.Grant
 	// aliasLayer caches kms:ResourceAliases per key; unindexAlias and
 	// alias puts drop the entry.
-	aliasLayer map[string]policy.Keys
+	aliasLayer map[keyRef]policy.Keys
 	// Custom key stores (customkeystores.go): records by region/id, and
 	// this node's connections, which outlive record changes.
-	stores map[string]*keyStoreRecord
-	conns  map[string]*cksConn
+	stores map[keyRef]*keyStoreRecord
+	conns  map[keyRef]*cksConn
 	// family indexes multi-Region keys by account/key id → Region → key,
 	// so DescribeKey and family writes find the members without a scan.
 	family map[string]map[string]*key
@@ -61,10 +62,14 @@ type key struct {
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[string]*key{}, mats: map[string][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[string][]string{}, grants: map[string][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[string][]*authz.Grant{}, aliasLayer: map[string]policy.Keys{}, stores: map[string]*keyStoreRecord{}, conns: map[string]*cksConn{}, family: map[string]map[string]*key{}}
+	return &view{s: s, keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, stores: map[keyRef]*keyStoreRecord{}, conns: map[keyRef]*cksConn{}, family: map[string]map[string]*key{}}
 }
 
-func keyIndex(region, id string) string { return region + "/" + id }
+// keyRef indexes the view's maps of per-key records: a struct, so that a
+// lookup builds no string.
+type keyRef struct{ region, id string }
+
+func keyIndex(region, id string) keyRef { return keyRef{region, id} }
 
 func aliasIndex(account, region, name string) string { return account + "/" + region + "/" + name }
 
@@ -92,20 +97,55 @@ func parsePath(p string) (path, bool) {
 func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.keys = map[string]*key{}
-	v.mats = map[string][]*matEntry{}
-	v.cache.reset()
-	v.aliases = map[string]*aliasRecord{}
-	v.byKey = map[string][]string{}
-	v.grants = map[string][]*grant{}
-	v.tokens = map[string]*grant{}
-	v.authzGrants = map[string][]*authz.Grant{}
-	v.aliasLayer = map[string]policy.Keys{}
-	v.stores = map[string]*keyStoreRecord{}
-	v.family = map[string]map[string]*key{}
+	v.resetLocked()
 	for _, kv := range kvs {
 		v.put(kv)
 	}
+}
+
+// Keep selects the KMS records under "acct/": loading skips accounts' IAM
+// records without reading them.
+func (v *view) Keep(k []byte) bool {
+	// acct/<account>/kms/...
+	rest, ok := bytes.CutPrefix(k, []byte("acct/"))
+	if !ok {
+		return false
+	}
+	i := bytes.IndexByte(rest, '/')
+	return i >= 0 && bytes.HasPrefix(rest[i+1:], []byte("kms/"))
+}
+
+// LoadFrom replaces the view with the records scan puts, one at a time:
+// nothing holds every record's bytes at once (store.Loader).
+func (v *view) LoadFrom(scan func(put func(store.KV)) error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.resetLocked()
+	return scan(v.put)
+}
+
+func (v *view) resetLocked() {
+	v.keys = map[keyRef]*key{}
+	v.mats = map[keyRef][]*matEntry{}
+	v.cache.reset()
+	v.aliases = map[string]*aliasRecord{}
+	v.byKey = map[keyRef][]string{}
+	v.grants = map[keyRef][]*grant{}
+	v.tokens = map[string]*grant{}
+	v.authzGrants = map[keyRef][]*authz.Grant{}
+	v.aliasLayer = map[keyRef]policy.Keys{}
+	v.stores = map[keyRef]*keyStoreRecord{}
+	v.family = map[string]map[string]*key{}
+}
+
+// ref is the index of a key's records, sharing the strings of the key's
+// own record when the view has it, so that no record's path is kept
+// alive by the index (kv.Key may be a path the store lent).
+func (v *view) ref(region, id string) keyRef {
+	if k := v.keys[keyRef{region, id}]; k != nil {
+		return keyRef{k.rec.Region, k.rec.ID}
+	}
+	return keyRef{intern(region), strings.Clone(id)}
 }
 
 func (v *view) Apply(resp store.WatchResponse) {
@@ -132,7 +172,13 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
 			return
 		}
+		rec.upgrade()
 		internRecord(&rec)
+		// Index by the record's own strings: kv.Key, the path, is not kept.
+		ref := keyRef{rec.Region, rec.ID}
+		if rec.Region != p.region || rec.ID != p.id {
+			ref = keyRef{intern(p.region), strings.Clone(p.id)}
+		}
 		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
 		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind})
 		if err != nil {
@@ -142,7 +188,7 @@ func (v *view) put(kv store.KV) {
 		if rec.CustomKeyStoreID != "" {
 			k.cks = v.connLocked(p.region, rec.CustomKeyStoreID)
 		}
-		v.keys[keyIndex(p.region, p.id)] = k
+		v.keys[ref] = k
 		if rec.multiRegion() {
 			fi := familyIndex(rec.Account, rec.ID)
 			if v.family[fi] == nil {
@@ -174,7 +220,7 @@ func (v *view) put(kv store.KV) {
 			e.open.Store(&openMaterial{m: m})
 			e.pinned = true
 		}
-		idx := keyIndex(p.region, p.id)
+		idx := v.ref(p.region, p.id)
 		es := v.mats[idx]
 		if old := find(es, id); old != nil {
 			v.closeMaterial(old)
@@ -305,6 +351,18 @@ func (v *view) multiRegionKeys(account string) []*key {
 	return out
 }
 
+// hasMaterial reports whether a version of a key's material is stored,
+// without unsealing it.
+func (v *view) hasMaterial(region, id, materialID string) bool {
+	mid, err := keys.ParseMaterialID(materialID)
+	if err != nil {
+		return false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return find(v.mats[keyIndex(region, id)], mid) != nil
+}
+
 // material returns a version of a key's material, unsealing it on its first
 // use since it left the cache, or nil if the key has no such version (or it
 // does not open, which is logged).
@@ -359,6 +417,32 @@ func (v *view) keysOf(account, region string) []*key {
 		}
 	}
 	return out
+}
+
+// keysIn returns the keys of a Region, of every account.
+func (v *view) keysIn(region string) []*key {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []*key
+	for _, k := range v.keys {
+		if k.rec.Region == region {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// keyCount is the number of keys of one account and Region, in any state.
+func (v *view) keyCount(account, region string) int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	n := 0
+	for _, k := range v.keys {
+		if k.rec.Account == account && k.rec.Region == region {
+			n++
+		}
+	}
+	return n
 }
 
 // aliasesOf returns the aliases of one account and Region.

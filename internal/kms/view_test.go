@@ -125,3 +125,49 @@ func TestKeysShareCompiledPolicies(t *testing.T) {
 		t.Fatalf("%d policies no key uses are still held", n)
 	}
 }
+
+func TestViewKeepsOnlyKMSRecords(t *testing.T) {
+	var v view
+	for k, want := range map[string]bool{
+		"acct/111122223333/kms/us-east-1/keys/1234":        true,
+		"acct/111122223333/kms/us-east-1/material/1234/ab": true,
+		"acct/111122223333/account":                        false,
+		"acct/111122223333/iam/users/alice":                false,
+		"acct/111122223333/kmsx/us-east-1/keys/1234":       false,
+		"iam/accesskeys/AKIA":                              false,
+		"acct/":                                            false,
+	} {
+		if got := v.Keep([]byte(k)); got != want {
+			t.Errorf("Keep(%q) = %v, want %v", k, got, want)
+		}
+	}
+}
+
+// A restarted service loads every key and its material from the store,
+// streamed (the store is a Scanner).
+func TestReloadedServiceServesEveryKey(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var blobs [][]byte
+	for range 3 {
+		k := e.createKey(t)
+		out, err := e.s.Encrypt(ctx, e.caller, &kmsapi.EncryptRequest{KeyId: k.Arn, Plaintext: []byte("kept")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs = append(blobs, out.CiphertextBlob)
+	}
+	s2, err := New(ctx, e.s.st, e.s.sealer, Options{Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.KeyCount() != 3 {
+		t.Fatalf("reloaded %d keys, want 3", s2.KeyCount())
+	}
+	for _, b := range blobs {
+		out, err := s2.Decrypt(ctx, e.caller, &kmsapi.DecryptRequest{CiphertextBlob: b})
+		if err != nil || string(out.Plaintext) != "kept" {
+			t.Fatalf("Decrypt after reload = %v", err)
+		}
+	}
+}

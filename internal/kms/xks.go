@@ -269,7 +269,7 @@ func (s *Service) createXKSStore(ctx context.Context, c Caller, in *kmsapi.Creat
 		Created: s.now().UTC(), State: connDisconnected, XksEndpoint: endpoint, XksPath: path,
 		XksConnectivity: *in.XksProxyConnectivity, XksAccessKeyID: *cred.AccessKeyId, XksSecret: sealed}
 	p := keyStorePath(c.Account, c.Region, id)
-	if err := s.commit(ctx, store.Txn{Compares: []store.Compare{{Key: p}}, Puts: []store.KV{{Key: p, Value: marshal(rec)}}}); err != nil {
+	if err := s.commitCounted(ctx, s.keyStoresQuota(c.Account, c.Region), store.Txn{Compares: []store.Compare{{Key: p}}, Puts: []store.KV{{Key: p, Value: marshal(rec)}}}); err != nil {
 		return nil, err
 	}
 	return &kmsapi.CreateCustomKeyStoreResponse{CustomKeyStoreId: wire.Ptr(id)}, nil

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,17 @@ func TestAuditUndecodableBodyHasNoParameters(t *testing.T) {
 	// A request that decoded but failed shows what it named.
 	if p, _ := evs[1]["requestParameters"].(map[string]any); p["keyId"] != "alias/missing" {
 		t.Errorf("failed DescribeKey event: requestParameters %v", evs[1]["requestParameters"])
+	}
+}
+
+func TestRequestIDIsAUUID(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for range 100 {
+		id := server.NewRequestID()
+		if !re.MatchString(id) || seen[id] {
+			t.Fatalf("request id %q: not a fresh version 4 UUID", id)
+		}
+		seen[id] = true
 	}
 }

@@ -170,6 +170,17 @@ func iamOperations(d *iam.Directory) map[string]queryHandler {
 		"DeleteUserPermissionsBoundary":      queryOp(d.DeleteUserPermissionsBoundary),
 		"PutRolePermissionsBoundary":         queryOp(d.PutRolePermissionsBoundary),
 		"DeleteRolePermissionsBoundary":      queryOp(d.DeleteRolePermissionsBoundary),
+		// Identity providers and MFA devices (internal/iam/federation.go).
+		"CreateOpenIDConnectProvider":             queryOp(d.CreateOpenIDConnectProvider),
+		"GetOpenIDConnectProvider":                queryOp(d.GetOpenIDConnectProvider),
+		"ListOpenIDConnectProviders":              queryOp(d.ListOpenIDConnectProviders),
+		"DeleteOpenIDConnectProvider":             queryOp(d.DeleteOpenIDConnectProvider),
+		"AddClientIDToOpenIDConnectProvider":      queryOp(d.AddClientIDToOpenIDConnectProvider),
+		"RemoveClientIDFromOpenIDConnectProvider": queryOp(d.RemoveClientIDFromOpenIDConnectProvider),
+		"UpdateOpenIDConnectProviderThumbprint":   queryOp(d.UpdateOpenIDConnectProviderThumbprint),
+		"TagOpenIDConnectProvider":                queryOp(d.TagOpenIDConnectProvider),
+		"UntagOpenIDConnectProvider":              queryOp(d.UntagOpenIDConnectProvider),
+		"ListOpenIDConnectProviderTags":           queryOp(d.ListOpenIDConnectProviderTags),
 	}
 }
 
@@ -178,5 +189,7 @@ func stsOperations(d *iam.Directory) map[string]queryHandler {
 		"GetCallerIdentity": queryOp(d.GetCallerIdentity),
 		"AssumeRole":        queryOp(d.AssumeRole),
 		"GetSessionToken":   queryOp(d.GetSessionToken),
+		// Served unsigned too (unsigned.go).
+		"AssumeRoleWithWebIdentity": signedFederatedOp(d.AssumeRoleWithWebIdentity),
 	}
 }

@@ -73,9 +73,11 @@ type Server struct {
 	orgOps   map[string]jsonHandler
 	iamOps   map[string]queryHandler
 	stsOps   map[string]queryHandler
-	adminOps map[string]jsonHandler
-	audit    *audit.Log
-	metrics  *metrics.Registry
+	// stsUnsigned are the STS operations served without a signature.
+	stsUnsigned map[string]unsignedHandler
+	adminOps    map[string]jsonHandler
+	audit       *audit.Log
+	metrics     *metrics.Registry
 }
 
 // New returns a Server over the given services.
@@ -95,10 +97,12 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.orgOps = orgOperations(ids)
 	s.iamOps = iamOperations(ids)
 	s.stsOps = stsOperations(ids)
+	s.stsUnsigned = stsUnsignedOperations(ids)
 	s.adminOps = map[string]jsonHandler{
-		"ExplainAuthorization": adminOp(mayExplain, s.explain),
-		"RegisterService":      adminOp(s.operator, s.registerService),
-		"ListServices":         adminOp(s.operator, s.listServices),
+		"ExplainAuthorization":         adminOp(mayExplain, s.explain),
+		"RegisterService":              adminOp(s.operator, s.registerService),
+		"ListServices":                 adminOp(s.operator, s.listServices),
+		"SetOpenIDConnectProviderKeys": adminOp(byIAM, s.setOIDCKeys),
 		// trent account list, before an organization exists.
 		"DescribeOperatorAccount": adminOp(s.operator, s.describeOperatorAccount),
 	}
@@ -127,13 +131,24 @@ func (s *Server) checkScope(region, service string) error {
 	return nil
 }
 
+// newRequestID is a random (version 4) UUID, formatted in place: one
+// allocation, the string.
 func newRequestID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:36], b[10:16])
+	return string(s[:])
 }
 
 // bufPool recycles request body buffers; bodies may hold plaintext, so a
@@ -297,6 +312,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.service, out.op = proto.service(), op
+
+	// The operations that authenticate by the token they carry are served
+	// unsigned; only they are, and a signed request goes the usual way.
+	if h, ok := s.stsUnsigned[op]; ok && proto == protoQuery && single && !authenticated(r) {
+		out.service = "sts"
+		out.err = s.serveUnsigned(w, r, id, op, h, params)
+		return
+	}
 
 	res, err := s.verifier.Verify(r.Context(), r, buf)
 	if err != nil {

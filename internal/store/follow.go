@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -13,6 +14,20 @@ import (
 type Handler interface {
 	Reset(kvs []KV, rev int64)
 	Apply(resp WatchResponse)
+}
+
+// Filter is a Handler that wants only some records under its prefix: Load
+// skips the others without reading their values (with a Scanner store).
+// Apply still sees every change under the prefix.
+type Filter interface {
+	Keep(key []byte) bool
+}
+
+// Loader is a Handler that can take a whole view record by record instead
+// of as one slice: LoadFrom replaces the view with what scan puts, in key
+// order. kv.Value is valid only during put. Used with a Scanner store.
+type Loader interface {
+	LoadFrom(scan func(put func(kv KV)) error) error
 }
 
 // Follower keeps a Handler current with the store: an initial Range, then a
@@ -33,13 +48,44 @@ func NewFollower(st Store, prefix string, h Handler) *Follower {
 	return &Follower{st: st, prefix: prefix, h: h, changed: make(chan struct{})}
 }
 
-// Load fills the handler from the store.
+// Load fills the handler from the store: streamed when the store is a
+// Scanner (and the handler a Loader), with only the records a Filter keeps.
 func (f *Follower) Load(ctx context.Context) error {
-	kvs, rev, err := f.st.Range(ctx, f.prefix)
+	var keep func(key []byte) bool
+	if fl, ok := f.h.(Filter); ok {
+		keep = fl.Keep
+	}
+	sc, scans := f.st.(Scanner)
+	var rev int64
+	var err error
+	switch l, loads := f.h.(Loader); {
+	case scans && loads:
+		err = l.LoadFrom(func(put func(KV)) error {
+			rev, err = sc.Scan(ctx, f.prefix, keep, func(kv KV) error { put(kv); return nil })
+			return err
+		})
+	case scans:
+		var kvs []KV
+		rev, err = sc.Scan(ctx, f.prefix, keep, func(kv KV) error {
+			kv.Value = append([]byte{}, kv.Value...)
+			kvs = append(kvs, kv)
+			return nil
+		})
+		if err == nil {
+			f.h.Reset(kvs, rev)
+		}
+	default:
+		var kvs []KV
+		if kvs, rev, err = f.st.Range(ctx, f.prefix); err == nil {
+			if keep != nil {
+				kvs = slices.DeleteFunc(kvs, func(kv KV) bool { return !keep([]byte(kv.Key)) })
+			}
+			f.h.Reset(kvs, rev)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("load %s: %w", f.prefix, err)
 	}
-	f.h.Reset(kvs, rev)
 	f.advance(rev)
 	return nil
 }
@@ -68,6 +114,12 @@ func (f *Follower) follow(ctx context.Context) error {
 		if resp.Err != nil {
 			return resp.Err
 		}
+		if len(resp.Events) == 0 {
+			// A progress notification: nothing to apply, but the view
+			// now reflects every revision up to this one.
+			f.advance(resp.Revision)
+			continue
+		}
 		f.h.Apply(resp)
 		f.advance(resp.Revision)
 	}
@@ -94,8 +146,9 @@ func (f *Follower) advance(rev int64) {
 // Wait blocks until the handler reflects revision rev, so that a write is
 // visible to the next request on this node before the write is acknowledged.
 // A Txn that touched nothing under the prefix still advances the store
-// revision; the follower only learns of revisions under its prefix, so callers
-// wait only for revisions of their own writes to it.
+// revision; the follower only learns of revisions under its prefix (and of
+// those a progress notification reports), so callers wait only for revisions
+// of their own writes to it, or ask a Progress store for progress.
 func (f *Follower) Wait(ctx context.Context, rev int64) error {
 	for {
 		f.mu.Lock()

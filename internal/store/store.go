@@ -54,7 +54,9 @@ type Event struct {
 }
 
 // WatchResponse carries the events of one revision, in order, or an error after
-// which the channel is closed.
+// which the channel is closed. A response with neither events nor an error is
+// a progress notification (only from a Progress store, when asked): every
+// change under the watched prefix at revisions up to Revision has been sent.
 type WatchResponse struct {
 	Revision int64
 	Events   []Event
@@ -77,4 +79,33 @@ type Store interface {
 	Watch(ctx context.Context, prefix string, fromRev int64) <-chan WatchResponse
 	// Close releases the store. Pending watches end.
 	Close() error
+}
+
+// Scanner is implemented by stores that can hand over a range one record at
+// a time instead of all at once: Follower.Load prefers it, so that loading a
+// large store never holds a copy of every record.
+type Scanner interface {
+	// Scan calls fn with every record whose key starts with prefix and that
+	// keep accepts (nil keeps all), in key order, from one snapshot, and
+	// returns the revision of that snapshot. kv.Value is valid only during
+	// the call: fn copies what it keeps. An error from fn stops the scan and
+	// is returned.
+	Scan(ctx context.Context, prefix string, keep func(key []byte) bool, fn func(kv KV) error) (int64, error)
+}
+
+// Progress is implemented by stores that other processes write too
+// (store/etcd). A node's view of such a store is only as current as its
+// watches, and a watch that has gone silent looks the same as one with
+// nothing to say; Progress lets a node confirm that its watches are current.
+// store/bolt does not implement it: only this process writes its file, so a
+// view of it is never behind anything this process acknowledged.
+type Progress interface {
+	// Revision returns the store's current revision, read linearizably: it
+	// is at least the revision of every write acknowledged before the call.
+	Revision(ctx context.Context) (int64, error)
+	// RequestProgress asks every watch of the store to send a progress
+	// notification (a WatchResponse with no events) once it has sent every
+	// change up to the revision the store is at. A watch that is catching
+	// up sends none; ask again.
+	RequestProgress(ctx context.Context) error
 }

@@ -131,6 +131,10 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 type Memory struct {
 	RSS  int64 // VmRSS: resident now, bytes
 	Peak int64 // VmHWM: the most resident so far, bytes
+	// Anon and File split RSS: the heap and runtime, and pages of mapped
+	// files (the store's memory map), which the kernel can drop and read
+	// again under memory pressure.
+	Anon, File int64
 }
 
 // ReadMemory reads the resident set size of process pid.
@@ -151,6 +155,10 @@ func ReadMemory(pid int) (Memory, error) {
 			dst = &m.RSS
 		case "VmHWM":
 			dst = &m.Peak
+		case "RssAnon":
+			dst = &m.Anon
+		case "RssFile":
+			dst = &m.File
 		default:
 			continue
 		}

@@ -437,18 +437,61 @@ func (k *Key) IsDefault() bool {
 // PrincipalExists reports whether an IAM user or role ARN names an entity of the
 // world: an entity, a user principal, or the role of a session principal.
 func (f *File) PrincipalExists(arn string) bool {
-	if _, ok := f.Entities[arn]; ok {
-		return true
+	_, ok := f.PrincipalID(arn)
+	return ok
+}
+
+// PrincipalID returns the unique id of the IAM user or role an ARN names in
+// the world, as saved key policies and grants bind it (IAM User Guide,
+// Principal element): the entity's id, else the id of the principal with
+// that ARN (for a role, the role part of a session principal's aws:userid);
+// ok is false when the ARN names no user or role of the world. Other ARNs
+// (account roots, sessions) are not bound: "" and true.
+func (f *File) PrincipalID(arn string) (string, bool) {
+	if id, ok := f.Entities[arn]; ok {
+		if id == "" {
+			id = derivedID(arn)
+		}
+		return id, true
 	}
-	for _, p := range f.Principals {
+	rest, _ := strings.CutPrefix(arn, "arn:aws:iam::")
+	_, res, _ := strings.Cut(rest, ":")
+	if !strings.HasPrefix(res, "user/") && !strings.HasPrefix(res, "role/") {
+		return "", true
+	}
+	for _, name := range sortedNames(f.Principals) {
+		p := f.Principals[name]
+		id, err := p.Identity(DefaultTime, KeyID)
+		if err != nil {
+			continue
+		}
 		switch {
 		case p.Type == "user" && p.ARN() == arn:
-			return true
+			return id.EntityID(), true
 		case p.Type == "session" && "arn:aws:iam::"+p.Account+":role/"+p.Name == arn:
-			return true
+			return id.EntityID(), true
 		}
 	}
-	return false
+	return "", false
+}
+
+// derivedID is the id Identity gives a user or role of that ARN.
+func derivedID(arn string) string {
+	rest, _ := strings.CutPrefix(arn, "arn:aws:iam::")
+	account, res, _ := strings.Cut(rest, ":")
+	if name, ok := strings.CutPrefix(res, "user/"); ok {
+		return uniqueID("AIDA", account+"/"+name)
+	}
+	return uniqueID("AROA", account+"/"+res[strings.LastIndex(res, "/")+1:])
+}
+
+func sortedNames(m map[string]*Principal) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ARN is the principal's ARN.

@@ -301,7 +301,8 @@ func (g *Gen) Request() *Request {
 	if !g.chance(5) {
 		r.Time = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	r.Single = append(r.Single, IdentityKeys(c, g.tags())...)
+	r.Tags = g.tags()
+	r.Single = append(r.Single, IdentityKeys(c, r.Tags)...)
 	add := func(name, value string) { r.Single = append(r.Single, Pair{name, value}) }
 	if c.Kind == "session" {
 		add("aws:TokenIssueTime", "2025-12-31T23:00:00Z")

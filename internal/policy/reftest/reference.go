@@ -93,6 +93,8 @@ type Request struct {
 	// Time is the request time: aws:CurrentTime and aws:EpochTime, unless
 	// Single sets them; zero: absent.
 	Time time.Time
+	// Tags are the caller's tags, which Single carries as aws:PrincipalTag/*.
+	Tags map[string]string
 }
 
 // Policy is a decoded policy document.

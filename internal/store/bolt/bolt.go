@@ -70,7 +70,10 @@ type pending struct {
 	lead   chan struct{} // receives when this call is to commit the queue
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store   = (*DB)(nil)
+	_ store.Scanner = (*DB)(nil)
+)
 
 // ErrLocked is returned by Open when another process has the file open: a
 // bbolt file has one user at a time, and Open gives up after five seconds.
@@ -160,6 +163,38 @@ func (d *DB) Range(ctx context.Context, prefix string) ([]store.KV, int64, error
 		return nil
 	})
 	return out, rev, d.wrap(err)
+}
+
+// Scan streams a range without copying values: kv.Value points into the
+// database's memory map and is valid only during fn.
+func (d *DB) Scan(ctx context.Context, prefix string, keep func(key []byte) bool, fn func(kv store.KV) error) (int64, error) {
+	var rev int64
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(metaBucket).Get(revKey); len(v) == 8 {
+			rev = int64(binary.BigEndian.Uint64(v))
+		}
+		c := tx.Bucket(kvBucket).Cursor()
+		p := []byte(prefix)
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			if keep != nil && !keep(k) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			kv := store.KV{Key: string(k), Value: []byte{}}
+			if len(v) >= 16 {
+				kv.CreateRev = int64(binary.BigEndian.Uint64(v[0:]))
+				kv.ModRev = int64(binary.BigEndian.Uint64(v[8:]))
+				kv.Value = v[16:len(v):len(v)]
+			}
+			if err := fn(kv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return rev, d.wrap(err)
 }
 
 func (d *DB) wrap(err error) error {

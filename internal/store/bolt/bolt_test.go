@@ -180,3 +180,71 @@ func TestGroupCommitIsolatesAFailingTransaction(t *testing.T) {
 		}
 	}
 }
+
+// loader is a store.Handler that keeps what it is given, by each path.
+type loader struct {
+	keepPrefix string
+	reset      []store.KV
+	loaded     []store.KV
+}
+
+func (l *loader) Reset(kvs []store.KV, _ int64) { l.reset = kvs }
+func (l *loader) Apply(store.WatchResponse)     {}
+func (l *loader) Keep(k []byte) bool            { return bytes.HasPrefix(k, []byte(l.keepPrefix)) }
+
+type streamLoader struct{ loader }
+
+func (l *streamLoader) LoadFrom(scan func(put func(store.KV)) error) error {
+	return scan(func(kv store.KV) {
+		kv.Value = bytes.Clone(kv.Value) // valid only during put
+		l.loaded = append(l.loaded, kv)
+	})
+}
+
+// Scan streams the records a filter keeps, from one snapshot; a follower
+// loads a Filter's records only, and a Loader's without a slice of them all.
+func TestScanAndFollowerLoad(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	rev, err := db.Txn(ctx, store.Txn{Puts: []store.KV{
+		{Key: "p/a/keep/1", Value: []byte("1")}, {Key: "p/a/skip/2", Value: []byte("2")},
+		{Key: "p/b/keep/3", Value: []byte("3")}, {Key: "q/keep/4", Value: []byte("4")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	got, err := db.Scan(ctx, "p/", func(k []byte) bool { return bytes.Contains(k, []byte("/keep/")) }, func(kv store.KV) error {
+		seen = append(seen, kv.Key+"="+string(kv.Value))
+		if kv.ModRev != rev || kv.CreateRev != rev {
+			t.Errorf("%s: revisions %d, %d; want %d", kv.Key, kv.CreateRev, kv.ModRev, rev)
+		}
+		return nil
+	})
+	if err != nil || got != rev || fmt.Sprint(seen) != "[p/a/keep/1=1 p/b/keep/3=3]" {
+		t.Fatalf("Scan = %v, %d, %v", seen, got, err)
+	}
+	stop := fmt.Errorf("stop")
+	if _, err := db.Scan(ctx, "", nil, func(store.KV) error { return stop }); err != stop {
+		t.Fatalf("Scan returned %v, want fn's error", err)
+	}
+
+	f := &loader{keepPrefix: "p/a/"}
+	if err := store.NewFollower(db, "p/", f).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.reset) != 2 || f.reset[0].Key != "p/a/keep/1" || string(f.reset[1].Value) != "2" {
+		t.Fatalf("a Filter's Reset got %+v", f.reset)
+	}
+	sl := &streamLoader{loader{keepPrefix: "p/"}}
+	if err := store.NewFollower(db, "p/", sl).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sl.reset != nil || len(sl.loaded) != 3 || string(sl.loaded[2].Value) != "3" {
+		t.Fatalf("a Loader got Reset %+v and LoadFrom %+v", sl.reset, sl.loaded)
+	}
+}

@@ -82,8 +82,12 @@
 //   - etcd limits one transaction to --max-txn-ops operations (128 by
 //     default) and --max-request-bytes (1.5 MiB); raise them if a Txn is
 //     refused for its size.
-//   - A node cut off from etcd keeps serving reads from its last view and
-//     fails writes until it reconnects.
+//   - Currency: Revision is a linearizable read of etcd's revision, and
+//     RequestProgress makes each watch send a progress notification (a
+//     response with no events) once it has delivered everything up to its
+//     member's revision. Together they confirm that a view is current
+//     (internal/health's fence); a node whose view cannot be confirmed
+//     within its bound refuses requests until it can.
 //   - The audit log is per node (each event names its node); GetKeyLastUsage
 //     reads the usage records every node flushes to the store (internal/usage).
 package etcd

@@ -13,6 +13,8 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/trentkms/trent/internal/store"
 )
@@ -58,7 +60,10 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Progress = (*Store)(nil)
+)
 
 // Open connects to the etcd cluster at endpoints ("host:port", or a URL
 // with an http or https scheme) and checks, within the dial timeout, that
@@ -86,6 +91,13 @@ func Open(ctx context.Context, endpoints []string, o Options) (*Store, error) {
 		// forever instead of moving to another endpoint.
 		DialKeepAliveTime:    10 * time.Second,
 		DialKeepAliveTimeout: 5 * time.Second,
+		// gRPC's default reconnection backoff grows to two minutes, so a
+		// node would stay fenced (internal/health) that long after etcd
+		// came back; reconnect within a couple of seconds instead.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: o.DialTimeout,
+		})},
 	}
 	if o.TLS != nil {
 		if (o.TLS.Cert == "") != (o.TLS.Key == "") {

@@ -24,6 +24,10 @@ const noLeaderPause = 500 * time.Millisecond
 // a response only at revision boundaries unless asked to fragment, which
 // Watch does not), so a response never holds part of a transaction.
 //
+// After RequestProgress, a watch that has sent everything up to the
+// revision of the member serving it sends a progress notification: a
+// response with no events and that revision.
+//
 // The watch requires a leader: an etcd member that is cut off from its
 // cluster ends it rather than leaving it silent. Watch then watches again,
 // after a short pause, from the last revision it sent, so an election is
@@ -97,6 +101,19 @@ func (s *Store) watch(ctx context.Context, prefix string, last *int64, out chan<
 			}
 			return fmt.Errorf("etcd watch %s: %w", prefix, err)
 		}
+		if wr.IsProgressNotify() {
+			// Sent by etcd after every event up to the revision it names
+			// (only when asked, by RequestProgress): the reader's view is
+			// current to that revision, and a resumed watch may start
+			// after it.
+			if rev := wr.Header.Revision; rev > *last {
+				if !send(ctx, out, store.WatchResponse{Revision: rev}) {
+					return ctx.Err()
+				}
+				*last = rev
+			}
+			continue
+		}
 		// Events arrive in revision order; cut them into one response per
 		// revision.
 		evs := wr.Events
@@ -135,4 +152,35 @@ func send(ctx context.Context, out chan<- store.WatchResponse, r store.WatchResp
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// Revision returns etcd's current revision by a linearizable read (a quorum
+// read through the leader): every transaction acknowledged before the call
+// is at or below it.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	resp, err := s.cli.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	if err != nil {
+		return 0, s.wrap("revision", err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// RequestProgress asks the etcd member serving this store's watches for a
+// progress notification on each of them. etcd answers only when every watch
+// of the stream has caught up with the member, and sends it on the stream
+// after the events before it, so the notification's revision is a promise
+// that the watch has delivered everything up to it.
+func (s *Store) RequestProgress(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	// Watches run on the gRPC stream of their context's metadata; the
+	// request must carry the same (WithRequireLeader) to reach them.
+	if err := s.cli.RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil {
+		return s.wrap("request progress", err)
+	}
+	return nil
 }

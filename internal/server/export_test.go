@@ -1,0 +1,4 @@
+package server
+
+// NewRequestID is newRequestID, for tests.
+var NewRequestID = newRequestID
