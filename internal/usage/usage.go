@@ -51,8 +51,9 @@ import (
 const (
 	keysPrefix       = "usage/keys/"
 	trackingStartKey = "usage/tracking-start"
-	// batchSize bounds the keys one transaction writes.
-	batchSize = 128
+	// batchSize bounds the keys one transaction writes: within etcd's
+	// default --max-txn-ops (128), counting a compare and a put per key.
+	batchSize = 64
 	// maxConflicts is how often a batch is retried when another node wrote
 	// one of its records meanwhile.
 	maxConflicts = 8
