@@ -182,6 +182,11 @@ func TestConfigCheckValues(t *testing.T) {
 		{"bad seal", "seal: vault\n", "--seal"},
 		{"bad store", "store: redis://x\n", "--store"},
 		{"TLS key without certificate", "tls-key: k.pem\n", "--tls-cert and --tls-key go together"},
+		{"OTLP endpoint without a scheme", "otlp-endpoint: collector:4317\n", "--otlp-endpoint"},
+		{"sample ratio above 1", "trace-sample-ratio: 2\n", "--trace-sample-ratio"},
+		{"negative audit size", "audit-max-size: -1\n", "--audit-max-size"},
+		{"flush interval too short", "usage-flush-interval: 10ms\n", "--usage-flush-interval"},
+		{"node id with a space", "node-id: a b\n", "--node-id"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := newConfigCmd()

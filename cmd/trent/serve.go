@@ -31,6 +31,7 @@ import (
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/server"
 	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/trace"
 	"github.com/trentkms/trent/internal/usage"
 )
 
@@ -257,6 +258,24 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return err
 	}
 	defer st.Close()
+	// Traces, when an OTLP collector is named: the store is wrapped so that
+	// its writes are spans of the requests that make them.
+	var tracer *trace.Tracer
+	if c.extra.otlpEndpoint != "" {
+		var shutdown func(context.Context) error
+		tracer, shutdown, err = trace.Setup(ctx, trace.OTLP{Endpoint: c.extra.otlpEndpoint, SampleRatio: c.extra.traceSampleRatio, Version: buildVersion(), Node: p.nodeID(ln.Addr())})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := shutdown(sctx); err != nil {
+				log.Warn("traces: last export", "err", err)
+			}
+		}()
+		st = trace.Store(st)
+	}
 	if _, err := st.Get(ctx, backup.IncompleteKey); err == nil {
 		return errors.New("a restore into this store did not finish: run trent restore --replace again")
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -427,7 +446,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return float64(st.Recorded - st.Written)
 	}})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_queue_waits_total", Help: "Times a request waited for room in the audit queue.", Value: func() float64 { return float64(auditLog.Stats().Waits) }})
-	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg})
+	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg, Tracer: tracer})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/trace"
 )
 
 // servePlan is a serveConfig that passed check: everything trent serve can
@@ -117,6 +118,14 @@ func (c serveConfig) check() (*servePlan, error) {
 		return nil, fmt.Errorf("--node-id %q: want at most 128 printable characters, without spaces", c.extra.nodeID)
 	}
 	p.nodeName = c.extra.nodeID
+	if c.extra.otlpEndpoint != "" {
+		if err := trace.CheckEndpoint(c.extra.otlpEndpoint); err != nil {
+			return nil, fmt.Errorf("--otlp-endpoint %q: %w", c.extra.otlpEndpoint, err)
+		}
+	}
+	if r := c.extra.traceSampleRatio; r < 0 || r > 1 {
+		return nil, fmt.Errorf("--trace-sample-ratio %v: want a share between 0 and 1", r)
+	}
 	return p, nil
 }
 
@@ -137,13 +146,14 @@ func (p *servePlan) nodeID(listen net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-// logger is the server's log, in the chosen format on w.
+// logger is the server's log, in the chosen format on w. A line logged with
+// a traced request's context carries its trace_id and span_id.
 func (p *servePlan) logger(w io.Writer) *slog.Logger {
 	o := &slog.HandlerOptions{Level: p.level}
 	if p.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, o))
+		return slog.New(trace.LogHandler(slog.NewJSONHandler(w, o)))
 	}
-	return slog.New(slog.NewTextHandler(w, o))
+	return slog.New(trace.LogHandler(slog.NewTextHandler(w, o)))
 }
 
 // makeDataDir creates dir (0700) and returns a function that removes what it

@@ -20,6 +20,8 @@ type serveExtras struct {
 	nodeID                    string
 	auditMaxMiB               int64
 	usageFlush                time.Duration
+	otlpEndpoint              string
+	traceSampleRatio          float64
 }
 
 func (o *serveExtras) register(f *pflag.FlagSet) {
@@ -28,12 +30,14 @@ func (o *serveExtras) register(f *pflag.FlagSet) {
 	f.StringVar(&o.logFormat, "log-format", envOr("TRENT_LOG_FORMAT", "text"), "the server log's format: text (key=value) or json (one object a line) [TRENT_LOG_FORMAT]")
 	f.StringVar(&o.nodeID, "node-id", envOr("TRENT_NODE_ID", ""), "this node's name in audit events (trentNode) and usage records; default <hostname>:<port of --listen> [TRENT_NODE_ID]")
 	f.Int64Var(&o.auditMaxMiB, "audit-max-size", 100, "rotate the audit log file when it reaches this many MiB (0: only on SIGHUP); SIGHUP always rotates [TRENT_AUDIT_MAX_SIZE]")
+	f.StringVar(&o.otlpEndpoint, "otlp-endpoint", envOr("TRENT_OTLP_ENDPOINT", ""), "send OpenTelemetry traces to this OTLP/gRPC collector, http://host:4317 or https://host:4317; empty: no tracing [TRENT_OTLP_ENDPOINT]")
+	f.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 1, "with --otlp-endpoint, the share of requests traced, 0 to 1 [TRENT_TRACE_SAMPLE_RATIO]")
 	f.DurationVar(&o.usageFlush, "usage-flush-interval", usage.DefaultInterval, "how often this node writes the last use of each key it served to the store, for GetKeyLastUsage on every node [TRENT_USAGE_FLUSH_INTERVAL]")
 }
 
 // numericFlags are the flags whose variables settle applies, since a number
 // or duration cannot be a default read with envOr.
-var numericFlags = []string{"audit-max-size", "usage-flush-interval"}
+var numericFlags = []string{"audit-max-size", "usage-flush-interval", "trace-sample-ratio"}
 
 // settleNumeric sets each flag of numericFlags from its variable, unless the
 // command line set it; a value the flag refuses is an error.

@@ -50,6 +50,14 @@ func version() string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
+// buildVersion is the module version alone, for telemetry.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",

@@ -85,6 +85,9 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 		return authz.KeyDecision{}, err
 	}
 	var d authz.KeyDecision
+	if sp := c.Trace.Child("kms.Authorize"); sp.Recording() {
+		defer endAuthorizeSpan(sp, k, a, &d)
+	}
 	if a.retire != nil {
 		d = s.decideRetire(c, id, k, a)
 	} else {
@@ -100,7 +103,7 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 	}
 	action := a.actionName()
 	msg := d.Reason.Message(id.ARN, action, k.arn)
-	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "key", k.arn, "reason", msg, "statement", d.Statement, "sid", d.Sid)
+	s.log.InfoContext(c.Trace.Context(), "kms: access denied", "caller", id.ARN, "action", action, "key", k.arn, "reason", msg, "statement", d.Statement, "sid", d.Sid)
 	return d, accessDenied(msg)
 }
 
