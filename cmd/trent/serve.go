@@ -287,6 +287,11 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP rotates the audit log once it is open; caught from here on so
+	// that one sent earlier (while sealed) does not end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	// Health probes answer from the start, sealed or not (ops.go).
 	readiness := health.NewReadiness(st)
@@ -474,9 +479,6 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}()
 	// SIGHUP rotates the audit log: after logrotate moved it, or to start a
 	// new file now.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
