@@ -27,7 +27,18 @@ require (
 	go.yaml.in/yaml/v3 v3.0.4
 )
 
-require github.com/go-jose/go-jose/v4 v4.1.9
+require (
+	github.com/beevik/etree v1.7.0
+	github.com/go-jose/go-jose/v4 v4.1.9
+	github.com/pquerna/otp v1.5.0
+	github.com/russellhaering/gosaml2 v0.12.0
+	github.com/russellhaering/goxmldsig v1.6.1
+)
+
+require (
+	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
+	github.com/mattermost/xml-roundtrip-validator v0.1.0 // indirect
+)
 
 require (
 	github.com/aws/aws-cryptographic-material-providers-library/releases/go/dynamodb v0.4.0 // indirect

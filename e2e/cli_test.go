@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -25,7 +26,7 @@ func TestAWSCLIIdentities(t *testing.T) { runCLIScript(t, "cli_identity_test.sh"
 
 func runCLIScript(t *testing.T, script string) {
 	if _, err := os.Stat(awsCLI); err != nil {
-		t.Skipf("AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
+		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
 	}
 	srv := testserver.Start(t, testserver.Options{})
 

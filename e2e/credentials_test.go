@@ -15,7 +15,7 @@ import (
 // information is included with the request" and "cannot call AWS STS API
 // operations except AssumeRole or GetCallerIdentity" (IAM User Guide,
 // id_credentials_temp_request: Comparing the AWS STS API operations; STS API
-// reference, GetSessionToken). Trent has no MFA, so every IAM call is refused
+// reference, GetSessionToken). Without MFA every IAM call is refused
 // as IAM refuses them: InvalidClientTokenId, "The security token included in
 // the request is invalid" (IAM's answer recorded in aws/aws-cli#8918 and
 // 99designs/aws-vault#1056). Other services (KMS) still accept them.

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -40,10 +41,10 @@ func softHSMTokens(t *testing.T, pin string, tokens ...[2]string) []string {
 	t.Helper()
 	util, err := exec.LookPath("softhsm2-util")
 	if err != nil {
-		t.Skip("softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): ", err)
+		testenv.Missing(t, "softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): %v", err)
 	}
 	if _, err := os.Stat(softHSMModule); err != nil {
-		t.Skip("softhsm2 is not installed: ", err)
+		testenv.Missing(t, "softhsm2 is not installed: %v", err)
 	}
 	dir := t.TempDir()
 	tokenDir := filepath.Join(dir, "tokens")

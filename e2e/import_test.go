@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -125,7 +126,7 @@ func opensslWrap(t *testing.T, dir string, wrappingKey []byte, material string) 
 
 func TestInteropImportWrappedByOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not installed")
+		testenv.Missing(t, "openssl is not installed")
 	}
 	srv := testserver.Start(t, testserver.Options{})
 	c := kms.NewFromConfig(srv.Config(""))

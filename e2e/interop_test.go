@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -25,7 +26,7 @@ func openssl(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("openssl is not installed")
+		testenv.Missing(t, "openssl is not installed")
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
@@ -67,7 +68,7 @@ func publicPEM(t *testing.T, c *kms.Client, keyID *string, dir, name string) []b
 
 func TestInteropOpenSSLVerifiesSignatures(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not installed")
+		testenv.Missing(t, "openssl is not installed")
 	}
 	srv := testserver.Start(t, testserver.Options{})
 	c := kms.NewFromConfig(srv.Config(""))
@@ -114,7 +115,7 @@ func TestInteropOpenSSLVerifiesSignatures(t *testing.T) {
 
 func TestInteropOpenSSLEncryptsTrentDecrypts(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not installed")
+		testenv.Missing(t, "openssl is not installed")
 	}
 	srv := testserver.Start(t, testserver.Options{})
 	c := kms.NewFromConfig(srv.Config(""))
@@ -149,7 +150,7 @@ func TestInteropOpenSSLEncryptsTrentDecrypts(t *testing.T) {
 
 func TestInteropECDHMatchesOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not installed")
+		testenv.Missing(t, "openssl is not installed")
 	}
 	srv := testserver.Start(t, testserver.Options{})
 	c := kms.NewFromConfig(srv.Config(""))

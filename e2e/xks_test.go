@@ -19,6 +19,7 @@ import (
 
 	"github.com/trentkms/trent/internal/keystore/xks"
 	"github.com/trentkms/trent/internal/keystore/xks/xksproxy"
+	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -30,7 +31,7 @@ func xksProxy(t *testing.T, p *xksproxy.Proxy) []string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:443")
 	if err != nil {
-		t.Skip("an XKS proxy needs 127.0.0.1:443: ", err)
+		testenv.Missing(t, "an XKS proxy needs 127.0.0.1:443: %v", err)
 	}
 	srv := httptest.NewUnstartedServer(p)
 	srv.Listener.Close()

@@ -58,8 +58,10 @@ type adminSocket struct {
 	unseal func(ctx context.Context, passphrase []byte) error
 	busy   chan struct{}
 	st     store.Store // for backups
-	log    *slog.Logger
-	srv    *http.Server
+	// rootkey serves trent rootkey once the node is unsealed (rootkey.go).
+	rootkey atomic.Pointer[rootkeyAdmin]
+	log     *slog.Logger
+	srv     *http.Server
 }
 
 // listenAdmin listens on the socket at path, replacing a stale socket that
@@ -98,6 +100,7 @@ func (a *adminSocket) serve(ln net.Listener) {
 	mux.HandleFunc("GET /v1/status", a.status)
 	mux.HandleFunc("POST /v1/unseal", a.unsealHandler)
 	mux.HandleFunc("GET /v1/backup", a.backupHandler)
+	a.rootkeyRoutes(mux)
 	a.srv = &http.Server{
 		Handler:           a.peerCheck(mux),
 		ReadHeaderTimeout: 10 * time.Second,

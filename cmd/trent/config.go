@@ -53,6 +53,8 @@ func envName(flag string) string {
 		return "TRENT_ENDPOINTS"
 	case "hsm":
 		return "TRENT_HSMS"
+	case "quota":
+		return "TRENT_QUOTAS"
 	}
 	return "TRENT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
@@ -250,6 +252,10 @@ certificate, endpoint policies), which are read.`,
 				return err
 			}
 			if _, err := c.check(); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			// Health, fencing and quota settings (ops.go).
+			if err := c.ops.fromEnv(fs); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			keys := make([]string, 0, len(entries))

@@ -81,7 +81,7 @@ func TestEveryFlagHasItsVariable(t *testing.T) {
 		if f.Name == "help" {
 			return
 		}
-		if !strings.Contains(f.Usage, "["+envName(f.Name)) {
+		if !regexp.MustCompile(`\[` + envName(f.Name) + `[\],]`).MatchString(f.Usage) {
 			t.Errorf("--%s: its help does not name %s", f.Name, envName(f.Name))
 		}
 	})
@@ -187,6 +187,7 @@ func TestConfigCheckValues(t *testing.T) {
 		{"negative audit size", "audit-max-size: -1\n", "--audit-max-size"},
 		{"flush interval too short", "usage-flush-interval: 10ms\n", "--usage-flush-interval"},
 		{"node id with a space", "node-id: a b\n", "--node-id"},
+		{"a quota that is not one", "quota: [Encrypt=fast]\n", "--quota"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := newConfigCmd()

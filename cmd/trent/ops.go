@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,12 +20,20 @@ import (
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
+	"github.com/trentkms/trent/internal/quota"
 	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/tlsreload"
 )
 
 type opsFlags struct {
 	staleBound     time.Duration
 	healthOnListen bool
+	quotaScale     float64
+	quotas         []string
+	tlsClientCA    string
+	// limiter is made from quotaScale and quotas by fromEnv: nil when
+	// quotas are off.
+	limiter *quota.Limiter
 }
 
 func (o *opsFlags) register(f *pflag.FlagSet) {
@@ -32,6 +41,12 @@ func (o *opsFlags) register(f *pflag.FlagSet) {
 		"with etcd: refuse requests (503, retryable) once the view has not been confirmed current for this long [TRENT_STALE_BOUND]")
 	f.BoolVar(&o.healthOnListen, "health-on-listen", false,
 		"also answer GET /healthz and /readyz on the API listener (always on --metrics-listen) [TRENT_HEALTH_ON_LISTEN]")
+	f.Float64Var(&o.quotaScale, "quota-scale", 1,
+		"multiply every request quota by this: this node's share of the deployment's (1/N for N nodes); 0 turns quotas off [TRENT_QUOTA_SCALE]")
+	f.StringArrayVar(&o.quotas, "quota", nil,
+		"override a request quota, NAME=requests-per-second before --quota-scale (symmetric, rsa, ecc, sm, ml-dsa, custom-key-store, GenerateDataKeyPair:SPEC or an operation such as CreateKey); repeatable [TRENT_QUOTAS, comma-separated]")
+	f.StringVar(&o.tlsClientCA, "tls-client-ca", os.Getenv("TRENT_TLS_CLIENT_CA"),
+		"PEM bundle of the CAs whose client certificates the HTTPS listeners require (mutual TLS); reloaded when it changes; needs --tls-cert [TRENT_TLS_CLIENT_CA]")
 }
 
 // fromEnv reads the environment variables of the flags not given on the
@@ -51,6 +66,16 @@ func (o *opsFlags) fromEnv(f *pflag.FlagSet) error {
 		}
 		o.healthOnListen = b
 	}
+	if v := os.Getenv("TRENT_QUOTA_SCALE"); v != "" && !f.Changed("quota-scale") {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("TRENT_QUOTA_SCALE: %w", err)
+		}
+		o.quotaScale = x
+	}
+	if v := os.Getenv("TRENT_QUOTAS"); v != "" && !f.Changed("quota") {
+		o.quotas = splitList(v)
+	}
 	return o.check()
 }
 
@@ -60,7 +85,39 @@ func (o *opsFlags) check() error {
 	if o.staleBound < time.Second {
 		return fmt.Errorf("--stale-bound %s: at least 1s", o.staleBound)
 	}
+	rates, err := quota.ParseRates(o.quotas)
+	if err != nil {
+		return fmt.Errorf("--quota: %w", err)
+	}
+	switch {
+	case o.quotaScale < 0:
+		return fmt.Errorf("--quota-scale %g: want 0 (off) or more", o.quotaScale)
+	case o.quotaScale == 0:
+		if len(rates) > 0 {
+			return errors.New("--quota is given but --quota-scale 0 turns quotas off")
+		}
+		o.limiter = nil
+	default:
+		if o.limiter, err = quota.New(quota.Options{Scale: o.quotaScale, Rates: rates}); err != nil {
+			return fmt.Errorf("--quota-scale: %w", err)
+		}
+	}
 	return nil
+}
+
+// tls loads the TLS files, if any, for reloading (internal/tlsreload).
+func (o *opsFlags) tls(certFile, keyFile string, log *slog.Logger) (*tlsreload.Reloader, error) {
+	if certFile == "" {
+		if o.tlsClientCA != "" {
+			return nil, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+		}
+		return nil, nil
+	}
+	r, err := tlsreload.New(certFile, keyFile, tlsreload.Options{ClientCA: o.tlsClientCA, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return r, nil
 }
 
 // startFence makes the fence over the views of ids and k and confirms them

@@ -179,7 +179,19 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return err
 	}
 	log := p.logger(os.Stderr)
-	dataDir, sealSpec, specs, tlsConfig, scheme := p.dataDir, p.sealSpec, p.endpoints, p.tlsConfig, p.scheme
+	dataDir, sealSpec, specs := p.dataDir, p.sealSpec, p.endpoints
+	scheme := "http"
+	var tlsConfig *tls.Config
+	// The certificate, key and client CA are reloaded when they change
+	// (tlsFiles.Run, below), so a renewal needs no restart.
+	tlsFiles, err := c.ops.tls(c.tlsCert, c.tlsKey, log)
+	if err != nil {
+		return err
+	}
+	if tlsFiles != nil {
+		tlsConfig = tlsFiles.Config()
+		scheme = "https"
+	}
 
 	// Bind every listener before anything is written: a port in use fails
 	// the start with nothing left behind. The listeners open before the
@@ -292,6 +304,9 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	if tlsFiles != nil {
+		go tlsFiles.Run(ctx) // ends with ctx; it never fails otherwise
+	}
 
 	// Health probes answer from the start, sealed or not (ops.go).
 	readiness := health.NewReadiness(st)
@@ -412,6 +427,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}
 	bootstrapped = true
 	sealer, ids := u.sealer, u.ids
+	startRootkey(ctx, adm, st, sealer, sealSpec, log)
 	credFile := filepath.Join(dataDir, "credentials")
 	if u.boot.CreatedKey {
 		if err := writeCredentials(credFile, u.boot.AccessKeyID, u.boot.SecretAccessKey, c.regions[0]); err != nil {
@@ -451,7 +467,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return float64(st.Recorded - st.Written)
 	}})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_queue_waits_total", Help: "Times a request waited for room in the audit queue.", Value: func() float64 { return float64(auditLog.Stats().Waits) }})
-	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg, Tracer: tracer})
+	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg, Tracer: tracer, Quota: c.ops.limiter})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,8 +26,6 @@ type servePlan struct {
 	logFormat string
 	sealSpec  sealSpec
 	endpoints []endpointSpec
-	scheme    string
-	tlsConfig *tls.Config
 	// out is where the banner and the listener addresses go: standard
 	// output, unless the audit log goes there as JSON lines.
 	out           io.Writer
@@ -40,7 +37,7 @@ type servePlan struct {
 // certificate, endpoint policies) but creates nothing. trent serve runs it
 // first, and trent config check runs only it.
 func (c serveConfig) check() (*servePlan, error) {
-	p := &servePlan{scheme: "http"}
+	p := &servePlan{}
 	if err := p.level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
@@ -87,13 +84,10 @@ func (c serveConfig) check() (*servePlan, error) {
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
-	if c.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
-		if err != nil {
-			return nil, fmt.Errorf("TLS: %w", err)
-		}
-		p.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		p.scheme = "https"
+	// The files are read here to check them; serve reads them again into
+	// the reloader it runs (ops.go).
+	if _, err := c.ops.tls(c.tlsCert, c.tlsKey, slog.New(slog.DiscardHandler)); err != nil {
+		return nil, err
 	}
 	if err := c.store.check(); err != nil {
 		return nil, err

@@ -210,6 +210,8 @@ func userIdentity(id *authz.Identity) UserIdentity {
 		u.Type, u.UserName = "IAMUser", id.Name
 	case authz.AssumedRoleType:
 		u.Type = "AssumedRole"
+	case authz.FederatedUserType:
+		u.Type = "FederatedUser"
 	default:
 		u.Type = "Unknown"
 	}

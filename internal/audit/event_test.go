@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/testenv"
 )
 
 const guideDir = "../../../shared/docs/aws-kms-developer-guide"
@@ -23,7 +24,7 @@ func examples(t *testing.T, page string) []map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(guideDir, page))
 	if err != nil {
-		t.Skipf("KMS Developer Guide not available: %v", err)
+		testenv.Missing(t, "KMS Developer Guide not available: %v", err)
 	}
 	var out []map[string]any
 	blocks := strings.Split(string(b), "```")

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -42,7 +43,7 @@ func loadModel(t *testing.T) *model {
 	t.Helper()
 	b, err := os.ReadFile(modelPath)
 	if err != nil {
-		t.Skipf("KMS API model not available: %v", err)
+		testenv.Missing(t, "KMS API model not available: %v", err)
 	}
 	var m model
 	if err := json.Unmarshal(b, &m); err != nil {

@@ -190,12 +190,22 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 			add("kms:RetiringPrincipal", g.Retiring)
 		}
 		add("kms:GrantOperations", g.Operations...)
+		// kms:EncryptionContext:* and kms:EncryptionContextKeys describe
+		// the grant's encryption context constraint (conditions-kms.md
+		// lists CreateGrant among their operations).
+		var constraint map[string]string
 		switch {
 		case g.Constraints == nil:
 		case g.Constraints.EncryptionContextEquals != nil:
 			add("kms:GrantConstraintType", "EncryptionContextEquals")
+			constraint = g.Constraints.EncryptionContextEquals
 		case g.Constraints.EncryptionContextSubset != nil:
 			add("kms:GrantConstraintType", "EncryptionContextSubset")
+			constraint = g.Constraints.EncryptionContextSubset
+		}
+		for ek, ev := range constraint {
+			keys.SetOne("kms:EncryptionContext:"+ek, ev)
+			add("kms:EncryptionContextKeys", ek)
 		}
 	}
 	if r.Bypass {
@@ -224,7 +234,9 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 	if !k.IsDefault() {
 		doc = corpus.Expand(k.Policy, corpus.KeyID)
 	}
-	kp, err := policy.Compile(doc, policy.Options{Kind: policy.ResourceKind})
+	// Saved key policies are bound to the entities they named then, as KMS
+	// binds them (kms.PrincipalResolver).
+	kp, err := policy.Compile(doc, policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: f.Bindings(doc)})
 	if err != nil {
 		return outcome{}, fmt.Errorf("key %s policy: %w", c.Key, err)
 	}
@@ -245,7 +257,7 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 	var grants []*authz.Grant
 	for _, g := range f.Grants {
 		if g.Key == c.Key {
-			grants = append(grants, authzGrant(g))
+			grants = append(grants, authzGrant(f, g))
 		}
 	}
 	d := authz.DecideKey(&authz.KeyRequest{
@@ -256,9 +268,13 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 }
 
 // authzGrant is a corpus grant as KMS keeps it for authorization: a grantee
-// given as an account id means the account (KMS Developer Guide, grants.md).
-func authzGrant(g *corpus.Grant) *authz.Grant {
+// given as an account id means the account (KMS Developer Guide, grants.md);
+// a user or role grantee is bound to the entity it named when the grant was
+// created.
+func authzGrant(f *corpus.File, g *corpus.Grant) *authz.Grant {
 	out := &authz.Grant{ID: g.Name, GranteePrincipal: principalARN(g.Grantee), RetiringPrincipal: principalARN(g.Retiring), Operations: g.Operations}
+	out.GranteeID, _ = f.PrincipalID(out.GranteePrincipal)
+	out.RetiringID, _ = f.PrincipalID(out.RetiringPrincipal)
 	if c := g.Constraints; c != nil {
 		out.ContextEquals, out.ContextSubset, out.SourceArn = c.EncryptionContextEquals, c.EncryptionContextSubset, c.SourceArn
 		out.HasConstraints = c.EncryptionContextEquals != nil || c.EncryptionContextSubset != nil || c.SourceArn != ""

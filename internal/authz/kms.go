@@ -10,6 +10,9 @@ import (
 type Grant struct {
 	ID               string
 	GranteePrincipal string // an ARN: account root, user, role or assumed-role session
+	// GranteeID is the unique id a user or role GranteePrincipal was bound to
+	// when the grant was created; "" when it named no entity then.
+	GranteeID string
 	// GranteeServicePrincipal, instead of GranteePrincipal, is a service
 	// principal: the grant is for that registered service acting for
 	// itself (CreateGrant, GranteeServicePrincipal).
@@ -25,6 +28,7 @@ type Grant struct {
 	SourceArn         string
 	HasConstraints    bool
 	RetiringPrincipal string
+	RetiringID        string // as GranteeID, for RetiringPrincipal
 }
 
 // Allows reports whether the grant gives the caller the operation with this
@@ -42,7 +46,7 @@ func (g *Grant) AllowsRequest(r *KeyRequest) bool {
 }
 
 func (g *Grant) allows(id *Identity, operation string, ec map[string]string, sourceARN string) bool {
-	if !granteeMatches(g.GranteePrincipal, id) && !ServiceIs(g.GranteeServicePrincipal, id) {
+	if !GrantPrincipalIs(g.GranteePrincipal, g.GranteeID, id) && !ServiceIs(g.GranteeServicePrincipal, id) {
 		return false
 	}
 	found := false
@@ -129,22 +133,50 @@ func ContextEquals(want, ec map[string]string) bool {
 	return true
 }
 
-// granteeMatches: a grant to a principal covers that principal; a grant to a
-// role covers the role's sessions, as a role ARN does in a policy.
-func granteeMatches(grantee string, id *Identity) bool {
-	if grantee == id.ARN {
-		return true
+// GrantPrincipalIs reports whether a grant's grantee or retiring principal
+// names the caller. A user or role ARN names the entity it was bound to when
+// the grant was created (boundID), as a saved policy does: the user with that
+// unique id, or the role with that id and its sessions, never an entity
+// created later under the same name (IAM User Guide, Principal element, "IAM
+// role principals", "IAM user principals"); bound to nothing, it names no
+// one. Other principals (account root, assumed-role session) name the caller
+// with that ARN.
+func GrantPrincipalIs(principal, boundID string, id *Identity) bool {
+	if principal == "" {
+		return false
 	}
-	if id.Type == AssumedRoleType && id.RoleARN != "" {
-		if grantee == id.RoleARN {
-			return true
-		}
-		// A role ARN written without its path still names the role.
-		if i := strings.LastIndexByte(id.RoleARN, '/'); i >= 0 && grantee == "arn:aws:iam::"+id.Account+":role/"+id.RoleARN[i+1:] {
-			return true
-		}
+	if entityKind(principal) != "" {
+		return boundID != "" && boundID == id.EntityID()
 	}
-	return false
+	return principal == id.ARN
+}
+
+// entityKind says whether an ARN (arn:partition:iam::account:user/… or
+// role/…) names an IAM user ("user") or role ("role"), which grants and saved
+// policies bind to unique ids, or neither (""). It does not allocate: grants
+// are matched on the request path.
+func entityKind(principal string) string {
+	rest, ok := strings.CutPrefix(principal, "arn:")
+	if !ok {
+		return ""
+	}
+	i := strings.IndexByte(rest, ':')
+	if i < 0 {
+		return ""
+	}
+	if rest, ok = strings.CutPrefix(rest[i+1:], "iam::"); !ok {
+		return ""
+	}
+	if i = strings.IndexByte(rest, ':'); i < 0 {
+		return ""
+	}
+	switch res := rest[i+1:]; {
+	case strings.HasPrefix(res, "user/"):
+		return "user"
+	case strings.HasPrefix(res, "role/"):
+		return "role"
+	}
+	return ""
 }
 
 // ServiceIs reports whether a service principal names the caller: a
@@ -215,13 +247,46 @@ func DecideKey(r *KeyRequest) KeyDecision {
 		return KeyDecision{Decision: d.Decision, By: "key-policy"}
 	case d.Allowed():
 		return KeyDecision{Decision: d.Decision, By: "iam"}
-	case d.Reason.final():
+	case d.Reason.Final():
 		return KeyDecision{Decision: d.Decision}
 	}
+	limited := Allowed
 	for _, g := range r.Grants {
-		if g.AllowsRequest(r) {
-			return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
+		if !g.AllowsRequest(r) {
+			continue
 		}
+		if why := roleGrantLimits(id, req, g); why != Allowed {
+			limited = why
+			continue
+		}
+		return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
+	}
+	if limited != Allowed {
+		return KeyDecision{Decision: Decision{Reason: limited, Statement: -1}}
 	}
 	return KeyDecision{Decision: d.Decision}
+}
+
+// roleGrantLimits applies to a grant whose grantee is a role, used by a
+// session of the role, what limits a resource-based policy naming the role
+// ARN: the session's permissions boundary and session policies, whose
+// implicit deny it does not lift (reference_policies_evaluation-logic.md,
+// resource-based policies: an IAM role ARN "is limited by an implicit deny in
+// a permissions boundary or session policy"; access_policies.md, session
+// policies). KMS documents no rule of its own for grants; a grant to the
+// session's own ARN grants to the session directly. Explicit denies were
+// decided before any grant is looked at.
+func roleGrantLimits(id *Identity, req *policy.Request, g *Grant) Reason {
+	if id.Type != AssumedRoleType || entityKind(g.GranteePrincipal) != "role" {
+		return Allowed
+	}
+	if id.Boundary != nil && id.Boundary.Decide(req).Decision != policy.Allow {
+		return NoBoundaryAllow
+	}
+	if id.HasSessionPolicy {
+		if out, _ := policy.DecideAll(id.SessionPolicies, req); out.Decision != policy.Allow {
+			return NoSessionAllow
+		}
+	}
+	return Allowed
 }

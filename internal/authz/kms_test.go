@@ -9,6 +9,8 @@ import (
 )
 
 const (
+	aliceID   = "AIDAALICE1111111111"
+	appID     = "AROAAPP111111111111"
 	keyAcct   = "111122223333"
 	otherAcct = "444455556666"
 	keyARN    = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -31,11 +33,11 @@ func TestDecideKey(t *testing.T) {
 	allowIAM := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`
 	denyIAM := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}`
 	alice := func(acct string) *Identity {
-		return &Identity{Principal: Principal{Account: acct, ARN: "arn:aws:iam::" + acct + ":user/alice", Type: UserType}}
+		return &Identity{Principal: Principal{Account: acct, ARN: "arn:aws:iam::" + acct + ":user/alice", Type: UserType, UserID: aliceID}}
 	}
 	root := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::" + keyAcct + ":root", Type: RootType}}
 	session := func(withPolicy bool) *Identity {
-		id := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:sts::" + keyAcct + ":assumed-role/app/s1", Type: AssumedRoleType},
+		id := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:sts::" + keyAcct + ":assumed-role/app/s1", Type: AssumedRoleType, UserID: appID + ":s1"},
 			RoleARN: "arn:aws:iam::" + keyAcct + ":role/app", Temporary: true}
 		if withPolicy {
 			id.HasSessionPolicy = true
@@ -83,20 +85,26 @@ func TestDecideKey(t *testing.T) {
 		{name: "session policy narrows a role session", rule: "IAM evaluation logic: session policies", id: withIAM(session(true), allowIAM),
 			keyPolicy: keyPol(delegate(keyAcct)), want: NoSessionAllow},
 		{name: "grant allows the grantee", rule: "grants.md", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
-			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}}}, by: "grant"},
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", GranteeID: aliceID, Operations: []string{"Encrypt"}}}, by: "grant"},
 		{name: "grant for another operation", rule: "grants.md: grant operations", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
-			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Decrypt"}}}, want: NoIdentityAllow},
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", GranteeID: aliceID, Operations: []string{"Decrypt"}}}, want: NoIdentityAllow},
 		{name: "grant to a role covers its sessions", rule: "grants.md: grantee principal", id: session(false), keyPolicy: keyPol(delegate(keyAcct)),
-			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:role/app", Operations: []string{"Encrypt"}}}, by: "grant"},
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:role/app", GranteeID: appID, Operations: []string{"Encrypt"}}}, by: "grant"},
+		{name: "grant to a deleted and recreated user", rule: "IAM User Guide, Principal element, \"IAM user principals\": a recreated user has a new principal ID", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", GranteeID: "AIDAOLDALICE0000000", Operations: []string{"Encrypt"}}}, want: NoIdentityAllow},
+		{name: "grant to a deleted and recreated role", rule: "IAM User Guide, Principal element, \"IAM role principals\": the new role has a new principal ID", id: session(false), keyPolicy: keyPol(delegate(keyAcct)),
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:role/app", GranteeID: "AROAOLDAPP000000000", Operations: []string{"Encrypt"}}}, want: NoIdentityAllow},
+		{name: "grant to a user that did not exist when granted", rule: "IAM User Guide, Principal element: a principal bound to no entity matches no one", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}}}, want: NoIdentityAllow},
 		{name: "grant constraint EncryptionContextSubset met", rule: "grants.md: grant constraints", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
 			ec:     map[string]string{"tenant": "a", "extra": "x"},
-			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}, ContextSubset: map[string]string{"tenant": "a"}}}, by: "grant"},
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", GranteeID: aliceID, Operations: []string{"Encrypt"}, ContextSubset: map[string]string{"tenant": "a"}}}, by: "grant"},
 		{name: "grant constraint EncryptionContextEquals not met", rule: "grants.md: grant constraints", id: alice(keyAcct), keyPolicy: keyPol(delegate(keyAcct)),
 			ec:     map[string]string{"tenant": "a", "extra": "x"},
-			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}, ContextEquals: map[string]string{"tenant": "a"}}}, want: NoIdentityAllow},
+			grants: []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", GranteeID: aliceID, Operations: []string{"Encrypt"}, ContextEquals: map[string]string{"tenant": "a"}}}, want: NoIdentityAllow},
 		{name: "explicit deny beats a grant", rule: "grants.md: a deny in a key policy overrides grants", id: alice(keyAcct),
 			keyPolicy: keyPol(delegate(keyAcct) + `,{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:*","Resource":"*"}`),
-			grants:    []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", Operations: []string{"Encrypt"}}}, want: ExplicitResourceDeny},
+			grants:    []*Grant{{ID: "g1", GranteePrincipal: "arn:aws:iam::111122223333:user/alice", GranteeID: aliceID, Operations: []string{"Encrypt"}}}, want: ExplicitResourceDeny},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,12 +192,12 @@ func TestPrincipalTagsDifferingInCase(t *testing.T) {
 // Grant constraints (GrantConstraints in the KMS API Reference;
 // create-grant-overview.md, "Using grant constraints").
 func TestGrantConstraints(t *testing.T) {
-	alice := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::111122223333:user/alice", Type: UserType}}
+	alice := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::111122223333:user/alice", Type: UserType, UserID: aliceID}}
 	ops := []string{"Encrypt", "Decrypt", "DescribeKey", "RetireGrant", "CreateGrant", "GenerateDataKey"}
-	subset := &Grant{GranteePrincipal: alice.ARN, Operations: ops, ContextSubset: map[string]string{"Department": "IT"}}
-	equals := &Grant{GranteePrincipal: alice.ARN, Operations: ops, ContextEquals: map[string]string{"Department": "IT"}}
-	empty := &Grant{GranteePrincipal: alice.ARN, Operations: ops, ContextEquals: map[string]string{}}
-	source := &Grant{GranteePrincipal: alice.ARN, Operations: ops, SourceArn: "arn:aws:sqs:us-east-1:111122223333:q"}
+	subset := &Grant{GranteePrincipal: alice.ARN, GranteeID: aliceID, Operations: ops, ContextSubset: map[string]string{"Department": "IT"}}
+	equals := &Grant{GranteePrincipal: alice.ARN, GranteeID: aliceID, Operations: ops, ContextEquals: map[string]string{"Department": "IT"}}
+	empty := &Grant{GranteePrincipal: alice.ARN, GranteeID: aliceID, Operations: ops, ContextEquals: map[string]string{}}
+	source := &Grant{GranteePrincipal: alice.ARN, GranteeID: aliceID, Operations: ops, SourceArn: "arn:aws:sqs:us-east-1:111122223333:q"}
 	tests := []struct {
 		rule   string
 		g      *Grant

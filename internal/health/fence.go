@@ -49,8 +49,11 @@ type Fence struct {
 	log       *slog.Logger
 	// epoch is when the fence was made; until is the end of the last
 	// confirmation's validity, as nanoseconds after epoch, so Current is
-	// one clock read and one atomic load.
+	// one clock read and one atomic load. since reads the clock as time
+	// after epoch: without FenceOptions.Now only the monotonic clock,
+	// which costs a third of time.Now.
 	epoch   time.Time
+	since   func() time.Duration
 	until   atomic.Int64
 	refused atomic.Uint64
 
@@ -79,6 +82,11 @@ func NewFence(st store.Store, followers []*store.Follower, o FenceOptions) *Fenc
 		f.log = slog.Default()
 	}
 	f.epoch = f.now()
+	if o.Now == nil {
+		f.since = func() time.Duration { return time.Since(f.epoch) }
+	} else {
+		f.since = func() time.Duration { return f.now().Sub(f.epoch) }
+	}
 	return f
 }
 
@@ -88,7 +96,7 @@ func (f *Fence) Current() bool {
 	if f.p == nil {
 		return true
 	}
-	return int64(f.now().Sub(f.epoch)) < f.until.Load()
+	return int64(f.since()) < f.until.Load()
 }
 
 // Confirm confirms once that the views are current: it reads the store's

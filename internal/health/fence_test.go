@@ -301,3 +301,23 @@ func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, r)
 	return rec
 }
+
+// The fence's cost on every request of a node on etcd.
+func BenchmarkCurrent(b *testing.B) {
+	c := etcdtest.Start(b, 1)
+	s, err := etcd.Open(context.Background(), c.Endpoints(), etcd.Options{Prefix: "/bench/"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	f := NewFence(s, nil, FenceOptions{Bound: time.Hour})
+	if err := f.Confirm(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !f.Current() {
+			b.Fatal("stale")
+		}
+	}
+}

@@ -83,6 +83,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	if err := d.follower.Load(ctx); err != nil {
 		return nil, err
 	}
+	if err := d.bindLegacyTrust(ctx); err != nil {
+		// Unbound trust policies match no one until a later start binds them.
+		d.log.Error("iam: bind the principals of stored trust policies", "err", err)
+	}
 	return d, nil
 }
 
@@ -105,6 +109,9 @@ func (d *Directory) Run(ctx context.Context) error {
 		case <-t.C:
 			if err := d.purgeSessions(ctx); err != nil && ctx.Err() == nil {
 				d.log.Error("iam: purge expired sessions", "err", err)
+			}
+			if err := d.purgeAssertions(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("iam: purge used SAML assertions", "err", err)
 			}
 			if err := d.flushUses(ctx); err != nil && ctx.Err() == nil {
 				d.log.Error("iam: record last use", "err", err)

@@ -87,6 +87,9 @@ type MFADevice struct {
 	// LastStep is the TOTP time step of the last code accepted: a code is
 	// accepted once, and none of an earlier step after it.
 	LastStep int64 `json:"lastStep,omitempty"`
+	// Drift is how many steps the device's clock is off, as the codes of
+	// EnableMFADevice or ResyncMFADevice showed.
+	Drift int64 `json:"drift,omitempty"`
 }
 
 // oidcHostPath is a provider URL without its scheme: how ARNs and

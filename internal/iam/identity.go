@@ -89,8 +89,14 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 	var id *authz.Identity
 	switch {
 	case s.RoleName != "":
+		// A session is of the role it was issued for: once that role is
+		// deleted its credentials identify no one, even when a role of the
+		// same name exists again (IAM User Guide, Principal element, "IAM
+		// role principals": the new role has a new principal ID;
+		// id_credentials_temp_control-access_disable-perms.md: permissions are
+		// evaluated each time the credentials are used).
 		r := v.roles[entityIndex(s.Account, s.RoleName)]
-		if r == nil {
+		if r == nil || !sameEntity(s.RoleID, s.Issued, r.ID, r.Created) {
 			return nil, ErrNoIdentity
 		}
 		id = &authz.Identity{
@@ -106,12 +112,15 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 		}
 	case s.UserName != "":
 		u := v.users[entityIndex(s.Account, s.UserName)]
-		if u == nil {
+		if u == nil || !sameEntity(s.UserID, s.Issued, u.ID, u.Created) {
 			return nil, ErrNoIdentity
 		}
 		id = d.userIdentity(s.Account, u)
 	default:
 		id = &authz.Identity{Principal: authz.Principal{Account: s.Account, ARN: arn.RootARN(s.Account), Type: authz.RootType, UserID: s.Account}}
+	}
+	if s.FederatedUser != "" {
+		id = federatedUser(id, s)
 	}
 	id.AccessKeyID = accessKeyID
 	id.Temporary, id.Issued, id.Expires = true, s.Issued, s.Expiration
@@ -250,30 +259,6 @@ func GroupARN(account, path, name string) string {
 
 func PolicyARN(account, path, name string) string {
 	return "arn:aws:iam::" + account + ":policy" + path + name
-}
-
-// PrincipalExists reports whether an IAM user or role ARN names an entity
-// that exists (for key policies, which must not name unknown principals).
-// ARNs of accounts this deployment does not hold are taken as existing:
-// they may belong to a real AWS account.
-func (d *Directory) PrincipalExists(principalARN string) bool {
-	a, err := arn.Parse(principalARN)
-	if err != nil {
-		return false
-	}
-	if _, ok := d.Account(a.Account); !ok {
-		return true
-	}
-	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
-	switch {
-	case strings.HasPrefix(a.Resource, "user/"):
-		u := d.user(a.Account, name)
-		return u != nil && UserARN(a.Account, u.Path, u.Name) == principalARN
-	case strings.HasPrefix(a.Resource, "role/"):
-		r := d.role(a.Account, name)
-		return r != nil && RoleARN(a.Account, r.Path, r.Name) == principalARN
-	}
-	return true
 }
 
 // IdentityForARN builds the identity of a principal named by ARN, for

@@ -89,7 +89,11 @@ func (d *Directory) CreateOrganization(ctx context.Context, c Call, in *orgapi.C
 	if fs == "" {
 		fs = "ALL"
 	}
-	o := &Organization{ID: "o-" + id, ManagementAccount: c.Identity.Account, FeatureSet: fs, Created: d.now().UTC()}
+	rootID, err := d.randomLower(4)
+	if err != nil {
+		return nil, err
+	}
+	o := &Organization{ID: "o-" + id, ManagementAccount: c.Identity.Account, FeatureSet: fs, Created: d.now().UTC(), Root: &OrgRoot{ID: "r-" + rootID}}
 	if err := d.commit(ctx, store.Txn{Compares: []store.Compare{{Key: orgKey}}, Puts: []store.KV{{Key: orgKey, Value: mustJSON(o)}}}); err != nil {
 		if err == store.ErrConflict {
 			return nil, orgapi.NewAlreadyInOrganizationException("The AWS account is already a member of an organization.")
@@ -236,22 +240,13 @@ func (d *Directory) ListAccounts(ctx context.Context, c Call, in *orgapi.ListAcc
 	}
 	var as []orgapi.Account
 	for _, a := range d.Accounts() {
-		if d.OrgID(a.ID) == "" {
-			continue
+		if d.OrgID(a.ID) != "" {
+			as = append(as, apiOrgAccount(o, &a))
 		}
-		method := "CREATED"
-		if a.ID == o.ManagementAccount {
-			method = "INVITED"
-		}
-		as = append(as, orgapi.Account{
-			Id: wire.Ptr(a.ID), Arn: wire.Ptr("arn:aws:organizations::" + o.ManagementAccount + ":account/" + o.ID + "/" + a.ID),
-			Email: wire.Ptr(a.Email), Name: wire.Ptr(a.Name), Status: wire.Ptr("ACTIVE"), State: wire.Ptr("ACTIVE"),
-			JoinedMethod: wire.Ptr(method), JoinedTimestamp: wire.Ptr(wire.Timestamp(a.Created)),
-		})
 	}
-	got, _, next, err := pageOf(as, in.NextToken, in.MaxResults)
+	got, next, err := orgPage(as, in.NextToken, in.MaxResults)
 	if err != nil {
-		return nil, orgapi.NewInvalidInputException("The NextToken is not valid.")
+		return nil, err
 	}
-	return &orgapi.ListAccountsResponse{Accounts: append([]orgapi.Account{}, got...), NextToken: next}, nil
+	return &orgapi.ListAccountsResponse{Accounts: got, NextToken: next}, nil
 }

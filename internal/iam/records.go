@@ -63,6 +63,9 @@ type Organization struct {
 	Created           time.Time `json:"created"`
 	// Requests are the CreateAccount requests made, newest last.
 	Requests []CreateAccountStatus `json:"requests,omitempty"`
+	// Root is the organization's root (orgrecords.go); nil in records
+	// stored before roots were (rootOf).
+	Root *OrgRoot `json:"root,omitempty"`
 }
 
 // CreateAccountStatus is the record of one CreateAccount request.
@@ -119,6 +122,11 @@ type Role struct {
 	Boundary           string            `json:"boundary,omitempty"`
 	// ServiceName is set on a service-linked role: the service that owns it.
 	ServiceName string `json:"serviceName,omitempty"`
+	// TrustBindings binds each user and role ARN the trust policy names, as
+	// written, to the unique id of the entity it named when the policy was
+	// saved ("" for none: an account this deployment does not hold); see
+	// bind.go.
+	TrustBindings map[string]string `json:"trustBindings,omitempty"`
 }
 
 // ManagedPolicy is a customer managed policy.
@@ -185,11 +193,16 @@ type sessionRecord struct {
 	Token       []byte    `json:"token"`  // sealed
 	Issued      time.Time `json:"issued"`
 	Expiration  time.Time `json:"expiration"`
-	// For AssumeRole: the role and session name.
+	// For AssumeRole: the role and session name, and the role's unique id:
+	// the session is of that role only, not of a role created later under
+	// the same name.
 	RoleName    string `json:"roleName,omitempty"`
+	RoleID      string `json:"roleId,omitempty"`
 	SessionName string `json:"sessionName,omitempty"`
-	// For GetSessionToken: the user (empty with RoleName empty: root).
+	// For GetSessionToken: the user and its unique id (empty with RoleName
+	// empty: root).
 	UserName string `json:"userName,omitempty"`
+	UserID   string `json:"userId,omitempty"`
 	// Session policies narrow the session: an inline document and managed ARNs.
 	Policy            string   `json:"policy,omitempty"`
 	PolicyARNs        []string `json:"policyArns,omitempty"`

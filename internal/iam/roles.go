@@ -77,7 +77,7 @@ func reservedRole(path, name string) error {
 func (d *Directory) apiRole(account string, r *Role, withTags bool) *iamapi.Role {
 	out := &iamapi.Role{
 		Path: wire.Ptr(r.Path), RoleName: wire.Ptr(r.Name), RoleId: wire.Ptr(r.ID), Arn: wire.Ptr(RoleARN(account, r.Path, r.Name)),
-		CreateDate: wire.Ptr(wire.Timestamp(r.Created)), AssumeRolePolicyDocument: wire.Ptr(encodeDocument(r.TrustPolicy)),
+		CreateDate: wire.Ptr(wire.Timestamp(r.Created)), AssumeRolePolicyDocument: wire.Ptr(encodeDocument(d.displayTrust(r.TrustPolicy, r.TrustBindings))),
 		MaxSessionDuration: wire.Ptr(r.MaxSessionDuration),
 	}
 	if r.Description != "" {
@@ -118,6 +118,10 @@ func (d *Directory) CreateRole(ctx context.Context, c Call, in *iamapi.CreateRol
 	if err := checkDocument(*in.AssumeRolePolicyDocument, policy.TrustKind); err != nil {
 		return nil, err
 	}
+	bindings, err := d.bindTrust(*in.AssumeRolePolicyDocument)
+	if err != nil {
+		return nil, err
+	}
 	maxSession, err := checkMaxSession(in.MaxSessionDuration)
 	if err != nil {
 		return nil, err
@@ -131,7 +135,7 @@ func (d *Directory) CreateRole(ctx context.Context, c Call, in *iamapi.CreateRol
 	if err != nil {
 		return nil, err
 	}
-	r.Tags, r.Boundary = tags, boundary
+	r.Tags, r.Boundary, r.TrustBindings = tags, boundary, bindings
 	err = d.create(ctx, acct, roleKind, name, r, func() error {
 		return iamapi.NewEntityAlreadyExistsException("Role with name " + name + " already exists.")
 	}, holdingBoundary(acct, boundary))
@@ -272,11 +276,15 @@ func (d *Directory) UpdateAssumeRolePolicy(ctx context.Context, c Call, in *iama
 	if err := checkDocument(*in.PolicyDocument, policy.TrustKind); err != nil {
 		return nil, err
 	}
-	err := update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *tx) error {
+	bindings, err := d.bindTrust(*in.PolicyDocument)
+	if err != nil {
+		return nil, err
+	}
+	err = update(ctx, d, acct, roleKind, name, noSuchRole(name), func(r *Role, _ *tx) error {
 		if err := protectedRole(r); err != nil {
 			return err
 		}
-		r.TrustPolicy = *in.PolicyDocument
+		r.TrustPolicy, r.TrustBindings = *in.PolicyDocument, bindings
 		return nil
 	})
 	return &struct{}{}, err

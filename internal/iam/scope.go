@@ -12,11 +12,12 @@ import (
 // GetSessionToken):
 //   - no temporary credentials may call GetSessionToken or
 //     GetFederationToken;
+//   - GetFederationToken credentials may call no IAM operation and no STS
+//     operation but GetCallerIdentity;
 //   - GetSessionToken credentials may call no IAM operation unless MFA
 //     information was included in the GetSessionToken request, and no STS
 //     operation but AssumeRole and GetCallerIdentity.
 //
-// Trent supports no MFA yet, so GetSessionToken credentials never carry it.
 // Credentials of an issuer this code does not know get the narrowest rules.
 // The server calls it once for every IAM and STS request, before the
 // operation runs.
@@ -31,7 +32,11 @@ func CheckCredentialScope(id *authz.Identity, service, op string) error {
 	case "sts":
 		switch {
 		case op == "GetSessionToken" || op == "GetFederationToken":
-		case !full, op == "AssumeRole", op == "GetCallerIdentity":
+		case op == "GetCallerIdentity", !full:
+			return nil
+		case op == "AssumeRole" && id.IssuedBy != issuedByFederationToken:
+			// A federated user may call no STS operation but
+			// GetCallerIdentity (STS API reference, GetFederationToken).
 			return nil
 		}
 		// STS's answer, e.g. "Cannot call GetSessionToken with session
@@ -39,7 +44,9 @@ func CheckCredentialScope(id *authz.Identity, service, op string) error {
 		// GetFederationToken, hashicorp/vault#4108).
 		return wire.Errorf("AccessDenied", 403, "Cannot call %s with session credentials", op)
 	case "iam":
-		if full {
+		// GetSessionToken credentials with MFA may call IAM (STS API
+		// reference, GetSessionToken).
+		if full && !(id.IssuedBy == issuedByGetSessionToken && !id.MFA.IsZero()) {
 			// IAM answers as for an unknown token (aws/aws-cli#8918: IAM's
 			// error document; 99designs/aws-vault#1056; cloudyr/aws.iam#15).
 			return wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid")

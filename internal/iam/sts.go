@@ -40,9 +40,12 @@ func (d *Directory) GetCallerIdentity(ctx context.Context, c Call, _ *stsapi.Get
 }
 
 // AssumeRole issues temporary credentials for a role whose trust policy
-// allows the caller (IAM User Guide, policy evaluation logic: a trust policy
-// naming the caller directly suffices within an account; otherwise the
-// caller's identity policies must allow sts:AssumeRole too).
+// allows the caller, combined with the caller's own policies as for any
+// resource-based policy (authz.DecideResource: a trust policy naming the
+// caller's user or session ARN suffices within an account; naming the
+// caller's role is still limited by its boundary and session policies;
+// naming the account delegates to the caller's identity policies, which a
+// caller of another account always needs).
 //
 // The session is written only if the role is still the one whose trust
 // policy was decided on; if it changed meanwhile (UpdateAssumeRolePolicy,
@@ -74,8 +77,9 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	if r == nil || RoleARN(a.Account, r.Path, r.Name) != roleARN {
 		return nil, denied()
 	}
-	if in.SerialNumber != nil || in.TokenCode != nil {
-		return nil, wire.Errorf("AccessDenied", 403, "MultiFactorAuthentication failed: this server does not support MFA devices.")
+	mfa, err := d.checkMFA(c, in.SerialNumber, in.TokenCode)
+	if err != nil {
+		return nil, err
 	}
 	// Session duration: within the role's maximum; one hour when chaining.
 	maxDur := r.MaxSessionDuration
@@ -126,6 +130,12 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	// The request context of the trust policy and of the caller's policies.
 	keys := authz.GlobalKeys(c.Identity, c.Request)
 	keys.Set("sts:RoleSessionName", *in.RoleSessionName)
+	if mfa != nil {
+		// The request is MFA-authenticated now (aws:MultiFactorAuthPresent,
+		// aws:MultiFactorAuthAge), whatever the caller's credentials.
+		keys.Set("aws:MultiFactorAuthPresent", "true")
+		keys.Set("aws:MultiFactorAuthAge", "0")
+	}
 	if in.ExternalId != nil {
 		keys.Set("sts:ExternalId", *in.ExternalId)
 	}
@@ -146,46 +156,38 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	if sourceIdentity != "" {
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
-	trust, err := policy.Compile([]byte(r.TrustPolicy), policy.Options{Kind: policy.TrustKind})
+	// The users and roles the trust policy names are those it was saved
+	// with, by unique id (bind.go).
+	trust, err := policy.Compile([]byte(r.TrustPolicy), policy.Options{Kind: policy.TrustKind, Bound: true, Bindings: r.TrustBindings})
 	if err != nil {
 		d.log.Error("iam: stored trust policy does not compile", "role", roleARN, "err", err)
 		return nil, denied()
 	}
 	for _, action := range actions {
 		req := &policy.Request{
-			Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: c.Identity.ARN, Account: c.Identity.Account},
+			Principal: c.Identity.PolicyPrincipal(),
 			Action:    action, Resource: roleARN, Time: c.Request.Time, Keys: keys,
 		}
-		out := trust.Decide(req)
-		if out.Decision == policy.ExplicitDeny {
-			return nil, stsDenied(c, action, roleARN, authz.ExplicitResourceDeny)
-		}
-		idDec := authz.IdentityBasedVia(c.Identity, req, c.Request.Endpoint)
-		switch idDec.Reason {
-		case authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny, authz.NoEndpointAllow:
-			return nil, stsDenied(c, action, roleARN, idDec.Reason)
-		}
-		switch {
-		case out.Decision != policy.Allow:
-			return nil, stsDenied(c, action, roleARN, authz.NoIdentityAllow)
-		// A trust policy that names the caller itself is enough in the same
-		// account; naming only the account (root) delegates to the caller's
-		// identity policies, and another account's caller always needs them.
-		case out.Via == policy.ViaAccount || c.Identity.Account != a.Account:
-			if !idDec.Allowed() {
-				return nil, stsDenied(c, action, roleARN, idDec.Reason)
+		dec := authz.DecideResource(c.Identity, req, a.Account, trust.Decide(req), c.Request.Endpoint)
+		if !dec.Allowed() {
+			why := dec.Reason
+			if why == authz.NoResourceAllow {
+				// A trust policy that does not name the caller has always
+				// been answered with the identity-based text here.
+				why = authz.NoIdentityAllow
 			}
+			return nil, stsDenied(c, action, roleARN, why)
 		}
 	}
 
 	now := d.now().UTC()
 	rec := sessionRecord{
 		Account: a.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second),
-		RoleName: r.Name, SessionName: *in.RoleSessionName, Policy: wire.String(in.Policy), PolicyARNs: policyARNs,
+		RoleName: r.Name, RoleID: r.ID, SessionName: *in.RoleSessionName, Policy: wire.String(in.Policy), PolicyARNs: policyARNs,
 		Tags: tags, TransitiveTagKeys: transitive, SourceIdentity: sourceIdentity, SourceARN: c.Identity.ARN,
 		IssuedBy: issuedByAssumeRole,
 	}
-	creds, err := d.issue(ctx, rec, store.Compare{Key: entityKey(a.Account, roleKind, r.Name), ModRev: roleRev})
+	creds, err := d.issue(ctx, rec.withMFA(mfa, now), mfa.puts(), store.Compare{Key: entityKey(a.Account, roleKind, r.Name), ModRev: roleRev}, mfa.compare())
 	if err != nil {
 		return nil, err
 	}
@@ -254,9 +256,6 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 	if c.Identity.Temporary {
 		return nil, wire.Errorf("AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
 	}
-	if in.SerialNumber != nil || in.TokenCode != nil {
-		return nil, wire.Errorf("AccessDenied", 403, "MultiFactorAuthentication failed: this server does not support MFA devices.")
-	}
 	maxDur, dur := int32(maxSessionToken), int32(defaultSessionToken)
 	if c.Identity.Type == authz.RootType {
 		maxDur, dur = rootSessionTokenMax, rootSessionTokenMax
@@ -270,35 +269,40 @@ func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetS
 	now := d.now().UTC()
 	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN, IssuedBy: issuedByGetSessionToken}
 	if c.Identity.Type == authz.UserType {
-		rec.UserName = c.Identity.Name
+		rec.UserName, rec.UserID = c.Identity.Name, c.Identity.UserID
 	}
 	// The session is the caller's: the user (or account) must still be the
-	// one that signed when the session is written.
-	guard, ok := d.callerAt(c.Identity)
-	if !ok {
-		return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
-	}
-	creds, err := d.issue(ctx, rec, guard)
-	if errors.Is(err, store.ErrConflict) {
-		// The caller's record changed since; decide again on it as it is.
+	// one that signed when the session is written, and an MFA code is used
+	// once: if either changed meanwhile, decide again on them as they are.
+	var creds *stsapi.Credentials
+	for attempt := 1; ; attempt++ {
+		guard, ok := d.callerAt(c.Identity)
+		if !ok {
+			return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+		}
+		mfa, err := d.checkMFA(c, in.SerialNumber, in.TokenCode)
+		if err != nil {
+			return nil, err
+		}
+		creds, err = d.issue(ctx, rec.withMFA(mfa, now), mfa.puts(), guard, mfa.compare())
+		if !errors.Is(err, store.ErrConflict) || attempt == maxTxnAttempts {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
 		if err := d.catchUp(ctx); err != nil {
 			return nil, err
 		}
-		if guard, ok = d.callerAt(c.Identity); !ok {
-			return nil, wire.Errorf("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
-		}
-		creds, err = d.issue(ctx, rec, guard)
-	}
-	if err != nil {
-		return nil, err
 	}
 	return &stsapi.GetSessionTokenResponse{Credentials: creds}, nil
 }
 
-// issue stores a session with fresh credentials and returns them, if the
-// records guards names still have the revisions given (store.ErrConflict
-// otherwise).
-func (d *Directory) issue(ctx context.Context, rec sessionRecord, guards ...store.Compare) (*stsapi.Credentials, error) {
+// issue stores a session with fresh credentials and returns them, with
+// puts in the same transaction, if the records guards names still have the
+// revisions given (store.ErrConflict otherwise; a guard without a key is
+// none).
+func (d *Directory) issue(ctx context.Context, rec sessionRecord, puts []store.KV, guards ...store.Compare) (*stsapi.Credentials, error) {
 	id, secret, err := d.newAccessKey("ASIA")
 	if err != nil {
 		return nil, err
@@ -317,7 +321,13 @@ func (d *Directory) issue(ctx context.Context, rec sessionRecord, guards ...stor
 		return nil, err
 	}
 	key := sessionsPrefix + id
-	if err := d.commit(ctx, store.Txn{Compares: append([]store.Compare{{Key: key}}, guards...), Puts: []store.KV{{Key: key, Value: mustJSON(rec)}}}); err != nil {
+	var compares []store.Compare
+	for _, g := range guards {
+		if g.Key != "" {
+			compares = append(compares, g)
+		}
+	}
+	if err := d.commit(ctx, store.Txn{Compares: append([]store.Compare{{Key: key}}, compares...), Puts: append([]store.KV{{Key: key, Value: mustJSON(rec)}}, puts...)}); err != nil {
 		return nil, err
 	}
 	return &stsapi.Credentials{AccessKeyId: wire.Ptr(id), SecretAccessKey: wire.Ptr(secret), SessionToken: wire.Ptr(token), Expiration: wire.Ptr(wire.Timestamp(rec.Expiration))}, nil

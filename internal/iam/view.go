@@ -21,6 +21,9 @@ type view struct {
 	// Federation records (federation.go): identity providers and MFA
 	// devices, by account/<name>; nil until one is applied.
 	fed *fedView
+	// The organization's units, policies and account placements
+	// (orgrecords.go); nil until one is applied.
+	orgs *orgView
 	// revs is the ModRev of every identity record by store key: what a
 	// transaction compares on (tx).
 	revs map[string]int64
@@ -58,6 +61,8 @@ func (v *view) apply(key string, value []byte) error {
 			return err
 		}
 		v.org = &o
+	case strings.HasPrefix(key, orgPrefix):
+		return v.applyOrg(key, value)
 	case strings.HasPrefix(key, accessKeysPrefix):
 		id := strings.TrimPrefix(key, accessKeysPrefix)
 		return put(v.keys, id, value)
@@ -156,7 +161,7 @@ func isIdentityKey(k string) bool {
 		i := strings.IndexByte(rest, '/')
 		return i > 0 && (rest[i+1:] == "account" || strings.HasPrefix(rest[i+1:], "iam/"))
 	}
-	return k == orgKey || strings.HasPrefix(k, accessKeysPrefix) || strings.HasPrefix(k, sessionsPrefix)
+	return strings.HasPrefix(k, orgPrefix) || strings.HasPrefix(k, accessKeysPrefix) || strings.HasPrefix(k, sessionsPrefix)
 }
 
 // holders counts the users, groups and roles of account that attach a

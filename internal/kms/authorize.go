@@ -29,6 +29,27 @@ type access struct {
 	child *grantRecord
 }
 
+// conditionContext is the encryption context that kms:EncryptionContext:*
+// and kms:EncryptionContextKeys describe: the request's, or for CreateGrant
+// the one in the grant's constraint. conditions-kms.md lists CreateGrant
+// among the operations of both keys, and a CreateGrant has no context of its
+// own: what it asks for is a grant limited to a context, and the documented
+// Amazon Location statement (key-policy-services.md, "Using encryption
+// context condition keys") allows CreateGrant only for grants tied to one
+// tracker with kms:EncryptionContext:aws:geo:arn. The pairs of
+// EncryptionContextEquals or EncryptionContextSubset, whichever the grant
+// has (only one is accepted); a grant without one has no such keys, so a
+// condition that requires them does not hold.
+func (a access) conditionContext() map[string]string {
+	if a.child == nil {
+		return a.ec
+	}
+	if a.child.Equals != nil {
+		return a.child.Equals
+	}
+	return a.child.Subset
+}
+
 func (a access) actionName() string {
 	if a.action != "" {
 		return a.action
@@ -110,23 +131,21 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 // decideRetire decides a RetireGrant (KMS Developer Guide: retiring and
 // revoking grants): an explicit deny of kms:RetireGrant in the key policy or
 // the caller's policies stops everyone, as do the guardrails that bound
-// every permission (SCPs, the VPC endpoint policy); otherwise the grant's retiring
-// principal may retire it, so may its grantee if the grant includes
+// every permission (SCPs, the VPC endpoint policy); otherwise the grant's
+// retiring principal may retire it, so may its grantee if the grant includes
 // RetireGrant, and so may the issuing account through its IAM policies
 // (kms:RetireGrant in a key policy has no effect). Grant constraints do not
 // apply to RetireGrant.
 func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
 	g := a.retire
 	d := s.decide(c, id, k, a, nil)
-	switch d.Reason {
-	case authz.ExplicitResourceDeny, authz.ExplicitIdentityDeny, authz.ExplicitBoundaryDeny, authz.ExplicitSessionDeny, authz.ExplicitEndpointDeny,
-		authz.ExplicitSCPDeny, authz.NoSCPAllow, authz.NoEndpointAllow:
+	if d.Reason.Final() {
 		return d
 	}
 	switch {
-	case granteeIs(g.rec.Retiring, id) || authz.ServiceIs(g.rec.RetiringService, id):
+	case granteeIs(g.rec.Retiring, g.rec.Bindings, id) || authz.ServiceIs(g.rec.RetiringService, id):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
-	case (granteeIs(g.rec.Grantee, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
+	case (granteeIs(g.rec.Grantee, g.rec.Bindings, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
 	case g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
@@ -175,8 +194,9 @@ func accessDenied(msg string) error {
 // for the request, the caller, the key and its aliases, so that the hot path
 // builds only the few keys that are new in each request.
 func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.Keys, []policy.Keys) {
-	keys := make(policy.Keys, len(a.ec)+len(a.keys)/2+1)
-	for ek, ev := range a.ec {
+	ec := a.conditionContext()
+	keys := make(policy.Keys, len(ec)+len(a.keys)/2+1)
+	for ek, ev := range ec {
 		// Context keys are case-sensitive, condition key names are not:
 		// {"tenant":"B","TENANT":"A"} is one ambiguous key (SetOne), so
 		// that map order cannot choose the value a policy sees.

@@ -21,7 +21,11 @@ const benchPolicy = `{"Version":"2012-10-17","Statement":[
  {"Sid":"via service","Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Decrypt"],"Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com","kms:CallerAccount":"111122223333"}}}]}`
 
 func benchEnv(b *testing.B) (*env, *kmsapi.KeyMetadata, Caller) {
-	e := newEnv(b)
+	// The principals the policy names exist, as the policy binds them (app
+	// is one of the fixture users).
+	ie := newIAMEnv(b)
+	ie.role("KeyAdmin", "app")
+	e := &env{s: ie.s, clock: ie.clk, caller: ie.caller("AKIAROOT")}
 	ctx := context.Background()
 	out, err := e.s.CreateKey(ctx, e.caller, &kmsapi.CreateKeyRequest{Policy: wire.Ptr(benchPolicy), BypassPolicyLockoutSafetyCheck: wire.Ptr(true)})
 	if err != nil {
@@ -36,8 +40,8 @@ func benchEnv(b *testing.B) (*env, *kmsapi.KeyMetadata, Caller) {
 			b.Fatal(err)
 		}
 	}
-	app := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:user/app", Type: authz.UserType, UserID: "AIDAAPP", Name: "app"}}
-	c := Caller{Account: "111122223333", ARN: app.ARN, Region: "us-east-1", Identity: app, Request: authz.Request{Time: time.Unix(1.7e9, 0), SourceIP: "127.0.0.1"}}
+	app := iamUser(ie.ids, "app")
+	c := Caller{Account: app.Account, ARN: app.ARN, Region: "us-east-1", Identity: app, Request: authz.Request{Time: time.Unix(1.7e9, 0), SourceIP: "127.0.0.1"}}
 	return e, md, c
 }
 

@@ -14,11 +14,11 @@ import (
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
-// userCaller is an IAM user of the test account, with no identity policies:
-// what it may do, the key policy (or a grant) says.
+// userCaller is an IAM user of the test account (created in IAM if it does
+// not exist), with no identity policies: what it may do, the key policy (or
+// a grant) says.
 func userCaller(e *env, name string) Caller {
-	id := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:user/" + name,
-		Type: authz.UserType, UserID: "AIDA" + name, Name: name}}
+	id := iamUser(e.ids, name)
 	return Caller{Account: id.Account, ARN: id.ARN, Region: "us-east-1", Identity: id, Request: authz.Request{Time: e.clock.Now()}}
 }
 

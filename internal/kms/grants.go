@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
@@ -47,6 +48,11 @@ type grantRecord struct {
 	// TokenHash is the sha256 of the token of a grant made before tokens
 	// were sealed (granttokens.go); such tokens are still looked up by it.
 	TokenHash string `json:"tokenHash,omitempty"`
+	// Bindings binds the grantee and retiring principals that are IAM users
+	// or roles, as written, to the unique ids of the entities they named when
+	// the grant was created ("" for none), as a saved policy binds them
+	// (bindGrantPrincipals).
+	Bindings map[string]string `json:"bindings,omitempty"`
 }
 
 // constrained reports whether the grant has any constraint.
@@ -63,7 +69,8 @@ type grant struct {
 
 func newGrant(rec grantRecord) *grant {
 	return &grant{rec: rec, authz: &authz.Grant{
-		ID: rec.ID, GranteePrincipal: rec.Grantee, GranteeServicePrincipal: rec.GranteeService, RetiringPrincipal: rec.Retiring, Operations: rec.Ops,
+		ID: rec.ID, GranteePrincipal: rec.Grantee, GranteeID: rec.Bindings[rec.Grantee], GranteeServicePrincipal: rec.GranteeService,
+		RetiringPrincipal: rec.Retiring, RetiringID: rec.Bindings[rec.Retiring], Operations: rec.Ops,
 		ContextEquals: rec.Equals, ContextSubset: rec.Subset, SourceArn: rec.SourceArn, HasConstraints: rec.constrained(),
 	}}
 }
@@ -154,6 +161,47 @@ func grantOps(k *key) []string {
 		return append(common, "DeriveSharedSecret", "GetPublicKey")
 	}
 	return common
+}
+
+// bindGrantPrincipals binds the grantee and retiring principals of a grant
+// being created that are IAM users or roles to the unique ids of the entities
+// they name now, as AWS binds the principals of a saved policy (IAM User
+// Guide, Principal element, "IAM role principals", "IAM user principals"): a
+// user or role deleted and created again under the same name is not the
+// grantee. A principal naming no entity binds to nothing and matches no one.
+func (s *Service) bindGrantPrincipals(principals ...string) map[string]string {
+	var out map[string]string
+	for _, p := range principals {
+		if p == "" || !bindableARN(p) {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		if s.principals != nil {
+			out[p], _ = s.principals.PrincipalID(p)
+		} else {
+			out[p] = ""
+		}
+	}
+	return out
+}
+
+// bindableARN reports whether an ARN names an IAM user or role.
+func bindableARN(p string) bool {
+	a, err := arn.Parse(p)
+	return err == nil && a.Service == "iam" && (strings.HasPrefix(a.Resource, "user/") || strings.HasPrefix(a.Resource, "role/"))
+}
+
+// unboundGrant reports whether a stored grant has a user or role principal
+// that its bindings do not cover: a grant created before grants were bound.
+func unboundGrant(r grantRecord) bool {
+	for _, p := range []string{r.Grantee, r.Retiring} {
+		if _, ok := r.Bindings[p]; p != "" && bindableARN(p) && !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // principalARN checks a grantee or retiring principal: an AWS account id or
@@ -262,13 +310,15 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
+	bindings := s.bindGrantPrincipals(child.Grantee, child.Retiring)
 	// A retried request with the same Name and parameters returns the grant
-	// it made, with a new token (CreateGrant: Name).
+	// it made, with a new token (CreateGrant: Name); a grant bound to a
+	// principal since deleted is not the one a retry means.
 	for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 		r := g.rec
 		if in.Name != nil && r.Name == *in.Name && r.Grantee == child.Grantee && r.Retiring == child.Retiring &&
 			r.GranteeService == child.GranteeService && r.RetiringService == child.RetiringService && slices.Equal(r.Ops, ops) &&
-			sameContext(r.Equals, child.Equals) && sameContext(r.Subset, child.Subset) && r.SourceArn == child.SourceArn {
+			sameContext(r.Equals, child.Equals) && sameContext(r.Subset, child.Subset) && r.SourceArn == child.SourceArn && maps.Equal(r.Bindings, bindings) {
 			token, err := s.issueToken(r, g.modRev)
 			if err != nil {
 				return nil, err
@@ -287,7 +337,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
 		Created: s.now().UTC(), Grantee: child.Grantee, Retiring: child.Retiring, GranteeService: child.GranteeService, RetiringService: child.RetiringService,
 		Issuing: arn.RootARN(c.Identity.Account),
-		Ops:     ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn,
+		Ops:     ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn, Bindings: bindings,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
 	rev, err := s.commitRev(ctx, store.Txn{
@@ -546,13 +596,10 @@ func (s *Service) grantOfToken(token string) (*grant, *key, error) {
 	return g, k, nil
 }
 
-// granteeIs reports whether a grant principal names the caller (or its role).
-func granteeIs(principal string, id *authz.Identity) bool {
-	if principal == "" {
-		return false
-	}
-	g := authz.Grant{GranteePrincipal: principal, Operations: []string{"x"}}
-	return g.Allows(id, "x", nil)
+// granteeIs reports whether a grant's grantee or retiring principal names
+// the caller (or its role), by the unique id it was bound to (bindings).
+func granteeIs(principal string, bindings map[string]string, id *authz.Identity) bool {
+	return authz.GrantPrincipalIs(principal, bindings[principal], id)
 }
 
 // RevokeGrant deletes a grant; the key policy or IAM must allow kms:RevokeGrant.

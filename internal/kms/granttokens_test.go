@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/store/bolt"
@@ -83,6 +84,7 @@ type cluster struct {
 	lag   *laggingStore
 	clock *clock
 	root  Caller
+	ids   *iam.Directory
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -100,13 +102,17 @@ func newCluster(t *testing.T) *cluster {
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	ctx, cancel := context.WithCancel(context.Background())
 	lag := &laggingStore{Store: st}
-	c := &cluster{lag: lag, clock: clk}
+	idsDone := make(chan struct{}, 1)
+	ids := newDirectory(t, ctx, st, sealer, clk, idsDone)
+	c := &cluster{lag: lag, clock: clk, ids: ids}
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); <-idsDone }()
 	for _, s := range []struct {
 		st  store.Store
 		out **Service
 	}{{st, &c.a}, {lag, &c.b}} {
-		svc, err := New(ctx, s.st, sealer, Options{Now: clk.Now, SweepInterval: time.Hour})
+		svc, err := New(ctx, s.st, sealer, Options{Now: clk.Now, SweepInterval: time.Hour, Principals: ids})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +137,7 @@ func (c *cluster) sync(t *testing.T) {
 }
 
 func (c *cluster) user(name string) Caller {
-	id := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:user/" + name, Type: authz.UserType, UserID: "AIDA" + name, Name: name}}
+	id := iamUser(c.ids, name)
 	return Caller{Account: id.Account, ARN: id.ARN, Region: "us-east-1", Identity: id, Request: authz.Request{Time: c.clock.Now()}}
 }
 
@@ -397,7 +403,10 @@ func TestGrantTokenFromBeforeSealedTokens(t *testing.T) {
 	old := "bGVnYWN5LXRva2VuLW9mLWEtZ3JhbnQtbWFkZS1iZWZvcmUtc2VhbGVkLXRva2Vucy14eHg"
 	h := sha256.Sum256([]byte(old))
 	rec := grantRecord{ID: strings.Repeat("ab", 32), KeyID: *k.KeyId, Account: "111122223333", Region: "us-east-1", Created: e.clock.Now(),
-		Grantee: "arn:aws:iam::111122223333:user/svc", Issuing: "arn:aws:iam::111122223333:root", Ops: []string{"Encrypt", "RetireGrant"}, TokenHash: hex.EncodeToString(h[:])}
+		Grantee: "arn:aws:iam::111122223333:user/svc", Issuing: "arn:aws:iam::111122223333:root", Ops: []string{"Encrypt", "RetireGrant"}, TokenHash: hex.EncodeToString(h[:]),
+		// Bound to svc, as grants written since principals are bound are
+		// (records from before binding are bound when KMS loads them).
+		Bindings: map[string]string{"arn:aws:iam::111122223333:user/svc": iamUser(e.ids, "svc").EntityID()}}
 	if err := e.s.commit(ctx, store.Txn{Puts: []store.KV{{Key: grantPath(rec.Account, rec.Region, rec.KeyID, rec.ID), Value: marshal(rec)}}}); err != nil {
 		t.Fatal(err)
 	}

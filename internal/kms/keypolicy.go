@@ -1,11 +1,8 @@
 package kms
 
 import (
-	"encoding/json"
 	"errors"
-	"strings"
 
-	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/wire"
@@ -17,47 +14,121 @@ import (
 // default key policy, the policy lockout safety check).
 const lockoutMessage = "The new key policy will not allow you to update the key policy in the future."
 
-// PrincipalChecker tells whether an IAM principal named in a key policy
-// exists; a key policy naming one that does not is refused, as AWS does.
-type PrincipalChecker interface {
-	PrincipalExists(principalARN string) bool
+// PrincipalResolver resolves the IAM principals that key policies and grants
+// name when they are saved: PrincipalID returns the unique id of the IAM user
+// or role an ARN names, with ok false when it names none (AWS refuses a key
+// policy naming one), and an empty id for principals that are not bound
+// (account roots, sessions, accounts outside this deployment). iam.Directory
+// implements it.
+type PrincipalResolver interface {
+	PrincipalID(principalARN string) (id string, ok bool)
 }
 
-// checkKeyPolicy validates a key policy as KMS does and, unless the caller
-// bypasses it, runs the lockout safety check: the caller must still be
-// allowed kms:PutKeyPolicy under the new policy.
-func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypass bool) error {
-	if len(doc) > maxKeyPolicy {
-		return kmsapi.NewLimitExceededException("Policy document exceeds the maximum size of 32768 bytes.")
+// bindKeyPolicy resolves the users and roles a key policy being saved names
+// to their unique ids, which the key keeps beside the document: AWS binds
+// them so that a user or role deleted and created again under the same name
+// is not the principal the policy named, and shows the id once the entity is
+// gone (IAM User Guide, reference_policies_elements_principal.md, "IAM role
+// principals", "IAM user principals"). A policy naming a user or role that
+// does not exist is refused, as AWS does. Without a resolver nothing can be
+// bound: the principals bind to nothing and match no one.
+func (s *Service) bindKeyPolicy(doc string) (map[string]string, error) {
+	var out map[string]string
+	for _, p := range policy.BindablePrincipals([]byte(doc)) {
+		var id string
+		if s.principals != nil {
+			var ok bool
+			if id, ok = s.principals.PrincipalID(p); !ok {
+				return nil, kmsapi.NewMalformedPolicyDocumentException("Policy contains a statement with one or more invalid principals.")
+			}
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[p] = id
 	}
-	p, err := policy.Compile([]byte(doc), policy.Options{Kind: policy.ResourceKind, MaxBytes: maxKeyPolicy, Charset: policy.Latin1Charset})
-	if err != nil {
+	return out, nil
+}
+
+// compileKeyPolicy compiles a stored key policy with the bindings it was
+// saved with.
+func compileKeyPolicy(doc string, bindings map[string]string) (*policy.Policy, error) {
+	return policy.Compile([]byte(doc), policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: bindings})
+}
+
+// unboundPolicy reports whether a stored document names a user or role that
+// its bindings do not cover: a record saved before key policies and grants
+// were bound.
+func unboundPolicy(doc string, bindings map[string]string) bool {
+	for _, p := range policy.BindablePrincipals([]byte(doc)) {
+		if _, ok := bindings[p]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// displayPolicy is a key policy as GetKeyPolicy shows it: as written, except
+// that a user or role bound to an entity that no longer exists shows as the
+// unique id it was bound to ("the principal ID appears in resource-based
+// policies because AWS can no longer map it back to a valid ARN").
+func (s *Service) displayPolicy(doc string, bindings map[string]string) string {
+	if s.principals == nil || len(bindings) == 0 {
+		return doc
+	}
+	gone := func(p, id string) bool {
+		cur, _ := s.principals.PrincipalID(p)
+		return id != "" && cur != id
+	}
+	any := false
+	for p, id := range bindings {
+		any = any || gone(p, id)
+	}
+	if !any {
+		return doc
+	}
+	return string(policy.RewritePrincipals([]byte(doc), func(w string) (string, bool) {
+		id := bindings[w]
+		return id, gone(w, id)
+	}))
+}
+
+// checkKeyPolicy validates a key policy as KMS does, binds its principals
+// and, unless the caller bypasses it, runs the lockout safety check: the
+// caller must still be allowed kms:PutKeyPolicy under the new policy. It
+// returns the bindings to store with the policy.
+func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypass bool) (map[string]string, error) {
+	if len(doc) > maxKeyPolicy {
+		return nil, kmsapi.NewLimitExceededException("Policy document exceeds the maximum size of 32768 bytes.")
+	}
+	if _, err := policy.Compile([]byte(doc), policy.Options{Kind: policy.ResourceKind, MaxBytes: maxKeyPolicy, Charset: policy.Latin1Charset}); err != nil {
 		var ve *policy.ValidationError
 		msg := "The key policy is not valid."
 		if errors.As(err, &ve) && len(ve.Findings) > 0 {
 			msg = ve.Findings[0].Message
 		}
 		if errors.Is(err, policy.ErrLimit) {
-			return wire.Validation(msg)
+			return nil, wire.Validation(msg)
 		}
-		return kmsapi.NewMalformedPolicyDocumentException(msg)
+		return nil, kmsapi.NewMalformedPolicyDocumentException(msg)
 	}
-	if s.principals != nil {
-		for _, pa := range awsPrincipals(doc) {
-			if !s.principals.PrincipalExists(pa) {
-				return kmsapi.NewMalformedPolicyDocumentException("Policy contains a statement with one or more invalid principals.")
-			}
-		}
+	bindings, err := s.bindKeyPolicy(doc)
+	if err != nil {
+		return nil, err
 	}
 	if bypass {
-		return nil
+		return bindings, nil
+	}
+	p, err := compileKeyPolicy(doc, bindings)
+	if err != nil {
+		return nil, kmsapi.NewMalformedPolicyDocumentException("The key policy is not valid.")
 	}
 	// The lockout safety check decides on the proposed policy, not the
 	// key's: it is the one call of authz.DecideKey outside authorize, and it
 	// authorizes nothing (the caller was authorized for the operation).
 	id, err := c.who()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a := access{op: "PutKeyPolicy"}
 	stub := &key{rec: keyRecord{Account: keyAccount, Spec: specSymmetric, Usage: usageEncrypt, Origin: originAWSKMS}, arn: keyARN}
@@ -67,49 +138,7 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 		KeyPolicy: p, Keys: keys, More: more, Request: c.Request,
 	})
 	if !d.Allowed() {
-		return kmsapi.NewMalformedPolicyDocumentException(lockoutMessage)
+		return nil, kmsapi.NewMalformedPolicyDocumentException(lockoutMessage)
 	}
-	return nil
-}
-
-// awsPrincipals lists the IAM user and role ARNs a policy names under
-// Principal.AWS; account ids, root ARNs, "*" and session ARNs are not checked
-// for existence.
-func awsPrincipals(doc string) []string {
-	var d struct {
-		Statement json.RawMessage
-	}
-	if json.Unmarshal([]byte(doc), &d) != nil {
-		return nil
-	}
-	var stmts []map[string]json.RawMessage
-	if json.Unmarshal(d.Statement, &stmts) != nil {
-		var one map[string]json.RawMessage
-		if json.Unmarshal(d.Statement, &one) != nil {
-			return nil
-		}
-		stmts = []map[string]json.RawMessage{one}
-	}
-	var out []string
-	for _, st := range stmts {
-		var pr map[string]json.RawMessage
-		if json.Unmarshal(st["Principal"], &pr) != nil {
-			continue
-		}
-		var list []string
-		if json.Unmarshal(pr["AWS"], &list) != nil {
-			var one string
-			if json.Unmarshal(pr["AWS"], &one) != nil {
-				continue
-			}
-			list = []string{one}
-		}
-		for _, p := range list {
-			a, err := arn.Parse(p)
-			if err == nil && a.Service == "iam" && (strings.HasPrefix(a.Resource, "user/") || strings.HasPrefix(a.Resource, "role/")) {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
+	return bindings, nil
 }

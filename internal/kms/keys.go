@@ -147,8 +147,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		return nil, err
 	}
 	policy := DefaultPolicy(c.Account)
+	var bindings map[string]string
 	if in.Policy != nil {
-		if err := s.checkKeyPolicy(c, *in.Policy, arn.KeyARN(c.Region, c.Account, id), c.Account, wire.Bool(in.BypassPolicyLockoutSafetyCheck)); err != nil {
+		if bindings, err = s.checkKeyPolicy(c, *in.Policy, arn.KeyARN(c.Region, c.Account, id), c.Account, wire.Bool(in.BypassPolicyLockoutSafetyCheck)); err != nil {
 			return nil, err
 		}
 		policy = *in.Policy
@@ -160,7 +161,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	rec := keyRecord{
 		ID: id, Account: c.Account, Region: c.Region, Created: s.now().UTC(),
 		Description: wire.String(in.Description), State: Enabled,
-		Usage: usage, Spec: spec, Origin: origin, Policy: policy, Tags: tags,
+		Usage: usage, Spec: spec, Origin: origin, Policy: policy, PolicyBindings: bindings, Tags: tags,
 	}
 	if multi {
 		rec.PrimaryRegion = c.Region

@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/store/bolt"
 	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/iamapi"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
@@ -37,6 +40,11 @@ type env struct {
 	clock  *clock
 	caller Caller
 	dbPath string
+	// ids is the IAM directory on the same store, as the server wires it:
+	// it resolves the users and roles key policies and grants name.
+	ids    *iam.Directory
+	st     store.Store
+	sealer *seal.Sealer
 }
 
 func newEnv(t testing.TB) *env {
@@ -61,17 +69,68 @@ func newEnvWith(t testing.TB, o Options) *env {
 	}
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	ids := newDirectory(t, ctx, st, sealer, clk, done)
 	o.Now, o.SweepInterval, o.Regions = clk.Now, time.Hour, []string{"us-east-1", "eu-west-1"}
+	if o.Principals == nil {
+		o.Principals = ids
+	}
 	s, err := New(ctx, st, sealer, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; st.Close() })
+	go func() { s.Run(ctx); done <- struct{}{} }()
+	t.Cleanup(func() { cancel(); <-done; <-done; st.Close() })
 	// In-process callers say who they are: a Caller without an identity is refused.
 	root := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: authz.RootType, UserID: "111122223333"}}
-	return &env{s: s, clock: clk, caller: Caller{Account: "111122223333", ARN: root.ARN, Region: "us-east-1", Identity: root}, dbPath: filepath.Join(dir, "trent.db")}
+	return &env{s: s, clock: clk, caller: Caller{Account: "111122223333", ARN: root.ARN, Region: "us-east-1", Identity: root}, dbPath: filepath.Join(dir, "trent.db"),
+		ids: ids, st: st, sealer: sealer}
+}
+
+// newDirectory loads an IAM directory on st with the test account, its root
+// access key AKIAROOT and fixtureUsers, and runs it until ctx ends, then
+// sends on done.
+func newDirectory(t testing.TB, ctx context.Context, st store.Store, sealer *seal.Sealer, clk *clock, done chan<- struct{}) *iam.Directory {
+	t.Helper()
+	ids, err := iam.New(ctx, st, sealer, iam.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ids.Bootstrap(ctx, iam.Bootstrap{AccountID: "111122223333", AccessKeyID: "AKIAROOT", SecretAccessKey: "root-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { ids.Run(ctx); done <- struct{}{} }()
+	for _, name := range fixtureUsers {
+		iamUser(ids, name)
+	}
+	return ids
+}
+
+// fixtureUsers are the IAM users that the tests of this package name in key
+// policies and grants, often before they act: AWS refuses a key policy
+// naming a principal that does not exist, and binds a grant to the user
+// that exists when it is created.
+var fixtureUsers = []string{"admin", "anotherUser", "app", "exampleUser", "g", "mallory", "r", "svc", "third"}
+
+// iamUser is the identity of an IAM user of the test account, created in
+// ids if it does not exist yet: key policies and grants name users that
+// exist, and bind to them.
+func iamUser(ids *iam.Directory, name string) *authz.Identity {
+	arn := "arn:aws:iam::111122223333:user/" + name
+	if _, ok := ids.PrincipalID(arn); !ok {
+		root, err := ids.Identity("AKIAROOT")
+		if err != nil {
+			panic(err)
+		}
+		if _, err := ids.CreateUser(context.Background(), iam.Call{Identity: root}, &iamapi.CreateUserRequest{UserName: wire.Ptr(name)}); err != nil {
+			panic(err)
+		}
+	}
+	id, err := ids.IdentityForARN(arn)
+	if err != nil {
+		panic(err)
+	}
+	return id
 }
 
 func (e *env) createKey(t *testing.T) *kmsapi.KeyMetadata {

@@ -244,8 +244,9 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		}
 	}
 	policy := DefaultPolicy(c.Account)
+	var bindings map[string]string
 	if in.Policy != nil {
-		if err := s.checkKeyPolicy(rc, *in.Policy, replicaARN, k.rec.Account, wire.Bool(in.BypassPolicyLockoutSafetyCheck)); err != nil {
+		if bindings, err = s.checkKeyPolicy(rc, *in.Policy, replicaARN, k.rec.Account, wire.Bool(in.BypassPolicyLockoutSafetyCheck)); err != nil {
 			return nil, err
 		}
 		policy = *in.Policy
@@ -267,7 +268,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		}
 		rec := cloneRecord(*p)
 		rec.Region, rec.Created, rec.State = region, s.now().UTC(), Enabled
-		rec.Description, rec.Policy, rec.Tags = wire.String(in.Description), policy, tags
+		rec.Description, rec.Policy, rec.PolicyBindings, rec.Tags = wire.String(in.Description), policy, bindings, tags
 		rec.DeletionDate, rec.PendingWindow = time.Time{}, 0
 		for _, m := range rec.Materials {
 			kv, err := s.resealMaterial(ctx, p, rec.Region, m.ID)
@@ -298,7 +299,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	// AWS answers while the replica is still being created, before it has
 	// material to name (ReplicateKey's ReplicaKeyMetadata).
 	md.CurrentKeyMaterialId = nil
-	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: md, ReplicaPolicy: wire.Ptr(r.rec.Policy)}
+	out := &kmsapi.ReplicateKeyResponse{ReplicaKeyMetadata: md, ReplicaPolicy: wire.Ptr(s.displayPolicy(r.rec.Policy, r.rec.PolicyBindings))}
 	for _, t := range r.rec.Tags {
 		out.ReplicaTags = append(out.ReplicaTags, kmsapi.Tag{TagKey: wire.Ptr(t.Key), TagValue: wire.Ptr(t.Value)})
 	}

@@ -25,7 +25,7 @@ func (s *Service) GetKeyPolicy(ctx context.Context, c Caller, in *kmsapi.GetKeyP
 	if err := checkPolicyName(in.PolicyName); err != nil {
 		return nil, err
 	}
-	return &kmsapi.GetKeyPolicyResponse{Policy: wire.Ptr(k.rec.Policy), PolicyName: wire.Ptr(defaultPolicy)}, nil
+	return &kmsapi.GetKeyPolicyResponse{Policy: wire.Ptr(s.displayPolicy(k.rec.Policy, k.rec.PolicyBindings)), PolicyName: wire.Ptr(defaultPolicy)}, nil
 }
 
 // PutKeyPolicy replaces the key policy.
@@ -39,11 +39,12 @@ func (s *Service) PutKeyPolicy(ctx context.Context, c Caller, in *kmsapi.PutKeyP
 		return nil, err
 	}
 	bypass := wire.Bool(in.BypassPolicyLockoutSafetyCheck)
-	if err := s.checkKeyPolicy(c, *in.Policy, k.arn, k.rec.Account, bypass); err != nil {
+	bindings, err := s.checkKeyPolicy(c, *in.Policy, k.arn, k.rec.Account, bypass)
+	if err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, k, func(r *keyRecord, _ *store.Txn) error {
-		r.Policy = *in.Policy
+		r.Policy, r.PolicyBindings = *in.Policy, bindings
 		return nil
 	})
 	if err != nil {

@@ -78,9 +78,10 @@ type Options struct {
 	// SweepInterval is how often Run deletes due keys and rotates keys whose
 	// rotation date has come. 0: one minute.
 	SweepInterval time.Duration
-	// Principals checks that principals named in key policies exist; nil
-	// skips the check.
-	Principals PrincipalChecker
+	// Principals resolves the users and roles that key policies and grants
+	// name to the unique ids they are bound to; nil: no IAM directory, so
+	// such principals bind to nothing and match no one.
+	Principals PrincipalResolver
 	// Clusters are the HSM tokens custom key stores can use; nil: none.
 	Clusters keystore.Clusters
 	// Roles creates the service-linked roles of custom key stores and
@@ -109,7 +110,7 @@ type Service struct {
 	rand       io.Reader
 	log        *slog.Logger
 	interval   time.Duration
-	principals PrincipalChecker
+	principals PrincipalResolver
 	clusters   keystore.Clusters
 	roles      RoleMaker
 	regions    []string
@@ -129,6 +130,11 @@ type Service struct {
 
 	reqKeys  sync.Map // requestKeysKey → policy.Keys
 	reqKeysN atomic.Int64
+
+	// quotaQueues combine this node's concurrent quota-counted creations
+	// (quotas.go), by quota record.
+	quotaMu     sync.Mutex
+	quotaQueues map[string]*creationQueue
 
 	// usage answers GetKeyLastUsage: the audit log. Set before serving.
 	usage UsageSource
@@ -173,6 +179,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	s.follower = store.NewFollower(st, "acct/", s.view)
 	if err := s.follower.Load(ctx); err != nil {
 		return nil, err
+	}
+	if err := s.bindLegacy(ctx); err != nil {
+		// Unbound records match no user or role until a later start binds them.
+		s.log.Error("kms: bind the principals of stored key policies and grants", "err", err)
 	}
 	// Log in to the custom key stores recorded CONNECTED before the first
 	// request, so that a restart does not leave their keys Unavailable for a

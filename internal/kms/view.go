@@ -180,7 +180,9 @@ func (v *view) put(kv store.KV) {
 			ref = keyRef{intern(p.region), strings.Clone(p.id)}
 		}
 		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
-		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind})
+		// The users and roles the policy names are those it was saved with,
+		// by unique id (keypolicy.go).
+		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: rec.PolicyBindings})
 		if err != nil {
 			v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
 		}
@@ -223,7 +225,7 @@ func (v *view) put(kv store.KV) {
 		idx := v.ref(p.region, p.id)
 		es := v.mats[idx]
 		if old := find(es, id); old != nil {
-			v.closeMaterial(old)
+			v.retireMaterial(old)
 			es = slices.DeleteFunc(slices.Clone(es), func(x *matEntry) bool { return x == old })
 		}
 		v.mats[idx] = append(es[:len(es):len(es)], e)

@@ -68,6 +68,9 @@ var (
 	// ErrNotInitialized is returned by Unseal when the store has no root key
 	// yet.
 	ErrNotInitialized = errors.New("seal: the store has no root key yet")
+	// ErrInitialized is returned by Initialize when the store has a root
+	// key already, as when another node made it first: Unseal it instead.
+	ErrInitialized = errors.New("seal: the store has a root key already")
 	// ErrMismatch is returned when a root key unwraps but is not the one the
 	// store's records are sealed with (the canary does not open).
 	ErrMismatch = errors.New("seal: the root key is not the one this store's records are sealed with")
@@ -88,7 +91,13 @@ const (
 )
 
 const (
-	rootFormat  = 1
+	// rootFormat1 is a root key record of one root key, version 1, wrapped
+	// by the seal: what Initialize writes, and what Trent wrote before the
+	// root key could rotate.
+	rootFormat1 = 1
+	// rootFormat2 is a keyring (keyring.go): the newest version wrapped by
+	// the seal, older ones sealed under it. The first rotation writes it.
+	rootFormat2 = 2
 	canaryText  = "trent"
 	canaryAD    = "trent/seal/canary"
 	rootKeySize = 32
@@ -99,13 +108,46 @@ type rootRecord struct {
 	Format  int             `json:"format"`
 	Seal    string          `json:"seal"`
 	Params  json.RawMessage `json:"params,omitempty"`
-	Wrapped []byte          `json:"wrapped"`
-	Created time.Time       `json:"created"`
+	Wrapped []byte          `json:"wrapped"` // the newest version, wrapped by the seal
+	Created time.Time       `json:"created"` // when the newest version was made
+
+	// Format 2 only. Version is the newest version's number (format 1:
+	// always 1).
+	Version uint32 `json:"version,omitempty"`
+	// Older are the older versions still in the keyring, each sealed under
+	// the newest (olderAD): a node unwraps one key with the seal, however
+	// many versions there are, and trent seal migrate rewraps one key.
+	Older []olderVersion `json:"older,omitempty"`
+	// Link is the newest version sealed under the version that was newest
+	// before it (linkAD): how running nodes, which no longer have the seal's
+	// secrets, learn it. It goes when that version is retired, so no
+	// retired root key opens a newer one.
+	Link []byte `json:"link,omitempty"`
+}
+
+// olderVersion is a version of the root key that the newest superseded.
+type olderVersion struct {
+	Version    uint32    `json:"version"`
+	Sealed     []byte    `json:"sealed"`
+	Created    time.Time `json:"created"`
+	Superseded time.Time `json:"superseded"` // when it stopped sealing
 }
 
 // rootAD binds a wrapped root key to the record format and the seal kind, so
 // a wrapped key cannot be presented as another seal's.
-func rootAD(k Kind) []byte { return []byte(fmt.Sprintf("trent/seal/root|%d|%s", rootFormat, k)) }
+func rootAD(k Kind) []byte { return []byte(fmt.Sprintf("trent/seal/root|%d|%s", rootFormat1, k)) }
+
+// wrapAD is the associated data of the newest version wrapped by a seal:
+// version 1 keeps format 1's, later versions are bound to their number.
+func wrapAD(k Kind, v uint32) []byte {
+	if v == 1 {
+		return rootAD(k)
+	}
+	return []byte(fmt.Sprintf("trent/seal/root|%d|%s|%d", rootFormat2, k, v))
+}
+
+func olderAD(v uint32) []byte { return []byte(fmt.Sprintf("trent/seal/root/older|%d", v)) }
+func linkAD(v uint32) []byte  { return []byte(fmt.Sprintf("trent/seal/root/link|%d", v)) }
 
 // Status is what the store says about its root key, without unwrapping it.
 type Status struct {
@@ -154,10 +196,66 @@ func parseRoot(b []byte) (rootRecord, error) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return rootRecord{}, fmt.Errorf("seal: %s is not a root key record: %w", RootKey, err)
 	}
-	if rec.Format != rootFormat {
-		return rootRecord{}, fmt.Errorf("seal: the store's root key record has format %d; this Trent understands %d: upgrade Trent", rec.Format, rootFormat)
+	switch rec.Format {
+	case rootFormat1:
+		if rec.Version != 0 || rec.Older != nil || rec.Link != nil {
+			return rootRecord{}, fmt.Errorf("seal: %s is malformed", RootKey)
+		}
+		rec.Version = 1
+	case rootFormat2:
+		if rec.Version < 2 || rec.Version > maxVersion {
+			return rootRecord{}, fmt.Errorf("seal: %s names root key version %d", RootKey, rec.Version)
+		}
+		for i, o := range rec.Older {
+			if o.Version == 0 || o.Version >= rec.Version || (i > 0 && o.Version <= rec.Older[i-1].Version) {
+				return rootRecord{}, fmt.Errorf("seal: %s is malformed: older versions out of order", RootKey)
+			}
+		}
+	default:
+		return rootRecord{}, fmt.Errorf("seal: the store's root key record has format %d; this Trent understands up to %d: upgrade Trent", rec.Format, rootFormat2)
 	}
 	return rec, nil
+}
+
+// unwrapNewest unwraps the newest version of rec with w.
+func unwrapNewest(ctx context.Context, rec rootRecord, w Wrapper) ([]byte, error) {
+	if rec.Seal != w.Kind().String() {
+		return nil, fmt.Errorf("%w: it is wrapped by the %s seal, and this node is configured with the %s seal (trent seal migrate changes the seal)", ErrWrongSeal, rec.Seal, w.Kind())
+	}
+	return w.Unwrap(ctx, rec.Params, rec.Wrapped, wrapAD(w.Kind(), rec.Version))
+}
+
+// openKeyring returns the Sealer of every version of rec, given the newest.
+func openKeyring(rec rootRecord, newest []byte, rand io.Reader) (*Sealer, error) {
+	s := &Sealer{rand: rand}
+	s.ring.Store(&ring{})
+	if err := s.add(rec.Version, newest); err != nil {
+		return nil, err
+	}
+	if err := s.addOlder(rec); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// addOlder adds the older versions of rec that s does not hold; s holds
+// the newest.
+func (s *Sealer) addOlder(rec rootRecord) error {
+	for _, o := range rec.Older {
+		if s.Holds(o.Version) {
+			continue
+		}
+		k, err := s.ring.Load().open(o.Sealed, olderAD(o.Version))
+		if err != nil {
+			return fmt.Errorf("%w: root key version %d does not open", ErrMismatch, o.Version)
+		}
+		err = s.add(o.Version, k)
+		clear(k)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Verify checks records that are not in a store yet (a backup to restore):
@@ -183,12 +281,12 @@ func Verify(ctx context.Context, records []store.KV, w Wrapper) error {
 	if rec.Seal != w.Kind().String() {
 		return fmt.Errorf("%w: it is wrapped by the %s seal, not the %s seal", ErrWrongSeal, rec.Seal, w.Kind())
 	}
-	key, err := w.Unwrap(ctx, rec.Params, rec.Wrapped, rootAD(w.Kind()))
+	key, err := unwrapNewest(ctx, rec, w)
 	if err != nil {
 		return err
 	}
 	defer clear(key)
-	s, err := New(key, nil)
+	s, err := openKeyring(rec, key, nil)
 	if err != nil {
 		return err
 	}
@@ -204,12 +302,16 @@ func Verify(ctx context.Context, records []store.KV, w Wrapper) error {
 // Initialize), an error wrapping ErrWrongSeal when w is the wrong seal.
 // It writes nothing.
 func Unseal(ctx context.Context, st store.Store, w Wrapper, rand io.Reader) (*Sealer, error) {
-	key, err := UnwrapRoot(ctx, st, w)
+	rec, _, err := readRoot(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	key, err := unwrapNewest(ctx, rec, w)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(key)
-	s, err := New(key, rand)
+	s, err := openKeyring(rec, key, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -219,18 +321,41 @@ func Unseal(ctx context.Context, st store.Store, w Wrapper, rand io.Reader) (*Se
 	return s, nil
 }
 
-// UnwrapRoot returns the store's root key unwrapped by w, unchecked; the
-// caller clears it. Unseal is what a node uses; this is for tests that look
-// for the root key where it must not be.
+// UnwrapRoot returns the newest version of the store's root key unwrapped
+// by w, unchecked; the caller clears it. Unseal is what a node uses; this
+// is for tests that look for the root key where it must not be.
 func UnwrapRoot(ctx context.Context, st store.Store, w Wrapper) ([]byte, error) {
 	rec, _, err := readRoot(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	if rec.Seal != w.Kind().String() {
-		return nil, fmt.Errorf("%w: it is wrapped by the %s seal, and this node is configured with the %s seal (trent seal migrate changes the seal)", ErrWrongSeal, rec.Seal, w.Kind())
+	return unwrapNewest(ctx, rec, w)
+}
+
+// UnwrapKeyring returns every version of the store's root key in its
+// keyring, newest first; the caller clears them. As UnwrapRoot, for tests.
+func UnwrapKeyring(ctx context.Context, st store.Store, w Wrapper) ([][]byte, error) {
+	rec, _, err := readRoot(ctx, st)
+	if err != nil {
+		return nil, err
 	}
-	return w.Unwrap(ctx, rec.Params, rec.Wrapped, rootAD(w.Kind()))
+	key, err := unwrapNewest(ctx, rec, w)
+	if err != nil {
+		return nil, err
+	}
+	out := [][]byte{key}
+	s, err := openKeyring(rec, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range rec.Older {
+		k, err := s.Open(o.Sealed, olderAD(o.Version))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 func checkCanary(ctx context.Context, st store.Store, s *Sealer) error {
@@ -261,7 +386,7 @@ func Initialize(ctx context.Context, st store.Store, w Wrapper, rand io.Reader, 
 		return nil, store.Txn{}, err
 	}
 	if status.Initialized {
-		return nil, store.Txn{}, fmt.Errorf("seal: the store has a root key already (wrapped by the %s seal)", status.Seal)
+		return nil, store.Txn{}, fmt.Errorf("%w (wrapped by the %s seal)", ErrInitialized, status.Seal)
 	}
 	var key []byte
 	if status.Legacy {
@@ -300,7 +425,7 @@ func Initialize(ctx context.Context, st store.Store, w Wrapper, rand io.Reader, 
 	if err != nil {
 		return nil, store.Txn{}, err
 	}
-	rec, err := json.Marshal(rootRecord{Format: rootFormat, Seal: w.Kind().String(), Params: params, Wrapped: wrapped, Created: now.UTC()})
+	rec, err := json.Marshal(rootRecord{Format: rootFormat1, Seal: w.Kind().String(), Params: params, Wrapped: wrapped, Created: now.UTC()})
 	if err != nil {
 		return nil, store.Txn{}, err
 	}
@@ -330,7 +455,7 @@ func Migrate(ctx context.Context, st store.Store, from, to Wrapper, now time.Tim
 	if rec.Seal != from.Kind().String() {
 		return fmt.Errorf("%w: it is wrapped by the %s seal, not the %s seal named to migrate from", ErrWrongSeal, rec.Seal, from.Kind())
 	}
-	key, err := from.Unwrap(ctx, rec.Params, rec.Wrapped, rootAD(from.Kind()))
+	key, err := from.Unwrap(ctx, rec.Params, rec.Wrapped, wrapAD(from.Kind(), rec.Version))
 	if err != nil {
 		return fmt.Errorf("migrate from the %s seal: %w", from.Kind(), err)
 	}
@@ -338,21 +463,24 @@ func Migrate(ctx context.Context, st store.Store, from, to Wrapper, now time.Tim
 	// Done with from: a PKCS#11 module can be loaded once at a time, and to
 	// may be another token of the same module.
 	from.Close()
-	s, err := New(key, nil)
+	// The whole keyring must open, and the canary under it: only the newest
+	// version is rewrapped, and the older ones stay sealed under it.
+	s, err := openKeyring(rec, key, nil)
 	if err != nil {
 		return err
 	}
 	if err := checkCanary(ctx, st, s); err != nil {
 		return err
 	}
-	params, wrapped, err := to.Wrap(ctx, key, rootAD(to.Kind()))
+	ad := wrapAD(to.Kind(), rec.Version)
+	params, wrapped, err := to.Wrap(ctx, key, ad)
 	if err != nil {
 		return fmt.Errorf("migrate to the %s seal: %w", to.Kind(), err)
 	}
 	// Read back through the new seal before writing: a seal that wraps but
 	// cannot unwrap (a KMS key without Decrypt permission) would otherwise
 	// lock the store.
-	back, err := to.Unwrap(ctx, params, wrapped, rootAD(to.Kind()))
+	back, err := to.Unwrap(ctx, params, wrapped, ad)
 	if err != nil {
 		return fmt.Errorf("migrate to the %s seal: it does not unwrap what it wrapped: %w", to.Kind(), err)
 	}
@@ -361,7 +489,14 @@ func Migrate(ctx context.Context, st store.Store, from, to Wrapper, now time.Tim
 	if !same {
 		return fmt.Errorf("migrate to the %s seal: it unwraps another key than it wrapped", to.Kind())
 	}
-	b, err := json.Marshal(rootRecord{Format: rootFormat, Seal: to.Kind().String(), Params: params, Wrapped: wrapped, Created: now.UTC()})
+	// The keyring keeps its versions, older keys and link; only the seal
+	// and the newest version's wrapping change.
+	out := rec
+	if out.Format == rootFormat1 {
+		out.Version = 0
+	}
+	out.Seal, out.Params, out.Wrapped = to.Kind().String(), params, wrapped
+	b, err := json.Marshal(out)
 	if err != nil {
 		return err
 	}

@@ -99,6 +99,29 @@ func orgOperations(d *iam.Directory) map[string]jsonHandler {
 		"CreateAccount":               jsonOp(d.CreateAccount),
 		"DescribeCreateAccountStatus": jsonOp(d.DescribeCreateAccountStatus),
 		"ListAccounts":                jsonOp(d.ListAccounts),
+		// Roots, OUs and the policies that guard them (iam/orgunits.go,
+		// iam/orgpolicies.go).
+		"CreateOrganizationalUnit":         jsonOp(d.CreateOrganizationalUnit),
+		"UpdateOrganizationalUnit":         jsonOp(d.UpdateOrganizationalUnit),
+		"DeleteOrganizationalUnit":         jsonOp(d.DeleteOrganizationalUnit),
+		"DescribeOrganizationalUnit":       jsonOp(d.DescribeOrganizationalUnit),
+		"ListRoots":                        jsonOp(d.ListRoots),
+		"ListOrganizationalUnitsForParent": jsonOp(d.ListOrganizationalUnitsForParent),
+		"ListChildren":                     jsonOp(d.ListChildren),
+		"ListParents":                      jsonOp(d.ListParents),
+		"ListAccountsForParent":            jsonOp(d.ListAccountsForParent),
+		"MoveAccount":                      jsonOp(d.MoveAccount),
+		"CreatePolicy":                     jsonOp(d.CreateOrgPolicy),
+		"UpdatePolicy":                     jsonOp(d.UpdateOrgPolicy),
+		"DeletePolicy":                     jsonOp(d.DeleteOrgPolicy),
+		"DescribePolicy":                   jsonOp(d.DescribeOrgPolicy),
+		"ListPolicies":                     jsonOp(d.ListOrgPolicies),
+		"AttachPolicy":                     jsonOp(d.AttachPolicy),
+		"DetachPolicy":                     jsonOp(d.DetachPolicy),
+		"ListPoliciesForTarget":            jsonOp(d.ListPoliciesForTarget),
+		"ListTargetsForPolicy":             jsonOp(d.ListTargetsForPolicy),
+		"EnablePolicyType":                 jsonOp(d.EnablePolicyType),
+		"DisablePolicyType":                jsonOp(d.DisablePolicyType),
 	}
 }
 
@@ -181,15 +204,32 @@ func iamOperations(d *iam.Directory) map[string]queryHandler {
 		"TagOpenIDConnectProvider":                queryOp(d.TagOpenIDConnectProvider),
 		"UntagOpenIDConnectProvider":              queryOp(d.UntagOpenIDConnectProvider),
 		"ListOpenIDConnectProviderTags":           queryOp(d.ListOpenIDConnectProviderTags),
+		"CreateSAMLProvider":                      queryOp(d.CreateSAMLProvider),
+		"GetSAMLProvider":                         queryOp(d.GetSAMLProvider),
+		"ListSAMLProviders":                       queryOp(d.ListSAMLProviders),
+		"UpdateSAMLProvider":                      queryOp(d.UpdateSAMLProvider),
+		"DeleteSAMLProvider":                      queryOp(d.DeleteSAMLProvider),
+		"TagSAMLProvider":                         queryOp(d.TagSAMLProvider),
+		"UntagSAMLProvider":                       queryOp(d.UntagSAMLProvider),
+		"ListSAMLProviderTags":                    queryOp(d.ListSAMLProviderTags),
+		"CreateVirtualMFADevice":                  queryOp(d.CreateVirtualMFADevice),
+		"EnableMFADevice":                         queryOp(d.EnableMFADevice),
+		"ResyncMFADevice":                         queryOp(d.ResyncMFADevice),
+		"DeactivateMFADevice":                     queryOp(d.DeactivateMFADevice),
+		"DeleteVirtualMFADevice":                  queryOp(d.DeleteVirtualMFADevice),
+		"ListMFADevices":                          queryOp(d.ListMFADevices),
+		"ListVirtualMFADevices":                   queryOp(d.ListVirtualMFADevices),
 	}
 }
 
 func stsOperations(d *iam.Directory) map[string]queryHandler {
 	return map[string]queryHandler{
-		"GetCallerIdentity": queryOp(d.GetCallerIdentity),
-		"AssumeRole":        queryOp(d.AssumeRole),
-		"GetSessionToken":   queryOp(d.GetSessionToken),
+		"GetCallerIdentity":  queryOp(d.GetCallerIdentity),
+		"AssumeRole":         queryOp(d.AssumeRole),
+		"GetSessionToken":    queryOp(d.GetSessionToken),
+		"GetFederationToken": queryOp(d.GetFederationToken),
 		// Served unsigned too (unsigned.go).
 		"AssumeRoleWithWebIdentity": signedFederatedOp(d.AssumeRoleWithWebIdentity),
+		"AssumeRoleWithSAML":        signedFederatedOp(d.AssumeRoleWithSAML),
 	}
 }

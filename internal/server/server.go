@@ -31,6 +31,7 @@ import (
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
 	"github.com/trentkms/trent/internal/policy"
+	"github.com/trentkms/trent/internal/quota"
 	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/trace"
 	"github.com/trentkms/trent/internal/wire"
@@ -60,6 +61,7 @@ type Options struct {
 	Metrics *metrics.Registry // nil: no metrics
 	Log     *slog.Logger      // nil: slog.Default()
 	Now     func() time.Time  // nil: time.Now
+	Quota   *quota.Limiter    // nil: no request quotas (quota.go)
 	// Tracer starts a span for each request (internal/trace); nil: no
 	// tracing, at no cost.
 	Tracer *trace.Tracer
@@ -83,6 +85,7 @@ type Server struct {
 	audit       *audit.Log
 	metrics     *metrics.Registry
 	tracer      *trace.Tracer
+	quota       *admission // nil: no request quotas
 }
 
 // New returns a Server over the given services.
@@ -96,6 +99,9 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if o.Quota != nil {
+		s.quota = &admission{l: o.Quota, k: k}
 	}
 	s.verifier = sigv4.NewVerifier(ids, sigv4.Options{Now: s.now, Scope: s.checkScope})
 	s.kmsOps = kmsOperations(k)
@@ -381,6 +387,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		decoded:   &st.decoded,
 		requestID: id,
 		span:      span,
+		op:        op,
+		quota:     s.quota,
 		request: authz.Request{
 			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
 			Region: res.Region, OrgID: s.ids.OrgID(ident.Account),
@@ -593,6 +601,8 @@ type call struct {
 	note      *kms.Note // what the operation reports to the audit log
 	decoded   *audit.KMSRequest
 	requestID string
+	op        string     // the operation's name
+	quota     *admission // nil: no request quotas
 	span      trace.Span // the request's; the zero Span when not traced
 }
 
@@ -634,6 +644,11 @@ func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI
 		}
 		if err != nil {
 			return nil, err
+		}
+		if c.quota != nil {
+			if err := c.quota.admit(c, in); err != nil {
+				return nil, err
+			}
 		}
 		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note, RequestID: c.requestID, Trace: c.span}, in)
 	}

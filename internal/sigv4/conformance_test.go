@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trentkms/trent/internal/testenv"
 )
 
 // suiteDir is the AWS SigV4 signing test suite (awslabs/aws-c-auth), kept in
@@ -121,7 +123,7 @@ var refusedVectors = map[string]struct {
 func TestConformanceSuite(t *testing.T) {
 	entries, err := os.ReadDir(suiteDir)
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skip("SigV4 test suite not found at " + suiteDir)
+		testenv.Missing(t, "SigV4 test suite not found at %s", suiteDir)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -152,6 +152,10 @@ func launch(t testing.TB, o Options) (*Server, chan string, map[string]string, *
 		"TRENT_ACCOUNT_ID="+Account,
 		"TRENT_ROOT_ACCESS_KEY_ID="+AccessKey,
 		"TRENT_ROOT_SECRET_ACCESS_KEY="+SecretKey,
+		// Tests make requests in bursts AWS would throttle, with the SDK's
+		// retries off; a test of quotas sets TRENT_QUOTA_SCALE in Env,
+		// which comes later and wins.
+		"TRENT_QUOTA_SCALE=0",
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
 	s := &Server{DataDir: o.DataDir, Regions: o.Regions, cmd: cmd, stderr: &strings.Builder{}, done: make(chan struct{}), serving: make(chan struct{})}

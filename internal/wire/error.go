@@ -11,6 +11,10 @@ type Error struct {
 	Code    string // the AWS error type, sent as "__type", e.g. "NotFoundException"
 	Message string // sent as "message"; may be empty, as AWS sends for some codes
 	Status  int    // the HTTP status code
+	// Reason, for the error shapes that carry one (Organizations'
+	// ConstraintViolationException and InvalidInputException), is sent as
+	// "Reason": the SDKs expose it as the error's Reason field.
+	Reason string
 }
 
 // Error returns "Code: Message", or only the code when there is no message.

@@ -226,6 +226,7 @@ func (e *encoder) body() []byte {
 type errorBody struct {
 	Type    string `json:"__type"`
 	Message string `json:"message,omitempty"`
+	Reason  string `json:"Reason,omitempty"`
 }
 
 // WriteError writes err as the AWS JSON error shape {"__type": code,
@@ -245,8 +246,8 @@ func WriteError(w http.ResponseWriter, requestID string, err error) {
 	}
 	e := getEncoder()
 	defer putEncoder(e)
-	// Encoding two strings cannot fail.
-	_ = e.enc.Encode(errorBody{Type: we.Code, Message: we.Message})
+	// Encoding strings cannot fail.
+	_ = e.enc.Encode(errorBody{Type: we.Code, Message: we.Message, Reason: we.Reason})
 	write(w, requestID, status, we.Code, e.body())
 }
 

@@ -475,6 +475,19 @@ func (f *File) PrincipalID(arn string) (string, bool) {
 	return "", false
 }
 
+// Bindings are the bindings KMS stores with a key policy of the world: each
+// user and role ARN it names, bound as PrincipalID resolves it ("" for none).
+func (f *File) Bindings(doc []byte) map[string]string {
+	var out map[string]string
+	for _, p := range policy.BindablePrincipals(doc) {
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[p], _ = f.PrincipalID(p)
+	}
+	return out
+}
+
 // derivedID is the id Identity gives a user or role of that ARN.
 func derivedID(arn string) string {
 	rest, _ := strings.CutPrefix(arn, "arn:aws:iam::")

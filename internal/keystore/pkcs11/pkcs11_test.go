@@ -14,6 +14,7 @@ import (
 
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/keystore"
+	"github.com/trentkms/trent/internal/testenv"
 )
 
 const (
@@ -29,10 +30,10 @@ func softHSM(t *testing.T) *Clusters {
 	t.Helper()
 	util, err := exec.LookPath("softhsm2-util")
 	if err != nil {
-		t.Skip("softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): ", err)
+		testenv.Missing(t, "softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): %v", err)
 	}
 	if _, err := os.Stat(module); err != nil {
-		t.Skip("softhsm2 is not installed: ", err)
+		testenv.Missing(t, "softhsm2 is not installed: %v", err)
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "softhsm2.conf")

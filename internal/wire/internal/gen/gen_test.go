@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/trentkms/trent/internal/testenv"
 )
 
 // moduleRoot walks up from the working directory to the directory of go.mod.
@@ -44,7 +46,7 @@ func TestGeneratedUpToDate(t *testing.T) {
 		t.Run(g.pkg, func(t *testing.T) {
 			modelPath := filepath.Join(root, "..", "shared", "aws-models", g.model, "service-2.json")
 			if _, err := os.Stat(modelPath); err != nil {
-				t.Skipf("model not available: %v", err)
+				testenv.Missing(t, "model not available: %v", err)
 			}
 			out := filepath.Join(t.TempDir(), "zz_generated.go")
 			if err := run(modelPath, g.pkg, out); err != nil {
@@ -71,7 +73,7 @@ func TestOtherModels(t *testing.T) {
 	root := moduleRoot(t)
 	models, _ := filepath.Glob(filepath.Join(root, "..", "shared", "aws-models", "*", "service-2.json"))
 	if len(models) == 0 {
-		t.Skip("no models available")
+		testenv.Missing(t, "no models available")
 	}
 	for _, path := range models {
 		name := filepath.Base(filepath.Dir(path))
