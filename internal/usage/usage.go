@@ -6,7 +6,8 @@
 // and a Tracker writes them to the store in batches, every Options.Interval:
 // one record per key that was used, usage/keys/<key ARN>, holding the latest
 // use any node has written. Records are merged by maximum: a flush reads each
-// record and writes only the uses that are later than it, in one transaction
+// record and writes only the uses that are later than it (by time, then by
+// event id for two in the same second), in one transaction
 // conditional on the revisions it read, retried on conflict, so two nodes
 // flushing at once never make a record go back in time. LastUsage answers
 // with the later of the store's record and this node's own uses (which
@@ -180,10 +181,20 @@ func (t *Tracker) LastUsage(ctx context.Context, keyARN string) (audit.Usage, bo
 	if err := json.Unmarshal(kv.Value, &r); err != nil {
 		return audit.Usage{}, false, fmt.Errorf("usage: %s: %w", kv.Key, err)
 	}
-	if ok && !local.Time.Before(r.Time) {
+	stored := audit.Usage{Operation: r.Operation, Time: r.Time, EventID: r.EventID, RequestID: r.RequestID}
+	if ok && !later(stored, local) {
 		return local, true, nil
 	}
-	return audit.Usage{Operation: r.Operation, Time: r.Time, EventID: r.EventID, RequestID: r.RequestID}, true, nil
+	return stored, true, nil
+}
+
+// later orders uses: by time, and two in the same second (events are dated to
+// the second) by event id, so that every node picks the same one.
+func later(a, b audit.Usage) bool {
+	if !a.Time.Equal(b.Time) {
+		return a.Time.After(b.Time)
+	}
+	return a.EventID > b.EventID
 }
 
 // Run flushes every interval until ctx ends, then once more (bounded), so
@@ -221,7 +232,7 @@ func (t *Tracker) Flush(ctx context.Context) error {
 	defer func() { <-t.flushMu }()
 	taken := t.src.TakeUsage(t.spare)
 	for arn, u := range t.retry {
-		if cur, ok := taken[arn]; !ok || cur.Time.Before(u.Time) {
+		if cur, ok := taken[arn]; !ok || later(u, cur) {
 			taken[arn] = u
 		}
 	}
@@ -270,7 +281,7 @@ func (t *Tracker) write(ctx context.Context, arns []string, uses map[string]audi
 				return fmt.Errorf("usage: %w", err)
 			default:
 				var r record
-				if json.Unmarshal(kv.Value, &r) == nil && !r.Time.Before(u.Time) {
+				if json.Unmarshal(kv.Value, &r) == nil && !later(u, audit.Usage{Time: r.Time, EventID: r.EventID}) {
 					continue // the store already has this use or a later one
 				}
 				txn.Compares = append(txn.Compares, store.Compare{Key: key, ModRev: kv.ModRev})

@@ -146,6 +146,35 @@ func TestConcurrentFlushesMergeByMax(t *testing.T) {
 	}
 }
 
+// Two uses in the same second on two nodes: every node reports the same one
+// once both flushed, whichever flushed first.
+func TestSameSecondUsesAgree(t *testing.T) {
+	ctx := context.Background()
+	for _, order := range []string{"a first", "b first"} {
+		t.Run(order, func(t *testing.T) {
+			st := openStore(t)
+			a, b := newNode(t, st, "a", t0), newNode(t, st, "b", t0)
+			at := t0.Add(time.Minute)
+			a.use("Encrypt", keyA, "event-1", at)
+			b.use("Decrypt", keyA, "event-2", at)
+			first, second := a, b
+			if order == "b first" {
+				first, second = b, a
+			}
+			if err := first.tr.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := second.tr.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ua, ub := a.last(t, keyA), b.last(t, keyA)
+			if ua != ub || ua.EventID != "event-2" {
+				t.Fatalf("a reports %+v, b %+v; want both event-2", ua, ub)
+			}
+		})
+	}
+}
+
 // A failed flush keeps its uses for the next one.
 func TestFailedFlushIsRetried(t *testing.T) {
 	ctx := context.Background()

@@ -3,6 +3,7 @@ package etcd
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -51,8 +52,15 @@ func TestKeyLastUsageAcrossNodes(t *testing.T) {
 		return nil
 	})
 
-	// A use on B is later: A comes to report it, and both agree on every
-	// field.
+	// A use on B, in a later second (uses are dated to the second): A comes
+	// to report it, and both agree on every field.
+	out, err := last(ka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !time.Now().Truncate(time.Second).After(*out.KeyLastUsage.Timestamp) {
+		time.Sleep(50 * time.Millisecond)
+	}
 	if _, err := kb.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob}); err != nil {
 		t.Fatal(err)
 	}
