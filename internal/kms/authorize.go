@@ -27,6 +27,9 @@ type access struct {
 	// child is the grant a CreateGrant request makes: only grants at least
 	// as wide as it may allow the request (grantsFor).
 	child *grantRecord
+	// retirable marks a ListRetirableGrants by a retiring service principal
+	// asking to see the key's grants it may retire (decideRetirable).
+	retirable bool
 }
 
 // conditionContext is the encryption context that kms:EncryptionContext:*
@@ -109,9 +112,12 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 	if sp := c.Trace.Child("kms.Authorize"); sp.Recording() {
 		defer endAuthorizeSpan(sp, k, a, &d)
 	}
-	if a.retire != nil {
+	switch {
+	case a.retire != nil:
 		d = s.decideRetire(c, id, k, a)
-	} else {
+	case a.retirable:
+		d = s.decideRetirable(c, id, k, a)
+	default:
 		grants, err := s.grantsFor(c, k, a)
 		if err != nil {
 			return authz.KeyDecision{}, err
@@ -147,12 +153,28 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
 	case (granteeIs(g.rec.Grantee, g.rec.Bindings, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
-	case g.rec.Issuing == arn.RootARN(id.Account):
+	case id.Type != authz.ServiceType && g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
 			return authz.KeyDecision{Decision: ad, By: "iam"}
 		}
 	}
 	return authz.KeyDecision{Decision: authz.Decision{Reason: authz.NoIdentityAllow, Statement: -1}}
+}
+
+// decideRetirable decides whether a service principal listing the grants it
+// may retire (ListRetirableGrants with RetiringServicePrincipal) sees those
+// of a key. AWS authorizes no key for ListRetirableGrants ("KMS does not
+// evaluate the caller's permissions to verify their access to any KMS keys
+// or grants that might be returned"), and a service has no account whose IAM
+// policies could allow it: as for RetireGrant by the retiring principal
+// (decideRetire), being the grants' retiring service is the permission, and
+// what bounds every permission still applies: an explicit deny (in the key
+// policy) and the VPC endpoint policy.
+func (s *Service) decideRetirable(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
+	if d := s.decide(c, id, k, a, nil); d.Reason.Final() {
+		return d
+	}
+	return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal"}
 }
 
 // authorizeAccount decides an account-level action (CreateKey, ListKeys,
@@ -163,11 +185,15 @@ func (s *Service) authorizeAccount(c Caller, action, resource string, extra ...s
 	if err != nil {
 		return err
 	}
+	sp := c.Trace.Child("kms.Authorize")
 	d := s.accountDecision(c, id, action, resource, extra...)
+	if sp.Recording() {
+		endAccountAuthorizeSpan(sp, action, resource, d.Allowed())
+	}
 	if d.Allowed() {
 		return nil
 	}
-	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "resource", resource, "statement", d.Statement, "sid", d.Sid)
+	s.log.InfoContext(c.Trace.Context(), "kms: access denied", "caller", id.ARN, "action", action, "resource", resource, "statement", d.Statement, "sid", d.Sid)
 	return accessDenied(d.Reason.Message(id.ARN, action, resource))
 }
 

@@ -85,6 +85,11 @@ func (v *view) putGrant(region, keyID string, kv store.KV) {
 		v.s.log.Error("kms: undecodable grant record", "key", kv.Key, "err", err)
 		return
 	}
+	if rec.Issuing == arn.RootARN("") {
+		// Made by a service before grants it creates were issued under the
+		// key's account (issuingAccount).
+		rec.Issuing = arn.RootARN(rec.Account)
+	}
 	g := newGrant(rec)
 	g.modRev = kv.ModRev
 	v.deleteGrant(region, keyID, rec.ID)
@@ -336,7 +341,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	rec := grantRecord{
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
 		Created: s.now().UTC(), Grantee: child.Grantee, Retiring: child.Retiring, GranteeService: child.GranteeService, RetiringService: child.RetiringService,
-		Issuing: arn.RootARN(c.Identity.Account),
+		Issuing: arn.RootARN(issuingAccount(c.Identity, k)),
 		Ops:     ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn, Bindings: bindings,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
@@ -356,6 +361,16 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 		return nil, err
 	}
 	return &kmsapi.CreateGrantResponse{GrantId: wire.Ptr(rec.ID), GrantToken: wire.Ptr(token)}, nil
+}
+
+// issuingAccount is the account under which a grant is issued (ListGrants
+// IssuingAccount): the creator's, or for a service principal, which has no
+// account, that of the key whose policy let it create the grant.
+func issuingAccount(id *authz.Identity, k *key) string {
+	if id.Type == authz.ServiceType || id.Account == "" {
+		return k.rec.Account
+	}
+	return id.Account
 }
 
 func (s *Service) grantByID(k *key, id string) *grant {
@@ -493,16 +508,34 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		return nil, wire.Validation("You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
 	case in.RetiringServicePrincipal != nil:
 		// A service principal lists the grants it may retire, in every
-		// account of the Region; no IAM policy governs a service's own call
-		// (ListRetirableGrants: only callers in a service principal).
+		// account of the Region (ListRetirableGrants: only callers in a
+		// service principal). Each key's grants go through the one door
+		// (decideRetirable): a key whose owner denies the service, or an
+		// endpoint policy that does not allow the listing, keeps them out,
+		// logged; one owner's deny does not fail the listing of the
+		// others' grants. The audit note names the keys listed.
 		if !authz.ServiceIs(*in.RetiringServicePrincipal, id) {
 			return nil, wire.Validation("RetiringServicePrincipal is usable only by callers in that service principal.")
 		}
+		quiet := c
+		quiet.Note = nil
 		for _, k := range s.view.keysIn(c.Region) {
+			var mine []grantRecord
 			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 				if g.rec.RetiringService == *in.RetiringServicePrincipal {
-					es = append(es, entry{k, g.rec})
+					mine = append(mine, g.rec)
 				}
+			}
+			if len(mine) == 0 {
+				continue
+			}
+			d, err := s.authorize(quiet, k, access{op: "ListRetirableGrants", retirable: true})
+			if err != nil {
+				continue
+			}
+			c.Note.add(k, d)
+			for _, r := range mine {
+				es = append(es, entry{k, r})
 			}
 		}
 	case in.RetiringPrincipal == nil:

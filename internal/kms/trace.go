@@ -21,6 +21,16 @@ func endAuthorizeSpan(sp trace.Span, k *key, a access, d *authz.KeyDecision) {
 	sp.End()
 }
 
+// endAccountAuthorizeSpan records an account-level decision (CreateKey,
+// ListKeys, aliases, …), which only identity-based policies make.
+func endAccountAuthorizeSpan(sp trace.Span, action, resource string, allowed bool) {
+	sp.String("aws.kms.action", action)
+	sp.String("aws.resource", resource)
+	sp.Bool("trent.authz.allowed", allowed)
+	sp.Bool("trent.authz.identity_only", true)
+	sp.End()
+}
+
 // hsmSpan starts the span of a cryptographic operation that a key of an
 // AWS_CLOUDHSM key store does in its PKCS#11 token: the token's AES-GCM has
 // no context to carry a span (keys.AEAD), so the operation starts it here.

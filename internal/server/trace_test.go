@@ -149,6 +149,9 @@ func TestTracing(t *testing.T) {
 	if v, ok := kids["sigv4.Verify"]; !ok || attr(v, "aws.signing.service") != "kms" {
 		t.Errorf("CreateKey: authentication span %+v (present %v)", v.Attributes, ok)
 	}
+	if a, ok := kids["kms.Authorize"]; !ok || attr(a, "aws.kms.action") != "kms:CreateKey" || attr(a, "trent.authz.allowed") != "true" {
+		t.Errorf("CreateKey: authorization span %+v (present %v)", a.Attributes, ok)
+	}
 	if w, ok := kids["store.Txn"]; !ok || attr(w, "trent.store.puts") == "" || attr(w, "trent.store.puts") == "0" {
 		t.Errorf("CreateKey: store write span %+v (present %v)", w.Attributes, ok)
 	}

@@ -35,9 +35,14 @@ var (
 	revKey     = []byte("rev")
 )
 
-// historyLimit is how many recent revisions Watch can replay. A watcher further
-// behind gets store.ErrCompacted and must Range again.
-const historyLimit = 8192
+// historyLimit is how many recent revisions Watch can replay, and
+// historyBytes how much of their values the history may hold: a revision
+// that writes many records (a batch of CreateKeys) counts by its size. A
+// watcher further behind gets store.ErrCompacted and must Range again.
+const (
+	historyLimit = 8192
+	historyBytes = 16 << 20
+)
 
 // DB is a store.Store on a bbolt file.
 type DB struct {
@@ -48,6 +53,7 @@ type DB struct {
 	mu       sync.Mutex
 	rev      int64
 	history  []store.WatchResponse // ascending revisions, at most historyLimit
+	histSize int                   // bytes of keys and values in history
 	watchers map[*watcher]struct{}
 	closed   bool
 
@@ -340,14 +346,33 @@ func (d *DB) apply(batch []*pending) error {
 		}
 		resp := store.WatchResponse{Revision: p.rev, Events: p.events}
 		d.history = append(d.history, resp)
+		d.histSize += respSize(resp)
 		for w := range d.watchers {
 			w.push(resp)
 		}
 	}
-	if len(d.history) > historyLimit {
-		d.history = append(d.history[:0:0], d.history[len(d.history)-historyLimit/2:]...)
+	if len(d.history) > historyLimit || d.histSize > historyBytes {
+		// Keep the newer half, by count and by size.
+		keep, size := 0, 0
+		for i := len(d.history) - 1; i >= 0 && keep < historyLimit/2; i-- {
+			n := respSize(d.history[i])
+			if keep > 0 && size+n > historyBytes/2 {
+				break
+			}
+			keep, size = keep+1, size+n
+		}
+		d.history = append(d.history[:0:0], d.history[len(d.history)-keep:]...)
+		d.histSize = size
 	}
 	return nil
+}
+
+func respSize(r store.WatchResponse) int {
+	n := 0
+	for _, e := range r.Events {
+		n += len(e.KV.Key) + len(e.KV.Value)
+	}
+	return n
 }
 
 // compares reports whether every compare holds in b.
