@@ -156,3 +156,20 @@ func TestUnservedService(t *testing.T) {
 		})
 	}
 }
+
+// The operator commands need the server's credentials file; without it they
+// say so, rather than let the SDK look for credentials elsewhere (the
+// environment, instance metadata).
+func TestOperatorCommandsWithoutCredentials(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"authz", "explain", "--principal", "arn:aws:iam::111122223333:root", "--action", "kms:Decrypt", "--key-id", "alias/app"},
+		{"service", "list"},
+		{"account", "list"},
+	} {
+		out, err := trentRun(t, []string{"AWS_EC2_METADATA_DISABLED=true"}, append(args, "--data-dir", dir, "--endpoint", "http://127.0.0.1:1")...)
+		if err == nil || !strings.Contains(out, "no credentials file at "+filepath.Join(dir, "credentials")) {
+			t.Errorf("trent %s: %v\n%s", strings.Join(args[:2], " "), err, out)
+		}
+	}
+}
