@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/trentkms/trent/internal/keys"
@@ -676,6 +678,11 @@ func TestResponseShapes(t *testing.T) {
 	s.call("PutKeyPolicy", m{"KeyId": id, "PolicyName": "default", "Policy": pol["Policy"]}, nil)
 	s.call("ListKeyPolicies", m{"KeyId": id}, nil)
 
+	// The grantee must exist: CreateGrant refuses a role it cannot find.
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + root + `"},"Action":"sts:AssumeRole"}]}`
+	if _, err := iam.NewFromConfig(srv.Config("")).CreateRole(s.ctx, &iam.CreateRoleInput{RoleName: aws.String("ExampleRole"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
 	grantee := "arn:aws:iam::" + testserver.Account + ":role/ExampleRole"
 	g := s.call("CreateGrant", m{"KeyId": id, "GranteePrincipal": grantee, "RetiringPrincipal": root, "Name": "shapes",
 		"Operations": []string{"Encrypt", "Decrypt"}, "Constraints": m{"EncryptionContextSubset": ec}}, nil)

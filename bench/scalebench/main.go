@@ -226,7 +226,7 @@ func run(ctx context.Context, c config) error {
 	}
 	rep := report{Date: time.Now().UTC(), GoVersion: runtime.Version(), NumCPU: runtime.NumCPU(), Keys: c.keys, Concurrent: c.concurrency}
 
-	srv, _, err := startTrent(ctx, bin, dataDir, secret, c.profileDir != "")
+	srv, _, err := startTrent(ctx, bin, dataDir, secret, c.profileDir != "", c.keys+1000)
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func run(ctx context.Context, c config) error {
 	// 4. Restart.
 	srv.Stop()
 	t0 := time.Now()
-	srv, bannerAt, err := startTrent(ctx, bin, dataDir, secret, c.profileDir != "")
+	srv, bannerAt, err := startTrent(ctx, bin, dataDir, secret, c.profileDir != "", c.keys+1000)
 	if err != nil {
 		return err
 	}
@@ -323,9 +323,13 @@ func run(ctx context.Context, c config) error {
 
 // startTrent starts trent serve on dataDir and returns when it listens, with
 // the time it printed its banner.
-func startTrent(ctx context.Context, bin, dataDir, secret string, pprof bool) (*harness.Child, time.Time, error) {
+func startTrent(ctx context.Context, bin, dataDir, secret string, pprof bool, maxKeys int) (*harness.Child, time.Time, error) {
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--region", region, "--log-level", "warn", "--metrics-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "TRENT_ACCOUNT_ID="+account, "TRENT_ROOT_ACCESS_KEY_ID="+accessKey, "TRENT_ROOT_SECRET_ACCESS_KEY="+secret)
+	cmd.Env = append(os.Environ(), "TRENT_ACCOUNT_ID="+account, "TRENT_ROOT_ACCESS_KEY_ID="+accessKey, "TRENT_ROOT_SECRET_ACCESS_KEY="+secret,
+		// AWS's quota of keys per account and Region is 100,000; the run
+		// makes more with -million. (An environment variable, which older
+		// builds without quotas ignore, not a flag they would refuse.)
+		"TRENT_MAX_KEYS_PER_REGION="+strconv.Itoa(maxKeys))
 	if pprof {
 		cmd.Env = append(cmd.Env, "TRENT_DEBUG_PPROF=1")
 	}

@@ -34,6 +34,10 @@ func unlock(ctx context.Context, st store.Store, w seal.Wrapper, b iam.Bootstrap
 		var txn store.Txn
 		if errors.Is(err, seal.ErrNotInitialized) {
 			s, txn, err = seal.Initialize(ctx, st, w, rand.Reader, time.Now())
+			if errors.Is(err, seal.ErrInitialized) && attempt < 5 {
+				// Another node made the root key between our two reads.
+				continue
+			}
 		}
 		if err != nil {
 			return unlocked{}, err

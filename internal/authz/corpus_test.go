@@ -189,24 +189,22 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 			add("kms:RetiringPrincipal", g.Retiring)
 		}
 		add("kms:GrantOperations", g.Operations...)
+		// kms:EncryptionContext:* and kms:EncryptionContextKeys describe
+		// the grant's encryption context constraint (conditions-kms.md
+		// lists CreateGrant among their operations).
+		var constraint map[string]string
 		switch {
 		case g.Constraints == nil:
 		case g.Constraints.EncryptionContextEquals != nil:
 			add("kms:GrantConstraintType", "EncryptionContextEquals")
+			constraint = g.Constraints.EncryptionContextEquals
 		case g.Constraints.EncryptionContextSubset != nil:
 			add("kms:GrantConstraintType", "EncryptionContextSubset")
+			constraint = g.Constraints.EncryptionContextSubset
 		}
-		// The grant's encryption context constraint is the request's
-		// kms:EncryptionContext (conditions-kms.md: CreateGrant).
-		if c := g.Constraints; c != nil {
-			ec := c.EncryptionContextEquals
-			if ec == nil {
-				ec = c.EncryptionContextSubset
-			}
-			for ek, ev := range ec {
-				keys.SetOne("kms:EncryptionContext:"+ek, ev)
-				add("kms:EncryptionContextKeys", ek)
-			}
+		for ek, ev := range constraint {
+			keys.SetOne("kms:EncryptionContext:"+ek, ev)
+			add("kms:EncryptionContextKeys", ek)
 		}
 	}
 	if r.Bypass {

@@ -32,16 +32,9 @@ type knownDisagreement struct {
 	is            func(kc *keyCase, got string, want reftest.Verdict) bool
 }
 
-var knownDisagreements = []knownDisagreement{
-	{
-		name: "a key policy's Allow with NotPrincipal does not allow a service principal",
-		tracked: "differential finding D3 (reported to the lead); reference_policies_elements_notprincipal.md: NotPrincipal with Allow " +
-			"allows all principals except the ones named; corpus: pending_issue9.json",
-		is: func(kc *keyCase, got string, want reftest.Verdict) bool {
-			return kc.req.Caller.Kind == "service" && want.Allowed && got == reftest.NoResourceAllow && strings.Contains(string(kc.keyPolicy), `"NotPrincipal"`)
-		},
-	},
-}
+// knownDisagreements is empty: D2 and D3, the two this test found, are
+// fixed and their cases are in the main corpus.
+var knownDisagreements = []knownDisagreement{}
 
 // known returns the known disagreement a case shows, if any.
 func known(kc *keyCase, got string, want reftest.Verdict) *knownDisagreement {

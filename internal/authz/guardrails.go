@@ -59,68 +59,6 @@ func policyID(l *Guardrail, i int) string {
 	return ""
 }
 
-// guards are the limits on one request that no other policy can lift: the
-// service control policies of the caller's account, the resource control
-// policies of the resource's account, and the VPC endpoint policy of the
-// endpoint the request came through.
-type guards struct {
-	scps, rcps  guardrailOutcome
-	endpoint    policy.Outcome
-	hasEndpoint bool
-}
-
-// evalLimits evaluates the organization's guardrails and the endpoint
-// policy for a request; rcps are the resource's RCPs (nil: none apply).
-func evalLimits(id *Identity, r *policy.Request, rcps []Guardrail, endpoint *policy.Policy) guards {
-	var g guards
-	g.scps = evalGuardrails(id.SCPs, r, ExplicitSCPDeny, NoSCPAllow)
-	if !id.ServiceLinked {
-		// RCPs do not limit service-linked roles (Organizations User Guide,
-		// RCP effects on permissions).
-		g.rcps = evalGuardrails(rcps, r, ExplicitRCPDeny, NoRCPAllow)
-	}
-	if endpoint != nil {
-		g.endpoint = endpoint.Decide(r)
-		g.hasEndpoint = true
-	}
-	return g
-}
-
-// orgDeny is the explicit deny of an SCP or RCP, if one denies.
-func (g *guards) orgDeny() (Decision, bool) {
-	switch {
-	case g.scps.denied:
-		return g.scps.deny, true
-	case g.rcps.denied:
-		return g.rcps.deny, true
-	}
-	return Decision{}, false
-}
-
-// endpointDeny is the endpoint policy's explicit deny, if it denies.
-func (g *guards) endpointDeny() (Decision, bool) {
-	if g.hasEndpoint && g.endpoint.Decision == policy.ExplicitDeny {
-		return Decision{Reason: ExplicitEndpointDeny, Statement: g.endpoint.Statement, Sid: g.endpoint.Sid}, true
-	}
-	return Decision{}, false
-}
-
-// implicitDeny is the guardrail that allows nothing, if one does: the
-// SCPs, then the RCPs, then the endpoint policy. Explicit denies anywhere
-// were looked for first (reference_policies_evaluation-logic.md, deny
-// evaluation comes before the Organizations steps).
-func (g *guards) implicitDeny() (Decision, bool) {
-	switch {
-	case g.scps.blocked:
-		return g.scps.none, true
-	case g.rcps.blocked:
-		return g.rcps.none, true
-	case g.hasEndpoint && g.endpoint.Decision != policy.Allow:
-		return Decision{Reason: NoEndpointAllow, Statement: -1}, true
-	}
-	return Decision{}, false
-}
-
 // AccountOrg is what an organization says of one of its accounts: its
 // organization (aws:PrincipalOrgID, aws:ResourceOrgID), its place
 // (aws:PrincipalOrgPaths, aws:ResourceOrgPaths: o-…/r-…/ou-…/, the

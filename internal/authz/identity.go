@@ -19,6 +19,9 @@ const (
 	// ServiceType is a registered service acting for itself; its ARN is the
 	// service principal name (e.g. backup.example.internal).
 	ServiceType
+	// FederatedUserType is a federated user session of GetFederationToken
+	// (arn:aws:sts::ACCOUNT:federated-user/NAME).
+	FederatedUserType
 )
 
 func (t PrincipalType) String() string {
@@ -31,6 +34,8 @@ func (t PrincipalType) String() string {
 		return "AssumedRole"
 	case ServiceType:
 		return "Service"
+	case FederatedUserType:
+		return "FederatedUser"
 	}
 	return "Unknown"
 }

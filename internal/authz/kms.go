@@ -266,7 +266,7 @@ func DecideKey(r *KeyRequest) KeyDecision {
 		if !g.AllowsRequest(r) {
 			continue
 		}
-		if why := roleGrantLimits(id, req, g); why != Allowed {
+		if why := roleGrantLimits(id, req, g.GranteePrincipal); why != Allowed {
 			limited = why
 			continue
 		}
@@ -278,17 +278,32 @@ func DecideKey(r *KeyRequest) KeyDecision {
 	return KeyDecision{Decision: d.Decision}
 }
 
-// roleGrantLimits applies to a grant whose grantee is a role, used by a
-// session of the role, what limits a resource-based policy naming the role
-// ARN: the session's permissions boundary and session policies, whose
-// implicit deny it does not lift (reference_policies_evaluation-logic.md,
-// resource-based policies: an IAM role ARN "is limited by an implicit deny in
-// a permissions boundary or session policy"; access_policies.md, session
-// policies). KMS documents no rule of its own for grants; a grant to the
-// session's own ARN grants to the session directly. Explicit denies were
-// decided before any grant is looked at.
-func roleGrantLimits(id *Identity, req *policy.Request, g *Grant) Reason {
-	if id.Type != AssumedRoleType || entityKind(g.GranteePrincipal) != "role" {
+// RoleLimits is what limits a permission a grant gives a principal that is
+// a role (its grantee, or its retiring principal, who may retire it) when a
+// session of the role uses it: see roleGrantLimits. RetireGrant, which KMS
+// decides beside DecideKey (who may retire a grant), applies it to the
+// grant's retiring principal and grantee alike.
+func RoleLimits(r *KeyRequest, principal string) Reason {
+	id := r.Identity
+	req := &policy.Request{
+		Principal: id.PolicyPrincipal(),
+		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
+	}
+	return roleGrantLimits(id, req, principal)
+}
+
+// roleGrantLimits applies to a grant whose grantee (or retiring principal)
+// is a role, used by a session of the role, what limits a resource-based
+// policy naming the role ARN: the session's permissions boundary and session
+// policies, whose implicit deny it does not lift
+// (reference_policies_evaluation-logic.md, resource-based policies: an IAM
+// role ARN "is limited by an implicit deny in a permissions boundary or
+// session policy"; access_policies.md, session policies). KMS documents no
+// rule of its own for grants; a grant to the session's own ARN grants to the
+// session directly. Explicit denies were decided before any grant is looked
+// at.
+func roleGrantLimits(id *Identity, req *policy.Request, principal string) Reason {
+	if id.Type != AssumedRoleType || entityKind(principal) != "role" {
 		return Allowed
 	}
 	if id.Boundary != nil && id.Boundary.Decide(req).Decision != policy.Allow {

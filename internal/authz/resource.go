@@ -16,8 +16,8 @@ type ResourceDecision struct {
 
 // Final reports whether nothing can overturn a denial for this reason, not a
 // grant nor any other permission: an explicit deny anywhere, and the
-// implicit denies of the service control policies, the resource control
-// policies and the VPC endpoint policy, which limit every request.
+// implicit denies of the service control policies and the VPC endpoint
+// policy, which limit every request.
 func (r Reason) Final() bool {
 	switch r {
 	case ExplicitIdentityDeny, ExplicitBoundaryDeny, ExplicitSessionDeny, ExplicitResourceDeny,
@@ -36,9 +36,9 @@ func (r Reason) Final() bool {
 // way its Principal matched the caller, res.Via), resourceAccount the account
 // that owns the resource, endpoint the VPC endpoint policy or nil.
 //
-//   - An explicit deny in any policy wins; then the SCPs of the caller's
-//     account, the RCPs of the resource's (DecideResourceWithin) and the
-//     endpoint policy must allow.
+//   - An explicit deny in any policy wins, and is what a denial reports
+//     even where the SCPs of the caller's account or the endpoint policy,
+//     which must allow too, do not (evaluate).
 //   - The resource-based policy must allow the caller.
 //   - Within the account, what else must allow depends on the principal the
 //     resource-based policy named (the table "Resource-based policies and
@@ -57,7 +57,8 @@ func (r Reason) Final() bool {
 //     its boundary and session policies) to allow as well, whatever the
 //     resource-based policy named (reference_policies_evaluation-logic-cross-account.md).
 //   - A service principal has no identity-based policies: the resource-based
-//     policy naming the service (or everyone) is its whole permission.
+//     policy naming the service (or everyone, or everyone but principals
+//     its NotPrincipal names) is its whole permission.
 //
 // The root user is allowed everything in its own account's identity-based
 // terms. DecideResource does not allocate.
@@ -73,52 +74,20 @@ func DecideResource(id *Identity, req *policy.Request, resourceAccount string, r
 // not apply (the management account's resources, and actions they do not
 // cover).
 func DecideResourceWithin(id *Identity, req *policy.Request, resourceAccount string, res policy.Outcome, endpoint *policy.Policy, rcps []Guardrail) ResourceDecision {
-	g := evalLimits(id, req, rcps, endpoint)
-	if d, ok := g.orgDeny(); ok {
-		return ResourceDecision{Decision: d}
-	}
-	if res.Decision == policy.ExplicitDeny {
-		return deny(ExplicitResourceDeny, res.Statement, res.Sid)
-	}
-	idOut, _ := policy.DecideAll(id.Policies, req)
-	if idOut.Decision == policy.ExplicitDeny {
-		return deny(ExplicitIdentityDeny, idOut.Statement, idOut.Sid)
-	}
-	boundary := policy.Outcome{Decision: policy.Allow}
-	if id.Boundary != nil {
-		if boundary = id.Boundary.Decide(req); boundary.Decision == policy.ExplicitDeny {
-			return deny(ExplicitBoundaryDeny, boundary.Statement, boundary.Sid)
-		}
-	}
-	session := policy.Outcome{Decision: policy.Allow}
-	if id.HasSessionPolicy {
-		if session, _ = policy.DecideAll(id.SessionPolicies, req); session.Decision == policy.ExplicitDeny {
-			return deny(ExplicitSessionDeny, session.Statement, session.Sid)
-		}
-	}
-	if d, ok := g.endpointDeny(); ok {
-		return ResourceDecision{Decision: d}
-	}
-	if d, ok := g.implicitDeny(); ok {
+	ev, d, denied := evaluate(id, req, res, endpoint, rcps)
+	if denied {
 		return ResourceDecision{Decision: d}
 	}
 	if res.Decision != policy.Allow {
 		return deny(NoResourceAllow, -1, "")
 	}
 	byResource := ResourceDecision{Decision: Decision{Statement: res.Statement, Sid: res.Sid}, ByResource: true}
-	// limits are the boundary and the session policies, which bound every
-	// grant to a role and every identity-based allow.
-	limits := func() Reason {
-		switch {
-		case boundary.Decision != policy.Allow:
-			return NoBoundaryAllow
-		case session.Decision != policy.Allow:
-			return NoSessionAllow
-		}
-		return Allowed
-	}
 	if id.Type == ServiceType {
-		if res.Via >= policy.ViaAnyone {
+		// NotPrincipal with Allow "allows all principals except the one
+		// named" (reference_policies_elements_notprincipal.md#specifying-notprincipal-allow),
+		// services it does not name included, as "*" does; an account or
+		// role ARN names no service.
+		if res.Via >= policy.ViaNotPrincipal {
 			return byResource
 		}
 		return deny(NoResourceAllow, -1, "")
@@ -126,7 +95,7 @@ func DecideResourceWithin(id *Identity, req *policy.Request, resourceAccount str
 	if id.Account == resourceAccount {
 		switch {
 		case res.Via == policy.ViaRole:
-			if why := limits(); why != Allowed {
+			if why := ev.limits(); why != Allowed {
 				return deny(why, -1, "")
 			}
 			return byResource
@@ -136,13 +105,21 @@ func DecideResourceWithin(id *Identity, req *policy.Request, resourceAccount str
 	}
 	// The caller's account decides: through a delegation to the account, or
 	// for a caller of another account.
-	if id.Type != RootType && idOut.Decision != policy.Allow {
+	if id.Type != RootType && ev.identity.Decision != policy.Allow {
 		return deny(NoIdentityAllow, -1, "")
 	}
-	if why := limits(); why != Allowed {
+	if why := ev.limits(); why != Allowed {
 		return deny(why, -1, "")
 	}
-	return ResourceDecision{Decision: Decision{Statement: idOut.Statement, Sid: idOut.Sid}}
+	if id.Type == RootType {
+		// The root user has no identity-based policies to name: what
+		// decided is the resource-based policy's statement that delegated
+		// to its account (for a KMS key, the key policy statement that
+		// names the account, "Enable IAM User Permissions" in the default
+		// policy), which the audit event names.
+		return ResourceDecision{Decision: Decision{Statement: res.Statement, Sid: res.Sid}}
+	}
+	return ResourceDecision{Decision: Decision{Statement: ev.identity.Statement, Sid: ev.identity.Sid}}
 }
 
 func deny(r Reason, statement int, sid string) ResourceDecision {

@@ -303,6 +303,28 @@ func TestTrustPolicyLimitedBySessionPolicyAndBoundary(t *testing.T) {
 	}
 }
 
+// A trust policy that does not allow the caller is answered with STS's own
+// text, which names the caller, the action and the role and nothing of the
+// trust policy: "User: <caller> is not authorized to perform: sts:AssumeRole
+// on resource: <role>" (AWS's answer, as public reports of it quote it), not
+// the identity-based text
+// ("because no identity-based policy allows …"), which would send the caller
+// looking in the wrong policy. The caller's identity policies allowing
+// sts:AssumeRole on every role changes nothing.
+func TestAssumeRoleTrustPolicyDenialText(t *testing.T) {
+	f := newFixture(t)
+	f.user("alice")
+	bob := f.user("bob", allowKMS)
+	roleARN := f.role("target", trustOf(userARN), nil, "")
+	_, err := f.assume(bob, roleARN, "s", "")
+	wantCode(t, err, "AccessDenied", "a trust policy that does not name the caller")
+	want := "User: arn:aws:iam::111122223333:user/bob is not authorized to perform: sts:AssumeRole on resource: " + roleARN
+	var we *wire.Error
+	if errors.As(err, &we); we.Message != want {
+		t.Fatalf("message\ngot  %q\nwant %q", we.Message, want)
+	}
+}
+
 // A user with a permissions boundary may assume a role of its account whose
 // trust policy names the user's ARN: "resource-based policies that grant
 // permissions to an IAM user ARN … are not limited by an implicit deny in an

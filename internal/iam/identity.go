@@ -120,6 +120,9 @@ func (d *Directory) resolve(accessKeyID string) (*authz.Identity, error) {
 	default:
 		id = &authz.Identity{Principal: authz.Principal{Account: s.Account, ARN: arn.RootARN(s.Account), Type: authz.RootType, UserID: s.Account}}
 	}
+	if s.FederatedUser != "" {
+		id = federatedUser(id, s)
+	}
 	id.AccessKeyID = accessKeyID
 	id.Temporary, id.Issued, id.Expires = true, s.Issued, s.Expiration
 	id.IssuedBy = s.issuer()

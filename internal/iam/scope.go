@@ -12,6 +12,8 @@ import (
 // GetSessionToken):
 //   - no temporary credentials may call GetSessionToken or
 //     GetFederationToken;
+//   - GetFederationToken credentials may call no IAM operation and no STS
+//     operation but GetCallerIdentity;
 //   - GetSessionToken credentials may call no IAM operation unless MFA
 //     information was included in the GetSessionToken request, and no STS
 //     operation but AssumeRole and GetCallerIdentity.
@@ -30,7 +32,11 @@ func CheckCredentialScope(id *authz.Identity, service, op string) error {
 	case "sts":
 		switch {
 		case op == "GetSessionToken" || op == "GetFederationToken":
-		case !full, op == "AssumeRole", op == "GetCallerIdentity":
+		case op == "GetCallerIdentity", !full:
+			return nil
+		case op == "AssumeRole" && id.IssuedBy != issuedByFederationToken:
+			// A federated user may call no STS operation but
+			// GetCallerIdentity (STS API reference, GetFederationToken).
 			return nil
 		}
 		// STS's answer, e.g. "Cannot call GetSessionToken with session

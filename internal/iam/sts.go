@@ -182,13 +182,12 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		}
 		dec := authz.DecideResourceWithin(c.Identity, req, a.Account, trust.Decide(req), c.Request.Endpoint, rcps)
 		if !dec.Allowed() {
-			why := dec.Reason
-			if why == authz.NoResourceAllow {
-				// A trust policy that does not name the caller has always
-				// been answered with the identity-based text here.
-				why = authz.NoIdentityAllow
+			if dec.Reason == authz.NoResourceAllow {
+				// STS answers a trust policy that does not allow the caller
+				// with its bare text, which says nothing of the policy.
+				return nil, wire.Errorf("AccessDenied", 403, "User: %s is not authorized to perform: %s on resource: %s", c.Identity.ARN, action, roleARN)
 			}
-			return nil, stsDenied(c, action, roleARN, why)
+			return nil, stsDenied(c, action, roleARN, dec.Reason)
 		}
 	}
 

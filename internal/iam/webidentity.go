@@ -39,6 +39,11 @@ type federatedAssume struct {
 	policyARNs     []stsapi.PolicyDescriptorType
 	duration       *int32
 	issuedBy       string
+	// check, if set, runs before each attempt (a replayed assertion is
+	// refused); puts are written with the session, if compares hold.
+	check    func(context.Context) error
+	puts     []store.KV
+	compares []store.Compare
 }
 
 // federatedDenied is STS's answer when the trust policy does not let a
@@ -53,6 +58,11 @@ func federatedDenied(action string) error {
 // still the one decided on, and decided again otherwise.
 func (d *Directory) assumeFederated(ctx context.Context, r authz.Request, f federatedAssume) (*stsapi.Credentials, *stsapi.AssumedRoleUser, *int32, error) {
 	for attempt := 1; ; attempt++ {
+		if f.check != nil {
+			if err := f.check(ctx); err != nil {
+				return nil, nil, nil, err
+			}
+		}
 		creds, user, packed, err := d.assumeFederatedOnce(ctx, r, f)
 		if !errors.Is(err, store.ErrConflict) || attempt == maxTxnAttempts {
 			return creds, user, packed, err
@@ -134,7 +144,7 @@ func (d *Directory) assumeFederatedOnce(ctx context.Context, r authz.Request, f 
 		Tags: tags, TransitiveTagKeys: f.transitive, SourceIdentity: f.sourceIdentity, SourceARN: f.provider,
 		IssuedBy: f.issuedBy, FederatedProvider: f.provider, FederationKeys: f.carry,
 	}
-	creds, err := d.issue(ctx, rec, nil, store.Compare{Key: entityKey(a.Account, roleKind, role.Name), ModRev: roleRev})
+	creds, err := d.issue(ctx, rec, f.puts, append([]store.Compare{{Key: entityKey(a.Account, roleKind, role.Name), ModRev: roleRev}}, f.compares...)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -27,6 +27,30 @@ type access struct {
 	// child is the grant a CreateGrant request makes: only grants at least
 	// as wide as it may allow the request (grantsFor).
 	child *grantRecord
+	// retirable marks a ListRetirableGrants by a retiring service principal
+	// asking to see the key's grants it may retire (decideRetirable).
+	retirable bool
+}
+
+// conditionContext is the encryption context that kms:EncryptionContext:*
+// and kms:EncryptionContextKeys describe: the request's, or for CreateGrant
+// the one in the grant's constraint. conditions-kms.md lists CreateGrant
+// among the operations of both keys, and a CreateGrant has no context of its
+// own: what it asks for is a grant limited to a context, and the documented
+// Amazon Location statement (key-policy-services.md, "Using encryption
+// context condition keys") allows CreateGrant only for grants tied to one
+// tracker with kms:EncryptionContext:aws:geo:arn. The pairs of
+// EncryptionContextEquals or EncryptionContextSubset, whichever the grant
+// has (only one is accepted); a grant without one has no such keys, so a
+// condition that requires them does not hold.
+func (a access) conditionContext() map[string]string {
+	if a.child == nil {
+		return a.ec
+	}
+	if a.child.Equals != nil {
+		return a.child.Equals
+	}
+	return a.child.Subset
 }
 
 func (a access) actionName() string {
@@ -85,9 +109,15 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 		return authz.KeyDecision{}, err
 	}
 	var d authz.KeyDecision
-	if a.retire != nil {
+	if sp := c.Trace.Child("kms.Authorize"); sp.Recording() {
+		defer endAuthorizeSpan(sp, k, a, &d)
+	}
+	switch {
+	case a.retire != nil:
 		d = s.decideRetire(c, id, k, a)
-	} else {
+	case a.retirable:
+		d = s.decideRetirable(c, id, k, a)
+	default:
 		grants, err := s.grantsFor(c, k, a)
 		if err != nil {
 			return authz.KeyDecision{}, err
@@ -100,7 +130,7 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 	}
 	action := a.actionName()
 	msg := d.Reason.Message(id.ARN, action, k.arn)
-	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "key", k.arn, "reason", msg, "statement", d.Statement, "sid", d.Sid)
+	s.log.InfoContext(c.Trace.Context(), "kms: access denied", "caller", id.ARN, "action", action, "key", k.arn, "reason", msg, "statement", d.Statement, "sid", d.Sid)
 	return d, accessDenied(msg)
 }
 
@@ -114,21 +144,63 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 // apply to RetireGrant.
 func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
 	g := a.retire
-	d := s.decide(c, id, k, a, nil)
+	kr := s.keyRequest(c, id, k, a, nil)
+	r := &kr
+	d := authz.DecideKey(r)
 	if d.Reason.Final() {
 		return d
 	}
+	// A retiring principal or grantee that is a role gives its sessions the
+	// right to retire within their boundary and session policies, as a
+	// grant to a role gives them its operations (authz.RoleLimits).
+	limited := func(principal, by string) authz.KeyDecision {
+		if why := authz.RoleLimits(r, principal); why != authz.Allowed {
+			return authz.KeyDecision{Decision: authz.Decision{Reason: why, Statement: -1}}
+		}
+		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: by, GrantID: g.rec.ID}
+	}
 	switch {
-	case granteeIs(g.rec.Retiring, g.rec.Bindings, id) || authz.ServiceIs(g.rec.RetiringService, id):
+	case authz.ServiceIs(g.rec.RetiringService, id):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
-	case (granteeIs(g.rec.Grantee, g.rec.Bindings, id) || authz.ServiceIs(g.rec.GranteeService, id)) && slices.Contains(g.rec.Ops, "RetireGrant"):
+	case granteeIs(g.rec.Retiring, g.rec.Bindings, id):
+		if rd := limited(g.rec.Retiring, "retiring-principal"); rd.Allowed() || !retireAsGrantee(g, id) {
+			return rd
+		}
+		// Limited as the retiring principal: the grant may still let it
+		// retire as its grantee.
+		return limited(g.rec.Grantee, "grant")
+	case authz.ServiceIs(g.rec.GranteeService, id) && slices.Contains(g.rec.Ops, "RetireGrant"):
 		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
-	case g.rec.Issuing == arn.RootARN(id.Account):
+	case retireAsGrantee(g, id):
+		return limited(g.rec.Grantee, "grant")
+	case id.Type != authz.ServiceType && g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
 			return authz.KeyDecision{Decision: ad, By: "iam"}
 		}
 	}
 	return authz.KeyDecision{Decision: authz.Decision{Reason: authz.NoIdentityAllow, Statement: -1}}
+}
+
+// retireAsGrantee reports whether the caller is a grant's IAM grantee and the
+// grant includes RetireGrant.
+func retireAsGrantee(g *grant, id *authz.Identity) bool {
+	return granteeIs(g.rec.Grantee, g.rec.Bindings, id) && slices.Contains(g.rec.Ops, "RetireGrant")
+}
+
+// decideRetirable decides whether a service principal listing the grants it
+// may retire (ListRetirableGrants with RetiringServicePrincipal) sees those
+// of a key. AWS authorizes no key for ListRetirableGrants ("KMS does not
+// evaluate the caller's permissions to verify their access to any KMS keys
+// or grants that might be returned"), and a service has no account whose IAM
+// policies could allow it: as for RetireGrant by the retiring principal
+// (decideRetire), being the grants' retiring service is the permission, and
+// what bounds every permission still applies: an explicit deny (in the key
+// policy) and the VPC endpoint policy.
+func (s *Service) decideRetirable(c Caller, id *authz.Identity, k *key, a access) authz.KeyDecision {
+	if d := s.decide(c, id, k, a, nil); d.Reason.Final() {
+		return d
+	}
+	return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal"}
 }
 
 // authorizeAccount decides an account-level action (CreateKey, ListKeys,
@@ -139,11 +211,15 @@ func (s *Service) authorizeAccount(c Caller, action, resource string, extra ...s
 	if err != nil {
 		return err
 	}
+	sp := c.Trace.Child("kms.Authorize")
 	d := s.accountDecision(c, id, action, resource, extra...)
+	if sp.Recording() {
+		endAccountAuthorizeSpan(sp, action, resource, d.Allowed())
+	}
 	if d.Allowed() {
 		return nil
 	}
-	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "resource", resource, "statement", d.Statement, "sid", d.Sid)
+	s.log.InfoContext(c.Trace.Context(), "kms: access denied", "caller", id.ARN, "action", action, "resource", resource, "statement", d.Statement, "sid", d.Sid)
 	return accessDenied(d.Reason.Message(id.ARN, action, resource))
 }
 
@@ -175,8 +251,9 @@ func accessDenied(msg string) error {
 // for the request, the caller, the key and its aliases, so that the hot path
 // builds only the few keys that are new in each request.
 func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.Keys, []policy.Keys) {
-	keys := make(policy.Keys, len(a.ec)+len(a.keys)/2+1)
-	for ek, ev := range a.ec {
+	ec := a.conditionContext()
+	keys := make(policy.Keys, len(ec)+len(a.keys)/2+1)
+	for ek, ev := range ec {
 		// Context keys are case-sensitive, condition key names are not:
 		// {"tenant":"B","TENANT":"A"} is one ambiguous key (SetOne), so
 		// that map order cannot choose the value a policy sees.
@@ -297,12 +374,19 @@ type requestKeysKey struct {
 // decide runs authz.DecideKey for an access, with the given grants. Only
 // authorize calls it: a decision that is acted on must be recorded.
 func (s *Service) decide(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyDecision {
+	r := s.keyRequest(c, id, k, a, grants)
+	return authz.DecideKey(&r)
+}
+
+// keyRequest is the authorization view of an access to a key (a value, so
+// that the hot path keeps it on the stack).
+func (s *Service) keyRequest(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyRequest {
 	keys, more := s.conditionKeys(c, id, k, a)
-	return authz.DecideKey(&authz.KeyRequest{
+	return authz.KeyRequest{
 		Identity: id, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
 		RCPs:      s.orgOf(k.rec.Account).RCPs(),
 		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: keys, More: more, Request: c.Request, Grants: grants,
-	})
+	}
 }
 
 // Organization is what KMS needs of the organization (the IAM directory):

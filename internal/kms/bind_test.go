@@ -168,6 +168,42 @@ func TestKeyPolicyRefusesUnknownPrincipal(t *testing.T) {
 	}
 }
 
+// CreateGrant refuses a grantee or retiring principal naming a user or role
+// that does not exist with InvalidArnException (the API's "a specified ARN
+// ... is not valid"; AWS answers it for a role it cannot find yet, which
+// terraform-provider-aws's aws_kms_grant retries on), in a DryRun too, as
+// a key policy naming one is refused (key-policy-overview.md). The grant
+// would bind to nothing and allow no one. A caller who may not create
+// grants learns only AccessDenied, not whether the entity exists.
+func TestCreateGrantRefusesUnknownPrincipal(t *testing.T) {
+	e := newIAMEnv(t)
+	e.user("alice")
+	root := e.caller("AKIAROOT")
+	out, err := e.s.CreateKey(e.ctx, root, &kmsapi.CreateKeyRequest{})
+	e.must(err)
+	keyID := out.KeyMetadata.KeyId
+	const nobody, ghost = "arn:aws:iam::111122223333:user/nobody", "arn:aws:iam::111122223333:role/ghost"
+	for name, in := range map[string]*kmsapi.CreateGrantRequest{
+		"an unknown user grantee":            {GranteePrincipal: wire.Ptr(nobody)},
+		"an unknown role grantee":            {GranteePrincipal: wire.Ptr(ghost)},
+		"an unknown retiring role":           {GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/alice"), RetiringPrincipal: wire.Ptr(ghost)},
+		"an unknown role grantee, in DryRun": {GranteePrincipal: wire.Ptr(ghost), DryRun: wire.Ptr(true)},
+	} {
+		in.KeyId, in.Operations = keyID, []string{"Decrypt"}
+		if _, err := e.s.CreateGrant(e.ctx, root, in); code(err) != "InvalidArnException" {
+			t.Errorf("CreateGrant to %s: %v, want InvalidArnException", name, err)
+		}
+	}
+	alice := e.caller(e.keys["alice"])
+	_, err = e.s.CreateGrant(e.ctx, alice, &kmsapi.CreateGrantRequest{KeyId: keyID, GranteePrincipal: wire.Ptr(ghost), Operations: []string{"Decrypt"}})
+	if code(err) != "AccessDeniedException" {
+		t.Fatalf("CreateGrant to an unknown role by a caller who may not create grants: %v, want AccessDeniedException", err)
+	}
+	if _, err := e.s.CreateGrant(e.ctx, root, &kmsapi.CreateGrantRequest{KeyId: keyID, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/alice"), Operations: []string{"Decrypt"}}); err != nil {
+		t.Fatalf("CreateGrant to a user that exists: %v", err)
+	}
+}
+
 // A grant to a role keeps naming that role: the session of a role created
 // again under the name neither uses nor retires it.
 func TestGrantBindsRole(t *testing.T) {

@@ -18,9 +18,12 @@ func (s *Service) Explain(c Caller, subject func() (*authz.Identity, error), act
 	if caller == nil || caller.Type != authz.RootType {
 		return authz.KeyExplanation{}, denied
 	}
-	// Looked up in the caller's own account: another account's keys are
-	// not found whether they exist or not.
-	k, _, err := s.lookup(c, id, keyOrAlias)
+	// Looked up in the account of the caller's identity, whatever account
+	// the Caller names: another account's keys are not found whether they
+	// exist or not.
+	own := c
+	own.Account = caller.Account
+	k, _, err := s.lookup(own, id, keyOrAlias)
 	if err != nil {
 		return authz.KeyExplanation{}, err
 	}

@@ -85,6 +85,11 @@ func (v *view) putGrant(region, keyID string, kv store.KV) {
 		v.s.log.Error("kms: undecodable grant record", "key", kv.Key, "err", err)
 		return
 	}
+	if rec.Issuing == arn.RootARN("") {
+		// Made by a service before grants it creates were issued under the
+		// key's account (issuingAccount).
+		rec.Issuing = arn.RootARN(rec.Account)
+	}
 	g := newGrant(rec)
 	g.modRev = kv.ModRev
 	v.deleteGrant(region, keyID, rec.ID)
@@ -168,23 +173,32 @@ func grantOps(k *key) []string {
 // they name now, as AWS binds the principals of a saved policy (IAM User
 // Guide, Principal element, "IAM role principals", "IAM user principals"): a
 // user or role deleted and created again under the same name is not the
-// grantee. A principal naming no entity binds to nothing and matches no one.
-func (s *Service) bindGrantPrincipals(principals ...string) map[string]string {
+// grantee. A user or role that does not exist is refused with
+// InvalidArnException, as AWS refuses a grant to a role it cannot find yet
+// (a newly created role "doesn't show up and causes an InvalidArnException",
+// terraform-provider-aws, resource aws_kms_grant) and a key policy naming one;
+// the answer comes after authorization, so only a caller who may create
+// grants on the key learns whether an entity exists. Without a resolver
+// nothing can be bound: such principals bind to nothing and match no one.
+func (s *Service) bindGrantPrincipals(principals ...string) (map[string]string, error) {
 	var out map[string]string
 	for _, p := range principals {
 		if p == "" || !bindableARN(p) {
 			continue
 		}
+		var id string
+		if s.principals != nil {
+			var ok bool
+			if id, ok = s.principals.PrincipalID(p); !ok {
+				return nil, kmsapi.NewInvalidArnException("The principal " + p + " is not valid: no IAM user or role has this ARN.")
+			}
+		}
 		if out == nil {
 			out = map[string]string{}
 		}
-		if s.principals != nil {
-			out[p], _ = s.principals.PrincipalID(p)
-		} else {
-			out[p] = ""
-		}
+		out[p] = id
 	}
-	return out
+	return out, nil
 }
 
 // bindableARN reports whether an ARN names an IAM user or role.
@@ -277,15 +291,6 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	ops = slices.Compact(ops)
 	child.Ops = ops
 	a := access{op: "CreateGrant", child: &child, keys: []string{"kms:GranteePrincipal", grantee, "kms:GrantIsForAWSResource", grantIsForAWSResource(c)}}
-	// A CreateGrant's kms:EncryptionContext:… and kms:EncryptionContextKeys
-	// are those of its encryption context constraint (conditions-kms.md,
-	// kms:EncryptionContext: CreateGrant is among the operations), so a
-	// key policy can limit the grants services create to their resources.
-	if child.Equals != nil {
-		a.ec = child.Equals
-	} else if child.Subset != nil {
-		a.ec = child.Subset
-	}
 	if retiring != "" {
 		a.keys = append(a.keys, "kms:RetiringPrincipal", retiring)
 	}
@@ -316,10 +321,13 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	if (child.Equals != nil || child.Subset != nil) && (k.rec.Spec != specSymmetric || k.rec.Usage != usageEncrypt) {
 		return nil, wire.Validation("Grant constraints are not supported for asymmetric or HMAC KMS keys.")
 	}
+	bindings, err := s.bindGrantPrincipals(child.Grantee, child.Retiring)
+	if err != nil {
+		return nil, err
+	}
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	bindings := s.bindGrantPrincipals(child.Grantee, child.Retiring)
 	// A retried request with the same Name and parameters returns the grant
 	// it made, with a new token (CreateGrant: Name); a grant bound to a
 	// principal since deleted is not the one a retry means.
@@ -345,7 +353,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	rec := grantRecord{
 		ID: hex.EncodeToString(idb[:]), KeyID: k.rec.ID, Account: k.rec.Account, Region: k.rec.Region, Name: wire.String(in.Name),
 		Created: s.now().UTC(), Grantee: child.Grantee, Retiring: child.Retiring, GranteeService: child.GranteeService, RetiringService: child.RetiringService,
-		Issuing: arn.RootARN(c.Identity.Account),
+		Issuing: arn.RootARN(issuingAccount(c.Identity, k)),
 		Ops:     ops, Equals: child.Equals, Subset: child.Subset, SourceArn: child.SourceArn, Bindings: bindings,
 	}
 	p := grantPath(k.rec.Account, k.rec.Region, k.rec.ID, rec.ID)
@@ -365,6 +373,16 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 		return nil, err
 	}
 	return &kmsapi.CreateGrantResponse{GrantId: wire.Ptr(rec.ID), GrantToken: wire.Ptr(token)}, nil
+}
+
+// issuingAccount is the account under which a grant is issued (ListGrants
+// IssuingAccount): the creator's, or for a service principal, which has no
+// account, that of the key whose policy let it create the grant.
+func issuingAccount(id *authz.Identity, k *key) string {
+	if id.Type == authz.ServiceType || id.Account == "" {
+		return k.rec.Account
+	}
+	return id.Account
 }
 
 func (s *Service) grantByID(k *key, id string) *grant {
@@ -502,16 +520,38 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		return nil, wire.Validation("You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
 	case in.RetiringServicePrincipal != nil:
 		// A service principal lists the grants it may retire, in every
-		// account of the Region; no IAM policy governs a service's own call
-		// (ListRetirableGrants: only callers in a service principal).
+		// account of the Region (ListRetirableGrants: only callers in a
+		// service principal). Each key's grants go through the one door
+		// (decideRetirable): a key whose owner denies the service, or an
+		// endpoint policy that does not allow the listing, keeps them out,
+		// logged; one owner's deny does not fail the listing of the
+		// others' grants. The audit note names the keys listed.
 		if !authz.ServiceIs(*in.RetiringServicePrincipal, id) {
 			return nil, wire.Validation("RetiringServicePrincipal is usable only by callers in that service principal.")
 		}
-		for _, k := range s.view.keysIn(c.Region) {
+		quiet := c
+		quiet.Note = nil
+		keys := s.view.keysIn(c.Region)
+		// In ARN order, not the view's map order, so that the audit
+		// event names the keys alike every time.
+		slices.SortFunc(keys, func(a, b *key) int { return strings.Compare(a.arn, b.arn) })
+		for _, k := range keys {
+			var mine []grantRecord
 			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 				if g.rec.RetiringService == *in.RetiringServicePrincipal {
-					es = append(es, entry{k, g.rec})
+					mine = append(mine, g.rec)
 				}
+			}
+			if len(mine) == 0 {
+				continue
+			}
+			d, err := s.authorize(quiet, k, access{op: "ListRetirableGrants", retirable: true})
+			if err != nil {
+				continue
+			}
+			c.Note.add(k, d)
+			for _, r := range mine {
+				es = append(es, entry{k, r})
 			}
 		}
 	case in.RetiringPrincipal == nil:

@@ -103,25 +103,40 @@ func policyID(doc string, o policy.Options) string {
 	return b.String()
 }
 
-// intern returns s sharing its bytes with every other interned equal string
-// (package unique holds them weakly). Keys repeat their account, Region,
-// spec, usage, origin and policy document.
+// intern returns s sharing its bytes with every other interned equal string.
+// It is for the few distinct values keys repeat — account, Region, spec,
+// usage, origin, key store, rotation type — which it holds for the life of
+// the process: there are few of them, and a weakly held value (package
+// unique) is dropped at a collection while keys still use its bytes, so the
+// next key would get a copy of its own.
 func intern(s string) string {
 	if s == "" {
 		return ""
 	}
-	return unique.Make(s).Value()
+	if v, ok := names.Load(s); ok {
+		return v.(string)
+	}
+	c := strings.Clone(s)
+	v, _ := names.LoadOrStore(c, c)
+	return v.(string)
 }
 
+var names sync.Map // string → the same string, interned
+
 // internRecord makes a decoded record share the strings keys have in
-// common.
+// common. Policy documents can be as many as keys, so they are held weakly
+// (package unique), and the record keeps the handle: the canonical copy
+// then lives exactly as long as a key uses it.
 func internRecord(r *keyRecord) {
 	r.Account = intern(r.Account)
 	r.Region = intern(r.Region)
 	r.Usage = intern(r.Usage)
 	r.Spec = intern(r.Spec)
 	r.Origin = intern(r.Origin)
-	r.Policy = intern(r.Policy)
+	if r.Policy != "" {
+		r.policyHandle = unique.Make(r.Policy)
+		r.Policy = r.policyHandle.Value()
+	}
 	r.PrimaryRegion = intern(r.PrimaryRegion)
 	r.CustomKeyStoreID = intern(r.CustomKeyStoreID)
 	// The current material's id is also in the list: one copy.

@@ -106,8 +106,22 @@ func newDirectory(t testing.TB, ctx context.Context, st store.Store, sealer *sea
 	for _, name := range fixtureUsers {
 		iamUser(ids, name)
 	}
+	root, err := ids.Identity("AKIAROOT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range fixtureRoles {
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`
+		if _, err := ids.CreateRole(ctx, iam.Call{Identity: root}, &iamapi.CreateRoleRequest{RoleName: wire.Ptr(name), AssumeRolePolicyDocument: wire.Ptr(trust)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return ids
 }
+
+// fixtureRoles are the IAM roles the tests of this package name as grantees
+// or retiring principals: CreateGrant refuses a role that does not exist.
+var fixtureRoles = []string{"adminRole"}
 
 // fixtureUsers are the IAM users that the tests of this package name in key
 // policies and grants, often before they act: AWS refuses a key policy

@@ -31,37 +31,124 @@ func quotaPath(account, region, what string) string {
 
 // commitCounted commits txn, which creates one more of what in an account
 // and Region, unless count (read from the view) already reaches max; then
-// it returns exceeded(count). txn is not changed.
+// it returns exceeded(count). The count is taken with the view current to
+// the quota record's revision, and the commit is conditional on that
+// revision, so the quota holds across requests and nodes; a concurrent
+// creation makes it count again. txn is not changed.
 //
-// Far from the quota (quotaSlack below it, counting this node's creations
-// in flight) the commit is unconditional: ordering every creation through
-// the quota record would make concurrent CreateKeys conflict with each
-// other and undo the store's group commit, and no realistic burst of
-// creations on other nodes, not yet in this node's view, covers the slack.
-// Near the quota the count is taken with the view current to the quota
-// record's revision and the commit is conditional on that revision, so the
-// quota holds exactly across requests and nodes; creations on this node
-// then queue rather than conflict, and a creation on another node makes
-// this one count again.
+// This node's concurrent creations under one quota are combined: one of
+// them counts once for all that are waiting and commits them in one
+// transaction that rewrites the quota record once. Each conditional on the
+// record's revision on its own, they would conflict with one another and
+// commit one per round (retries running out at concurrency 16); together
+// they commit as fast as the store's group commit allows.
 func (s *Service) commitCounted(ctx context.Context, q quota, txn store.Txn) error {
-	name := quotaPath(q.account, q.region, q.what)
+	c := &creation{txn: txn, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	id := quotaPath(q.account, q.region, q.what)
 	s.quotaMu.Lock()
-	if s.quotaInFlight == nil {
-		s.quotaInFlight = map[string]int{}
+	if s.quotaQueues == nil {
+		s.quotaQueues = map[string]*creationQueue{}
 	}
-	if q.count()+s.quotaInFlight[name]+quotaSlack < q.max {
-		s.quotaInFlight[name]++
-		s.quotaMu.Unlock()
-		defer func() {
-			s.quotaMu.Lock()
-			s.quotaInFlight[name]--
-			s.quotaMu.Unlock()
-		}()
-		return s.commit(ctx, txn)
+	cq := s.quotaQueues[id]
+	if cq == nil {
+		cq = &creationQueue{}
+		s.quotaQueues[id] = cq
+	}
+	cq.pending = append(cq.pending, c)
+	if !cq.leading {
+		cq.leading = true
+		c.lead <- struct{}{}
 	}
 	s.quotaMu.Unlock()
-	s.quotaStrict.Lock()
-	defer s.quotaStrict.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	case <-c.lead:
+	}
+	s.quotaMu.Lock()
+	batch := cq.pending
+	cq.pending = nil
+	s.quotaMu.Unlock()
+	// The batch is everyone's: the leader's request ending must not fail it.
+	s.commitCreations(context.WithoutCancel(ctx), q, batch)
+	s.quotaMu.Lock()
+	if len(cq.pending) > 0 {
+		cq.pending[0].lead <- struct{}{}
+	} else {
+		cq.leading = false
+		delete(s.quotaQueues, id)
+	}
+	s.quotaMu.Unlock()
+	<-c.done
+	return c.err
+}
+
+// creation is one commitCounted call waiting for its batch.
+type creation struct {
+	txn  store.Txn
+	err  error
+	done chan struct{} // closed when err is set
+	lead chan struct{} // receives when this call is to commit the queue
+}
+
+// creationQueue is the creations waiting under one quota on this node.
+type creationQueue struct {
+	pending []*creation
+	leading bool
+}
+
+// commitCreations counts once for a batch, admits as many as the quota
+// has room for, in order, and commits them in one transaction; the rest
+// get the quota's error. A conflict makes it count again; if the batch
+// keeps conflicting (a compare of one of its creations fails), each is
+// committed alone.
+func (s *Service) commitCreations(ctx context.Context, q quota, batch []*creation) {
+	all := batch // batch narrows to the admitted on a retry; all are answered
+	defer func() {
+		for _, c := range all {
+			close(c.done)
+		}
+	}()
+	for attempt := 0; ; attempt++ {
+		var t store.Txn
+		n, err := s.countedN(ctx, q, len(batch), &t)
+		if err != nil {
+			for _, c := range batch {
+				c.err = err
+			}
+			return
+		}
+		admitted := batch[:n]
+		for _, c := range batch[n:] {
+			c.err = q.exceeded(q.count() + n) // the usage once the admitted are in
+		}
+		if len(admitted) == 0 {
+			return
+		}
+		for _, c := range admitted {
+			t.Compares = append(t.Compares, c.txn.Compares...)
+			t.Puts = append(t.Puts, c.txn.Puts...)
+			t.Deletes = append(t.Deletes, c.txn.Deletes...)
+		}
+		err = s.commit(ctx, t)
+		if err == nil || !errors.Is(err, store.ErrConflict) || (attempt >= 8 && len(admitted) == 1) {
+			for _, c := range admitted {
+				c.err = err
+			}
+			return
+		}
+		if attempt >= 8 {
+			for _, c := range admitted {
+				c.err = s.commitCountedAlone(ctx, q, c.txn)
+			}
+			return
+		}
+		batch = admitted
+	}
+}
+
+// commitCountedAlone is commitCounted for one creation, without batching.
+func (s *Service) commitCountedAlone(ctx context.Context, q quota, txn store.Txn) error {
 	for attempt := 0; ; attempt++ {
 		t := store.Txn{Compares: slices.Clone(txn.Compares), Puts: slices.Clone(txn.Puts), Deletes: txn.Deletes}
 		if err := s.counted(ctx, q, &t); err != nil {
@@ -73,10 +160,6 @@ func (s *Service) commitCounted(ctx context.Context, q quota, txn store.Txn) err
 		}
 	}
 }
-
-// quotaSlack is how far below a quota creations need not be ordered
-// through its record (commitCounted).
-const quotaSlack = 1024
 
 // quota is one counted resource of an account and Region.
 type quota struct {
@@ -90,6 +173,16 @@ type quota struct {
 // and makes txn conditional on that revision and rewrite the record, for a
 // caller that retries on store.ErrConflict.
 func (s *Service) counted(ctx context.Context, q quota, txn *store.Txn) error {
+	n, err := s.countedN(ctx, q, 1, txn)
+	if err == nil && n == 0 {
+		err = q.exceeded(q.count())
+	}
+	return err
+}
+
+// countedN is counted for up to want creations: it returns how many fit
+// (0 when none does, txn then unchanged).
+func (s *Service) countedN(ctx context.Context, q quota, want int, txn *store.Txn) (int, error) {
 	p := quotaPath(q.account, q.region, q.what)
 	var rev int64
 	kv, err := s.st.Get(ctx, p)
@@ -97,17 +190,18 @@ func (s *Service) counted(ctx context.Context, q quota, txn *store.Txn) error {
 	case err == nil:
 		rev = kv.ModRev
 	case !errors.Is(err, store.ErrNotFound):
-		return err
+		return 0, err
 	}
 	if err := s.follower.Wait(ctx, rev); err != nil {
-		return err
+		return 0, err
 	}
-	if n := q.count(); n >= q.max {
-		return q.exceeded(n)
+	room := q.max - q.count()
+	if room <= 0 {
+		return 0, nil
 	}
 	txn.Compares = append(txn.Compares, store.Compare{Key: p, ModRev: rev})
 	txn.Puts = append(txn.Puts, store.KV{Key: p, Value: []byte("{}")})
-	return nil
+	return min(want, room), nil
 }
 
 // keysQuota is the quota of keys in an account and Region.

@@ -163,3 +163,60 @@ func TestQuotaOptions(t *testing.T) {
 		t.Fatal("a negative quota was accepted")
 	}
 }
+
+// Many concurrent creations on one node all commit: they are counted and
+// committed together instead of conflicting on the quota record one round
+// at a time (which ran out of retries at concurrency 16).
+func TestConcurrentCreationsAllCommit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const n = 48
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := e.s.CreateKey(ctx, e.caller, &kmsapi.CreateKeyRequest{})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.s.view.keyCount(e.caller.Account, e.caller.Region); got != n {
+		t.Fatalf("%d keys, want %d", got, n)
+	}
+}
+
+// A batch larger than the room left admits what fits, in order, and refuses
+// the rest with the quota's error.
+func TestConcurrentCreationsStopAtTheQuota(t *testing.T) {
+	const max = 10
+	e := newEnvWith(t, Options{MaxKeysPerRegion: max})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created, limited := 0, 0
+	for range 40 {
+		wg.Go(func() {
+			_, err := e.s.CreateKey(ctx, e.caller, &kmsapi.CreateKeyRequest{})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				created++
+			case code(err) == "LimitExceededException":
+				limited++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if created != max || limited != 40-max {
+		t.Fatalf("%d created, %d refused; want %d and %d", created, limited, max, 40-max)
+	}
+}

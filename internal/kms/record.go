@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unique"
 )
 
 // State is a key's lifecycle state.
@@ -88,6 +89,9 @@ type keyRecord struct {
 	// written, to the unique id of the entity it named when the policy was
 	// saved ("" for none); see bindKeyPolicy.
 	PolicyBindings map[string]string `json:"policyBindings,omitempty"`
+	// policyHandle keeps the interned Policy's canonical copy alive while
+	// the record is in the view (internRecord).
+	policyHandle unique.Handle[string]
 }
 
 // multiRegion reports whether r is a member of a multi-Region key.

@@ -2,9 +2,12 @@ package kms
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/policy"
+	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -109,3 +112,79 @@ func TestServicePrincipalGrants(t *testing.T) {
 }
 
 func arnOf(md *kmsapi.KeyMetadata) string { return *md.Arn }
+
+// ListRetirableGrants by a retiring service principal goes through the one
+// door (authorize) for each key whose grants it would list, as RetireGrant
+// of those grants does (decideRetire): it needs no policy, since AWS
+// authorizes no key for ListRetirableGrants (API reference: "KMS does not
+// evaluate the caller's permissions to verify their access to any KMS keys or
+// grants that might be returned"), but what bounds every permission still
+// applies (IAM User Guide, reference_policies_evaluation-logic.md: an
+// explicit deny in any policy; kms-vpc-endpoint.md: the endpoint policy
+// must allow). A key whose owner denies the service keeps its grants out of
+// the list, the others' grants are listed, and the audit note names only the
+// keys listed, each allowed as the retiring principal.
+func TestListRetirableGrantsByServiceThroughTheDoor(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	open := e.createKey(t)
+	closed := e.keyWithPolicy(t, `,{"Sid":"NoServiceListing","Effect":"Deny","Principal":"*","Action":"kms:ListRetirableGrants","Resource":"*"}`)
+	grantOn := func(k *kmsapi.KeyMetadata) string {
+		g := e.grant(t, e.caller, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteeServicePrincipal: wire.Ptr(testService), RetiringServicePrincipal: wire.Ptr(testService),
+			Operations: []string{"Encrypt"}, Constraints: &kmsapi.GrantConstraints{SourceArn: wire.Ptr(testSource)}})
+		return *g.GrantId
+	}
+	listed := grantOn(open)
+	grantOn(closed)
+
+	svc := serviceCaller(testService, "")
+	svc.Note = &Note{}
+	out, err := e.s.ListRetirableGrants(ctx, svc, &kmsapi.ListRetirableGrantsRequest{RetiringServicePrincipal: wire.Ptr(testService)})
+	if err != nil || len(out.Grants) != 1 || *out.Grants[0].GrantId != listed {
+		t.Fatalf("ListRetirableGrants by the service, one key denying it: %+v, %v; want only grant %s", out, err, listed)
+	}
+	if n := svc.Note; len(n.Resources) != 1 || n.Resources[0] != *open.Arn || !n.Decided || !n.Decision.Allowed() || n.Decision.By != "retiring-principal" {
+		t.Fatalf("audit note %+v, want key %s allowed by retiring-principal", n, *open.Arn)
+	}
+
+	// An endpoint policy that does not allow the listing leaves nothing.
+	svc = serviceCaller(testService, "")
+	ep, err := policy.Compile([]byte(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`), policy.Options{Kind: policy.ResourceKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Request.Endpoint = ep
+	if out, err := e.s.ListRetirableGrants(ctx, svc, &kmsapi.ListRetirableGrantsRequest{RetiringServicePrincipal: wire.Ptr(testService)}); err != nil || len(out.Grants) != 0 {
+		t.Fatalf("ListRetirableGrants through an endpoint whose policy does not allow it: %+v, %v; want no grant", out, err)
+	}
+}
+
+// A grant that a service principal creates is issued under the account of
+// the key whose policy let it (ListGrants IssuingAccount: "the AWS account
+// under which the grant was issued"); a service has no account of its own,
+// so the grant does not name the empty account's root, which no one is and
+// every service's empty account would match.
+func TestGrantCreatedByServiceIssuedUnderKeyAccount(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	k := e.keyWithPolicy(t, `,{"Effect":"Allow","Principal":{"Service":"`+testService+`"},"Action":"kms:CreateGrant","Resource":"*"}`)
+	svc := serviceCaller(testService, testSource)
+	g, err := e.s.CreateGrant(ctx, svc, &kmsapi.CreateGrantRequest{KeyId: wire.Ptr(arnOf(k)), GranteeServicePrincipal: wire.Ptr(testService),
+		RetiringServicePrincipal: wire.Ptr(testService), Operations: []string{"Encrypt"}, Constraints: &kmsapi.GrantConstraints{SourceArn: wire.Ptr(testSource)}})
+	if err != nil {
+		t.Fatalf("CreateGrant by the service the key policy allows: %v", err)
+	}
+	if got := wire.String(e.grantEntry(t, *k.KeyId, *g.GrantId).IssuingAccount); got != "arn:aws:iam::111122223333:root" {
+		t.Fatalf("IssuingAccount %q, want the key's account arn:aws:iam::111122223333:root", got)
+	}
+
+	// One stored before: read as issued under the key's account.
+	rec := grantRecord{ID: strings.Repeat("cd", 32), KeyID: *k.KeyId, Account: "111122223333", Region: "us-east-1", Created: e.clock.Now(),
+		GranteeService: testService, RetiringService: testService, Issuing: "arn:aws:iam:::root", Ops: []string{"Encrypt"}, SourceArn: testSource}
+	if err := e.s.commit(ctx, store.Txn{Puts: []store.KV{{Key: grantPath(rec.Account, rec.Region, rec.KeyID, rec.ID), Value: marshal(rec)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := wire.String(e.grantEntry(t, *k.KeyId, rec.ID).IssuingAccount); got != "arn:aws:iam::111122223333:root" {
+		t.Fatalf("IssuingAccount of a grant stored with the empty account: %q, want the key's account", got)
+	}
+}

@@ -39,6 +39,9 @@ type view struct {
 	// family indexes multi-Region keys by account/key id → Region → key,
 	// so DescribeKey and family writes find the members without a scan.
 	family map[string]map[string]*key
+	// counts is the number of keys of each account and Region, kept as
+	// keys come and go: the keys quota reads it on every CreateKey.
+	counts map[acctRegion]int
 	// policies shares compiled key policies among keys (intern.go).
 	policies policyCache
 	// cache bounds the material that is unsealed (matcache.go).
@@ -126,6 +129,7 @@ func (v *view) LoadFrom(scan func(put func(store.KV)) error) error {
 
 func (v *view) resetLocked() {
 	v.keys = map[keyRef]*key{}
+	v.counts = map[acctRegion]int{}
 	v.mats = map[keyRef][]*matEntry{}
 	v.cache.reset()
 	v.aliases = map[string]*aliasRecord{}
@@ -190,7 +194,7 @@ func (v *view) put(kv store.KV) {
 		if rec.CustomKeyStoreID != "" {
 			k.cks = v.connLocked(p.region, rec.CustomKeyStoreID)
 		}
-		v.keys[ref] = k
+		v.setKey(ref, k)
 		if rec.multiRegion() {
 			fi := familyIndex(rec.Account, rec.ID)
 			if v.family[fi] == nil {
@@ -275,7 +279,7 @@ func (v *view) delete(k string) {
 	}
 	switch p.kind {
 	case "keys":
-		delete(v.keys, keyIndex(p.region, p.id))
+		v.setKey(keyIndex(p.region, p.id), nil)
 		fi := familyIndex(p.account, p.id)
 		if f := v.family[fi]; f != nil {
 			delete(f, p.region)
@@ -438,13 +442,30 @@ func (v *view) keysIn(region string) []*key {
 func (v *view) keyCount(account, region string) int {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	n := 0
-	for _, k := range v.keys {
-		if k.rec.Account == account && k.rec.Region == region {
-			n++
+	return v.counts[acctRegion{account, region}]
+}
+
+// acctRegion indexes per-account, per-Region counts.
+type acctRegion struct{ account, region string }
+
+// setKey puts k at ref, or removes what is there when k is nil, and keeps
+// the counts. The caller holds v.mu for writing.
+func (v *view) setKey(ref keyRef, k *key) {
+	if v.counts == nil {
+		v.counts = map[acctRegion]int{}
+	}
+	if old := v.keys[ref]; old != nil {
+		c := acctRegion{old.rec.Account, old.rec.Region}
+		if v.counts[c]--; v.counts[c] <= 0 {
+			delete(v.counts, c)
 		}
 	}
-	return n
+	if k == nil {
+		delete(v.keys, ref)
+		return
+	}
+	v.keys[ref] = k
+	v.counts[acctRegion{k.rec.Account, k.rec.Region}]++
 }
 
 // aliasesOf returns the aliases of one account and Region.

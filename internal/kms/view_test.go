@@ -8,6 +8,7 @@ import (
 
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/policy"
+	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -169,5 +170,26 @@ func TestReloadedServiceServesEveryKey(t *testing.T) {
 		if err != nil || string(out.Plaintext) != "kept" {
 			t.Fatalf("Decrypt after reload = %v", err)
 		}
+	}
+}
+
+// The view counts keys per account and Region as records come and go (the
+// keys quota reads the count on every CreateKey).
+func TestViewCountsKeys(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.createKey(t), e.createKey(t)
+	if n := e.s.view.keyCount(e.caller.Account, e.caller.Region); n != 2 {
+		t.Fatalf("count %d, want 2", n)
+	}
+	ka := e.s.view.key(e.caller.Region, *a.KeyId)
+	e.s.view.mu.Lock()
+	e.s.view.put(store.KV{Key: keyPath(e.caller.Account, e.caller.Region, *a.KeyId), Value: marshal(ka.rec)}) // a rewrite
+	e.s.view.delete(keyPath(e.caller.Account, e.caller.Region, *b.KeyId))
+	e.s.view.mu.Unlock()
+	if n := e.s.view.keyCount(e.caller.Account, e.caller.Region); n != 1 {
+		t.Fatalf("count after a rewrite and a delete %d, want 1", n)
+	}
+	if n := e.s.view.keyCount(e.caller.Account, "eu-west-1"); n != 0 {
+		t.Fatalf("count in another Region %d", n)
 	}
 }

@@ -2,7 +2,6 @@ package quota
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -182,16 +181,4 @@ func Default(c Class, region string) float64 {
 		return classes[c].rate
 	}
 	return 0
-}
-
-// Table lists every class with its AWS quota name and default rate (the
-// symmetric one for region), sorted by name: for documentation and
-// `trent serve --help`.
-func Table(region string) []string {
-	var out []string
-	for c := Class(1); int(c) < len(classes); c++ {
-		out = append(out, fmt.Sprintf("%s\t%g\t%s", c, Default(c, region), classes[c].aws))
-	}
-	sort.Strings(out)
-	return out
 }

@@ -68,6 +68,9 @@ var (
 	// ErrNotInitialized is returned by Unseal when the store has no root key
 	// yet.
 	ErrNotInitialized = errors.New("seal: the store has no root key yet")
+	// ErrInitialized is returned by Initialize when the store has a root
+	// key already, as when another node made it first: Unseal it instead.
+	ErrInitialized = errors.New("seal: the store has a root key already")
 	// ErrMismatch is returned when a root key unwraps but is not the one the
 	// store's records are sealed with (the canary does not open).
 	ErrMismatch = errors.New("seal: the root key is not the one this store's records are sealed with")
@@ -383,7 +386,7 @@ func Initialize(ctx context.Context, st store.Store, w Wrapper, rand io.Reader, 
 		return nil, store.Txn{}, err
 	}
 	if status.Initialized {
-		return nil, store.Txn{}, fmt.Errorf("seal: the store has a root key already (wrapped by the %s seal)", status.Seal)
+		return nil, store.Txn{}, fmt.Errorf("%w (wrapped by the %s seal)", ErrInitialized, status.Seal)
 	}
 	var key []byte
 	if status.Legacy {

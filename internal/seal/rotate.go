@@ -85,8 +85,14 @@ type RotateOptions struct {
 	// RetireNow retires older versions as soon as no record refers to
 	// them: import tokens they sealed are then refused.
 	RetireNow bool
-	Now       func() time.Time // nil: time.Now
-	Rand      io.Reader
+	// Settle is how long after the new version was made the last
+	// verification pass may start, at the earliest: a request that sealed
+	// a record under the old version just before the new one was made
+	// writes it within that time, and the pass then finds it. 0:
+	// DefaultSettle; negative: none (tests).
+	Settle time.Duration
+	Now    func() time.Time // nil: time.Now
+	Rand   io.Reader
 	// Progress, if set, is told of each transaction.
 	Progress func(RotateProgress)
 }
@@ -112,6 +118,9 @@ type RotateResult struct {
 	RetireAt time.Time
 }
 
+// DefaultSettle is RotateOptions.Settle's default.
+const DefaultSettle = 5 * time.Second
+
 // DefaultRetireAfter is RotateOptions.RetireAfter's default: the validity
 // of import tokens (GetParametersForImport).
 const DefaultRetireAfter = 24 * time.Hour
@@ -135,6 +144,9 @@ func Rotate(ctx context.Context, st store.Store, s *Sealer, w Wrapper, visit []V
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Settle == 0 {
+		o.Settle = DefaultSettle
 	}
 	visit = append([]Visitor{canaryVisitor}, visit...)
 	rot, rotRev, err := readRotation(ctx, st)
@@ -165,6 +177,13 @@ func Rotate(ctx context.Context, st store.Store, s *Sealer, w Wrapper, visit []V
 	}
 	// The rewrap and the verification passes.
 	for {
+		if rot.Pass > 0 && rot.Cursor == "" {
+			// Records sealed under an older version by requests that were
+			// under way when the new one was made are written by now.
+			if err := sleep(ctx, rot.Started.Add(o.Settle).Sub(o.Now())); err != nil {
+				return res, err
+			}
+		}
 		if rot, rotRev, err = rewrapPass(ctx, st, s, visit, rot, rotRev, o); err != nil {
 			return res, err
 		}
@@ -181,6 +200,20 @@ func Rotate(ctx context.Context, st store.Store, s *Sealer, w Wrapper, visit []V
 		}
 	}
 	return retire(ctx, st, s, rot, rotRev, o, res)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func readRotation(ctx context.Context, st store.Store) (rotationRecord, int64, error) {
@@ -388,8 +421,8 @@ func rewrapPass(ctx context.Context, st store.Store, s *Sealer, visit []Visitor,
 // under it. changed is false if there was none.
 func rewrapRecord(s *Sealer, visit []Visitor, target uint32, kv store.KV) (out []byte, changed bool, err error) {
 	fn := func(sealed, ad []byte) ([]byte, error) {
-		if v, _ := SealedVersion(sealed); v == target {
-			return sealed, nil
+		if v, _ := SealedVersion(sealed); v == target || len(sealed) == 0 {
+			return sealed, nil // done, or an optional field with nothing sealed
 		}
 		pt, err := s.Open(sealed, ad)
 		if err != nil {
@@ -492,7 +525,7 @@ func Count(ctx context.Context, st store.Store, visit []Visitor) (map[uint32]int
 				_, ok, err := v(kv.Key, kv.Value, func(sealed, _ []byte) ([]byte, error) {
 					if v, ok := SealedVersion(sealed); ok {
 						seen[v] = true
-					} else {
+					} else if len(sealed) > 0 {
 						seen[0] = true // not a sealed blob: counted as version 0
 					}
 					return sealed, nil

@@ -173,7 +173,7 @@ func TestRotateRewrapsAndRetires(t *testing.T) {
 		t.Fatal(err)
 	}
 	txns := 0
-	res, err := Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{Batch: 7, RetireNow: true, Rand: rand.Reader,
+	res, err := Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{Settle: -1, Batch: 7, RetireNow: true, Rand: rand.Reader,
 		Progress: func(RotateProgress) { txns++ }})
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +208,7 @@ func TestRotateRewrapsAndRetires(t *testing.T) {
 		t.Fatal("the retired root key opens a rewrapped record")
 	}
 	// A second rotation makes version 3 from a format 2 keyring.
-	if res, err := Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{RetireNow: true, Rand: rand.Reader}); err != nil || res.Target != 3 {
+	if res, err := Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{Settle: -1, RetireNow: true, Rand: rand.Reader}); err != nil || res.Target != 3 {
 		t.Fatalf("second Rotate = %+v, %v", res, err)
 	}
 	fresh, err = Unseal(ctx, st, w, rand.Reader)
@@ -255,7 +255,7 @@ func TestRotateResumes(t *testing.T) {
 	putSealed(t, st, s, 100)
 	stopCtx, stop := context.WithCancel(ctx)
 	n := 0
-	_, err := Rotate(stopCtx, st, s, w, []Visitor{testVisitor}, RotateOptions{Batch: 10, Rand: rand.Reader, Progress: func(RotateProgress) {
+	_, err := Rotate(stopCtx, st, s, w, []Visitor{testVisitor}, RotateOptions{Settle: -1, Batch: 10, Rand: rand.Reader, Progress: func(RotateProgress) {
 		if n++; n == 3 {
 			stop()
 		}
@@ -281,7 +281,7 @@ func TestRotateResumes(t *testing.T) {
 	done, _ := st.Get(ctx, "test/0000")
 	// A new rotation cannot start while one is under way; resuming needs
 	// no seal.
-	res, err := Rotate(ctx, st, mid, nil, []Visitor{testVisitor}, RotateOptions{Batch: 10, RetireNow: true, Rand: rand.Reader})
+	res, err := Rotate(ctx, st, mid, nil, []Visitor{testVisitor}, RotateOptions{Settle: -1, Batch: 10, RetireNow: true, Rand: rand.Reader})
 	if err != nil || !res.Resumed || res.Target != 2 || res.Rewrapped != 101 {
 		t.Fatalf("resumed Rotate = %+v, %v", res, err)
 	}
@@ -316,7 +316,7 @@ func TestRotateConcurrentWriteWins(t *testing.T) {
 		}
 		return testVisitor(key, value, fn)
 	}
-	if _, err := Rotate(ctx, st, s, w, []Visitor{racing}, RotateOptions{Batch: 50, RetireNow: true, Rand: rand.Reader}); err != nil {
+	if _, err := Rotate(ctx, st, s, w, []Visitor{racing}, RotateOptions{Settle: -1, Batch: 50, RetireNow: true, Rand: rand.Reader}); err != nil {
 		t.Fatal(err)
 	}
 	kv, _ := st.Get(ctx, "test/0005")
@@ -340,7 +340,7 @@ func TestRotateWaitsForImportTokens(t *testing.T) {
 	token, _ := s.Seal([]byte("an import token"), []byte("import"))
 	now := time.Now()
 	clock := func() time.Time { return now }
-	res, err := Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{Now: clock, Rand: rand.Reader})
+	res, err := Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{Settle: -1, Now: clock, Rand: rand.Reader})
 	if err != nil || len(res.Retired) != 0 || !equalVersions(res.Waiting, 1) || !res.RetireAt.Equal(now.UTC().Add(DefaultRetireAfter)) {
 		t.Fatalf("Rotate = %+v, %v", res, err)
 	}
@@ -352,11 +352,11 @@ func TestRotateWaitsForImportTokens(t *testing.T) {
 	}
 	// A rotation is still under way: another seal call does not start one.
 	now = now.Add(time.Hour)
-	if res, err = Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{Now: clock, Rand: rand.Reader}); err != nil || !res.Resumed || res.Target != 2 || len(res.Retired) != 0 {
+	if res, err = Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{Settle: -1, Now: clock, Rand: rand.Reader}); err != nil || !res.Resumed || res.Target != 2 || len(res.Retired) != 0 {
 		t.Fatalf("Rotate an hour later = %+v, %v", res, err)
 	}
 	now = now.Add(DefaultRetireAfter)
-	if res, err = Rotate(ctx, st, s, nil, []Visitor{testVisitor}, RotateOptions{Now: clock, Rand: rand.Reader}); err != nil || !equalVersions(res.Retired, 1) {
+	if res, err = Rotate(ctx, st, s, nil, []Visitor{testVisitor}, RotateOptions{Settle: -1, Now: clock, Rand: rand.Reader}); err != nil || !equalVersions(res.Retired, 1) {
 		t.Fatalf("Rotate a day later = %+v, %v", res, err)
 	}
 	if _, err := s.Open(token, []byte("import")); err == nil {
@@ -375,7 +375,7 @@ func TestRotateWrongSeal(t *testing.T) {
 	s := initialize(t, st, passSeal(t, "correct horse battery staple"))
 	putSealed(t, st, s, 3)
 	before := snapshot(t, st)
-	_, err := Rotate(ctx, st, s, passSeal(t, "incorrect horse battery staple"), []Visitor{testVisitor}, RotateOptions{Rand: rand.Reader})
+	_, err := Rotate(ctx, st, s, passSeal(t, "incorrect horse battery staple"), []Visitor{testVisitor}, RotateOptions{Settle: -1, Rand: rand.Reader})
 	if !errors.Is(err, ErrWrongSeal) {
 		t.Fatalf("Rotate with a wrong passphrase = %v", err)
 	}
@@ -402,7 +402,7 @@ func TestOtherNodeFollowsRotation(t *testing.T) {
 	// Learning through Open alone: b's watch is not running yet.
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	res, err := Rotate(ctx, st, a, w, []Visitor{testVisitor}, RotateOptions{Rand: rand.Reader})
+	res, err := Rotate(ctx, st, a, w, []Visitor{testVisitor}, RotateOptions{Settle: -1, Rand: rand.Reader})
 	if err != nil || res.Target != 2 {
 		t.Fatalf("Rotate = %+v, %v", res, err)
 	}
@@ -442,7 +442,7 @@ func TestOtherNodeFollowsRotation(t *testing.T) {
 	}
 
 	// Retirement reaches b through its watch.
-	if _, err := Rotate(ctx, st, a, nil, []Visitor{testVisitor}, RotateOptions{RetireNow: true, Rand: rand.Reader}); err != nil {
+	if _, err := Rotate(ctx, st, a, nil, []Visitor{testVisitor}, RotateOptions{Settle: -1, RetireNow: true, Rand: rand.Reader}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return !b.Holds(1) })
@@ -456,7 +456,7 @@ func TestOtherNodeFollowsRotation(t *testing.T) {
 	dctx, dcancel := context.WithCancel(ctx)
 	defer dcancel()
 	go d.Follow(dctx, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if _, err := Rotate(ctx, st, a, passSeal(t, "correct horse battery staple"), []Visitor{testVisitor}, RotateOptions{Rand: rand.Reader}); err != nil {
+	if _, err := Rotate(ctx, st, a, passSeal(t, "correct horse battery staple"), []Visitor{testVisitor}, RotateOptions{Settle: -1, Rand: rand.Reader}); err != nil {
 		t.Fatal(err)
 	}
 	blob3, _ := a.Seal([]byte("three"), []byte("ad"))
@@ -482,4 +482,38 @@ func openBolt(t *testing.T, path string) (store.Store, error) {
 		t.Fatal(err)
 	}
 	return st, nil
+}
+
+// A request that sealed a record under the old version just before the new
+// one was made, and writes it while the rewrap runs or just after, is
+// caught: the last verification pass starts no earlier than Settle after
+// the new version, and rewraps it before the old version is retired.
+func TestRotateSettlesBeforeVerifying(t *testing.T) {
+	ctx := context.Background()
+	st, dbPath := newStore(t)
+	w := NewFileSeal(filepath.Join(filepath.Dir(dbPath), "root.key"), rand.Reader)
+	s := initialize(t, st, w)
+	putSealed(t, st, s, 5)
+	late, _ := s.Seal([]byte("plain test/late"), []byte("test/late"))
+	start := time.Now()
+	written := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, err := st.Txn(ctx, store.Txn{Puts: []store.KV{{Key: "test/late", Value: late}}})
+		written <- err
+	}()
+	res, err := Rotate(ctx, st, s, w, []Visitor{testVisitor}, RotateOptions{Settle: time.Second, RetireNow: true, Rand: rand.Reader})
+	if err != nil || !equalVersions(res.Retired, 1) {
+		t.Fatalf("Rotate = %+v, %v", res, err)
+	}
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) < time.Second {
+		t.Fatalf("the rotation verified after %v, before Settle", time.Since(start))
+	}
+	if c := counts(t, st); c[2] != 7 || len(c) != 1 {
+		t.Fatalf("after: %v; the late record was not rewrapped", c)
+	}
+	openAll(t, st, s)
 }

@@ -204,6 +204,14 @@ func iamOperations(d *iam.Directory) map[string]queryHandler {
 		"TagOpenIDConnectProvider":                queryOp(d.TagOpenIDConnectProvider),
 		"UntagOpenIDConnectProvider":              queryOp(d.UntagOpenIDConnectProvider),
 		"ListOpenIDConnectProviderTags":           queryOp(d.ListOpenIDConnectProviderTags),
+		"CreateSAMLProvider":                      queryOp(d.CreateSAMLProvider),
+		"GetSAMLProvider":                         queryOp(d.GetSAMLProvider),
+		"ListSAMLProviders":                       queryOp(d.ListSAMLProviders),
+		"UpdateSAMLProvider":                      queryOp(d.UpdateSAMLProvider),
+		"DeleteSAMLProvider":                      queryOp(d.DeleteSAMLProvider),
+		"TagSAMLProvider":                         queryOp(d.TagSAMLProvider),
+		"UntagSAMLProvider":                       queryOp(d.UntagSAMLProvider),
+		"ListSAMLProviderTags":                    queryOp(d.ListSAMLProviderTags),
 		"CreateVirtualMFADevice":                  queryOp(d.CreateVirtualMFADevice),
 		"EnableMFADevice":                         queryOp(d.EnableMFADevice),
 		"ResyncMFADevice":                         queryOp(d.ResyncMFADevice),
@@ -216,10 +224,12 @@ func iamOperations(d *iam.Directory) map[string]queryHandler {
 
 func stsOperations(d *iam.Directory) map[string]queryHandler {
 	return map[string]queryHandler{
-		"GetCallerIdentity": queryOp(d.GetCallerIdentity),
-		"AssumeRole":        queryOp(d.AssumeRole),
-		"GetSessionToken":   queryOp(d.GetSessionToken),
+		"GetCallerIdentity":  queryOp(d.GetCallerIdentity),
+		"AssumeRole":         queryOp(d.AssumeRole),
+		"GetSessionToken":    queryOp(d.GetSessionToken),
+		"GetFederationToken": queryOp(d.GetFederationToken),
 		// Served unsigned too (unsigned.go).
 		"AssumeRoleWithWebIdentity": signedFederatedOp(d.AssumeRoleWithWebIdentity),
+		"AssumeRoleWithSAML":        signedFederatedOp(d.AssumeRoleWithSAML),
 	}
 }

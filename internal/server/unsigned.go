@@ -27,6 +27,9 @@ func stsUnsignedOperations(d *iam.Directory) map[string]unsignedHandler {
 		"AssumeRoleWithWebIdentity": unsignedOp(d.AssumeRoleWithWebIdentity, func(out *stsapi.AssumeRoleWithWebIdentityResponse) map[string]any {
 			return map[string]any{"identityProvider": wire.String(out.Provider), "subject": wire.String(out.SubjectFromWebIdentityToken), "audience": wire.String(out.Audience)}
 		}),
+		"AssumeRoleWithSAML": unsignedOp(d.AssumeRoleWithSAML, func(out *stsapi.AssumeRoleWithSAMLResponse) map[string]any {
+			return map[string]any{"issuer": wire.String(out.Issuer), "subject": wire.String(out.Subject), "nameQualifier": wire.String(out.NameQualifier)}
+		}),
 	}
 }
 
@@ -93,7 +96,7 @@ func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, id, op st
 		resp, who, err = h(r.Context(), req, params)
 	}
 	if err != nil {
-		s.logError(id, op, call{identity: &authz.Identity{}}, err)
+		s.logError(r.Context(), id, op, call{identity: &authz.Identity{}}, err)
 		wire.WriteXMLError(w, id, stsapi.Namespace, err)
 	} else {
 		wire.WriteXML(w, id, stsapi.Namespace, op, resp)

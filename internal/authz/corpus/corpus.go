@@ -204,8 +204,9 @@ type Want struct {
 	Decision string `json:"decision"`
 	// By says what allowed: "key-policy" (the key policy by itself), "iam"
 	// (identity policies through the key policy's delegation, or alone for
-	// actions on no key) or "grant".
-	// Level "kms" cases may leave it out.
+	// actions on no key) or "grant"; level "kms" cases may also say
+	// "retiring-principal" (RetireGrant by the grant's retiring principal)
+	// or leave it out.
 	By    string `json:"by"`
 	Grant string `json:"grant"` // the corpus grant that allowed
 	// Because is AWS's reason for a denial, as the AccessDenied message words
@@ -329,7 +330,7 @@ func loadFile(name string) (*File, error) {
 		case "allow":
 			// Only a rule of the KMS operation (who may retire a grant) may
 			// leave out what allowed.
-			if w.By != "key-policy" && w.By != "iam" && w.By != "grant" && !(w.By == "" && c.Level == "kms") {
+			if w.By != "key-policy" && w.By != "iam" && w.By != "grant" && !((w.By == "" || w.By == "retiring-principal") && c.Level == "kms") {
 				return nil, fmt.Errorf("%s: an allow names what allowed (by)", where)
 			}
 			if (w.By == "grant") != (w.Grant != "") || (w.Grant != "" && !seen[w.Grant]) {

@@ -18,11 +18,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/trentkms/trent/internal/store"
 )
@@ -33,9 +35,14 @@ var (
 	revKey     = []byte("rev")
 )
 
-// historyLimit is how many recent revisions Watch can replay. A watcher further
-// behind gets store.ErrCompacted and must Range again.
-const historyLimit = 8192
+// historyLimit is how many recent revisions Watch can replay, and
+// historyBytes how much of their values the history may hold: a revision
+// that writes many records (a batch of CreateKeys) counts by its size. A
+// watcher further behind gets store.ErrCompacted and must Range again.
+const (
+	historyLimit = 8192
+	historyBytes = 16 << 20
+)
 
 // DB is a store.Store on a bbolt file.
 type DB struct {
@@ -46,6 +53,7 @@ type DB struct {
 	mu       sync.Mutex
 	rev      int64
 	history  []store.WatchResponse // ascending revisions, at most historyLimit
+	histSize int                   // bytes of keys and values in history
 	watchers map[*watcher]struct{}
 	closed   bool
 
@@ -73,9 +81,18 @@ var (
 	_ store.Scanner = (*DB)(nil)
 )
 
+// ErrLocked is returned by Open when another process has the file open: a
+// bbolt file has one user at a time, and Open gives up after five seconds.
+var ErrLocked = errors.New("store: the file is in use by another process")
+
 // Open opens or creates the database file at path (mode 0600).
 func Open(path string) (*DB, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	if errors.Is(err, berrors.ErrTimeout) {
+		// bbolt takes an exclusive flock on the file; only another process
+		// holding it makes Open time out.
+		return nil, fmt.Errorf("open store %s: %w", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -329,14 +346,33 @@ func (d *DB) apply(batch []*pending) error {
 		}
 		resp := store.WatchResponse{Revision: p.rev, Events: p.events}
 		d.history = append(d.history, resp)
+		d.histSize += respSize(resp)
 		for w := range d.watchers {
 			w.push(resp)
 		}
 	}
-	if len(d.history) > historyLimit {
-		d.history = append(d.history[:0:0], d.history[len(d.history)-historyLimit/2:]...)
+	if len(d.history) > historyLimit || d.histSize > historyBytes {
+		// Keep the newer half, by count and by size.
+		keep, size := 0, 0
+		for i := len(d.history) - 1; i >= 0 && keep < historyLimit/2; i-- {
+			n := respSize(d.history[i])
+			if keep > 0 && size+n > historyBytes/2 {
+				break
+			}
+			keep, size = keep+1, size+n
+		}
+		d.history = append(d.history[:0:0], d.history[len(d.history)-keep:]...)
+		d.histSize = size
 	}
 	return nil
+}
+
+func respSize(r store.WatchResponse) int {
+	n := 0
+	for _, e := range r.Events {
+		n += len(e.KV.Key) + len(e.KV.Value)
+	}
+	return n
 }
 
 // compares reports whether every compare holds in b.

@@ -248,3 +248,37 @@ func TestScanAndFollowerLoad(t *testing.T) {
 		t.Fatalf("a Loader got Reset %+v and LoadFrom %+v", sl.reset, sl.loaded)
 	}
 }
+
+// The watch history is bounded by the bytes it holds, not only by its
+// revisions: large revisions (batches of records) are let go sooner, and a
+// watcher behind them must load again.
+func TestHistoryIsBoundedBySize(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	big := bytes.Repeat([]byte{'x'}, 64<<10)
+	for i := range 300 { // 300 revisions of 64 KiB: more than historyBytes
+		if _, err := db.Txn(ctx, store.Txn{Puts: []store.KV{{Key: fmt.Sprint("k", i), Value: big}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.mu.Lock()
+	size, n, sum := db.histSize, len(db.history), 0
+	for _, r := range db.history {
+		sum += respSize(r)
+	}
+	db.mu.Unlock()
+	if size > historyBytes || size != sum || n == 0 || n >= 300 {
+		t.Fatalf("history of %d revisions holding %d bytes (counted %d); want under %d", n, sum, size, historyBytes)
+	}
+	if resp := <-db.Watch(ctx, "", 1); resp.Err != store.ErrCompacted {
+		t.Fatalf("watch from revision 1: %+v, want ErrCompacted", resp.Err)
+	}
+	w := db.Watch(ctx, "", 299)
+	if resp := <-w; resp.Err != nil || resp.Revision != 300 {
+		t.Fatalf("watch from revision 299: %+v", resp)
+	}
+}

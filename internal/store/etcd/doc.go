@@ -87,6 +87,9 @@
 //     response with no events) once it has delivered everything up to its
 //     member's revision. Together they confirm that a view is current
 //     (internal/health's fence); a node whose view cannot be confirmed
-//     within its bound refuses requests until it can.
-//   - The audit log and GetKeyLastUsage stay per node.
+//     within its bound refuses requests until it can. This needs etcd
+//     3.5.8 or later (3.4.25 in the 3.4 series): before, etcd could send a
+//     progress notification for a watch that still had events to send.
+//   - The audit log is per node (each event names its node); GetKeyLastUsage
+//     reads the usage records every node flushes to the store (internal/usage).
 package etcd
