@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"os/exec"
 	"strings"
@@ -140,5 +141,44 @@ func TestGuardrailsThroughTheSDK(t *testing.T) {
 	}
 	if _, err := ops.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: memberKey.KeyId, Plaintext: []byte("data")}); err != nil {
 		t.Fatalf("Encrypt once RCPs are disabled: %v", err)
+	}
+}
+
+// trent authz who-can lists who can use a key, with findings for access
+// from outside the account and for public statements.
+func TestAuthzWhoCan(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	root := clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")
+	newUser(t, srv, root, "alice")
+	putUserPolicy(t, root, "alice", "use", `{"Version":"2012-10-17","Statement":[{"Sid":"DecryptAll","Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}`)
+	k := newKey(t, root.kms, &kms.CreateKeyInput{Policy: aws.String(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"kms:*","Resource":"*"},
+		{"Sid":"Anyone","Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`)})
+	whoCan := func(args ...string) string {
+		cmd := exec.Command(testserver.Binary(t), append([]string{"authz", "who-can", "--endpoint", srv.URL, "--data-dir", srv.DataDir, "--key", *k.KeyId}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("trent authz who-can %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	out := whoCan("--action", "kms:Decrypt")
+	if !strings.Contains(out, "arn:aws:iam::"+acct+":user/alice (principal): IAM policies through the key policy statement 0 \"Enable IAM User Permissions\"") ||
+		strings.Contains(out, "another account") || !strings.Contains(out, "Findings: none") {
+		t.Fatalf("who can decrypt:\n%s", out)
+	}
+	out = whoCan("--action", "kms:Encrypt")
+	if !strings.Contains(out, `PublicStatement: the statement allows every principal`) || !strings.Contains(out, "any principal of another account (other)") ||
+		!strings.Contains(out, "AccessFromOutsideOrganization") {
+		t.Fatalf("who can encrypt:\n%s", out)
+	}
+	var a struct {
+		Actions []struct {
+			Action string
+			Access []struct{ Principal string }
+		}
+	}
+	if err := json.Unmarshal([]byte(whoCan("--json")), &a); err != nil || len(a.Actions) < 20 {
+		t.Fatalf("who-can --json: %+v, %v", a, err)
 	}
 }

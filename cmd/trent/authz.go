@@ -66,7 +66,7 @@ func newAuthzCmd() *cobra.Command {
 	for _, n := range []string{"principal", "action", "key-id"} {
 		explain.MarkFlagRequired(n)
 	}
-	cmd.AddCommand(explain)
+	cmd.AddCommand(explain, newWhoCanCmd(&f))
 	return cmd
 }
 

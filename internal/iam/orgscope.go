@@ -2,7 +2,10 @@ package iam
 
 import (
 	"errors"
+	"slices"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
@@ -187,4 +190,78 @@ func sessionPolicyError(err error) error {
 		return stsapi.NewMalformedPolicyDocumentException(ve.Findings[0].Message)
 	}
 	return stsapi.NewMalformedPolicyDocumentException("The policy is not in the valid JSON format.")
+}
+
+// Stand-in accounts of access analysis: no account on the server has them
+// (an account id must be 12 digits; these begin with 0000000000, which
+// Trent never makes).
+const (
+	otherAccount       = "000000000000" // any principal of an account in no organization this deployment knows
+	otherMemberAccount = "000000000001" // any principal of another account of the key's organization
+)
+
+// AnalysisCandidates are the principals access analysis of a key of
+// account asks about (kms.Service.WhoCan): the account's root, users and
+// roles (as sessions) with their policies and SCPs; any principal of the
+// account, of another account of its organization, and of an account in
+// no organization, as stand-ins whose own policies allow everything; and
+// the registered services. Principals of the deployment's other accounts
+// are not listed one by one: the account's root learns nothing of them it
+// could not learn from AWS's Access Analyzer.
+func (d *Directory) AnalysisCandidates(account, region string, now time.Time) []authz.Candidate {
+	req := func(acct string) authz.Request {
+		return authz.Request{Time: now, Region: region, SecureTransport: true, OrgID: d.OrgID(acct)}
+	}
+	var out []authz.Candidate
+	add := func(arn, kind string, acct string) {
+		id, err := d.IdentityForARN(arn)
+		if err == nil {
+			out = append(out, authz.Candidate{Identity: id, Label: arn, Kind: kind, Request: req(acct)})
+		}
+	}
+	add("arn:aws:iam::"+account+":root", "principal", account)
+	d.mu.RLock()
+	var users, roles []string
+	for idx, u := range d.v.users {
+		if strings.HasPrefix(idx, account+"/") {
+			users = append(users, UserARN(account, u.Path, u.Name))
+		}
+	}
+	for idx, r := range d.v.roles {
+		if strings.HasPrefix(idx, account+"/") {
+			roles = append(roles, RoleARN(account, r.Path, r.Name))
+		}
+	}
+	var services []string
+	for _, k := range d.v.keys {
+		if k.Service != "" && !slices.Contains(services, k.Service) {
+			services = append(services, k.Service)
+		}
+	}
+	d.mu.RUnlock()
+	sort.Strings(users)
+	sort.Strings(roles)
+	sort.Strings(services)
+	for _, u := range users {
+		add(u, "principal", account)
+	}
+	for _, r := range roles {
+		add(r, "principal", account)
+	}
+	scope := d.OrgScope(account)
+	if scope != nil {
+		out = append(out, authz.Candidate{Identity: authz.AccountStandIn(account, scope.Paths[0], scope.SCPs), Label: "any principal of account " + account, Kind: "account", Request: req(account)})
+		member := authz.Request{Time: now, Region: region, SecureTransport: true, OrgID: scope.OrgID}
+		out = append(out, authz.Candidate{Identity: authz.AccountStandIn(otherMemberAccount, scope.OrgID+"/"+strings.Split(scope.Paths[0], "/")[1]+"/", nil),
+			Label: "any principal of another account of " + scope.OrgID, Kind: "other", Request: member})
+	} else {
+		out = append(out, authz.Candidate{Identity: authz.AccountStandIn(account, "", nil), Label: "any principal of account " + account, Kind: "account", Request: req(account)})
+	}
+	out = append(out, authz.Candidate{Identity: authz.AccountStandIn(otherAccount, "", nil), Label: "any principal of another account", Kind: "other",
+		Request: authz.Request{Time: now, Region: region, SecureTransport: true}})
+	for _, svc := range services {
+		out = append(out, authz.Candidate{Identity: &authz.Identity{Principal: authz.Principal{ARN: svc, Type: authz.ServiceType, Name: svc, UserID: svc}}, Label: svc, Kind: "service",
+			Request: authz.Request{Time: now, Region: region, SecureTransport: true}})
+	}
+	return out
 }

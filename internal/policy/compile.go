@@ -547,7 +547,7 @@ func (c *compiler) condition(s *statement, op opName, km member, opPath string) 
 		c.err(CodeCondition, keyPath, "Condition key "+km.key+" is not supported.", "requests never carry "+quote(km.key)+", so a condition on it would never apply")
 		return
 	}
-	cd := &cond{op: op, keyRaw: km.key, key: key, timeKey: timeKeyOf(key)}
+	cd := &cond{op: op, keyRaw: km.key, key: key, timeKey: timeKeyOf(key), raw: vals}
 	if op.set != setNone && singleValued(key) {
 		// reference_policies_multi-value-conditions.md, "Using multiple keys and
 		// values": "Do not use set operators with single-valued condition keys";

@@ -131,6 +131,7 @@ func (f opFamily) variablesAllowed() bool {
 // cond is one compiled operator/key pair with its values.
 type cond struct {
 	op     opName
+	raw    []string // the values as written
 	keyRaw string
 	key    string // lower case
 	// timeKey: aws:CurrentTime (1) or aws:EpochTime (2), which fall back to

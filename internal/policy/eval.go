@@ -504,6 +504,8 @@ func (el Element) String() string {
 type Miss struct {
 	Element Element
 	Reason  string
+	// Key is the condition key of a condition that failed.
+	Key string
 }
 
 // Trace is the evaluation of one statement.
@@ -512,7 +514,7 @@ type Trace struct {
 	Sid       string
 	Effect    Effect
 	Applied   bool
-	Via       Via    // when Applied
+	Via       Via    // how the Principal covers the caller, if it does
 	Misses    []Miss // when not Applied: every element that failed
 }
 
@@ -535,19 +537,20 @@ func (p *Policy) Explain(r *Request) Explanation {
 		deny := s.effect == DenyEffect
 		t := Trace{Statement: s.index, Sid: s.sid, Effect: s.effect}
 		via := s.matchPrincipal(&e)
+		t.Via = via
 		if via == ViaNone {
 			why := fmt.Sprintf("caller %s %q is not covered by Principal", r.Principal.Type, r.Principal.ARN)
 			if s.notPrincipal {
 				why = fmt.Sprintf("caller %s %q is excluded by NotPrincipal", r.Principal.Type, r.Principal.ARN)
 			}
-			t.Misses = append(t.Misses, Miss{ElementPrincipal, why})
+			t.Misses = append(t.Misses, Miss{Element: ElementPrincipal, Reason: why})
 		}
 		if !s.matchAction(&e) {
 			el := "Action"
 			if s.notAction {
 				el = "NotAction"
 			}
-			t.Misses = append(t.Misses, Miss{ElementAction, fmt.Sprintf("action %q does not match %s", r.Action, el)})
+			t.Misses = append(t.Misses, Miss{Element: ElementAction, Reason: fmt.Sprintf("action %q does not match %s", r.Action, el)})
 		}
 		e.npins, e.budget = 0, maxChoices
 		if e.choose(choice{s: s, resource: true}) == ViaNone {
@@ -555,7 +558,7 @@ func (p *Policy) Explain(r *Request) Explanation {
 			if s.notResource {
 				el = "NotResource"
 			}
-			t.Misses = append(t.Misses, Miss{ElementResource, fmt.Sprintf("resource %q does not match %s", r.Resource, el)})
+			t.Misses = append(t.Misses, Miss{Element: ElementResource, Reason: fmt.Sprintf("resource %q does not match %s", r.Resource, el)})
 		}
 		for _, c := range s.conds {
 			e.npins, e.budget = 0, maxChoices
@@ -573,7 +576,7 @@ func (p *Policy) Explain(r *Request) Explanation {
 				} else if c.timeKey != 0 && !r.Time.IsZero() {
 					what = "is " + r.Time.UTC().Format(time.RFC3339)
 				}
-				t.Misses = append(t.Misses, Miss{ElementCondition, fmt.Sprintf("%s %s: request %s", c.op.raw, c.keyRaw, what)})
+				t.Misses = append(t.Misses, Miss{Element: ElementCondition, Reason: fmt.Sprintf("%s %s: request %s", c.op.raw, c.keyRaw, what), Key: c.keyRaw})
 			}
 		}
 		if len(t.Misses) == 0 {
@@ -582,7 +585,7 @@ func (p *Policy) Explain(r *Request) Explanation {
 			} else {
 				// Each condition holds under some choice of the ambiguous
 				// keys, but no one choice satisfies them all.
-				t.Misses = append(t.Misses, Miss{ElementCondition, "no single choice among the values of keys whose names differ only in case satisfies every condition"})
+				t.Misses = append(t.Misses, Miss{Element: ElementCondition, Reason: "no single choice among the values of keys whose names differ only in case satisfies every condition"})
 			}
 		}
 		ex.Statements = append(ex.Statements, t)

@@ -111,6 +111,7 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	s.stsUnsigned = stsUnsignedOperations(ids)
 	s.adminOps = map[string]jsonHandler{
 		"ExplainAuthorization":         adminOp(mayExplain, s.explain),
+		"AnalyzeKeyAccess":             adminOp(mayExplain, s.analyzeKeyAccess),
 		"RegisterService":              adminOp(s.operator, s.registerService),
 		"ListServices":                 adminOp(s.operator, s.listServices),
 		"SetOpenIDConnectProviderKeys": adminOp(byIAM, s.setOIDCKeys),
