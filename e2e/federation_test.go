@@ -27,6 +27,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/trentkms/trent/internal/federation/oidctest"
+	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -275,7 +276,7 @@ func TestWebIdentityBadTokens(t *testing.T) {
 // answers with the federated session.
 func TestWebIdentityAWSCLI(t *testing.T) {
 	if _, err := os.Stat(awsCLI); err != nil {
-		t.Fatalf("AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
+		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
 	}
 	e := newOIDCEnv(t)
 	role := e.role(t, "cli", "system:serviceaccount:*")
@@ -347,5 +348,32 @@ func TestUnsignedOnlyWebIdentity(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 || !strings.Contains(body.String(), "MissingAuthenticationToken") {
 		t.Fatalf("unsigned GetSessionToken: %d %s", resp.StatusCode, body)
+	}
+}
+
+// Keys configured on a provider (TrentAdmin SetOpenIDConnectProviderKeys,
+// as trent oidc set-keys sends it) are the only keys that verify its
+// tokens: a token the issuer signs with a key left out is refused. Only a
+// caller allowed iam:UpdateOpenIDConnectProviderThumbprint may set them.
+func TestOIDCConfiguredKeysThroughAdmin(t *testing.T) {
+	e := newOIDCEnv(t)
+	role := e.role(t, "app", "system:serviceaccount:*")
+	rootCreds := aws.Credentials{AccessKeyID: testserver.AccessKey, SecretAccessKey: testserver.SecretKey}
+	other := oidctest.New(t) // another issuer's keys, configured in place of this one's
+	if got := adminCall(t, e.srv, rootCreds, "SetOpenIDConnectProviderKeys", map[string]any{"OpenIDConnectProviderArn": e.provider, "Keys": json.RawMessage(other.JWKS())}); got.status != 200 {
+		t.Fatalf("SetOpenIDConnectProviderKeys: %d %s", got.status, got.body)
+	}
+	_, err := e.assume(t, role, e.iss.Token(t, e.iss.Claims("system:serviceaccount:a:b", "sts.amazonaws.com")))
+	apiErr(t, err, "InvalidIdentityToken", "")
+	if got := adminCall(t, e.srv, rootCreds, "SetOpenIDConnectProviderKeys", map[string]any{"OpenIDConnectProviderArn": e.provider, "Keys": json.RawMessage(e.iss.JWKS())}); got.status != 200 {
+		t.Fatalf("SetOpenIDConnectProviderKeys: %d %s", got.status, got.body)
+	}
+	if _, err := e.assume(t, role, e.iss.Token(t, e.iss.Claims("system:serviceaccount:a:b", "sts.amazonaws.com"))); err != nil {
+		t.Fatal(err)
+	}
+	bob := newUser(t, e.srv, e.root, "bob")
+	creds, _ := bob.iam.Options().Credentials.Retrieve(testserver.Context(t))
+	if got := adminCall(t, e.srv, creds, "SetOpenIDConnectProviderKeys", map[string]any{"OpenIDConnectProviderArn": e.provider}); got.status == 200 || !strings.Contains(got.body, "AccessDenied") {
+		t.Fatalf("SetOpenIDConnectProviderKeys by a user without permission: %d %s", got.status, got.body)
 	}
 }

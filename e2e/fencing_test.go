@@ -188,7 +188,13 @@ func TestFencingWithEtcdMemberLoss(t *testing.T) {
 		code, _ := readyz(t, aReady)
 		return code == http.StatusServiceUnavailable
 	})
-	_, err := kms.NewFromConfig(a.Config("")).ListKeys(ctx, &kms.ListKeysInput{})
+	// Readiness reports the store unreachable at once; requests are refused
+	// once the last confirmation is older than the bound.
+	var err error
+	untilTrue(t, "a refuses requests without a quorum", func() bool {
+		_, err = kms.NewFromConfig(a.Config("")).ListKeys(ctx, &kms.ListKeysInput{})
+		return err != nil
+	})
 	wantStale(t, err, "KMSInternalException")
 
 	c.Restart(second)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trentkms/trent/internal/federation"
+	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -24,7 +25,7 @@ import (
 // code is refused with AccessDenied.
 func TestMFAWithAWSCLI(t *testing.T) {
 	if _, err := os.Stat(awsCLI); err != nil {
-		t.Fatalf("AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
+		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
 	}
 	srv := testserver.Start(t, testserver.Options{})
 	root := clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")

@@ -16,6 +16,8 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
+
+	"github.com/trentkms/trent/internal/server"
 )
 
 // The account commands are an operator's front to the Organizations API of a
@@ -96,11 +98,23 @@ func newAccountCmd() *cobra.Command {
 			p := organizations.NewListAccountsPaginator(c, &organizations.ListAccountsInput{})
 			for p.HasMorePages() {
 				out, err := p.NextPage(ctx)
+				if isCode(err, "AWSOrganizationsNotInUseException") {
+					// Before the first account create there is no
+					// organization to list: show the account that will
+					// manage it.
+					var a server.OperatorAccount
+					if err := f.adminCall(ctx, "us-east-1", "DescribeOperatorAccount", struct{}{}, &a); err != nil {
+						return err
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Id, orDash(a.Name), orDash(a.Email), "-")
+					fmt.Fprintln(os.Stderr, "No organization yet: trent account create founds one, with this account as its management account.")
+					break
+				}
 				if err != nil {
 					return err
 				}
 				for _, a := range out.Accounts {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", aws.ToString(a.Id), aws.ToString(a.Name), aws.ToString(a.Email), strings.ToLower(string(a.JoinedMethod)))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", aws.ToString(a.Id), orDash(aws.ToString(a.Name)), orDash(aws.ToString(a.Email)), strings.ToLower(string(a.JoinedMethod)))
 				}
 			}
 			return tw.Flush()
@@ -108,6 +122,15 @@ func newAccountCmd() *cobra.Command {
 	}
 	cmd.AddCommand(create, list)
 	return cmd
+}
+
+// orDash shows an empty field (an account made before Trent recorded names
+// and emails) as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func isCode(err error, code string) bool {

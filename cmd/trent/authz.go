@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -72,6 +73,11 @@ func newAuthzCmd() *cobra.Command {
 // adminCall signs a TrentAdmin operation with the data directory's root
 // credentials and decodes the response.
 func (f *accountFlags) adminCall(ctx context.Context, region, op string, in, out any) error {
+	// Without the file the SDK's default chain would look further (the
+	// environment, EC2 instance metadata): say what is missing instead.
+	if creds := filepath.Join(f.dataDir, "credentials"); !fileExists(creds) {
+		return fmt.Errorf("no credentials file at %s: give the server's --data-dir", creds)
+	}
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithSharedCredentialsFiles([]string{filepath.Join(f.dataDir, "credentials")}),
 		config.WithSharedConfigFiles([]string{}), config.WithRegion(region))
@@ -114,4 +120,9 @@ func (f *accountFlags) adminCall(ctx context.Context, region, op string, in, out
 		return fmt.Errorf("%s: %s", e.Type, e.Message)
 	}
 	return json.Unmarshal(data, out)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

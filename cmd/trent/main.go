@@ -15,8 +15,11 @@ func main() {
 		Short:         "A self-hosted key management service that speaks the AWS KMS API",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what `trent version` prints.
+		Version: version(),
 	}
-	root.AddCommand(newServeCmd(), newPolicyCmd(), newAccountCmd(), newAuthzCmd(), newServiceCmd(), newOIDCCmd(), newUnsealCmd(), newSealCmd(), newBackupCmd(), newRestoreCmd(), newMigrateCmd())
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newVersionCmd(), newServeCmd(), newConfigCmd(), newPolicyCmd(), newAccountCmd(), newAuthzCmd(), newServiceCmd(), newOIDCCmd(), newUnsealCmd(), newSealCmd(), newBackupCmd(), newRestoreCmd(), newMigrateCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}

@@ -5,7 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
+	"io"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
@@ -30,6 +31,8 @@ import (
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/server"
 	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/trace"
+	"github.com/trentkms/trent/internal/usage"
 )
 
 // defaultListen is Trent's documented default address.
@@ -50,7 +53,8 @@ type serveConfig struct {
 	adminSocket                string
 	// The KMS resource quotas (kms.Options).
 	maxKeys, maxAliases, maxKeyStores int
-	ops                               opsFlags // health, fencing, quotas, TLS reloading (ops.go)
+	ops                               opsFlags    // health, fencing, quotas, TLS reloading (ops.go)
+	extra                             serveExtras // first account, logs, audit, usage, traces (serveflags.go)
 }
 
 func envOr(name, def string) string {
@@ -61,7 +65,13 @@ func envOr(name, def string) string {
 }
 
 func newServeCmd() *cobra.Command {
-	var c serveConfig
+	cmd, _ := newServeCommand()
+	return cmd
+}
+
+// newServeCommand returns trent serve and the configuration its flags fill.
+func newServeCommand() (*cobra.Command, *serveConfig) {
+	c := new(serveConfig)
 	// AWS KMS's resource quotas (KMS Developer Guide, resource-limits.md),
 	// which the operator may change.
 	quotas := []struct {
@@ -81,14 +91,8 @@ named in its help. On first start with an empty data directory Trent creates
 the first account, its root access key and the root key that seals all key
 material, and writes an AWS credentials file into the data directory.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if v := os.Getenv("TRENT_REGION"); v != "" && !cmd.Flags().Changed("region") {
-				c.regions = splitList(v)
-			}
-			if v := os.Getenv("TRENT_ENDPOINTS"); v != "" && !cmd.Flags().Changed("endpoint") {
-				c.endpoints = strings.Split(v, ";")
-			}
-			if v := os.Getenv("TRENT_HSMS"); v != "" && !cmd.Flags().Changed("hsm") {
-				c.hsms = strings.Split(v, ";")
+			if err := c.settle(cmd.Flags()); err != nil {
+				return err
 			}
 			for _, q := range quotas {
 				if v := os.Getenv(q.env); v != "" && !cmd.Flags().Changed(q.flag) {
@@ -105,7 +109,7 @@ material, and writes an AWS credentials file into the data directory.`,
 			if err := c.ops.fromEnv(cmd.Flags()); err != nil {
 				return err
 			}
-			return serve(cmd.Context(), c)
+			return serve(cmd.Context(), *c)
 		},
 	}
 	f := cmd.Flags()
@@ -114,7 +118,9 @@ material, and writes an AWS credentials file into the data directory.`,
 	f.StringSliceVar(&c.regions, "region", []string{"us-east-1"}, "Region to serve; repeat or comma-separate for several [TRENT_REGION]")
 	f.StringVar(&c.accountID, "account-id", os.Getenv("TRENT_ACCOUNT_ID"), "the first account's 12-digit id; random if empty [TRENT_ACCOUNT_ID]")
 	f.StringVar(&c.rootKeyID, "root-access-key-id", os.Getenv("TRENT_ROOT_ACCESS_KEY_ID"), "the first account's root access key id; random if empty [TRENT_ROOT_ACCESS_KEY_ID]")
-	f.StringVar(&c.rootSecret, "root-secret-access-key", os.Getenv("TRENT_ROOT_SECRET_ACCESS_KEY"), "its secret access key [TRENT_ROOT_SECRET_ACCESS_KEY]")
+	// No default from the environment here, unlike the other flags: --help
+	// prints defaults, and this one is a secret (RunE reads the variable).
+	f.StringVar(&c.rootSecret, "root-secret-access-key", "", "its secret access key [TRENT_ROOT_SECRET_ACCESS_KEY]")
 	f.StringVar(&c.logLevel, "log-level", envOr("TRENT_LOG_LEVEL", "info"), "debug, info, warn or error [TRENT_LOG_LEVEL]")
 	f.StringVar(&c.tlsCert, "tls-cert", os.Getenv("TRENT_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key [TRENT_TLS_CERT]")
 	f.StringVar(&c.tlsKey, "tls-key", os.Getenv("TRENT_TLS_KEY"), "PEM private key of --tls-cert [TRENT_TLS_KEY]")
@@ -130,7 +136,31 @@ material, and writes an AWS credentials file into the data directory.`,
 	}
 	c.ops.register(f)
 	f.StringArrayVar(&c.hsms, "hsm", nil, "a PKCS#11 token usable as a CloudHSM cluster by custom key stores: cluster-<id>=module=<path to .so>,token=<label>; repeatable [TRENT_HSMS, ';'-separated]")
-	return cmd
+	c.extra.register(f)
+	f.String(configFlag, os.Getenv("TRENT_CONFIG"), "a YAML file of settings, one key per flag (see docs/trent.example.yaml); flags and environment variables override it [TRENT_CONFIG]")
+	return cmd, c
+}
+
+// settle completes c once its flags are parsed: the configuration file fills
+// what neither the command line nor the environment set, then the
+// environment variables that are not flag defaults apply.
+func (c *serveConfig) settle(fs *pflag.FlagSet) error {
+	if err := loadConfig(fs); err != nil {
+		return err
+	}
+	if v := os.Getenv("TRENT_ROOT_SECRET_ACCESS_KEY"); v != "" && !fs.Changed("root-secret-access-key") {
+		c.rootSecret = v
+	}
+	if v := os.Getenv("TRENT_REGION"); v != "" && !fs.Changed("region") {
+		c.regions = splitList(v)
+	}
+	if v := os.Getenv("TRENT_ENDPOINTS"); v != "" && !fs.Changed("endpoint") {
+		c.endpoints = strings.Split(v, ";")
+	}
+	if v := os.Getenv("TRENT_HSMS"); v != "" && !fs.Changed("hsm") {
+		c.hsms = strings.Split(v, ";")
+	}
+	return settleNumeric(fs)
 }
 
 func splitList(s string) []string {
@@ -143,40 +173,13 @@ func splitList(s string) []string {
 	return out
 }
 
-func serve(ctx context.Context, c serveConfig) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if len(c.regions) == 0 {
-		return errors.New("--region: at least one Region is needed")
-	}
-	if (c.rootKeyID == "") != (c.rootSecret == "") {
-		return errors.New("the root access key id and secret go together: set both or neither")
-	}
-	dataDir, err := filepath.Abs(c.dataDir)
+func serve(ctx context.Context, c serveConfig) (err error) {
+	p, err := c.check()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	sealSpec, err := parseSealSpec(c.seal, dataDir)
-	if err != nil {
-		return err
-	}
-	var specs []endpointSpec
-	for _, e := range c.endpoints {
-		spec, err := parseEndpoint(e)
-		if err != nil {
-			return err
-		}
-		specs = append(specs, spec)
-	}
-	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return errors.New("--tls-cert and --tls-key go together")
-	}
+	log := p.logger(os.Stderr)
+	dataDir, sealSpec, specs := p.dataDir, p.sealSpec, p.endpoints
 	scheme := "http"
 	var tlsConfig *tls.Config
 	// The certificate, key and client CA are reloaded when they change
@@ -189,6 +192,58 @@ func serve(ctx context.Context, c serveConfig) error {
 		tlsConfig = tlsFiles.Config()
 		scheme = "https"
 	}
+
+	// Bind every listener before anything is written: a port in use fails
+	// the start with nothing left behind. The listeners open before the
+	// root key is unsealed, so that a sealed node answers that it is sealed
+	// (gate) instead of refusing connections. listen opens a listener,
+	// wrapped in TLS when configured: requests then carry
+	// aws:SecureTransport true.
+	listen := func(addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil || tlsConfig == nil {
+			return l, err
+		}
+		return tls.NewListener(l, tlsConfig), nil
+	}
+	ln, err := listen(c.listen)
+	if err != nil {
+		return err
+	}
+	listeners := []net.Listener{ln}
+	defer func() {
+		// The servers close them too once they serve; closing twice is harmless.
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for _, e := range specs {
+		l, err := listen(e.listen)
+		if err != nil {
+			return fmt.Errorf("endpoint %s: %w", e.ID, err)
+		}
+		listeners = append(listeners, l)
+	}
+	var ml net.Listener
+	if c.metricsListen != "" {
+		if ml, err = net.Listen("tcp", c.metricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer ml.Close()
+	}
+
+	undoDataDir, err := makeDataDir(dataDir)
+	if err != nil {
+		return err
+	}
+	// A start that fails before the store has its first account removes the
+	// data directory it made, so that the next try is a first start again.
+	bootstrapped := false
+	defer func() {
+		if err != nil && !bootstrapped {
+			undoDataDir()
+		}
+	}()
 	// A passphrase from standard input, a file or the environment is read
 	// now; one from trent unseal comes later through the admin socket.
 	var wrapper seal.Wrapper
@@ -215,6 +270,24 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer st.Close()
+	// Traces, when an OTLP collector is named: the store is wrapped so that
+	// its writes are spans of the requests that make them.
+	var tracer *trace.Tracer
+	if c.extra.otlpEndpoint != "" {
+		var shutdown func(context.Context) error
+		tracer, shutdown, err = trace.Setup(ctx, trace.OTLP{Endpoint: c.extra.otlpEndpoint, SampleRatio: c.extra.traceSampleRatio, Version: buildVersion(), Node: p.nodeID(ln.Addr())})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := shutdown(sctx); err != nil {
+				log.Warn("traces: last export", "err", err)
+			}
+		}()
+		st = trace.Store(st)
+	}
 	if _, err := st.Get(ctx, backup.IncompleteKey); err == nil {
 		return errors.New("a restore into this store did not finish: run trent restore --replace again")
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -226,39 +299,22 @@ func serve(ctx context.Context, c serveConfig) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	// The listeners open before the root key is unsealed, so that a sealed
-	// node answers that it is sealed (gate) instead of refusing connections.
-	// listen opens a listener, wrapped in TLS when configured: requests then
-	// carry aws:SecureTransport true.
-	listen := func(addr string) (net.Listener, error) {
-		l, err := net.Listen("tcp", addr)
-		if err != nil || tlsConfig == nil {
-			return l, err
-		}
-		return tls.NewListener(l, tlsConfig), nil
-	}
-	ln, err := listen(c.listen)
-	if err != nil {
-		return err
-	}
+	// SIGHUP rotates the audit log once it is open; caught from here on so
+	// that one sent earlier (while sealed) does not end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if tlsFiles != nil {
 		go tlsFiles.Run(ctx) // ends with ctx; it never fails otherwise
 	}
-	gates := []*gate{{}}
-	listeners := []net.Listener{ln}
-	for _, e := range specs {
-		l, err := listen(e.listen)
-		if err != nil {
-			return fmt.Errorf("endpoint %s: %w", e.ID, err)
-		}
-		gates = append(gates, &gate{})
-		listeners = append(listeners, l)
-	}
+
 	// Health probes answer from the start, sealed or not (ops.go).
 	readiness := health.NewReadiness(st)
+	var gates []*gate
 	var servers []*http.Server
-	for i, g := range gates {
+	for i := range listeners {
+		g := &gate{}
+		gates = append(gates, g)
 		var h http.Handler = g
 		if i == 0 && c.ops.healthOnListen {
 			h = readiness.Routes(g)
@@ -288,11 +344,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		}
 		return 0
 	}})
-	if c.metricsListen != "" {
-		ml, err := net.Listen("tcp", c.metricsListen)
-		if err != nil {
-			return fmt.Errorf("--metrics-listen: %w", err)
-		}
+	if ml != nil {
 		mux := http.NewServeMux()
 		// /healthz, /readyz (and /ready) for load balancers and orchestrators.
 		readiness.Register(mux)
@@ -315,10 +367,11 @@ func serve(ctx context.Context, c serveConfig) error {
 			}
 		}()
 		defer ms.Close()
-		fmt.Printf("Metrics at http://%s/metrics\n", ml.Addr())
+		fmt.Fprintf(p.out, "Metrics at http://%s/metrics\n", ml.Addr())
 	}
 
-	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret}
+	boot := iam.Bootstrap{AccountID: c.accountID, AccessKeyID: c.rootKeyID, SecretAccessKey: c.rootSecret,
+		AccountName: c.extra.accountName, AccountEmail: c.extra.accountEmail}
 	adminPath := c.adminSocket
 	if adminPath == "" {
 		adminPath = filepath.Join(dataDir, "admin.sock")
@@ -363,7 +416,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		}
 		adm.serve(adminLn)
 		defer adm.close()
-		fmt.Printf("Trent is sealed at %s; unseal it with: trent unseal --admin-socket %s\n", endpoint, adminPath)
+		fmt.Fprintf(p.out, "Trent is sealed at %s; unseal it with: trent unseal --admin-socket %s\n", endpoint, adminPath)
 		select {
 		case u = <-done:
 		case <-ctx.Done():
@@ -372,6 +425,7 @@ func serve(ctx context.Context, c serveConfig) error {
 			return err
 		}
 	}
+	bootstrapped = true
 	sealer, ids := u.sealer, u.ids
 	startRootkey(ctx, adm, st, sealer, sealSpec, log)
 	credFile := filepath.Join(dataDir, "credentials")
@@ -395,19 +449,25 @@ func serve(ctx context.Context, c serveConfig) error {
 	if auditPath == "" {
 		auditPath = filepath.Join(dataDir, "audit.jsonl")
 	}
-	auditLog, err := audit.Open(auditPath, audit.Options{Log: log})
+	nodeID := p.nodeID(ln.Addr())
+	auditLog, err := audit.Open(auditPath, audit.Options{Log: log, Node: nodeID, MaxBytes: p.auditMaxBytes})
 	if err != nil {
 		return err
 	}
 	defer auditLog.Close()
-	k.SetUsageSource(auditLog)
+	// GetKeyLastUsage answers from the store, where every node's uses meet.
+	usages, err := usage.New(ctx, st, auditLog, usage.Options{Interval: c.extra.usageFlush, Node: nodeID, Log: log})
+	if err != nil {
+		return err
+	}
+	k.SetUsageSource(usages)
 	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
 		st := auditLog.Stats()
 		return float64(st.Recorded - st.Written)
 	}})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_queue_waits_total", Help: "Times a request waited for room in the audit queue.", Value: func() float64 { return float64(auditLog.Stats().Waits) }})
-	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg, Quota: c.ops.limiter})
+	srv, err := server.New(k, ids, server.Options{Regions: c.regions, Log: log, Audit: auditLog, Metrics: reg, Tracer: tracer, Quota: c.ops.limiter})
 	if err != nil {
 		return err
 	}
@@ -421,12 +481,34 @@ func serve(ctx context.Context, c serveConfig) error {
 	go fence.Run(runCtx) // ends with runCtx; it never fails otherwise
 	for i, e := range specs {
 		gates[i+1].open(health.Guard(fence, srv.Endpoint(e.Endpoint)))
-		fmt.Printf("VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
+		fmt.Fprintf(p.out, "VPC endpoint %s (%s) at %s://%s\n", e.ID, e.VPC, scheme, listeners[i+1].Addr())
 	}
 	gates[0].open(health.Guard(fence, srv))
 	adm.sealed.Store(false)
 	readiness.Serve(health.Serving{Fence: fence, KeyStores: keyStoreStates(k)})
 
+	usageDone := make(chan struct{})
+	go func() {
+		// Its last flush, when runCtx ends, comes before the store closes.
+		usages.Run(runCtx)
+		close(usageDone)
+	}()
+	// SIGHUP rotates the audit log: after logrotate moved it, or to start a
+	// new file now.
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-hup:
+				if err := auditLog.Rotate(); err != nil {
+					log.Error("audit log: rotate on SIGHUP", "err", err)
+				} else {
+					log.Info("audit log rotated on SIGHUP")
+				}
+			}
+		}
+	}()
 	auditDone := make(chan error, 1)
 	go func() {
 		// A failed fsync of the audit log is fatal: events could be lost.
@@ -436,7 +518,7 @@ func serve(ctx context.Context, c serveConfig) error {
 			errc <- fmt.Errorf("audit log: %w", err)
 		}
 	}()
-	printBanner(endpoint, c.regions, u.boot, credFile)
+	printBanner(p.out, endpoint, c.regions, u.boot, credFile)
 
 	var runErr error
 	select {
@@ -454,18 +536,19 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	cancel()
 	<-auditDone
+	<-usageDone
 	if err := auditLog.Close(); err != nil {
 		log.Error("audit log", "err", err)
 	}
 	return runErr
 }
 
-func printBanner(endpoint string, regions []string, boot iam.Bootstrapped, credFile string) {
-	fmt.Printf("Trent is serving AWS KMS at %s (Regions: %s)\n", endpoint, strings.Join(regions, ", "))
-	fmt.Printf("Account %s; its root access key is in %s\n", boot.Account.ID, credFile)
-	fmt.Printf("Point the AWS CLI at it:\n")
-	fmt.Printf("  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_DEFAULT_REGION=%s\n", credFile, regions[0])
-	fmt.Printf("  aws --endpoint-url %s kms create-key --description hello\n", endpoint)
+func printBanner(w io.Writer, endpoint string, regions []string, boot iam.Bootstrapped, credFile string) {
+	fmt.Fprintf(w, "Trent is serving AWS KMS at %s (Regions: %s)\n", endpoint, strings.Join(regions, ", "))
+	fmt.Fprintf(w, "Account %s; its root access key is in %s\n", boot.Account.ID, credFile)
+	fmt.Fprintf(w, "Point the AWS CLI at it:\n")
+	fmt.Fprintf(w, "  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_DEFAULT_REGION=%s\n", credFile, regions[0])
+	fmt.Fprintf(w, "  aws --endpoint-url %s kms create-key --description hello\n", endpoint)
 }
 
 // writeCredentials writes an AWS shared-credentials file readable only by its

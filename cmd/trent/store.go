@@ -115,30 +115,41 @@ func redactPassword(raw string) string {
 	return raw
 }
 
+// check validates the store flags without opening anything.
+func (s *storeFlags) check() error {
+	sp, err := parseStoreURL(s.url)
+	if err != nil {
+		return err
+	}
+	if !sp.tls && (s.ca != "" || s.cert != "" || s.key != "") {
+		return errors.New("--etcd-ca, --etcd-cert and --etcd-key need an etcds:// --store")
+	}
+	if sp.user != "" && s.password == "" {
+		return fmt.Errorf("--store: etcd user %s needs TRENT_ETCD_PASSWORD", sp.user)
+	}
+	return nil
+}
+
 // open opens the store s names; bolt lives in dataDir.
 func (s *storeFlags) open(ctx context.Context, dataDir string) (store.Store, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	sp, err := parseStoreURL(s.url)
 	if err != nil {
 		return nil, err
 	}
 	if sp.engine == "bolt" {
-		if s.ca != "" || s.cert != "" || s.key != "" {
-			return nil, errors.New("--etcd-ca, --etcd-cert and --etcd-key need an etcds:// --store")
+		st, err := bolt.Open(filepath.Join(dataDir, "trent.db"))
+		if errors.Is(err, bolt.ErrLocked) {
+			// bbolt's own error is "timeout": say who holds the file.
+			return nil, fmt.Errorf("the data directory %s is in use by another trent process (its store, trent.db, is locked): stop that one, or give this one another --data-dir", dataDir)
 		}
-		return bolt.Open(filepath.Join(dataDir, "trent.db"))
+		return st, err
 	}
-	o := etcd.Options{Prefix: sp.prefix, Username: sp.user}
-	if sp.user != "" {
-		if s.password == "" {
-			return nil, fmt.Errorf("--store: etcd user %s needs TRENT_ETCD_PASSWORD", sp.user)
-		}
-		o.Password = s.password
-	}
-	switch {
-	case sp.tls:
+	o := etcd.Options{Prefix: sp.prefix, Username: sp.user, Password: s.password}
+	if sp.tls {
 		o.TLS = &etcd.TLSFiles{CA: s.ca, Cert: s.cert, Key: s.key}
-	case s.ca != "" || s.cert != "" || s.key != "":
-		return nil, errors.New("--etcd-ca, --etcd-cert and --etcd-key need an etcds:// --store")
 	}
 	return etcd.Open(ctx, sp.endpoints, o)
 }

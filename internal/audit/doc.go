@@ -1,6 +1,7 @@
 // Package audit records one CloudTrail-shaped event per request, allowed or
-// denied, in an append-only JSON-lines file, and answers GetKeyLastUsage from
-// what it recorded.
+// denied, in an append-only JSON-lines file, and keeps the last use of each
+// key it recorded (LastUsage, TakeUsage), which internal/usage writes to the
+// store for GetKeyLastUsage.
 //
 // The server builds an Event with NewEvent from what it knows of a request:
 // the caller (*authz.Identity), the operation, the requestParameters made by
@@ -38,9 +39,23 @@
 // index does not track (CreateKey and every other management call) are passed
 // over by their eventName without being decoded. A file cut off by a crash
 // mid-line loses only that line: Open skips it and starts the next event on a
-// new line. Rotating the file (renaming it away) starts a new TrackingStart.
-// The path "-" writes to standard output instead: no fsync, no index from
-// before this process, TrackingStart is when it opened.
+// new line. The path "-" writes to standard output instead: no fsync, no index
+// from before this process, TrackingStart is when it opened.
+//
+// Every event names the node that wrote it (trentNode, Options.Node) and,
+// when the request was traced, its trace (trentTraceId): two fields of
+// Trent's own after CloudTrail's, prefixed so that none will ever clash.
+//
+// # Rotation
+//
+// Rotate (on SIGHUP) and Options.MaxBytes (after a batch that reached the
+// size) rename the file to its name with the UTC time of rotation before the
+// extension and begin a new one, with its own header, at the path; if the
+// file was renamed away already (logrotate), Rotate only begins the new one.
+// Rotation runs under the writer's lock between two batches, so each event is
+// in exactly one file. A rotation that fails (the directory is not writable)
+// leaves the events in the current file and is tried again after the next
+// batch.
 //
 // # Queue, group commit and back-pressure
 //

@@ -117,6 +117,8 @@ func (en *encoder) appendEvent(b []byte, e *Event) ([]byte, error) {
 			return b, err
 		}
 	}
+	b = appendNonEmpty(b, `,"trentNode":`, e.TrentNode)
+	b = appendNonEmpty(b, `,"trentTraceId":`, e.TrentTraceID)
 	return append(b, "}\n"...), nil
 }
 

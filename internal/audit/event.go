@@ -41,6 +41,12 @@ type Event struct {
 	// ServiceEventDetails is set only on AwsServiceEvent records (the file's
 	// header).
 	ServiceEventDetails map[string]any `json:"serviceEventDetails,omitempty"`
+	// TrentNode and TrentTraceID are Trent's own, after CloudTrail's fields
+	// and prefixed so that no CloudTrail field will ever clash: the node that
+	// served the request (Options.Node of the Log, set by Record), and the
+	// OpenTelemetry trace id of the request when it was traced.
+	TrentNode    string `json:"trentNode,omitempty"`
+	TrentTraceID string `json:"trentTraceId,omitempty"`
 
 	// at is EventTime as a time, when NewEvent made the event; Record uses it
 	// instead of parsing EventTime.
@@ -117,6 +123,8 @@ type Call struct {
 	AdditionalEventData map[string]any
 	// EventID is the event's eventID; empty: a random UUID.
 	EventID string
+	// TraceID is the request's trace id (32 hex digits) when it was traced.
+	TraceID string
 }
 
 // NewEvent builds the CloudTrail record of a call. The event takes
@@ -148,6 +156,7 @@ func NewEvent(c Call) *Event {
 		RecipientAccountID:  callerAccount(c.Identity),
 		VPCEndpointID:       c.VPCEndpointID,
 		EventCategory:       "Management",
+		TrentTraceID:        c.TraceID,
 		at:                  t,
 	}
 	if e.EventID == "" {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,14 @@ type Options struct {
 	// the disk, traded for far fewer fsyncs under load. 0: 10 ms; negative:
 	// no wait.
 	Gather time.Duration
+	// Node names the node that writes the log; Record puts it in every
+	// event (trentNode), so that events gathered from several nodes say
+	// which served them. Empty: left out.
+	Node string
+	// MaxBytes rotates the file once it reaches this size: it is renamed
+	// with the time of rotation in its name and a new file begins (see
+	// Rotate). 0: only Rotate rotates.
+	MaxBytes int64
 }
 
 // DefaultQueueSize is the queue bound when Options.QueueSize is 0.
@@ -40,6 +49,7 @@ type Stats struct {
 	Syncs    uint64 // fsyncs (group commits)
 	Waits    uint64 // Record calls that waited for room in a full queue
 	Dropped  uint64 // events recorded after Close, not written
+	Rotated  uint64 // files rotated
 }
 
 // Log is an append-only JSON-lines audit file and the last-usage index built
@@ -51,6 +61,14 @@ type Log struct {
 	max    int
 	start  time.Time
 	gather time.Duration
+	node   string
+	now    func() time.Time
+
+	// path, size and maxBytes are for rotation; the writer (wmu) owns size
+	// and f once the Log is open.
+	path     string
+	size     int64
+	maxBytes int64
 
 	// mu guards the queue; room signals Record that the queue has room, and
 	// Close that waiting Records have queued.
@@ -76,7 +94,7 @@ type Log struct {
 
 	usage usageIndex
 
-	recorded, written, syncs, waits, dropped atomic.Uint64
+	recorded, written, syncs, waits, dropped, rotated atomic.Uint64
 }
 
 // Open opens the audit log at path, creating it (mode 0600, with its header)
@@ -88,7 +106,7 @@ func Open(path string, o Options) (*Log, error) {
 	if now == nil {
 		now = time.Now
 	}
-	l := &Log{logger: o.Log, max: o.QueueSize, kick: make(chan struct{}, 1), gather: o.Gather}
+	l := &Log{logger: o.Log, max: o.QueueSize, kick: make(chan struct{}, 1), gather: o.Gather, node: o.Node, now: now, path: path, maxBytes: o.MaxBytes}
 	if l.gather == 0 {
 		l.gather = 10 * time.Millisecond
 	}
@@ -99,7 +117,7 @@ func Open(path string, o Options) (*Log, error) {
 		l.max = DefaultQueueSize
 	}
 	l.room = sync.NewCond(&l.mu)
-	l.usage.m = map[string]Usage{}
+	l.usage.m, l.usage.dirty = map[string]Usage{}, map[string]Usage{}
 	if path == "-" {
 		l.f, l.stdout, l.start = os.Stdout, true, now().UTC().Truncate(time.Second)
 		return l, nil
@@ -164,21 +182,16 @@ func (l *Log) load(now func() time.Time) error {
 			return err
 		}
 	}
+	l.size = size
 	switch {
 	case size == 0:
 		// A new file: its header dates the start of tracking.
 		l.start = now().UTC().Truncate(time.Second)
-		h, err := json.Marshal(header(l.start))
+		n, err := l.writeHeader(l.f, l.start)
 		if err != nil {
 			return err
 		}
-		if _, err := l.f.Write(append(h, '\n')); err != nil {
-			return err
-		}
-		if err := l.f.Sync(); err != nil {
-			return err
-		}
-		syncDir(filepath.Dir(l.f.Name()))
+		l.size = n
 	case l.start.IsZero():
 		// A file without the header (written by something else): tracking
 		// started no later than its first event.
@@ -192,8 +205,28 @@ func (l *Log) load(now func() time.Time) error {
 		if _, err := l.f.Write([]byte{'\n'}); err != nil {
 			return err
 		}
+		l.size++
 	}
 	return nil
+}
+
+// writeHeader writes a new file's header dated t, durably, and returns its
+// size.
+func (l *Log) writeHeader(f *os.File, t time.Time) (int64, error) {
+	h := header(t)
+	h.TrentNode = l.node
+	b, err := json.Marshal(h)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	syncDir(filepath.Dir(f.Name()))
+	return int64(len(b)) + 1, nil
 }
 
 // eventNameTag precedes an event's name. In the lines this package writes
@@ -286,6 +319,7 @@ func (l *Log) Record(e *Event) {
 		}
 		// Once closed, a waiter still queues: Close writes it.
 	}
+	e.TrentNode = l.node
 	l.pending = append(l.pending, e)
 	l.mu.Unlock()
 	l.recorded.Add(1)
@@ -409,6 +443,7 @@ func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
 	for l.out.Len() > 0 {
 		n, err := l.f.Write(l.out.Bytes())
 		l.out.Next(n)
+		l.size += int64(n)
 		if err == nil {
 			continue
 		}
@@ -430,7 +465,93 @@ func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
 	l.syncs.Add(1)
 	l.written.Add(uint64(l.outEvents))
 	l.outEvents = 0
+	if l.maxBytes > 0 && l.size >= l.maxBytes && !l.stdout {
+		// A failed rotation leaves the events in the current file and is
+		// tried again after the next batch: nothing is lost.
+		if err := l.rotate(); err != nil {
+			l.logger.Error("audit: rotate", "err", err)
+		}
+	}
 	return nil
+}
+
+// Rotate starts a new file: the current one is renamed to the log's name with
+// the time of rotation before its extension (audit.jsonl becomes
+// audit-20260102T150405.000000000Z.jsonl), unless something renamed it away
+// already (logrotate, before sending SIGHUP), and a new file with its own
+// header begins at the log's path. Rotate runs between two batches, under the
+// writer's lock: every event is in exactly one file, none is lost or written
+// twice. With standard output it does nothing.
+func (l *Log) Rotate() error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.done {
+		return errClosed
+	}
+	if l.stdout {
+		return nil
+	}
+	return l.rotate()
+}
+
+// rotate is Rotate with wmu held. Bytes a failed write left in out belong to
+// the current file and are written to it first.
+func (l *Log) rotate() error {
+	for l.out.Len() > 0 {
+		n, err := l.f.Write(l.out.Bytes())
+		l.out.Next(n)
+		l.size += int64(n)
+		if err != nil {
+			return fmt.Errorf("audit: rotate: %w", err)
+		}
+	}
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("audit: rotate: fsync: %w", err)
+	}
+	now := l.now().UTC()
+	cur, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit: rotate: %w", err)
+	}
+	if onDisk, err := os.Stat(l.path); err == nil && os.SameFile(cur, onDisk) {
+		if err := os.Rename(l.path, rotatedName(l.path, now)); err != nil {
+			return fmt.Errorf("audit: rotate: %w", err)
+		}
+	}
+	// O_EXCL: if another writer made the file meanwhile, do not share it.
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE|os.O_APPEND|os.O_EXCL, 0o600)
+	if err != nil {
+		// The renamed file is still open and still written: nothing is
+		// lost, and the next rotation tries again.
+		return fmt.Errorf("audit: rotate: %w", err)
+	}
+	n, err := l.writeHeader(f, now.Truncate(time.Second))
+	if err != nil {
+		f.Close()
+		os.Remove(l.path)
+		return fmt.Errorf("audit: rotate: %w", err)
+	}
+	old := l.f
+	l.f, l.size = f, n
+	l.rotated.Add(1)
+	if err := old.Close(); err != nil {
+		l.logger.Warn("audit: close the rotated file", "err", err)
+	}
+	return nil
+}
+
+// rotatedName is path with t before its extension; a name already taken (two
+// rotations in one nanosecond's name) gets a counter.
+func rotatedName(path string, t time.Time) string {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(path, ext) + "-" + t.Format("20060102T150405.000000000Z")
+	name := base + ext
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d%s", base, i, ext)
+	}
 }
 
 // Close stops accepting events, waits for Records already waiting to queue,
@@ -486,6 +607,6 @@ func (l *Log) TrackingStart() time.Time { return l.start }
 func (l *Log) Stats() Stats {
 	return Stats{
 		Recorded: l.recorded.Load(), Written: l.written.Load(), Syncs: l.syncs.Load(),
-		Waits: l.waits.Load(), Dropped: l.dropped.Load(),
+		Waits: l.waits.Load(), Dropped: l.dropped.Load(), Rotated: l.rotated.Load(),
 	}
 }

@@ -22,10 +22,12 @@ var tracked = map[string]bool{
 	"Sign": true, "Verify": true, "VerifyMac": true,
 }
 
-// usageIndex maps a key ARN to its last usage.
+// usageIndex maps a key ARN to its last usage; dirty holds the uses not yet
+// taken by TakeUsage.
 type usageIndex struct {
-	mu sync.RWMutex
-	m  map[string]Usage
+	mu    sync.RWMutex
+	m     map[string]Usage
+	dirty map[string]Usage
 }
 
 // note records a use of every key of a successful tracked event (both keys
@@ -39,9 +41,26 @@ func (x *usageIndex) note(op, errorCode, eventType, eventID, requestID string, t
 	for _, r := range res {
 		if old, ok := x.m[r.ARN]; !ok || !t.Before(old.Time) {
 			x.m[r.ARN] = u
+			x.dirty[r.ARN] = u
 		}
 	}
 	x.mu.Unlock()
+}
+
+// TakeUsage returns the last use of each key noted since the previous call
+// (or since Open, which notes the uses in the file), and forgets them: the
+// uses internal/usage batches into the store. empty is a map to reuse for
+// the next round (nil: a new one); the caller owns the map returned.
+func (l *Log) TakeUsage(empty map[string]Usage) map[string]Usage {
+	if empty == nil {
+		empty = map[string]Usage{}
+	}
+	clear(empty)
+	l.usage.mu.Lock()
+	out := l.usage.dirty
+	l.usage.dirty = empty
+	l.usage.mu.Unlock()
+	return out
 }
 
 // LastUsage returns the last successful cryptographic use of the key with

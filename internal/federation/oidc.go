@@ -344,7 +344,9 @@ func (v *OIDC) keys(ctx context.Context, p OIDCProvider, kid string) (*jose.JSON
 			}
 		} else {
 			e.tried = now
-			set, ferr := v.fetch(ctx, p)
+			// Not the request's context: a caller who hangs up mid-fetch
+			// must not leave a failure that others are answered with.
+			set, ferr := v.fetch(context.WithoutCancel(ctx), p)
 			if err := asError(ferr); err != nil {
 				v.o.Log.Warn("federation: fetch the keys of an OIDC issuer", "issuer", p.URL, "err", err)
 				e.err = err

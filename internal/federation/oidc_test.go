@@ -244,3 +244,21 @@ func TestParseJWKSRefusesSecretKeys(t *testing.T) {
 		}
 	}
 }
+
+// A caller that gives up while the keys are fetched does not make the fetch
+// fail for the callers after it.
+func TestOIDCFetchOutlivesItsCaller(t *testing.T) {
+	iss := oidctest.New(t)
+	v := federation.NewOIDC(federation.OIDCOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := v.Verify(ctx, provider(iss), iss.Token(t, iss.Claims("app", "sts.amazonaws.com"))); err != nil {
+		t.Fatalf("a canceled caller's verification: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), provider(iss), iss.Token(t, iss.Claims("app", "sts.amazonaws.com"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := iss.JWKSFetches.Load(); n != 1 {
+		t.Fatalf("JWKS fetched %d times, want 1", n)
+	}
+}

@@ -247,6 +247,10 @@ type Bootstrap struct {
 	AccountID       string // empty: random
 	AccessKeyID     string // empty: random
 	SecretAccessKey string // empty: random
+	// AccountName and AccountEmail describe the first account when it is
+	// made, as Organizations shows the management account; later starts
+	// leave the account as it is.
+	AccountName, AccountEmail string
 	// Also is more of a first start's records (the wrapped root key), written
 	// in the same transaction as the account, so that of several nodes
 	// starting at once on an empty store exactly one makes both. If one of
@@ -282,7 +286,7 @@ func (d *Directory) Bootstrap(ctx context.Context, b Bootstrap) (Bootstrapped, e
 		if !arn.IsAccountID(id) {
 			return out, fmt.Errorf("iam: account id %q is not 12 digits", id)
 		}
-		acct = Account{ID: id, Created: d.now().UTC()}
+		acct = Account{ID: id, Name: b.AccountName, Email: b.AccountEmail, Created: d.now().UTC()}
 		out.CreatedAccount = true
 	} else if b.AccountID != "" && b.AccountID != acct.ID {
 		return out, fmt.Errorf("iam: the data directory belongs to account %s, not %s", acct.ID, b.AccountID)

@@ -16,6 +16,8 @@
 //	acct/<account>/iam/policies/<lower name> a customer managed policy and its versions
 //	iam/accesskeys/<access key id>          a long-term access key: owner and sealed secret
 //	sts/sessions/<access key id>            temporary credentials: sealed secret and token
+//	acct/<account>/iam/oidc-providers/…     identity providers and MFA devices (federation.go)
+//	sts/saml-assertions/<hash>              SAML assertions already used, until they expire (saml.go)
 //
 // # Concurrency
 //

@@ -108,6 +108,20 @@ func mfaUserName(c Call, name *string) (string, error) {
 	return "", wire.QueryValidation("Must specify userName when calling with non-User credentials")
 }
 
+// hasMFADevice reports whether a device is enabled for u; the user's record,
+// which EnableMFADevice rewrites, guards the answer.
+func (t *tx) hasMFADevice(u *User) bool {
+	if t.v.fed == nil {
+		return false
+	}
+	for _, m := range t.v.fed.mfa {
+		if m.assignedTo(u) {
+			return true
+		}
+	}
+	return false
+}
+
 // updateUserMFA runs fn on a device of the caller's account and the user it
 // concerns, in one transaction that also guards the user's record.
 func (d *Directory) updateUserMFA(ctx context.Context, c Call, action, userName, serial string, fn func(t *tx, u *User, m *MFADevice, seed []byte) error) error {
@@ -286,7 +300,8 @@ func (d *Directory) ListMFADevices(ctx context.Context, c Call, in *iamapi.ListM
 // seeds.
 func (d *Directory) ListVirtualMFADevices(ctx context.Context, c Call, in *iamapi.ListVirtualMFADevicesRequest) (*iamapi.ListVirtualMFADevicesResponse, error) {
 	acct := c.Identity.Account
-	if err := d.authorize(c, "iam:ListVirtualMFADevices", MFADeviceARN(acct, "/", "*")); err != nil {
+	// No resource type: authorized on "*" (Service Authorization Reference).
+	if err := d.authorize(c, "iam:ListVirtualMFADevices", "*"); err != nil {
 		return nil, err
 	}
 	status := "Any"

@@ -224,6 +224,25 @@ func TestVirtualMFADeviceLifecycle(t *testing.T) {
 		t.Fatalf("a code of the resynchronized device: %v", err)
 	}
 
+	// A user with an MFA device enabled is not deleted until it is
+	// deactivated.
+	if _, err := e.d.CreateUser(ctx, e.root, &iamapi.CreateUserRequest{UserName: wire.Ptr("carol")}); err != nil {
+		t.Fatal(err)
+	}
+	s2 := federation.Step(e.clk.Now())
+	k1, _ := federation.Code(seed2, s2)
+	k2, _ := federation.Code(seed2, s2+1)
+	if _, err := e.d.EnableMFADevice(ctx, e.root, &iamapi.EnableMFADeviceRequest{UserName: wire.Ptr("carol"), SerialNumber: dev2.VirtualMFADevice.SerialNumber, AuthenticationCode1: wire.Ptr(k1), AuthenticationCode2: wire.Ptr(k2)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.d.DeleteUser(ctx, e.root, &iamapi.DeleteUserRequest{UserName: wire.Ptr("carol")})
+	wantWireErr(t, err, "DeleteConflict", "must remove MFA device first")
+	if _, err := e.d.DeactivateMFADevice(ctx, e.root, &iamapi.DeactivateMFADeviceRequest{UserName: wire.Ptr("carol"), SerialNumber: dev2.VirtualMFADevice.SerialNumber}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.d.DeleteUser(ctx, e.root, &iamapi.DeleteUserRequest{UserName: wire.Ptr("carol")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.d.DeactivateMFADevice(ctx, e.root, &iamapi.DeactivateMFADeviceRequest{UserName: wire.Ptr("alice"), SerialNumber: wire.Ptr(e.serial)}); err != nil {
 		t.Fatal(err)
 	}

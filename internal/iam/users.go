@@ -159,6 +159,8 @@ func (d *Directory) DeleteUser(ctx context.Context, c Call, in *iamapi.DeleteUse
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must detach all policies first.")
 		case len(u.Groups) > 0:
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must remove user from all groups first.")
+		case t.hasMFADevice(u):
+			return iamapi.NewDeleteConflictException("Cannot delete entity, must remove MFA device first.")
 		}
 		t.del(entityKey(acct, userKind, name))
 		return nil

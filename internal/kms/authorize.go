@@ -109,6 +109,9 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 		return authz.KeyDecision{}, err
 	}
 	var d authz.KeyDecision
+	if sp := c.Trace.Child("kms.Authorize"); sp.Recording() {
+		defer endAuthorizeSpan(sp, k, a, &d)
+	}
 	switch {
 	case a.retire != nil:
 		d = s.decideRetire(c, id, k, a)
@@ -127,7 +130,7 @@ func (s *Service) authorize(c Caller, k *key, a access) (authz.KeyDecision, erro
 	}
 	action := a.actionName()
 	msg := d.Reason.Message(id.ARN, action, k.arn)
-	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "key", k.arn, "reason", msg, "statement", d.Statement, "sid", d.Sid)
+	s.log.InfoContext(c.Trace.Context(), "kms: access denied", "caller", id.ARN, "action", action, "key", k.arn, "reason", msg, "statement", d.Statement, "sid", d.Sid)
 	return d, accessDenied(msg)
 }
 
@@ -208,11 +211,15 @@ func (s *Service) authorizeAccount(c Caller, action, resource string, extra ...s
 	if err != nil {
 		return err
 	}
+	sp := c.Trace.Child("kms.Authorize")
 	d := s.accountDecision(c, id, action, resource, extra...)
+	if sp.Recording() {
+		endAccountAuthorizeSpan(sp, action, resource, d.Allowed())
+	}
 	if d.Allowed() {
 		return nil
 	}
-	s.log.Info("kms: access denied", "caller", id.ARN, "action", action, "resource", resource, "statement", d.Statement, "sid", d.Sid)
+	s.log.InfoContext(c.Trace.Context(), "kms: access denied", "caller", id.ARN, "action", action, "resource", resource, "statement", d.Statement, "sid", d.Sid)
 	return accessDenied(d.Reason.Message(id.ARN, action, resource))
 }
 

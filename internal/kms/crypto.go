@@ -179,7 +179,9 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
+	sp := c.hsmSpan(k, "Encrypt")
 	blob, err := m.Encrypt(s.rand, in.Plaintext, in.EncryptionContext)
+	endHSMSpan(sp, err)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +291,9 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 	if !ok {
 		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
+	sp := c.hsmSpan(k, "Decrypt")
 	pt, err := m.Decrypt(blob, ec)
+	endHSMSpan(sp, err)
 	if errors.Is(err, keys.ErrCiphertext) {
 		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
@@ -433,7 +437,9 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
+	sp := c.hsmSpan(dst, "Encrypt")
 	blob, err := m.Encrypt(s.rand, d.pt, in.DestinationEncryptionContext)
+	endHSMSpan(sp, err)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +496,9 @@ func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, 
 	if _, err := io.ReadFull(s.rand, pt); err != nil {
 		return nil, nil, nil, nil, err
 	}
+	sp := c.hsmSpan(k, "Encrypt")
 	blob, err := m.Encrypt(s.rand, pt, ec)
+	endHSMSpan(sp, err)
 	if err != nil {
 		clear(pt)
 		return nil, nil, nil, nil, err

@@ -9,15 +9,14 @@ import (
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
-// UsageSource is what GetKeyLastUsage needs of the audit log (*audit.Log).
+// UsageSource is what GetKeyLastUsage needs of the record of key use
+// (*usage.Tracker, which keeps it in the store for every node).
 type UsageSource interface {
 	// LastUsage is the last successful cryptographic use of a key.
-	LastUsage(keyARN string) (audit.Usage, bool)
+	LastUsage(ctx context.Context, keyARN string) (audit.Usage, bool, error)
 	// TrackingStart is when recording of key use began.
 	TrackingStart() time.Time
 }
-
-var _ UsageSource = (*audit.Log)(nil)
 
 // SetUsageSource makes GetKeyLastUsage answer from u. Call it once, before
 // serving; without it, GetKeyLastUsage reports no use and tracking from each
@@ -47,7 +46,11 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, c Caller, in *kmsapi.GetK
 	}
 	// Events are dated to the second; a use in the second the key was made
 	// still counts.
-	if u, ok := src.LastUsage(k.arn); ok && !u.Time.Before(created.Truncate(time.Second)) {
+	u, ok, err := src.LastUsage(ctx, k.arn)
+	if err != nil {
+		return nil, err
+	}
+	if ok && !u.Time.Before(created.Truncate(time.Second)) {
 		out.KeyLastUsage = &kmsapi.KeyLastUsageData{
 			Operation: wire.Ptr(u.Operation), Timestamp: ts(u.Time),
 			CloudTrailEventId: wire.Ptr(u.EventID),

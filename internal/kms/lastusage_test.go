@@ -8,6 +8,7 @@ import (
 
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/usage"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -18,9 +19,9 @@ type usageSource struct {
 	uses  map[string]audit.Usage
 }
 
-func (u *usageSource) LastUsage(keyARN string) (audit.Usage, bool) {
+func (u *usageSource) LastUsage(_ context.Context, keyARN string) (audit.Usage, bool, error) {
 	v, ok := u.uses[keyARN]
-	return v, ok
+	return v, ok, nil
 }
 
 func (u *usageSource) TrackingStart() time.Time { return u.start }
@@ -116,8 +117,8 @@ func TestGetKeyLastUsage(t *testing.T) {
 	})
 }
 
-// With the real audit log: an Encrypt recorded for the key is its last use,
-// and a failed Decrypt after it is not.
+// With the real audit log and usage tracker: an Encrypt recorded for the key
+// is its last use, and a failed Decrypt after it is not.
 func TestGetKeyLastUsageFromAuditLog(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -127,7 +128,11 @@ func TestGetKeyLastUsageFromAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lg.Close()
-	e.s.SetUsageSource(lg)
+	tr, err := usage.New(ctx, e.s.st, lg, usage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s.SetUsageSource(tr)
 	defer e.s.SetUsageSource(nil)
 
 	at := e.clock.Now().Add(time.Minute)

@@ -19,6 +19,7 @@ import (
 	"github.com/trentkms/trent/internal/keystore"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/trace"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -39,6 +40,9 @@ type Caller struct {
 	// Note, if set, receives what the audit event of the request reports:
 	// the keys it touched and what decided access to them.
 	Note *Note
+	// Trace is the request's span, parent of the spans of its authorization
+	// and HSM calls (trace.go); the zero Span when it is not traced.
+	Trace trace.Span
 
 	// grantTokens are the request's GrantTokens, set by the operations that
 	// take them: authorize counts the grants they prove (granttokens.go).

@@ -151,6 +151,11 @@ func (s *Server) setOIDCKeys(ctx context.Context, c call, body []byte) (any, err
 	if in.OpenIDConnectProviderArn == "" {
 		return nil, wire.Validation("OpenIDConnectProviderArn is required.")
 	}
+	// An IAM change: temporary credentials that may not call IAM may not
+	// make it here either.
+	if err := iam.CheckCredentialScope(c.identity, "iam", "UpdateOpenIDConnectProviderThumbprint"); err != nil {
+		return nil, err
+	}
 	keys := in.Keys
 	if string(keys) == "null" {
 		keys = nil

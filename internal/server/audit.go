@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/trentkms/trent/internal/audit"
+	"github.com/trentkms/trent/internal/trace"
 	"github.com/trentkms/trent/internal/wire"
 )
 
@@ -19,6 +20,7 @@ func (s *Server) record(r *http.Request, id, service, op string, c *call, params
 		Time: c.request.Time, RequestID: id, Service: service, Operation: op, Region: c.region,
 		SourceIP: c.request.SourceIP, UserAgent: r.UserAgent(), Identity: c.identity,
 		RequestParameters: params, ResponseElements: resp, VPCEndpointID: c.request.SourceVpce,
+		TraceID: c.span.TraceID(),
 	}
 	ac.ErrorCode, ac.ErrorMessage = errorFields(err)
 	if c.note != nil {
@@ -56,7 +58,8 @@ func (s *Server) recordFailure(r *http.Request, id string, proto protocol, op st
 	if proto == protoQuery {
 		service = "iam"
 	}
-	ac := audit.Call{Time: s.now(), RequestID: id, Service: service, Operation: op, SourceIP: sourceIP(r), UserAgent: r.UserAgent()}
+	ac := audit.Call{Time: s.now(), RequestID: id, Service: service, Operation: op, SourceIP: sourceIP(r), UserAgent: r.UserAgent(),
+		TraceID: trace.FromContext(r.Context()).TraceID()}
 	ac.ErrorCode, ac.ErrorMessage = errorFields(authError(err))
 	s.audit.Record(audit.NewEvent(ac))
 }

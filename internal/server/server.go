@@ -33,6 +33,7 @@ import (
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/quota"
 	"github.com/trentkms/trent/internal/sigv4"
+	"github.com/trentkms/trent/internal/trace"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 	"github.com/trentkms/trent/internal/wire/stsapi"
@@ -61,6 +62,9 @@ type Options struct {
 	Log     *slog.Logger      // nil: slog.Default()
 	Now     func() time.Time  // nil: time.Now
 	Quota   *quota.Limiter    // nil: no request quotas (quota.go)
+	// Tracer starts a span for each request (internal/trace); nil: no
+	// tracing, at no cost.
+	Tracer *trace.Tracer
 }
 
 // Server serves the KMS, IAM, STS and Organizations APIs.
@@ -80,6 +84,7 @@ type Server struct {
 	adminOps    map[string]jsonHandler
 	audit       *audit.Log
 	metrics     *metrics.Registry
+	tracer      *trace.Tracer
 	quota       *admission // nil: no request quotas
 }
 
@@ -88,7 +93,7 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	if len(o.Regions) == 0 {
 		return nil, errors.New("server: no Region to serve")
 	}
-	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log, now: o.Now, audit: o.Audit, metrics: o.Metrics}
+	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log, now: o.Now, audit: o.Audit, metrics: o.Metrics, tracer: o.Tracer}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -109,6 +114,8 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 		"RegisterService":              adminOp(s.operator, s.registerService),
 		"ListServices":                 adminOp(s.operator, s.listServices),
 		"SetOpenIDConnectProviderKeys": adminOp(byIAM, s.setOIDCKeys),
+		// trent account list, before an organization exists.
+		"DescribeOperatorAccount": adminOp(s.operator, s.describeOperatorAccount),
 	}
 	return s, nil
 }
@@ -281,6 +288,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.metrics.Observe(out.service, out.op, code, time.Since(start))
 		}()
 	}
+	// The request's span (trace.go); the zero Span when tracing is off.
+	ctx, span := s.tracer.Request(r.Context(), "Trent")
+	if span.Recording() {
+		r = r.WithContext(ctx)
+		defer func() { endRequestSpan(span, id, out.service, out.op, out.err) }()
+	}
 	buf := getBuf()
 	defer func() { putBuf(buf) }()
 	var err error
@@ -306,15 +319,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(target, adminTargetPrefix) && r.Method == http.MethodPost:
 		proto, op = protoAdmin, target[len(adminTargetPrefix):]
 	case target == "":
-		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" {
-			out.err = wire.UnknownOperation()
-			wire.WriteError(w, id, out.err)
+		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" || !servesSigned(r) {
+			out.err = writeUnroutable(w, r, id)
 			return
 		}
 		proto, op = protoQuery, params.Get("Action")
 	default:
-		out.err = wire.UnknownOperation()
-		wire.WriteError(w, id, out.err)
+		out.err = writeUnroutable(w, r, id)
 		return
 	}
 	out.service, out.op = proto.service(), op
@@ -327,7 +338,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	vspan := span.Child("sigv4.Verify")
 	res, err := s.verifier.Verify(r.Context(), r, buf)
+	endVerifySpan(vspan, res, err)
 	if err != nil {
 		out.err = authError(err)
 		s.writeAuthError(w, id, proto, err)
@@ -373,6 +386,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		note:      &st.note,
 		decoded:   &st.decoded,
 		requestID: id,
+		span:      span,
 		op:        op,
 		quota:     s.quota,
 		request: authz.Request{
@@ -384,7 +398,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e, ok := r.Context().Value(endpointKey{}).(*Endpoint); ok {
 		c.request.SourceVpce, c.request.SourceVpc, c.request.Endpoint = e.ID, e.VPC, e.Policy
 	}
-	ctx := r.Context()
+	if span.Recording() {
+		span.String("aws.principal.arn", ident.ARN)
+		span.String("cloud.region", res.Region)
+	}
+	ctx = r.Context()
 	switch proto {
 	case protoKMS:
 		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
@@ -421,7 +439,7 @@ func (s *Server) serveJSON(ctx context.Context, w http.ResponseWriter, id string
 	}
 	resp, err := h(ctx, c, body)
 	if err != nil {
-		s.logError(id, op, c, err)
+		s.logError(ctx, id, op, c, err)
 		wire.WriteError(w, id, err)
 		return nil, err
 	}
@@ -452,7 +470,7 @@ func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, serv
 	}
 	resp, err := h(ctx, c, params)
 	if err != nil {
-		s.logError(id, op, c, err)
+		s.logError(ctx, id, op, c, err)
 		wire.WriteXMLError(w, id, ns, err)
 		return err
 	}
@@ -460,10 +478,11 @@ func (s *Server) serveQuery(ctx context.Context, w http.ResponseWriter, id, serv
 	return nil
 }
 
-func (s *Server) logError(id, op string, c call, err error) {
+func (s *Server) logError(ctx context.Context, id, op string, c call, err error) {
 	var we *wire.Error
 	if !errors.As(err, &we) {
-		s.log.Error("internal error", "requestId", id, "operation", op, "caller", c.identity.ARN, "err", err)
+		// With ctx, the log line carries the request's trace id.
+		s.log.ErrorContext(ctx, "internal error", "requestId", id, "operation", op, "caller", c.identity.ARN, "err", err)
 	}
 }
 
@@ -584,6 +603,7 @@ type call struct {
 	requestID string
 	op        string     // the operation's name
 	quota     *admission // nil: no request quotas
+	span      trace.Span // the request's; the zero Span when not traced
 }
 
 // requestState is what a request's handler reports back for its audit
@@ -630,7 +650,7 @@ func kmsOp[I any, PI validator[I], O any](f func(context.Context, kms.Caller, PI
 				return nil, err
 			}
 		}
-		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note, RequestID: c.requestID}, in)
+		return f(ctx, kms.Caller{Account: c.identity.Account, ARN: c.identity.ARN, Region: c.region, Identity: c.identity, Request: c.request, Note: c.note, RequestID: c.requestID, Trace: c.span}, in)
 	}
 }
 

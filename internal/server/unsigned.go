@@ -96,7 +96,7 @@ func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, id, op st
 		resp, who, err = h(r.Context(), req, params)
 	}
 	if err != nil {
-		s.logError(id, op, call{identity: &authz.Identity{}}, err)
+		s.logError(r.Context(), id, op, call{identity: &authz.Identity{}}, err)
 		wire.WriteXMLError(w, id, stsapi.Namespace, err)
 	} else {
 		wire.WriteXML(w, id, stsapi.Namespace, op, resp)

@@ -4,6 +4,7 @@ package testserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -92,6 +93,7 @@ type Server struct {
 	Regions    []string
 	cmd        *exec.Cmd
 	stderr     *strings.Builder
+	stdout     strings.Builder // guarded by mu
 	mu         sync.Mutex
 	done       chan struct{}
 	serving    chan struct{} // closed when the server says it serves
@@ -157,46 +159,88 @@ func launch(t testing.TB, o Options) (*Server, chan string, map[string]string, *
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
 	s := &Server{DataDir: o.DataDir, Regions: o.Regions, cmd: cmd, stderr: &strings.Builder{}, done: make(chan struct{}), serving: make(chan struct{})}
-	cmd.Stderr = lockedWriter{s}
 	cmd.Stdin = o.Stdin
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	urlc := make(chan string, 1)
+	endpoints := map[string]string{}
+	metricsURL := new(string)
+	// What the server says about itself comes on standard output, or on
+	// standard error when standard output carries the audit log (--audit-log
+	// -): both are read for it, one line at a time.
+	var lmu sync.Mutex
+	handle := func(line string) {
+		lmu.Lock()
+		defer lmu.Unlock()
+		// "VPC endpoint vpce-… (vpc-…) at http://…" lines come first.
+		if rest, ok := strings.CutPrefix(line, "VPC endpoint "); ok {
+			if f := strings.Fields(rest); len(f) == 4 {
+				endpoints[f[0]] = f[3]
+			}
+		}
+		if rest, ok := strings.CutPrefix(line, "Metrics at "); ok {
+			*metricsURL = strings.TrimSpace(rest)
+		}
+		if rest, ok := strings.CutPrefix(line, "Trent is sealed at "); ok && o.Sealed {
+			urlc <- strings.TrimSuffix(strings.Fields(rest)[0], ";")
+		}
+		if rest, ok := strings.CutPrefix(line, "Trent is serving AWS KMS at "); ok {
+			if !o.Sealed {
+				urlc <- strings.Fields(rest)[0]
+			}
+			close(s.serving)
+		}
+	}
+	cmd.Stderr = &lineWriter{w: lockedWriter{s}, fn: handle}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() { s.Stop(t) })
-	urlc := make(chan string, 1)
-	endpoints := map[string]string{}
-	metricsURL := new(string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			line := sc.Text()
-			// "VPC endpoint vpce-… (vpc-…) at http://…" lines come first.
-			if rest, ok := strings.CutPrefix(line, "VPC endpoint "); ok {
-				if f := strings.Fields(rest); len(f) == 4 {
-					endpoints[f[0]] = f[3]
-				}
-			}
-			if rest, ok := strings.CutPrefix(line, "Metrics at "); ok {
-				*metricsURL = strings.TrimSpace(rest)
-			}
-			if rest, ok := strings.CutPrefix(line, "Trent is sealed at "); ok && o.Sealed {
-				urlc <- strings.TrimSuffix(strings.Fields(rest)[0], ";")
-			}
-			if rest, ok := strings.CutPrefix(line, "Trent is serving AWS KMS at "); ok {
-				if !o.Sealed {
-					urlc <- strings.Fields(rest)[0]
-				}
-				close(s.serving)
-			}
+			s.mu.Lock()
+			s.stdout.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			handle(sc.Text())
 		}
 	}()
 	return s, urlc, endpoints, metricsURL
 }
+
+// lineWriter passes what it is written to w, and each whole line to fn.
+type lineWriter struct {
+	w   io.Writer
+	fn  func(string)
+	buf []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.fn(string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+	return l.w.Write(p)
+}
+
+// Stdout is what the server wrote to standard output so far, whole lines.
+func (s *Server) Stdout() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stdout.String()
+}
+
+// Signal sends sig to the server process.
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
 
 // WaitServing waits until the server says it serves (after an unseal).
 func (s *Server) WaitServing(t testing.TB) {

@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/trentkms/trent/internal/trace"
 )
 
 // Config describes one external key store's proxy, as KMS's
@@ -410,7 +412,23 @@ func keyPath(keyID, op string) string { return "/keys/" + keyID + "/" + op }
 // call POSTs the JSON of in to path (below the URI path), signed, and
 // decodes a 200 response into out. Request and response bodies, which may
 // hold plaintext, are cleared before it returns.
-func (c *Client) call(ctx context.Context, path string, in, out any) error {
+func (c *Client) call(ctx context.Context, path string, in, out any) (err error) {
+	// A span per proxy call when the request is traced: its path names the
+	// operation and the XKS key id, neither secret; bodies are not recorded.
+	ctx, sp := trace.Start(ctx, "xks."+path[strings.LastIndexByte(path, '/')+1:])
+	if sp.Recording() {
+		sp.String("url.path", path)
+		defer func() {
+			var xe *Error
+			switch {
+			case errors.As(err, &xe):
+				sp.Fail(xe.Code.String())
+			case err != nil:
+				sp.Fail("XksProxyError")
+			}
+			sp.End()
+		}()
+	}
 	uri := c.base + path
 	if len(uri) > MaxURILength {
 		return fmt.Errorf("%w: request URI longer than %d characters", ErrInvalidArgument, MaxURILength)

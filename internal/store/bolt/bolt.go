@@ -18,11 +18,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/trentkms/trent/internal/store"
 )
@@ -79,9 +81,18 @@ var (
 	_ store.Scanner = (*DB)(nil)
 )
 
+// ErrLocked is returned by Open when another process has the file open: a
+// bbolt file has one user at a time, and Open gives up after five seconds.
+var ErrLocked = errors.New("store: the file is in use by another process")
+
 // Open opens or creates the database file at path (mode 0600).
 func Open(path string) (*DB, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	if errors.Is(err, berrors.ErrTimeout) {
+		// bbolt takes an exclusive flock on the file; only another process
+		// holding it makes Open time out.
+		return nil, fmt.Errorf("open store %s: %w", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

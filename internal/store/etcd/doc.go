@@ -90,5 +90,6 @@
 //     within its bound refuses requests until it can. This needs etcd
 //     3.5.8 or later (3.4.25 in the 3.4 series): before, etcd could send a
 //     progress notification for a watch that still had events to send.
-//   - The audit log and GetKeyLastUsage stay per node.
+//   - The audit log is per node (each event names its node); GetKeyLastUsage
+//     reads the usage records every node flushes to the store (internal/usage).
 package etcd
