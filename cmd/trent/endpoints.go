@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/server"
 )
@@ -45,7 +46,7 @@ func parseEndpoint(s string) (endpointSpec, error) {
 		if err != nil {
 			return e, fmt.Errorf("--endpoint %s: %w", e.ID, err)
 		}
-		p, err := policy.Compile(doc, policy.Options{Kind: policy.EndpointKind, MaxBytes: 20480})
+		p, err := policy.Compile(doc, policy.Options{Kind: policy.EndpointKind, MaxBytes: 20480, KnownKey: authz.KnownConditionKey})
 		if err != nil {
 			return e, fmt.Errorf("--endpoint %s: policy %s: %w", e.ID, policyFile, err)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
 )
 
@@ -49,6 +50,7 @@ func (f *policyFlags) options() (policy.Options, error) {
 
 func newPolicyValidateCmd() *cobra.Command {
 	var f policyFlags
+	var anyKey bool
 	cmd := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Report every finding in a policy document; exit status 1 if there is any",
@@ -57,6 +59,10 @@ func newPolicyValidateCmd() *cobra.Command {
 			o, err := f.options()
 			if err != nil {
 				return err
+			}
+			if !anyKey {
+				// As the server validates what it stores.
+				o.KnownKey = authz.KnownConditionKey
 			}
 			doc, err := os.ReadFile(args[0])
 			if err != nil {
@@ -75,6 +81,7 @@ func newPolicyValidateCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&anyKey, "any-condition-key", false, "accept condition keys of the served services (aws:, kms:, iam:, sts:, organizations:) that Trent never sets, as AWS accepts them; the server refuses them")
 	return cmd
 }
 

@@ -439,7 +439,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return err
 	}
 	defer closeHSMs()
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions,
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Organization: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions,
 		MaxKeysPerRegion: c.maxKeys, MaxAliasesPerKey: c.maxAliases, MaxCustomKeyStores: c.maxKeyStores})
 	if err != nil {
 		return err

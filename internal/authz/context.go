@@ -22,8 +22,14 @@ type Request struct {
 	// signed request (kms:ViaService, aws:CalledVia).
 	ViaService string
 	// SourceARN and SourceAccount are what a service acting for itself says
-	// it acts for (aws:SourceArn, aws:SourceAccount).
-	SourceARN, SourceAccount string
+	// it acts for (aws:SourceArn, aws:SourceAccount); SourceOrgID and
+	// SourceOrgPath the organization and path of SourceAccount, when it is
+	// in one (aws:SourceOrgID, aws:SourceOrgPaths).
+	SourceARN, SourceAccount   string
+	SourceOrgID, SourceOrgPath string
+	// UserAgent and Referer are the request's HTTP User-Agent and Referer
+	// headers (aws:UserAgent, aws:referer), when present.
+	UserAgent, Referer string
 }
 
 // GlobalKeys returns the aws: condition keys every request carries, each
@@ -66,9 +72,10 @@ func (id *Identity) Keys() policy.Keys {
 	id.keysOnce.Do(func() {
 		if id.Type == ServiceType {
 			id.keys = policy.Keys{
-				"aws:principalservicename":  {id.ARN},
-				"aws:principalisawsservice": {"true"},
-				"aws:principaltype":         {"Service"},
+				"aws:principalservicename":      {id.ARN},
+				"aws:principalservicenameslist": {id.ARN},
+				"aws:principalisawsservice":     {"true"},
+				"aws:principaltype":             {"Service"},
 			}
 			return
 		}
@@ -83,6 +90,9 @@ func (id *Identity) Keys() policy.Keys {
 		}
 		if id.Type == UserType {
 			k["aws:username"] = []string{id.Name}
+		}
+		if len(id.OrgPaths) > 0 {
+			k["aws:principalorgpaths"] = id.OrgPaths
 		}
 		for tk, tv := range id.Tags {
 			// Tags that differ only in case (a role's Team and a
@@ -110,8 +120,10 @@ func (id *Identity) Keys() policy.Keys {
 
 // RequestKeys returns the condition keys that describe the request itself:
 // aws:SecureTransport, aws:SourceIp (or, through a VPC endpoint,
-// aws:SourceVpce, aws:SourceVpc and aws:VpcSourceIp), aws:RequestedRegion and
-// aws:PrincipalOrgID.
+// aws:SourceVpce, aws:SourceVpc and aws:VpcSourceIp), aws:RequestedRegion,
+// aws:PrincipalOrgID, the keys of a forwarding or acting service
+// (kms:ViaService, aws:CalledVia…, aws:SourceArn, aws:SourceAccount,
+// aws:SourceOrgID, aws:SourceOrgPaths), aws:UserAgent and aws:referer.
 func RequestKeys(r Request) policy.Keys {
 	k := make(policy.Keys, 5)
 	if r.SecureTransport {
@@ -147,6 +159,16 @@ func RequestKeys(r Request) policy.Keys {
 	}
 	if r.SourceAccount != "" {
 		k["aws:sourceaccount"] = []string{r.SourceAccount}
+	}
+	if r.SourceOrgID != "" {
+		k["aws:sourceorgid"] = []string{r.SourceOrgID}
+		k["aws:sourceorgpaths"] = []string{r.SourceOrgPath}
+	}
+	if r.UserAgent != "" {
+		k["aws:useragent"] = []string{r.UserAgent}
+	}
+	if r.Referer != "" {
+		k["aws:referer"] = []string{r.Referer}
 	}
 	return k
 }

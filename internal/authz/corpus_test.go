@@ -153,12 +153,11 @@ func mismatches(c *corpus.Case, got outcome) []string {
 // decideCase builds the request the way KMS describes it (KMS Developer
 // Guide, AWS KMS condition keys) and decides it.
 func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
-	p := f.Principals[c.Principal]
 	req, err := c.Request.AuthzRequest(corpus.KeyID)
 	if err != nil {
 		return outcome{}, err
 	}
-	id, err := p.Identity(req.Time, corpus.KeyID)
+	id, err := f.Identity(c.Principal, req.Time, corpus.KeyID)
 	if err != nil {
 		return outcome{}, fmt.Errorf("principal %s: %w", c.Principal, err)
 	}
@@ -262,7 +261,7 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 	}
 	d := authz.DecideKey(&authz.KeyRequest{
 		Identity: id, Action: c.Action, Operation: strings.TrimPrefix(c.Action, "kms:"), KeyARN: keyARN, KeyAccount: k.Account,
-		KeyPolicy: kp, Grants: grants, EncryptionContext: r.EncryptionContext, Keys: keys, Request: req,
+		RCPs: f.OrgScope(k.Account).RCPs(), KeyPolicy: kp, Grants: grants, EncryptionContext: r.EncryptionContext, Keys: keys, Request: req,
 	})
 	return outcome{allowed: d.Allowed(), by: d.By, grant: d.GrantID, reason: d.Reason, sid: d.Sid}, nil
 }

@@ -22,6 +22,8 @@ const (
 	ExplicitEndpointDeny
 	NoSCPAllow
 	ExplicitSCPDeny
+	NoRCPAllow
+	ExplicitRCPDeny
 )
 
 // Message is AWS's AccessDenied text for a denial, e.g. "User: arn:… is not
@@ -52,6 +54,10 @@ func (r Reason) Message(callerARN, action, resource string) string {
 		return head + " because no service control policy allows the " + action + " action"
 	case ExplicitSCPDeny:
 		return head + " with an explicit deny in a service control policy"
+	case NoRCPAllow:
+		return head + " because no resource control policy allows the " + action + " action"
+	case ExplicitRCPDeny:
+		return head + " with an explicit deny in a resource control policy"
 	}
 	return head + " because no identity-based policy allows the " + action + " action"
 }
@@ -63,6 +69,11 @@ type Decision struct {
 	// for callers): Statement is its index, -1 when no statement decided.
 	Statement int
 	Sid       string
+	// Policy, for a decision of the organization's guardrails (SCPs,
+	// RCPs), is the Organizations policy (p-…) whose statement denied, or
+	// the root, OU or account (r-…, ou-…, account id) whose policies allow
+	// nothing.
+	Policy string
 }
 
 // Allowed reports whether the request may proceed.
@@ -80,7 +91,7 @@ func IdentityBased(id *Identity, r *policy.Request) Decision { return IdentityBa
 // IdentityBasedVia is IdentityBased for a request through a VPC endpoint
 // whose policy (if not nil) must also allow it.
 func IdentityBasedVia(id *Identity, r *policy.Request, endpoint *policy.Policy) Decision {
-	ev, d, denied := evaluate(id, r, policy.Outcome{Decision: policy.NotApplicable, Statement: -1}, endpoint)
+	ev, d, denied := evaluate(id, r, policy.Outcome{Decision: policy.NotApplicable, Statement: -1}, endpoint, nil)
 	if denied {
 		return d
 	}
@@ -120,25 +131,27 @@ func (ev *evaluation) limits() Reason {
 // allows, in AWS's order (IAM User Guide,
 // reference_policies_evaluation-logic.md#policy-eval-denyallow): first
 // "deny evaluation", an explicit deny in any policy (the SCPs of the
-// caller's account, the resource-based policy res, the identity-based
-// policies, the boundary, the session policies, the VPC endpoint policy);
-// only then the service control policies that do not allow at some level of
-// the organization, and the VPC endpoint policy that does not allow
+// caller's account, the RCPs of the resource's account, the resource-based
+// policy res, the identity-based policies, the boundary, the session
+// policies, the VPC endpoint policy); only then the guardrails that do not
+// allow: the service control policies at some level of the organization,
+// the resource control policies likewise (Organizations User Guide, RCP
+// evaluation), and the VPC endpoint policy
 // (kms-vpc-endpoint.md#vpce-policy-about). So a caller denied explicitly is
-// told so even where an SCP or the endpoint policy would not have allowed
-// either. It returns the denial, if any, and the outcomes the later steps
-// need; it does not allocate.
-func evaluate(id *Identity, r *policy.Request, res policy.Outcome, endpoint *policy.Policy) (evaluation, Decision, bool) {
+// told so even where a guardrail would not have allowed either. RCPs do
+// not limit service-linked roles (Organizations User Guide, RCP effects on
+// permissions). It returns the denial, if any, and the outcomes the later
+// steps need; it does not allocate.
+func evaluate(id *Identity, r *policy.Request, res policy.Outcome, endpoint *policy.Policy, rcps []Guardrail) (evaluation, Decision, bool) {
 	ev := evaluation{boundary: policy.Outcome{Decision: policy.Allow}, session: policy.Outcome{Decision: policy.Allow}}
-	scpAllows := true
-	for _, p := range id.SCPs {
-		switch out := p.Decide(r); out.Decision {
-		case policy.ExplicitDeny:
-			return ev, Decision{Reason: ExplicitSCPDeny, Statement: out.Statement, Sid: out.Sid}, true
-		case policy.NotApplicable:
-			// Every level must allow; remembered until no explicit deny
-			// is found anywhere.
-			scpAllows = false
+	scps := evalGuardrails(id.SCPs, r, ExplicitSCPDeny, NoSCPAllow)
+	if scps.denied {
+		return ev, scps.deny, true
+	}
+	var resourceLimits guardrailOutcome
+	if !id.ServiceLinked {
+		if resourceLimits = evalGuardrails(rcps, r, ExplicitRCPDeny, NoRCPAllow); resourceLimits.denied {
+			return ev, resourceLimits.deny, true
 		}
 	}
 	if res.Decision == policy.ExplicitDeny {
@@ -167,8 +180,10 @@ func evaluate(id *Identity, r *policy.Request, res policy.Outcome, endpoint *pol
 		}
 	}
 	switch {
-	case !scpAllows:
-		return ev, Decision{Reason: NoSCPAllow, Statement: -1}, true
+	case scps.blocked:
+		return ev, scps.none, true
+	case resourceLimits.blocked:
+		return ev, resourceLimits.none, true
 	case !endpointAllows:
 		return ev, Decision{Reason: NoEndpointAllow, Statement: -1}, true
 	}

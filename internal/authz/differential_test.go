@@ -285,7 +285,7 @@ func (kc *keyCase) engineIdentity() *authz.Identity {
 		id.SessionPolicies = append(id.SessionPolicies, mustCompile(d, policy.IdentityKind))
 	}
 	for _, d := range kc.scps {
-		id.SCPs = append(id.SCPs, mustCompile(d, policy.IdentityKind))
+		id.SCPs = append(id.SCPs, authz.Guardrail{Policies: []*policy.Policy{mustCompile(d, policy.IdentityKind)}})
 	}
 	return id
 }

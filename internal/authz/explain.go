@@ -23,6 +23,39 @@ type KeyExplanation struct {
 	Session   []policy.Explanation
 	Endpoint  *policy.Explanation
 	Grants    []GrantMatch
+	// SCPs and RCPs explain the organization's guardrails, level by level
+	// (root first): the caller's service control policies and the key
+	// account's resource control policies that applied.
+	SCPs, RCPs []GuardrailExplanation
+}
+
+// GuardrailExplanation is one level of an organization's guardrails: the
+// root, OU or account, and how each policy attached there took part.
+type GuardrailExplanation struct {
+	Target   string
+	Policies []OrgPolicyExplanation
+}
+
+// OrgPolicyExplanation is an SCP or RCP and its statements.
+type OrgPolicyExplanation struct {
+	ID string
+	policy.Explanation
+}
+
+func explainGuardrails(levels []Guardrail, req *policy.Request) []GuardrailExplanation {
+	var out []GuardrailExplanation
+	for _, l := range levels {
+		g := GuardrailExplanation{Target: l.Target}
+		for i, p := range l.Policies {
+			id := ""
+			if i < len(l.IDs) {
+				id = l.IDs[i]
+			}
+			g.Policies = append(g.Policies, OrgPolicyExplanation{ID: id, Explanation: p.Explain(req)})
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // GrantMatch is one grant on the key and whether it covers the request.
@@ -65,6 +98,10 @@ func ExplainKey(r *KeyRequest) KeyExplanation {
 		e := ep.Explain(req)
 		x.Endpoint = &e
 	}
+	x.SCPs = explainGuardrails(r.Identity.SCPs, req)
+	if rcps := r.RCPs; rcps != nil && r.Action != "kms:RetireGrant" && !r.Identity.ServiceLinked {
+		x.RCPs = explainGuardrails(rcps, req)
+	}
 	for _, g := range r.Grants {
 		x.Grants = append(x.Grants, GrantMatch{ID: g.ID, Grantee: g.GranteePrincipal, Operations: g.Operations, Applies: g.AllowsRequest(r)})
 	}
@@ -86,6 +123,12 @@ func (x KeyExplanation) String() string {
 		fmt.Fprintf(&b, "  allowed by the %s (statement %d %q)\n", map[string]string{"key-policy": "key policy", "iam": "caller's IAM policies through the key policy's delegation to the account"}[x.Decision.By], x.Decision.Statement, x.Decision.Sid)
 	default:
 		fmt.Fprintf(&b, "  %s\n", x.Message)
+		switch d := x.Decision.Decision; d.Reason {
+		case ExplicitSCPDeny, ExplicitRCPDeny:
+			fmt.Fprintf(&b, "  denied by %s %s, statement %d %q\n", guardrailKind(d.Reason), d.Policy, d.Statement, d.Sid)
+		case NoSCPAllow, NoRCPAllow:
+			fmt.Fprintf(&b, "  no %s attached to %s allows it\n", guardrailKind(d.Reason), d.Policy)
+		}
 	}
 	section := func(name string, e policy.Explanation) {
 		fmt.Fprintf(&b, "%s: %s\n", name, e.Decision)
@@ -119,6 +162,16 @@ func (x KeyExplanation) String() string {
 	if x.Endpoint != nil {
 		section("VPC endpoint policy", *x.Endpoint)
 	}
+	for _, levels := range []struct {
+		kind string
+		l    []GuardrailExplanation
+	}{{"SCP", x.SCPs}, {"RCP", x.RCPs}} {
+		for _, l := range levels.l {
+			for _, p := range l.Policies {
+				section(fmt.Sprintf("%s %s at %s", levels.kind, p.ID, l.Target), p.Explanation)
+			}
+		}
+	}
 	for _, g := range x.Grants {
 		state := "does not cover this request"
 		if g.Applies {
@@ -127,4 +180,11 @@ func (x KeyExplanation) String() string {
 		fmt.Fprintf(&b, "grant %s to %s for %s: %s\n", g.ID, g.Grantee, strings.Join(g.Operations, ","), state)
 	}
 	return b.String()
+}
+
+func guardrailKind(r Reason) string {
+	if r == ExplicitRCPDeny || r == NoRCPAllow {
+		return "RCP"
+	}
+	return "SCP"
 }

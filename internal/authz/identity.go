@@ -64,11 +64,19 @@ type Identity struct {
 	// Boundary is the permissions boundary, or nil.
 	Boundary *policy.Policy
 	// SCPs are the service control policies that apply to the caller's
-	// account, one per level of the organization (root, OUs, account): each
-	// level must allow a request and none may deny it. Empty outside an
-	// organization and for its management account, which SCPs never limit.
-	// Nothing sets them yet; Organizations policy operations will.
-	SCPs []*policy.Policy
+	// account, one Guardrail per level of the organization (root, OUs,
+	// account): each level must allow a request and none may deny it.
+	// Empty outside an organization, while SCPs are not enabled, for the
+	// management account and for service-linked roles, which SCPs never
+	// limit (Organizations User Guide, SCP effects on permissions).
+	SCPs []Guardrail
+	// ServiceLinked marks a session of a service-linked role, which
+	// neither SCPs nor RCPs limit.
+	ServiceLinked bool
+	// OrgPaths are the caller's account's paths in its organization
+	// (aws:PrincipalOrgPaths: o-…/r-…/ou-…/, its parent last); nil outside
+	// one.
+	OrgPaths []string
 	// SessionPolicies narrow a session: when HasSessionPolicy is set, an
 	// identity-based allow counts only if one of these allows too.
 	SessionPolicies  []*policy.Policy

@@ -195,8 +195,12 @@ type KeyRequest struct {
 	// policy and its own identity policies (KMS Developer Guide: allowing users
 	// in other accounts to use a KMS key).
 	KeyAccount string
-	KeyPolicy  *policy.Policy
-	Grants     []*Grant
+	// RCPs are the resource control policies of the key's account, root
+	// first; nil where none apply (no organization, RCPs not enabled, the
+	// management account's keys).
+	RCPs      []Guardrail
+	KeyPolicy *policy.Policy
+	Grants    []*Grant
 	// EncryptionContext is the request's context, for grant constraints.
 	EncryptionContext map[string]string
 	// Endpoint is the VPC endpoint policy of the endpoint the request came
@@ -225,8 +229,8 @@ type KeyDecision struct {
 // allow the caller directly, or allow the caller's account so that its IAM
 // policies decide: KMS Developer Guide, key policies, IAM policies,
 // troubleshooting key access); else a grant for the caller and operation
-// allows, unless the denial was final (an explicit deny, an SCP or the
-// endpoint policy).
+// allows, unless the denial was final (an explicit deny, an SCP, an RCP or
+// the endpoint policy).
 func DecideKey(r *KeyRequest) KeyDecision {
 	id := r.Identity
 	req := &policy.Request{
@@ -241,7 +245,14 @@ func DecideKey(r *KeyRequest) KeyDecision {
 	if endpoint == nil {
 		endpoint = r.Request.Endpoint
 	}
-	d := DecideResource(id, req, r.KeyAccount, kp, endpoint)
+	rcps := r.RCPs
+	if r.Action == "kms:RetireGrant" {
+		// "The kms:RetireGrant permission is not effective in an RCP, even
+		// if the Action element specifies an asterisk" (KMS Developer
+		// Guide, resource control policies).
+		rcps = nil
+	}
+	d := DecideResourceWithin(id, req, r.KeyAccount, kp, endpoint, rcps)
 	switch {
 	case d.Allowed() && d.ByResource:
 		return KeyDecision{Decision: d.Decision, By: "key-policy"}

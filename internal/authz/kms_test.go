@@ -154,7 +154,7 @@ func TestServiceControlPolicies(t *testing.T) {
 		{"a level does not allow", []*policy.Policy{allowAll, onlyIAM}, "kms:Encrypt", NoSCPAllow},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			root := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::111122223333:root", Type: RootType}, SCPs: tt.scps}
+			root := &Identity{Principal: Principal{Account: keyAcct, ARN: "arn:aws:iam::111122223333:root", Type: RootType}, SCPs: levelsOf(tt.scps...)}
 			d := DecideKey(&KeyRequest{Identity: root, Action: tt.action, Operation: tt.action[4:], KeyARN: keyARN, KeyAccount: keyAcct, KeyPolicy: keyPolicy, Keys: root.Keys()})
 			if d.Reason != tt.want {
 				t.Fatalf("DecideKey = %v, want %v", d.Reason, tt.want)

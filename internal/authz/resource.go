@@ -21,7 +21,7 @@ type ResourceDecision struct {
 func (r Reason) Final() bool {
 	switch r {
 	case ExplicitIdentityDeny, ExplicitBoundaryDeny, ExplicitSessionDeny, ExplicitResourceDeny,
-		ExplicitEndpointDeny, NoEndpointAllow, ExplicitSCPDeny, NoSCPAllow:
+		ExplicitEndpointDeny, NoEndpointAllow, ExplicitSCPDeny, NoSCPAllow, ExplicitRCPDeny, NoRCPAllow:
 		return true
 	}
 	return false
@@ -63,7 +63,18 @@ func (r Reason) Final() bool {
 // The root user is allowed everything in its own account's identity-based
 // terms. DecideResource does not allocate.
 func DecideResource(id *Identity, req *policy.Request, resourceAccount string, res policy.Outcome, endpoint *policy.Policy) ResourceDecision {
-	ev, d, denied := evaluate(id, req, res, endpoint)
+	return DecideResourceWithin(id, req, resourceAccount, res, endpoint, nil)
+}
+
+// DecideResourceWithin is DecideResource for a resource of a member account
+// of an organization whose resource control policies (rcps, root first)
+// limit access to it: every level must allow the request, whoever makes it,
+// and none may deny it (Organizations User Guide, RCP evaluation). RCPs do
+// not limit service-linked roles; the caller leaves rcps nil where they do
+// not apply (the management account's resources, and actions they do not
+// cover).
+func DecideResourceWithin(id *Identity, req *policy.Request, resourceAccount string, res policy.Outcome, endpoint *policy.Policy, rcps []Guardrail) ResourceDecision {
+	ev, d, denied := evaluate(id, req, res, endpoint, rcps)
 	if denied {
 		return ResourceDecision{Decision: d}
 	}

@@ -92,7 +92,7 @@ func TestDecideResource(t *testing.T) {
 		{"an explicit deny is reported before an SCP that does not allow", evalRule + "Deny evaluation comes before the Organizations SCPs step (policy-eval-denyallow)",
 			func() *Identity {
 				id := user(keyAcct, userARN, `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}`)
-				id.SCPs = []*policy.Policy{compile(policy.IdentityKind, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`)}
+				id.SCPs = []Guardrail{{Policies: []*policy.Policy{compile(policy.IdentityKind, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}`)}}}
 				return id
 			}(), trust(`{"AWS":"` + userARN + `"}`), ExplicitIdentityDeny, false},
 	}

@@ -24,6 +24,14 @@ type Call struct {
 // keys (name/value pairs).
 func (d *Directory) authorize(c Call, action, resource string, extra ...string) error {
 	keys := authz.GlobalKeys(c.Identity, c.Request)
+	// IAM, STS and Organizations actions act on resources of the caller's
+	// account (aws:ResourceAccount, aws:ResourceOrgID, aws:ResourceOrgPaths).
+	if c.Identity.Account != "" {
+		keys.Set("aws:ResourceAccount", c.Identity.Account)
+		for n, v := range d.OrgScope(c.Identity.Account).ResourceKeys() {
+			keys[n] = v
+		}
+	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		keys.Add(extra[i], extra[i+1])
 	}
@@ -86,7 +94,7 @@ func (d *Directory) create(ctx context.Context, account string, kind entityKind,
 // checkDocument validates an IAM policy document of the given kind and words
 // the first problem as IAM's MalformedPolicyDocument.
 func checkDocument(doc string, kind policy.Kind) error {
-	if _, err := policy.Compile([]byte(doc), policy.Options{Kind: kind}); err != nil {
+	if _, err := policy.Compile([]byte(doc), policy.Options{Kind: kind, KnownKey: authz.KnownConditionKey}); err != nil {
 		var ve *policy.ValidationError
 		msg := "Syntax errors in policy."
 		if errors.As(err, &ve) && len(ve.Findings) > 0 {

@@ -54,6 +54,10 @@ type Directory struct {
 	secrets    map[string]*cachedSecret
 	identities map[string]*cachedIdentity
 	compiled   map[string]compiledDoc
+	// scopes are the organization's scopes of accounts (orgscope.go) as
+	// of view generation scopesGen.
+	scopes    map[string]*authz.AccountOrg
+	scopesGen uint64
 }
 
 type cachedSecret struct {

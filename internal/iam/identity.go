@@ -53,6 +53,7 @@ func (d *Directory) Identity(accessKeyID string) (*authz.Identity, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.scope(out)
 	d.cacheMu.Lock()
 	d.identities[accessKeyID] = &cachedIdentity{Identity: out, gen: d.gen}
 	d.cacheMu.Unlock()
@@ -265,6 +266,17 @@ func PolicyARN(account, path, name string) string {
 // explaining decisions: an account root, an IAM user, or an IAM role (as a
 // session of it without session policies).
 func (d *Directory) IdentityForARN(principalARN string) (*authz.Identity, error) {
+	id, err := d.identityForARN(principalARN)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	d.scope(id)
+	return id, nil
+}
+
+func (d *Directory) identityForARN(principalARN string) (*authz.Identity, error) {
 	a, err := arn.Parse(principalARN)
 	if err != nil || a.Service != "iam" {
 		return nil, fmt.Errorf("iam: %q is not an IAM principal ARN", principalARN)

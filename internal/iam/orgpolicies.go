@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/orgapi"
@@ -83,7 +84,7 @@ func checkOrgPolicy(typ, content string) error {
 	if typ == rcpType {
 		kind = policy.ResourceKind
 	}
-	if _, err := policy.Compile([]byte(content), policy.Options{Kind: kind}); err != nil {
+	if _, err := policy.Compile([]byte(content), policy.Options{Kind: kind, KnownKey: authz.KnownConditionKey}); err != nil {
 		return malformedOrgPolicy()
 	}
 	if typ != rcpType {

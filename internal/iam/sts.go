@@ -108,8 +108,8 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		if len(*in.Policy) > maxSessionPolicySize {
 			return nil, stsapi.NewPackedPolicyTooLargeException("Packed policy consumes 100% of allotted space, please use smaller policy.")
 		}
-		if _, err := policy.Compile([]byte(*in.Policy), policy.Options{Kind: policy.IdentityKind}); err != nil {
-			return nil, stsapi.NewMalformedPolicyDocumentException("The policy is not in the valid JSON format.")
+		if _, err := policy.Compile([]byte(*in.Policy), policy.Options{Kind: policy.IdentityKind, KnownKey: authz.KnownConditionKey}); err != nil {
+			return nil, sessionPolicyError(err)
 		}
 	}
 
@@ -130,6 +130,11 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	// The request context of the trust policy and of the caller's policies.
 	keys := authz.GlobalKeys(c.Identity, c.Request)
 	keys.Set("sts:RoleSessionName", *in.RoleSessionName)
+	// The resource is the role, of its account.
+	keys.Set("aws:ResourceAccount", a.Account)
+	for n, v := range d.OrgScope(a.Account).ResourceKeys() {
+		keys[n] = v
+	}
 	if mfa != nil {
 		// The request is MFA-authenticated now (aws:MultiFactorAuthPresent,
 		// aws:MultiFactorAuthAge), whatever the caller's credentials.
@@ -163,12 +168,19 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 		d.log.Error("iam: stored trust policy does not compile", "role", roleARN, "err", err)
 		return nil, denied()
 	}
+	// The RCPs of the role's account limit who assumes it, except a
+	// service-linked role (Organizations User Guide, RCPs: AWS STS is among
+	// the services they apply to).
+	var rcps []authz.Guardrail
+	if r.ServiceName == "" {
+		rcps = d.OrgScope(a.Account).RCPs()
+	}
 	for _, action := range actions {
 		req := &policy.Request{
 			Principal: c.Identity.PolicyPrincipal(),
 			Action:    action, Resource: roleARN, Time: c.Request.Time, Keys: keys,
 		}
-		dec := authz.DecideResource(c.Identity, req, a.Account, trust.Decide(req), c.Request.Endpoint)
+		dec := authz.DecideResourceWithin(c.Identity, req, a.Account, trust.Decide(req), c.Request.Endpoint, rcps)
 		if !dec.Allowed() {
 			if dec.Reason == authz.NoResourceAllow {
 				// STS answers a trust policy that does not allow the caller

@@ -173,8 +173,8 @@ func (d *Directory) sessionPolicies(account string, doc *string, arns []stsapi.P
 		if len(*doc) > maxSessionPolicySize {
 			return nil, stsapi.NewPackedPolicyTooLargeException("Packed policy consumes 100% of allotted space, please use smaller policy.")
 		}
-		if _, err := policy.Compile([]byte(*doc), policy.Options{Kind: policy.IdentityKind}); err != nil {
-			return nil, stsapi.NewMalformedPolicyDocumentException("The policy is not in the valid JSON format.")
+		if _, err := policy.Compile([]byte(*doc), policy.Options{Kind: policy.IdentityKind, KnownKey: authz.KnownConditionKey}); err != nil {
+			return nil, sessionPolicyError(err)
 		}
 	}
 	return out, nil

@@ -227,6 +227,11 @@ func (s *Service) authorizeAccount(c Caller, action, resource string, extra ...s
 func (s *Service) accountDecision(c Caller, id *authz.Identity, action, resource string, extra ...string) authz.Decision {
 	keys := authz.GlobalKeys(id, c.Request)
 	keys.Set("kms:CallerAccount", id.Account)
+	// An account-level action's resource is the caller's account's.
+	keys.Set("aws:ResourceAccount", id.Account)
+	for n, v := range s.orgOf(id.Account).ResourceKeys() {
+		keys[n] = v
+	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		addKey(keys, extra[i], extra[i+1])
 	}
@@ -258,7 +263,11 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 	for i := 0; i+1 < len(a.keys); i += 2 {
 		addKey(keys, a.keys[i], a.keys[i+1])
 	}
-	more := []policy.Keys{s.requestKeys(c.Request), id.Keys(), k.condKeys()}
+	more := make([]policy.Keys, 3, 6)
+	more[0], more[1], more[2] = s.requestKeys(c.Request), id.Keys(), k.condKeys()
+	if rk := s.orgOf(k.rec.Account).ResourceKeys(); rk != nil {
+		more = append(more, rk) // aws:ResourceOrgID, aws:ResourceOrgPaths
+	}
 	if tk := authz.TimeKeys(id, c.Request.Time); tk != nil {
 		more = append(more, tk) // aws:MultiFactorAuthAge of an MFA session
 	}
@@ -283,7 +292,8 @@ func addKey(keys policy.Keys, name, value string) {
 
 // condKeys are the keys that describe a key, built once per key version:
 // kms:KeySpec, kms:KeyUsage, kms:KeyOrigin, kms:MultiRegion,
-// kms:MultiRegionKeyType (multi-Region keys only) and aws:ResourceTag/*.
+// kms:MultiRegionKeyType (multi-Region keys only), aws:ResourceAccount and
+// aws:ResourceTag/*.
 func (k *key) condKeys() policy.Keys {
 	k.keysOnce.Do(func() {
 		m := policy.Keys{
@@ -293,6 +303,7 @@ func (k *key) condKeys() policy.Keys {
 			"kms:customermasterkeyusage": {k.rec.Usage},
 			"kms:keyorigin":              {k.rec.Origin},
 			"kms:multiregion":            {boolString(k.rec.multiRegion())},
+			"aws:resourceaccount":        {k.rec.Account},
 		}
 		if k.rec.replica() {
 			m["kms:multiregionkeytype"] = []string{mrkReplica}
@@ -332,7 +343,8 @@ func ownAccount(c Caller, k *key) bool { return strings.EqualFold(k.rec.Account,
 // requestKeys caches authz.RequestKeys by everything they depend on, so that
 // requests from the same client build none.
 func (s *Service) requestKeys(r authz.Request) policy.Keys {
-	ck := requestKeysKey{r.SourceIP, r.SecureTransport, r.Region, r.OrgID, r.SourceVpce, r.SourceVpc, r.ViaService, r.SourceARN, r.SourceAccount}
+	ck := requestKeysKey{r.SourceIP, r.SecureTransport, r.Region, r.OrgID, r.SourceVpce, r.SourceVpc, r.ViaService, r.SourceARN, r.SourceAccount,
+		r.SourceOrgID, r.SourceOrgPath, r.UserAgent, r.Referer}
 	if v, ok := s.reqKeys.Load(ck); ok {
 		return v.(policy.Keys)
 	}
@@ -355,6 +367,8 @@ type requestKeysKey struct {
 	region, org          string
 	vpce, vpc            string
 	via, srcARN, srcAcct string
+	srcOrg, srcPath      string
+	agent, referer       string
 }
 
 // decide runs authz.DecideKey for an access, with the given grants. Only
@@ -370,6 +384,21 @@ func (s *Service) keyRequest(c Caller, id *authz.Identity, k *key, a access, gra
 	keys, more := s.conditionKeys(c, id, k, a)
 	return authz.KeyRequest{
 		Identity: id, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
+		RCPs:      s.orgOf(k.rec.Account).RCPs(),
 		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: keys, More: more, Request: c.Request, Grants: grants,
 	}
+}
+
+// Organization is what KMS needs of the organization (the IAM directory):
+// what it says of an account. It answers from memory.
+type Organization interface {
+	OrgScope(account string) *authz.AccountOrg
+}
+
+// orgOf is what the organization says of an account, nil outside one.
+func (s *Service) orgOf(account string) *authz.AccountOrg {
+	if s.orgs == nil {
+		return nil
+	}
+	return s.orgs.OrgScope(account)
 }

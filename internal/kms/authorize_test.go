@@ -215,7 +215,7 @@ func TestRetireGrantIsBoundedByEndpointPolicyAndSCPs(t *testing.T) {
 	}
 	for name, limit := range map[string]func(*Caller){
 		"endpoint policy": func(c *Caller) { c.Request.Endpoint = onlyEncrypt },
-		"SCP":             func(c *Caller) { c.Identity.SCPs = []*policy.Policy{scp} },
+		"SCP":             func(c *Caller) { c.Identity.SCPs = []authz.Guardrail{{Policies: []*policy.Policy{scp}}} },
 	} {
 		g := e.grant(t, e.caller, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/g"),
 			RetiringPrincipal: wire.Ptr("arn:aws:iam::111122223333:user/r"), Operations: []string{"Decrypt"}})

@@ -327,10 +327,10 @@ func TestRetireGrantWithinSCPsAndEndpointPolicy(t *testing.T) {
 		id   *authz.Identity
 		req  authz.Request
 	}{
-		{"an SCP denies kms:RetireGrant", &authz.Identity{Principal: svc.Principal, SCPs: []*policy.Policy{
-			compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"kms:RetireGrant","Resource":"*"}]}`)}}, authz.Request{}},
-		{"no SCP allows kms:RetireGrant", &authz.Identity{Principal: svc.Principal, SCPs: []*policy.Policy{
-			compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`)}}, authz.Request{}},
+		{"an SCP denies kms:RetireGrant", &authz.Identity{Principal: svc.Principal, SCPs: []authz.Guardrail{{Policies: []*policy.Policy{
+			compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"kms:RetireGrant","Resource":"*"}]}`)}}}}, authz.Request{}},
+		{"no SCP allows kms:RetireGrant", &authz.Identity{Principal: svc.Principal, SCPs: []authz.Guardrail{{Policies: []*policy.Policy{
+			compile(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`)}}}}, authz.Request{}},
 		{"the endpoint policy does not allow kms:RetireGrant", svc, authz.Request{SourceVpce: "vpce-1", SourceVpc: "vpc-1", Endpoint: func() *policy.Policy {
 			p, err := policy.Compile([]byte(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`), policy.Options{Kind: policy.EndpointKind})
 			e.must(err)

@@ -106,6 +106,9 @@ func newWorld(t *testing.T, f *corpus.File) *world {
 		}
 		w.grants[g.Name], w.tokens[g.Name] = *out.GrantId, *out.GrantToken
 	}
+	// The world's organization (its accounts' RCPs and org paths) governs
+	// the cases, not the setting up.
+	w.e.s.orgs = f
 	return w
 }
 
@@ -160,12 +163,11 @@ func (w *world) run(t *testing.T, c *corpus.Case) {
 // once makes the case's request and lists how the outcome differs from the
 // expectation.
 func (w *world) once(t *testing.T, c *corpus.Case) []string {
-	p := w.f.Principals[c.Principal]
 	req, err := c.Request.AuthzRequest(w.id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := p.Identity(req.Time, w.id)
+	id, err := w.f.Identity(c.Principal, req.Time, w.id)
 	if err != nil {
 		t.Fatal(err)
 	}

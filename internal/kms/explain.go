@@ -42,6 +42,6 @@ func (s *Service) Explain(c Caller, subject func() (*authz.Identity, error), act
 	keys, more := s.conditionKeys(c, who, k, a)
 	return authz.ExplainKey(&authz.KeyRequest{
 		Identity: who, Action: action, Operation: op, KeyARN: k.arn, KeyAccount: k.rec.Account,
-		KeyPolicy: k.policy, Grants: s.view.grantsOf(k), EncryptionContext: ec, Keys: keys, More: more, Request: c.Request,
+		RCPs: s.orgOf(k.rec.Account).RCPs(), KeyPolicy: k.policy, Grants: s.view.grantsOf(k), EncryptionContext: ec, Keys: keys, More: more, Request: c.Request,
 	}), nil
 }

@@ -290,7 +290,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	sort.Strings(ops)
 	ops = slices.Compact(ops)
 	child.Ops = ops
-	a := access{op: "CreateGrant", child: &child, keys: []string{"kms:GranteePrincipal", grantee, "kms:GrantIsForAWSResource", "false"}}
+	a := access{op: "CreateGrant", child: &child, keys: []string{"kms:GranteePrincipal", grantee, "kms:GrantIsForAWSResource", grantIsForAWSResource(c)}}
 	if retiring != "" {
 		a.keys = append(a.keys, "kms:RetiringPrincipal", retiring)
 	}
@@ -474,7 +474,7 @@ func (s *Service) ListGrants(ctx context.Context, c Caller, in *kmsapi.ListGrant
 	case in.GranteeServicePrincipal != nil && id.Type != authz.ServiceType:
 		return nil, wire.Validation("GranteeServicePrincipal is usable only by callers in a service principal.")
 	}
-	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, access{op: "ListGrants"})
+	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, access{op: "ListGrants", keys: []string{"kms:GrantIsForAWSResource", grantIsForAWSResource(c)}})
 	if err != nil {
 		return nil, err
 	}
@@ -656,7 +656,7 @@ func granteeIs(principal string, bindings map[string]string, id *authz.Identity)
 
 // RevokeGrant deletes a grant; the key policy or IAM must allow kms:RevokeGrant.
 func (s *Service) RevokeGrant(ctx context.Context, c Caller, in *kmsapi.RevokeGrantRequest) (*struct{}, error) {
-	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, access{op: "RevokeGrant"})
+	k, err := s.keyFor(c, *in.KeyId, keyOnly|crossAccount, access{op: "RevokeGrant", keys: []string{"kms:GrantIsForAWSResource", grantIsForAWSResource(c)}})
 	if err != nil {
 		return nil, err
 	}
@@ -668,4 +668,16 @@ func (s *Service) RevokeGrant(ctx context.Context, c Caller, in *kmsapi.RevokeGr
 		return nil, err
 	}
 	return &struct{}{}, s.commit(ctx, store.Txn{Deletes: []string{grantPath(g.rec.Account, g.rec.Region, g.rec.KeyID, g.rec.ID)}})
+}
+
+// grantIsForAWSResource is kms:GrantIsForAWSResource of a CreateGrant,
+// ListGrants or RevokeGrant: true when a registered service forwarded the
+// caller's request, as an AWS service integrated with KMS calls these
+// operations on the caller's behalf for its resources (KMS Developer Guide,
+// conditions-kms.md, kms:GrantIsForAWSResource).
+func grantIsForAWSResource(c Caller) string {
+	if c.Request.ViaService != "" {
+		return "true"
+	}
+	return "false"
 }

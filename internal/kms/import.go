@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/trentkms/trent/internal/keys"
@@ -48,7 +49,8 @@ func (s *Service) GetParametersForImport(ctx context.Context, c Caller, in *kmsa
 	if serr != nil || aerr != nil || !keys.WrappingAllowed(spec, alg) {
 		return nil, wire.Validation("Wrapping algorithm " + *in.WrappingAlgorithm + " is not supported with wrapping key spec " + *in.WrappingKeySpec + ".")
 	}
-	k, err := s.keyForOp(c, "GetParametersForImport", *in.KeyId, keyOnly, access{op: "GetParametersForImport"})
+	k, err := s.keyForOp(c, "GetParametersForImport", *in.KeyId, keyOnly, access{op: "GetParametersForImport",
+		keys: []string{"kms:wrappingalgorithm", *in.WrappingAlgorithm, "kms:wrappingkeyspec", *in.WrappingKeySpec}})
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +121,13 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 			return nil, wire.Validation("The validTo date must be in the future and no more than 365 days from now.")
 		}
 	}
-	k, err := s.keyForOp(c, "ImportKeyMaterial", *in.KeyId, keyOnly, access{op: "ImportKeyMaterial"})
+	// kms:ExpirationModel has the API's default when the request has none;
+	// kms:ValidTo, in Unix time, only when it has one (conditions-kms.md).
+	a := access{op: "ImportKeyMaterial", keys: []string{"kms:expirationmodel", model}}
+	if in.ValidTo != nil {
+		a.keys = append(a.keys, "kms:validto", strconv.FormatInt(validTo.Unix(), 10))
+	}
+	k, err := s.keyForOp(c, "ImportKeyMaterial", *in.KeyId, keyOnly, a)
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 	if len(doc) > maxKeyPolicy {
 		return nil, kmsapi.NewLimitExceededException("Policy document exceeds the maximum size of 32768 bytes.")
 	}
-	if _, err := policy.Compile([]byte(doc), policy.Options{Kind: policy.ResourceKind, MaxBytes: maxKeyPolicy, Charset: policy.Latin1Charset}); err != nil {
+	if _, err := policy.Compile([]byte(doc), policy.Options{Kind: policy.ResourceKind, MaxBytes: maxKeyPolicy, Charset: policy.Latin1Charset, KnownKey: authz.KnownConditionKey}); err != nil {
 		var ve *policy.ValidationError
 		msg := "The key policy is not valid."
 		if errors.As(err, &ve) && len(ve.Findings) > 0 {
@@ -130,7 +130,9 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 	if err != nil {
 		return nil, err
 	}
-	a := access{op: "PutKeyPolicy"}
+	// Later PutKeyPolicy requests carry kms:BypassPolicyLockoutSafetyCheck
+	// too, false unless they bypass the check.
+	a := access{op: "PutKeyPolicy", keys: []string{"kms:BypassPolicyLockoutSafetyCheck", "false"}}
 	stub := &key{rec: keyRecord{Account: keyAccount, Spec: specSymmetric, Usage: usageEncrypt, Origin: originAWSKMS}, arn: keyARN}
 	keys, more := s.conditionKeys(c, id, stub, a)
 	d := authz.DecideKey(&authz.KeyRequest{

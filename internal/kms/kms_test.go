@@ -75,6 +75,9 @@ func newEnvWith(t testing.TB, o Options) *env {
 	if o.Principals == nil {
 		o.Principals = ids
 	}
+	if o.Organization == nil {
+		o.Organization = ids
+	}
 	s, err := New(ctx, st, sealer, o)
 	if err != nil {
 		t.Fatal(err)

@@ -90,6 +90,10 @@ type Options struct {
 	// Regions are the Regions this deployment serves: multi-Region keys
 	// replicate among them. nil: ReplicateKey refuses every Region.
 	Regions []string
+	// Organization says what the organization says of a key's account:
+	// the resource control policies that limit access to its keys and its
+	// org paths; nil: no organization.
+	Organization Organization
 	// MaterialCache bounds how many versions of key material are held
 	// unsealed in memory (matcache.go); the rest stay sealed until used.
 	// 0: DefaultMaterialCache.
@@ -114,6 +118,7 @@ type Service struct {
 	clusters   keystore.Clusters
 	roles      RoleMaker
 	regions    []string
+	orgs       Organization
 
 	maxKeys, maxAliases, maxKeyStores int
 
@@ -142,7 +147,7 @@ type Service struct {
 
 // New loads every KMS record into memory. Run keeps the view current.
 func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
-	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions,
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions, orgs: o.Organization,
 		maxKeys: o.MaxKeysPerRegion, maxAliases: o.MaxAliasesPerKey, maxKeyStores: o.MaxCustomKeyStores}
 	for _, q := range []struct {
 		v   *int

@@ -91,6 +91,10 @@ type Options struct {
 	// saved policies (explanations, the policy eval command, tests).
 	Bound    bool
 	Bindings map[string]string
+	// KnownKey, if not nil, says which condition keys a document may use
+	// (names in lower case): a condition on any other is an error, for
+	// callers that refuse keys their requests never carry. nil: any key.
+	KnownKey func(key string) bool
 }
 
 // Policy is a compiled policy document. It is immutable and safe for
@@ -536,6 +540,10 @@ func (c *compiler) condition(s *statement, op opName, km member, opPath string) 
 		return
 	}
 	key := lower(km.key)
+	if c.o.KnownKey != nil && !c.o.KnownKey(key) {
+		c.err(CodeCondition, keyPath, "Condition key "+km.key+" is not supported.", "requests never carry "+quote(km.key)+", so a condition on it would never apply")
+		return
+	}
 	cd := &cond{op: op, keyRaw: km.key, key: key, timeKey: timeKeyOf(key)}
 	if op.set != setNone && singleValued(key) {
 		// reference_policies_multi-value-conditions.md, "Using multiple keys and

@@ -78,7 +78,7 @@ func newEnv(t cleaner) *env {
 		t.Fatal(err)
 	}
 	regions := []string{"us-east-1", "eu-west-1"}
-	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Rand: seeded, Principals: ids, Regions: regions, SweepInterval: time.Hour})
+	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Rand: seeded, Principals: ids, Organization: ids, Regions: regions, SweepInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

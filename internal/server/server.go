@@ -395,6 +395,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	c.request.ViaService, c.request.SourceARN, c.request.SourceAccount = via, sourceARN, sourceAccount
+	c.request.UserAgent, c.request.Referer = r.UserAgent(), r.Referer()
+	if sourceAccount != "" {
+		if o := s.ids.OrgScope(sourceAccount); o != nil {
+			c.request.SourceOrgID, c.request.SourceOrgPath = o.OrgID, o.Paths[0]
+		}
+	}
 	if e, ok := r.Context().Value(endpointKey{}).(*Endpoint); ok {
 		c.request.SourceVpce, c.request.SourceVpc, c.request.Endpoint = e.ID, e.VPC, e.Policy
 	}

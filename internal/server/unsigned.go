@@ -79,7 +79,7 @@ func authenticated(r *http.Request) bool {
 
 // serveUnsigned runs an unsigned STS operation and records it.
 func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, id, op string, h unsignedHandler, params url.Values) error {
-	req := authz.Request{Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil, Region: s.regions[0]}
+	req := authz.Request{Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil, Region: s.regions[0], UserAgent: r.UserAgent(), Referer: r.Referer()}
 	var err error
 	var resp any
 	var who map[string]any

@@ -68,7 +68,11 @@ type File struct {
 	// when the world's key policies and grants were saved; "" derives it
 	// as Principal.Identity does.
 	Entities map[string]string `json:"entities"`
-	Cases    []*Case           `json:"cases"`
+	// Organization puts accounts of the world in an organization: their
+	// org paths and the resource control policies of their keys
+	// (organization.go).
+	Organization *Organization `json:"organization"`
+	Cases        []*Case       `json:"cases"`
 }
 
 // Principal is a caller: its identity and everything that limits it.
@@ -88,9 +92,12 @@ type Principal struct {
 	Policies        []json.RawMessage `json:"policies"` // identity-based: the user's, its groups', or the role's
 	Boundary        json.RawMessage   `json:"boundary"`
 	SessionPolicies []json.RawMessage `json:"sessionPolicies"` // present (even empty): the session has session policies
-	SCPs            []json.RawMessage `json:"scps"`            // one per organization level
+	SCPs            []json.RawMessage `json:"scps"`            // one per organization level: a document, or an array of them
 	Issued          string            `json:"issued"`          // aws:TokenIssueTime of a session; default an hour before the request
-	SourceIdentity  string            `json:"sourceIdentity"`
+	// ServiceLinked marks a session of a service-linked role, which
+	// neither SCPs nor RCPs limit.
+	ServiceLinked  bool   `json:"serviceLinked"`
+	SourceIdentity string `json:"sourceIdentity"`
 }
 
 // Key is a KMS key of the world.
@@ -213,18 +220,20 @@ type Want struct {
 
 // Reasons maps the reasons of AWS's AccessDenied messages to authz's.
 var Reasons = map[string]authz.Reason{
-	"no identity-based policy allows":           authz.NoIdentityAllow,
-	"explicit deny in an identity-based policy": authz.ExplicitIdentityDeny,
-	"no permissions boundary allows":            authz.NoBoundaryAllow,
-	"explicit deny in a permissions boundary":   authz.ExplicitBoundaryDeny,
-	"no session policy allows":                  authz.NoSessionAllow,
-	"explicit deny in a session policy":         authz.ExplicitSessionDeny,
-	"no resource-based policy allows":           authz.NoResourceAllow,
-	"explicit deny in a resource-based policy":  authz.ExplicitResourceDeny,
-	"no VPC endpoint policy allows":             authz.NoEndpointAllow,
-	"explicit deny in a VPC endpoint policy":    authz.ExplicitEndpointDeny,
-	"no service control policy allows":          authz.NoSCPAllow,
-	"explicit deny in a service control policy": authz.ExplicitSCPDeny,
+	"no identity-based policy allows":            authz.NoIdentityAllow,
+	"explicit deny in an identity-based policy":  authz.ExplicitIdentityDeny,
+	"no permissions boundary allows":             authz.NoBoundaryAllow,
+	"explicit deny in a permissions boundary":    authz.ExplicitBoundaryDeny,
+	"no session policy allows":                   authz.NoSessionAllow,
+	"explicit deny in a session policy":          authz.ExplicitSessionDeny,
+	"no resource-based policy allows":            authz.NoResourceAllow,
+	"explicit deny in a resource-based policy":   authz.ExplicitResourceDeny,
+	"no VPC endpoint policy allows":              authz.NoEndpointAllow,
+	"explicit deny in a VPC endpoint policy":     authz.ExplicitEndpointDeny,
+	"no service control policy allows":           authz.NoSCPAllow,
+	"explicit deny in a service control policy":  authz.ExplicitSCPDeny,
+	"no resource control policy allows":          authz.NoRCPAllow,
+	"explicit deny in a resource control policy": authz.ExplicitRCPDeny,
 }
 
 // DeniedMessage is the AccessDeniedException message AWS returns, e.g.
@@ -555,6 +564,7 @@ func (p *Principal) Identity(now time.Time, id func(string) string) (*authz.Iden
 			out.Issued = t
 		}
 		out.SourceIdentity = p.SourceIdentity
+		out.ServiceLinked = p.ServiceLinked
 		if p.SessionPolicies != nil {
 			out.HasSessionPolicy = true
 		}
@@ -583,13 +593,11 @@ func (p *Principal) Identity(now time.Time, id func(string) string) (*authz.Iden
 		}
 		out.Boundary = b
 	}
-	for _, d := range p.SCPs {
-		s, err := compile(d)
-		if err != nil {
-			return nil, fmt.Errorf("SCP: %w", err)
-		}
-		out.SCPs = append(out.SCPs, s)
+	levels, err := guardrails(p.SCPs, "scp", func(doc json.RawMessage) (*policy.Policy, error) { return compile(doc) })
+	if err != nil {
+		return nil, err
 	}
+	out.SCPs = levels
 	return out, nil
 }
 
