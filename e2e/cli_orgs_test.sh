@@ -93,4 +93,16 @@ want "SCPs once disabled" "$(orgs list-policies-for-target --target-id "$team" -
 orgs move-account --account-id "$member" --source-parent-id "$team" --destination-parent-id "$root"
 orgs delete-organizational-unit --organizational-unit-id "$team"
 expect_error OrganizationalUnitNotFoundException orgs describe-organizational-unit --organizational-unit-id "$team"
+step "the IAM policy simulator"
+iam() { "$AWS" --endpoint-url "$ENDPOINT" iam "$@"; }
+want "simulate-custom-policy" "$(iam simulate-custom-policy \
+	--policy-input-list '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]}' \
+	--action-names kms:Encrypt kms:Decrypt --context-entries ContextKeyName=aws:RequestedRegion,ContextKeyValues=us-east-1,ContextKeyType=string \
+	--query 'EvaluationResults[].[EvalActionName,EvalDecision]' --output text)" "kms:Encrypt	allowed
+kms:Decrypt	implicitDeny"
+iam create-user --user-name sim >/dev/null
+iam put-user-policy --user-name sim --policy-name p --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}'
+want "simulate-principal-policy" "$(iam simulate-principal-policy --policy-source-arn "arn:aws:iam::${ACCOUNT}:user/sim" --action-names kms:Decrypt \
+	--query 'EvaluationResults[0].[EvalDecision,MissingContextValues[0]]' --output text)" "implicitDeny	aws:SecureTransport"
+want "get-context-keys-for-principal-policy" "$(iam get-context-keys-for-principal-policy --policy-source-arn "arn:aws:iam::${ACCOUNT}:user/sim" --query 'ContextKeyNames' --output text)" "aws:SecureTransport"
 echo "organizations CLI: ok"

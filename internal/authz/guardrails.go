@@ -52,6 +52,17 @@ func evalGuardrails(levels []Guardrail, r *policy.Request, explicit, noAllow Rea
 	return g
 }
 
+// Explicit reports whether a denial is an explicit deny (a Deny statement
+// applied), as opposed to nothing allowing.
+func (r Reason) Explicit() bool {
+	switch r {
+	case ExplicitIdentityDeny, ExplicitBoundaryDeny, ExplicitSessionDeny, ExplicitResourceDeny,
+		ExplicitEndpointDeny, ExplicitSCPDeny, ExplicitRCPDeny:
+		return true
+	}
+	return false
+}
+
 func policyID(l *Guardrail, i int) string {
 	if i >= 0 && i < len(l.IDs) {
 		return l.IDs[i]

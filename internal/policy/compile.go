@@ -468,6 +468,9 @@ func (c *compiler) resources(s *statement, r, nr *node, path string) {
 			continue
 		}
 		parts, vars := templateParts(v, c.vars)
+		for _, x := range vars {
+			s.keys = append(s.keys, x.name())
+		}
 		if !strings.HasPrefix(v, "arn:") || strings.Count(v, ":") < 5 {
 			c.err(CodeResource, path+"."+el, "Resource "+v+` must be in ARN format or "*".`, "")
 			continue
@@ -559,8 +562,12 @@ func (c *compiler) condition(s *statement, op opName, km member, opPath string) 
 			fmt.Sprintf("Using %s qualifier with the single-valued condition key %s can be overly permissive. We recommend that you remove %s:.", q, km.key, q), "")
 	}
 	bad := false
+	s.keys = append(s.keys, km.key)
 	for _, v := range vals {
 		_, vs := templateParts(v, c.vars)
+		for _, x := range vs {
+			s.keys = append(s.keys, x.name())
+		}
 		if len(vs) > 0 && !op.info.fam.variablesAllowed() {
 			c.err(CodeVariable, keyPath, msgSyntax, fmt.Sprintf("policy variable %s cannot be used with %s", vs[0].raw, op.base))
 			bad = true

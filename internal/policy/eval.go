@@ -342,6 +342,10 @@ type statement struct {
 	noResource  bool // no Resource element (trust policies)
 
 	conds []*cond
+
+	// keys are the request context keys the statement reads: condition
+	// keys and policy variables, as written (ContextKeys).
+	keys []string
 }
 
 func (s *statement) matchPrincipal(e *evalCtx) Via {

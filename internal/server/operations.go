@@ -193,6 +193,11 @@ func iamOperations(d *iam.Directory) map[string]queryHandler {
 		"DeleteUserPermissionsBoundary":      queryOp(d.DeleteUserPermissionsBoundary),
 		"PutRolePermissionsBoundary":         queryOp(d.PutRolePermissionsBoundary),
 		"DeleteRolePermissionsBoundary":      queryOp(d.DeleteRolePermissionsBoundary),
+		// The policy simulator (iam/simulate.go).
+		"SimulatePrincipalPolicy":          queryOp(d.SimulatePrincipalPolicy),
+		"SimulateCustomPolicy":             queryOp(d.SimulateCustomPolicy),
+		"GetContextKeysForPrincipalPolicy": queryOp(d.GetContextKeysForPrincipalPolicy),
+		"GetContextKeysForCustomPolicy":    queryOp(d.GetContextKeysForCustomPolicy),
 		// Identity providers and MFA devices (internal/iam/federation.go).
 		"CreateOpenIDConnectProvider":             queryOp(d.CreateOpenIDConnectProvider),
 		"GetOpenIDConnectProvider":                queryOp(d.GetOpenIDConnectProvider),
