@@ -33,6 +33,8 @@ func benchEnv(b *testing.B) (*env, *kmsapi.KeyMetadata, Caller) {
 	}
 	md := out.KeyMetadata
 	for i := 0; i < 100; i++ {
+		// Grantees must exist: CreateGrant refuses a principal that does not.
+		iamUser(ie.ids, fmt.Sprintf("grantee%d", i))
 		_, err := e.s.CreateGrant(ctx, e.caller, &kmsapi.CreateGrantRequest{
 			KeyId: md.KeyId, GranteePrincipal: wire.Ptr(fmt.Sprintf("arn:aws:iam::111122223333:user/grantee%d", i)), Operations: []string{"Encrypt", "Decrypt"},
 		})

@@ -557,7 +557,10 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 	case in.RetiringPrincipal == nil:
 		return nil, wire.Validation("1 validation error detected: Value null at 'retiringPrincipal' failed to satisfy constraint: Member must not be null")
 	default:
-		if err := s.authorizeAccount(c, "kms:ListRetirableGrants", "*"); err != nil {
+		// "The authorized resource in ListRetirableGrants calls is the
+		// retiring principal specified in the request", by the caller
+		// account's IAM policies (ListRetirableGrants, API reference).
+		if err := s.authorizeAccount(c, "kms:ListRetirableGrants", *in.RetiringPrincipal); err != nil {
 			return nil, err
 		}
 		for _, k := range s.view.keysOf(c.Account, c.Region) {

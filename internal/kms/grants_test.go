@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/iamapi"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
@@ -213,5 +215,35 @@ func TestChildGrantKeepsSourceArn(t *testing.T) {
 	svc.Request.SourceARN = ""
 	if err := create(svc, &kmsapi.GrantConstraints{SourceArn: wire.Ptr(testSource)}); code(err) != "AccessDeniedException" {
 		t.Errorf("CreateGrant through the grant on behalf of no resource: %v, want AccessDeniedException", err)
+	}
+}
+
+// ListRetirableGrants by RetiringPrincipal is authorized on the retiring
+// principal, not on "*": "The authorized resource in ListRetirableGrants
+// calls is the retiring principal specified in the request" (KMS API
+// Reference, ListRetirableGrants), by the caller account's IAM policies.
+func TestListRetirableGrantsAuthorizedOnTheRetiringPrincipal(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	root, err := e.ids.Identity("AKIAROOT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iamUser(e.ids, "lister")
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:ListRetirableGrants","Resource":"arn:aws:iam::111122223333:role/adminRole"}]}`
+	if _, err := e.ids.PutUserPolicy(ctx, iam.Call{Identity: root}, &iamapi.PutUserPolicyRequest{UserName: wire.Ptr("lister"), PolicyName: wire.Ptr("p"), PolicyDocument: wire.Ptr(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	lister := userCaller(e, "lister")
+	k := e.createKey(t)
+	g := e.grant(t, e.caller, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/app"),
+		RetiringPrincipal: wire.Ptr("arn:aws:iam::111122223333:role/adminRole"), Operations: []string{"Decrypt"}})
+	out, err := e.s.ListRetirableGrants(ctx, lister, &kmsapi.ListRetirableGrantsRequest{RetiringPrincipal: wire.Ptr("arn:aws:iam::111122223333:role/adminRole")})
+	if err != nil || len(out.Grants) != 1 || *out.Grants[0].GrantId != *g.GrantId {
+		t.Fatalf("ListRetirableGrants for the principal the policy names: %+v, %v", out, err)
+	}
+	_, err = e.s.ListRetirableGrants(ctx, lister, &kmsapi.ListRetirableGrantsRequest{RetiringPrincipal: wire.Ptr("arn:aws:iam::111122223333:user/app")})
+	if code(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "on resource: arn:aws:iam::111122223333:user/app ") {
+		t.Fatalf("ListRetirableGrants for another principal: %v, want AccessDeniedException on that principal", err)
 	}
 }
