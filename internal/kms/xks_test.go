@@ -2,6 +2,11 @@ package kms
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/hex"
+	"encoding/json"
+	"os"
 	"testing"
 
 	"github.com/trentkms/trent/internal/keystore/xks"
@@ -27,4 +32,34 @@ func FuzzParseXKSBlob(f *testing.F) {
 			t.Fatalf("header %x", x.header)
 		}
 	})
+}
+
+// TestXKSBlobCompatible opens the version-2 blob of keys/testdata/blobs.json,
+// made before the format moved, as the proxy would: AES-256-GCM over the AAD
+// the blob's header and the encryption context make.
+func TestXKSBlobCompatible(t *testing.T) {
+	raw, err := os.ReadFile("../keys/testdata/blobs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Key, KeyID, XksKeyID, Plaintext, V2 string
+		Context                             map[string]string
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := hex.DecodeString(f.Key)
+	blob, _ := hex.DecodeString(f.V2)
+	x, err := parseXKSBlob(blob)
+	if err != nil || x.KeyID != f.KeyID || x.XksKeyID != f.XksKeyID {
+		t.Fatalf("parseXKSBlob = %+v, %v", x, err)
+	}
+	b, _ := aes.NewCipher(key)
+	g, _ := cipher.NewGCMWithNonceSize(b, len(x.Ciphertext.IV))
+	sealed := append(append([]byte(nil), x.Ciphertext.Ciphertext...), x.Ciphertext.Tag...)
+	pt, err := g.Open(nil, x.Ciphertext.IV, sealed, xks.GCMAAD(xksAAD(x.header, f.Context), x.Ciphertext.Metadata))
+	if err != nil || string(pt) != f.Plaintext {
+		t.Fatalf("open = %q, %v", pt, err)
+	}
 }
