@@ -1,5 +1,5 @@
 // Package keys holds Trent's cryptography on key material that is already in
-// memory: the symmetric ciphertext blob format, encryption-context binding, and
+// memory: the symmetric ciphertext blob formats (blob.go), encryption-context binding, and
 // (as key types grow) the asymmetric, HMAC and key-agreement algorithms. It
 // persists nothing: material arrives unsealed from the keystore and is cleared
 // by Destroy when its key is deleted or unloaded.
@@ -14,7 +14,19 @@
 // encoding of the encryption context, so a blob presented under another key,
 // another material version or another context does not open. The key id, not
 // the ARN, is bound: a multi-Region key has one id and the same material in
-// every Region, so its blobs decrypt in any of them.
+// every Region, so its blobs decrypt in any of them. Keys in an AWS CloudHSM
+// key store use this format too; their AES-GCM is done by the token (AEAD,
+// NewExternalSymmetric).
+//
+// Keys in an external key store have version 2, whose AES-GCM an XKS proxy
+// does: the header names the key and its external key, and the proxy's IV,
+// metadata and tag follow (XKSBlob, XKSHeader). The header and the canonical
+// encryption context are the AAD the proxy authenticates. BlobKeyID reads the
+// key a blob of either version names.
+//
+// Both formats are issued to callers and stored by them: they never change.
+// testdata/blobs.json holds blobs of each made by an earlier Trent, which
+// the tests open.
 //
 // # Concurrency
 //

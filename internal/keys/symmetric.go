@@ -180,27 +180,6 @@ func (s *Symmetric) Decrypt(blob []byte, context map[string]string) ([]byte, err
 	return pt, nil
 }
 
-// BlobHeader is what a ciphertext blob says about itself.
-type BlobHeader struct {
-	KeyID      string
-	MaterialID MaterialID
-}
-
-// ParseBlob reads the header of a symmetric ciphertext blob.
-func ParseBlob(blob []byte) (BlobHeader, error) {
-	var h BlobHeader
-	if len(blob) < 2 || blob[0] != blobVersion {
-		return h, ErrCiphertext
-	}
-	n := int(blob[1])
-	if n == 0 || len(blob) < 2+n+MaterialIDSize+nonceSize+tagSize {
-		return h, ErrCiphertext
-	}
-	h.KeyID = string(blob[2 : 2+n])
-	copy(h.MaterialID[:], blob[2+n:])
-	return h, nil
-}
-
 // appendContext appends the canonical encoding of an encryption context: the
 // pair count, then each key and value with a length prefix, in key order. Length
 // prefixes keep {"a":"bc"} and {"ab":"c"} apart.

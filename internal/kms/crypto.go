@@ -220,7 +220,7 @@ func (s *Service) decryptAny(ctx context.Context, c Caller, blob []byte, ec map[
 			return s.decryptAsymmetric(k, blob, ec, alg, op)
 		}
 	}
-	if isXKSBlob(blob) {
+	if keys.IsXKSBlob(blob) {
 		k, pt, err := s.xksDecryptBlob(ctx, c, blob, ec, keyID, alg, op, extra...)
 		return decrypted{k: k, pt: pt, alg: algSymmetric}, err
 	}
@@ -373,10 +373,8 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 			if sk, _, err := s.lookup(c, *in.SourceKeyId, keyOrAlias|crossAccount); err == nil {
 				srcID = sk.rec.ID
 			}
-		} else if h, err := keys.ParseBlob(in.CiphertextBlob); err == nil {
-			srcID = h.KeyID
-		} else if isXKSBlob(in.CiphertextBlob) {
-			srcID = xksBlobKeyID(in.CiphertextBlob)
+		} else if id, err := keys.BlobKeyID(in.CiphertextBlob); err == nil {
+			srcID = id
 		}
 		if srcID == dk.rec.ID {
 			same = "true"

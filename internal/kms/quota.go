@@ -27,13 +27,8 @@ func (s *Service) QuotaKeyOf(account, region, id string) (QuotaKey, bool) {
 // QuotaKeyOfBlob is QuotaKeyOf for the key a symmetric ciphertext names
 // (Decrypt and ReEncrypt without a KeyId).
 func (s *Service) QuotaKeyOfBlob(region string, blob []byte) (QuotaKey, bool) {
-	var id string
-	if isXKSBlob(blob) {
-		id = xksBlobKeyID(blob)
-	} else if h, err := keys.ParseBlob(blob); err == nil {
-		id = h.KeyID
-	}
-	if id == "" {
+	id, err := keys.BlobKeyID(blob)
+	if err != nil {
 		return QuotaKey{}, false
 	}
 	k := s.view.key(region, id)

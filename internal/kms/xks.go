@@ -412,97 +412,6 @@ func (s *Service) xksStoreOfNewKey(ctx context.Context, c Caller, storeID, xksKe
 	return r, nil
 }
 
-// ---- Ciphertext blobs of keys in external key stores ----
-//
-//	version(1)=2 | len(keyID)(1) | keyID | len(xksKeyID)(1) | xksKeyID |
-//	len(iv)(1) | iv | len(metadata)(1) | metadata | tag(16) | ciphertext
-//
-// The header up to xksKeyID, followed by the canonical encryption context
-// (as keys binds them for local blobs), is the AAD the proxy authenticates;
-// iv, metadata and tag are what the proxy returned, which it authenticates
-// itself (xks.GCMAAD covers the metadata). Version 2 keeps these blobs apart
-// from keys' version 1 so Decrypt needs no KeyId.
-
-const xksBlobVersion = 2
-
-// xksBlob is a parsed XKS ciphertext blob. Its slices alias the blob.
-type xksBlob struct {
-	KeyID, XksKeyID string
-	Ciphertext      xks.Ciphertext
-	header          []byte // the bytes bound as AAD, before the context
-}
-
-var errXKSBlob = errors.New("kms: malformed external key store ciphertext")
-
-// isXKSBlob reports whether a ciphertext blob is of a key in an external
-// key store.
-func isXKSBlob(b []byte) bool { return len(b) > 0 && b[0] == xksBlobVersion }
-
-// parseXKSBlob parses a blob made by appendXKSBlob.
-func parseXKSBlob(b []byte) (xksBlob, error) {
-	var x xksBlob
-	if !isXKSBlob(b) {
-		return x, errXKSBlob
-	}
-	rest := b[1:]
-	field := func(min, max int) ([]byte, bool) {
-		if len(rest) < 1 {
-			return nil, false
-		}
-		n := int(rest[0])
-		if n < min || n > max || len(rest) < 1+n {
-			return nil, false
-		}
-		f := rest[1 : 1+n]
-		rest = rest[1+n:]
-		return f, true
-	}
-	kid, ok1 := field(1, 255)
-	xid, ok2 := field(1, xks.MaxKeyIDLength)
-	if !ok1 || !ok2 {
-		return x, errXKSBlob
-	}
-	x.header = b[:len(b)-len(rest)]
-	iv, ok1 := field(12, 16)
-	md, ok2 := field(0, xks.MaxCiphertextMetadataSize)
-	if !ok1 || !ok2 || (len(iv) != 12 && len(iv) != 16) || len(rest) < xks.TagSize+1 {
-		return x, errXKSBlob
-	}
-	x.KeyID, x.XksKeyID = string(kid), string(xid)
-	x.Ciphertext = xks.Ciphertext{Ciphertext: rest[xks.TagSize:], IV: iv, Tag: rest[:xks.TagSize]}
-	if len(md) > 0 {
-		x.Ciphertext.Metadata = md
-	}
-	return x, nil
-}
-
-// xksHeader is the part of a blob known before the proxy is called.
-func xksHeader(keyID, xksKeyID string) []byte {
-	b := make([]byte, 0, 3+len(keyID)+len(xksKeyID))
-	b = append(b, xksBlobVersion, byte(len(keyID)))
-	b = append(b, keyID...)
-	b = append(b, byte(len(xksKeyID)))
-	return append(b, xksKeyID...)
-}
-
-// appendXKSBlob appends the proxy's answer to a header.
-func appendXKSBlob(hdr []byte, ct xks.Ciphertext) []byte {
-	b := make([]byte, 0, len(hdr)+2+len(ct.IV)+len(ct.Metadata)+len(ct.Tag)+len(ct.Ciphertext))
-	b = append(b, hdr...)
-	b = append(b, byte(len(ct.IV)))
-	b = append(b, ct.IV...)
-	b = append(b, byte(len(ct.Metadata)))
-	b = append(b, ct.Metadata...)
-	b = append(b, ct.Tag...)
-	return append(b, ct.Ciphertext...)
-}
-
-// xksAAD is what the proxy authenticates: the blob header and the
-// canonical encryption context, encoded as keys encodes it.
-func xksAAD(hdr []byte, ec map[string]string) []byte {
-	return keys.AppendContext(hdr[:len(hdr):len(hdr)], ec)
-}
-
 // isXKS reports whether a key is in an external key store.
 func (k *key) isXKS() bool { return k.rec.XksKeyID != "" }
 
@@ -528,8 +437,8 @@ func (s *Service) xksEncrypt(ctx context.Context, c Caller, k *key, op string, p
 	if err != nil {
 		return nil, err
 	}
-	hdr := xksHeader(k.rec.ID, k.rec.XksKeyID)
-	aad := xksAAD(hdr, ec)
+	hdr := keys.NewXKSHeader(k.rec.ID, k.rec.XksKeyID)
+	aad := hdr.AAD(ec)
 	if len(aad) > xks.MaxAADSize {
 		return nil, wire.Validation("The encryption context is too large for a KMS key in an external key store.")
 	}
@@ -538,13 +447,13 @@ func (s *Service) xksEncrypt(ctx context.Context, c Caller, k *key, op string, p
 		s.log.Warn("kms: external key store encrypt", "key", k.arn, "err", err)
 		return nil, xksCryptoError(err)
 	}
-	return appendXKSBlob(hdr, ct), nil
+	return hdr.Append(ct.IV, ct.Metadata, ct.Tag, ct.Ciphertext), nil
 }
 
 // xksDecryptBlob is decryptBlob for XKS blobs: it resolves and authorizes
 // the key the blob names and asks the proxy.
 func (s *Service) xksDecryptBlob(ctx context.Context, c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string, extra ...string) (*key, []byte, error) {
-	x, err := parseXKSBlob(blob)
+	x, err := keys.ParseXKSBlob(blob)
 	if err != nil {
 		return nil, nil, kmsapi.NewInvalidCiphertextException("")
 	}
@@ -579,11 +488,11 @@ func (s *Service) xksDecryptBlob(ctx context.Context, c Caller, blob []byte, ec 
 	if err != nil {
 		return nil, nil, err
 	}
-	aad := xksAAD(x.header, ec)
+	aad := x.Header().AAD(ec)
 	if len(aad) > xks.MaxAADSize {
 		return nil, nil, kmsapi.NewInvalidCiphertextException("")
 	}
-	pt, err := cl.Decrypt(ctx, x.XksKeyID, xksMetadata(c, k, op, s), x.Ciphertext, aad)
+	pt, err := cl.Decrypt(ctx, x.XksKeyID, xksMetadata(c, k, op, s), xks.Ciphertext{IV: x.IV, Metadata: x.Metadata, Tag: x.Tag, Ciphertext: x.Ciphertext}, aad)
 	if errors.Is(err, xks.ErrInvalidCiphertext) {
 		// A wrong encryption context or a tampered blob: to the caller
 		// this is InvalidCiphertextException, as for any other key
@@ -596,16 +505,6 @@ func (s *Service) xksDecryptBlob(ctx context.Context, c Caller, blob []byte, ec 
 		return nil, nil, xksCryptoError(err)
 	}
 	return k, pt, nil
-}
-
-// xksBlobKeyID returns the key id an XKS blob names, for ReEncrypt's
-// kms:ReEncryptOnSameKey.
-func xksBlobKeyID(b []byte) string {
-	x, err := parseXKSBlob(b)
-	if err != nil {
-		return ""
-	}
-	return x.KeyID
 }
 
 // xksDataKey is generateDataKey for a key in an external key store.
