@@ -66,7 +66,7 @@ func BenchmarkEncryptAuthorized(b *testing.B) {
 func BenchmarkEncryptUnauthorized(b *testing.B) {
 	e, md, c := benchEnv(b)
 	k := e.s.view.key("us-east-1", *md.KeyId)
-	m, err := e.s.symmetricMaterial(k, "Encrypt", nil)
+	m, err := e.s.symmetric(k)
 	if err != nil {
 		b.Fatal(err)
 	}

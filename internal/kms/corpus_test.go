@@ -363,7 +363,7 @@ func (w *world) blob(c *corpus.Case) []byte {
 	if err != nil {
 		panic(err)
 	}
-	m, err := w.e.s.symmetricMaterial(k, "Encrypt", nil)
+	m, err := w.e.s.symmetric(k)
 	if err != nil {
 		panic(err)
 	}

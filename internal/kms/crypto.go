@@ -59,39 +59,6 @@ func (s *Service) asymmetric(k *key) (*keys.Asymmetric, error) {
 	return a, nil
 }
 
-// encryptionKey resolves, authorizes and checks a symmetric encryption key
-// and returns its current material, for the operations only those keys
-// perform (GenerateDataKey*).
-func (s *Service) encryptionKey(c Caller, id, op string, a access) (*key, *keys.Symmetric, error) {
-	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, a)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := s.symmetricMaterial(k, op, nil)
-	return k, m, err
-}
-
-// symmetricMaterial returns the current material of k, a symmetric
-// encryption key that checkKey passed, to use with alg.
-func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symmetric, error) {
-	if err := checkAlgorithm(k, alg); err != nil {
-		return nil, err
-	}
-	if k.isXKS() {
-		// Encrypt, ReEncrypt and GenerateDataKey* branch to xks.go first.
-		return nil, kmsapi.NewUnsupportedOperationException(op + " is not supported by this server for KMS keys in an external key store.")
-	}
-	m, err := s.current(k)
-	if err != nil {
-		return nil, err
-	}
-	sym, ok := m.(*keys.Symmetric)
-	if !ok {
-		return nil, kmsapi.NewInvalidKeyUsageException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for " + op + ".")
-	}
-	return sym, nil
-}
-
 // checkAlgorithm checks the encryption algorithm of a request on a
 // symmetric key: only SYMMETRIC_DEFAULT.
 func checkAlgorithm(k *key, alg *string) error {
@@ -159,29 +126,13 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 		}
 		return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(alg)}, nil
 	}
-	if k.isXKS() {
-		if err := checkAlgorithm(k, in.EncryptionAlgorithm); err != nil {
-			return nil, err
-		}
-		if err := dryRun(in.DryRun); err != nil {
-			return nil, err
-		}
-		blob, err := s.xksEncrypt(ctx, c, k, "Encrypt", in.Plaintext, in.EncryptionContext)
-		if err != nil {
-			return nil, err
-		}
-		return &kmsapi.EncryptResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(algSymmetric)}, nil
-	}
-	m, err := s.symmetricMaterial(k, "Encrypt", in.EncryptionAlgorithm)
-	if err != nil {
+	if err := checkAlgorithm(k, in.EncryptionAlgorithm); err != nil {
 		return nil, err
 	}
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	sp := c.hsmSpan(k, "Encrypt")
-	blob, err := m.Encrypt(s.rand, in.Plaintext, in.EncryptionContext)
-	endHSMSpan(sp, err)
+	blob, _, err := s.backend(k).encrypt(ctx, c, k, "Encrypt", in.Plaintext, in.EncryptionContext)
 	if err != nil {
 		return nil, err
 	}
@@ -220,11 +171,7 @@ func (s *Service) decryptAny(ctx context.Context, c Caller, blob []byte, ec map[
 			return s.decryptAsymmetric(k, blob, ec, alg, op)
 		}
 	}
-	if keys.IsXKSBlob(blob) {
-		k, pt, err := s.xksDecryptBlob(ctx, c, blob, ec, keyID, alg, op, extra...)
-		return decrypted{k: k, pt: pt, alg: algSymmetric}, err
-	}
-	k, pt, mid, err := s.decryptBlob(c, blob, ec, keyID, alg, op, extra...)
+	k, pt, mid, err := s.decryptBlob(ctx, c, blob, ec, keyID, alg, op, extra...)
 	return decrypted{k: k, pt: pt, mid: mid, alg: algSymmetric}, err
 }
 
@@ -250,13 +197,14 @@ func (s *Service) decryptAsymmetric(k *key, ct []byte, ec map[string]string, alg
 	return decrypted{k: k, pt: pt, alg: name}, nil
 }
 
-// decryptBlob finds the key and material a symmetric ciphertext names and
-// opens it. keyID, if set, must name that same key.
-func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string, extra ...string) (*key, []byte, string, error) {
+// decryptBlob finds the key a symmetric ciphertext blob names, authorizes
+// and checks it, and has the key's backend open the blob. keyID, if set,
+// must name that same key.
+func (s *Service) decryptBlob(ctx context.Context, c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string, extra ...string) (*key, []byte, string, error) {
 	if blob == nil {
 		return nil, nil, "", wire.Validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null")
 	}
-	h, err := keys.ParseBlob(blob)
+	blobKey, err := keys.BlobKeyID(blob)
 	if err != nil {
 		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
@@ -267,13 +215,13 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 		if k, err = s.keyFor(c, *keyID, keyOrAlias|crossAccount, a); err != nil {
 			return nil, nil, "", err
 		}
-		if k.rec.ID != h.KeyID {
+		if k.rec.ID != blobKey {
 			return nil, nil, "", kmsapi.NewIncorrectKeyException(incorrectKey)
 		}
 	} else {
 		// Decrypt is authorized against the key the ciphertext names, in
 		// whatever account it is (KMS Developer Guide: Decrypt).
-		if k = s.view.key(c.Region, h.KeyID); k == nil {
+		if k = s.view.key(c.Region, blobKey); k == nil {
 			return nil, nil, "", accessDenied("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
 		if _, err := s.authorize(c, k, a); err != nil {
@@ -286,20 +234,8 @@ func (s *Service) decryptBlob(c Caller, blob []byte, ec map[string]string, keyID
 	if err := checkAlgorithm(k, alg); err != nil {
 		return nil, nil, "", err
 	}
-	mid := h.MaterialID.String()
-	m, ok := s.view.material(k.rec.Region, k.rec.ID, mid).(*keys.Symmetric)
-	if !ok {
-		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
-	}
-	sp := c.hsmSpan(k, "Decrypt")
-	pt, err := m.Decrypt(blob, ec)
-	endHSMSpan(sp, err)
-	if errors.Is(err, keys.ErrCiphertext) {
-		return nil, nil, "", kmsapi.NewInvalidCiphertextException("")
-	}
+	pt, mid, err := s.backend(k).decrypt(ctx, c, k, op, blob, ec)
 	if err != nil {
-		// Material in an HSM that could not be used: an internal error, not
-		// the caller's ciphertext.
 		return nil, nil, "", err
 	}
 	return k, pt, mid, nil
@@ -414,35 +350,18 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 		out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = ct, wire.Ptr(dst.arn), wire.Ptr(alg)
 		return out, nil
 	}
-	if dst.isXKS() {
-		if err := checkAlgorithm(dst, in.DestinationEncryptionAlgorithm); err != nil {
-			return nil, err
-		}
-		if err := dryRun(in.DryRun); err != nil {
-			return nil, err
-		}
-		blob, err := s.xksEncrypt(ctx, c, dst, "ReEncrypt", d.pt, in.DestinationEncryptionContext)
-		if err != nil {
-			return nil, err
-		}
-		out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = blob, wire.Ptr(dst.arn), wire.Ptr(algSymmetric)
-		return out, nil
-	}
-	m, err := s.symmetricMaterial(dst, "ReEncrypt", in.DestinationEncryptionAlgorithm)
-	if err != nil {
+	if err := checkAlgorithm(dst, in.DestinationEncryptionAlgorithm); err != nil {
 		return nil, err
 	}
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	sp := c.hsmSpan(dst, "Encrypt")
-	blob, err := m.Encrypt(s.rand, d.pt, in.DestinationEncryptionContext)
-	endHSMSpan(sp, err)
+	blob, mid, err := s.backend(dst).encrypt(ctx, c, dst, "ReEncrypt", d.pt, in.DestinationEncryptionContext)
 	if err != nil {
 		return nil, err
 	}
 	out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = blob, wire.Ptr(dst.arn), wire.Ptr(algSymmetric)
-	out.DestinationKeyMaterialId = wire.Ptr(m.ID().String())
+	out.DestinationKeyMaterialId = materialIDOf(mid)
 	return out, nil
 }
 
@@ -466,42 +385,30 @@ func dataKeyAccess(op string, ec map[string]string, keys ...string) access {
 	return access{op: op, ec: ec, keys: append([]string{"kms:encryptionalgorithm", algSymmetric}, keys...)}
 }
 
-// generateDataKey makes a random data key and its ciphertext under the key.
-func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, error) {
+// generateDataKey makes a random data key and its ciphertext under the key,
+// and returns the id of the material that encrypted it ("" if none).
+func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, string, []byte, []byte, error) {
 	size, err := dataKeySize(spec, n)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, "", nil, nil, err
 	}
-	if k, _, err := s.lookup(c, id, keyOrAlias|crossAccount); err == nil && k.isXKS() {
-		// A nil material: the caller reports no KeyMaterialId.
-		if k, err = s.keyForOp(c, op, id, keyOrAlias|crossAccount, dataKeyAccess(op, ec)); err != nil {
-			return nil, nil, nil, nil, err
-		}
-		if err := dryRun(dry); err != nil {
-			return nil, nil, nil, nil, err
-		}
-		pt, blob, err := s.xksDataKey(ctx, c, k, op, size, ec)
-		return k, nil, pt, blob, err
-	}
-	k, m, err := s.encryptionKey(c, id, op, dataKeyAccess(op, ec))
+	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, dataKeyAccess(op, ec))
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, "", nil, nil, err
 	}
 	if err := dryRun(dry); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, "", nil, nil, err
 	}
 	pt := make([]byte, size)
 	if _, err := io.ReadFull(s.rand, pt); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, "", nil, nil, err
 	}
-	sp := c.hsmSpan(k, "Encrypt")
-	blob, err := m.Encrypt(s.rand, pt, ec)
-	endHSMSpan(sp, err)
+	blob, mid, err := s.backend(k).encrypt(ctx, c, k, op, pt, ec)
 	if err != nil {
 		clear(pt)
-		return nil, nil, nil, nil, err
+		return nil, "", nil, nil, err
 	}
-	return k, m, pt, blob, nil
+	return k, mid, pt, blob, nil
 }
 
 // GenerateDataKey returns a data key in plaintext and encrypted under the key.
@@ -510,31 +417,31 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
-	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKey", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
+	k, mid, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKey", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
+	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(mid)}, nil
 }
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyWithoutPlaintextResponse, error) {
 	c.grantTokens = in.GrantTokens
-	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
+	k, mid, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
 	clear(pt)
-	return &kmsapi.GenerateDataKeyWithoutPlaintextResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
+	return &kmsapi.GenerateDataKeyWithoutPlaintextResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(mid)}, nil
 }
 
 // materialIDOf is a response's KeyMaterialId; keys in external key stores
-// (nil material) have none.
-func materialIDOf(m *keys.Symmetric) *string {
-	if m == nil {
+// (no material Trent names) have none.
+func materialIDOf(id string) *string {
+	if id == "" {
 		return nil
 	}
-	return wire.Ptr(m.ID().String())
+	return wire.Ptr(id)
 }
 
 // GenerateRandom returns random bytes from the server's CSPRNG.

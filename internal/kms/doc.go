@@ -8,6 +8,16 @@
 // go to the store in one transaction per change, conditional on the revision
 // they read, and return only once this node's view shows them.
 //
+// # Key backends
+//
+// Where a symmetric encryption key's cryptography happens is its backend
+// (backend.go), chosen by the key's origin: process memory, the PKCS#11 token
+// of an AWS CloudHSM key store, or the XKS proxy of an external key store
+// (xks.go). Encrypt, Decrypt, ReEncrypt and GenerateDataKey* resolve,
+// authorize (authorize.go) and check (checks.go) the key, then call its
+// backend, which does no authorization or key checks of its own; the
+// ciphertext blob formats are package keys'.
+//
 // # Store layout
 //
 //	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy, tags, rotation

@@ -33,12 +33,12 @@ func endAccountAuthorizeSpan(sp trace.Span, action, resource string, allowed boo
 
 // hsmSpan starts the span of a cryptographic operation that a key of an
 // AWS_CLOUDHSM key store does in its PKCS#11 token: the token's AES-GCM has
-// no context to carry a span (keys.AEAD), so the operation starts it here.
+// no context to carry a span (keys.AEAD), so hsmBackend starts it here.
 // External key store calls have theirs in internal/keystore/xks. Keys in
 // process memory get none: their AES-GCM is not a call. End it with
 // endHSMSpan.
 func (c Caller) hsmSpan(k *key, op string) trace.Span {
-	if !c.Trace.Recording() || k.rec.CustomKeyStoreID == "" || k.isXKS() {
+	if !c.Trace.Recording() {
 		return trace.Span{}
 	}
 	sp := c.Trace.Child("hsm." + op)

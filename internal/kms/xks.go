@@ -15,7 +15,6 @@ package kms
 import (
 	"context"
 	"errors"
-	"io"
 	"strings"
 
 	"github.com/trentkms/trent/internal/keys"
@@ -412,9 +411,6 @@ func (s *Service) xksStoreOfNewKey(ctx context.Context, c Caller, storeID, xksKe
 	return r, nil
 }
 
-// isXKS reports whether a key is in an external key store.
-func (k *key) isXKS() bool { return k.rec.XksKeyID != "" }
-
 // xksConnOf returns the client of a key's store, or an Unavailable error.
 func xksConnOf(k *key) (*xks.Client, error) {
 	if k.cks == nil {
@@ -431,92 +427,57 @@ func xksMetadata(c Caller, k *key, op string, s *Service) xks.RequestMetadata {
 	return xks.RequestMetadata{AWSPrincipalARN: c.ARN, KMSKeyARN: k.arn, KMSOperation: op, KMSRequestID: s.xksRequestID(c)}
 }
 
-// xksEncrypt encrypts under a key in an external key store.
-func (s *Service) xksEncrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) ([]byte, error) {
+// xksBackend is a key in an external key store: every encryption and
+// decryption is a call to the store's proxy, in the version-2 blob format
+// (keys.XKSBlob). The key has no material Trent names.
+type xksBackend struct{ s *Service }
+
+func (b xksBackend) encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) ([]byte, string, error) {
 	cl, err := xksConnOf(k)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	hdr := keys.NewXKSHeader(k.rec.ID, k.rec.XksKeyID)
 	aad := hdr.AAD(ec)
 	if len(aad) > xks.MaxAADSize {
-		return nil, wire.Validation("The encryption context is too large for a KMS key in an external key store.")
+		return nil, "", wire.Validation("The encryption context is too large for a KMS key in an external key store.")
 	}
-	ct, err := cl.Encrypt(ctx, k.rec.XksKeyID, xksMetadata(c, k, op, s), pt, aad)
+	ct, err := cl.Encrypt(ctx, k.rec.XksKeyID, xksMetadata(c, k, op, b.s), pt, aad)
 	if err != nil {
-		s.log.Warn("kms: external key store encrypt", "key", k.arn, "err", err)
-		return nil, xksCryptoError(err)
+		b.s.log.Warn("kms: external key store encrypt", "key", k.arn, "err", err)
+		return nil, "", xksCryptoError(err)
 	}
-	return hdr.Append(ct.IV, ct.Metadata, ct.Tag, ct.Ciphertext), nil
+	return hdr.Append(ct.IV, ct.Metadata, ct.Tag, ct.Ciphertext), "", nil
 }
 
-// xksDecryptBlob is decryptBlob for XKS blobs: it resolves and authorizes
-// the key the blob names and asks the proxy.
-func (s *Service) xksDecryptBlob(ctx context.Context, c Caller, blob []byte, ec map[string]string, keyID, alg *string, op string, extra ...string) (*key, []byte, error) {
+func (b xksBackend) decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) ([]byte, string, error) {
 	x, err := keys.ParseXKSBlob(blob)
-	if err != nil {
-		return nil, nil, kmsapi.NewInvalidCiphertextException("")
-	}
-	a := decryptAccess(op, ec, alg)
-	a.keys = append(a.keys, extra...)
-	var k *key
-	if keyID != nil {
-		if k, err = s.keyFor(c, *keyID, keyOrAlias|crossAccount, a); err != nil {
-			return nil, nil, err
-		}
-		if k.rec.ID != x.KeyID {
-			return nil, nil, kmsapi.NewIncorrectKeyException(incorrectKey)
-		}
-	} else {
-		if k = s.view.key(c.Region, x.KeyID); k == nil {
-			return nil, nil, accessDenied("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
-		}
-		if _, err := s.authorize(c, k, a); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := checkKey(k, op); err != nil {
-		return nil, nil, err
-	}
-	if err := checkAlgorithm(k, alg); err != nil {
-		return nil, nil, err
-	}
-	if k.rec.XksKeyID != x.XksKeyID {
-		return nil, nil, kmsapi.NewInvalidCiphertextException("")
+	if err != nil || k.rec.XksKeyID != x.XksKeyID {
+		return nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
 	cl, err := xksConnOf(k)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	aad := x.Header().AAD(ec)
 	if len(aad) > xks.MaxAADSize {
-		return nil, nil, kmsapi.NewInvalidCiphertextException("")
+		return nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
-	pt, err := cl.Decrypt(ctx, x.XksKeyID, xksMetadata(c, k, op, s), xks.Ciphertext{IV: x.IV, Metadata: x.Metadata, Tag: x.Tag, Ciphertext: x.Ciphertext}, aad)
+	pt, err := cl.Decrypt(ctx, x.XksKeyID, xksMetadata(c, k, op, b.s), xks.Ciphertext{IV: x.IV, Metadata: x.Metadata, Tag: x.Tag, Ciphertext: x.Ciphertext}, aad)
 	if errors.Is(err, xks.ErrInvalidCiphertext) {
 		// A wrong encryption context or a tampered blob: to the caller
 		// this is InvalidCiphertextException, as for any other key
 		// (the table's KMSInvalidStateException is for ciphertexts KMS
 		// itself cannot have produced).
-		return nil, nil, kmsapi.NewInvalidCiphertextException("")
+		return nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
 	if err != nil {
-		s.log.Warn("kms: external key store decrypt", "key", k.arn, "err", err)
-		return nil, nil, xksCryptoError(err)
+		b.s.log.Warn("kms: external key store decrypt", "key", k.arn, "err", err)
+		return nil, "", xksCryptoError(err)
 	}
-	return k, pt, nil
+	return pt, "", nil
 }
 
-// xksDataKey is generateDataKey for a key in an external key store.
-func (s *Service) xksDataKey(ctx context.Context, c Caller, k *key, op string, size int, ec map[string]string) ([]byte, []byte, error) {
-	pt := make([]byte, size)
-	if _, err := io.ReadFull(s.rand, pt); err != nil {
-		return nil, nil, err
-	}
-	blob, err := s.xksEncrypt(ctx, c, k, op, pt, ec)
-	if err != nil {
-		clear(pt)
-		return nil, nil, err
-	}
-	return pt, blob, nil
-}
+// caps: GenerateDataKeyPair* on keys in external key stores is not done by
+// this server yet.
+func (xksBackend) caps() backendCaps { return backendCaps{keys: "KMS keys in an external key store"} }

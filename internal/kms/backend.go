@@ -1,0 +1,147 @@
+package kms
+
+import (
+	"context"
+	"errors"
+
+	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+// backend is where the cryptography of a symmetric encryption key happens:
+// in process memory (localBackend), in the PKCS#11 token of an AWS CloudHSM
+// key store (hsmBackend) or behind the XKS proxy of an external key store
+// (xksBackend, xks.go). The operations reach a backend only after
+// authorize and checkKey passed for the key: a backend authorizes nothing
+// and checks nothing of the key's state, usage or spec.
+//
+// A backend returns errors a client can see (InvalidCiphertextException,
+// KMSInvalidStateException, …) for what the caller's blob or the key's
+// store did, and any other error for what went wrong inside Trent.
+type backend interface {
+	// encrypt returns a ciphertext blob of pt bound to ec under k's
+	// current material, and the id of that material ("" for a key whose
+	// material Trent does not name). op is the KMS operation, for the
+	// backend's own records (spans, the proxy's metadata).
+	encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) (blob []byte, materialID string, err error)
+	// decrypt opens a blob that names k, and returns the id of the
+	// material that opened it ("" as for encrypt). The caller owns pt.
+	decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) (pt []byte, materialID string, err error)
+	// caps is what the backend's keys can do.
+	caps() backendCaps
+}
+
+// backendCaps is what keys of a backend can do beyond Encrypt, Decrypt,
+// ReEncrypt and GenerateDataKey*, which every backend does. What an origin
+// allows (rotation and import: checks.go) is not here: it is a property of
+// the key, not of where its cryptography happens.
+type backendCaps struct {
+	// dataKeyPairs: GenerateDataKeyPair* can encrypt a private key under
+	// the backend's keys.
+	dataKeyPairs bool
+	// keys names the backend's keys in errors ("KMS keys in …").
+	keys string
+}
+
+// unsupported is UnsupportedOperationException for an operation the
+// backend's keys cannot do in this server.
+func (bc backendCaps) unsupported(op string) error {
+	return kmsapi.NewUnsupportedOperationException(op + " is not supported by this server for " + bc.keys + ".")
+}
+
+// backendOf is the backend of a key of an origin: the one place the
+// operations choose by where a key's material is.
+func (s *Service) backendOf(origin string) backend {
+	switch origin {
+	case originCloudHSM:
+		return hsmBackend{s}
+	case originXKS:
+		return xksBackend{s}
+	}
+	return localBackend{s}
+}
+
+func (s *Service) backend(k *key) backend { return s.backendOf(k.rec.Origin) }
+
+// localBackend is a key whose material the view holds as keys.Symmetric:
+// unsealed into memory, or (hsmBackend) a handle on a key in a token.
+type localBackend struct{ s *Service }
+
+// symmetric is k's current material.
+func (s *Service) symmetric(k *key) (*keys.Symmetric, error) {
+	m, err := s.current(k)
+	if err != nil {
+		return nil, err
+	}
+	sym, ok := m.(*keys.Symmetric)
+	if !ok {
+		return nil, errors.New("kms: current material of " + k.arn + " is not symmetric")
+	}
+	return sym, nil
+}
+
+func (b localBackend) encrypt(_ context.Context, _ Caller, k *key, _ string, pt []byte, ec map[string]string) ([]byte, string, error) {
+	m, err := b.s.symmetric(k)
+	if err != nil {
+		return nil, "", err
+	}
+	blob, err := m.Encrypt(b.s.rand, pt, ec)
+	if err != nil {
+		return nil, "", err
+	}
+	return blob, m.ID().String(), nil
+}
+
+func (b localBackend) decrypt(_ context.Context, _ Caller, k *key, _ string, blob []byte, ec map[string]string) ([]byte, string, error) {
+	h, err := keys.ParseBlob(blob)
+	if err != nil {
+		return nil, "", kmsapi.NewInvalidCiphertextException("")
+	}
+	mid := h.MaterialID.String()
+	m, ok := b.s.view.material(k.rec.Region, k.rec.ID, mid).(*keys.Symmetric)
+	if !ok {
+		return nil, "", kmsapi.NewInvalidCiphertextException("")
+	}
+	pt, err := m.Decrypt(blob, ec)
+	if errors.Is(err, keys.ErrCiphertext) {
+		return nil, "", kmsapi.NewInvalidCiphertextException("")
+	}
+	if err != nil {
+		// Material in an HSM that could not be used: an internal error,
+		// not the caller's ciphertext.
+		return nil, "", err
+	}
+	return pt, mid, nil
+}
+
+func (localBackend) caps() backendCaps { return backendCaps{dataKeyPairs: true, keys: "KMS keys"} }
+
+// hsmBackend is a key of an AWS CloudHSM key store: its keys.Symmetric
+// material does AES-GCM in the store's token (customkeystores.go, hsmAEAD),
+// in the same blob format, so it is localBackend with a span around each
+// call into the token.
+type hsmBackend struct{ s *Service }
+
+func (b hsmBackend) encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) ([]byte, string, error) {
+	sp := c.hsmSpan(k, "Encrypt")
+	blob, mid, err := localBackend(b).encrypt(ctx, c, k, op, pt, ec)
+	endHSMSpan(sp, err)
+	return blob, mid, err
+}
+
+func (b hsmBackend) decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) ([]byte, string, error) {
+	sp := c.hsmSpan(k, "Decrypt")
+	pt, mid, err := localBackend(b).decrypt(ctx, c, k, op, blob, ec)
+	endHSMSpan(sp, err)
+	return pt, mid, err
+}
+
+func (hsmBackend) caps() backendCaps {
+	return backendCaps{dataKeyPairs: true, keys: "KMS keys in an AWS CloudHSM key store"}
+}
+
+var (
+	_ backend = localBackend{}
+	_ backend = hsmBackend{}
+	_ backend = xksBackend{}
+)
