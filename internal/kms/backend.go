@@ -49,6 +49,12 @@ func (bc backendCaps) unsupported(op string) error {
 	return kmsapi.NewUnsupportedOperationException(op + " is not supported by this server for " + bc.keys + ".")
 }
 
+// The origins of keys in custom key stores (CreateKey, Origin).
+const (
+	originCloudHSM = "AWS_CLOUDHSM"
+	originXKS      = "EXTERNAL_KEY_STORE"
+)
+
 // backendOf is the backend of a key of an origin: the one place the
 // operations choose by where a key's material is.
 func (s *Service) backendOf(origin string) backend {

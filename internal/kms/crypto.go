@@ -457,7 +457,7 @@ func (s *Service) GenerateRandom(ctx context.Context, c Caller, in *kmsapi.Gener
 	}
 	if in.CustomKeyStoreId != nil {
 		// From the store's HSM (C_GenerateRandom), as AWS does.
-		b, err := s.keyStoreRandom(ctx, c, *in.CustomKeyStoreId, int(*in.NumberOfBytes))
+		b, err := s.stores.Random(ctx, storeCaller(c), *in.CustomKeyStoreId, int(*in.NumberOfBytes))
 		if err != nil {
 			return nil, err
 		}

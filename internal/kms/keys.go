@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/customkeystore"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
@@ -127,7 +128,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	}
 	if origin == originXKS {
 		// After authorization: it asks the proxy about the external key.
-		if cks, err = s.xksStoreOfNewKey(ctx, c, in.CustomKeyStoreId, in.XksKeyId, spec, usage); err != nil {
+		if cks, err = s.stores.ForNewXKSKey(ctx, storeCaller(c), in.CustomKeyStoreId, in.XksKeyId, spec == specSymmetric && usage == usageEncrypt); err != nil {
 			return nil, err
 		}
 	}
@@ -241,7 +242,7 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 	}
 	if r.CustomKeyStoreID != "" {
 		md.CustomKeyStoreId = wire.Ptr(r.CustomKeyStoreID)
-		if cks := s.view.keyStore(r.Account, r.Region, r.CustomKeyStoreID); cks != nil && cks.Type == storeTypeCloudHSM {
+		if cks := s.stores.Get(r.Account, r.Region, r.CustomKeyStoreID); cks != nil && cks.Type == customkeystore.TypeCloudHSM {
 			md.CloudHsmClusterId = wire.Ptr(cks.ClusterID)
 		}
 		if r.XksKeyID != "" {

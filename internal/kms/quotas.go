@@ -218,7 +218,7 @@ func (s *Service) keysQuota(account, region string) quota {
 // Region.
 func (s *Service) keyStoresQuota(account, region string) quota {
 	return quota{account: account, region: region, what: "keystores", max: s.maxKeyStores,
-		count: func() int { return len(s.view.keyStoresOf(account, region)) },
+		count: func() int { return s.stores.Count(account, region) },
 		exceeded: func(n int) error {
 			// Worded as the keys quota; AWS's own text is not recorded.
 			return kmsapi.NewLimitExceededException(fmt.Sprintf("Custom key store quota for this account in this region is %d but the current usage is %d.", s.maxKeyStores, n))

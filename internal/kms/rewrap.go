@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/trentkms/trent/internal/customkeystore"
 	"github.com/trentkms/trent/internal/keys"
 )
 
@@ -38,25 +39,7 @@ func VisitSealed(key string, value []byte, fn func(sealed, ad []byte) ([]byte, e
 		}
 		return marshal(rec), true, nil
 	case "keystores":
-		var rec keyStoreRecord
-		if err := json.Unmarshal(value, &rec); err != nil {
-			return nil, false, fmt.Errorf("kms: undecodable custom key store record: %w", err)
-		}
-		if rec.Password == nil && rec.XksSecret == nil {
-			return nil, false, nil
-		}
-		var err error
-		if rec.Password != nil {
-			if rec.Password, err = fn(rec.Password, storePasswordAAD(rec.Account, rec.Region, rec.ID)); err != nil {
-				return nil, true, err
-			}
-		}
-		if rec.XksSecret != nil {
-			if rec.XksSecret, err = fn(rec.XksSecret, xksSecretAAD(rec.Account, rec.Region, rec.ID)); err != nil {
-				return nil, true, err
-			}
-		}
-		return marshal(rec), true, nil
+		return customkeystore.VisitSealed(value, fn)
 	}
 	return nil, false, nil
 }

@@ -6,14 +6,16 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/trentkms/trent/internal/customkeystore"
 )
 
 // VisitSealed finds every sealed blob of the KMS records, with the
 // associated data each is sealed with, and writes back what it is given
 // without changing any other field; records without a blob are not its.
 func TestVisitSealed(t *testing.T) {
-	ks := keyStoreRecord{ID: "cks-1234567890abcdef0", Name: "x", Account: "111122223333", Region: "us-east-1", Type: "EXTERNAL_KEY_STORE",
-		Created: time.Unix(1700000000, 0).UTC(), Password: []byte("pw"), State: connConnected, XksEndpoint: "https://proxy", XksAccessKeyID: "AKIDXKS", XksSecret: []byte("xks")}
+	ks := customkeystore.Record{ID: "cks-1234567890abcdef0", Name: "x", Account: "111122223333", Region: "us-east-1", Type: "EXTERNAL_KEY_STORE",
+		Created: time.Unix(1700000000, 0).UTC(), Password: []byte("pw"), State: customkeystore.Connected, XksEndpoint: "https://proxy", XksAccessKeyID: "AKIDXKS", XksSecret: []byte("xks")}
 	for _, tt := range []struct {
 		key   string
 		value []byte
@@ -22,8 +24,8 @@ func TestVisitSealed(t *testing.T) {
 		{tokenKeyPath, []byte("token key"), []string{tokenKeyAAD}},
 		{materialPath("111122223333", "us-east-1", "k1", "m1"), marshal(materialRecord{Sealed: []byte("material"), Spec: "RSA_2048"}),
 			[]string{string((*Service).materialAAD(nil, "111122223333", "us-east-1", "k1", "m1"))}},
-		{keyStorePath("111122223333", "us-east-1", ks.ID), marshal(ks),
-			[]string{string(storePasswordAAD(ks.Account, ks.Region, ks.ID)), string(xksSecretAAD(ks.Account, ks.Region, ks.ID))}},
+		{customkeystore.Path("111122223333", "us-east-1", ks.ID), marshal(ks),
+			[]string{string(customkeystore.PasswordAAD(ks.Account, ks.Region, ks.ID)), string(customkeystore.XKSSecretAAD(ks.Account, ks.Region, ks.ID))}},
 	} {
 		var ads []string
 		out, ok, err := VisitSealed(tt.key, tt.value, func(sealed, ad []byte) ([]byte, error) {

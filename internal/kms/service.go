@@ -15,6 +15,7 @@ import (
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/customkeystore"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/keystore"
 	"github.com/trentkms/trent/internal/seal"
@@ -115,14 +116,16 @@ type Service struct {
 	log        *slog.Logger
 	interval   time.Duration
 	principals PrincipalResolver
-	clusters   keystore.Clusters
 	roles      RoleMaker
 	regions    []string
 	orgs       Organization
 
 	maxKeys, maxAliases, maxKeyStores int
 
-	view     *view
+	view *view
+	// stores are the custom key stores and this node's connections to
+	// them; the view follows their records into it.
+	stores   *customkeystore.Stores
 	follower *store.Follower
 	// tokenKey seals grant tokens (granttokens.go); every node of a
 	// deployment reads the same key from the store.
@@ -147,7 +150,7 @@ type Service struct {
 
 // New loads every KMS record into memory. Run keeps the view current.
 func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*Service, error) {
-	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, clusters: o.Clusters, roles: o.Roles, regions: o.Regions, orgs: o.Organization,
+	s := &Service{st: st, sealer: sealer, now: o.Now, rand: o.Rand, log: o.Log, interval: o.SweepInterval, principals: o.Principals, roles: o.Roles, regions: o.Regions, orgs: o.Organization,
 		maxKeys: o.MaxKeysPerRegion, maxAliases: o.MaxAliasesPerKey, maxKeyStores: o.MaxCustomKeyStores}
 	for _, q := range []struct {
 		v   *int
@@ -176,6 +179,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	if s.tokenKey, err = loadTokenKey(ctx, st, sealer, s.rand); err != nil {
 		return nil, err
 	}
+	if s.stores, err = customkeystore.New(st, sealer, storesHost{s}, customkeystore.Options{
+		Clusters: o.Clusters, Now: s.now, Rand: s.rand, Log: s.log, NewID: s.newKeyID}); err != nil {
+		return nil, err
+	}
 	s.view = newView(s)
 	s.view.cache.max = o.MaterialCache
 	if s.view.cache.max <= 0 {
@@ -192,7 +199,7 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	// Log in to the custom key stores recorded CONNECTED before the first
 	// request, so that a restart does not leave their keys Unavailable for a
 	// moment. A store that cannot connect stays for Run to retry.
-	if err := s.reconnect(ctx); err != nil {
+	if err := s.stores.Reconnect(ctx); err != nil {
 		s.log.Error("kms: custom key stores", "err", err)
 	}
 	return s, nil
@@ -203,7 +210,7 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 func (s *Service) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.follower.Run(ctx) }()
-	if err := s.reconnect(ctx); err != nil {
+	if err := s.stores.Reconnect(ctx); err != nil {
 		s.log.Error("kms: custom key stores", "err", err)
 	}
 	t := time.NewTicker(s.interval)
@@ -238,7 +245,7 @@ func (s *Service) Tick(ctx context.Context) error {
 			errs = append(errs, s.expireImported(ctx, k))
 		}
 	}
-	errs = append(errs, s.reconnect(ctx))
+	errs = append(errs, s.stores.Reconnect(ctx))
 	return errors.Join(errs...)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/authz"
+	"github.com/trentkms/trent/internal/customkeystore"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/store"
@@ -32,10 +33,6 @@ type view struct {
 	// aliasLayer caches kms:ResourceAliases per key; unindexAlias and
 	// alias puts drop the entry.
 	aliasLayer map[keyRef]policy.Keys
-	// Custom key stores (customkeystores.go): records by region/id, and
-	// this node's connections, which outlive record changes.
-	stores map[keyRef]*keyStoreRecord
-	conns  map[keyRef]*cksConn
 	// family indexes multi-Region keys by account/key id → Region → key,
 	// so DescribeKey and family writes find the members without a scan.
 	family map[string]map[string]*key
@@ -61,11 +58,11 @@ type key struct {
 	keys     policy.Keys
 
 	// cks is the connection of the custom key store the key is in, if any.
-	cks *cksConn
+	cks *customkeystore.Conn
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, stores: map[keyRef]*keyStoreRecord{}, conns: map[keyRef]*cksConn{}, family: map[string]map[string]*key{}}
+	return &view{s: s, keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, family: map[string]map[string]*key{}}
 }
 
 // keyRef indexes the view's maps of per-key records: a struct, so that a
@@ -138,7 +135,7 @@ func (v *view) resetLocked() {
 	v.tokens = map[string]*grant{}
 	v.authzGrants = map[keyRef][]*authz.Grant{}
 	v.aliasLayer = map[keyRef]policy.Keys{}
-	v.stores = map[keyRef]*keyStoreRecord{}
+	v.s.stores.Reset()
 	v.family = map[string]map[string]*key{}
 }
 
@@ -192,7 +189,7 @@ func (v *view) put(kv store.KV) {
 		}
 		k.policy = pol
 		if rec.CustomKeyStoreID != "" {
-			k.cks = v.connLocked(p.region, rec.CustomKeyStoreID)
+			k.cks = v.s.stores.Conn(p.region, rec.CustomKeyStoreID)
 		}
 		v.setKey(ref, k)
 		if rec.multiRegion() {
@@ -236,7 +233,9 @@ func (v *view) put(kv store.KV) {
 	case "grants":
 		v.putGrant(p.region, p.id, kv)
 	case "keystores":
-		v.putKeyStore(p, kv)
+		if err := v.s.stores.Put(p.region, p.id, kv.Value); err != nil {
+			v.s.log.Error("kms: undecodable custom key store record", "key", kv.Key, "err", err)
+		}
 	case "aliases":
 		var rec aliasRecord
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
@@ -305,7 +304,7 @@ func (v *view) delete(k string) {
 	case "grants":
 		v.deleteGrant(p.region, p.id, p.sub)
 	case "keystores":
-		v.deleteKeyStore(p)
+		v.s.stores.Remove(p.region, p.id)
 	case "aliases":
 		idx := aliasIndex(p.account, p.region, p.id)
 		if old := v.aliases[idx]; old != nil {
