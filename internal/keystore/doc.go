@@ -2,7 +2,8 @@
 // names what KMS needs from a hardware security module (Clusters, Token) and
 // the conditions callers branch on. Package keystore/pkcs11 implements it over
 // any PKCS#11 token, standing in for the CloudHSM cluster of an AWS CloudHSM
-// key store.
+// key store. The stores themselves (records, connections, operations) are
+// package customkeystore's.
 //
 // Key material of keys in the local keystore is sealed in the store and
 // unsealed into memory (package kms, package seal); keystore never sees it.

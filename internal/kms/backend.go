@@ -123,7 +123,7 @@ func (b localBackend) decrypt(_ context.Context, _ Caller, k *key, _ string, blo
 func (localBackend) caps() backendCaps { return backendCaps{dataKeyPairs: true, keys: "KMS keys"} }
 
 // hsmBackend is a key of an AWS CloudHSM key store: its keys.Symmetric
-// material does AES-GCM in the store's token (customkeystores.go, hsmAEAD),
+// material does AES-GCM in the store's token (customkeystore.Conn.AEAD),
 // in the same blob format, so it is localBackend with a span around each
 // call into the token.
 type hsmBackend struct{ s *Service }

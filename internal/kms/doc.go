@@ -1,5 +1,6 @@
 // Package kms implements the AWS KMS operations: one file per family (keys,
-// crypto, aliases, tags, rotation, policies), each method taking the caller and
+// crypto, aliases, tags, rotation, policies, grants, multi-Region keys, custom
+// key stores), each method taking the caller and
 // the request as the API model shapes it, and returning the response or an
 // error a client can see (*wire.Error) — anything else is internal.
 //
@@ -17,6 +18,10 @@
 // authorize (authorize.go) and check (checks.go) the key, then call its
 // backend, which does no authorization or key checks of its own; the
 // ciphertext blob formats are package keys'.
+//
+// Custom key stores are package customkeystore's (records, connections, the
+// six operations); customkeystores.go authorizes each operation and hands it
+// over, and the view follows the stores' records into it.
 //
 // # Store layout
 //

@@ -202,7 +202,7 @@ type materialRecord struct {
 	// other specs have none and are SYMMETRIC_DEFAULT.
 	Spec string `json:"spec,omitempty"`
 	// KeyStore, instead of Sealed, names the custom key store whose token
-	// holds the material, under the label hsmLabel(key id, material id).
+	// holds the material, under the label customkeystore.Label(key id, material id).
 	KeyStore string `json:"keyStore,omitempty"`
 }
 
