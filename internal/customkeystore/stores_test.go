@@ -56,7 +56,9 @@ func (h *host) Commit(ctx context.Context, txn store.Txn) error {
 	return nil
 }
 
-func (h *host) CommitNew(ctx context.Context, _, _ string, txn store.Txn) error { return h.Commit(ctx, txn) }
+func (h *host) CommitNew(ctx context.Context, _, _ string, txn store.Txn) error {
+	return h.Commit(ctx, txn)
+}
 
 func (h *host) KeyIn(_, _, id, _ string) string {
 	h.mu.Lock()
