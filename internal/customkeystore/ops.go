@@ -275,14 +275,27 @@ func (s *Stores) ForNewKey(c Caller, id *string, symmetricEncrypt bool) (*Record
 		return nil, wire.Validation("Origin AWS_CLOUDHSM requires a CustomKeyStoreId.")
 	}
 	if !symmetricEncrypt {
-		return nil, kmsapi.NewUnsupportedOperationException("KMS keys in an AWS CloudHSM key store must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).")
+		return nil, symmetricOnly("an AWS CloudHSM key store")
 	}
-	r := s.Get(c.Account, c.Region, *id)
+	return s.storeOfNewKey(c, *id, TypeCloudHSM, "an AWS CloudHSM key store")
+}
+
+// symmetricOnly is CreateKey's error for a key in a store of kind that is
+// not a symmetric encryption key.
+func symmetricOnly(kind string) error {
+	return kmsapi.NewUnsupportedOperationException("KMS keys in " + kind + " must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).")
+}
+
+// storeOfNewKey finds the store of a new key whose origin is typ (the
+// origins of keys in custom key stores are their stores' types): of that
+// type, and connected.
+func (s *Stores) storeOfNewKey(c Caller, id, typ, kind string) (*Record, error) {
+	r := s.Get(c.Account, c.Region, id)
 	if r == nil {
-		return nil, NotFound(*id)
+		return nil, NotFound(id)
 	}
-	if r.Type != TypeCloudHSM {
-		return nil, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not an AWS CloudHSM key store; Origin AWS_CLOUDHSM requires one.")
+	if r.Type != typ {
+		return nil, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not " + kind + "; Origin " + typ + " requires one.")
 	}
 	if !s.Conn(r.Region, r.ID).Connected() {
 		return nil, notConnected(r)

@@ -370,18 +370,16 @@ func (s *Stores) ForNewXKSKey(ctx context.Context, c Caller, storeID, xksKeyID *
 	case xksKeyID == nil:
 		return nil, wire.Validation("Origin EXTERNAL_KEY_STORE requires an XksKeyId.")
 	case !symmetricEncrypt:
-		return nil, kmsapi.NewUnsupportedOperationException("KMS keys in an external key store must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).")
+		return nil, symmetricOnly("an external key store")
 	}
-	r := s.Get(c.Account, c.Region, *storeID)
-	if r == nil {
-		return nil, NotFound(*storeID)
-	}
-	if r.Type != TypeExternal {
-		return nil, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not an external key store; Origin EXTERNAL_KEY_STORE requires one.")
+	r, err := s.storeOfNewKey(c, *storeID, TypeExternal, "an external key store")
+	if err != nil {
+		return nil, err
 	}
 	cl := s.Conn(r.Region, r.ID).XKS()
 	if cl == nil {
-		return nil, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not connected.")
+		// Disconnected since: as if it had been before.
+		return nil, notConnected(r)
 	}
 	if k := s.host.KeyIn(r.Account, r.Region, r.ID, *xksKeyID); k != "" {
 		return nil, kmsapi.NewXksKeyAlreadyInUseException("External key " + *xksKeyID + " is already associated with KMS key " + k + " in custom key store " + r.ID + ".")

@@ -75,15 +75,7 @@ type localBackend struct{ s *Service }
 
 // symmetric is k's current material.
 func (s *Service) symmetric(k *key) (*keys.Symmetric, error) {
-	m, err := s.current(k)
-	if err != nil {
-		return nil, err
-	}
-	sym, ok := m.(*keys.Symmetric)
-	if !ok {
-		return nil, errors.New("kms: current material of " + k.arn + " is not symmetric")
-	}
-	return sym, nil
+	return currentAs[*keys.Symmetric](s, k, "symmetric")
 }
 
 func (b localBackend) encrypt(_ context.Context, _ Caller, k *key, _ string, pt []byte, ec map[string]string) ([]byte, string, error) {

@@ -46,17 +46,24 @@ func (s *Service) current(k *key) (keys.Material, error) {
 	return m, nil
 }
 
-// asymmetric returns a key's current material as a key pair.
-func (s *Service) asymmetric(k *key) (*keys.Asymmetric, error) {
+// currentAs returns a key's current material as the type its spec makes
+// it, what for the error if it is not.
+func currentAs[T keys.Material](s *Service, k *key, what string) (T, error) {
+	var zero T
 	m, err := s.current(k)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	a, ok := m.(*keys.Asymmetric)
+	t, ok := m.(T)
 	if !ok {
-		return nil, errors.New("kms: material of " + k.arn + " is not a key pair")
+		return zero, errors.New("kms: current material of " + k.arn + " is not " + what)
 	}
-	return a, nil
+	return t, nil
+}
+
+// asymmetric returns a key's current material as a key pair.
+func (s *Service) asymmetric(k *key) (*keys.Asymmetric, error) {
+	return currentAs[*keys.Asymmetric](s, k, "a key pair")
 }
 
 // checkAlgorithm checks the encryption algorithm of a request on a
