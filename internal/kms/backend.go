@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 
+	"github.com/trentkms/trent/internal/customkeystore"
 	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
@@ -29,6 +32,28 @@ type backend interface {
 	decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) (pt []byte, materialID string, err error)
 	// caps is what the backend's keys can do.
 	caps() backendCaps
+}
+
+// keyMaker is how CreateKey makes a key of a backend, in three steps
+// around the operation's own (backend.go's callers: keys.go).
+type keyMaker interface {
+	// admit checks what the request asks of the backend before
+	// authorization (its CustomKeyStoreId, XksKeyId, spec and usage) and
+	// returns the key's custom key store, if it is known yet.
+	admit(c Caller, origin string, in *kmsapi.CreateKeyRequest, spec, usage string) (*customkeystore.Record, error)
+	// ready checks, after authorization, what only the key's store can
+	// say, and returns the key's custom key store.
+	ready(ctx context.Context, c Caller, in *kmsapi.CreateKeyRequest, spec, usage string, cks *customkeystore.Record) (*customkeystore.Record, error)
+	// create places the new key rec in its store and returns the records
+	// of its first material (none for a key whose material comes later or
+	// lives outside Trent).
+	create(ctx context.Context, c Caller, rec *keyRecord, ks keys.Spec, cks *customkeystore.Record, in *kmsapi.CreateKeyRequest) ([]store.KV, error)
+}
+
+// keyBackend is a backend with the way its keys are made.
+type keyBackend interface {
+	backend
+	keyMaker
 }
 
 // backendCaps is what keys of a backend can do beyond Encrypt, Decrypt,
@@ -57,7 +82,7 @@ const (
 
 // backendOf is the backend of a key of an origin: the one place the
 // operations choose by where a key's material is.
-func (s *Service) backendOf(origin string) backend {
+func (s *Service) backendOf(origin string) keyBackend {
 	switch origin {
 	case originCloudHSM:
 		return hsmBackend{s}
@@ -114,6 +139,45 @@ func (b localBackend) decrypt(_ context.Context, _ Caller, k *key, _ string, blo
 
 func (localBackend) caps() backendCaps { return backendCaps{dataKeyPairs: true, keys: "KMS keys"} }
 
+// noXKSKey refuses an XksKeyId for a key not in an external key store.
+func noXKSKey(in *kmsapi.CreateKeyRequest) error {
+	if in.XksKeyId != nil {
+		return wire.Validation("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
+	}
+	return nil
+}
+
+func (localBackend) admit(_ Caller, origin string, in *kmsapi.CreateKeyRequest, _, _ string) (*customkeystore.Record, error) {
+	if in.CustomKeyStoreId != nil {
+		return nil, wire.Validation("CustomKeyStoreId requires Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE.")
+	}
+	if err := noXKSKey(in); err != nil {
+		return nil, err
+	}
+	if origin != originAWSKMS && origin != originExternal {
+		return nil, kmsapi.NewUnsupportedOperationException("Origin " + origin + " is not supported by this server yet.")
+	}
+	return nil, nil
+}
+
+func (localBackend) ready(_ context.Context, _ Caller, _ *kmsapi.CreateKeyRequest, _, _ string, cks *customkeystore.Record) (*customkeystore.Record, error) {
+	return cks, nil
+}
+
+func (b localBackend) create(_ context.Context, c Caller, rec *keyRecord, ks keys.Spec, _ *customkeystore.Record, _ *kmsapi.CreateKeyRequest) ([]store.KV, error) {
+	if rec.Origin == originExternal {
+		// The key waits for ImportKeyMaterial.
+		rec.State = PendingImport
+		return nil, nil
+	}
+	m, mkv, err := b.s.newMaterial(c.Account, c.Region, rec.ID, ks, "")
+	if err != nil {
+		return nil, err
+	}
+	rec.CurrentMaterial, rec.Materials = m.ID, []material{m}
+	return []store.KV{mkv}, nil
+}
+
 // hsmBackend is a key of an AWS CloudHSM key store: its keys.Symmetric
 // material does AES-GCM in the store's token (customkeystore.Conn.AEAD),
 // in the same blob format, so it is localBackend with a span around each
@@ -138,8 +202,33 @@ func (hsmBackend) caps() backendCaps {
 	return backendCaps{dataKeyPairs: true, keys: "KMS keys in an AWS CloudHSM key store"}
 }
 
+func (b hsmBackend) admit(c Caller, _ string, in *kmsapi.CreateKeyRequest, spec, usage string) (*customkeystore.Record, error) {
+	cks, err := b.s.stores.ForNewKey(storeCaller(c), in.CustomKeyStoreId, spec == specSymmetric && usage == usageEncrypt)
+	if err != nil {
+		return nil, err
+	}
+	return cks, noXKSKey(in)
+}
+
+func (hsmBackend) ready(_ context.Context, _ Caller, _ *kmsapi.CreateKeyRequest, _, _ string, cks *customkeystore.Record) (*customkeystore.Record, error) {
+	return cks, nil
+}
+
+// create generates the key in the token; if the commit fails, the token
+// keeps an unused key under this key's label, as AWS leaves keys in a
+// cluster.
+func (b hsmBackend) create(ctx context.Context, _ Caller, rec *keyRecord, _ keys.Spec, cks *customkeystore.Record, _ *kmsapi.CreateKeyRequest) ([]store.KV, error) {
+	m, mkv, err := b.s.newHSMMaterial(ctx, cks, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	rec.CustomKeyStoreID = cks.ID
+	rec.CurrentMaterial, rec.Materials = m.ID, []material{m}
+	return []store.KV{mkv}, nil
+}
+
 var (
-	_ backend = localBackend{}
-	_ backend = hsmBackend{}
-	_ backend = xksBackend{}
+	_ keyBackend = localBackend{}
+	_ keyBackend = hsmBackend{}
+	_ keyBackend = xksBackend{}
 )

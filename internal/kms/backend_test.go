@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
@@ -53,5 +54,35 @@ func TestDecryptBlobOfAnotherBackend(t *testing.T) {
 	k := e.s.view.key(e.caller.Region, *md.KeyId)
 	if _, _, err := (xksBackend{e.s}).decrypt(ctx, e.caller, k, "Decrypt", forged, nil); code(err) != "InvalidCiphertextException" {
 		t.Fatalf("xksBackend.decrypt of a key with no external key = %v", err)
+	}
+}
+
+// TestCreateKeyAdmit: what each backend refuses of CreateKey before
+// authorization, with AWS's precedence among the members.
+func TestCreateKeyAdmit(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name        string
+		origin      string
+		in          kmsapi.CreateKeyRequest
+		spec, usage string
+		want        string
+	}{
+		{"a local key with a store", originAWSKMS, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, specSymmetric, usageEncrypt, "ValidationException"},
+		{"a local key with an external key", originAWSKMS, kmsapi.CreateKeyRequest{XksKeyId: wire.Ptr("ext")}, specSymmetric, usageEncrypt, "ValidationException"},
+		{"an imported key", originExternal, kmsapi.CreateKeyRequest{}, specSymmetric, usageEncrypt, ""},
+		{"an origin not served", "AWS_NITRO", kmsapi.CreateKeyRequest{}, specSymmetric, usageEncrypt, "UnsupportedOperationException"},
+		{"a CloudHSM key without a store", originCloudHSM, kmsapi.CreateKeyRequest{}, specSymmetric, usageEncrypt, "ValidationException"},
+		{"an asymmetric CloudHSM key", originCloudHSM, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, "RSA_2048", usageEncrypt, "UnsupportedOperationException"},
+		{"a CloudHSM key in no store", originCloudHSM, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, specSymmetric, usageEncrypt, "CustomKeyStoreNotFoundException"},
+		{"an XKS key waits for authorization", originXKS, kmsapi.CreateKeyRequest{}, specSymmetric, usageEncrypt, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.s.backendOf(tt.origin).admit(e.caller, tt.origin, &tt.in, tt.spec, tt.usage)
+			if code(err) != tt.want || (tt.want == "") != (err == nil) {
+				t.Fatalf("admit = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

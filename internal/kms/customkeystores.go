@@ -140,23 +140,6 @@ func (s *Service) CustomKeyStoreUsage(account string) map[string][]string {
 	return s.stores.Usage(account)
 }
 
-// storeOfNewKey checks CreateKey's Origin and CustomKeyStoreId before
-// authorization: the store of a key of Origin AWS_CLOUDHSM; nil for other
-// origins (EXTERNAL_KEY_STORE's store is checked after authorization, as it
-// asks the proxy: customkeystore.ForNewXKSKey).
-func (s *Service) storeOfNewKey(c Caller, origin string, storeID *string, spec, usage string) (*customkeystore.Record, error) {
-	if origin == originXKS {
-		return nil, nil
-	}
-	if origin != originCloudHSM {
-		if storeID != nil {
-			return nil, wire.Validation("CustomKeyStoreId requires Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE.")
-		}
-		return nil, nil
-	}
-	return s.stores.ForNewKey(storeCaller(c), storeID, spec == specSymmetric && usage == usageEncrypt)
-}
-
 // newHSMMaterial generates a key's material in its store's token and returns
 // its description and the record that names it.
 func (s *Service) newHSMMaterial(ctx context.Context, r *customkeystore.Record, keyID string) (material, store.KV, error) {

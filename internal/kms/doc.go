@@ -17,7 +17,9 @@
 // (xks.go). Encrypt, Decrypt, ReEncrypt and GenerateDataKey* resolve,
 // authorize (authorize.go) and check (checks.go) the key, then call its
 // backend, which does no authorization or key checks of its own; the
-// ciphertext blob formats are package keys'.
+// ciphertext blob formats are package keys'. CreateKey makes a key through
+// its backend too (keyMaker: checks before and after authorization, then
+// the key's place and first material).
 //
 // Custom key stores are package customkeystore's (records, connections, the
 // six operations); customkeystores.go authorizes each operation and hands it

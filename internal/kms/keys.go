@@ -92,15 +92,12 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if origin == "" {
 		origin = originAWSKMS
 	}
-	cks, err := s.storeOfNewKey(c, origin, in.CustomKeyStoreId, spec, usage)
+	// Where the key's cryptography will happen decides what else it needs
+	// (backend.go): the checks before authorization, ...
+	maker := s.backendOf(origin)
+	cks, err := maker.admit(c, origin, in, spec, usage)
 	if err != nil {
 		return nil, err
-	}
-	if origin != originXKS && in.XksKeyId != nil {
-		return nil, wire.Validation("XksKeyId is valid only with Origin EXTERNAL_KEY_STORE.")
-	}
-	if origin != originAWSKMS && origin != originExternal && origin != originXKS && cks == nil {
-		return nil, kmsapi.NewUnsupportedOperationException("Origin " + origin + " is not supported by this server yet.")
 	}
 	multi := wire.Bool(in.MultiRegion)
 	if multi {
@@ -126,11 +123,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if q := s.keysQuota(c.Account, c.Region); q.count() >= q.max {
 		return nil, q.exceeded(q.count())
 	}
-	if origin == originXKS {
-		// After authorization: it asks the proxy about the external key.
-		if cks, err = s.stores.ForNewXKSKey(ctx, storeCaller(c), in.CustomKeyStoreId, in.XksKeyId, spec == specSymmetric && usage == usageEncrypt); err != nil {
-			return nil, err
-		}
+	// ... those that ask the key's store, after authorization ...
+	if cks, err = maker.ready(ctx, c, in, spec, usage, cks); err != nil {
+		return nil, err
 	}
 	newID := s.newKeyID
 	if multi {
@@ -169,31 +164,12 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	}
 	kp := keyPath(c.Account, c.Region, id)
 	txn := store.Txn{Compares: []store.Compare{{Key: kp}}}
-	switch {
-	case origin == originXKS:
-		// No material: the external key does the cryptography (xks.go).
-		rec.CustomKeyStoreID, rec.XksKeyID = cks.ID, *in.XksKeyId
-	case origin == originExternal:
-		// The key waits for ImportKeyMaterial.
-		rec.State = PendingImport
-	case cks != nil:
-		// Generated in the token; if the commit fails, the token keeps an
-		// unused key under this key's label, as AWS leaves keys in a cluster.
-		m, mkv, err := s.newHSMMaterial(ctx, cks, id)
-		if err != nil {
-			return nil, err
-		}
-		rec.CustomKeyStoreID = cks.ID
-		rec.CurrentMaterial, rec.Materials = m.ID, []material{m}
-		txn.Puts = append(txn.Puts, mkv)
-	default:
-		m, mkv, err := s.newMaterial(c.Account, c.Region, id, ks, "")
-		if err != nil {
-			return nil, err
-		}
-		rec.CurrentMaterial, rec.Materials = m.ID, []material{m}
-		txn.Puts = append(txn.Puts, mkv)
+	// ... and its place and first material.
+	puts, err := maker.create(ctx, c, &rec, ks, cks, in)
+	if err != nil {
+		return nil, err
 	}
+	txn.Puts = append(txn.Puts, puts...)
 	txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
 	if err := s.commitCounted(ctx, s.keysQuota(c.Account, c.Region), txn); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/trentkms/trent/internal/customkeystore"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/keystore/xks"
+	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -80,6 +81,25 @@ func (b xksBackend) decrypt(ctx context.Context, c Caller, k *key, op string, bl
 		return nil, "", customkeystore.CryptoError(err)
 	}
 	return pt, "", nil
+}
+
+// admit leaves the store to ready: its checks ask the proxy, which only an
+// authorized request may make Trent do.
+func (xksBackend) admit(Caller, string, *kmsapi.CreateKeyRequest, string, string) (*customkeystore.Record, error) {
+	return nil, nil
+}
+
+// ready checks the store and the external key with the proxy
+// (customkeystore.ForNewXKSKey).
+func (b xksBackend) ready(ctx context.Context, c Caller, in *kmsapi.CreateKeyRequest, spec, usage string, _ *customkeystore.Record) (*customkeystore.Record, error) {
+	return b.s.stores.ForNewXKSKey(ctx, storeCaller(c), in.CustomKeyStoreId, in.XksKeyId, spec == specSymmetric && usage == usageEncrypt)
+}
+
+// create names the external key: it has no material, the key in the
+// external key manager does the cryptography.
+func (xksBackend) create(_ context.Context, _ Caller, rec *keyRecord, _ keys.Spec, cks *customkeystore.Record, in *kmsapi.CreateKeyRequest) ([]store.KV, error) {
+	rec.CustomKeyStoreID, rec.XksKeyID = cks.ID, *in.XksKeyId
+	return nil, nil
 }
 
 // caps: GenerateDataKeyPair* on keys in external key stores is not done by
