@@ -29,7 +29,9 @@
 // URIs up to 256) and checks every member of every response.
 //
 // It does not build KMS ciphertext blobs, decide what AAD KMS binds, or
-// know KMS key states: that is package kms's job. It never logs.
+// know KMS key states: that is the job of packages keys (the blob and its
+// AAD), customkeystore (the store and the table below) and kms (key
+// states). It never logs.
 //
 // # Secrets
 //
