@@ -37,34 +37,34 @@ func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPubl
 }
 
 // dataKeyPair makes a key pair of the requested spec and encrypts its
-// private key under a symmetric encryption key, and returns the id of the
-// material that encrypted it.
-func (s *Service) dataKeyPair(ctx context.Context, c Caller, id, op, pairSpec string, ec map[string]string, dry *bool) (*key, string, []byte, []byte, []byte, error) {
+// private key under a symmetric encryption key, and returns the material
+// that encrypted it.
+func (s *Service) dataKeyPair(ctx context.Context, c Caller, id, op, pairSpec string, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, []byte, error) {
 	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, dataKeyAccess(op, ec, "kms:datakeypairspec", pairSpec))
 	if err != nil {
-		return nil, "", nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	be := s.backend(k)
 	if bc := be.caps(); !bc.dataKeyPairs {
-		return nil, "", nil, nil, nil, bc.unsupported(op)
+		return nil, nil, nil, nil, nil, bc.unsupported(op)
 	}
 	spec, err := keys.ParseSpec(pairSpec)
 	if err != nil || !spec.IsDataKeyPairSpec() {
-		return nil, "", nil, nil, nil, wire.Validation("KeyPairSpec " + pairSpec + " is not valid.")
+		return nil, nil, nil, nil, nil, wire.Validation("KeyPairSpec " + pairSpec + " is not valid.")
 	}
 	if err := dryRun(dry); err != nil {
-		return nil, "", nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	priv, pub, err := keys.GenerateKeyPair(s.rand, spec)
 	if err != nil {
-		return nil, "", nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
-	blob, mid, err := be.encrypt(ctx, c, k, op, priv, ec)
+	blob, m, err := be.encrypt(ctx, c, k, op, priv, ec)
 	if err != nil {
 		clear(priv)
-		return nil, "", nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
-	return k, mid, priv, pub, blob, nil
+	return k, m, priv, pub, blob, nil
 }
 
 // GenerateDataKeyPair returns a key pair whose private key comes in plaintext
@@ -74,13 +74,13 @@ func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, in *kmsapi.
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
-	k, mid, priv, pub, blob, err := s.dataKeyPair(ctx, c, *in.KeyId, "GenerateDataKeyPair", *in.KeyPairSpec, in.EncryptionContext, in.DryRun)
+	k, m, priv, pub, blob, err := s.dataKeyPair(ctx, c, *in.KeyId, "GenerateDataKeyPair", *in.KeyPairSpec, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
 	return &kmsapi.GenerateDataKeyPairResponse{
 		PrivateKeyCiphertextBlob: blob, PrivateKeyPlaintext: priv, PublicKey: pub,
-		KeyId: wire.Ptr(k.arn), KeyPairSpec: in.KeyPairSpec, KeyMaterialId: materialIDOf(mid),
+		KeyId: wire.Ptr(k.arn), KeyPairSpec: in.KeyPairSpec, KeyMaterialId: materialIDOf(m),
 	}, nil
 }
 
@@ -88,13 +88,13 @@ func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, in *kmsapi.
 // encrypted private key.
 func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyPairWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyPairWithoutPlaintextResponse, error) {
 	c.grantTokens = in.GrantTokens
-	k, mid, priv, pub, blob, err := s.dataKeyPair(ctx, c, *in.KeyId, "GenerateDataKeyPairWithoutPlaintext", *in.KeyPairSpec, in.EncryptionContext, in.DryRun)
+	k, m, priv, pub, blob, err := s.dataKeyPair(ctx, c, *in.KeyId, "GenerateDataKeyPairWithoutPlaintext", *in.KeyPairSpec, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
 	clear(priv)
 	return &kmsapi.GenerateDataKeyPairWithoutPlaintextResponse{
 		PrivateKeyCiphertextBlob: blob, PublicKey: pub,
-		KeyId: wire.Ptr(k.arn), KeyPairSpec: in.KeyPairSpec, KeyMaterialId: materialIDOf(mid),
+		KeyId: wire.Ptr(k.arn), KeyPairSpec: in.KeyPairSpec, KeyMaterialId: materialIDOf(m),
 	}, nil
 }

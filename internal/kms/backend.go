@@ -23,10 +23,11 @@ import (
 // store did, and any other error for what went wrong inside Trent.
 type backend interface {
 	// encrypt returns a ciphertext blob of pt bound to ec under k's
-	// current material, and the id of that material ("" for a key whose
-	// material Trent does not name). op is the KMS operation, for the
-	// backend's own records (spans, the proxy's metadata).
-	encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) (blob []byte, materialID string, err error)
+	// current material, and that material (nil for a key whose material
+	// Trent does not hold; its id is formatted only if a response names
+	// it). op is the KMS operation, for the backend's own records (spans,
+	// the proxy's metadata).
+	encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) (blob []byte, m *keys.Symmetric, err error)
 	// decrypt opens a blob that names k, and returns the id of the
 	// material that opened it ("" as for encrypt). The caller owns pt.
 	decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) (pt []byte, materialID string, err error)
@@ -103,16 +104,16 @@ func (s *Service) symmetric(k *key) (*keys.Symmetric, error) {
 	return currentAs[*keys.Symmetric](s, k, "symmetric")
 }
 
-func (b localBackend) encrypt(_ context.Context, _ Caller, k *key, _ string, pt []byte, ec map[string]string) ([]byte, string, error) {
+func (b localBackend) encrypt(_ context.Context, _ Caller, k *key, _ string, pt []byte, ec map[string]string) ([]byte, *keys.Symmetric, error) {
 	m, err := b.s.symmetric(k)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	blob, err := m.Encrypt(b.s.rand, pt, ec)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	return blob, m.ID().String(), nil
+	return blob, m, nil
 }
 
 func (b localBackend) decrypt(_ context.Context, _ Caller, k *key, _ string, blob []byte, ec map[string]string) ([]byte, string, error) {
@@ -184,11 +185,11 @@ func (b localBackend) create(_ context.Context, c Caller, rec *keyRecord, ks key
 // call into the token.
 type hsmBackend struct{ s *Service }
 
-func (b hsmBackend) encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) ([]byte, string, error) {
+func (b hsmBackend) encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) ([]byte, *keys.Symmetric, error) {
 	sp := c.hsmSpan(k, "Encrypt")
-	blob, mid, err := localBackend(b).encrypt(ctx, c, k, op, pt, ec)
+	blob, m, err := localBackend(b).encrypt(ctx, c, k, op, pt, ec)
 	endHSMSpan(sp, err)
-	return blob, mid, err
+	return blob, m, err
 }
 
 func (b hsmBackend) decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) ([]byte, string, error) {

@@ -363,12 +363,12 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
-	blob, mid, err := s.backend(dst).encrypt(ctx, c, dst, "ReEncrypt", d.pt, in.DestinationEncryptionContext)
+	blob, m, err := s.backend(dst).encrypt(ctx, c, dst, "ReEncrypt", d.pt, in.DestinationEncryptionContext)
 	if err != nil {
 		return nil, err
 	}
 	out.CiphertextBlob, out.KeyId, out.DestinationEncryptionAlgorithm = blob, wire.Ptr(dst.arn), wire.Ptr(algSymmetric)
-	out.DestinationKeyMaterialId = materialIDOf(mid)
+	out.DestinationKeyMaterialId = materialIDOf(m)
 	return out, nil
 }
 
@@ -393,29 +393,29 @@ func dataKeyAccess(op string, ec map[string]string, keys ...string) access {
 }
 
 // generateDataKey makes a random data key and its ciphertext under the key,
-// and returns the id of the material that encrypted it ("" if none).
-func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, string, []byte, []byte, error) {
+// and returns the material that encrypted it (nil if Trent holds none).
+func (s *Service) generateDataKey(ctx context.Context, c Caller, id, op string, spec *string, n *int32, ec map[string]string, dry *bool) (*key, *keys.Symmetric, []byte, []byte, error) {
 	size, err := dataKeySize(spec, n)
 	if err != nil {
-		return nil, "", nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	k, err := s.keyForOp(c, op, id, keyOrAlias|crossAccount, dataKeyAccess(op, ec))
 	if err != nil {
-		return nil, "", nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if err := dryRun(dry); err != nil {
-		return nil, "", nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	pt := make([]byte, size)
 	if _, err := io.ReadFull(s.rand, pt); err != nil {
-		return nil, "", nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	blob, mid, err := s.backend(k).encrypt(ctx, c, k, op, pt, ec)
+	blob, m, err := s.backend(k).encrypt(ctx, c, k, op, pt, ec)
 	if err != nil {
 		clear(pt)
-		return nil, "", nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return k, mid, pt, blob, nil
+	return k, m, pt, blob, nil
 }
 
 // GenerateDataKey returns a data key in plaintext and encrypted under the key.
@@ -424,31 +424,31 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 	if in.Recipient != nil {
 		return nil, kmsapi.NewUnsupportedOperationException("Recipient (attested enclaves) is not supported by this server.")
 	}
-	k, mid, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKey", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
+	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKey", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(mid)}, nil
+	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
 }
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c Caller, in *kmsapi.GenerateDataKeyWithoutPlaintextRequest) (*kmsapi.GenerateDataKeyWithoutPlaintextResponse, error) {
 	c.grantTokens = in.GrantTokens
-	k, mid, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
+	k, m, pt, blob, err := s.generateDataKey(ctx, c, *in.KeyId, "GenerateDataKeyWithoutPlaintext", in.KeySpec, in.NumberOfBytes, in.EncryptionContext, in.DryRun)
 	if err != nil {
 		return nil, err
 	}
 	clear(pt)
-	return &kmsapi.GenerateDataKeyWithoutPlaintextResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(mid)}, nil
+	return &kmsapi.GenerateDataKeyWithoutPlaintextResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
 }
 
 // materialIDOf is a response's KeyMaterialId; keys in external key stores
-// (no material Trent names) have none.
-func materialIDOf(id string) *string {
-	if id == "" {
+// (no material Trent holds) have none.
+func materialIDOf(m *keys.Symmetric) *string {
+	if m == nil {
 		return nil
 	}
-	return wire.Ptr(id)
+	return wire.Ptr(m.ID().String())
 }
 
 // GenerateRandom returns random bytes from the server's CSPRNG.

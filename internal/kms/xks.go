@@ -37,22 +37,22 @@ func xksMetadata(c Caller, k *key, op string, s *Service) xks.RequestMetadata {
 // (keys.XKSBlob). The key has no material Trent names.
 type xksBackend struct{ s *Service }
 
-func (b xksBackend) encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) ([]byte, string, error) {
+func (b xksBackend) encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) ([]byte, *keys.Symmetric, error) {
 	cl, err := xksConnOf(k)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	hdr := keys.NewXKSHeader(k.rec.ID, k.rec.XksKeyID)
 	aad := hdr.AAD(ec)
 	if len(aad) > xks.MaxAADSize {
-		return nil, "", wire.Validation("The encryption context is too large for a KMS key in an external key store.")
+		return nil, nil, wire.Validation("The encryption context is too large for a KMS key in an external key store.")
 	}
 	ct, err := cl.Encrypt(ctx, k.rec.XksKeyID, xksMetadata(c, k, op, b.s), pt, aad)
 	if err != nil {
 		b.s.log.Warn("kms: external key store encrypt", "key", k.arn, "err", err)
-		return nil, "", customkeystore.CryptoError(err)
+		return nil, nil, customkeystore.CryptoError(err)
 	}
-	return hdr.Append(ct.IV, ct.Metadata, ct.Tag, ct.Ciphertext), "", nil
+	return hdr.Append(ct.IV, ct.Metadata, ct.Tag, ct.Ciphertext), nil, nil
 }
 
 func (b xksBackend) decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) ([]byte, string, error) {
