@@ -58,13 +58,17 @@ type keyBackend interface {
 }
 
 // backendCaps is what keys of a backend can do beyond Encrypt, Decrypt,
-// ReEncrypt and GenerateDataKey*, which every backend does. What an origin
-// allows (rotation and import: checks.go) is not here: it is a property of
-// the key, not of where its cryptography happens.
+// ReEncrypt and GenerateDataKey*, which every backend does. The specs a
+// backend's keys may have are admit's to refuse (only symmetric encryption
+// keys in custom key stores). What an origin allows (rotation and import:
+// checks.go) is not here: it is a property of the key, not of where its
+// cryptography happens.
 type backendCaps struct {
 	// dataKeyPairs: GenerateDataKeyPair* can encrypt a private key under
 	// the backend's keys.
 	dataKeyPairs bool
+	// multiRegion: the backend's keys can be multi-Region keys.
+	multiRegion bool
 	// keys names the backend's keys in errors ("KMS keys in …").
 	keys string
 }
@@ -138,7 +142,9 @@ func (b localBackend) decrypt(_ context.Context, _ Caller, k *key, _ string, blo
 	return pt, mid, nil
 }
 
-func (localBackend) caps() backendCaps { return backendCaps{dataKeyPairs: true, keys: "KMS keys"} }
+func (localBackend) caps() backendCaps {
+	return backendCaps{dataKeyPairs: true, multiRegion: true, keys: "KMS keys"}
+}
 
 // noXKSKey refuses an XksKeyId for a key not in an external key store.
 func noXKSKey(in *kmsapi.CreateKeyRequest) error {

@@ -14,14 +14,14 @@ import (
 func TestBackendOf(t *testing.T) {
 	s := &Service{}
 	tests := []struct {
-		origin       string
-		want         backend
-		dataKeyPairs bool
+		origin                    string
+		want                      backend
+		dataKeyPairs, multiRegion bool
 	}{
-		{originAWSKMS, localBackend{s}, true},
-		{originExternal, localBackend{s}, true},
-		{originCloudHSM, hsmBackend{s}, true},
-		{originXKS, xksBackend{s}, false},
+		{originAWSKMS, localBackend{s}, true, true},
+		{originExternal, localBackend{s}, true, true},
+		{originCloudHSM, hsmBackend{s}, true, false},
+		{originXKS, xksBackend{s}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.origin, func(t *testing.T) {
@@ -29,8 +29,8 @@ func TestBackendOf(t *testing.T) {
 			if b != tt.want {
 				t.Fatalf("backendOf(%s) = %T", tt.origin, b)
 			}
-			if got := b.caps().dataKeyPairs; got != tt.dataKeyPairs {
-				t.Fatalf("dataKeyPairs = %v", got)
+			if bc := b.caps(); bc.dataKeyPairs != tt.dataKeyPairs || bc.multiRegion != tt.multiRegion {
+				t.Fatalf("caps = %+v", bc)
 			}
 		})
 	}

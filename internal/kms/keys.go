@@ -101,7 +101,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	}
 	multi := wire.Bool(in.MultiRegion)
 	if multi {
-		if err := checkNewMultiRegion(origin, in.CustomKeyStoreId != nil); err != nil {
+		if err := checkNewMultiRegion(origin, maker.caps()); err != nil {
 			return nil, err
 		}
 	}

@@ -44,11 +44,12 @@ func (s *Service) newMultiRegionKeyID() (string, error) {
 	return fmt.Sprintf("mrk-%x", b[:]), nil
 }
 
-// checkNewMultiRegion is CreateKey's check of MultiRegion true: keys in
-// custom key stores cannot be multi-Region (CreateKey, MultiRegion).
-func checkNewMultiRegion(origin string, inCustomKeyStore bool) error {
+// checkNewMultiRegion is CreateKey's check of MultiRegion true for a key of
+// origin whose backend can do bc: keys in custom key stores cannot be
+// multi-Region (CreateKey, MultiRegion).
+func checkNewMultiRegion(origin string, bc backendCaps) error {
 	switch {
-	case inCustomKeyStore || origin == originCloudHSM || origin == originXKS:
+	case !bc.multiRegion:
 		return kmsapi.NewUnsupportedOperationException("Multi-Region keys are not supported in custom key stores.")
 	case origin == originExternal:
 		// AWS allows them, with the same material imported into every
