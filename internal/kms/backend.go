@@ -7,6 +7,7 @@ import (
 	"github.com/trentkms/trent/internal/customkeystore"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/trace"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -108,29 +109,55 @@ func (s *Service) symmetric(k *key) (*keys.Symmetric, error) {
 	return currentAs[*keys.Symmetric](s, k, "symmetric")
 }
 
-func (b localBackend) encrypt(_ context.Context, _ Caller, k *key, _ string, pt []byte, ec map[string]string) ([]byte, *keys.Symmetric, error) {
-	m, err := b.s.symmetric(k)
+func (b localBackend) encrypt(_ context.Context, c Caller, k *key, _ string, pt []byte, ec map[string]string) ([]byte, *keys.Symmetric, error) {
+	return b.s.encryptSymmetric(c, k, pt, ec, false)
+}
+
+func (b localBackend) decrypt(_ context.Context, c Caller, k *key, _ string, blob []byte, ec map[string]string) ([]byte, string, error) {
+	return b.s.decryptSymmetric(c, k, blob, ec, false)
+}
+
+// encryptSymmetric encrypts under k's current keys.Symmetric material;
+// inToken: the material's AES-GCM is a call into a token, traced as one.
+func (s *Service) encryptSymmetric(c Caller, k *key, pt []byte, ec map[string]string, inToken bool) ([]byte, *keys.Symmetric, error) {
+	m, err := s.symmetric(k)
 	if err != nil {
 		return nil, nil, err
 	}
-	blob, err := m.Encrypt(b.s.rand, pt, ec)
+	var sp trace.Span
+	if inToken {
+		sp = c.hsmSpan(k, "Encrypt")
+	}
+	blob, err := m.Encrypt(s.rand, pt, ec)
+	if inToken {
+		endHSMSpan(sp, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	return blob, m, nil
 }
 
-func (b localBackend) decrypt(_ context.Context, _ Caller, k *key, _ string, blob []byte, ec map[string]string) ([]byte, string, error) {
+// decryptSymmetric opens a version-1 blob with the keys.Symmetric material
+// it names; inToken as for encryptSymmetric.
+func (s *Service) decryptSymmetric(c Caller, k *key, blob []byte, ec map[string]string, inToken bool) ([]byte, string, error) {
 	h, err := keys.ParseBlob(blob)
 	if err != nil {
 		return nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
 	mid := h.MaterialID.String()
-	m, ok := b.s.view.material(k.rec.Region, k.rec.ID, mid).(*keys.Symmetric)
+	m, ok := s.view.material(k.rec.Region, k.rec.ID, mid).(*keys.Symmetric)
 	if !ok {
 		return nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
+	var sp trace.Span
+	if inToken {
+		sp = c.hsmSpan(k, "Decrypt")
+	}
 	pt, err := m.Decrypt(blob, ec)
+	if inToken {
+		endHSMSpan(sp, err)
+	}
 	if errors.Is(err, keys.ErrCiphertext) {
 		return nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
@@ -187,22 +214,17 @@ func (b localBackend) create(_ context.Context, c Caller, rec *keyRecord, ks key
 
 // hsmBackend is a key of an AWS CloudHSM key store: its keys.Symmetric
 // material does AES-GCM in the store's token (customkeystore.Conn.AEAD),
-// in the same blob format, so it is localBackend with a span around each
-// call into the token.
+// in the same blob format, so it encrypts and decrypts as localBackend,
+// with a span around each call into the token; it differs in how its keys
+// are made.
 type hsmBackend struct{ s *Service }
 
-func (b hsmBackend) encrypt(ctx context.Context, c Caller, k *key, op string, pt []byte, ec map[string]string) ([]byte, *keys.Symmetric, error) {
-	sp := c.hsmSpan(k, "Encrypt")
-	blob, m, err := localBackend(b).encrypt(ctx, c, k, op, pt, ec)
-	endHSMSpan(sp, err)
-	return blob, m, err
+func (b hsmBackend) encrypt(_ context.Context, c Caller, k *key, _ string, pt []byte, ec map[string]string) ([]byte, *keys.Symmetric, error) {
+	return b.s.encryptSymmetric(c, k, pt, ec, true)
 }
 
-func (b hsmBackend) decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) ([]byte, string, error) {
-	sp := c.hsmSpan(k, "Decrypt")
-	pt, mid, err := localBackend(b).decrypt(ctx, c, k, op, blob, ec)
-	endHSMSpan(sp, err)
-	return pt, mid, err
+func (b hsmBackend) decrypt(_ context.Context, c Caller, k *key, _ string, blob []byte, ec map[string]string) ([]byte, string, error) {
+	return b.s.decryptSymmetric(c, k, blob, ec, true)
 }
 
 func (hsmBackend) caps() backendCaps {
