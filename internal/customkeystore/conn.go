@@ -47,9 +47,9 @@ func (c *Conn) close() error {
 	return (*p).Close()
 }
 
-// ErrUnavailable is returned by the AEAD of a key whose store this node is
+// errUnavailable is returned by the AEAD of a key whose store this node is
 // not connected to; requests see the key Unavailable before they get here.
-var ErrUnavailable = errors.New("customkeystore: custom key store is not connected")
+var errUnavailable = errors.New("customkeystore: custom key store is not connected")
 
 // Label names a key's material in its store's token: the KMS key and
 // material it belongs to, so an HSM administrator can tell which key is
@@ -68,7 +68,7 @@ type hsmAEAD struct {
 func (h hsmAEAD) Seal(nonce, plaintext, ad []byte) ([]byte, error) {
 	t := h.conn.Token()
 	if t == nil {
-		return nil, ErrUnavailable
+		return nil, errUnavailable
 	}
 	return t.Seal(h.label, nonce, plaintext, ad)
 }
@@ -76,7 +76,7 @@ func (h hsmAEAD) Seal(nonce, plaintext, ad []byte) ([]byte, error) {
 func (h hsmAEAD) Open(nonce, ciphertext, ad []byte) ([]byte, error) {
 	t := h.conn.Token()
 	if t == nil {
-		return nil, ErrUnavailable
+		return nil, errUnavailable
 	}
 	return t.Open(h.label, nonce, ciphertext, ad)
 }

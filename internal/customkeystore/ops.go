@@ -86,7 +86,7 @@ func (s *Stores) Create(ctx context.Context, c Caller, in *kmsapi.CreateCustomKe
 func (s *Stores) find(c Caller, id string) (*Record, error) {
 	r := s.Get(c.Account, c.Region, id)
 	if r == nil {
-		return nil, NotFound(id)
+		return nil, notFound(id)
 	}
 	return r, nil
 }
@@ -150,13 +150,13 @@ func (s *Stores) Disconnect(ctx context.Context, c Caller, id string) (*kmsapi.D
 // entry with Entry.
 func (s *Stores) Describe(c Caller, id, name *string) ([]*Record, error) {
 	var list []*Record
-	for _, r := range s.List(c.Account, c.Region) {
+	for _, r := range s.list(c.Account, c.Region) {
 		if (id == nil || r.ID == *id) && (name == nil || r.Name == *name) {
 			list = append(list, r)
 		}
 	}
 	if len(list) == 0 && (id != nil || name != nil) {
-		return nil, NotFound(wire.String(id) + wire.String(name))
+		return nil, notFound(wire.String(id) + wire.String(name))
 	}
 	return list, nil
 }
@@ -292,7 +292,7 @@ func symmetricOnly(kind string) error {
 func (s *Stores) storeOfNewKey(c Caller, id, typ, kind string) (*Record, error) {
 	r := s.Get(c.Account, c.Region, id)
 	if r == nil {
-		return nil, NotFound(id)
+		return nil, notFound(id)
 	}
 	if r.Type != typ {
 		return nil, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not " + kind + "; Origin " + typ + " requires one.")
@@ -329,7 +329,7 @@ func checkTrustAnchor(p string) error {
 // clusterInUse reports whether a store other than except uses a cluster. It
 // looks at every account: a token has one login per process.
 func (s *Stores) clusterInUse(clusterID, except string) bool {
-	for _, r := range s.List("", "") {
+	for _, r := range s.list("", "") {
 		if r.ClusterID == clusterID && r.ID != except {
 			return true
 		}

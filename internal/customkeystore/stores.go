@@ -143,9 +143,9 @@ func (s *Stores) Get(account, region, id string) *Record {
 	return r
 }
 
-// List returns the stores of an account and Region, by id; every store if
+// list returns the stores of an account and Region, by id; every store if
 // account is empty.
-func (s *Stores) List(account, region string) []*Record {
+func (s *Stores) list(account, region string) []*Record {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*Record
@@ -183,7 +183,7 @@ type State struct {
 // States returns every store of every account, by id.
 func (s *Stores) States() []State {
 	var out []State
-	for _, r := range s.List("", "") {
+	for _, r := range s.list("", "") {
 		out = append(out, State{ID: r.ID, Account: r.Account, Region: r.Region, Type: r.Type, State: r.State,
 			Connected: s.Conn(r.Region, r.ID).Connected()})
 	}
@@ -193,7 +193,7 @@ func (s *Stores) States() []State {
 // Usage returns the ids of an account's stores by Region.
 func (s *Stores) Usage(account string) map[string][]string {
 	out := map[string][]string{}
-	for _, r := range s.List("", "") {
+	for _, r := range s.list("", "") {
 		if r.Account == account {
 			out[r.Region] = append(out[r.Region], r.ID)
 		}
@@ -201,8 +201,8 @@ func (s *Stores) Usage(account string) map[string][]string {
 	return out
 }
 
-// NotFound is CustomKeyStoreNotFoundException for an id or name.
-func NotFound(what string) error {
+// notFound is CustomKeyStoreNotFoundException for an id or name.
+func notFound(what string) error {
 	return kmsapi.NewCustomKeyStoreNotFoundException("Custom key store " + what + " does not exist in this account and Region.")
 }
 
@@ -228,7 +228,7 @@ func (s *Stores) newStoreID() (string, error) {
 }
 
 func (s *Stores) nameTaken(account, region, name, except string) bool {
-	for _, r := range s.List(account, region) {
+	for _, r := range s.list(account, region) {
 		if r.Name == name && r.ID != except {
 			return true
 		}
@@ -248,7 +248,7 @@ func (s *Stores) update(ctx context.Context, r *Record, fn func(*Record)) error 
 	p := Path(r.Account, r.Region, r.ID)
 	kv, err := s.st.Get(ctx, p)
 	if errors.Is(err, store.ErrNotFound) {
-		return NotFound(r.ID)
+		return notFound(r.ID)
 	}
 	if err != nil {
 		return err
@@ -289,7 +289,7 @@ func (s *Stores) login(ctx context.Context, r *Record, conn *Conn) error {
 // node) and out of the others. The host calls it at start and periodically.
 func (s *Stores) Reconnect(ctx context.Context) error {
 	var errs []error
-	for _, r := range s.List("", "") {
+	for _, r := range s.list("", "") {
 		conn := s.Conn(r.Region, r.ID)
 		conn.mu.Lock()
 		switch {

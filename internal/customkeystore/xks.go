@@ -198,7 +198,7 @@ func xksConfig(connectivity, vpcName, vpcOwner *string) error {
 // xksURIInUse reports whether another external store of the account and
 // Region has the same endpoint and path (XksProxyUriInUseException).
 func (s *Stores) xksURIInUse(account, region, endpoint, path, except string) bool {
-	for _, r := range s.List(account, region) {
+	for _, r := range s.list(account, region) {
 		if r.Type == TypeExternal && r.ID != except && strings.EqualFold(r.XksEndpoint, endpoint) && r.XksPath == path {
 			return true
 		}
