@@ -2,30 +2,19 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/trentkms/trent/internal/testenv"
+	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
-const softHSMModule = "/usr/lib/softhsm/libsofthsm2.so"
+const softHSMModule = softhsmtest.Module
 
 // softHSMToken initialises a SoftHSM2 token in a temporary directory and
 // returns the environment that makes trent serve offer it as cluster.
@@ -39,49 +28,18 @@ func softHSMToken(t *testing.T, cluster, label, pin string) []string {
 // serve offer each as its cluster.
 func softHSMTokens(t *testing.T, pin string, tokens ...[2]string) []string {
 	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	if err != nil {
-		testenv.Missing(t, "softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): %v", err)
-	}
-	if _, err := os.Stat(softHSMModule); err != nil {
-		testenv.Missing(t, "softhsm2 is not installed: %v", err)
-	}
-	dir := t.TempDir()
-	tokenDir := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokenDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokenDir+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	labels := make([]string, len(tokens))
 	var hsms []string
-	for _, tok := range tokens {
-		cmd := exec.Command(util, "--init-token", "--free", "--label", tok[1], "--so-pin", "so-secret-1", "--pin", pin)
-		cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("softhsm2-util: %v: %s", err, out)
-		}
+	for i, tok := range tokens {
+		labels[i] = tok[1]
 		hsms = append(hsms, tok[0]+"=module="+softHSMModule+",token="+tok[1])
 	}
+	conf := softhsmtest.Tokens(t, pin, labels...)
 	return []string{"SOFTHSM2_CONF=" + conf, "TRENT_HSMS=" + strings.Join(hsms, ";")}
 }
 
 // trustAnchor is a self-signed certificate, standing in for a cluster's.
-func trustAnchor(t *testing.T) string {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "trent test cluster"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<32, 0), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-}
+func trustAnchor(t *testing.T) string { return softhsmtest.TrustAnchor(t) }
 
 func TestCustomKeyStore(t *testing.T) {
 	const cluster, pin = "cluster-2a23b4cdefg", "kmsuser-pass"
