@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/seal/awskms"
 	"github.com/trentkms/trent/internal/seal/hsm"
@@ -427,7 +428,7 @@ func TestRootKeyRotateTwoNodesEtcd(t *testing.T) {
 // no root key version is on disk.
 func TestRootKeyRotateHSMAndKMSSeals(t *testing.T) {
 	t.Run("pkcs11", func(t *testing.T) {
-		conf := strings.TrimPrefix(softHSMToken(t, "cluster-3456783456s", "trent-seal", "seal-pin-1234")[0], "SOFTHSM2_CONF=")
+		conf := softhsmtest.Tokens(t, "seal-pin-1234", "trent-seal")
 		env := []string{"SOFTHSM2_CONF=" + conf, "TRENT_SEAL=pkcs11:module=" + softHSMModule + ",token=trent-seal", "TRENT_SEAL_PIN=seal-pin-1234"}
 		dir := t.TempDir()
 		srv := testserver.Start(t, testserver.Options{DataDir: dir, Env: env})

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/seal/awskms"
 	"github.com/trentkms/trent/internal/seal/hsm"
@@ -339,7 +340,7 @@ func TestKMSSealTrentOnTrent(t *testing.T) {
 // The pkcs11 seal with SoftHSM2: the root key is wrapped by a key the token
 // will not export; a wrong PIN stops the node with the reason.
 func TestPKCS11Seal(t *testing.T) {
-	conf := strings.TrimPrefix(softHSMToken(t, "cluster-2345672345s", "trent-seal", "seal-pin-1234")[0], "SOFTHSM2_CONF=")
+	conf := softhsmtest.Tokens(t, "seal-pin-1234", "trent-seal")
 	env := []string{"SOFTHSM2_CONF=" + conf, "TRENT_SEAL=pkcs11:module=" + softHSMModule + ",token=trent-seal"}
 	dir := t.TempDir()
 	srv := testserver.Start(t, testserver.Options{DataDir: dir, Env: append(env, "TRENT_SEAL_PIN=seal-pin-1234")})
