@@ -37,7 +37,8 @@ type backend interface {
 }
 
 // keyMaker is how CreateKey makes a key of a backend, in three steps
-// around the operation's own (backend.go's callers: keys.go).
+// around its own (keys.go): checks before authorization, checks after it,
+// then the key.
 type keyMaker interface {
 	// admit checks what the request asks of the backend before
 	// authorization (its CustomKeyStoreId, XksKeyId, spec and usage) and
