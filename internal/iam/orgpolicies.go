@@ -166,7 +166,7 @@ func policyNamed(v *view, typ, name, except string) *OrgPolicy {
 // CreateOrgPolicy is Organizations' CreatePolicy: it creates a customer managed SCP or RCP.
 func (d *Directory) CreateOrgPolicy(ctx context.Context, c Call, in *orgapi.CreatePolicyRequest) (*orgapi.CreatePolicyResponse, error) {
 	typ := *in.Type
-	o, err := d.orgCall(c, "organizations:CreatePolicy", "*", "organizations:PolicyType", typ)
+	o, err := d.orgCall(c, "organizations:CreatePolicy", "*", append([]string{"organizations:PolicyType", typ}, orgTagConditionKeys(in.Tags)...)...)
 	if err != nil {
 		return nil, err
 	}

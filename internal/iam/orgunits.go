@@ -243,7 +243,7 @@ func siblingNamed(v *view, parentID, name, except string) *OrgUnit {
 // CreateOrganizationalUnit creates an OU under a root or OU. An OU gets
 // the default policy of every type enabled in the root.
 func (d *Directory) CreateOrganizationalUnit(ctx context.Context, c Call, in *orgapi.CreateOrganizationalUnitRequest) (*orgapi.CreateOrganizationalUnitResponse, error) {
-	o, err := d.orgCall(c, "organizations:CreateOrganizationalUnit", d.entityARN(*in.ParentId))
+	o, err := d.orgCall(c, "organizations:CreateOrganizationalUnit", d.entityARN(*in.ParentId), orgTagConditionKeys(in.Tags)...)
 	if err != nil {
 		return nil, err
 	}

@@ -80,35 +80,12 @@ func (d *Directory) orgTagsLocked(a arn.ARN) []Tag {
 	if o == nil || a.Account != o.ManagementAccount {
 		return nil // the organization's ARNs are of its management account; AWS managed policies have no tags
 	}
-	kind, rest, _ := strings.Cut(a.Resource, "/")
+	_, rest, _ := strings.Cut(a.Resource, "/")
 	if !strings.HasPrefix(rest, o.ID+"/") {
 		return nil
 	}
-	id := rest[strings.LastIndexByte(rest, '/')+1:]
-	switch kind {
-	case "root":
-		if r := rootOf(o); r.ID == id {
-			return r.Tags
-		}
-	case "account":
-		if inOrg(d.v, o, id) {
-			return memberOf(d.v, o, id).Tags
-		}
-	}
-	if d.v.orgs == nil {
-		return nil
-	}
-	switch kind {
-	case "ou":
-		if ou := d.v.orgs.ous[id]; ou != nil {
-			return ou.Tags
-		}
-	case "policy":
-		if p := d.v.orgs.policies[id]; p != nil {
-			return p.Tags
-		}
-	}
-	return nil
+	tags, _ := orgTags(d.v, o, rest[strings.LastIndexByte(rest, '/')+1:])
+	return tags
 }
 
 // setResourceTags adds the resource tag keys of a resource to a request's keys.
