@@ -135,8 +135,9 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	for n, v := range d.OrgScope(a.Account).ResourceKeys() {
 		keys[n] = v
 	}
-	// The role's tags, as the role decided on has them (STS Service
-	// Authorization Reference: the role resource of AssumeRole).
+	// The role's tags, as the role decided on has them: "IAM and AWS STS
+	// support both the iam:ResourceTag IAM condition key and the
+	// aws:ResourceTag global condition key" (reference_policies_iam-condition-keys).
 	setResourceTags(keys, r.Tags, true)
 	if mfa != nil {
 		// The request is MFA-authenticated now (aws:MultiFactorAuthPresent,
