@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/trentkms/trent/internal/authz"
@@ -172,5 +173,47 @@ func TestOrgTagConditionKeys(t *testing.T) {
 	ok(d.MoveAccount(ctx, c, &orgapi.MoveAccountRequest{AccountId: wire.Ptr(member), SourceParentId: wire.Ptr(rootID), DestinationParentId: wire.Ptr(ou)}))(t)
 	if got := listOrgTags(t, d, c, member); !slices.Equal(got, []string{"owner=alice"}) {
 		t.Fatalf("the moved account's tags = %v", got)
+	}
+}
+
+// Concurrent tag changes and a move of one account are each one
+// transaction on the account's record: none is lost.
+func TestOrgTagsConcurrent(t *testing.T) {
+	d, root, rootID, member := newOrg(t)
+	ctx := context.Background()
+	ou := *ok(d.CreateOrganizationalUnit(ctx, root, &orgapi.CreateOrganizationalUnitRequest{ParentId: wire.Ptr(rootID), Name: wire.Ptr("prod")}))(t).OrganizationalUnit.Id
+	const n = 8
+	errs := make(chan error, n+1)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := d.TagResource(ctx, root, &orgapi.TagResourceRequest{ResourceId: wire.Ptr(member), Tags: []orgapi.Tag{orgTag(fmt.Sprintf("k%d", i), "v")}})
+			errs <- err
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, err := d.MoveAccount(ctx, root, &orgapi.MoveAccountRequest{AccountId: wire.Ptr(member), SourceParentId: wire.Ptr(rootID), DestinationParentId: wire.Ptr(ou)})
+		errs <- err
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := listOrgTags(t, d, root, member)
+	slices.Sort(got)
+	want := []string{"k0=v", "k1=v", "k2=v", "k3=v", "k4=v", "k5=v", "k6=v", "k7=v"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("tags after concurrent TagResource = %v, want %v", got, want)
+	}
+	parents := ok(d.ListParents(ctx, root, &orgapi.ListParentsRequest{ChildId: wire.Ptr(member)}))(t)
+	if *parents.Parents[0].Id != ou {
+		t.Fatalf("the account's parent after a concurrent move = %s, want %s", *parents.Parents[0].Id, ou)
 	}
 }
