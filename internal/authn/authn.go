@@ -16,9 +16,9 @@ import (
 	"github.com/trentkms/trent/internal/wire"
 )
 
-// GlobalRegion is where AWS's global services (IAM, Organizations) are
+// globalRegion is where AWS's global services (IAM, Organizations) are
 // signed for, whatever Regions this server serves.
-const GlobalRegion = "us-east-1"
+const globalRegion = "us-east-1"
 
 // ErrTwoOperations is returned for a verified request that names more than
 // one operation (in X-Amz-Target, its query parameter, or both).
@@ -78,11 +78,11 @@ func (a *Authenticator) scope(region, service string) error {
 			return sigv4.RegionScopeError()
 		}
 	case "sts":
-		if region != GlobalRegion && !slices.Contains(a.regions, region) {
+		if region != globalRegion && !slices.Contains(a.regions, region) {
 			return sigv4.RegionScopeError()
 		}
 	case "iam", "organizations":
-		if region != GlobalRegion {
+		if region != globalRegion {
 			return sigv4.RegionScopeError()
 		}
 	default:
@@ -155,7 +155,7 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte, rt Route) (Ca
 			c.Request.SourceOrgID, c.Request.SourceOrgPath = o.OrgID, o.Paths[0]
 		}
 	}
-	if e := EndpointOf(ctx); e != nil {
+	if e := endpointOf(ctx); e != nil {
 		c.Request.SourceVpce, c.Request.SourceVpc, c.Request.Endpoint = e.ID, e.VPC, e.Policy
 	}
 	return c, nil
@@ -187,7 +187,7 @@ func Signed(r *http.Request) bool {
 // pass the endpoint unexamined.
 func (a *Authenticator) Unsigned(r *http.Request, op string) (authz.Request, error) {
 	req := authz.Request{Time: a.now(), SourceIP: SourceIP(r), SecureTransport: r.TLS != nil, Region: a.regions[0], UserAgent: r.UserAgent(), Referer: r.Referer()}
-	if e := EndpointOf(r.Context()); e != nil {
+	if e := endpointOf(r.Context()); e != nil {
 		req.SourceVpce, req.SourceVpc = e.ID, e.VPC
 		if e.Policy != nil {
 			return req, wire.AccessDenied("The VPC endpoint " + e.ID + " has an endpoint policy; " + op + " is not served through it.")
@@ -222,8 +222,8 @@ func WithEndpoint(ctx context.Context, e *Endpoint) context.Context {
 	return context.WithValue(ctx, endpointKey{}, e)
 }
 
-// EndpointOf is the VPC endpoint a request's context came through, or nil.
-func EndpointOf(ctx context.Context) *Endpoint {
+// endpointOf is the VPC endpoint a request's context came through, or nil.
+func endpointOf(ctx context.Context) *Endpoint {
 	e, _ := ctx.Value(endpointKey{}).(*Endpoint)
 	return e
 }

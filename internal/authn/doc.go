@@ -43,7 +43,9 @@
 //
 // Authenticate returns a *sigv4.Error, sigv4.ErrUnknownAccessKey,
 // sigv4.ErrExpiredToken (possibly wrapped), ErrTwoOperations, or an
-// internal error; the server maps each to its protocol's AWS error.
+// internal error; the server maps each to its protocol's AWS error. No
+// error names a secret or a session token. Unsigned returns a *wire.Error
+// (AccessDeniedException) for a request it refuses.
 //
 // # Concurrency
 //

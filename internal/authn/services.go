@@ -10,21 +10,21 @@ import (
 // Headers of registered services (docs/SERVICES.md). Each must be among the
 // headers the service signed.
 const (
-	// OnBehalfOfHeader carries the caller's own presigned authorization (the
+	// onBehalfOfHeader carries the caller's own presigned authorization (the
 	// query of a SigV4 presigned request) when a service forwards the
 	// caller's request; the caller must have signed X-Amz-Target, as a header
 	// or a query parameter, so the service can forward only the very
 	// operation and body the caller asked for.
-	OnBehalfOfHeader = "X-Trent-On-Behalf-Of"
-	// SourceARNHeader and SourceAccountHeader say what a service acting for
+	onBehalfOfHeader = "X-Trent-On-Behalf-Of"
+	// sourceARNHeader and sourceAccountHeader say what a service acting for
 	// itself acts for: aws:SourceArn and aws:SourceAccount.
-	SourceARNHeader     = "X-Trent-Source-Arn"
-	SourceAccountHeader = "X-Trent-Source-Account"
+	sourceARNHeader     = "X-Trent-Source-Arn"
+	sourceAccountHeader = "X-Trent-Source-Account"
 )
 
 // serviceAuthHeaders carry the service's own authentication of a forwarded
 // request; they are not part of what the caller signed.
-var serviceAuthHeaders = []string{"Authorization", OnBehalfOfHeader, "X-Amz-Date", "X-Amz-Security-Token"}
+var serviceAuthHeaders = []string{"Authorization", onBehalfOfHeader, "X-Amz-Date", "X-Amz-Security-Token"}
 
 // serviceFacts are what a registered service's request adds to its facts.
 type serviceFacts struct {
@@ -39,14 +39,14 @@ type serviceFacts struct {
 func (a *Authenticator) serviceCall(r *http.Request, body []byte, svc *authz.Identity, res sigv4.Result, rt Route) (*authz.Identity, serviceFacts, error) {
 	// Which headers were signed comes from the verified signature only: the
 	// Authorization header may carry more than was verified.
-	for _, h := range []string{OnBehalfOfHeader, SourceARNHeader, SourceAccountHeader} {
+	for _, h := range []string{onBehalfOfHeader, sourceARNHeader, sourceAccountHeader} {
 		if len(r.Header.Values(h)) > 0 && !res.Signs(h) {
 			return nil, serviceFacts{}, &sigv4.Error{Kind: sigv4.IncompleteSignature, Message: "The " + h + " header must be signed."}
 		}
 	}
-	onBehalf := r.Header.Get(OnBehalfOfHeader)
+	onBehalf := r.Header.Get(onBehalfOfHeader)
 	if onBehalf == "" {
-		return svc, serviceFacts{sourceARN: r.Header.Get(SourceARNHeader), sourceAccount: r.Header.Get(SourceAccountHeader)}, nil
+		return svc, serviceFacts{sourceARN: r.Header.Get(sourceARNHeader), sourceAccount: r.Header.Get(sourceAccountHeader)}, nil
 	}
 	if rt.Target == "" || rt.Service == "" {
 		return nil, serviceFacts{}, &sigv4.Error{Kind: sigv4.IncompleteSignature, Message: "The forwarded authorization must be a presigned request that signs X-Amz-Target."}

@@ -21,8 +21,8 @@ func TestServiceActingForItself(t *testing.T) {
 	e := newEnv(t)
 	t.Run("signed source headers", func(t *testing.T) {
 		r := kmsRequest(t, "Encrypt", body)
-		r.Header.Set(SourceARNHeader, vault)
-		r.Header.Set(SourceAccountHeader, testAccount)
+		r.Header.Set(sourceARNHeader, vault)
+		r.Header.Set(sourceAccountHeader, testAccount)
 		e.sign(t, r, body, e.svc, "kms", "us-east-1")
 		c, err := e.authenticate(t, r, kmsRoute("Encrypt"))
 		if err != nil {
@@ -32,7 +32,7 @@ func TestServiceActingForItself(t *testing.T) {
 			t.Fatalf("caller %s, facts %+v", c.Identity.ARN, c.Request)
 		}
 	})
-	for _, h := range []string{SourceARNHeader, SourceAccountHeader, OnBehalfOfHeader} {
+	for _, h := range []string{sourceARNHeader, sourceAccountHeader, onBehalfOfHeader} {
 		t.Run(h+" added after signing", func(t *testing.T) {
 			r := kmsRequest(t, "Encrypt", body)
 			e.sign(t, r, body, e.svc, "kms", "us-east-1")
@@ -43,8 +43,8 @@ func TestServiceActingForItself(t *testing.T) {
 	}
 	t.Run("from a principal that is not a service", func(t *testing.T) {
 		r := kmsRequest(t, "Encrypt", body)
-		r.Header.Set(SourceARNHeader, vault)
-		r.Header.Set(SourceAccountHeader, testAccount)
+		r.Header.Set(sourceARNHeader, vault)
+		r.Header.Set(sourceAccountHeader, testAccount)
 		e.sign(t, r, body, e.root, "kms", "us-east-1")
 		c, err := e.authenticate(t, r, kmsRoute("Encrypt"))
 		if err != nil {
@@ -62,7 +62,7 @@ func TestServiceActingForItself(t *testing.T) {
 func (e *env) forward(t *testing.T, presigned *http.Request, svc aws.Credentials, region string, edit func(*http.Request)) *http.Request {
 	t.Helper()
 	r := kmsRequest(t, "Encrypt", body)
-	r.Header.Set(OnBehalfOfHeader, presigned.URL.RawQuery)
+	r.Header.Set(onBehalfOfHeader, presigned.URL.RawQuery)
 	if edit != nil {
 		edit(r)
 	}
