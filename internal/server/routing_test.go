@@ -239,3 +239,56 @@ func TestRouting(t *testing.T) {
 		})
 	}
 }
+
+func TestRouteOf(t *testing.T) {
+	const snsCredential = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=00"
+	tests := []struct {
+		name   string
+		method string
+		url    string
+		target string
+		body   string
+		auth   string
+		ok     bool
+		proto  protocol
+		op     string
+	}{
+		{name: "KMS", method: "POST", target: "TrentService.Encrypt", ok: true, proto: protoKMS, op: "Encrypt"},
+		{name: "KMS over GET", method: "GET", target: "TrentService.ListKeys"},
+		{name: "Organizations", method: "POST", target: "AWSOrganizationsV20161128.DescribeOrganization", ok: true, proto: protoOrg, op: "DescribeOrganization"},
+		{name: "TrentAdmin", method: "POST", target: "TrentAdmin.ListServices", ok: true, proto: protoAdmin, op: "ListServices"},
+		{name: "another service's target", method: "POST", target: "DynamoDB_20120810.GetItem"},
+		{name: "a bare prefix is an empty operation", method: "POST", target: "TrentService.", ok: true, proto: protoKMS, op: ""},
+		{name: "Query form", method: "POST", body: "Action=GetUser&Version=2010-05-08", ok: true, proto: protoQuery, op: "GetUser"},
+		{name: "Query over GET", method: "GET", url: "/?Action=GetCallerIdentity&Version=2011-06-15", ok: true, proto: protoQuery, op: "GetCallerIdentity"},
+		{name: "GET ignores the body", method: "GET", body: "Action=GetUser"},
+		{name: "Query over PUT", method: "PUT", body: "Action=GetUser"},
+		{name: "no Action", method: "POST", body: "Version=2010-05-08"},
+		{name: "signed for a service Trent does not serve", method: "POST", body: "Action=ListTopics", auth: snsCredential},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := tt.url
+			if u == "" {
+				u = "/"
+			}
+			r := httptest.NewRequest(tt.method, u, strings.NewReader(tt.body))
+			if tt.target != "" {
+				r.Header.Set("X-Amz-Target", tt.target)
+			}
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			rt, ok := routeOf(r, []byte(tt.body))
+			if ok != tt.ok || ok && (rt.proto != tt.proto || rt.op != tt.op) {
+				t.Fatalf("got %v %d %q, want %v %d %q", ok, rt.proto, rt.op, tt.ok, tt.proto, tt.op)
+			}
+			if ok && tt.proto == protoQuery && rt.params.Get("Action") != tt.op {
+				t.Fatalf("params %v", rt.params)
+			}
+			if ok && tt.proto != protoQuery && (rt.target != tt.target || !rt.single) {
+				t.Fatalf("target %q single %v", rt.target, rt.single)
+			}
+		})
+	}
+}

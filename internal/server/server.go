@@ -275,38 +275,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, id, out.err)
 		return
 	}
-	target, single := operationTarget(r)
-	var proto protocol
-	var op string
-	var params url.Values
-	switch {
-	case strings.HasPrefix(target, kmsTargetPrefix) && r.Method == http.MethodPost:
-		proto, op = protoKMS, target[len(kmsTargetPrefix):]
-	case strings.HasPrefix(target, orgTargetPrefix) && r.Method == http.MethodPost:
-		proto, op = protoOrg, target[len(orgTargetPrefix):]
-	case strings.HasPrefix(target, adminTargetPrefix) && r.Method == http.MethodPost:
-		proto, op = protoAdmin, target[len(adminTargetPrefix):]
-	case target == "":
-		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" || !servesSigned(r) {
-			out.err = writeUnroutable(w, r, id)
-			return
-		}
-		proto, op = protoQuery, params.Get("Action")
-	default:
+	rt, ok := routeOf(r, buf)
+	if !ok {
 		out.err = writeUnroutable(w, r, id)
 		return
 	}
-	out.service, out.op = proto.service(), op
+	out.service, out.op = rt.proto.service(), rt.op
 
 	// The operations that authenticate by the token they carry are served
 	// unsigned; only they are, and a signed request goes the usual way.
-	if h, ok := s.stsUnsigned[op]; ok && proto == protoQuery && single && !authn.Signed(r) {
+	if h, ok := s.stsUnsigned[rt.op]; ok && rt.proto == protoQuery && rt.single && !authn.Signed(r) {
 		out.service = "sts"
-		out.err = s.serveUnsigned(w, r, id, op, h, params)
+		out.err = s.serveUnsigned(w, r, id, rt.op, h, rt.params)
 		return
 	}
 
-	caller, err := s.auth.Authenticate(r, buf, authn.Route{Target: target, Service: proto.service(), Ambiguous: !single})
+	caller, err := s.auth.Authenticate(r, buf, authn.Route{Target: rt.target, Service: rt.proto.service(), Ambiguous: !rt.single})
 	if caller.Service != "" {
 		out.service = caller.Service
 	}
@@ -318,11 +302,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			wire.WriteError(w, id, out.err)
 		} else {
 			out.err = authError(err)
-			s.writeAuthError(w, id, proto, err)
+			s.writeAuthError(w, id, rt.proto, err)
 		}
-		s.recordFailure(r, id, proto, op, out.err)
+		s.recordFailure(r, id, rt.proto, rt.op, out.err)
 		return
 	}
+	out.err = s.serve(w, r, id, rt, caller, span, buf)
+}
+
+// serve runs an authenticated request's operation, writes its answer and
+// records its audit event.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, rt route, caller authn.Caller, span trace.Span, body []byte) error {
+	op := rt.op
 	ident := caller.Identity
 	st := &requestState{}
 	c := call{
@@ -340,30 +331,68 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		span.String("aws.principal.arn", ident.ARN)
 		span.String("cloud.region", caller.Region)
 	}
-	ctx = r.Context()
-	switch proto {
+	ctx := r.Context()
+	switch rt.proto {
 	case protoKMS:
-		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
-		out.err = err
+		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, body)
 		if s.audit != nil {
 			s.record(r, id, caller.Service, op, &c, audit.KMSRequestParameters(st.decoded, st.note.Resources), audit.KMSResponseElements(op, resp), err)
 		}
 		kms.Scrub(resp)
+		return err
 	case protoOrg:
-		_, err := s.serveJSON(ctx, w, id, s.orgOps, op, c, buf)
-		out.err = err
+		_, err := s.serveJSON(ctx, w, id, s.orgOps, op, c, body)
 		s.record(r, id, caller.Service, op, &c, nil, nil, err)
+		return err
 	case protoQuery:
-		err := s.serveQuery(ctx, w, id, caller.Service, op, c, params)
-		out.err = err
+		err := s.serveQuery(ctx, w, id, caller.Service, op, c, rt.params)
 		if s.audit != nil {
-			s.record(r, id, caller.Service, op, &c, audit.QueryRequestParameters(params), nil, err)
+			s.record(r, id, caller.Service, op, &c, audit.QueryRequestParameters(rt.params), nil, err)
 		}
+		return err
 	case protoAdmin:
-		_, err := s.serveJSON(ctx, w, id, s.adminOps, op, c, buf)
-		out.err = err
+		_, err := s.serveJSON(ctx, w, id, s.adminOps, op, c, body)
 		s.record(r, id, "trent", op, &c, nil, nil, err)
+		return err
 	}
+	// routeOf sets a protocol on every route it accepts.
+	err := wire.UnknownOperation()
+	wire.WriteError(w, id, err)
+	return err
+}
+
+// route is what a request is for: its protocol and operation, and what the
+// front read to decide them.
+type route struct {
+	proto  protocol
+	op     string
+	target string     // the X-Amz-Target routed by; "" for the Query protocol
+	single bool       // the request names one operation (operationTarget)
+	params url.Values // a Query request's parameters
+}
+
+// routeOf routes r by its X-Amz-Target (the JSON protocols, POST only) or,
+// without one, by its Query form's Action; ok is false for a request to
+// answer as unroutable, before authenticating it.
+func routeOf(r *http.Request, body []byte) (rt route, ok bool) {
+	rt.target, rt.single = operationTarget(r)
+	switch {
+	case strings.HasPrefix(rt.target, kmsTargetPrefix) && r.Method == http.MethodPost:
+		rt.proto, rt.op = protoKMS, rt.target[len(kmsTargetPrefix):]
+	case strings.HasPrefix(rt.target, orgTargetPrefix) && r.Method == http.MethodPost:
+		rt.proto, rt.op = protoOrg, rt.target[len(orgTargetPrefix):]
+	case strings.HasPrefix(rt.target, adminTargetPrefix) && r.Method == http.MethodPost:
+		rt.proto, rt.op = protoAdmin, rt.target[len(adminTargetPrefix):]
+	case rt.target == "":
+		params, err := queryParams(r, body)
+		if err != nil || params.Get("Action") == "" || !servesSigned(r) {
+			return rt, false
+		}
+		rt.proto, rt.op, rt.params = protoQuery, params.Get("Action"), params
+	default:
+		return rt, false
+	}
+	return rt, true
 }
 
 // serveJSON runs a JSON 1.1 operation and writes its answer; the caller
