@@ -244,3 +244,48 @@ func TestRequestIDIsAUUID(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// A request refused by authentication is audited too, with the error its
+// client saw and an Unknown identity: a forged signature, a signature for another
+// service, and a verified request naming two operations.
+func TestAuditRefusedAuthentication(t *testing.T) {
+	ts := newTestServer(t)
+	send := func(t *testing.T, secret, service, query string) (int, map[string]any) {
+		t.Helper()
+		body := "{}"
+		r := httptest.NewRequest(http.MethodPost, "http://kms."+region+".amazonaws.com/"+query, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Header.Set("X-Amz-Target", "TrentService.ListKeys")
+		sum := sha256.Sum256([]byte(body))
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secret},
+			r, hex.EncodeToString(sum[:]), service, region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		r.RemoteAddr = "127.0.0.1:40000"
+		rec := httptest.NewRecorder()
+		ts.h.ServeHTTP(rec, r)
+		var out map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	want := []string{"InvalidSignatureException", "InvalidSignatureException", "UnknownOperationException"}
+	for i, c := range []struct{ secret, service, query string }{
+		{"not the secret", "kms", ""},
+		{secretKey, "organizations", ""},
+		{secretKey, "kms", "?X-Amz-Target=TrentService.DisableKey"},
+	} {
+		if code, out := send(t, c.secret, c.service, c.query); code != 400 || out["__type"] != want[i] {
+			t.Fatalf("request %d: %d %v, want %s", i, code, out, want[i])
+		}
+	}
+	evs := ts.events(t)
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d: %v", len(evs), len(want), evs)
+	}
+	for i, e := range evs {
+		who, _ := e["userIdentity"].(map[string]any)
+		if e["errorCode"] != want[i] || e["eventName"] != "ListKeys" || len(who) != 1 || who["type"] != "Unknown" {
+			t.Errorf("event %d: errorCode %v, eventName %v, userIdentity %v", i, e["errorCode"], e["eventName"], e["userIdentity"])
+		}
+	}
+}
