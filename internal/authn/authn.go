@@ -101,6 +101,9 @@ type Route struct {
 	Service string
 	// Ambiguous is set when the request names more than one operation.
 	Ambiguous bool
+	// Span is the request's span (the zero Span when it is not traced): the
+	// signature check is a child of it.
+	Span trace.Span
 }
 
 // Caller is an authenticated request: who it is decided as, and the facts
@@ -118,7 +121,7 @@ type Caller struct {
 // package doc's. body is r's body, already read; r.Body is not read.
 func (a *Authenticator) Authenticate(r *http.Request, body []byte, rt Route) (Caller, error) {
 	ctx := r.Context()
-	sp := trace.FromContext(ctx).Child("sigv4.Verify")
+	sp := rt.Span.Child("sigv4.Verify")
 	res, err := a.verifier.Verify(ctx, r, body)
 	endVerifySpan(sp, res, err)
 	if err != nil {

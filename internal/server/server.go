@@ -290,7 +290,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	caller, err := s.auth.Authenticate(r, buf, authn.Route{Target: rt.target, Service: rt.proto.service(), Ambiguous: !rt.single})
+	caller, err := s.auth.Authenticate(r, buf, authn.Route{Target: rt.target, Service: rt.proto.service(), Ambiguous: !rt.single, Span: span})
 	if caller.Service != "" {
 		out.service = caller.Service
 	}
