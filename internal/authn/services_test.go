@@ -10,6 +10,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/trentkms/trent/internal/sigv4"
+	"github.com/trentkms/trent/internal/wire/orgapi"
 )
 
 const vault = "arn:aws:backup:us-east-1:" + testAccount + ":backup-vault:main"
@@ -202,4 +203,51 @@ func TestServiceOnBehalfOfACaller(t *testing.T) {
 			t.Fatalf("caller %s, facts %+v", c.Identity.ARN, c.Request)
 		}
 	})
+}
+
+// A service acting for an account of the organization carries that
+// account's organization (aws:SourceOrgID, aws:SourceOrgPaths), and every
+// caller of the organization its aws:PrincipalOrgID.
+func TestOrganizationFacts(t *testing.T) {
+	e := newEnv(t)
+	out, err := e.ids.CreateOrganization(context.Background(), e.asRoot(t), &orgapi.CreateOrganizationRequest{FeatureSet: aws.String("ALL")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgID := *out.Organization.Id
+	scope := e.ids.OrgScope(testAccount)
+	if scope == nil || len(scope.Paths) == 0 {
+		t.Fatal("the management account has no org path")
+	}
+
+	r := kmsRequest(t, "Encrypt", body)
+	r.Header.Set(sourceARNHeader, vault)
+	r.Header.Set(sourceAccountHeader, testAccount)
+	e.sign(t, r, body, e.svc, "kms", "us-east-1")
+	c, err := e.authenticate(t, r, kmsRoute("Encrypt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Request.SourceOrgID != orgID || c.Request.SourceOrgPath != scope.Paths[0] || c.Request.OrgID != "" {
+		t.Fatalf("service facts %+v, want org %s path %s", c.Request, orgID, scope.Paths[0])
+	}
+
+	r = kmsRequest(t, "Encrypt", body)
+	r.Header.Set(sourceAccountHeader, "444455556666")
+	e.sign(t, r, body, e.svc, "kms", "us-east-1")
+	if c, err = e.authenticate(t, r, kmsRoute("Encrypt")); err != nil {
+		t.Fatal(err)
+	}
+	if c.Request.SourceOrgID != "" || c.Request.SourceOrgPath != "" {
+		t.Fatalf("an account outside the organization: %+v", c.Request)
+	}
+
+	r = kmsRequest(t, "Encrypt", body)
+	e.sign(t, r, body, e.root, "kms", "us-east-1")
+	if c, err = e.authenticate(t, r, kmsRoute("Encrypt")); err != nil {
+		t.Fatal(err)
+	}
+	if c.Request.OrgID != orgID || c.Request.SourceOrgID != "" {
+		t.Fatalf("root's facts %+v, want aws:PrincipalOrgID %s", c.Request, orgID)
+	}
 }
