@@ -107,12 +107,19 @@ func newTestServer(t *testing.T) *testServer {
 // call sends a KMS request with a raw JSON body, signed as the SDK signs.
 func (ts *testServer) call(t *testing.T, op, body string) (int, map[string]any) {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodPost, "http://kms."+region+".amazonaws.com/", strings.NewReader(body))
+	return ts.send(t, op, body, secretKey, "kms", "")
+}
+
+// send sends a KMS request for op, with query, signed with secret for
+// service.
+func (ts *testServer) send(t *testing.T, op, body, secret, service, query string) (int, map[string]any) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "http://kms."+region+".amazonaws.com/"+query, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	r.Header.Set("X-Amz-Target", "TrentService."+op)
 	sum := sha256.Sum256([]byte(body))
-	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey},
-		r, hex.EncodeToString(sum[:]), "kms", region, time.Now())
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secret},
+		r, hex.EncodeToString(sum[:]), service, region, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,31 +257,13 @@ func TestRequestIDIsAUUID(t *testing.T) {
 // service, and a verified request naming two operations.
 func TestAuditRefusedAuthentication(t *testing.T) {
 	ts := newTestServer(t)
-	send := func(t *testing.T, secret, service, query string) (int, map[string]any) {
-		t.Helper()
-		body := "{}"
-		r := httptest.NewRequest(http.MethodPost, "http://kms."+region+".amazonaws.com/"+query, strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		r.Header.Set("X-Amz-Target", "TrentService.ListKeys")
-		sum := sha256.Sum256([]byte(body))
-		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secret},
-			r, hex.EncodeToString(sum[:]), service, region, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		r.RemoteAddr = "127.0.0.1:40000"
-		rec := httptest.NewRecorder()
-		ts.h.ServeHTTP(rec, r)
-		var out map[string]any
-		json.Unmarshal(rec.Body.Bytes(), &out)
-		return rec.Code, out
-	}
 	want := []string{"InvalidSignatureException", "InvalidSignatureException", "UnknownOperationException"}
 	for i, c := range []struct{ secret, service, query string }{
 		{"not the secret", "kms", ""},
 		{secretKey, "organizations", ""},
 		{secretKey, "kms", "?X-Amz-Target=TrentService.DisableKey"},
 	} {
-		if code, out := send(t, c.secret, c.service, c.query); code != 400 || out["__type"] != want[i] {
+		if code, out := ts.send(t, "ListKeys", "{}", c.secret, c.service, c.query); code != 400 || out["__type"] != want[i] {
 			t.Fatalf("request %d: %d %v, want %s", i, code, out, want[i])
 		}
 	}
