@@ -59,7 +59,7 @@ type env struct {
 	svc  aws.Credentials // the registered service's key
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "trent.db"))
 	if err != nil {
@@ -98,7 +98,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // asRoot is an IAM or STS call made by the account's root.
-func (e *env) asRoot(t *testing.T) iam.Call {
+func (e *env) asRoot(t testing.TB) iam.Call {
 	t.Helper()
 	id, err := e.ids.Identity(rootKeyID)
 	if err != nil {
@@ -108,7 +108,7 @@ func (e *env) asRoot(t *testing.T) iam.Call {
 }
 
 // user creates an IAM user with an access key and returns the key.
-func (e *env) user(t *testing.T, name string) aws.Credentials {
+func (e *env) user(t testing.TB, name string) aws.Credentials {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := e.ids.CreateUser(ctx, e.asRoot(t), &iamapi.CreateUserRequest{UserName: aws.String(name)}); err != nil {
@@ -123,7 +123,7 @@ func (e *env) user(t *testing.T, name string) aws.Credentials {
 
 // session is temporary credentials of user c from GetSessionToken, valid
 // for d.
-func (e *env) session(t *testing.T, c aws.Credentials, d time.Duration) aws.Credentials {
+func (e *env) session(t testing.TB, c aws.Credentials, d time.Duration) aws.Credentials {
 	t.Helper()
 	id, err := e.ids.Identity(c.AccessKeyID)
 	if err != nil {
@@ -145,7 +145,7 @@ func hashHex(b string) string {
 }
 
 // kmsRequest is an unsigned KMS JSON request for op ("" for none).
-func kmsRequest(t *testing.T, op, body string) *http.Request {
+func kmsRequest(t testing.TB, op, body string) *http.Request {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodPost, "https://"+kmsHost+"/", strings.NewReader(body))
 	if err != nil {
@@ -159,7 +159,7 @@ func kmsRequest(t *testing.T, op, body string) *http.Request {
 }
 
 // sign signs r with the SDK's signer at the env's time.
-func (e *env) sign(t *testing.T, r *http.Request, body string, c aws.Credentials, service, region string) {
+func (e *env) sign(t testing.TB, r *http.Request, body string, c aws.Credentials, service, region string) {
 	t.Helper()
 	if err := v4.NewSigner().SignHTTP(context.Background(), c, r, hashHex(body), service, region, e.clk.now()); err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func (e *env) sign(t *testing.T, r *http.Request, body string, c aws.Credentials
 
 // presign presigns r with the SDK's presigner for kms, valid for expires
 // seconds, and returns the request a client sends from its output.
-func (e *env) presign(t *testing.T, r *http.Request, body string, c aws.Credentials, region, expires string) *http.Request {
+func (e *env) presign(t testing.TB, r *http.Request, body string, c aws.Credentials, region, expires string) *http.Request {
 	t.Helper()
 	q := r.URL.Query()
 	q.Set("X-Amz-Expires", expires)
@@ -190,7 +190,7 @@ func (e *env) presign(t *testing.T, r *http.Request, body string, c aws.Credenti
 }
 
 // received is r as a server reads it off the wire from peer, and its body.
-func received(t *testing.T, r *http.Request) (*http.Request, []byte) {
+func received(t testing.TB, r *http.Request) (*http.Request, []byte) {
 	t.Helper()
 	if r.GetBody != nil {
 		// Sent again: Write consumed the body the last time.
@@ -219,7 +219,7 @@ func received(t *testing.T, r *http.Request) (*http.Request, []byte) {
 func kmsRoute(op string) Route { return Route{Target: "TrentService." + op, Service: "kms"} }
 
 // authenticate sends r as received over route.
-func (e *env) authenticate(t *testing.T, r *http.Request, rt Route) (Caller, error) {
+func (e *env) authenticate(t testing.TB, r *http.Request, rt Route) (Caller, error) {
 	t.Helper()
 	got, body := received(t, r)
 	return e.a.Authenticate(got, body, rt)
