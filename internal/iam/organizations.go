@@ -24,17 +24,6 @@ func (d *Directory) organization() *Organization {
 	return d.v.org
 }
 
-// OrgID returns the organization id of an account (aws:PrincipalOrgID), or "".
-func (d *Directory) OrgID(account string) string {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	o, a := d.v.org, d.v.accounts[account]
-	if o == nil || a == nil || (a.ID != o.ManagementAccount && a.Joined == "") {
-		return ""
-	}
-	return o.ID
-}
-
 func notInUse() error {
 	return orgapi.NewAWSOrganizationsNotInUseException("Your account is not a member of an organization.")
 }

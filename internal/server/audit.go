@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/trentkms/trent/internal/audit"
+	"github.com/trentkms/trent/internal/authn"
 	"github.com/trentkms/trent/internal/trace"
 	"github.com/trentkms/trent/internal/wire"
 )
@@ -58,7 +59,7 @@ func (s *Server) recordFailure(r *http.Request, id string, proto protocol, op st
 	if proto == protoQuery {
 		service = "iam"
 	}
-	ac := audit.Call{Time: s.now(), RequestID: id, Service: service, Operation: op, SourceIP: sourceIP(r), UserAgent: r.UserAgent(),
+	ac := audit.Call{Time: s.now(), RequestID: id, Service: service, Operation: op, SourceIP: authn.SourceIP(r), UserAgent: r.UserAgent(),
 		TraceID: trace.FromContext(r.Context()).TraceID()}
 	ac.ErrorCode, ac.ErrorMessage = errorFields(authError(err))
 	s.audit.Record(audit.NewEvent(ac))

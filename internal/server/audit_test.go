@@ -107,12 +107,19 @@ func newTestServer(t *testing.T) *testServer {
 // call sends a KMS request with a raw JSON body, signed as the SDK signs.
 func (ts *testServer) call(t *testing.T, op, body string) (int, map[string]any) {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodPost, "http://kms."+region+".amazonaws.com/", strings.NewReader(body))
+	return ts.send(t, op, body, secretKey, "kms", "")
+}
+
+// send sends a KMS request for op, with query, signed with secret for
+// service.
+func (ts *testServer) send(t *testing.T, op, body, secret, service, query string) (int, map[string]any) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "http://kms."+region+".amazonaws.com/"+query, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	r.Header.Set("X-Amz-Target", "TrentService."+op)
 	sum := sha256.Sum256([]byte(body))
-	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey},
-		r, hex.EncodeToString(sum[:]), "kms", region, time.Now())
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secret},
+		r, hex.EncodeToString(sum[:]), service, region, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,5 +249,32 @@ func TestRequestIDIsAUUID(t *testing.T) {
 			t.Fatalf("request id %q: not a fresh version 4 UUID", id)
 		}
 		seen[id] = true
+	}
+}
+
+// A request refused by authentication is audited too, with the error its
+// client saw and an Unknown identity: a forged signature, a signature for another
+// service, and a verified request naming two operations.
+func TestAuditRefusedAuthentication(t *testing.T) {
+	ts := newTestServer(t)
+	want := []string{"InvalidSignatureException", "InvalidSignatureException", "UnknownOperationException"}
+	for i, c := range []struct{ secret, service, query string }{
+		{"not the secret", "kms", ""},
+		{secretKey, "organizations", ""},
+		{secretKey, "kms", "?X-Amz-Target=TrentService.DisableKey"},
+	} {
+		if code, out := ts.send(t, "ListKeys", "{}", c.secret, c.service, c.query); code != 400 || out["__type"] != want[i] {
+			t.Fatalf("request %d: %d %v, want %s", i, code, out, want[i])
+		}
+	}
+	evs := ts.events(t)
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d: %v", len(evs), len(want), evs)
+	}
+	for i, e := range evs {
+		who, _ := e["userIdentity"].(map[string]any)
+		if e["errorCode"] != want[i] || e["eventName"] != "ListKeys" || len(who) != 1 || who["type"] != "Unknown" {
+			t.Errorf("event %d: errorCode %v, eventName %v, userIdentity %v", i, e["errorCode"], e["eventName"], e["userIdentity"])
+		}
 	}
 }
