@@ -104,10 +104,10 @@ func (e *env) stateKey(t *testing.T, kind keyKind, state State) *stateKey {
 // key-state.md), ARN standing for the key's ARN; "" is success.
 const (
 	fnOK                 = ""
-	fnDisabled           = "DisabledException: ARN is disabled."                                                     // [1]
-	fnPendingDeletion    = "KMSInvalidStateException: ARN is pending deletion."                                      // [3]
-	fnNotPendingDeletion = "KMSInvalidStateException: ARN is not pending deletion."                                  // [4]
-	fnPendingImport      = "KMSInvalidStateException: ARN is pending import."                                        // [5]
+	fnDisabled           = "DisabledException: ARN is disabled."                                                          // [1]
+	fnPendingDeletion    = "KMSInvalidStateException: ARN is pending deletion."                                           // [3]
+	fnNotPendingDeletion = "KMSInvalidStateException: ARN is not pending deletion."                                       // [4]
+	fnPendingImport      = "KMSInvalidStateException: ARN is pending import."                                             // [5]
 	fnOriginExternal     = "UnsupportedOperationException: ARN origin is EXTERNAL which is not valid for this operation." // [6], [7]
 	fnOriginAWSKMS       = "UnsupportedOperationException: ARN origin is AWS_KMS which is not valid for this operation."  // [9]
 )
