@@ -90,4 +90,3 @@ func TestWrapUnwrap(t *testing.T) {
 		t.Fatalf("Unwrap with the key disabled: %v, want the KMS's DisabledException", err)
 	}
 }
-
