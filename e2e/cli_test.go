@@ -16,6 +16,14 @@ import (
 // awsCLI is Debian's awscli (v2); the aws on PATH may be another version.
 const awsCLI = "/usr/bin/aws"
 
+// needAWSCLI skips t, or fails it under CI, without awsCLI.
+func needAWSCLI(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(awsCLI); err != nil {
+		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
+	}
+}
+
 // TestAWSCLI runs cli_test.sh, which drives a test server through the AWS CLI
 // v2 with a shared credentials and config file, as a user would.
 func TestAWSCLI(t *testing.T) { runCLIScript(t, "cli_test.sh") }
@@ -25,9 +33,7 @@ func TestAWSCLI(t *testing.T) { runCLIScript(t, "cli_test.sh") }
 func TestAWSCLIIdentities(t *testing.T) { runCLIScript(t, "cli_identity_test.sh") }
 
 func runCLIScript(t *testing.T, script string) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
-	}
+	needAWSCLI(t)
 	srv := testserver.Start(t, testserver.Options{})
 
 	home := t.TempDir()

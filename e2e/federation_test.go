@@ -27,7 +27,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/trentkms/trent/internal/federation/oidctest"
-	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -275,9 +274,7 @@ func TestWebIdentityBadTokens(t *testing.T) {
 // AWS_ROLE_ARN and no access key it calls KMS, and assume-role-with-web-identity
 // answers with the federated session.
 func TestWebIdentityAWSCLI(t *testing.T) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
-	}
+	needAWSCLI(t)
 	e := newOIDCEnv(t)
 	role := e.role(t, "cli", "system:serviceaccount:*")
 	token := e.iss.Token(t, e.iss.Claims("system:serviceaccount:tools:cli", "sts.amazonaws.com"))

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trentkms/trent/internal/federation"
-	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -24,9 +23,7 @@ import (
 // gives credentials that may call IAM. The code is accepted once; a wrong
 // code is refused with AccessDenied.
 func TestMFAWithAWSCLI(t *testing.T) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
-	}
+	needAWSCLI(t)
 	srv := testserver.Start(t, testserver.Options{})
 	root := clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")
 	ctx := testserver.Context(t)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/trentkms/trent/internal/federation"
 	"github.com/trentkms/trent/internal/federation/samltest"
-	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -25,9 +24,7 @@ import (
 // gives a session that reaches KMS; the same assertion again, a tampered
 // one, and one for another audience are refused with STS's errors.
 func TestSAMLWithAWSCLI(t *testing.T) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
-	}
+	needAWSCLI(t)
 	srv := testserver.Start(t, testserver.Options{})
 	root := clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")
 	home := t.TempDir()
