@@ -34,11 +34,12 @@ var (
 	kindSigning   = keyKind{"ECC_NIST_P256", "SIGN_VERIFY", "AWS_KMS"}
 )
 
-// stateKey makes a key of kind and brings it to state with EnableKey,
+// usedKey makes a key of kind, uses it while it is enabled (a ciphertext,
+// MAC or signature, a grant, aliases), then brings it to state with
 // DisableKey, ScheduleKeyDeletion or, for an imported key to PendingImport,
-// DeleteImportedKeyMaterial, so that a ciphertext made under it is one the
-// key really had.
-func (e *env) stateKey(t *testing.T, kind keyKind, state State) *stateKey {
+// DeleteImportedKeyMaterial: what the operations of the key-state table
+// then meet is what the key really had.
+func (e *env) usedKey(t *testing.T, kind keyKind, state State) *stateKey {
 	t.Helper()
 	ctx := context.Background()
 	md := e.keyIn(t, kind.spec, kind.usage, kind.origin, Enabled)
@@ -312,13 +313,13 @@ func TestKeyStateTable(t *testing.T) {
 	shared := map[keyKind]map[State]*stateKey{}
 	keyFor := func(t *testing.T, kind keyKind, st State, fresh bool) *stateKey {
 		if fresh {
-			return e.stateKey(t, kind, st)
+			return e.usedKey(t, kind, st)
 		}
 		if shared[kind] == nil {
 			shared[kind] = map[State]*stateKey{}
 		}
 		if shared[kind][st] == nil {
-			shared[kind][st] = e.stateKey(t, kind, st)
+			shared[kind][st] = e.usedKey(t, kind, st)
 		}
 		return shared[kind][st]
 	}
