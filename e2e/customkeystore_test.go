@@ -9,9 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,11 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/trentkms/trent/internal/testenv"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
-const softHSMModule = "/usr/lib/softhsm/libsofthsm2.so"
+const softHSMModule = softhsmtest.Module
 
 // softHSMToken initialises a SoftHSM2 token in a temporary directory and
 // returns the environment that makes trent serve offer it as cluster.
@@ -39,31 +36,13 @@ func softHSMToken(t *testing.T, cluster, label, pin string) []string {
 // serve offer each as its cluster.
 func softHSMTokens(t *testing.T, pin string, tokens ...[2]string) []string {
 	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	if err != nil {
-		testenv.Missing(t, "softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): %v", err)
-	}
-	if _, err := os.Stat(softHSMModule); err != nil {
-		testenv.Missing(t, "softhsm2 is not installed: %v", err)
-	}
-	dir := t.TempDir()
-	tokenDir := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokenDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokenDir+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	var toks []softhsmtest.Token
 	var hsms []string
 	for _, tok := range tokens {
-		cmd := exec.Command(util, "--init-token", "--free", "--label", tok[1], "--so-pin", "so-secret-1", "--pin", pin)
-		cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("softhsm2-util: %v: %s", err, out)
-		}
+		toks = append(toks, softhsmtest.Token{Label: tok[1], PIN: pin})
 		hsms = append(hsms, tok[0]+"=module="+softHSMModule+",token="+tok[1])
 	}
+	conf := softhsmtest.Init(t, toks...)
 	return []string{"SOFTHSM2_CONF=" + conf, "TRENT_HSMS=" + strings.Join(hsms, ";")}
 }
 

@@ -43,6 +43,39 @@ type secretsOf struct {
 	plaintext []byte
 }
 
+// passphraseSealEnv puts a server on the passphrase seal, reading the
+// passphrase from the environment, with Argon2id made cheap for tests.
+var passphraseSealEnv = []string{"TRENT_SEAL=passphrase:env," + cheapCost, "TRENT_SEAL_PASSPHRASE=" + passphrase}
+
+// secretsBefore is what TestBackupUnderLoadAndRestore and the root key
+// rotations make before they act: importKnown's key, and n more keys of
+// KMS's material with a ciphertext of s.plaintext each.
+func secretsBefore(t *testing.T, c *kms.Client, s *secretsOf, n int) {
+	t.Helper()
+	importKnown(t, c, s)
+	ctx := testserver.Context(t)
+	for range n {
+		md := newKey(t, c, nil)
+		enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: s.plaintext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.blobs = append(s.blobs, enc.CiphertextBlob)
+	}
+}
+
+// inStore runs f on the stopped server's bolt store in dir, closing it
+// after, so that the server can start on it again.
+func inStore(t *testing.T, dir string, f func(st *bolt.DB)) {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f(st)
+}
+
 // importKnown makes a key with imported material the test knows, and a
 // ciphertext under it.
 func importKnown(t *testing.T, c *kms.Client, s *secretsOf) {
@@ -110,33 +143,28 @@ func assertNotOnDisk(t *testing.T, secrets [][]byte, dirs ...string) {
 }
 
 // records is every record of the stopped server's bolt store, as text.
-func records(t *testing.T, dir string) string {
+func records(t *testing.T, dir string) (out string) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	kvs, rev, err := st.Range(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprint(rev, kvs)
+	inStore(t, dir, func(st *bolt.DB) {
+		kvs, rev, err := st.Range(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = fmt.Sprint(rev, kvs)
+	})
+	return out
 }
 
 // rootKeyOf unwraps the root key of the stopped server's bolt store with w.
-func rootKeyOf(t *testing.T, dir string, w seal.Wrapper) []byte {
+func rootKeyOf(t *testing.T, dir string, w seal.Wrapper) (k []byte) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	defer w.Close()
-	k, err := seal.UnwrapRoot(context.Background(), st, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inStore(t, dir, func(st *bolt.DB) {
+		var err error
+		if k, err = seal.UnwrapRoot(context.Background(), st, w); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return k
 }
 

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -14,11 +11,11 @@ import (
 
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/keystore"
-	"github.com/trentkms/trent/internal/testenv"
+	"github.com/trentkms/trent/internal/softhsmtest"
 )
 
 const (
-	module   = "/usr/lib/softhsm/libsofthsm2.so"
+	module   = softhsmtest.Module
 	userPIN  = "kmsuser-pass"
 	tokLabel = "trent-test"
 )
@@ -28,26 +25,7 @@ const (
 // the module is initialised, which New does.
 func softHSM(t *testing.T) *Clusters {
 	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	if err != nil {
-		testenv.Missing(t, "softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): %v", err)
-	}
-	if _, err := os.Stat(module); err != nil {
-		testenv.Missing(t, "softhsm2 is not installed: %v", err)
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.MkdirAll(filepath.Join(dir, "tokens"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-	out, err := exec.Command(util, "--init-token", "--free", "--label", tokLabel, "--so-pin", "so-secret", "--pin", userPIN).CombinedOutput()
-	if err != nil {
-		t.Fatalf("softhsm2-util: %v: %s", err, out)
-	}
+	softhsmtest.Setenv(t, softhsmtest.Token{Label: tokLabel, PIN: userPIN})
 	c, err := New([]Config{{ClusterID: "cluster-2345672345a", Module: module, Token: tokLabel}}, Options{MaxSessions: 3})
 	if err != nil {
 		t.Fatal(err)

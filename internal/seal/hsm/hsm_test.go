@@ -4,44 +4,26 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/store/bolt"
 )
 
 const (
-	module   = "/usr/lib/softhsm/libsofthsm2.so"
+	module   = softhsmtest.Module
 	userPIN  = "seal-user-pin"
 	tokLabel = "trent-seal"
 )
 
-// softHSM initialises a SoftHSM2 token in a temporary directory (the pattern
-// of internal/keystore/pkcs11's tests). scripts/test.sh installs SoftHSM2.
+// softHSM initialises the seal's SoftHSM2 token for this test.
 func softHSM(t *testing.T) {
 	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	if err != nil {
-		t.Fatal("softhsm2 is not installed (apt-get install softhsm2; scripts/test.sh does): ", err)
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.MkdirAll(filepath.Join(dir, "tokens"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-	out, err := exec.Command(util, "--init-token", "--free", "--label", tokLabel, "--so-pin", "so-secret", "--pin", userPIN).CombinedOutput()
-	if err != nil {
-		t.Fatalf("softhsm2-util: %v: %s", err, out)
-	}
+	softhsmtest.Setenv(t, softhsmtest.Token{Label: tokLabel, PIN: userPIN})
 }
 
 func newSeal(t *testing.T, pin string) *Seal {
