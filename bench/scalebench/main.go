@@ -329,7 +329,12 @@ func startTrent(ctx context.Context, bin, dataDir, secret string, pprof bool, ma
 		// AWS's quota of keys per account and Region is 100,000; the run
 		// makes more with -million. (An environment variable, which older
 		// builds without quotas ignore, not a flag they would refuse.)
-		"TRENT_MAX_KEYS_PER_REGION="+strconv.Itoa(maxKeys))
+		"TRENT_MAX_KEYS_PER_REGION="+strconv.Itoa(maxKeys),
+		// Request quotas stay on (their check is part of every request's
+		// cost) but above what the run sends: AWS's 5 CreateKey/s would
+		// throttle the key creation, and 20,000 symmetric requests/s
+		// could throttle the replay.
+		"TRENT_QUOTAS=CreateKey=1000000,symmetric=10000000")
 	if pprof {
 		cmd.Env = append(cmd.Env, "TRENT_DEBUG_PPROF=1")
 	}
