@@ -507,8 +507,8 @@ func (s *CancelKeyDeletionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CancelKeyDeletionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -530,11 +530,6 @@ func (s *CancelKeyDeletionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*CancelKeyDeletionRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -569,8 +564,8 @@ func (s *ConnectCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ConnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -592,11 +587,6 @@ func (s *ConnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error
 func (*ConnectCustomKeyStoreRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "CustomKeyStoreId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
 		return 0
 	}
 	return -1
@@ -636,8 +626,8 @@ func (s *CreateAliasRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CreateAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -663,13 +653,6 @@ func (*CreateAliasRequest) jsonMember(name []byte) int {
 	case "AliasName":
 		return 0
 	case "TargetKeyId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ALIASNAME":
-		return 0
-	case "TARGETKEYID":
 		return 1
 	}
 	return -1
@@ -739,8 +722,8 @@ func (s *CreateCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CreateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -802,31 +785,6 @@ func (*CreateCustomKeyStoreRequest) jsonMember(name []byte) int {
 	case "XksProxyAuthenticationCredential":
 		return 9
 	case "XksProxyConnectivity":
-		return 10
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTORENAME":
-		return 0
-	case "CLOUDHSMCLUSTERID":
-		return 1
-	case "TRUSTANCHORCERTIFICATE":
-		return 2
-	case "KEYSTOREPASSWORD":
-		return 3
-	case "CUSTOMKEYSTORETYPE":
-		return 4
-	case "XKSPROXYURIENDPOINT":
-		return 5
-	case "XKSPROXYURIPATH":
-		return 6
-	case "XKSPROXYVPCENDPOINTSERVICENAME":
-		return 7
-	case "XKSPROXYVPCENDPOINTSERVICEOWNER":
-		return 8
-	case "XKSPROXYAUTHENTICATIONCREDENTIAL":
-		return 9
-	case "XKSPROXYCONNECTIVITY":
 		return 10
 	}
 	return -1
@@ -896,8 +854,8 @@ func (s *CreateGrantRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CreateGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -955,29 +913,6 @@ func (*CreateGrantRequest) jsonMember(name []byte) int {
 	case "GranteeServicePrincipal":
 		return 8
 	case "RetiringServicePrincipal":
-		return 9
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "GRANTEEPRINCIPAL":
-		return 1
-	case "RETIRINGPRINCIPAL":
-		return 2
-	case "OPERATIONS":
-		return 3
-	case "CONSTRAINTS":
-		return 4
-	case "GRANTTOKENS":
-		return 5
-	case "NAME":
-		return 6
-	case "DRYRUN":
-		return 7
-	case "GRANTEESERVICEPRINCIPAL":
-		return 8
-	case "RETIRINGSERVICEPRINCIPAL":
 		return 9
 	}
 	return -1
@@ -1047,6 +982,74 @@ func (s *CreateKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreateKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Policy)
+		case 1:
+			err = d.String(&s.Description)
+		case 2:
+			err = d.Enum(&s.KeyUsage, KeyUsageTypeValues)
+		case 3:
+			err = d.Enum(&s.CustomerMasterKeySpec, CustomerMasterKeySpecValues)
+		case 4:
+			err = d.Enum(&s.KeySpec, KeySpecValues)
+		case 5:
+			err = d.Enum(&s.Origin, OriginTypeValues)
+		case 6:
+			err = d.String(&s.CustomKeyStoreId)
+		case 7:
+			err = d.Bool(&s.BypassPolicyLockoutSafetyCheck)
+		case 8:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		case 9:
+			err = d.Bool(&s.MultiRegion)
+		case 10:
+			err = d.String(&s.XksKeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Policy":
+		return 0
+	case "Description":
+		return 1
+	case "KeyUsage":
+		return 2
+	case "CustomerMasterKeySpec":
+		return 3
+	case "KeySpec":
+		return 4
+	case "Origin":
+		return 5
+	case "CustomKeyStoreId":
+		return 6
+	case "BypassPolicyLockoutSafetyCheck":
+		return 7
+	case "Tags":
+		return 8
+	case "MultiRegion":
+		return 9
+	case "XksKeyId":
+		return 10
+	}
+	return -1
+}
+
 // CreateKeyResponse is the CreateKeyResponse structure of the API.
 type CreateKeyResponse struct {
 	KeyMetadata *KeyMetadata `json:"KeyMetadata,omitempty"`
@@ -1109,8 +1112,8 @@ func (s *DecryptRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DecryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1162,25 +1165,6 @@ func (*DecryptRequest) jsonMember(name []byte) int {
 	case "DryRunModifiers":
 		return 7
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CIPHERTEXTBLOB":
-		return 0
-	case "ENCRYPTIONCONTEXT":
-		return 1
-	case "GRANTTOKENS":
-		return 2
-	case "KEYID":
-		return 3
-	case "ENCRYPTIONALGORITHM":
-		return 4
-	case "RECIPIENT":
-		return 5
-	case "DRYRUN":
-		return 6
-	case "DRYRUNMODIFIERS":
-		return 7
-	}
 	return -1
 }
 
@@ -1217,8 +1201,8 @@ func (s *DeleteAliasRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeleteAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1240,11 +1224,6 @@ func (s *DeleteAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DeleteAliasRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "AliasName":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ALIASNAME":
 		return 0
 	}
 	return -1
@@ -1274,8 +1253,8 @@ func (s *DeleteCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeleteCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1297,11 +1276,6 @@ func (s *DeleteCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error 
 func (*DeleteCustomKeyStoreRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "CustomKeyStoreId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
 		return 0
 	}
 	return -1
@@ -1339,8 +1313,8 @@ func (s *DeleteImportedKeyMaterialRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeleteImportedKeyMaterialRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1366,13 +1340,6 @@ func (*DeleteImportedKeyMaterialRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "KeyMaterialId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "KEYMATERIALID":
 		return 1
 	}
 	return -1
@@ -1429,8 +1396,8 @@ func (s *DeriveSharedSecretRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeriveSharedSecretRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1472,21 +1439,6 @@ func (*DeriveSharedSecretRequest) jsonMember(name []byte) int {
 	case "DryRun":
 		return 4
 	case "Recipient":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "KEYAGREEMENTALGORITHM":
-		return 1
-	case "PUBLICKEY":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "DRYRUN":
-		return 4
-	case "RECIPIENT":
 		return 5
 	}
 	return -1
@@ -1535,8 +1487,8 @@ func (s *DescribeCustomKeyStoresRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeCustomKeyStoresRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1570,17 +1522,6 @@ func (*DescribeCustomKeyStoresRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 2
 	case "Marker":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
-		return 0
-	case "CUSTOMKEYSTORENAME":
-		return 1
-	case "LIMIT":
-		return 2
-	case "MARKER":
 		return 3
 	}
 	return -1
@@ -1631,8 +1572,8 @@ func (s *DescribeKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1658,13 +1599,6 @@ func (*DescribeKeyRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "GrantTokens":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "GRANTTOKENS":
 		return 1
 	}
 	return -1
@@ -1699,8 +1633,8 @@ func (s *DisableKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1722,11 +1656,6 @@ func (s *DisableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DisableKeyRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -1756,8 +1685,8 @@ func (s *DisableKeyRotationRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisableKeyRotationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1779,11 +1708,6 @@ func (s *DisableKeyRotationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DisableKeyRotationRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -1813,8 +1737,8 @@ func (s *DisconnectCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisconnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1836,11 +1760,6 @@ func (s *DisconnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) er
 func (*DisconnectCustomKeyStoreRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "CustomKeyStoreId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
 		return 0
 	}
 	return -1
@@ -1874,8 +1793,8 @@ func (s *EnableKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1897,11 +1816,6 @@ func (s *EnableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*EnableKeyRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -1935,8 +1849,8 @@ func (s *EnableKeyRotationRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnableKeyRotationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1962,13 +1876,6 @@ func (*EnableKeyRotationRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "RotationPeriodInDays":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "ROTATIONPERIODINDAYS":
 		return 1
 	}
 	return -1
@@ -2014,8 +1921,8 @@ func (s *EncryptRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EncryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2057,21 +1964,6 @@ func (*EncryptRequest) jsonMember(name []byte) int {
 	case "EncryptionAlgorithm":
 		return 4
 	case "DryRun":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "PLAINTEXT":
-		return 1
-	case "ENCRYPTIONCONTEXT":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "ENCRYPTIONALGORITHM":
-		return 4
-	case "DRYRUN":
 		return 5
 	}
 	return -1
@@ -2124,8 +2016,8 @@ func (s *GenerateDataKeyPairRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateDataKeyPairRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2167,21 +2059,6 @@ func (*GenerateDataKeyPairRequest) jsonMember(name []byte) int {
 	case "Recipient":
 		return 4
 	case "DryRun":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ENCRYPTIONCONTEXT":
-		return 0
-	case "KEYID":
-		return 1
-	case "KEYPAIRSPEC":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "RECIPIENT":
-		return 4
-	case "DRYRUN":
 		return 5
 	}
 	return -1
@@ -2234,8 +2111,8 @@ func (s *GenerateDataKeyPairWithoutPlaintextRequest) validate(e *valid.Errors, p
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateDataKeyPairWithoutPlaintextRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2273,19 +2150,6 @@ func (*GenerateDataKeyPairWithoutPlaintextRequest) jsonMember(name []byte) int {
 	case "GrantTokens":
 		return 3
 	case "DryRun":
-		return 4
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ENCRYPTIONCONTEXT":
-		return 0
-	case "KEYID":
-		return 1
-	case "KEYPAIRSPEC":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "DRYRUN":
 		return 4
 	}
 	return -1
@@ -2342,8 +2206,8 @@ func (s *GenerateDataKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateDataKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2389,23 +2253,6 @@ func (*GenerateDataKeyRequest) jsonMember(name []byte) int {
 	case "Recipient":
 		return 5
 	case "DryRun":
-		return 6
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "ENCRYPTIONCONTEXT":
-		return 1
-	case "NUMBEROFBYTES":
-		return 2
-	case "KEYSPEC":
-		return 3
-	case "GRANTTOKENS":
-		return 4
-	case "RECIPIENT":
-		return 5
-	case "DRYRUN":
 		return 6
 	}
 	return -1
@@ -2458,8 +2305,8 @@ func (s *GenerateDataKeyWithoutPlaintextRequest) validate(e *valid.Errors, p str
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateDataKeyWithoutPlaintextRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2501,21 +2348,6 @@ func (*GenerateDataKeyWithoutPlaintextRequest) jsonMember(name []byte) int {
 	case "GrantTokens":
 		return 4
 	case "DryRun":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "ENCRYPTIONCONTEXT":
-		return 1
-	case "KEYSPEC":
-		return 2
-	case "NUMBEROFBYTES":
-		return 3
-	case "GRANTTOKENS":
-		return 4
-	case "DRYRUN":
 		return 5
 	}
 	return -1
@@ -2569,8 +2401,8 @@ func (s *GenerateMacRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateMacRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2608,19 +2440,6 @@ func (*GenerateMacRequest) jsonMember(name []byte) int {
 	case "GrantTokens":
 		return 3
 	case "DryRun":
-		return 4
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "MESSAGE":
-		return 0
-	case "KEYID":
-		return 1
-	case "MACALGORITHM":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "DRYRUN":
 		return 4
 	}
 	return -1
@@ -2663,8 +2482,8 @@ func (s *GenerateRandomRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateRandomRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2694,15 +2513,6 @@ func (*GenerateRandomRequest) jsonMember(name []byte) int {
 	case "CustomKeyStoreId":
 		return 1
 	case "Recipient":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "NUMBEROFBYTES":
-		return 0
-	case "CUSTOMKEYSTOREID":
-		return 1
-	case "RECIPIENT":
 		return 2
 	}
 	return -1
@@ -2738,8 +2548,8 @@ func (s *GetKeyLastUsageRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetKeyLastUsageRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2761,11 +2571,6 @@ func (s *GetKeyLastUsageRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*GetKeyLastUsageRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -2807,8 +2612,8 @@ func (s *GetKeyPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetKeyPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2834,13 +2639,6 @@ func (*GetKeyPolicyRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "PolicyName":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "POLICYNAME":
 		return 1
 	}
 	return -1
@@ -2876,8 +2674,8 @@ func (s *GetKeyRotationStatusRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetKeyRotationStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2899,11 +2697,6 @@ func (s *GetKeyRotationStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error 
 func (*GetKeyRotationStatusRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -2954,8 +2747,8 @@ func (s *GetParametersForImportRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetParametersForImportRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2985,15 +2778,6 @@ func (*GetParametersForImportRequest) jsonMember(name []byte) int {
 	case "WrappingAlgorithm":
 		return 1
 	case "WrappingKeySpec":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "WRAPPINGALGORITHM":
-		return 1
-	case "WRAPPINGKEYSPEC":
 		return 2
 	}
 	return -1
@@ -3035,8 +2819,8 @@ func (s *GetPublicKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetPublicKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3062,13 +2846,6 @@ func (*GetPublicKeyRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "GrantTokens":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "GRANTTOKENS":
 		return 1
 	}
 	return -1
@@ -3099,8 +2876,8 @@ func (s *GrantConstraints) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GrantConstraints) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3130,15 +2907,6 @@ func (*GrantConstraints) jsonMember(name []byte) int {
 	case "EncryptionContextEquals":
 		return 1
 	case "SourceArn":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ENCRYPTIONCONTEXTSUBSET":
-		return 0
-	case "ENCRYPTIONCONTEXTEQUALS":
-		return 1
-	case "SOURCEARN":
 		return 2
 	}
 	return -1
@@ -3210,6 +2978,62 @@ func (s *ImportKeyMaterialRequest) validate(e *valid.Errors, p string) {
 	if s.KeyMaterialId != nil {
 		ruleBackingKeyIdType.Check(e, p, "keyMaterialId", *s.KeyMaterialId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *ImportKeyMaterialRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Blob(&s.ImportToken)
+		case 2:
+			err = d.Blob(&s.EncryptedKeyMaterial)
+		case 3:
+			err = d.Timestamp(&s.ValidTo)
+		case 4:
+			err = d.Enum(&s.ExpirationModel, ExpirationModelTypeValues)
+		case 5:
+			err = d.Enum(&s.ImportType, ImportTypeValues)
+		case 6:
+			err = d.String(&s.KeyMaterialDescription)
+		case 7:
+			err = d.String(&s.KeyMaterialId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ImportKeyMaterialRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "ImportToken":
+		return 1
+	case "EncryptedKeyMaterial":
+		return 2
+	case "ValidTo":
+		return 3
+	case "ExpirationModel":
+		return 4
+	case "ImportType":
+		return 5
+	case "KeyMaterialDescription":
+		return 6
+	case "KeyMaterialId":
+		return 7
+	}
+	return -1
 }
 
 // ImportKeyMaterialResponse is the ImportKeyMaterialResponse structure of the API.
@@ -3292,8 +3116,8 @@ func (s *ListAliasesRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAliasesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3323,15 +3147,6 @@ func (*ListAliasesRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 1
 	case "Marker":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "LIMIT":
-		return 1
-	case "MARKER":
 		return 2
 	}
 	return -1
@@ -3398,8 +3213,8 @@ func (s *ListGrantsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListGrantsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3441,21 +3256,6 @@ func (*ListGrantsRequest) jsonMember(name []byte) int {
 	case "GranteePrincipal":
 		return 4
 	case "GranteeServicePrincipal":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "LIMIT":
-		return 0
-	case "MARKER":
-		return 1
-	case "KEYID":
-		return 2
-	case "GRANTID":
-		return 3
-	case "GRANTEEPRINCIPAL":
-		return 4
-	case "GRANTEESERVICEPRINCIPAL":
 		return 5
 	}
 	return -1
@@ -3510,8 +3310,8 @@ func (s *ListKeyPoliciesRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListKeyPoliciesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3541,15 +3341,6 @@ func (*ListKeyPoliciesRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 1
 	case "Marker":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "LIMIT":
-		return 1
-	case "MARKER":
 		return 2
 	}
 	return -1
@@ -3608,8 +3399,8 @@ func (s *ListKeyRotationsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListKeyRotationsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3643,17 +3434,6 @@ func (*ListKeyRotationsRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 2
 	case "Marker":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "INCLUDEKEYMATERIAL":
-		return 1
-	case "LIMIT":
-		return 2
-	case "MARKER":
 		return 3
 	}
 	return -1
@@ -3702,8 +3482,8 @@ func (s *ListKeysRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListKeysRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3729,13 +3509,6 @@ func (*ListKeysRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 0
 	case "Marker":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "LIMIT":
-		return 0
-	case "MARKER":
 		return 1
 	}
 	return -1
@@ -3790,8 +3563,8 @@ func (s *ListResourceTagsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListResourceTagsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3821,15 +3594,6 @@ func (*ListResourceTagsRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 1
 	case "Marker":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "LIMIT":
-		return 1
-	case "MARKER":
 		return 2
 	}
 	return -1
@@ -3886,8 +3650,8 @@ func (s *ListRetirableGrantsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListRetirableGrantsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3921,17 +3685,6 @@ func (*ListRetirableGrantsRequest) jsonMember(name []byte) int {
 	case "RetiringPrincipal":
 		return 2
 	case "RetiringServicePrincipal":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "LIMIT":
-		return 0
-	case "MARKER":
-		return 1
-	case "RETIRINGPRINCIPAL":
-		return 2
-	case "RETIRINGSERVICEPRINCIPAL":
 		return 3
 	}
 	return -1
@@ -3995,8 +3748,8 @@ func (s *PutKeyPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *PutKeyPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4030,17 +3783,6 @@ func (*PutKeyPolicyRequest) jsonMember(name []byte) int {
 	case "Policy":
 		return 2
 	case "BypassPolicyLockoutSafetyCheck":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "POLICYNAME":
-		return 1
-	case "POLICY":
-		return 2
-	case "BYPASSPOLICYLOCKOUTSAFETYCHECK":
 		return 3
 	}
 	return -1
@@ -4097,8 +3839,8 @@ func (s *ReEncryptRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ReEncryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4158,29 +3900,6 @@ func (*ReEncryptRequest) jsonMember(name []byte) int {
 	case "DryRunModifiers":
 		return 9
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CIPHERTEXTBLOB":
-		return 0
-	case "SOURCEENCRYPTIONCONTEXT":
-		return 1
-	case "SOURCEKEYID":
-		return 2
-	case "DESTINATIONKEYID":
-		return 3
-	case "DESTINATIONENCRYPTIONCONTEXT":
-		return 4
-	case "SOURCEENCRYPTIONALGORITHM":
-		return 5
-	case "DESTINATIONENCRYPTIONALGORITHM":
-		return 6
-	case "GRANTTOKENS":
-		return 7
-	case "DRYRUN":
-		return 8
-	case "DRYRUNMODIFIERS":
-		return 9
-	}
 	return -1
 }
 
@@ -4210,8 +3929,8 @@ func (s *RecipientInfo) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RecipientInfo) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4237,13 +3956,6 @@ func (*RecipientInfo) jsonMember(name []byte) int {
 	case "KeyEncryptionAlgorithm":
 		return 0
 	case "AttestationDocument":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYENCRYPTIONALGORITHM":
-		return 0
-	case "ATTESTATIONDOCUMENT":
 		return 1
 	}
 	return -1
@@ -4294,6 +4006,54 @@ func (s *ReplicateKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *ReplicateKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.ReplicaRegion)
+		case 2:
+			err = d.String(&s.Policy)
+		case 3:
+			err = d.Bool(&s.BypassPolicyLockoutSafetyCheck)
+		case 4:
+			err = d.String(&s.Description)
+		case 5:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ReplicateKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "ReplicaRegion":
+		return 1
+	case "Policy":
+		return 2
+	case "BypassPolicyLockoutSafetyCheck":
+		return 3
+	case "Description":
+		return 4
+	case "Tags":
+		return 5
+	}
+	return -1
+}
+
 // ReplicateKeyResponse is the ReplicateKeyResponse structure of the API.
 type ReplicateKeyResponse struct {
 	ReplicaKeyMetadata *KeyMetadata `json:"ReplicaKeyMetadata,omitempty"`
@@ -4342,8 +4102,8 @@ func (s *RetireGrantRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RetireGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4377,17 +4137,6 @@ func (*RetireGrantRequest) jsonMember(name []byte) int {
 	case "GrantId":
 		return 2
 	case "DryRun":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "GRANTTOKEN":
-		return 0
-	case "KEYID":
-		return 1
-	case "GRANTID":
-		return 2
-	case "DRYRUN":
 		return 3
 	}
 	return -1
@@ -4424,8 +4173,8 @@ func (s *RevokeGrantRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RevokeGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4457,15 +4206,6 @@ func (*RevokeGrantRequest) jsonMember(name []byte) int {
 	case "DryRun":
 		return 2
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "GRANTID":
-		return 1
-	case "DRYRUN":
-		return 2
-	}
 	return -1
 }
 
@@ -4493,8 +4233,8 @@ func (s *RotateKeyOnDemandRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RotateKeyOnDemandRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4516,11 +4256,6 @@ func (s *RotateKeyOnDemandRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*RotateKeyOnDemandRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -4572,8 +4307,8 @@ func (s *ScheduleKeyDeletionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ScheduleKeyDeletionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4599,13 +4334,6 @@ func (*ScheduleKeyDeletionRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "PendingWindowInDays":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "PENDINGWINDOWINDAYS":
 		return 1
 	}
 	return -1
@@ -4664,8 +4392,8 @@ func (s *SignRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *SignRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4709,21 +4437,6 @@ func (*SignRequest) jsonMember(name []byte) int {
 	case "DryRun":
 		return 5
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "MESSAGE":
-		return 1
-	case "MESSAGETYPE":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "SIGNINGALGORITHM":
-		return 4
-	case "DRYRUN":
-		return 5
-	}
 	return -1
 }
 
@@ -4753,8 +4466,8 @@ func (s *Tag) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *Tag) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4780,13 +4493,6 @@ func (*Tag) jsonMember(name []byte) int {
 	case "TagKey":
 		return 0
 	case "TagValue":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "TAGKEY":
-		return 0
-	case "TAGVALUE":
 		return 1
 	}
 	return -1
@@ -4824,6 +4530,38 @@ func (s *TagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *TagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*TagResourceRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Tags":
+		return 1
+	}
+	return -1
+}
+
 // UntagResourceRequest is the UntagResourceRequest structure of the API.
 type UntagResourceRequest struct {
 	KeyId   *string  `json:"KeyId,omitempty"`
@@ -4854,8 +4592,8 @@ func (s *UntagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UntagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4881,13 +4619,6 @@ func (*UntagResourceRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "TagKeys":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "TAGKEYS":
 		return 1
 	}
 	return -1
@@ -4923,8 +4654,8 @@ func (s *UpdateAliasRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4950,13 +4681,6 @@ func (*UpdateAliasRequest) jsonMember(name []byte) int {
 	case "AliasName":
 		return 0
 	case "TargetKeyId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ALIASNAME":
-		return 0
-	case "TARGETKEYID":
 		return 1
 	}
 	return -1
@@ -5022,8 +4746,8 @@ func (s *UpdateCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5083,29 +4807,6 @@ func (*UpdateCustomKeyStoreRequest) jsonMember(name []byte) int {
 	case "XksProxyConnectivity":
 		return 9
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
-		return 0
-	case "NEWCUSTOMKEYSTORENAME":
-		return 1
-	case "KEYSTOREPASSWORD":
-		return 2
-	case "CLOUDHSMCLUSTERID":
-		return 3
-	case "XKSPROXYURIENDPOINT":
-		return 4
-	case "XKSPROXYURIPATH":
-		return 5
-	case "XKSPROXYVPCENDPOINTSERVICENAME":
-		return 6
-	case "XKSPROXYVPCENDPOINTSERVICEOWNER":
-		return 7
-	case "XKSPROXYAUTHENTICATIONCREDENTIAL":
-		return 8
-	case "XKSPROXYCONNECTIVITY":
-		return 9
-	}
 	return -1
 }
 
@@ -5143,8 +4844,8 @@ func (s *UpdateKeyDescriptionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateKeyDescriptionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5170,13 +4871,6 @@ func (*UpdateKeyDescriptionRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "Description":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "DESCRIPTION":
 		return 1
 	}
 	return -1
@@ -5212,8 +4906,8 @@ func (s *UpdatePrimaryRegionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdatePrimaryRegionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5239,13 +4933,6 @@ func (*UpdatePrimaryRegionRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "PrimaryRegion":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "PRIMARYREGION":
 		return 1
 	}
 	return -1
@@ -5298,8 +4985,8 @@ func (s *VerifyMacRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *VerifyMacRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5341,21 +5028,6 @@ func (*VerifyMacRequest) jsonMember(name []byte) int {
 	case "GrantTokens":
 		return 4
 	case "DryRun":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "MESSAGE":
-		return 0
-	case "KEYID":
-		return 1
-	case "MACALGORITHM":
-		return 2
-	case "MAC":
-		return 3
-	case "GRANTTOKENS":
-		return 4
-	case "DRYRUN":
 		return 5
 	}
 	return -1
@@ -5419,8 +5091,8 @@ func (s *VerifyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *VerifyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5468,23 +5140,6 @@ func (*VerifyRequest) jsonMember(name []byte) int {
 	case "DryRun":
 		return 6
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "MESSAGE":
-		return 1
-	case "MESSAGETYPE":
-		return 2
-	case "SIGNATURE":
-		return 3
-	case "SIGNINGALGORITHM":
-		return 4
-	case "GRANTTOKENS":
-		return 5
-	case "DRYRUN":
-		return 6
-	}
 	return -1
 }
 
@@ -5519,8 +5174,8 @@ func (s *XksProxyAuthenticationCredentialType) validate(e *valid.Errors, p strin
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *XksProxyAuthenticationCredentialType) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5546,13 +5201,6 @@ func (*XksProxyAuthenticationCredentialType) jsonMember(name []byte) int {
 	case "AccessKeyId":
 		return 0
 	case "RawSecretAccessKey":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCESSKEYID":
-		return 0
-	case "RAWSECRETACCESSKEY":
 		return 1
 	}
 	return -1

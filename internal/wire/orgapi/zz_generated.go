@@ -498,8 +498,8 @@ func (s *AcceptHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *AcceptHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -521,11 +521,6 @@ func (s *AcceptHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*AcceptHandshakeRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "HandshakeId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "HANDSHAKEID":
 		return 0
 	}
 	return -1
@@ -579,8 +574,8 @@ func (s *AttachPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *AttachPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -606,13 +601,6 @@ func (*AttachPolicyRequest) jsonMember(name []byte) int {
 	case "PolicyId":
 		return 0
 	case "TargetId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
-		return 0
-	case "TARGETID":
 		return 1
 	}
 	return -1
@@ -642,8 +630,8 @@ func (s *CancelHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CancelHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -665,11 +653,6 @@ func (s *CancelHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*CancelHandshakeRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "HandshakeId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "HANDSHAKEID":
 		return 0
 	}
 	return -1
@@ -710,8 +693,8 @@ func (s *CloseAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CloseAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -733,11 +716,6 @@ func (s *CloseAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*CloseAccountRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "AccountId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
 		return 0
 	}
 	return -1
@@ -785,6 +763,50 @@ func (s *CreateAccountRequest) validate(e *valid.Errors, p string) {
 			s.Tags[i].validate(e, valid.Elem(p, "tags", i))
 		}
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreateAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Email)
+		case 1:
+			err = d.String(&s.AccountName)
+		case 2:
+			err = d.String(&s.RoleName)
+		case 3:
+			err = d.Enum(&s.IamUserAccessToBilling, IAMUserAccessToBillingValues)
+		case 4:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Email":
+		return 0
+	case "AccountName":
+		return 1
+	case "RoleName":
+		return 2
+	case "IamUserAccessToBilling":
+		return 3
+	case "Tags":
+		return 4
+	}
+	return -1
 }
 
 // CreateAccountResponse is the CreateAccountResponse structure of the API.
@@ -848,6 +870,50 @@ func (s *CreateGovCloudAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreateGovCloudAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Email)
+		case 1:
+			err = d.String(&s.AccountName)
+		case 2:
+			err = d.String(&s.RoleName)
+		case 3:
+			err = d.Enum(&s.IamUserAccessToBilling, IAMUserAccessToBillingValues)
+		case 4:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateGovCloudAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Email":
+		return 0
+	case "AccountName":
+		return 1
+	case "RoleName":
+		return 2
+	case "IamUserAccessToBilling":
+		return 3
+	case "Tags":
+		return 4
+	}
+	return -1
+}
+
 // CreateGovCloudAccountResponse is the CreateGovCloudAccountResponse structure of the API.
 type CreateGovCloudAccountResponse struct {
 	CreateAccountStatus *CreateAccountStatus `json:"CreateAccountStatus,omitempty"`
@@ -875,8 +941,8 @@ func (s *CreateOrganizationRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CreateOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -898,11 +964,6 @@ func (s *CreateOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*CreateOrganizationRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "FeatureSet":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "FEATURESET":
 		return 0
 	}
 	return -1
@@ -947,6 +1008,42 @@ func (s *CreateOrganizationalUnitRequest) validate(e *valid.Errors, p string) {
 			s.Tags[i].validate(e, valid.Elem(p, "tags", i))
 		}
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreateOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ParentId)
+		case 1:
+			err = d.String(&s.Name)
+		case 2:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateOrganizationalUnitRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ParentId":
+		return 0
+	case "Name":
+		return 1
+	case "Tags":
+		return 2
+	}
+	return -1
 }
 
 // CreateOrganizationalUnitResponse is the CreateOrganizationalUnitResponse structure of the API.
@@ -1002,6 +1099,50 @@ func (s *CreatePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreatePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Content)
+		case 1:
+			err = d.String(&s.Description)
+		case 2:
+			err = d.String(&s.Name)
+		case 3:
+			err = d.Enum(&s.Type, PolicyTypeValues)
+		case 4:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreatePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Content":
+		return 0
+	case "Description":
+		return 1
+	case "Name":
+		return 2
+	case "Type":
+		return 3
+	case "Tags":
+		return 4
+	}
+	return -1
+}
+
 // CreatePolicyResponse is the CreatePolicyResponse structure of the API.
 type CreatePolicyResponse struct {
 	Policy *Policy `json:"Policy,omitempty"`
@@ -1031,8 +1172,8 @@ func (s *DeclineHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeclineHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1054,11 +1195,6 @@ func (s *DeclineHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DeclineHandshakeRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "HandshakeId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "HANDSHAKEID":
 		return 0
 	}
 	return -1
@@ -1112,8 +1248,8 @@ func (s *DeleteOrganizationalUnitRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeleteOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1135,11 +1271,6 @@ func (s *DeleteOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) er
 func (*DeleteOrganizationalUnitRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "OrganizationalUnitId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ORGANIZATIONALUNITID":
 		return 0
 	}
 	return -1
@@ -1169,8 +1300,8 @@ func (s *DeletePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeletePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1192,11 +1323,6 @@ func (s *DeletePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DeletePolicyRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "PolicyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
 		return 0
 	}
 	return -1
@@ -1232,8 +1358,8 @@ func (s *DeregisterDelegatedAdministratorRequest) validate(e *valid.Errors, p st
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeregisterDelegatedAdministratorRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1259,13 +1385,6 @@ func (*DeregisterDelegatedAdministratorRequest) jsonMember(name []byte) int {
 	case "AccountId":
 		return 0
 	case "ServicePrincipal":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "SERVICEPRINCIPAL":
 		return 1
 	}
 	return -1
@@ -1295,8 +1414,8 @@ func (s *DescribeAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1318,11 +1437,6 @@ func (s *DescribeAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DescribeAccountRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "AccountId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
 		return 0
 	}
 	return -1
@@ -1357,8 +1471,8 @@ func (s *DescribeCreateAccountStatusRequest) validate(e *valid.Errors, p string)
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeCreateAccountStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1380,11 +1494,6 @@ func (s *DescribeCreateAccountStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder)
 func (*DescribeCreateAccountStatusRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "CreateAccountRequestId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CREATEACCOUNTREQUESTID":
 		return 0
 	}
 	return -1
@@ -1423,8 +1532,8 @@ func (s *DescribeEffectivePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeEffectivePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1450,13 +1559,6 @@ func (*DescribeEffectivePolicyRequest) jsonMember(name []byte) int {
 	case "PolicyType":
 		return 0
 	case "TargetId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYTYPE":
-		return 0
-	case "TARGETID":
 		return 1
 	}
 	return -1
@@ -1491,8 +1593,8 @@ func (s *DescribeHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1514,11 +1616,6 @@ func (s *DescribeHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DescribeHandshakeRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "HandshakeId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "HANDSHAKEID":
 		return 0
 	}
 	return -1
@@ -1558,8 +1655,8 @@ func (s *DescribeOrganizationalUnitRequest) validate(e *valid.Errors, p string) 
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1581,11 +1678,6 @@ func (s *DescribeOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) 
 func (*DescribeOrganizationalUnitRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "OrganizationalUnitId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ORGANIZATIONALUNITID":
 		return 0
 	}
 	return -1
@@ -1620,8 +1712,8 @@ func (s *DescribePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1643,11 +1735,6 @@ func (s *DescribePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DescribePolicyRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "PolicyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
 		return 0
 	}
 	return -1
@@ -1687,8 +1774,8 @@ func (s *DescribeResponsibilityTransferRequest) validate(e *valid.Errors, p stri
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1710,11 +1797,6 @@ func (s *DescribeResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecod
 func (*DescribeResponsibilityTransferRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "Id":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ID":
 		return 0
 	}
 	return -1
@@ -1755,8 +1837,8 @@ func (s *DetachPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DetachPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1782,13 +1864,6 @@ func (*DetachPolicyRequest) jsonMember(name []byte) int {
 	case "PolicyId":
 		return 0
 	case "TargetId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
-		return 0
-	case "TARGETID":
 		return 1
 	}
 	return -1
@@ -1818,8 +1893,8 @@ func (s *DisableAWSServiceAccessRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisableAWSServiceAccessRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1841,11 +1916,6 @@ func (s *DisableAWSServiceAccessRequest) DecodeJSONFrom(d *wire.JSONDecoder) err
 func (*DisableAWSServiceAccessRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "ServicePrincipal":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "SERVICEPRINCIPAL":
 		return 0
 	}
 	return -1
@@ -1881,8 +1951,8 @@ func (s *DisablePolicyTypeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisablePolicyTypeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1908,13 +1978,6 @@ func (*DisablePolicyTypeRequest) jsonMember(name []byte) int {
 	case "RootId":
 		return 0
 	case "PolicyType":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ROOTID":
-		return 0
-	case "POLICYTYPE":
 		return 1
 	}
 	return -1
@@ -1965,8 +2028,8 @@ func (s *EnableAWSServiceAccessRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnableAWSServiceAccessRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1990,11 +2053,6 @@ func (*EnableAWSServiceAccessRequest) jsonMember(name []byte) int {
 	case "ServicePrincipal":
 		return 0
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "SERVICEPRINCIPAL":
-		return 0
-	}
 	return -1
 }
 
@@ -2008,8 +2066,8 @@ func (s *EnableAllFeaturesRequest) Validate() error {
 	return nil
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnableAllFeaturesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2065,8 +2123,8 @@ func (s *EnablePolicyTypeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnablePolicyTypeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2092,13 +2150,6 @@ func (*EnablePolicyTypeRequest) jsonMember(name []byte) int {
 	case "RootId":
 		return 0
 	case "PolicyType":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ROOTID":
-		return 0
-	case "POLICYTYPE":
 		return 1
 	}
 	return -1
@@ -2142,8 +2193,8 @@ func (s *HandshakeFilter) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *HandshakeFilter) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2171,13 +2222,6 @@ func (*HandshakeFilter) jsonMember(name []byte) int {
 	case "ParentHandshakeId":
 		return 1
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACTIONTYPE":
-		return 0
-	case "PARENTHANDSHAKEID":
-		return 1
-	}
 	return -1
 }
 
@@ -2200,8 +2244,8 @@ func (s *HandshakeParty) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *HandshakeParty) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2227,13 +2271,6 @@ func (*HandshakeParty) jsonMember(name []byte) int {
 	case "Id":
 		return 0
 	case "Type":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ID":
-		return 0
-	case "TYPE":
 		return 1
 	}
 	return -1
@@ -2278,6 +2315,42 @@ func (s *InviteAccountToOrganizationRequest) validate(e *valid.Errors, p string)
 			s.Tags[i].validate(e, valid.Elem(p, "tags", i))
 		}
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *InviteAccountToOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = wire.DecodeJSONStruct(d, &s.Target)
+		case 1:
+			err = d.String(&s.Notes)
+		case 2:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*InviteAccountToOrganizationRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Target":
+		return 0
+	case "Notes":
+		return 1
+	case "Tags":
+		return 2
+	}
+	return -1
 }
 
 // InviteAccountToOrganizationResponse is the InviteAccountToOrganizationResponse structure of the API.
@@ -2335,6 +2408,54 @@ func (s *InviteOrganizationToTransferResponsibilityRequest) validate(e *valid.Er
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *InviteOrganizationToTransferResponsibilityRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Enum(&s.Type, ResponsibilityTransferTypeValues)
+		case 1:
+			err = wire.DecodeJSONStruct(d, &s.Target)
+		case 2:
+			err = d.String(&s.Notes)
+		case 3:
+			err = d.Timestamp(&s.StartTimestamp)
+		case 4:
+			err = d.String(&s.SourceName)
+		case 5:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*InviteOrganizationToTransferResponsibilityRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Type":
+		return 0
+	case "Target":
+		return 1
+	case "Notes":
+		return 2
+	case "StartTimestamp":
+		return 3
+	case "SourceName":
+		return 4
+	case "Tags":
+		return 5
+	}
+	return -1
+}
+
 // InviteOrganizationToTransferResponsibilityResponse is the InviteOrganizationToTransferResponsibilityResponse structure of the API.
 type InviteOrganizationToTransferResponsibilityResponse struct {
 	Handshake *Handshake `json:"Handshake,omitempty"`
@@ -2366,8 +2487,8 @@ func (s *ListAWSServiceAccessForOrganizationRequest) validate(e *valid.Errors, p
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAWSServiceAccessForOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2393,13 +2514,6 @@ func (*ListAWSServiceAccessForOrganizationRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 0
 	case "MaxResults":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "NEXTTOKEN":
-		return 0
-	case "MAXRESULTS":
 		return 1
 	}
 	return -1
@@ -2453,8 +2567,8 @@ func (s *ListAccountsForParentRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAccountsForParentRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2484,15 +2598,6 @@ func (*ListAccountsForParentRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "PARENTID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -2540,8 +2645,8 @@ func (s *ListAccountsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAccountsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2567,13 +2672,6 @@ func (*ListAccountsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 0
 	case "MaxResults":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "NEXTTOKEN":
-		return 0
-	case "MAXRESULTS":
 		return 1
 	}
 	return -1
@@ -2627,8 +2725,8 @@ func (s *ListAccountsWithInvalidEffectivePolicyRequest) validate(e *valid.Errors
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAccountsWithInvalidEffectivePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2658,15 +2756,6 @@ func (*ListAccountsWithInvalidEffectivePolicyRequest) jsonMember(name []byte) in
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYTYPE":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -2727,8 +2816,8 @@ func (s *ListChildrenRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListChildrenRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2762,17 +2851,6 @@ func (*ListChildrenRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 2
 	case "MaxResults":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "PARENTID":
-		return 0
-	case "CHILDTYPE":
-		return 1
-	case "NEXTTOKEN":
-		return 2
-	case "MAXRESULTS":
 		return 3
 	}
 	return -1
@@ -2824,8 +2902,8 @@ func (s *ListCreateAccountStatusRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListCreateAccountStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2855,15 +2933,6 @@ func (*ListCreateAccountStatusRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "STATES":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -2915,8 +2984,8 @@ func (s *ListDelegatedAdministratorsRequest) validate(e *valid.Errors, p string)
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListDelegatedAdministratorsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2946,15 +3015,6 @@ func (*ListDelegatedAdministratorsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "SERVICEPRINCIPAL":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3008,8 +3068,8 @@ func (s *ListDelegatedServicesForAccountRequest) validate(e *valid.Errors, p str
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListDelegatedServicesForAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3039,15 +3099,6 @@ func (*ListDelegatedServicesForAccountRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3107,8 +3158,8 @@ func (s *ListEffectivePolicyValidationErrorsRequest) validate(e *valid.Errors, p
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListEffectivePolicyValidationErrorsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3142,17 +3193,6 @@ func (*ListEffectivePolicyValidationErrorsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 2
 	case "MaxResults":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "POLICYTYPE":
-		return 1
-	case "NEXTTOKEN":
-		return 2
-	case "MAXRESULTS":
 		return 3
 	}
 	return -1
@@ -3208,8 +3248,8 @@ func (s *ListHandshakesForAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListHandshakesForAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3239,15 +3279,6 @@ func (*ListHandshakesForAccountRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "FILTER":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3299,8 +3330,8 @@ func (s *ListHandshakesForOrganizationRequest) validate(e *valid.Errors, p strin
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListHandshakesForOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3330,15 +3361,6 @@ func (*ListHandshakesForOrganizationRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "FILTER":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3396,8 +3418,8 @@ func (s *ListInboundResponsibilityTransfersRequest) validate(e *valid.Errors, p 
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListInboundResponsibilityTransfersRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3431,17 +3453,6 @@ func (*ListInboundResponsibilityTransfersRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 2
 	case "MaxResults":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "TYPE":
-		return 0
-	case "ID":
-		return 1
-	case "NEXTTOKEN":
-		return 2
-	case "MAXRESULTS":
 		return 3
 	}
 	return -1
@@ -3485,8 +3496,8 @@ func (s *ListOrganizationalUnitsForParentRequest) validate(e *valid.Errors, p st
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListOrganizationalUnitsForParentRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3516,15 +3527,6 @@ func (*ListOrganizationalUnitsForParentRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "PARENTID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3578,8 +3580,8 @@ func (s *ListOutboundResponsibilityTransfersRequest) validate(e *valid.Errors, p
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListOutboundResponsibilityTransfersRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3609,15 +3611,6 @@ func (*ListOutboundResponsibilityTransfersRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "TYPE":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3661,8 +3654,8 @@ func (s *ListParentsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListParentsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3692,15 +3685,6 @@ func (*ListParentsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CHILDID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3760,8 +3744,8 @@ func (s *ListPoliciesForTargetRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListPoliciesForTargetRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3795,17 +3779,6 @@ func (*ListPoliciesForTargetRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 2
 	case "MaxResults":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "TARGETID":
-		return 0
-	case "FILTER":
-		return 1
-	case "NEXTTOKEN":
-		return 2
-	case "MAXRESULTS":
 		return 3
 	}
 	return -1
@@ -3859,8 +3832,8 @@ func (s *ListPoliciesRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListPoliciesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3890,15 +3863,6 @@ func (*ListPoliciesRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "FILTER":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3946,8 +3910,8 @@ func (s *ListRootsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListRootsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3973,13 +3937,6 @@ func (*ListRootsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 0
 	case "MaxResults":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "NEXTTOKEN":
-		return 0
-	case "MAXRESULTS":
 		return 1
 	}
 	return -1
@@ -4029,8 +3986,8 @@ func (s *ListTagsForResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListTagsForResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4056,13 +4013,6 @@ func (*ListTagsForResourceRequest) jsonMember(name []byte) int {
 	case "ResourceId":
 		return 0
 	case "NextToken":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "RESOURCEID":
-		return 0
-	case "NEXTTOKEN":
 		return 1
 	}
 	return -1
@@ -4116,8 +4066,8 @@ func (s *ListTargetsForPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListTargetsForPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4147,15 +4097,6 @@ func (*ListTargetsForPolicyRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -4213,8 +4154,8 @@ func (s *MoveAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *MoveAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4244,15 +4185,6 @@ func (*MoveAccountRequest) jsonMember(name []byte) int {
 	case "SourceParentId":
 		return 1
 	case "DestinationParentId":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "SOURCEPARENTID":
-		return 1
-	case "DESTINATIONPARENTID":
 		return 2
 	}
 	return -1
@@ -4343,6 +4275,38 @@ func (s *PutResourcePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *PutResourcePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Content)
+		case 1:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*PutResourcePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Content":
+		return 0
+	case "Tags":
+		return 1
+	}
+	return -1
+}
+
 // PutResourcePolicyResponse is the PutResourcePolicyResponse structure of the API.
 type PutResourcePolicyResponse struct {
 	ResourcePolicy *ResourcePolicy `json:"ResourcePolicy,omitempty"`
@@ -4378,8 +4342,8 @@ func (s *RegisterDelegatedAdministratorRequest) validate(e *valid.Errors, p stri
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RegisterDelegatedAdministratorRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4405,13 +4369,6 @@ func (*RegisterDelegatedAdministratorRequest) jsonMember(name []byte) int {
 	case "AccountId":
 		return 0
 	case "ServicePrincipal":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "SERVICEPRINCIPAL":
 		return 1
 	}
 	return -1
@@ -4441,8 +4398,8 @@ func (s *RemoveAccountFromOrganizationRequest) validate(e *valid.Errors, p strin
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RemoveAccountFromOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4464,11 +4421,6 @@ func (s *RemoveAccountFromOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecode
 func (*RemoveAccountFromOrganizationRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "AccountId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
 		return 0
 	}
 	return -1
@@ -4527,8 +4479,8 @@ func (s *Tag) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *Tag) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4554,13 +4506,6 @@ func (*Tag) jsonMember(name []byte) int {
 	case "Key":
 		return 0
 	case "Value":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEY":
-		return 0
-	case "VALUE":
 		return 1
 	}
 	return -1
@@ -4598,6 +4543,38 @@ func (s *TagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *TagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ResourceId)
+		case 1:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*TagResourceRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ResourceId":
+		return 0
+	case "Tags":
+		return 1
+	}
+	return -1
+}
+
 // TerminateResponsibilityTransferRequest is the TerminateResponsibilityTransferRequest structure of the API.
 type TerminateResponsibilityTransferRequest struct {
 	Id           *string    `json:"Id,omitempty"`
@@ -4621,6 +4598,38 @@ func (s *TerminateResponsibilityTransferRequest) validate(e *valid.Errors, p str
 	} else {
 		ruleResponsibilityTransferId.Check(e, p, "id", *s.Id)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *TerminateResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Id)
+		case 1:
+			err = d.Timestamp(&s.EndTimestamp)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*TerminateResponsibilityTransferRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Id":
+		return 0
+	case "EndTimestamp":
+		return 1
+	}
+	return -1
 }
 
 // TerminateResponsibilityTransferResponse is the TerminateResponsibilityTransferResponse structure of the API.
@@ -4664,8 +4673,8 @@ func (s *UntagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UntagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4691,13 +4700,6 @@ func (*UntagResourceRequest) jsonMember(name []byte) int {
 	case "ResourceId":
 		return 0
 	case "TagKeys":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "RESOURCEID":
-		return 0
-	case "TAGKEYS":
 		return 1
 	}
 	return -1
@@ -4731,8 +4733,8 @@ func (s *UpdateOrganizationalUnitRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4758,13 +4760,6 @@ func (*UpdateOrganizationalUnitRequest) jsonMember(name []byte) int {
 	case "OrganizationalUnitId":
 		return 0
 	case "Name":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ORGANIZATIONALUNITID":
-		return 0
-	case "NAME":
 		return 1
 	}
 	return -1
@@ -4811,8 +4806,8 @@ func (s *UpdatePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdatePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4846,17 +4841,6 @@ func (*UpdatePolicyRequest) jsonMember(name []byte) int {
 	case "Description":
 		return 2
 	case "Content":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
-		return 0
-	case "NAME":
-		return 1
-	case "DESCRIPTION":
-		return 2
-	case "CONTENT":
 		return 3
 	}
 	return -1
@@ -4897,8 +4881,8 @@ func (s *UpdateResponsibilityTransferRequest) validate(e *valid.Errors, p string
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4924,13 +4908,6 @@ func (*UpdateResponsibilityTransferRequest) jsonMember(name []byte) int {
 	case "Id":
 		return 0
 	case "Name":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ID":
-		return 0
-	case "NAME":
 		return 1
 	}
 	return -1

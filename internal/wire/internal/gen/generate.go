@@ -127,6 +127,17 @@ func (g *generator) gen(pkg string) error {
 		}
 	}
 
+	// In the json protocol every input gets a generated decoder: member
+	// names match exactly there, where encoding/json, the other way to
+	// decode, would also match them under case folding.
+	if !g.query() {
+		for _, name := range sortedKeys(m.Operations) {
+			if in := m.Operations[name].Input; in != nil && !g.fastJSON(in.Shape) {
+				return fmt.Errorf("operation %s: input %s has a member the generated JSON decoder cannot read", name, in.Shape)
+			}
+		}
+	}
+
 	if err := g.genOperations(); err != nil {
 		return err
 	}
@@ -483,10 +494,11 @@ const decodeMethod = "DecodeJSONFrom"
 
 // fastJSON reports whether structure name, reached from an operation's
 // input, gets a DecodeJSONFrom method: in the json protocol, when every
-// member is a string, blob, boolean, integer or long, a list of strings, a
-// map of strings to strings or such a structure, and the member names are
-// ASCII, distinct under case folding (encoding/json matches names without
-// regard to case) and not the method's name. A recursive structure does not.
+// member is a string, blob, boolean, integer, long or timestamp, a list of
+// strings or of such structures, a map of strings to strings or such a
+// structure, and
+// the member names are ASCII and not the method's name. A recursive
+// structure does not.
 func (g *generator) fastJSON(name string) bool {
 	if g.query() {
 		return false
@@ -499,13 +511,10 @@ func (g *generator) fastJSON(name string) bool {
 	if s.Type != "structure" || s.Exception {
 		return false
 	}
-	folded := map[string]bool{}
 	for _, mm := range s.Members {
-		f := strings.ToUpper(mm.Name)
-		if folded[f] || mm.Name == decodeMethod || !isASCII(mm.Name) {
+		if mm.Name == decodeMethod || !isASCII(mm.Name) {
 			return false
 		}
-		folded[f] = true
 		if g.decodeCall(mm) == "" {
 			return false
 		}
@@ -542,9 +551,15 @@ func (g *generator) decodeCall(mm member) string {
 		return "d.Int32(" + f + ")"
 	case "long":
 		return "d.Int64(" + f + ")"
+	case "timestamp":
+		// The generator refuses formats other than the protocol's.
+		return "d.Timestamp(" + f + ")"
 	case "list":
-		if g.m.Shapes[s.Member.Shape].Type == "string" {
+		switch es := g.m.Shapes[s.Member.Shape]; {
+		case es.Type == "string":
 			return "d.StringList(" + f + ")"
+		case es.Type == "structure" && g.fastJSON(s.Member.Shape):
+			return "wire.DecodeJSONStructList(d, " + f + ")"
 		}
 	case "map":
 		if g.m.Shapes[s.Key.Shape].Type == "string" && g.m.Shapes[s.Value.Shape].Type == "string" {
@@ -559,12 +574,13 @@ func (g *generator) decodeCall(mm member) string {
 }
 
 // genDecoder writes the DecodeJSONFrom method of structure name and the
-// lookup of its member names: the exact name, else the name under
-// encoding/json's case folding.
+// lookup of its member names. Names match exactly, as AWS's JSON protocol
+// matches them: a member spelled "keyid" is not KeyId but an unknown
+// member, ignored (encoding/json would fold it onto KeyId).
 func (g *generator) genDecoder(name string, s *shape) {
 	id := exported(name)
-	g.p("// %s decodes s from d as encoding/json would; wire.DecodeJSON", decodeMethod)
-	g.p("// uses it in place of encoding/json.")
+	g.p("// %s decodes s from d as encoding/json would, except that member", decodeMethod)
+	g.p("// names match exactly; wire.DecodeJSON uses it in place of encoding/json.")
 	g.p("func (s *%s) %s(d *wire.JSONDecoder) error {", id, decodeMethod)
 	g.p("ok, err := d.BeginObject()")
 	g.p("for i := 0; ok && err == nil; i++ {")
@@ -595,13 +611,6 @@ func (g *generator) genDecoder(name string, s *shape) {
 	g.p("switch string(name) {")
 	for i, mm := range s.Members {
 		g.p("case %q:", mm.Name)
-		g.p("return %d", i)
-	}
-	g.p("}")
-	g.p("var buf [32]byte")
-	g.p("switch string(wire.AppendFoldedName(buf[:0], name)) {")
-	for i, mm := range s.Members {
-		g.p("case %q:", strings.ToUpper(mm.Name))
 		g.p("return %d", i)
 	}
 	g.p("}")
