@@ -21,65 +21,67 @@ type Operation struct {
 	Errors []string
 	// NewInput returns a new *<Input>; nil when there is no input.
 	NewInput func() any
+	// NewOutput returns a new *<Output>; nil when there is no output.
+	NewOutput func() any
 }
 
 // Operations holds every operation of the API by name (the part of
 // X-Amz-Target after "TrentService."). It must not be modified.
 var Operations = map[string]Operation{
-	"CancelKeyDeletion":                   {Name: "CancelKeyDeletion", Input: "CancelKeyDeletionRequest", Output: "CancelKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(CancelKeyDeletionRequest) }},
-	"ConnectCustomKeyStore":               {Name: "ConnectCustomKeyStore", Input: "ConnectCustomKeyStoreRequest", Output: "ConnectCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterNotActiveException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException", "CloudHsmClusterInvalidConfigurationException"}, NewInput: func() any { return new(ConnectCustomKeyStoreRequest) }},
-	"CreateAlias":                         {Name: "CreateAlias", Input: "CreateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "AlreadyExistsException", "NotFoundException", "InvalidAliasNameException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(CreateAliasRequest) }},
-	"CreateCustomKeyStore":                {Name: "CreateCustomKeyStore", Input: "CreateCustomKeyStoreRequest", Output: "CreateCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterInUseException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "KMSInternalException", "CloudHsmClusterNotActiveException", "IncorrectTrustAnchorException", "CloudHsmClusterInvalidConfigurationException", "LimitExceededException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(CreateCustomKeyStoreRequest) }},
-	"CreateGrant":                         {Name: "CreateGrant", Input: "CreateGrantRequest", Output: "CreateGrantResponse", Errors: []string{"NotFoundException", "DisabledException", "DependencyTimeoutException", "InvalidArnException", "KMSInternalException", "InvalidGrantTokenException", "LimitExceededException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(CreateGrantRequest) }},
-	"CreateKey":                           {Name: "CreateKey", Input: "CreateKeyRequest", Output: "CreateKeyResponse", Errors: []string{"MalformedPolicyDocumentException", "DependencyTimeoutException", "InvalidArnException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "TagException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException", "CloudHsmClusterInvalidConfigurationException", "XksKeyInvalidConfigurationException", "XksKeyAlreadyInUseException", "XksKeyNotFoundException"}, NewInput: func() any { return new(CreateKeyRequest) }},
-	"Decrypt":                             {Name: "Decrypt", Input: "DecryptRequest", Output: "DecryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "InvalidKeyUsageException", "DependencyTimeoutException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DecryptRequest) }},
-	"DeleteAlias":                         {Name: "DeleteAlias", Input: "DeleteAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteAliasRequest) }},
-	"DeleteCustomKeyStore":                {Name: "DeleteCustomKeyStore", Input: "DeleteCustomKeyStoreRequest", Output: "DeleteCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreHasCMKsException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DeleteCustomKeyStoreRequest) }},
-	"DeleteImportedKeyMaterial":           {Name: "DeleteImportedKeyMaterial", Input: "DeleteImportedKeyMaterialRequest", Output: "DeleteImportedKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteImportedKeyMaterialRequest) }},
-	"DeriveSharedSecret":                  {Name: "DeriveSharedSecret", Input: "DeriveSharedSecretRequest", Output: "DeriveSharedSecretResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DeriveSharedSecretRequest) }},
-	"DescribeCustomKeyStores":             {Name: "DescribeCustomKeyStores", Input: "DescribeCustomKeyStoresRequest", Output: "DescribeCustomKeyStoresResponse", Errors: []string{"CustomKeyStoreNotFoundException", "InvalidMarkerException", "KMSInternalException"}, NewInput: func() any { return new(DescribeCustomKeyStoresRequest) }},
-	"DescribeKey":                         {Name: "DescribeKey", Input: "DescribeKeyRequest", Output: "DescribeKeyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(DescribeKeyRequest) }},
-	"DisableKey":                          {Name: "DisableKey", Input: "DisableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DisableKeyRequest) }},
-	"DisableKeyRotation":                  {Name: "DisableKeyRotation", Input: "DisableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(DisableKeyRotationRequest) }},
-	"DisconnectCustomKeyStore":            {Name: "DisconnectCustomKeyStore", Input: "DisconnectCustomKeyStoreRequest", Output: "DisconnectCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DisconnectCustomKeyStoreRequest) }},
-	"EnableKey":                           {Name: "EnableKey", Input: "EnableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(EnableKeyRequest) }},
-	"EnableKeyRotation":                   {Name: "EnableKeyRotation", Input: "EnableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(EnableKeyRotationRequest) }},
-	"Encrypt":                             {Name: "Encrypt", Input: "EncryptRequest", Output: "EncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(EncryptRequest) }},
-	"GenerateDataKey":                     {Name: "GenerateDataKey", Input: "GenerateDataKeyRequest", Output: "GenerateDataKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyRequest) }},
-	"GenerateDataKeyPair":                 {Name: "GenerateDataKeyPair", Input: "GenerateDataKeyPairRequest", Output: "GenerateDataKeyPairResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairRequest) }},
-	"GenerateDataKeyPairWithoutPlaintext": {Name: "GenerateDataKeyPairWithoutPlaintext", Input: "GenerateDataKeyPairWithoutPlaintextRequest", Output: "GenerateDataKeyPairWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairWithoutPlaintextRequest) }},
-	"GenerateDataKeyWithoutPlaintext":     {Name: "GenerateDataKeyWithoutPlaintext", Input: "GenerateDataKeyWithoutPlaintextRequest", Output: "GenerateDataKeyWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyWithoutPlaintextRequest) }},
-	"GenerateMac":                         {Name: "GenerateMac", Input: "GenerateMacRequest", Output: "GenerateMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateMacRequest) }},
-	"GenerateRandom":                      {Name: "GenerateRandom", Input: "GenerateRandomRequest", Output: "GenerateRandomResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "UnsupportedOperationException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException"}, NewInput: func() any { return new(GenerateRandomRequest) }},
-	"GetKeyLastUsage":                     {Name: "GetKeyLastUsage", Input: "GetKeyLastUsageRequest", Output: "GetKeyLastUsageResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(GetKeyLastUsageRequest) }},
-	"GetKeyPolicy":                        {Name: "GetKeyPolicy", Input: "GetKeyPolicyRequest", Output: "GetKeyPolicyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetKeyPolicyRequest) }},
-	"GetKeyRotationStatus":                {Name: "GetKeyRotationStatus", Input: "GetKeyRotationStatusRequest", Output: "GetKeyRotationStatusResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(GetKeyRotationStatusRequest) }},
-	"GetParametersForImport":              {Name: "GetParametersForImport", Input: "GetParametersForImportRequest", Output: "GetParametersForImportResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetParametersForImportRequest) }},
-	"GetPublicKey":                        {Name: "GetPublicKey", Input: "GetPublicKeyRequest", Output: "GetPublicKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "UnsupportedOperationException", "InvalidArnException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetPublicKeyRequest) }},
-	"ImportKeyMaterial":                   {Name: "ImportKeyMaterial", Input: "ImportKeyMaterialRequest", Output: "ImportKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException", "InvalidCiphertextException", "IncorrectKeyMaterialException", "ExpiredImportTokenException", "InvalidImportTokenException"}, NewInput: func() any { return new(ImportKeyMaterialRequest) }},
-	"ListAliases":                         {Name: "ListAliases", Input: "ListAliasesRequest", Output: "ListAliasesResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "KMSInternalException", "InvalidArnException", "NotFoundException"}, NewInput: func() any { return new(ListAliasesRequest) }},
-	"ListGrants":                          {Name: "ListGrants", Input: "ListGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidMarkerException", "InvalidGrantIdException", "InvalidArnException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListGrantsRequest) }},
-	"ListKeyPolicies":                     {Name: "ListKeyPolicies", Input: "ListKeyPoliciesRequest", Output: "ListKeyPoliciesResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListKeyPoliciesRequest) }},
-	"ListKeyRotations":                    {Name: "ListKeyRotations", Input: "ListKeyRotationsRequest", Output: "ListKeyRotationsResponse", Errors: []string{"NotFoundException", "InvalidArnException", "InvalidMarkerException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(ListKeyRotationsRequest) }},
-	"ListKeys":                            {Name: "ListKeys", Input: "ListKeysRequest", Output: "ListKeysResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "InvalidMarkerException"}, NewInput: func() any { return new(ListKeysRequest) }},
-	"ListResourceTags":                    {Name: "ListResourceTags", Input: "ListResourceTagsRequest", Output: "ListResourceTagsResponse", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "InvalidMarkerException"}, NewInput: func() any { return new(ListResourceTagsRequest) }},
-	"ListRetirableGrants":                 {Name: "ListRetirableGrants", Input: "ListRetirableGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "InvalidArnException", "NotFoundException", "KMSInternalException"}, NewInput: func() any { return new(ListRetirableGrantsRequest) }},
-	"PutKeyPolicy":                        {Name: "PutKeyPolicy", Input: "PutKeyPolicyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "MalformedPolicyDocumentException", "DependencyTimeoutException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(PutKeyPolicyRequest) }},
-	"ReEncrypt":                           {Name: "ReEncrypt", Input: "ReEncryptRequest", Output: "ReEncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(ReEncryptRequest) }},
-	"ReplicateKey":                        {Name: "ReplicateKey", Input: "ReplicateKeyRequest", Output: "ReplicateKeyResponse", Errors: []string{"AlreadyExistsException", "DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "LimitExceededException", "MalformedPolicyDocumentException", "NotFoundException", "TagException", "UnsupportedOperationException"}, NewInput: func() any { return new(ReplicateKeyRequest) }},
-	"RetireGrant":                         {Name: "RetireGrant", Input: "RetireGrantRequest", Output: "", Errors: []string{"InvalidArnException", "InvalidGrantTokenException", "InvalidGrantIdException", "NotFoundException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RetireGrantRequest) }},
-	"RevokeGrant":                         {Name: "RevokeGrant", Input: "RevokeGrantRequest", Output: "", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidArnException", "InvalidGrantIdException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RevokeGrantRequest) }},
-	"RotateKeyOnDemand":                   {Name: "RotateKeyOnDemand", Input: "RotateKeyOnDemandRequest", Output: "RotateKeyOnDemandResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "LimitExceededException", "ConflictException"}, NewInput: func() any { return new(RotateKeyOnDemandRequest) }},
-	"ScheduleKeyDeletion":                 {Name: "ScheduleKeyDeletion", Input: "ScheduleKeyDeletionRequest", Output: "ScheduleKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ScheduleKeyDeletionRequest) }},
-	"Sign":                                {Name: "Sign", Input: "SignRequest", Output: "SignResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(SignRequest) }},
-	"TagResource":                         {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "LimitExceededException", "TagException"}, NewInput: func() any { return new(TagResourceRequest) }},
-	"UntagResource":                       {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "TagException"}, NewInput: func() any { return new(UntagResourceRequest) }},
-	"UpdateAlias":                         {Name: "UpdateAlias", Input: "UpdateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateAliasRequest) }},
-	"UpdateCustomKeyStore":                {Name: "UpdateCustomKeyStore", Input: "UpdateCustomKeyStoreRequest", Output: "UpdateCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreNotFoundException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "CloudHsmClusterNotRelatedException", "CustomKeyStoreInvalidStateException", "KMSInternalException", "CloudHsmClusterNotActiveException", "CloudHsmClusterInvalidConfigurationException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(UpdateCustomKeyStoreRequest) }},
-	"UpdateKeyDescription":                {Name: "UpdateKeyDescription", Input: "UpdateKeyDescriptionRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateKeyDescriptionRequest) }},
-	"UpdatePrimaryRegion":                 {Name: "UpdatePrimaryRegion", Input: "UpdatePrimaryRegionRequest", Output: "", Errors: []string{"DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "NotFoundException", "UnsupportedOperationException"}, NewInput: func() any { return new(UpdatePrimaryRegionRequest) }},
-	"Verify":                              {Name: "Verify", Input: "VerifyRequest", Output: "VerifyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "KMSInvalidSignatureException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyRequest) }},
-	"VerifyMac":                           {Name: "VerifyMac", Input: "VerifyMacRequest", Output: "VerifyMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidMacException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyMacRequest) }},
+	"CancelKeyDeletion":                   {Name: "CancelKeyDeletion", Input: "CancelKeyDeletionRequest", Output: "CancelKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(CancelKeyDeletionRequest) }, NewOutput: func() any { return new(CancelKeyDeletionResponse) }},
+	"ConnectCustomKeyStore":               {Name: "ConnectCustomKeyStore", Input: "ConnectCustomKeyStoreRequest", Output: "ConnectCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterNotActiveException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException", "CloudHsmClusterInvalidConfigurationException"}, NewInput: func() any { return new(ConnectCustomKeyStoreRequest) }, NewOutput: func() any { return new(ConnectCustomKeyStoreResponse) }},
+	"CreateAlias":                         {Name: "CreateAlias", Input: "CreateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "AlreadyExistsException", "NotFoundException", "InvalidAliasNameException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(CreateAliasRequest) }, NewOutput: nil},
+	"CreateCustomKeyStore":                {Name: "CreateCustomKeyStore", Input: "CreateCustomKeyStoreRequest", Output: "CreateCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterInUseException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "KMSInternalException", "CloudHsmClusterNotActiveException", "IncorrectTrustAnchorException", "CloudHsmClusterInvalidConfigurationException", "LimitExceededException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(CreateCustomKeyStoreRequest) }, NewOutput: func() any { return new(CreateCustomKeyStoreResponse) }},
+	"CreateGrant":                         {Name: "CreateGrant", Input: "CreateGrantRequest", Output: "CreateGrantResponse", Errors: []string{"NotFoundException", "DisabledException", "DependencyTimeoutException", "InvalidArnException", "KMSInternalException", "InvalidGrantTokenException", "LimitExceededException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(CreateGrantRequest) }, NewOutput: func() any { return new(CreateGrantResponse) }},
+	"CreateKey":                           {Name: "CreateKey", Input: "CreateKeyRequest", Output: "CreateKeyResponse", Errors: []string{"MalformedPolicyDocumentException", "DependencyTimeoutException", "InvalidArnException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "TagException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException", "CloudHsmClusterInvalidConfigurationException", "XksKeyInvalidConfigurationException", "XksKeyAlreadyInUseException", "XksKeyNotFoundException"}, NewInput: func() any { return new(CreateKeyRequest) }, NewOutput: func() any { return new(CreateKeyResponse) }},
+	"Decrypt":                             {Name: "Decrypt", Input: "DecryptRequest", Output: "DecryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "InvalidKeyUsageException", "DependencyTimeoutException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DecryptRequest) }, NewOutput: func() any { return new(DecryptResponse) }},
+	"DeleteAlias":                         {Name: "DeleteAlias", Input: "DeleteAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteAliasRequest) }, NewOutput: nil},
+	"DeleteCustomKeyStore":                {Name: "DeleteCustomKeyStore", Input: "DeleteCustomKeyStoreRequest", Output: "DeleteCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreHasCMKsException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DeleteCustomKeyStoreRequest) }, NewOutput: func() any { return new(DeleteCustomKeyStoreResponse) }},
+	"DeleteImportedKeyMaterial":           {Name: "DeleteImportedKeyMaterial", Input: "DeleteImportedKeyMaterialRequest", Output: "DeleteImportedKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteImportedKeyMaterialRequest) }, NewOutput: func() any { return new(DeleteImportedKeyMaterialResponse) }},
+	"DeriveSharedSecret":                  {Name: "DeriveSharedSecret", Input: "DeriveSharedSecretRequest", Output: "DeriveSharedSecretResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DeriveSharedSecretRequest) }, NewOutput: func() any { return new(DeriveSharedSecretResponse) }},
+	"DescribeCustomKeyStores":             {Name: "DescribeCustomKeyStores", Input: "DescribeCustomKeyStoresRequest", Output: "DescribeCustomKeyStoresResponse", Errors: []string{"CustomKeyStoreNotFoundException", "InvalidMarkerException", "KMSInternalException"}, NewInput: func() any { return new(DescribeCustomKeyStoresRequest) }, NewOutput: func() any { return new(DescribeCustomKeyStoresResponse) }},
+	"DescribeKey":                         {Name: "DescribeKey", Input: "DescribeKeyRequest", Output: "DescribeKeyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(DescribeKeyRequest) }, NewOutput: func() any { return new(DescribeKeyResponse) }},
+	"DisableKey":                          {Name: "DisableKey", Input: "DisableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DisableKeyRequest) }, NewOutput: nil},
+	"DisableKeyRotation":                  {Name: "DisableKeyRotation", Input: "DisableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(DisableKeyRotationRequest) }, NewOutput: nil},
+	"DisconnectCustomKeyStore":            {Name: "DisconnectCustomKeyStore", Input: "DisconnectCustomKeyStoreRequest", Output: "DisconnectCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DisconnectCustomKeyStoreRequest) }, NewOutput: func() any { return new(DisconnectCustomKeyStoreResponse) }},
+	"EnableKey":                           {Name: "EnableKey", Input: "EnableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(EnableKeyRequest) }, NewOutput: nil},
+	"EnableKeyRotation":                   {Name: "EnableKeyRotation", Input: "EnableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(EnableKeyRotationRequest) }, NewOutput: nil},
+	"Encrypt":                             {Name: "Encrypt", Input: "EncryptRequest", Output: "EncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(EncryptRequest) }, NewOutput: func() any { return new(EncryptResponse) }},
+	"GenerateDataKey":                     {Name: "GenerateDataKey", Input: "GenerateDataKeyRequest", Output: "GenerateDataKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyRequest) }, NewOutput: func() any { return new(GenerateDataKeyResponse) }},
+	"GenerateDataKeyPair":                 {Name: "GenerateDataKeyPair", Input: "GenerateDataKeyPairRequest", Output: "GenerateDataKeyPairResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairRequest) }, NewOutput: func() any { return new(GenerateDataKeyPairResponse) }},
+	"GenerateDataKeyPairWithoutPlaintext": {Name: "GenerateDataKeyPairWithoutPlaintext", Input: "GenerateDataKeyPairWithoutPlaintextRequest", Output: "GenerateDataKeyPairWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairWithoutPlaintextRequest) }, NewOutput: func() any { return new(GenerateDataKeyPairWithoutPlaintextResponse) }},
+	"GenerateDataKeyWithoutPlaintext":     {Name: "GenerateDataKeyWithoutPlaintext", Input: "GenerateDataKeyWithoutPlaintextRequest", Output: "GenerateDataKeyWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyWithoutPlaintextRequest) }, NewOutput: func() any { return new(GenerateDataKeyWithoutPlaintextResponse) }},
+	"GenerateMac":                         {Name: "GenerateMac", Input: "GenerateMacRequest", Output: "GenerateMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateMacRequest) }, NewOutput: func() any { return new(GenerateMacResponse) }},
+	"GenerateRandom":                      {Name: "GenerateRandom", Input: "GenerateRandomRequest", Output: "GenerateRandomResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "UnsupportedOperationException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException"}, NewInput: func() any { return new(GenerateRandomRequest) }, NewOutput: func() any { return new(GenerateRandomResponse) }},
+	"GetKeyLastUsage":                     {Name: "GetKeyLastUsage", Input: "GetKeyLastUsageRequest", Output: "GetKeyLastUsageResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(GetKeyLastUsageRequest) }, NewOutput: func() any { return new(GetKeyLastUsageResponse) }},
+	"GetKeyPolicy":                        {Name: "GetKeyPolicy", Input: "GetKeyPolicyRequest", Output: "GetKeyPolicyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetKeyPolicyRequest) }, NewOutput: func() any { return new(GetKeyPolicyResponse) }},
+	"GetKeyRotationStatus":                {Name: "GetKeyRotationStatus", Input: "GetKeyRotationStatusRequest", Output: "GetKeyRotationStatusResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(GetKeyRotationStatusRequest) }, NewOutput: func() any { return new(GetKeyRotationStatusResponse) }},
+	"GetParametersForImport":              {Name: "GetParametersForImport", Input: "GetParametersForImportRequest", Output: "GetParametersForImportResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetParametersForImportRequest) }, NewOutput: func() any { return new(GetParametersForImportResponse) }},
+	"GetPublicKey":                        {Name: "GetPublicKey", Input: "GetPublicKeyRequest", Output: "GetPublicKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "UnsupportedOperationException", "InvalidArnException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetPublicKeyRequest) }, NewOutput: func() any { return new(GetPublicKeyResponse) }},
+	"ImportKeyMaterial":                   {Name: "ImportKeyMaterial", Input: "ImportKeyMaterialRequest", Output: "ImportKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException", "InvalidCiphertextException", "IncorrectKeyMaterialException", "ExpiredImportTokenException", "InvalidImportTokenException"}, NewInput: func() any { return new(ImportKeyMaterialRequest) }, NewOutput: func() any { return new(ImportKeyMaterialResponse) }},
+	"ListAliases":                         {Name: "ListAliases", Input: "ListAliasesRequest", Output: "ListAliasesResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "KMSInternalException", "InvalidArnException", "NotFoundException"}, NewInput: func() any { return new(ListAliasesRequest) }, NewOutput: func() any { return new(ListAliasesResponse) }},
+	"ListGrants":                          {Name: "ListGrants", Input: "ListGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidMarkerException", "InvalidGrantIdException", "InvalidArnException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListGrantsRequest) }, NewOutput: func() any { return new(ListGrantsResponse) }},
+	"ListKeyPolicies":                     {Name: "ListKeyPolicies", Input: "ListKeyPoliciesRequest", Output: "ListKeyPoliciesResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListKeyPoliciesRequest) }, NewOutput: func() any { return new(ListKeyPoliciesResponse) }},
+	"ListKeyRotations":                    {Name: "ListKeyRotations", Input: "ListKeyRotationsRequest", Output: "ListKeyRotationsResponse", Errors: []string{"NotFoundException", "InvalidArnException", "InvalidMarkerException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(ListKeyRotationsRequest) }, NewOutput: func() any { return new(ListKeyRotationsResponse) }},
+	"ListKeys":                            {Name: "ListKeys", Input: "ListKeysRequest", Output: "ListKeysResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "InvalidMarkerException"}, NewInput: func() any { return new(ListKeysRequest) }, NewOutput: func() any { return new(ListKeysResponse) }},
+	"ListResourceTags":                    {Name: "ListResourceTags", Input: "ListResourceTagsRequest", Output: "ListResourceTagsResponse", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "InvalidMarkerException"}, NewInput: func() any { return new(ListResourceTagsRequest) }, NewOutput: func() any { return new(ListResourceTagsResponse) }},
+	"ListRetirableGrants":                 {Name: "ListRetirableGrants", Input: "ListRetirableGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "InvalidArnException", "NotFoundException", "KMSInternalException"}, NewInput: func() any { return new(ListRetirableGrantsRequest) }, NewOutput: func() any { return new(ListGrantsResponse) }},
+	"PutKeyPolicy":                        {Name: "PutKeyPolicy", Input: "PutKeyPolicyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "MalformedPolicyDocumentException", "DependencyTimeoutException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(PutKeyPolicyRequest) }, NewOutput: nil},
+	"ReEncrypt":                           {Name: "ReEncrypt", Input: "ReEncryptRequest", Output: "ReEncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(ReEncryptRequest) }, NewOutput: func() any { return new(ReEncryptResponse) }},
+	"ReplicateKey":                        {Name: "ReplicateKey", Input: "ReplicateKeyRequest", Output: "ReplicateKeyResponse", Errors: []string{"AlreadyExistsException", "DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "LimitExceededException", "MalformedPolicyDocumentException", "NotFoundException", "TagException", "UnsupportedOperationException"}, NewInput: func() any { return new(ReplicateKeyRequest) }, NewOutput: func() any { return new(ReplicateKeyResponse) }},
+	"RetireGrant":                         {Name: "RetireGrant", Input: "RetireGrantRequest", Output: "", Errors: []string{"InvalidArnException", "InvalidGrantTokenException", "InvalidGrantIdException", "NotFoundException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RetireGrantRequest) }, NewOutput: nil},
+	"RevokeGrant":                         {Name: "RevokeGrant", Input: "RevokeGrantRequest", Output: "", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidArnException", "InvalidGrantIdException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RevokeGrantRequest) }, NewOutput: nil},
+	"RotateKeyOnDemand":                   {Name: "RotateKeyOnDemand", Input: "RotateKeyOnDemandRequest", Output: "RotateKeyOnDemandResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "LimitExceededException", "ConflictException"}, NewInput: func() any { return new(RotateKeyOnDemandRequest) }, NewOutput: func() any { return new(RotateKeyOnDemandResponse) }},
+	"ScheduleKeyDeletion":                 {Name: "ScheduleKeyDeletion", Input: "ScheduleKeyDeletionRequest", Output: "ScheduleKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ScheduleKeyDeletionRequest) }, NewOutput: func() any { return new(ScheduleKeyDeletionResponse) }},
+	"Sign":                                {Name: "Sign", Input: "SignRequest", Output: "SignResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(SignRequest) }, NewOutput: func() any { return new(SignResponse) }},
+	"TagResource":                         {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "LimitExceededException", "TagException"}, NewInput: func() any { return new(TagResourceRequest) }, NewOutput: nil},
+	"UntagResource":                       {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "TagException"}, NewInput: func() any { return new(UntagResourceRequest) }, NewOutput: nil},
+	"UpdateAlias":                         {Name: "UpdateAlias", Input: "UpdateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateAliasRequest) }, NewOutput: nil},
+	"UpdateCustomKeyStore":                {Name: "UpdateCustomKeyStore", Input: "UpdateCustomKeyStoreRequest", Output: "UpdateCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreNotFoundException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "CloudHsmClusterNotRelatedException", "CustomKeyStoreInvalidStateException", "KMSInternalException", "CloudHsmClusterNotActiveException", "CloudHsmClusterInvalidConfigurationException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(UpdateCustomKeyStoreRequest) }, NewOutput: func() any { return new(UpdateCustomKeyStoreResponse) }},
+	"UpdateKeyDescription":                {Name: "UpdateKeyDescription", Input: "UpdateKeyDescriptionRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateKeyDescriptionRequest) }, NewOutput: nil},
+	"UpdatePrimaryRegion":                 {Name: "UpdatePrimaryRegion", Input: "UpdatePrimaryRegionRequest", Output: "", Errors: []string{"DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "NotFoundException", "UnsupportedOperationException"}, NewInput: func() any { return new(UpdatePrimaryRegionRequest) }, NewOutput: nil},
+	"Verify":                              {Name: "Verify", Input: "VerifyRequest", Output: "VerifyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "KMSInvalidSignatureException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyRequest) }, NewOutput: func() any { return new(VerifyResponse) }},
+	"VerifyMac":                           {Name: "VerifyMac", Input: "VerifyMacRequest", Output: "VerifyMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidMacException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyMacRequest) }, NewOutput: func() any { return new(VerifyMacResponse) }},
 }
 
 // errorStatus is the HTTP status of each error code of the API.
@@ -5214,6 +5216,1227 @@ type XksProxyConfigurationType struct {
 	UriPath                 *string `json:"UriPath,omitempty"`
 	VpcEndpointServiceName  *string `json:"VpcEndpointServiceName,omitempty"`
 	VpcEndpointServiceOwner *string `json:"VpcEndpointServiceOwner,omitempty"`
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *AliasListEntry) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AliasName != nil {
+		b = wire.AppendJSONMember(b, start, "AliasName")
+		b = wire.AppendJSONString(b, *s.AliasName)
+	}
+	if s.AliasArn != nil {
+		b = wire.AppendJSONMember(b, start, "AliasArn")
+		b = wire.AppendJSONString(b, *s.AliasArn)
+	}
+	if s.TargetKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "TargetKeyId")
+		b = wire.AppendJSONString(b, *s.TargetKeyId)
+	}
+	if s.CreationDate != nil {
+		b = wire.AppendJSONMember(b, start, "CreationDate")
+		b = wire.AppendJSONTimestamp(b, *s.CreationDate)
+	}
+	if s.LastUpdatedDate != nil {
+		b = wire.AppendJSONMember(b, start, "LastUpdatedDate")
+		b = wire.AppendJSONTimestamp(b, *s.LastUpdatedDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CancelKeyDeletionResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ConnectCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateGrantResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.GrantToken != nil {
+		b = wire.AppendJSONMember(b, start, "GrantToken")
+		b = wire.AppendJSONString(b, *s.GrantToken)
+	}
+	if s.GrantId != nil {
+		b = wire.AppendJSONMember(b, start, "GrantId")
+		b = wire.AppendJSONString(b, *s.GrantId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyMetadata != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMetadata")
+		b = s.KeyMetadata.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CustomKeyStoresListEntry) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if s.CustomKeyStoreName != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreName")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreName)
+	}
+	if s.CloudHsmClusterId != nil {
+		b = wire.AppendJSONMember(b, start, "CloudHsmClusterId")
+		b = wire.AppendJSONString(b, *s.CloudHsmClusterId)
+	}
+	if s.TrustAnchorCertificate != nil {
+		b = wire.AppendJSONMember(b, start, "TrustAnchorCertificate")
+		b = wire.AppendJSONString(b, *s.TrustAnchorCertificate)
+	}
+	if s.ConnectionState != nil {
+		b = wire.AppendJSONMember(b, start, "ConnectionState")
+		b = wire.AppendJSONString(b, *s.ConnectionState)
+	}
+	if s.ConnectionErrorCode != nil {
+		b = wire.AppendJSONMember(b, start, "ConnectionErrorCode")
+		b = wire.AppendJSONString(b, *s.ConnectionErrorCode)
+	}
+	if s.CreationDate != nil {
+		b = wire.AppendJSONMember(b, start, "CreationDate")
+		b = wire.AppendJSONTimestamp(b, *s.CreationDate)
+	}
+	if s.CustomKeyStoreType != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreType")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreType)
+	}
+	if s.XksProxyConfiguration != nil {
+		b = wire.AppendJSONMember(b, start, "XksProxyConfiguration")
+		b = s.XksProxyConfiguration.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DecryptResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.Plaintext) != 0 {
+		b = wire.AppendJSONMember(b, start, "Plaintext")
+		b = wire.AppendJSONBlob(b, s.Plaintext)
+	}
+	if s.EncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "EncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.EncryptionAlgorithm)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DeleteCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DeleteImportedKeyMaterialResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DeriveSharedSecretResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.SharedSecret) != 0 {
+		b = wire.AppendJSONMember(b, start, "SharedSecret")
+		b = wire.AppendJSONBlob(b, s.SharedSecret)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	if s.KeyAgreementAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "KeyAgreementAlgorithm")
+		b = wire.AppendJSONString(b, *s.KeyAgreementAlgorithm)
+	}
+	if s.KeyOrigin != nil {
+		b = wire.AppendJSONMember(b, start, "KeyOrigin")
+		b = wire.AppendJSONString(b, *s.KeyOrigin)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeCustomKeyStoresResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "CustomKeyStores")
+		b = append(b, '[')
+		for i := range s.CustomKeyStores {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.CustomKeyStores[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyMetadata != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMetadata")
+		b = s.KeyMetadata.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DisconnectCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EncryptResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.CiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.CiphertextBlob)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.EncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "EncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.EncryptionAlgorithm)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateDataKeyPairResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.PrivateKeyCiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "PrivateKeyCiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.PrivateKeyCiphertextBlob)
+	}
+	if len(s.PrivateKeyPlaintext) != 0 {
+		b = wire.AppendJSONMember(b, start, "PrivateKeyPlaintext")
+		b = wire.AppendJSONBlob(b, s.PrivateKeyPlaintext)
+	}
+	if len(s.PublicKey) != 0 {
+		b = wire.AppendJSONMember(b, start, "PublicKey")
+		b = wire.AppendJSONBlob(b, s.PublicKey)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyPairSpec != nil {
+		b = wire.AppendJSONMember(b, start, "KeyPairSpec")
+		b = wire.AppendJSONString(b, *s.KeyPairSpec)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateDataKeyPairWithoutPlaintextResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.PrivateKeyCiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "PrivateKeyCiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.PrivateKeyCiphertextBlob)
+	}
+	if len(s.PublicKey) != 0 {
+		b = wire.AppendJSONMember(b, start, "PublicKey")
+		b = wire.AppendJSONBlob(b, s.PublicKey)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyPairSpec != nil {
+		b = wire.AppendJSONMember(b, start, "KeyPairSpec")
+		b = wire.AppendJSONString(b, *s.KeyPairSpec)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateDataKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.CiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.CiphertextBlob)
+	}
+	if len(s.Plaintext) != 0 {
+		b = wire.AppendJSONMember(b, start, "Plaintext")
+		b = wire.AppendJSONBlob(b, s.Plaintext)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateDataKeyWithoutPlaintextResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.CiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.CiphertextBlob)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateMacResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.Mac) != 0 {
+		b = wire.AppendJSONMember(b, start, "Mac")
+		b = wire.AppendJSONBlob(b, s.Mac)
+	}
+	if s.MacAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "MacAlgorithm")
+		b = wire.AppendJSONString(b, *s.MacAlgorithm)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateRandomResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.Plaintext) != 0 {
+		b = wire.AppendJSONMember(b, start, "Plaintext")
+		b = wire.AppendJSONBlob(b, s.Plaintext)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetKeyLastUsageResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyLastUsage != nil {
+		b = wire.AppendJSONMember(b, start, "KeyLastUsage")
+		b = s.KeyLastUsage.AppendJSON(b)
+	}
+	if s.TrackingStartDate != nil {
+		b = wire.AppendJSONMember(b, start, "TrackingStartDate")
+		b = wire.AppendJSONTimestamp(b, *s.TrackingStartDate)
+	}
+	if s.KeyCreationDate != nil {
+		b = wire.AppendJSONMember(b, start, "KeyCreationDate")
+		b = wire.AppendJSONTimestamp(b, *s.KeyCreationDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetKeyPolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "Policy")
+		b = wire.AppendJSONString(b, *s.Policy)
+	}
+	if s.PolicyName != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyName")
+		b = wire.AppendJSONString(b, *s.PolicyName)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetKeyRotationStatusResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyRotationEnabled != nil {
+		b = wire.AppendJSONMember(b, start, "KeyRotationEnabled")
+		b = wire.AppendJSONBool(b, *s.KeyRotationEnabled)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.RotationPeriodInDays != nil {
+		b = wire.AppendJSONMember(b, start, "RotationPeriodInDays")
+		b = wire.AppendJSONInt(b, int64(*s.RotationPeriodInDays))
+	}
+	if s.NextRotationDate != nil {
+		b = wire.AppendJSONMember(b, start, "NextRotationDate")
+		b = wire.AppendJSONTimestamp(b, *s.NextRotationDate)
+	}
+	if s.OnDemandRotationStartDate != nil {
+		b = wire.AppendJSONMember(b, start, "OnDemandRotationStartDate")
+		b = wire.AppendJSONTimestamp(b, *s.OnDemandRotationStartDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetParametersForImportResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.ImportToken) != 0 {
+		b = wire.AppendJSONMember(b, start, "ImportToken")
+		b = wire.AppendJSONBlob(b, s.ImportToken)
+	}
+	if len(s.PublicKey) != 0 {
+		b = wire.AppendJSONMember(b, start, "PublicKey")
+		b = wire.AppendJSONBlob(b, s.PublicKey)
+	}
+	if s.ParametersValidTo != nil {
+		b = wire.AppendJSONMember(b, start, "ParametersValidTo")
+		b = wire.AppendJSONTimestamp(b, *s.ParametersValidTo)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetPublicKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.PublicKey) != 0 {
+		b = wire.AppendJSONMember(b, start, "PublicKey")
+		b = wire.AppendJSONBlob(b, s.PublicKey)
+	}
+	if s.CustomerMasterKeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "CustomerMasterKeySpec")
+		b = wire.AppendJSONString(b, *s.CustomerMasterKeySpec)
+	}
+	if s.KeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "KeySpec")
+		b = wire.AppendJSONString(b, *s.KeySpec)
+	}
+	if s.KeyUsage != nil {
+		b = wire.AppendJSONMember(b, start, "KeyUsage")
+		b = wire.AppendJSONString(b, *s.KeyUsage)
+	}
+	if len(s.EncryptionAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "EncryptionAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.EncryptionAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if len(s.SigningAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "SigningAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.SigningAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if len(s.KeyAgreementAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "KeyAgreementAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.KeyAgreementAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ImportKeyMaterialResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *KeyLastUsageData) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Operation != nil {
+		b = wire.AppendJSONMember(b, start, "Operation")
+		b = wire.AppendJSONString(b, *s.Operation)
+	}
+	if s.Timestamp != nil {
+		b = wire.AppendJSONMember(b, start, "Timestamp")
+		b = wire.AppendJSONTimestamp(b, *s.Timestamp)
+	}
+	if s.CloudTrailEventId != nil {
+		b = wire.AppendJSONMember(b, start, "CloudTrailEventId")
+		b = wire.AppendJSONString(b, *s.CloudTrailEventId)
+	}
+	if s.KmsRequestId != nil {
+		b = wire.AppendJSONMember(b, start, "KmsRequestId")
+		b = wire.AppendJSONString(b, *s.KmsRequestId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *KeyListEntry) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyArn != nil {
+		b = wire.AppendJSONMember(b, start, "KeyArn")
+		b = wire.AppendJSONString(b, *s.KeyArn)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *KeyMetadata) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AWSAccountId != nil {
+		b = wire.AppendJSONMember(b, start, "AWSAccountId")
+		b = wire.AppendJSONString(b, *s.AWSAccountId)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.CreationDate != nil {
+		b = wire.AppendJSONMember(b, start, "CreationDate")
+		b = wire.AppendJSONTimestamp(b, *s.CreationDate)
+	}
+	if s.Enabled != nil {
+		b = wire.AppendJSONMember(b, start, "Enabled")
+		b = wire.AppendJSONBool(b, *s.Enabled)
+	}
+	if s.Description != nil {
+		b = wire.AppendJSONMember(b, start, "Description")
+		b = wire.AppendJSONString(b, *s.Description)
+	}
+	if s.KeyUsage != nil {
+		b = wire.AppendJSONMember(b, start, "KeyUsage")
+		b = wire.AppendJSONString(b, *s.KeyUsage)
+	}
+	if s.KeyState != nil {
+		b = wire.AppendJSONMember(b, start, "KeyState")
+		b = wire.AppendJSONString(b, *s.KeyState)
+	}
+	if s.DeletionDate != nil {
+		b = wire.AppendJSONMember(b, start, "DeletionDate")
+		b = wire.AppendJSONTimestamp(b, *s.DeletionDate)
+	}
+	if s.ValidTo != nil {
+		b = wire.AppendJSONMember(b, start, "ValidTo")
+		b = wire.AppendJSONTimestamp(b, *s.ValidTo)
+	}
+	if s.Origin != nil {
+		b = wire.AppendJSONMember(b, start, "Origin")
+		b = wire.AppendJSONString(b, *s.Origin)
+	}
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if s.CloudHsmClusterId != nil {
+		b = wire.AppendJSONMember(b, start, "CloudHsmClusterId")
+		b = wire.AppendJSONString(b, *s.CloudHsmClusterId)
+	}
+	if s.ExpirationModel != nil {
+		b = wire.AppendJSONMember(b, start, "ExpirationModel")
+		b = wire.AppendJSONString(b, *s.ExpirationModel)
+	}
+	if s.KeyManager != nil {
+		b = wire.AppendJSONMember(b, start, "KeyManager")
+		b = wire.AppendJSONString(b, *s.KeyManager)
+	}
+	if s.CustomerMasterKeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "CustomerMasterKeySpec")
+		b = wire.AppendJSONString(b, *s.CustomerMasterKeySpec)
+	}
+	if s.KeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "KeySpec")
+		b = wire.AppendJSONString(b, *s.KeySpec)
+	}
+	if len(s.EncryptionAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "EncryptionAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.EncryptionAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if len(s.SigningAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "SigningAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.SigningAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if len(s.KeyAgreementAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "KeyAgreementAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.KeyAgreementAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if s.MultiRegion != nil {
+		b = wire.AppendJSONMember(b, start, "MultiRegion")
+		b = wire.AppendJSONBool(b, *s.MultiRegion)
+	}
+	if s.MultiRegionConfiguration != nil {
+		b = wire.AppendJSONMember(b, start, "MultiRegionConfiguration")
+		b = s.MultiRegionConfiguration.AppendJSON(b)
+	}
+	if s.PendingDeletionWindowInDays != nil {
+		b = wire.AppendJSONMember(b, start, "PendingDeletionWindowInDays")
+		b = wire.AppendJSONInt(b, int64(*s.PendingDeletionWindowInDays))
+	}
+	if len(s.MacAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "MacAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.MacAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if s.XksKeyConfiguration != nil {
+		b = wire.AppendJSONMember(b, start, "XksKeyConfiguration")
+		b = s.XksKeyConfiguration.AppendJSON(b)
+	}
+	if s.CurrentKeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "CurrentKeyMaterialId")
+		b = wire.AppendJSONString(b, *s.CurrentKeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAliasesResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Aliases")
+		b = append(b, '[')
+		for i := range s.Aliases {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Aliases[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListKeyPoliciesResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "PolicyNames")
+		b = append(b, '[')
+		for i, v := range s.PolicyNames {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListKeyRotationsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Rotations")
+		b = append(b, '[')
+		for i := range s.Rotations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Rotations[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListKeysResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Keys")
+		b = append(b, '[')
+		for i := range s.Keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Keys[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListResourceTagsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Tags")
+		b = append(b, '[')
+		for i := range s.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Tags[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *MultiRegionConfiguration) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.MultiRegionKeyType != nil {
+		b = wire.AppendJSONMember(b, start, "MultiRegionKeyType")
+		b = wire.AppendJSONString(b, *s.MultiRegionKeyType)
+	}
+	if s.PrimaryKey != nil {
+		b = wire.AppendJSONMember(b, start, "PrimaryKey")
+		b = s.PrimaryKey.AppendJSON(b)
+	}
+	{
+		b = wire.AppendJSONMember(b, start, "ReplicaKeys")
+		b = append(b, '[')
+		for i := range s.ReplicaKeys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.ReplicaKeys[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *MultiRegionKey) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Region != nil {
+		b = wire.AppendJSONMember(b, start, "Region")
+		b = wire.AppendJSONString(b, *s.Region)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ReEncryptResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.CiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.CiphertextBlob)
+	}
+	if s.SourceKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "SourceKeyId")
+		b = wire.AppendJSONString(b, *s.SourceKeyId)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.SourceEncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "SourceEncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.SourceEncryptionAlgorithm)
+	}
+	if s.DestinationEncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "DestinationEncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.DestinationEncryptionAlgorithm)
+	}
+	if s.SourceKeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "SourceKeyMaterialId")
+		b = wire.AppendJSONString(b, *s.SourceKeyMaterialId)
+	}
+	if s.DestinationKeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "DestinationKeyMaterialId")
+		b = wire.AppendJSONString(b, *s.DestinationKeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ReplicateKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ReplicaKeyMetadata != nil {
+		b = wire.AppendJSONMember(b, start, "ReplicaKeyMetadata")
+		b = s.ReplicaKeyMetadata.AppendJSON(b)
+	}
+	if s.ReplicaPolicy != nil {
+		b = wire.AppendJSONMember(b, start, "ReplicaPolicy")
+		b = wire.AppendJSONString(b, *s.ReplicaPolicy)
+	}
+	{
+		b = wire.AppendJSONMember(b, start, "ReplicaTags")
+		b = append(b, '[')
+		for i := range s.ReplicaTags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.ReplicaTags[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *RotateKeyOnDemandResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *RotationsListEntry) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	if s.KeyMaterialDescription != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialDescription")
+		b = wire.AppendJSONString(b, *s.KeyMaterialDescription)
+	}
+	if s.ImportState != nil {
+		b = wire.AppendJSONMember(b, start, "ImportState")
+		b = wire.AppendJSONString(b, *s.ImportState)
+	}
+	if s.KeyMaterialState != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialState")
+		b = wire.AppendJSONString(b, *s.KeyMaterialState)
+	}
+	if s.ExpirationModel != nil {
+		b = wire.AppendJSONMember(b, start, "ExpirationModel")
+		b = wire.AppendJSONString(b, *s.ExpirationModel)
+	}
+	if s.ValidTo != nil {
+		b = wire.AppendJSONMember(b, start, "ValidTo")
+		b = wire.AppendJSONTimestamp(b, *s.ValidTo)
+	}
+	if s.RotationDate != nil {
+		b = wire.AppendJSONMember(b, start, "RotationDate")
+		b = wire.AppendJSONTimestamp(b, *s.RotationDate)
+	}
+	if s.RotationType != nil {
+		b = wire.AppendJSONMember(b, start, "RotationType")
+		b = wire.AppendJSONString(b, *s.RotationType)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ScheduleKeyDeletionResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.DeletionDate != nil {
+		b = wire.AppendJSONMember(b, start, "DeletionDate")
+		b = wire.AppendJSONTimestamp(b, *s.DeletionDate)
+	}
+	if s.KeyState != nil {
+		b = wire.AppendJSONMember(b, start, "KeyState")
+		b = wire.AppendJSONString(b, *s.KeyState)
+	}
+	if s.PendingWindowInDays != nil {
+		b = wire.AppendJSONMember(b, start, "PendingWindowInDays")
+		b = wire.AppendJSONInt(b, int64(*s.PendingWindowInDays))
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *SignResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.Signature) != 0 {
+		b = wire.AppendJSONMember(b, start, "Signature")
+		b = wire.AppendJSONBlob(b, s.Signature)
+	}
+	if s.SigningAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "SigningAlgorithm")
+		b = wire.AppendJSONString(b, *s.SigningAlgorithm)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Tag) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.TagKey != nil {
+		b = wire.AppendJSONMember(b, start, "TagKey")
+		b = wire.AppendJSONString(b, *s.TagKey)
+	}
+	if s.TagValue != nil {
+		b = wire.AppendJSONMember(b, start, "TagValue")
+		b = wire.AppendJSONString(b, *s.TagValue)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *UpdateCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *VerifyMacResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.MacValid != nil {
+		b = wire.AppendJSONMember(b, start, "MacValid")
+		b = wire.AppendJSONBool(b, *s.MacValid)
+	}
+	if s.MacAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "MacAlgorithm")
+		b = wire.AppendJSONString(b, *s.MacAlgorithm)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *VerifyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.SignatureValid != nil {
+		b = wire.AppendJSONMember(b, start, "SignatureValid")
+		b = wire.AppendJSONBool(b, *s.SignatureValid)
+	}
+	if s.SigningAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "SigningAlgorithm")
+		b = wire.AppendJSONString(b, *s.SigningAlgorithm)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *XksKeyConfigurationType) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *XksProxyConfigurationType) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Connectivity != nil {
+		b = wire.AppendJSONMember(b, start, "Connectivity")
+		b = wire.AppendJSONString(b, *s.Connectivity)
+	}
+	if s.AccessKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "AccessKeyId")
+		b = wire.AppendJSONString(b, *s.AccessKeyId)
+	}
+	if s.UriEndpoint != nil {
+		b = wire.AppendJSONMember(b, start, "UriEndpoint")
+		b = wire.AppendJSONString(b, *s.UriEndpoint)
+	}
+	if s.UriPath != nil {
+		b = wire.AppendJSONMember(b, start, "UriPath")
+		b = wire.AppendJSONString(b, *s.UriPath)
+	}
+	if s.VpcEndpointServiceName != nil {
+		b = wire.AppendJSONMember(b, start, "VpcEndpointServiceName")
+		b = wire.AppendJSONString(b, *s.VpcEndpointServiceName)
+	}
+	if s.VpcEndpointServiceOwner != nil {
+		b = wire.AppendJSONMember(b, start, "VpcEndpointServiceOwner")
+		b = wire.AppendJSONString(b, *s.VpcEndpointServiceOwner)
+	}
+	return append(b, '}')
 }
 
 // AppendAuditParameters appends the requestParameters of an audit event for s, as

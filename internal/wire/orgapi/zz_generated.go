@@ -21,74 +21,76 @@ type Operation struct {
 	Errors []string
 	// NewInput returns a new *<Input>; nil when there is no input.
 	NewInput func() any
+	// NewOutput returns a new *<Output>; nil when there is no output.
+	NewOutput func() any
 }
 
 // Operations holds every operation of the API by name (the part of
 // X-Amz-Target after "AWSOrganizationsV20161128."). It must not be modified.
 var Operations = map[string]Operation{
-	"AcceptHandshake":                            {Name: "AcceptHandshake", Input: "AcceptHandshakeRequest", Output: "AcceptHandshakeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "HandshakeConstraintViolationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException", "ConstraintViolationException", "MasterCannotLeaveOrganizationException"}, NewInput: func() any { return new(AcceptHandshakeRequest) }},
-	"AttachPolicy":                               {Name: "AttachPolicy", Input: "AttachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyAttachmentException", "InvalidInputException", "PolicyNotFoundException", "PolicyTypeNotEnabledException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(AttachPolicyRequest) }},
-	"CancelHandshake":                            {Name: "CancelHandshake", Input: "CancelHandshakeRequest", Output: "CancelHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CancelHandshakeRequest) }},
-	"CloseAccount":                               {Name: "CloseAccount", Input: "CloseAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyClosedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConflictException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CloseAccountRequest) }},
-	"CreateAccount":                              {Name: "CreateAccount", Input: "CreateAccountRequest", Output: "CreateAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateAccountRequest) }},
-	"CreateGovCloudAccount":                      {Name: "CreateGovCloudAccount", Input: "CreateGovCloudAccountRequest", Output: "CreateGovCloudAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateGovCloudAccountRequest) }},
-	"CreateOrganization":                         {Name: "CreateOrganization", Input: "CreateOrganizationRequest", Output: "CreateOrganizationResponse", Errors: []string{"AccessDeniedException", "AlreadyInOrganizationException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException"}, NewInput: func() any { return new(CreateOrganizationRequest) }},
-	"CreateOrganizationalUnit":                   {Name: "CreateOrganizationalUnit", Input: "CreateOrganizationalUnitRequest", Output: "CreateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CreateOrganizationalUnitRequest) }},
-	"CreatePolicy":                               {Name: "CreatePolicy", Input: "CreatePolicyRequest", Output: "CreatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyTypeNotAvailableForOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreatePolicyRequest) }},
-	"DeclineHandshake":                           {Name: "DeclineHandshake", Input: "DeclineHandshakeRequest", Output: "DeclineHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeclineHandshakeRequest) }},
-	"DeleteOrganization":                         {Name: "DeleteOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "OrganizationNotEmptyException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
-	"DeleteOrganizationalUnit":                   {Name: "DeleteOrganizationalUnit", Input: "DeleteOrganizationalUnitRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "OrganizationalUnitNotEmptyException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeleteOrganizationalUnitRequest) }},
-	"DeletePolicy":                               {Name: "DeletePolicy", Input: "DeletePolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "PolicyInUseException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeletePolicyRequest) }},
-	"DeleteResourcePolicy":                       {Name: "DeleteResourcePolicy", Input: "", Output: "", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "ConstraintViolationException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException"}, NewInput: nil},
-	"DeregisterDelegatedAdministrator":           {Name: "DeregisterDelegatedAdministrator", Input: "DeregisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeregisterDelegatedAdministratorRequest) }},
-	"DescribeAccount":                            {Name: "DescribeAccount", Input: "DescribeAccountRequest", Output: "DescribeAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeAccountRequest) }},
-	"DescribeCreateAccountStatus":                {Name: "DescribeCreateAccountStatus", Input: "DescribeCreateAccountStatusRequest", Output: "DescribeCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "CreateAccountStatusNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeCreateAccountStatusRequest) }},
-	"DescribeEffectivePolicy":                    {Name: "DescribeEffectivePolicy", Input: "DescribeEffectivePolicyRequest", Output: "DescribeEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "ServiceException", "TooManyRequestsException", "TargetNotFoundException", "EffectivePolicyNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeEffectivePolicyRequest) }},
-	"DescribeHandshake":                          {Name: "DescribeHandshake", Input: "DescribeHandshakeRequest", Output: "DescribeHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeHandshakeRequest) }},
-	"DescribeOrganization":                       {Name: "DescribeOrganization", Input: "", Output: "DescribeOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
-	"DescribeOrganizationalUnit":                 {Name: "DescribeOrganizationalUnit", Input: "DescribeOrganizationalUnitRequest", Output: "DescribeOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeOrganizationalUnitRequest) }},
-	"DescribePolicy":                             {Name: "DescribePolicy", Input: "DescribePolicyRequest", Output: "DescribePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribePolicyRequest) }},
-	"DescribeResourcePolicy":                     {Name: "DescribeResourcePolicy", Input: "", Output: "DescribeResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException", "ConstraintViolationException"}, NewInput: nil},
-	"DescribeResponsibilityTransfer":             {Name: "DescribeResponsibilityTransfer", Input: "DescribeResponsibilityTransferRequest", Output: "DescribeResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeResponsibilityTransferRequest) }},
-	"DetachPolicy":                               {Name: "DetachPolicy", Input: "DetachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyNotAttachedException", "PolicyNotFoundException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DetachPolicyRequest) }},
-	"DisableAWSServiceAccess":                    {Name: "DisableAWSServiceAccess", Input: "DisableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DisableAWSServiceAccessRequest) }},
-	"DisablePolicyType":                          {Name: "DisablePolicyType", Input: "DisablePolicyTypeRequest", Output: "DisablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeNotEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DisablePolicyTypeRequest) }},
-	"EnableAWSServiceAccess":                     {Name: "EnableAWSServiceAccess", Input: "EnableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(EnableAWSServiceAccessRequest) }},
-	"EnableAllFeatures":                          {Name: "EnableAllFeatures", Input: "EnableAllFeaturesRequest", Output: "EnableAllFeaturesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(EnableAllFeaturesRequest) }},
-	"EnablePolicyType":                           {Name: "EnablePolicyType", Input: "EnablePolicyTypeRequest", Output: "EnablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeAlreadyEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "PolicyTypeNotAvailableForOrganizationException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(EnablePolicyTypeRequest) }},
-	"InviteAccountToOrganization":                {Name: "InviteAccountToOrganization", Input: "InviteAccountToOrganizationRequest", Output: "InviteAccountToOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "AccountOwnerNotVerifiedException", "ConcurrentModificationException", "HandshakeConstraintViolationException", "DuplicateHandshakeException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(InviteAccountToOrganizationRequest) }},
-	"InviteOrganizationToTransferResponsibility": {Name: "InviteOrganizationToTransferResponsibility", Input: "InviteOrganizationToTransferResponsibilityRequest", Output: "InviteOrganizationToTransferResponsibilityResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateHandshakeException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(InviteOrganizationToTransferResponsibilityRequest) }},
-	"LeaveOrganization":                          {Name: "LeaveOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
-	"ListAWSServiceAccessForOrganization":        {Name: "ListAWSServiceAccessForOrganization", Input: "ListAWSServiceAccessForOrganizationRequest", Output: "ListAWSServiceAccessForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAWSServiceAccessForOrganizationRequest) }},
-	"ListAccounts":                               {Name: "ListAccounts", Input: "ListAccountsRequest", Output: "ListAccountsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsRequest) }},
-	"ListAccountsForParent":                      {Name: "ListAccountsForParent", Input: "ListAccountsForParentRequest", Output: "ListAccountsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsForParentRequest) }},
-	"ListAccountsWithInvalidEffectivePolicy":     {Name: "ListAccountsWithInvalidEffectivePolicy", Input: "ListAccountsWithInvalidEffectivePolicyRequest", Output: "ListAccountsWithInvalidEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAccountsWithInvalidEffectivePolicyRequest) }},
-	"ListChildren":                               {Name: "ListChildren", Input: "ListChildrenRequest", Output: "ListChildrenResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListChildrenRequest) }},
-	"ListCreateAccountStatus":                    {Name: "ListCreateAccountStatus", Input: "ListCreateAccountStatusRequest", Output: "ListCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListCreateAccountStatusRequest) }},
-	"ListDelegatedAdministrators":                {Name: "ListDelegatedAdministrators", Input: "ListDelegatedAdministratorsRequest", Output: "ListDelegatedAdministratorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedAdministratorsRequest) }},
-	"ListDelegatedServicesForAccount":            {Name: "ListDelegatedServicesForAccount", Input: "ListDelegatedServicesForAccountRequest", Output: "ListDelegatedServicesForAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedServicesForAccountRequest) }},
-	"ListEffectivePolicyValidationErrors":        {Name: "ListEffectivePolicyValidationErrors", Input: "ListEffectivePolicyValidationErrorsRequest", Output: "ListEffectivePolicyValidationErrorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "AccountNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListEffectivePolicyValidationErrorsRequest) }},
-	"ListHandshakesForAccount":                   {Name: "ListHandshakesForAccount", Input: "ListHandshakesForAccountRequest", Output: "ListHandshakesForAccountResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForAccountRequest) }},
-	"ListHandshakesForOrganization":              {Name: "ListHandshakesForOrganization", Input: "ListHandshakesForOrganizationRequest", Output: "ListHandshakesForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForOrganizationRequest) }},
-	"ListInboundResponsibilityTransfers":         {Name: "ListInboundResponsibilityTransfers", Input: "ListInboundResponsibilityTransfersRequest", Output: "ListInboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListInboundResponsibilityTransfersRequest) }},
-	"ListOrganizationalUnitsForParent":           {Name: "ListOrganizationalUnitsForParent", Input: "ListOrganizationalUnitsForParentRequest", Output: "ListOrganizationalUnitsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListOrganizationalUnitsForParentRequest) }},
-	"ListOutboundResponsibilityTransfers":        {Name: "ListOutboundResponsibilityTransfers", Input: "ListOutboundResponsibilityTransfersRequest", Output: "ListOutboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListOutboundResponsibilityTransfersRequest) }},
-	"ListParents":                                {Name: "ListParents", Input: "ListParentsRequest", Output: "ListParentsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ChildNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListParentsRequest) }},
-	"ListPolicies":                               {Name: "ListPolicies", Input: "ListPoliciesRequest", Output: "ListPoliciesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesRequest) }},
-	"ListPoliciesForTarget":                      {Name: "ListPoliciesForTarget", Input: "ListPoliciesForTargetRequest", Output: "ListPoliciesForTargetResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesForTargetRequest) }},
-	"ListRoots":                                  {Name: "ListRoots", Input: "ListRootsRequest", Output: "ListRootsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListRootsRequest) }},
-	"ListTagsForResource":                        {Name: "ListTagsForResource", Input: "ListTagsForResourceRequest", Output: "ListTagsForResourceResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListTagsForResourceRequest) }},
-	"ListTargetsForPolicy":                       {Name: "ListTargetsForPolicy", Input: "ListTargetsForPolicyRequest", Output: "ListTargetsForPolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListTargetsForPolicyRequest) }},
-	"MoveAccount":                                {Name: "MoveAccount", Input: "MoveAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "InvalidInputException", "SourceParentNotFoundException", "DestinationParentNotFoundException", "DuplicateAccountException", "AccountNotFoundException", "TooManyRequestsException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "ServiceException"}, NewInput: func() any { return new(MoveAccountRequest) }},
-	"PutResourcePolicy":                          {Name: "PutResourcePolicy", Input: "PutResourcePolicyRequest", Output: "PutResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "InvalidInputException", "ConstraintViolationException", "AWSOrganizationsNotInUseException"}, NewInput: func() any { return new(PutResourcePolicyRequest) }},
-	"RegisterDelegatedAdministrator":             {Name: "RegisterDelegatedAdministrator", Input: "RegisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyRegisteredException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(RegisterDelegatedAdministratorRequest) }},
-	"RemoveAccountFromOrganization":              {Name: "RemoveAccountFromOrganization", Input: "RemoveAccountFromOrganizationRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(RemoveAccountFromOrganizationRequest) }},
-	"TagResource":                                {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(TagResourceRequest) }},
-	"TerminateResponsibilityTransfer":            {Name: "TerminateResponsibilityTransfer", Input: "TerminateResponsibilityTransferRequest", Output: "TerminateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ResponsibilityTransferNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "ResponsibilityTransferAlreadyInStatusException", "InvalidResponsibilityTransferTransitionException"}, NewInput: func() any { return new(TerminateResponsibilityTransferRequest) }},
-	"UntagResource":                              {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UntagResourceRequest) }},
-	"UpdateOrganizationalUnit":                   {Name: "UpdateOrganizationalUnit", Input: "UpdateOrganizationalUnitRequest", Output: "UpdateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UpdateOrganizationalUnitRequest) }},
-	"UpdatePolicy":                               {Name: "UpdatePolicy", Input: "UpdatePolicyRequest", Output: "UpdatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(UpdatePolicyRequest) }},
-	"UpdateResponsibilityTransfer":               {Name: "UpdateResponsibilityTransfer", Input: "UpdateResponsibilityTransferRequest", Output: "UpdateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(UpdateResponsibilityTransferRequest) }},
+	"AcceptHandshake":                            {Name: "AcceptHandshake", Input: "AcceptHandshakeRequest", Output: "AcceptHandshakeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "HandshakeConstraintViolationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException", "ConstraintViolationException", "MasterCannotLeaveOrganizationException"}, NewInput: func() any { return new(AcceptHandshakeRequest) }, NewOutput: func() any { return new(AcceptHandshakeResponse) }},
+	"AttachPolicy":                               {Name: "AttachPolicy", Input: "AttachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyAttachmentException", "InvalidInputException", "PolicyNotFoundException", "PolicyTypeNotEnabledException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(AttachPolicyRequest) }, NewOutput: nil},
+	"CancelHandshake":                            {Name: "CancelHandshake", Input: "CancelHandshakeRequest", Output: "CancelHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CancelHandshakeRequest) }, NewOutput: func() any { return new(CancelHandshakeResponse) }},
+	"CloseAccount":                               {Name: "CloseAccount", Input: "CloseAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyClosedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConflictException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CloseAccountRequest) }, NewOutput: nil},
+	"CreateAccount":                              {Name: "CreateAccount", Input: "CreateAccountRequest", Output: "CreateAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateAccountRequest) }, NewOutput: func() any { return new(CreateAccountResponse) }},
+	"CreateGovCloudAccount":                      {Name: "CreateGovCloudAccount", Input: "CreateGovCloudAccountRequest", Output: "CreateGovCloudAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateGovCloudAccountRequest) }, NewOutput: func() any { return new(CreateGovCloudAccountResponse) }},
+	"CreateOrganization":                         {Name: "CreateOrganization", Input: "CreateOrganizationRequest", Output: "CreateOrganizationResponse", Errors: []string{"AccessDeniedException", "AlreadyInOrganizationException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException"}, NewInput: func() any { return new(CreateOrganizationRequest) }, NewOutput: func() any { return new(CreateOrganizationResponse) }},
+	"CreateOrganizationalUnit":                   {Name: "CreateOrganizationalUnit", Input: "CreateOrganizationalUnitRequest", Output: "CreateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CreateOrganizationalUnitRequest) }, NewOutput: func() any { return new(CreateOrganizationalUnitResponse) }},
+	"CreatePolicy":                               {Name: "CreatePolicy", Input: "CreatePolicyRequest", Output: "CreatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyTypeNotAvailableForOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreatePolicyRequest) }, NewOutput: func() any { return new(CreatePolicyResponse) }},
+	"DeclineHandshake":                           {Name: "DeclineHandshake", Input: "DeclineHandshakeRequest", Output: "DeclineHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeclineHandshakeRequest) }, NewOutput: func() any { return new(DeclineHandshakeResponse) }},
+	"DeleteOrganization":                         {Name: "DeleteOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "OrganizationNotEmptyException", "ServiceException", "TooManyRequestsException"}, NewInput: nil, NewOutput: nil},
+	"DeleteOrganizationalUnit":                   {Name: "DeleteOrganizationalUnit", Input: "DeleteOrganizationalUnitRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "OrganizationalUnitNotEmptyException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeleteOrganizationalUnitRequest) }, NewOutput: nil},
+	"DeletePolicy":                               {Name: "DeletePolicy", Input: "DeletePolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "PolicyInUseException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeletePolicyRequest) }, NewOutput: nil},
+	"DeleteResourcePolicy":                       {Name: "DeleteResourcePolicy", Input: "", Output: "", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "ConstraintViolationException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException"}, NewInput: nil, NewOutput: nil},
+	"DeregisterDelegatedAdministrator":           {Name: "DeregisterDelegatedAdministrator", Input: "DeregisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeregisterDelegatedAdministratorRequest) }, NewOutput: nil},
+	"DescribeAccount":                            {Name: "DescribeAccount", Input: "DescribeAccountRequest", Output: "DescribeAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeAccountRequest) }, NewOutput: func() any { return new(DescribeAccountResponse) }},
+	"DescribeCreateAccountStatus":                {Name: "DescribeCreateAccountStatus", Input: "DescribeCreateAccountStatusRequest", Output: "DescribeCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "CreateAccountStatusNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeCreateAccountStatusRequest) }, NewOutput: func() any { return new(DescribeCreateAccountStatusResponse) }},
+	"DescribeEffectivePolicy":                    {Name: "DescribeEffectivePolicy", Input: "DescribeEffectivePolicyRequest", Output: "DescribeEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "ServiceException", "TooManyRequestsException", "TargetNotFoundException", "EffectivePolicyNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeEffectivePolicyRequest) }, NewOutput: func() any { return new(DescribeEffectivePolicyResponse) }},
+	"DescribeHandshake":                          {Name: "DescribeHandshake", Input: "DescribeHandshakeRequest", Output: "DescribeHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeHandshakeRequest) }, NewOutput: func() any { return new(DescribeHandshakeResponse) }},
+	"DescribeOrganization":                       {Name: "DescribeOrganization", Input: "", Output: "DescribeOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil, NewOutput: func() any { return new(DescribeOrganizationResponse) }},
+	"DescribeOrganizationalUnit":                 {Name: "DescribeOrganizationalUnit", Input: "DescribeOrganizationalUnitRequest", Output: "DescribeOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeOrganizationalUnitRequest) }, NewOutput: func() any { return new(DescribeOrganizationalUnitResponse) }},
+	"DescribePolicy":                             {Name: "DescribePolicy", Input: "DescribePolicyRequest", Output: "DescribePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribePolicyRequest) }, NewOutput: func() any { return new(DescribePolicyResponse) }},
+	"DescribeResourcePolicy":                     {Name: "DescribeResourcePolicy", Input: "", Output: "DescribeResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException", "ConstraintViolationException"}, NewInput: nil, NewOutput: func() any { return new(DescribeResourcePolicyResponse) }},
+	"DescribeResponsibilityTransfer":             {Name: "DescribeResponsibilityTransfer", Input: "DescribeResponsibilityTransferRequest", Output: "DescribeResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeResponsibilityTransferRequest) }, NewOutput: func() any { return new(DescribeResponsibilityTransferResponse) }},
+	"DetachPolicy":                               {Name: "DetachPolicy", Input: "DetachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyNotAttachedException", "PolicyNotFoundException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DetachPolicyRequest) }, NewOutput: nil},
+	"DisableAWSServiceAccess":                    {Name: "DisableAWSServiceAccess", Input: "DisableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DisableAWSServiceAccessRequest) }, NewOutput: nil},
+	"DisablePolicyType":                          {Name: "DisablePolicyType", Input: "DisablePolicyTypeRequest", Output: "DisablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeNotEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DisablePolicyTypeRequest) }, NewOutput: func() any { return new(DisablePolicyTypeResponse) }},
+	"EnableAWSServiceAccess":                     {Name: "EnableAWSServiceAccess", Input: "EnableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(EnableAWSServiceAccessRequest) }, NewOutput: nil},
+	"EnableAllFeatures":                          {Name: "EnableAllFeatures", Input: "EnableAllFeaturesRequest", Output: "EnableAllFeaturesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(EnableAllFeaturesRequest) }, NewOutput: func() any { return new(EnableAllFeaturesResponse) }},
+	"EnablePolicyType":                           {Name: "EnablePolicyType", Input: "EnablePolicyTypeRequest", Output: "EnablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeAlreadyEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "PolicyTypeNotAvailableForOrganizationException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(EnablePolicyTypeRequest) }, NewOutput: func() any { return new(EnablePolicyTypeResponse) }},
+	"InviteAccountToOrganization":                {Name: "InviteAccountToOrganization", Input: "InviteAccountToOrganizationRequest", Output: "InviteAccountToOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "AccountOwnerNotVerifiedException", "ConcurrentModificationException", "HandshakeConstraintViolationException", "DuplicateHandshakeException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(InviteAccountToOrganizationRequest) }, NewOutput: func() any { return new(InviteAccountToOrganizationResponse) }},
+	"InviteOrganizationToTransferResponsibility": {Name: "InviteOrganizationToTransferResponsibility", Input: "InviteOrganizationToTransferResponsibilityRequest", Output: "InviteOrganizationToTransferResponsibilityResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateHandshakeException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(InviteOrganizationToTransferResponsibilityRequest) }, NewOutput: func() any { return new(InviteOrganizationToTransferResponsibilityResponse) }},
+	"LeaveOrganization":                          {Name: "LeaveOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil, NewOutput: nil},
+	"ListAWSServiceAccessForOrganization":        {Name: "ListAWSServiceAccessForOrganization", Input: "ListAWSServiceAccessForOrganizationRequest", Output: "ListAWSServiceAccessForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAWSServiceAccessForOrganizationRequest) }, NewOutput: func() any { return new(ListAWSServiceAccessForOrganizationResponse) }},
+	"ListAccounts":                               {Name: "ListAccounts", Input: "ListAccountsRequest", Output: "ListAccountsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsRequest) }, NewOutput: func() any { return new(ListAccountsResponse) }},
+	"ListAccountsForParent":                      {Name: "ListAccountsForParent", Input: "ListAccountsForParentRequest", Output: "ListAccountsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsForParentRequest) }, NewOutput: func() any { return new(ListAccountsForParentResponse) }},
+	"ListAccountsWithInvalidEffectivePolicy":     {Name: "ListAccountsWithInvalidEffectivePolicy", Input: "ListAccountsWithInvalidEffectivePolicyRequest", Output: "ListAccountsWithInvalidEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAccountsWithInvalidEffectivePolicyRequest) }, NewOutput: func() any { return new(ListAccountsWithInvalidEffectivePolicyResponse) }},
+	"ListChildren":                               {Name: "ListChildren", Input: "ListChildrenRequest", Output: "ListChildrenResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListChildrenRequest) }, NewOutput: func() any { return new(ListChildrenResponse) }},
+	"ListCreateAccountStatus":                    {Name: "ListCreateAccountStatus", Input: "ListCreateAccountStatusRequest", Output: "ListCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListCreateAccountStatusRequest) }, NewOutput: func() any { return new(ListCreateAccountStatusResponse) }},
+	"ListDelegatedAdministrators":                {Name: "ListDelegatedAdministrators", Input: "ListDelegatedAdministratorsRequest", Output: "ListDelegatedAdministratorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedAdministratorsRequest) }, NewOutput: func() any { return new(ListDelegatedAdministratorsResponse) }},
+	"ListDelegatedServicesForAccount":            {Name: "ListDelegatedServicesForAccount", Input: "ListDelegatedServicesForAccountRequest", Output: "ListDelegatedServicesForAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedServicesForAccountRequest) }, NewOutput: func() any { return new(ListDelegatedServicesForAccountResponse) }},
+	"ListEffectivePolicyValidationErrors":        {Name: "ListEffectivePolicyValidationErrors", Input: "ListEffectivePolicyValidationErrorsRequest", Output: "ListEffectivePolicyValidationErrorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "AccountNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListEffectivePolicyValidationErrorsRequest) }, NewOutput: func() any { return new(ListEffectivePolicyValidationErrorsResponse) }},
+	"ListHandshakesForAccount":                   {Name: "ListHandshakesForAccount", Input: "ListHandshakesForAccountRequest", Output: "ListHandshakesForAccountResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForAccountRequest) }, NewOutput: func() any { return new(ListHandshakesForAccountResponse) }},
+	"ListHandshakesForOrganization":              {Name: "ListHandshakesForOrganization", Input: "ListHandshakesForOrganizationRequest", Output: "ListHandshakesForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForOrganizationRequest) }, NewOutput: func() any { return new(ListHandshakesForOrganizationResponse) }},
+	"ListInboundResponsibilityTransfers":         {Name: "ListInboundResponsibilityTransfers", Input: "ListInboundResponsibilityTransfersRequest", Output: "ListInboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListInboundResponsibilityTransfersRequest) }, NewOutput: func() any { return new(ListInboundResponsibilityTransfersResponse) }},
+	"ListOrganizationalUnitsForParent":           {Name: "ListOrganizationalUnitsForParent", Input: "ListOrganizationalUnitsForParentRequest", Output: "ListOrganizationalUnitsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListOrganizationalUnitsForParentRequest) }, NewOutput: func() any { return new(ListOrganizationalUnitsForParentResponse) }},
+	"ListOutboundResponsibilityTransfers":        {Name: "ListOutboundResponsibilityTransfers", Input: "ListOutboundResponsibilityTransfersRequest", Output: "ListOutboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListOutboundResponsibilityTransfersRequest) }, NewOutput: func() any { return new(ListOutboundResponsibilityTransfersResponse) }},
+	"ListParents":                                {Name: "ListParents", Input: "ListParentsRequest", Output: "ListParentsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ChildNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListParentsRequest) }, NewOutput: func() any { return new(ListParentsResponse) }},
+	"ListPolicies":                               {Name: "ListPolicies", Input: "ListPoliciesRequest", Output: "ListPoliciesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesRequest) }, NewOutput: func() any { return new(ListPoliciesResponse) }},
+	"ListPoliciesForTarget":                      {Name: "ListPoliciesForTarget", Input: "ListPoliciesForTargetRequest", Output: "ListPoliciesForTargetResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesForTargetRequest) }, NewOutput: func() any { return new(ListPoliciesForTargetResponse) }},
+	"ListRoots":                                  {Name: "ListRoots", Input: "ListRootsRequest", Output: "ListRootsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListRootsRequest) }, NewOutput: func() any { return new(ListRootsResponse) }},
+	"ListTagsForResource":                        {Name: "ListTagsForResource", Input: "ListTagsForResourceRequest", Output: "ListTagsForResourceResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListTagsForResourceRequest) }, NewOutput: func() any { return new(ListTagsForResourceResponse) }},
+	"ListTargetsForPolicy":                       {Name: "ListTargetsForPolicy", Input: "ListTargetsForPolicyRequest", Output: "ListTargetsForPolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListTargetsForPolicyRequest) }, NewOutput: func() any { return new(ListTargetsForPolicyResponse) }},
+	"MoveAccount":                                {Name: "MoveAccount", Input: "MoveAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "InvalidInputException", "SourceParentNotFoundException", "DestinationParentNotFoundException", "DuplicateAccountException", "AccountNotFoundException", "TooManyRequestsException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "ServiceException"}, NewInput: func() any { return new(MoveAccountRequest) }, NewOutput: nil},
+	"PutResourcePolicy":                          {Name: "PutResourcePolicy", Input: "PutResourcePolicyRequest", Output: "PutResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "InvalidInputException", "ConstraintViolationException", "AWSOrganizationsNotInUseException"}, NewInput: func() any { return new(PutResourcePolicyRequest) }, NewOutput: func() any { return new(PutResourcePolicyResponse) }},
+	"RegisterDelegatedAdministrator":             {Name: "RegisterDelegatedAdministrator", Input: "RegisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyRegisteredException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(RegisterDelegatedAdministratorRequest) }, NewOutput: nil},
+	"RemoveAccountFromOrganization":              {Name: "RemoveAccountFromOrganization", Input: "RemoveAccountFromOrganizationRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(RemoveAccountFromOrganizationRequest) }, NewOutput: nil},
+	"TagResource":                                {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(TagResourceRequest) }, NewOutput: nil},
+	"TerminateResponsibilityTransfer":            {Name: "TerminateResponsibilityTransfer", Input: "TerminateResponsibilityTransferRequest", Output: "TerminateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ResponsibilityTransferNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "ResponsibilityTransferAlreadyInStatusException", "InvalidResponsibilityTransferTransitionException"}, NewInput: func() any { return new(TerminateResponsibilityTransferRequest) }, NewOutput: func() any { return new(TerminateResponsibilityTransferResponse) }},
+	"UntagResource":                              {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UntagResourceRequest) }, NewOutput: nil},
+	"UpdateOrganizationalUnit":                   {Name: "UpdateOrganizationalUnit", Input: "UpdateOrganizationalUnitRequest", Output: "UpdateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UpdateOrganizationalUnitRequest) }, NewOutput: func() any { return new(UpdateOrganizationalUnitResponse) }},
+	"UpdatePolicy":                               {Name: "UpdatePolicy", Input: "UpdatePolicyRequest", Output: "UpdatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(UpdatePolicyRequest) }, NewOutput: func() any { return new(UpdatePolicyResponse) }},
+	"UpdateResponsibilityTransfer":               {Name: "UpdateResponsibilityTransfer", Input: "UpdateResponsibilityTransferRequest", Output: "UpdateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(UpdateResponsibilityTransferRequest) }, NewOutput: func() any { return new(UpdateResponsibilityTransferResponse) }},
 }
 
 // errorStatus is the HTTP status of each error code of the API.
@@ -4916,6 +4918,1232 @@ func (*UpdateResponsibilityTransferRequest) jsonMember(name []byte) int {
 // UpdateResponsibilityTransferResponse is the UpdateResponsibilityTransferResponse structure of the API.
 type UpdateResponsibilityTransferResponse struct {
 	ResponsibilityTransfer *ResponsibilityTransfer `json:"ResponsibilityTransfer,omitempty"`
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Account) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Email != nil {
+		b = wire.AppendJSONMember(b, start, "Email")
+		b = wire.AppendJSONString(b, *s.Email)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Status != nil {
+		b = wire.AppendJSONMember(b, start, "Status")
+		b = wire.AppendJSONString(b, *s.Status)
+	}
+	if s.State != nil {
+		b = wire.AppendJSONMember(b, start, "State")
+		b = wire.AppendJSONString(b, *s.State)
+	}
+	if len(s.Paths) != 0 {
+		b = wire.AppendJSONMember(b, start, "Paths")
+		b = append(b, '[')
+		for i, v := range s.Paths {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if s.JoinedMethod != nil {
+		b = wire.AppendJSONMember(b, start, "JoinedMethod")
+		b = wire.AppendJSONString(b, *s.JoinedMethod)
+	}
+	if s.JoinedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "JoinedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.JoinedTimestamp)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Child) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateAccountResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CreateAccountStatus != nil {
+		b = wire.AppendJSONMember(b, start, "CreateAccountStatus")
+		b = s.CreateAccountStatus.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateAccountStatus) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.AccountName != nil {
+		b = wire.AppendJSONMember(b, start, "AccountName")
+		b = wire.AppendJSONString(b, *s.AccountName)
+	}
+	if s.State != nil {
+		b = wire.AppendJSONMember(b, start, "State")
+		b = wire.AppendJSONString(b, *s.State)
+	}
+	if s.RequestedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "RequestedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.RequestedTimestamp)
+	}
+	if s.CompletedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "CompletedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.CompletedTimestamp)
+	}
+	if s.AccountId != nil {
+		b = wire.AppendJSONMember(b, start, "AccountId")
+		b = wire.AppendJSONString(b, *s.AccountId)
+	}
+	if s.GovCloudAccountId != nil {
+		b = wire.AppendJSONMember(b, start, "GovCloudAccountId")
+		b = wire.AppendJSONString(b, *s.GovCloudAccountId)
+	}
+	if s.FailureReason != nil {
+		b = wire.AppendJSONMember(b, start, "FailureReason")
+		b = wire.AppendJSONString(b, *s.FailureReason)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateGovCloudAccountResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CreateAccountStatus != nil {
+		b = wire.AppendJSONMember(b, start, "CreateAccountStatus")
+		b = s.CreateAccountStatus.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateOrganizationResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Organization != nil {
+		b = wire.AppendJSONMember(b, start, "Organization")
+		b = s.Organization.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateOrganizationalUnitResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.OrganizationalUnit != nil {
+		b = wire.AppendJSONMember(b, start, "OrganizationalUnit")
+		b = s.OrganizationalUnit.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreatePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "Policy")
+		b = s.Policy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DelegatedAdministrator) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Email != nil {
+		b = wire.AppendJSONMember(b, start, "Email")
+		b = wire.AppendJSONString(b, *s.Email)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Status != nil {
+		b = wire.AppendJSONMember(b, start, "Status")
+		b = wire.AppendJSONString(b, *s.Status)
+	}
+	if s.State != nil {
+		b = wire.AppendJSONMember(b, start, "State")
+		b = wire.AppendJSONString(b, *s.State)
+	}
+	if s.JoinedMethod != nil {
+		b = wire.AppendJSONMember(b, start, "JoinedMethod")
+		b = wire.AppendJSONString(b, *s.JoinedMethod)
+	}
+	if s.JoinedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "JoinedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.JoinedTimestamp)
+	}
+	if s.DelegationEnabledDate != nil {
+		b = wire.AppendJSONMember(b, start, "DelegationEnabledDate")
+		b = wire.AppendJSONTimestamp(b, *s.DelegationEnabledDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DelegatedService) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ServicePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "ServicePrincipal")
+		b = wire.AppendJSONString(b, *s.ServicePrincipal)
+	}
+	if s.DelegationEnabledDate != nil {
+		b = wire.AppendJSONMember(b, start, "DelegationEnabledDate")
+		b = wire.AppendJSONTimestamp(b, *s.DelegationEnabledDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeAccountResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Account != nil {
+		b = wire.AppendJSONMember(b, start, "Account")
+		b = s.Account.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeCreateAccountStatusResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CreateAccountStatus != nil {
+		b = wire.AppendJSONMember(b, start, "CreateAccountStatus")
+		b = s.CreateAccountStatus.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeEffectivePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.EffectivePolicy != nil {
+		b = wire.AppendJSONMember(b, start, "EffectivePolicy")
+		b = s.EffectivePolicy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeOrganizationResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Organization != nil {
+		b = wire.AppendJSONMember(b, start, "Organization")
+		b = s.Organization.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeOrganizationalUnitResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.OrganizationalUnit != nil {
+		b = wire.AppendJSONMember(b, start, "OrganizationalUnit")
+		b = s.OrganizationalUnit.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "Policy")
+		b = s.Policy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeResourcePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResourcePolicy != nil {
+		b = wire.AppendJSONMember(b, start, "ResourcePolicy")
+		b = s.ResourcePolicy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeResponsibilityTransferResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResponsibilityTransfer != nil {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfer")
+		b = s.ResponsibilityTransfer.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DisablePolicyTypeResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Root != nil {
+		b = wire.AppendJSONMember(b, start, "Root")
+		b = s.Root.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EffectivePolicy) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.PolicyContent != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyContent")
+		b = wire.AppendJSONString(b, *s.PolicyContent)
+	}
+	if s.LastUpdatedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "LastUpdatedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.LastUpdatedTimestamp)
+	}
+	if s.TargetId != nil {
+		b = wire.AppendJSONMember(b, start, "TargetId")
+		b = wire.AppendJSONString(b, *s.TargetId)
+	}
+	if s.PolicyType != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyType")
+		b = wire.AppendJSONString(b, *s.PolicyType)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EffectivePolicyValidationError) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ErrorCode != nil {
+		b = wire.AppendJSONMember(b, start, "ErrorCode")
+		b = wire.AppendJSONString(b, *s.ErrorCode)
+	}
+	if s.ErrorMessage != nil {
+		b = wire.AppendJSONMember(b, start, "ErrorMessage")
+		b = wire.AppendJSONString(b, *s.ErrorMessage)
+	}
+	if s.PathToError != nil {
+		b = wire.AppendJSONMember(b, start, "PathToError")
+		b = wire.AppendJSONString(b, *s.PathToError)
+	}
+	if len(s.ContributingPolicies) != 0 {
+		b = wire.AppendJSONMember(b, start, "ContributingPolicies")
+		b = append(b, '[')
+		for i, v := range s.ContributingPolicies {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EnablePolicyTypeResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Root != nil {
+		b = wire.AppendJSONMember(b, start, "Root")
+		b = s.Root.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EnabledServicePrincipal) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ServicePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "ServicePrincipal")
+		b = wire.AppendJSONString(b, *s.ServicePrincipal)
+	}
+	if s.DateEnabled != nil {
+		b = wire.AppendJSONMember(b, start, "DateEnabled")
+		b = wire.AppendJSONTimestamp(b, *s.DateEnabled)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAWSServiceAccessForOrganizationResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "EnabledServicePrincipals")
+		b = append(b, '[')
+		for i := range s.EnabledServicePrincipals {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.EnabledServicePrincipals[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAccountsForParentResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Accounts")
+		b = append(b, '[')
+		for i := range s.Accounts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Accounts[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAccountsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Accounts")
+		b = append(b, '[')
+		for i := range s.Accounts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Accounts[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAccountsWithInvalidEffectivePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Accounts")
+		b = append(b, '[')
+		for i := range s.Accounts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Accounts[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.PolicyType != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyType")
+		b = wire.AppendJSONString(b, *s.PolicyType)
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListChildrenResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Children")
+		b = append(b, '[')
+		for i := range s.Children {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Children[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListCreateAccountStatusResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "CreateAccountStatuses")
+		b = append(b, '[')
+		for i := range s.CreateAccountStatuses {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.CreateAccountStatuses[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListDelegatedAdministratorsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "DelegatedAdministrators")
+		b = append(b, '[')
+		for i := range s.DelegatedAdministrators {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.DelegatedAdministrators[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListDelegatedServicesForAccountResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "DelegatedServices")
+		b = append(b, '[')
+		for i := range s.DelegatedServices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.DelegatedServices[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListEffectivePolicyValidationErrorsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AccountId != nil {
+		b = wire.AppendJSONMember(b, start, "AccountId")
+		b = wire.AppendJSONString(b, *s.AccountId)
+	}
+	if s.PolicyType != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyType")
+		b = wire.AppendJSONString(b, *s.PolicyType)
+	}
+	if s.Path != nil {
+		b = wire.AppendJSONMember(b, start, "Path")
+		b = wire.AppendJSONString(b, *s.Path)
+	}
+	if s.EvaluationTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "EvaluationTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.EvaluationTimestamp)
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	{
+		b = wire.AppendJSONMember(b, start, "EffectivePolicyValidationErrors")
+		b = append(b, '[')
+		for i := range s.EffectivePolicyValidationErrors {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.EffectivePolicyValidationErrors[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListInboundResponsibilityTransfersResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.ResponsibilityTransfers) != 0 {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfers")
+		b = append(b, '[')
+		for i := range s.ResponsibilityTransfers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.ResponsibilityTransfers[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListOrganizationalUnitsForParentResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "OrganizationalUnits")
+		b = append(b, '[')
+		for i := range s.OrganizationalUnits {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.OrganizationalUnits[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListOutboundResponsibilityTransfersResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.ResponsibilityTransfers) != 0 {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfers")
+		b = append(b, '[')
+		for i := range s.ResponsibilityTransfers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.ResponsibilityTransfers[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListParentsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Parents")
+		b = append(b, '[')
+		for i := range s.Parents {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Parents[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListPoliciesForTargetResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Policies")
+		b = append(b, '[')
+		for i := range s.Policies {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Policies[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListPoliciesResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Policies")
+		b = append(b, '[')
+		for i := range s.Policies {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Policies[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListRootsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Roots")
+		b = append(b, '[')
+		for i := range s.Roots {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Roots[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListTagsForResourceResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Tags")
+		b = append(b, '[')
+		for i := range s.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Tags[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListTargetsForPolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Targets")
+		b = append(b, '[')
+		for i := range s.Targets {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Targets[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Organization) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.FeatureSet != nil {
+		b = wire.AppendJSONMember(b, start, "FeatureSet")
+		b = wire.AppendJSONString(b, *s.FeatureSet)
+	}
+	if s.MasterAccountArn != nil {
+		b = wire.AppendJSONMember(b, start, "MasterAccountArn")
+		b = wire.AppendJSONString(b, *s.MasterAccountArn)
+	}
+	if s.MasterAccountId != nil {
+		b = wire.AppendJSONMember(b, start, "MasterAccountId")
+		b = wire.AppendJSONString(b, *s.MasterAccountId)
+	}
+	if s.MasterAccountEmail != nil {
+		b = wire.AppendJSONMember(b, start, "MasterAccountEmail")
+		b = wire.AppendJSONString(b, *s.MasterAccountEmail)
+	}
+	if len(s.AvailablePolicyTypes) != 0 {
+		b = wire.AppendJSONMember(b, start, "AvailablePolicyTypes")
+		b = append(b, '[')
+		for i := range s.AvailablePolicyTypes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.AvailablePolicyTypes[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *OrganizationalUnit) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Path != nil {
+		b = wire.AppendJSONMember(b, start, "Path")
+		b = wire.AppendJSONString(b, *s.Path)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Parent) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Policy) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.PolicySummary != nil {
+		b = wire.AppendJSONMember(b, start, "PolicySummary")
+		b = s.PolicySummary.AppendJSON(b)
+	}
+	if s.Content != nil {
+		b = wire.AppendJSONMember(b, start, "Content")
+		b = wire.AppendJSONString(b, *s.Content)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *PolicySummary) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Description != nil {
+		b = wire.AppendJSONMember(b, start, "Description")
+		b = wire.AppendJSONString(b, *s.Description)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	if s.AwsManaged != nil {
+		b = wire.AppendJSONMember(b, start, "AwsManaged")
+		b = wire.AppendJSONBool(b, *s.AwsManaged)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *PolicyTargetSummary) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.TargetId != nil {
+		b = wire.AppendJSONMember(b, start, "TargetId")
+		b = wire.AppendJSONString(b, *s.TargetId)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *PolicyTypeSummary) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	if s.Status != nil {
+		b = wire.AppendJSONMember(b, start, "Status")
+		b = wire.AppendJSONString(b, *s.Status)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *PutResourcePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResourcePolicy != nil {
+		b = wire.AppendJSONMember(b, start, "ResourcePolicy")
+		b = s.ResourcePolicy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ResourcePolicy) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResourcePolicySummary != nil {
+		b = wire.AppendJSONMember(b, start, "ResourcePolicySummary")
+		b = s.ResourcePolicySummary.AppendJSON(b)
+	}
+	if s.Content != nil {
+		b = wire.AppendJSONMember(b, start, "Content")
+		b = wire.AppendJSONString(b, *s.Content)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ResourcePolicySummary) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ResponsibilityTransfer) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	if s.Status != nil {
+		b = wire.AppendJSONMember(b, start, "Status")
+		b = wire.AppendJSONString(b, *s.Status)
+	}
+	if s.Source != nil {
+		b = wire.AppendJSONMember(b, start, "Source")
+		b = s.Source.AppendJSON(b)
+	}
+	if s.Target != nil {
+		b = wire.AppendJSONMember(b, start, "Target")
+		b = s.Target.AppendJSON(b)
+	}
+	if s.StartTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "StartTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.StartTimestamp)
+	}
+	if s.EndTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "EndTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.EndTimestamp)
+	}
+	if s.ActiveHandshakeId != nil {
+		b = wire.AppendJSONMember(b, start, "ActiveHandshakeId")
+		b = wire.AppendJSONString(b, *s.ActiveHandshakeId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Root) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if len(s.PolicyTypes) != 0 {
+		b = wire.AppendJSONMember(b, start, "PolicyTypes")
+		b = append(b, '[')
+		for i := range s.PolicyTypes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.PolicyTypes[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Tag) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Key != nil {
+		b = wire.AppendJSONMember(b, start, "Key")
+		b = wire.AppendJSONString(b, *s.Key)
+	}
+	if s.Value != nil {
+		b = wire.AppendJSONMember(b, start, "Value")
+		b = wire.AppendJSONString(b, *s.Value)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *TerminateResponsibilityTransferResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResponsibilityTransfer != nil {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfer")
+		b = s.ResponsibilityTransfer.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *TransferParticipant) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ManagementAccountId != nil {
+		b = wire.AppendJSONMember(b, start, "ManagementAccountId")
+		b = wire.AppendJSONString(b, *s.ManagementAccountId)
+	}
+	if s.ManagementAccountEmail != nil {
+		b = wire.AppendJSONMember(b, start, "ManagementAccountEmail")
+		b = wire.AppendJSONString(b, *s.ManagementAccountEmail)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *UpdateOrganizationalUnitResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.OrganizationalUnit != nil {
+		b = wire.AppendJSONMember(b, start, "OrganizationalUnit")
+		b = s.OrganizationalUnit.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *UpdatePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "Policy")
+		b = s.Policy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *UpdateResponsibilityTransferResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResponsibilityTransfer != nil {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfer")
+		b = s.ResponsibilityTransfer.AppendJSON(b)
+	}
+	return append(b, '}')
 }
 
 // The model's patterns, compiled once. AWS matches a pattern against the

@@ -213,6 +213,25 @@ func TestFastJSON(t *testing.T) {
 	if (&generator{m: m, fast: map[string]bool{}}).fastJSON("Flat") {
 		t.Error("a Query model got a JSON decoder")
 	}
+
+	// The response encoders take the same shapes, and a structure with a
+	// hand-written encoding neither gets one nor lets its holders.
+	m.Metadata.Protocol, m.Metadata.ServiceID = protocolJSON, "KMS"
+	m.Shapes["GrantConstraints"] = st("A", "StrMap")
+	m.Shapes["HoldsHand"] = st("C", "GrantConstraints")
+	m.Shapes["AppendJSON"] = st()
+	m.Shapes["EncMethod"] = st("AppendJSON", "Str")
+	wantEnc := map[string]bool{
+		"Flat": true, "HasTime": true, "HasList": true, "Folded": true, "Method": true,
+		"HasFloat": false, "HasFloatList": false, "Self": false,
+		"GrantConstraints": false, "HoldsHand": false, "EncMethod": false,
+	}
+	g = &generator{m: m, fast: map[string]bool{}, enc: map[string]bool{}}
+	for name, w := range wantEnc {
+		if got := g.encodable(name); got != w {
+			t.Errorf("encodable(%s) = %v, want %v", name, got, w)
+		}
+	}
 }
 
 // The audit rules must name members and operations the model has, so that

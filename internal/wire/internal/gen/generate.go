@@ -29,6 +29,7 @@ func Generate(m *model, pkg string) ([]byte, error) {
 		visiting:  map[string]bool{},
 		validated: map[string]bool{},
 		fast:      map[string]bool{},
+		enc:       map[string]bool{},
 	}
 	if err := g.gen(pkg); err != nil {
 		return nil, err
@@ -51,6 +52,7 @@ type generator struct {
 	visiting  map[string]bool   // shapes on the current hasRules path
 	validated map[string]bool   // structures that get a validate method
 	fast      map[string]bool   // structure → whether it gets DecodeJSONFrom
+	enc       map[string]bool   // structure → whether it gets AppendJSON
 }
 
 func (g *generator) p(format string, args ...any) {
@@ -150,6 +152,9 @@ func (g *generator) gen(pkg string) error {
 	if err := g.genStructs(); err != nil {
 		return err
 	}
+	if err := g.genEncoders(); err != nil {
+		return err
+	}
 	if err := g.genAudit(); err != nil {
 		return err
 	}
@@ -240,6 +245,8 @@ func (g *generator) genOperations() error {
 	g.p("Errors []string")
 	g.p("// NewInput returns a new *<Input>; nil when there is no input.")
 	g.p("NewInput func() any")
+	g.p("// NewOutput returns a new *<Output>; nil when there is no output.")
+	g.p("NewOutput func() any")
 	g.p("}")
 	g.p("")
 	if g.query() {
@@ -260,8 +267,12 @@ func (g *generator) genOperations() error {
 		if in := deref(op.Input).Shape; in != "" {
 			newInput = "func() any { return new(" + exported(in) + ") }"
 		}
-		g.p("%q: {Name: %q, Input: %q, Output: %q, Errors: []string{%s}, NewInput: %s},",
-			name, name, deref(op.Input).Shape, deref(op.Output).Shape, strings.Join(errs, ", "), newInput)
+		newOutput := "nil"
+		if out := deref(op.Output).Shape; out != "" {
+			newOutput = "func() any { return new(" + exported(out) + ") }"
+		}
+		g.p("%q: {Name: %q, Input: %q, Output: %q, Errors: []string{%s}, NewInput: %s, NewOutput: %s},",
+			name, name, deref(op.Input).Shape, deref(op.Output).Shape, strings.Join(errs, ", "), newInput, newOutput)
 	}
 	g.p("}")
 	g.p("")
