@@ -51,6 +51,50 @@ type Event struct {
 	// at is EventTime as a time, when NewEvent made the event; Record uses it
 	// instead of parsing EventTime.
 	at time.Time
+	// decision and viaService are additionalEventData as NewEvent got them
+	// (Call.Decision, Call.ViaService), written by the encoder without a
+	// map; AdditionalEventData, when set, is written instead.
+	decision   Decision
+	viaService string
+}
+
+// Decision is what decided a request, as its event's additionalEventData
+// shows it to operators: {"decidedBy": By, "statement": Statement, "sid":
+// Sid, "grantId": GrantID}.
+type Decision struct {
+	// Decided marks a request that was authorized on a key; the zero
+	// Decision is none.
+	Decided bool
+	// By names what allowed the request ("key-policy", "iam", "grant", …),
+	// or is "deny".
+	By string
+	// Statement is the index of the deciding statement, with its Sid; -1:
+	// none (neither is shown).
+	Statement int
+	Sid       string
+	GrantID   string // the grant that allowed it; "": none (not shown)
+}
+
+// additionalData returns additionalEventData as a map: AdditionalEventData,
+// or the one decision and viaService stand for (nil when neither is set).
+func (e *Event) additionalData() map[string]any {
+	if len(e.AdditionalEventData) > 0 || (!e.decision.Decided && e.viaService == "") {
+		return e.AdditionalEventData
+	}
+	m := map[string]any{}
+	if d := e.decision; d.Decided {
+		m["decidedBy"] = d.By
+		if d.Statement >= 0 {
+			m["statement"], m["sid"] = d.Statement, d.Sid
+		}
+		if d.GrantID != "" {
+			m["grantId"] = d.GrantID
+		}
+	}
+	if e.viaService != "" {
+		m["viaService"] = e.viaService
+	}
+	return m
 }
 
 // UserIdentity is the caller, as CloudTrail describes it.
@@ -118,9 +162,15 @@ type Call struct {
 	// (ReEncrypt: source, then destination).
 	Resources     []string
 	VPCEndpointID string
-	// AdditionalEventData is for operators: e.g. the statement or grant that
-	// allowed or denied the request. It must hold no secret.
+	// AdditionalEventData is for operators. It must hold no secret. When it
+	// is set, Decision and ViaService are not shown.
 	AdditionalEventData map[string]any
+	// Decision is the statement or grant that allowed or denied the
+	// request, and ViaService the service that made it on the caller's
+	// behalf: additionalEventData's decidedBy, statement, sid, grantId and
+	// viaService, written without building a map.
+	Decision   Decision
+	ViaService string
 	// EventID is the event's eventID; empty: a random UUID.
 	EventID string
 	// TraceID is the request's trace id (32 hex digits) when it was traced.
@@ -158,6 +208,8 @@ func NewEvent(c Call) *Event {
 		EventCategory:       "Management",
 		TrentTraceID:        c.TraceID,
 		at:                  t,
+		decision:            c.Decision,
+		viaService:          c.ViaService,
 	}
 	if e.EventID == "" {
 		e.EventID = newUUID()

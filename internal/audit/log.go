@@ -428,6 +428,8 @@ func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
 			enc = json.NewEncoder(&l.out)
 			enc.SetEscapeHTML(false)
 		}
+		// encoding/json sees only exported fields.
+		e.AdditionalEventData = e.additionalData()
 		if err := enc.Encode(e); err != nil {
 			// Only an unencodable value (a NaN in additionalEventData) gets
 			// here, and Encode wrote nothing: the event is written without
