@@ -56,6 +56,8 @@ type Event struct {
 	// map; AdditionalEventData, when set, is written instead.
 	decision   Decision
 	viaService string
+	// res holds Resources when the event names one key, as most do.
+	res [1]Resource
 }
 
 // Decision is what decided a request, as its event's additionalEventData
@@ -184,10 +186,18 @@ type Call struct {
 // caller's.
 func NewEvent(c Call) *Event {
 	t := c.Time.UTC().Truncate(time.Second)
+	// eventTime and a new eventID in one allocation.
+	var sb [len(TimeLayout) + 36]byte
+	b := appendTime(sb[:0], t)
+	timeLen := len(b)
+	if c.EventID == "" {
+		b = appendUUID(b)
+	}
+	strs := string(b)
 	e := &Event{
 		EventVersion:        "1.08",
 		UserIdentity:        userIdentity(c.Identity),
-		EventTime:           formatTime(t),
+		EventTime:           strs[:timeLen],
 		EventSource:         eventSource(c.Service),
 		EventName:           c.Operation,
 		AWSRegion:           c.Region,
@@ -212,10 +222,13 @@ func NewEvent(c Call) *Event {
 		viaService:          c.ViaService,
 	}
 	if e.EventID == "" {
-		e.EventID = newUUID()
+		e.EventID = strs[timeLen:]
 	}
-	if len(c.Resources) > 0 {
-		e.Resources = make([]Resource, 0, len(c.Resources))
+	switch n := len(c.Resources); {
+	case n > len(e.res):
+		e.Resources = make([]Resource, 0, n)
+	case n > 0:
+		e.Resources = e.res[:0]
 	}
 	for i, a := range c.Resources {
 		acct := arnAccount(a)
@@ -325,44 +338,50 @@ func arnAccount(a string) string {
 // formatTime is t.Format(TimeLayout) for a UTC time, without the layout
 // interpretation of Format.
 func formatTime(t time.Time) string {
+	var b [len(TimeLayout)]byte
+	return string(appendTime(b[:0], t))
+}
+
+// appendTime appends formatTime(t).
+func appendTime(b []byte, t time.Time) []byte {
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
-		return t.Format(TimeLayout)
+		return t.AppendFormat(b, TimeLayout)
 	}
 	hour, minute, sec := t.Clock()
-	var b [len(TimeLayout)]byte
-	two := func(i, v int) { b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10) }
-	two(0, year/100)
-	two(2, year%100)
-	b[4] = '-'
-	two(5, int(month))
-	b[7] = '-'
-	two(8, day)
-	b[10] = 'T'
-	two(11, hour)
-	b[13] = ':'
-	two(14, minute)
-	b[16] = ':'
-	two(17, sec)
-	b[19] = 'Z'
-	return string(b[:])
+	two := func(v int) { b = append(b, byte('0'+v/10), byte('0'+v%10)) }
+	two(year / 100)
+	two(year % 100)
+	b = append(b, '-')
+	two(int(month))
+	b = append(b, '-')
+	two(day)
+	b = append(b, 'T')
+	two(hour)
+	b = append(b, ':')
+	two(minute)
+	b = append(b, ':')
+	two(sec)
+	return append(b, 'Z')
 }
 
 func newUUID() string {
+	var s [36]byte
+	return string(appendUUID(s[:0]))
+}
+
+// appendUUID appends a random (version 4) UUID.
+func appendUUID(dst []byte) []byte {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (crypto/rand)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	const hexd = "0123456789abcdef"
-	var s [36]byte
-	j := 0
 	for i, v := range b {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
+			dst = append(dst, '-')
 		}
-		s[j], s[j+1] = hexd[v>>4], hexd[v&0x0f]
-		j += 2
+		dst = append(dst, hexd[v>>4], hexd[v&0x0f])
 	}
-	return string(s[:])
+	return dst
 }
