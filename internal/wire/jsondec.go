@@ -848,9 +848,6 @@ func (d *JSONDecoder) StringMap(p *map[string]string) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
-	if *p == nil {
-		*p = make(map[string]string)
-	}
 	// ends holds where each key, then each value, ends in arena.
 	arena, ends := d.arena[:0], d.ends[:0]
 	for i := 0; ; i++ {
@@ -881,6 +878,10 @@ func (d *JSONDecoder) StringMap(p *map[string]string) error {
 		ends = append(ends, len(arena))
 	}
 	d.arena, d.ends = arena, ends
+	if *p == nil {
+		// Made at its size: a map that grows as it fills costs twice.
+		*p = make(map[string]string, len(ends)/2)
+	}
 	all, start, m := string(arena), 0, *p
 	for i := 0; i < len(ends); i += 2 {
 		m[all[start:ends[i]]] = all[ends[i]:ends[i+1]]
