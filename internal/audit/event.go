@@ -2,7 +2,9 @@ package audit
 
 import (
 	"crypto/rand"
+	mrand "math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/authz"
@@ -373,7 +375,7 @@ func newUUID() string {
 // appendUUID appends a random (version 4) UUID.
 func appendUUID(dst []byte) []byte {
 	var b [16]byte
-	rand.Read(b[:]) // never fails (crypto/rand)
+	idRandRead(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	const hexd = "0123456789abcdef"
@@ -384,4 +386,19 @@ func appendUUID(dst []byte) []byte {
 		dst = append(dst, hexd[v>>4], hexd[v&0x0f])
 	}
 	return dst
+}
+
+// idRand generates ids (request ids, event ids): ChaCha8 generators seeded
+// from crypto/rand, as unpredictable, without a getrandom system call for
+// every id. Key material and nonces still come from crypto/rand.
+var idRand = sync.Pool{New: func() any {
+	var seed [32]byte
+	rand.Read(seed[:])
+	return mrand.NewChaCha8(seed)
+}}
+
+func idRandRead(b []byte) {
+	g := idRand.Get().(*mrand.ChaCha8)
+	g.Read(b)
+	idRand.Put(g)
 }

@@ -18,11 +18,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/audit"
@@ -147,7 +149,7 @@ func (s *Server) checkScope(region, service string) error {
 // allocation, the string.
 func newRequestID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	idRandRead(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte
@@ -693,4 +695,19 @@ func queryOp[I any, PI validator[I], O any](f func(context.Context, iam.Call, PI
 		}
 		return out, nil
 	}
+}
+
+// idRand generates ids (request ids, event ids): ChaCha8 generators seeded
+// from crypto/rand, as unpredictable, without a getrandom system call for
+// every id. Key material and nonces still come from crypto/rand.
+var idRand = sync.Pool{New: func() any {
+	var seed [32]byte
+	rand.Read(seed[:])
+	return mrand.NewChaCha8(seed)
+}}
+
+func idRandRead(b []byte) {
+	g := idRand.Get().(*mrand.ChaCha8)
+	g.Read(b)
+	idRand.Put(g)
 }
