@@ -94,3 +94,12 @@ func TestListed(t *testing.T) {
 		}
 	}
 }
+
+// appendHeaderValue's shortcut gives what the byte-by-byte trimming does.
+func TestAppendHeaderValue(t *testing.T) {
+	for _, v := range []string{"", " ", "a", " a", "a ", "a  b", "a b", "a\tb", "a\r\n b", "\ta", "a\n", "aws-sdk-go-v2/1.30.0 os/linux lang/go#1.26", "  x  y  "} {
+		if got, want := string(appendHeaderValue([]byte("p"), v)), string(appendTrimmed([]byte("p"), v)); got != want {
+			t.Errorf("appendHeaderValue(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
