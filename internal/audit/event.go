@@ -60,6 +60,22 @@ type Event struct {
 	viaService string
 	// res holds Resources when the event names one key, as most do.
 	res [1]Resource
+	// pooled marks an event from NewEvent, which the Log's writer puts
+	// back into events once it has written it.
+	pooled bool
+}
+
+// events recycles the events NewEvent makes: an event is the largest thing
+// a request allocates, and the writer is done with it once it is written.
+var events = sync.Pool{New: func() any { return new(Event) }}
+
+// recycle gives e back to NewEvent if it came from it. Nothing may use e
+// afterwards.
+func recycle(e *Event) {
+	if e != nil && e.pooled {
+		*e = Event{}
+		events.Put(e)
+	}
 }
 
 // Decision is what decided a request, as its event's additionalEventData
@@ -182,7 +198,8 @@ type Call struct {
 }
 
 // NewEvent builds the CloudTrail record of a call. The event takes
-// ownership of the maps and parameters in c.
+// ownership of the maps and parameters in c. An event handed to
+// Log.Record belongs to the Log, which reuses its memory once written.
 //
 // recipientAccountId is the account of the first key touched, or else the
 // caller's.
@@ -196,7 +213,9 @@ func NewEvent(c Call) *Event {
 		b = appendUUID(b)
 	}
 	strs := string(b)
-	e := &Event{
+	e := events.Get().(*Event)
+	*e = Event{
+		pooled:              true,
 		EventVersion:        "1.08",
 		UserIdentity:        userIdentity(c.Identity),
 		EventTime:           strs[:timeLen],
