@@ -537,7 +537,17 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
+	// The response and the strings it points to in one allocation.
+	r := &struct {
+		resp       kmsapi.GenerateDataKeyResponse
+		keyID, mid string
+	}{keyID: k.arn}
+	r.resp = kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: &r.keyID}
+	if m != nil {
+		r.mid = m.ID().String()
+		r.resp.KeyMaterialId = &r.mid
+	}
+	return &r.resp, nil
 }
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.
