@@ -170,7 +170,7 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 		if err != nil {
 			return nil, err
 		}
-		return &kmsapi.EncryptResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(algSymmetric)}, nil
+		return encryptResponse(blob, k.arn, algSymmetric), nil
 	}
 	m, err := s.symmetricMaterial(k, "Encrypt", in.EncryptionAlgorithm)
 	if err != nil {
@@ -185,7 +185,32 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.EncryptResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(algSymmetric)}, nil
+	return encryptResponse(blob, k.arn, algSymmetric), nil
+}
+
+// encryptResponse is an EncryptResponse and the strings it points to, in
+// one allocation.
+func encryptResponse(blob []byte, keyARN, alg string) *kmsapi.EncryptResponse {
+	r := &struct {
+		resp       kmsapi.EncryptResponse
+		keyID, alg string
+	}{keyID: keyARN, alg: alg}
+	r.resp = kmsapi.EncryptResponse{CiphertextBlob: blob, KeyId: &r.keyID, EncryptionAlgorithm: &r.alg}
+	return &r.resp
+}
+
+// decryptResponse is a DecryptResponse and the strings it points to, in one
+// allocation.
+func decryptResponse(d decrypted) *kmsapi.DecryptResponse {
+	r := &struct {
+		resp            kmsapi.DecryptResponse
+		keyID, alg, mid string
+	}{keyID: d.k.arn, alg: d.alg, mid: d.mid}
+	r.resp = kmsapi.DecryptResponse{KeyId: &r.keyID, Plaintext: d.pt, EncryptionAlgorithm: &r.alg}
+	if d.mid != "" {
+		r.resp.KeyMaterialId = &r.mid
+	}
+	return &r.resp
 }
 
 // decrypted is what opening a ciphertext yields.
@@ -353,11 +378,7 @@ func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptReque
 		clear(d.pt)
 		return nil, err
 	}
-	out := &kmsapi.DecryptResponse{KeyId: wire.Ptr(d.k.arn), Plaintext: d.pt, EncryptionAlgorithm: wire.Ptr(d.alg)}
-	if d.mid != "" {
-		out.KeyMaterialId = wire.Ptr(d.mid)
-	}
-	return out, nil
+	return decryptResponse(d), nil
 }
 
 // ReEncrypt decrypts under one key and encrypts under another (or the same)
@@ -516,7 +537,17 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
+	// The response and the strings it points to in one allocation.
+	r := &struct {
+		resp       kmsapi.GenerateDataKeyResponse
+		keyID, mid string
+	}{keyID: k.arn}
+	r.resp = kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: &r.keyID}
+	if m != nil {
+		r.mid = m.ID().String()
+		r.resp.KeyMaterialId = &r.mid
+	}
+	return &r.resp, nil
 }
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.

@@ -54,6 +54,8 @@ type Note struct {
 	Resources []string // key ARNs, in the order the request used them
 	Decision  authz.KeyDecision
 	Decided   bool
+	// res holds Resources for the one or two keys of most requests.
+	res [2]string
 }
 
 func (n *Note) add(k *key, d authz.KeyDecision) {
@@ -65,6 +67,9 @@ func (n *Note) add(k *key, d authz.KeyDecision) {
 			n.Decision, n.Decided = d, true
 			return
 		}
+	}
+	if n.Resources == nil {
+		n.Resources = n.res[:0]
 	}
 	n.Resources = append(n.Resources, k.arn)
 	n.Decision, n.Decided = d, true

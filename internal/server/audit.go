@@ -28,25 +28,13 @@ func (s *Server) record(r *http.Request, id, service, op string, c *call, params
 		ac.Resources = c.note.Resources
 		if c.note.Decided {
 			d := c.note.Decision
-			data := map[string]any{"decidedBy": d.By}
-			if d.Statement >= 0 {
-				data["statement"], data["sid"] = d.Statement, d.Sid
-			}
-			if d.GrantID != "" {
-				data["grantId"] = d.GrantID
-			}
+			ac.Decision = audit.Decision{Decided: true, By: d.By, Statement: d.Statement, Sid: d.Sid, GrantID: d.GrantID}
 			if !d.Allowed() {
-				data["decidedBy"] = "deny"
+				ac.Decision.By = "deny"
 			}
-			ac.AdditionalEventData = data
 		}
 	}
-	if c.request.ViaService != "" {
-		if ac.AdditionalEventData == nil {
-			ac.AdditionalEventData = map[string]any{}
-		}
-		ac.AdditionalEventData["viaService"] = c.request.ViaService
-	}
+	ac.ViaService = c.request.ViaService
 	s.audit.Record(audit.NewEvent(ac))
 }
 

@@ -18,9 +18,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/audit"
@@ -122,7 +124,7 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 // allocation, the string.
 func newRequestID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	idRandRead(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte
@@ -139,7 +141,9 @@ func newRequestID() string {
 }
 
 // bufPool recycles request body buffers; bodies may hold plaintext, so a
-// buffer is cleared before it goes back.
+// buffer is cleared before it goes back. A pooled buffer is all zero, and a
+// request writes only its body's bytes, b[:len(b)]: clearing those keeps it
+// so, without clearing the whole buffer every time.
 var bufPool = make(chan []byte, 64)
 
 func getBuf() []byte {
@@ -152,10 +156,10 @@ func getBuf() []byte {
 }
 
 func putBuf(b []byte) {
+	clear(b)
 	if cap(b) > 64<<10 {
 		return
 	}
-	clear(b[:cap(b)])
 	select {
 	case bufPool <- b:
 	default:
@@ -167,7 +171,9 @@ func readBody(r io.Reader, buf []byte) ([]byte, error) {
 	lr := io.LimitedReader{R: r, N: maxBody + 1}
 	for {
 		if len(buf) == cap(buf) {
+			old := buf
 			buf = append(buf, 0)[:len(buf)]
+			clear(old) // the body may hold plaintext
 		}
 		n, err := lr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -641,4 +647,19 @@ func queryOp[I any, PI validator[I], O any](f func(context.Context, iam.Call, PI
 		}
 		return out, nil
 	}
+}
+
+// idRand generates ids (request ids, event ids): ChaCha8 generators seeded
+// from crypto/rand, as unpredictable, without a getrandom system call for
+// every id. Key material and nonces still come from crypto/rand.
+var idRand = sync.Pool{New: func() any {
+	var seed [32]byte
+	rand.Read(seed[:])
+	return mrand.NewChaCha8(seed)
+}}
+
+func idRandRead(b []byte) {
+	g := idRand.Get().(*mrand.ChaCha8)
+	g.Read(b)
+	idRand.Put(g)
 }
