@@ -50,15 +50,15 @@ func (s *Service) bindLegacy(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		var val []byte
+		puts := []store.KV{{Key: t.path}}
 		if p, _ := parsePath(t.path); p.kind == "keys" {
-			var rec keyRecord
-			if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			rec, err := s.readKeyRecord(ctx, p.account, p.region, kv.Value)
+			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			rec.PolicyBindings = s.bindMissing(policy.BindablePrincipals([]byte(rec.Policy)), rec.PolicyBindings)
-			val = marshal(rec)
+			puts = storedKey(rec)
 		} else {
 			var rec grantRecord
 			if err := json.Unmarshal(kv.Value, &rec); err != nil {
@@ -72,9 +72,9 @@ func (s *Service) bindLegacy(ctx context.Context) error {
 				}
 			}
 			rec.Bindings = s.bindMissing(ps, rec.Bindings)
-			val = marshal(rec)
+			puts[0].Value = marshal(rec)
 		}
-		_, err = s.st.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: t.path, ModRev: kv.ModRev}}, Puts: []store.KV{{Key: t.path, Value: val}}})
+		_, err = s.st.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: t.path, ModRev: kv.ModRev}}, Puts: puts})
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			errs = append(errs, err)
 			continue

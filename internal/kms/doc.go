@@ -10,7 +10,8 @@
 //
 // # Store layout
 //
-//	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy, tags, rotation
+//	acct/<account>/kms/<region>/keypolicies/<sha256>              a key policy document, once per distinct text (policydocs.go)
+//	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy reference (older records: the policy), tags, rotation
 //	acct/<account>/kms/<region>/material/<key-id>/<material-id>   sealed key material
 //	acct/<account>/kms/<region>/aliases/<alias-name>              alias → key id
 //	acct/<account>/kms/<region>/quota/keys, …/quota/keystores     empty; orders creations for their quota (quotas.go)

@@ -193,7 +193,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		rec.CurrentMaterial, rec.Materials = m.ID, []material{m}
 		txn.Puts = append(txn.Puts, mkv)
 	}
-	txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
+	txn.Puts = append(txn.Puts, storedKey(rec)...)
 	if err := s.commitCounted(ctx, s.keysQuota(c.Account, c.Region), txn); err != nil {
 		return nil, err
 	}

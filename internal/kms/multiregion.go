@@ -130,7 +130,7 @@ func (s *Service) updateFamily(ctx context.Context, k *key, fn func(recs map[str
 		}
 		for _, region := range regions {
 			rec := recs[region]
-			txn.Puts = append(txn.Puts, store.KV{Key: keyPath(rec.Account, region, rec.ID), Value: marshal(*rec)})
+			txn.Puts = append(txn.Puts, storedKey(*rec)...)
 		}
 		rev, err := s.st.Txn(ctx, txn)
 		if err == nil {
@@ -279,7 +279,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		}
 		kp := keyPath(rec.Account, region, rec.ID)
 		txn.Compares = append(txn.Compares, store.Compare{Key: kp})
-		txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
+		txn.Puts = append(txn.Puts, storedKey(rec)...)
 		// The replica is a key of its Region's quota.
 		if err := s.counted(ctx, s.keysQuota(rec.Account, region), txn); err != nil {
 			return err

@@ -1,10 +1,15 @@
 package kms
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
 	"unique"
+
+	"github.com/trentkms/trent/internal/store"
 )
 
 // State is a key's lifecycle state.
@@ -52,8 +57,14 @@ type keyRecord struct {
 	Usage       string    `json:"usage"`
 	Spec        string    `json:"spec"`
 	Origin      string    `json:"origin"`
-	Policy      string    `json:"policy"`
-	Tags        []tag     `json:"tags,omitempty"`
+	// Policy is the key policy document. The store holds it once per
+	// distinct document, in a record of its own (keypolicies/<ref>), and
+	// the key record names it by PolicyRef; records written before that
+	// carry the document here, and still read unchanged. In the view,
+	// Policy is always the document and PolicyRef its reference, if any.
+	Policy    string `json:"policy,omitempty"`
+	PolicyRef string `json:"policyRef,omitempty"`
+	Tags      []tag  `json:"tags,omitempty"`
 
 	DeletionDate  time.Time `json:"deletionDate,omitzero"`
 	PendingWindow int32     `json:"pendingWindow,omitempty"`
@@ -225,6 +236,61 @@ func materialPath(account, region, id, materialID string) string {
 	return regionPrefix(account, region) + "material/" + id + "/" + materialID
 }
 
+// policyDocPath is where a key policy document is stored, under its
+// reference: "keypolicies" sorts before "keys", so a scan of the store
+// meets the documents of a Region before the keys that name them.
+func policyDocPath(account, region, ref string) string {
+	return regionPrefix(account, region) + "keypolicies/" + ref
+}
+
+// policyRef is the reference of a key policy document: the hex SHA-256 of
+// its text, so that equal documents are stored once and a document record
+// proves its own content.
+func policyRef(doc string) string {
+	sum := sha256.Sum256([]byte(doc))
+	return hex.EncodeToString(sum[:])
+}
+
+// storedKey is what writing rec puts: its policy document, under its
+// reference, and the key record naming it. Every write of a key record
+// puts its document again, in the same transaction, so a key record is
+// never committed without the document it names, even when the sweep of
+// unused documents deletes one concurrently (sweepPolicyDocs).
+func storedKey(rec keyRecord) []store.KV {
+	kp := keyPath(rec.Account, rec.Region, rec.ID)
+	if rec.Policy == "" {
+		return []store.KV{{Key: kp, Value: marshal(rec)}}
+	}
+	doc := rec.Policy
+	rec.PolicyRef, rec.Policy = policyRef(doc), ""
+	return []store.KV{
+		{Key: policyDocPath(rec.Account, rec.Region, rec.PolicyRef), Value: []byte(doc)},
+		{Key: kp, Value: marshal(rec)},
+	}
+}
+
 func aliasPath(account, region, name string) string {
 	return regionPrefix(account, region) + "aliases/" + name
+}
+
+// readKeyRecord decodes a key record read from the store at account and
+// region, with its policy document: from the record itself (older records)
+// or from the document record it names, which must match its reference.
+func (s *Service) readKeyRecord(ctx context.Context, account, region string, value []byte) (keyRecord, error) {
+	var rec keyRecord
+	if err := json.Unmarshal(value, &rec); err != nil {
+		return keyRecord{}, fmt.Errorf("kms: undecodable key record: %w", err)
+	}
+	if rec.PolicyRef == "" {
+		return rec, nil
+	}
+	kv, err := s.st.Get(ctx, policyDocPath(account, region, rec.PolicyRef))
+	if err != nil {
+		return keyRecord{}, fmt.Errorf("kms: key policy document %s of key %s: %w", rec.PolicyRef, rec.ID, err)
+	}
+	if policyRef(string(kv.Value)) != rec.PolicyRef {
+		return keyRecord{}, fmt.Errorf("kms: key policy document %s does not match its reference", rec.PolicyRef)
+	}
+	rec.Policy = string(kv.Value)
+	return rec, nil
 }

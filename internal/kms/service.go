@@ -227,6 +227,7 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Tick(ctx context.Context) error {
 	var errs []error
 	now := s.now()
+	errs = append(errs, s.sweepPolicyDocs(ctx))
 	for _, k := range s.view.allKeys() {
 		switch {
 		case k.rec.State == PendingDeletion && !now.Before(k.rec.DeletionDate):
@@ -340,7 +341,7 @@ func (s *Service) update(ctx context.Context, k *key, fn func(rec *keyRecord, tx
 		if err := fn(&rec, &txn); err != nil {
 			return err
 		}
-		txn.Puts = append(txn.Puts, store.KV{Key: keyPath(rec.Account, rec.Region, rec.ID), Value: marshal(rec)})
+		txn.Puts = append(txn.Puts, storedKey(rec)...)
 		err := s.commit(ctx, txn)
 		if !errors.Is(err, store.ErrConflict) || attempt >= 8 {
 			return err
