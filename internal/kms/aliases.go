@@ -109,7 +109,7 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 		return nil, err
 	}
 	if old := s.view.key(c.Region, a.TargetKeyID); old != nil && (old.rec.Usage != k.rec.Usage || old.rec.Spec != k.rec.Spec) {
-		return nil, wire.Validation("Alias " + arn.AliasARN(c.Region, c.Account, name) + " cannot be changed from a key of type " + old.rec.Spec + " (" + old.rec.Usage + ") to a key of type " + k.rec.Spec + " (" + k.rec.Usage + ").")
+		return nil, wire.Validation("Alias " + arn.AliasARN(c.Region, c.Account, name) + " cannot be changed from a key of type " + old.rec.Spec.String() + " (" + old.rec.Usage.String() + ") to a key of type " + k.rec.Spec.String() + " (" + k.rec.Usage.String() + ").")
 	}
 	p := aliasPath(c.Account, c.Region, name)
 	// An update of the new target, as CreateAlias: the alias counts

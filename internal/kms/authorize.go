@@ -297,11 +297,11 @@ func addKey(keys policy.Keys, name, value string) {
 func (k *key) condKeys() policy.Keys {
 	k.keysOnce.Do(func() {
 		m := policy.Keys{
-			"kms:keyspec":                {k.rec.Spec},
-			"kms:customermasterkeyspec":  {k.rec.Spec},
-			"kms:keyusage":               {k.rec.Usage},
-			"kms:customermasterkeyusage": {k.rec.Usage},
-			"kms:keyorigin":              {k.rec.Origin},
+			"kms:keyspec":                {k.rec.Spec.String()},
+			"kms:customermasterkeyspec":  {k.rec.Spec.String()},
+			"kms:keyusage":               {k.rec.Usage.String()},
+			"kms:customermasterkeyusage": {k.rec.Usage.String()},
+			"kms:keyorigin":              {k.rec.Origin.String()},
 			"kms:multiregion":            {boolString(k.rec.multiRegion())},
 			"aws:resourceaccount":        {k.rec.Account},
 		}

@@ -138,7 +138,7 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 	defer clear(raw)
 	spec := k.spec()
 	if err := keys.CheckImport(spec, raw); err != nil {
-		return nil, kmsapi.NewIncorrectKeyMaterialException("The key material is not valid for key spec " + k.rec.Spec + ".")
+		return nil, kmsapi.NewIncorrectKeyMaterialException("The key material is not valid for key spec " + k.rec.Spec.String() + ".")
 	}
 	mid := keys.ImportedMaterialID(k.rec.ID, raw)
 	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {

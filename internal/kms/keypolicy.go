@@ -2,6 +2,7 @@ package kms
 
 import (
 	"errors"
+	"github.com/trentkms/trent/internal/keys"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
@@ -133,7 +134,7 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 	// Later PutKeyPolicy requests carry kms:BypassPolicyLockoutSafetyCheck
 	// too, false unless they bypass the check.
 	a := access{op: "PutKeyPolicy", keys: []string{"kms:BypassPolicyLockoutSafetyCheck", "false"}}
-	stub := &key{rec: keyRecord{Account: keyAccount, Spec: specSymmetric, Usage: usageEncrypt, Origin: originAWSKMS}, arn: keyARN}
+	stub := &key{rec: keyRecord{Account: keyAccount, Spec: keys.SpecSymmetricDefault, Usage: keys.UsageEncryptDecrypt, Origin: originAWSKMS}, arn: keyARN}
 	keys, more := s.conditionKeys(c, id, stub, a)
 	d := authz.DecideKey(&authz.KeyRequest{
 		Identity: id, Action: "kms:PutKeyPolicy", Operation: "PutKeyPolicy", KeyARN: keyARN, KeyAccount: keyAccount,

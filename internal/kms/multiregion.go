@@ -46,7 +46,7 @@ func (s *Service) newMultiRegionKeyID() (string, error) {
 
 // checkNewMultiRegion is CreateKey's check of MultiRegion true: keys in
 // custom key stores cannot be multi-Region (CreateKey, MultiRegion).
-func checkNewMultiRegion(origin string, inCustomKeyStore bool) error {
+func checkNewMultiRegion(origin Origin, inCustomKeyStore bool) error {
 	switch {
 	case inCustomKeyStore || origin == originCloudHSM || origin == originXKS:
 		return kmsapi.NewUnsupportedOperationException("Multi-Region keys are not supported in custom key stores.")
@@ -228,8 +228,8 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	// effective in the replica Region (ReplicateKey, required permissions).
 	rc := c
 	rc.Region, rc.Request.Region = region, region
-	cond := []string{"kms:KeySpec", k.rec.Spec, "kms:CustomerMasterKeySpec", k.rec.Spec, "kms:KeyUsage", k.rec.Usage, "kms:CustomerMasterKeyUsage", k.rec.Usage,
-		"kms:KeyOrigin", k.rec.Origin, "kms:MultiRegion", "true", "kms:MultiRegionKeyType", mrkReplica,
+	cond := []string{"kms:KeySpec", k.rec.Spec.String(), "kms:CustomerMasterKeySpec", k.rec.Spec.String(), "kms:KeyUsage", k.rec.Usage.String(), "kms:CustomerMasterKeyUsage", k.rec.Usage.String(),
+		"kms:KeyOrigin", k.rec.Origin.String(), "kms:MultiRegion", "true", "kms:MultiRegionKeyType", mrkReplica,
 		"kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}
 	var tagCond []string
 	for _, t := range in.Tags {

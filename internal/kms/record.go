@@ -9,6 +9,7 @@ import (
 	"time"
 	"unique"
 
+	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
 )
 
@@ -46,6 +47,51 @@ func (s *State) UnmarshalText(b []byte) error {
 	return fmt.Errorf("kms: unknown key state %q", b)
 }
 
+// Origin is where a key's material comes from (KeyMetadata Origin).
+type Origin uint8
+
+const (
+	originAWSKMS Origin = iota + 1
+	originExternal
+	originCloudHSM
+	originXKS
+)
+
+var originNames = [...]string{originAWSKMS: "AWS_KMS", originExternal: "EXTERNAL", originCloudHSM: "AWS_CLOUDHSM", originXKS: "EXTERNAL_KEY_STORE"}
+
+func (o Origin) String() string {
+	if int(o) < len(originNames) && originNames[o] != "" {
+		return originNames[o]
+	}
+	return fmt.Sprintf("Origin(%d)", o)
+}
+
+// parseOrigin parses an Origin wire name.
+func parseOrigin(s string) (Origin, bool) {
+	for i, n := range originNames {
+		if n != "" && n == s {
+			return Origin(i), true
+		}
+	}
+	return 0, false
+}
+
+func (o Origin) MarshalText() ([]byte, error) {
+	if int(o) < len(originNames) && originNames[o] != "" {
+		return []byte(originNames[o]), nil
+	}
+	return nil, fmt.Errorf("kms: invalid origin %d", o)
+}
+
+func (o *Origin) UnmarshalText(b []byte) error {
+	v, ok := parseOrigin(string(b))
+	if !ok {
+		return fmt.Errorf("kms: unknown origin %q", b)
+	}
+	*o = v
+	return nil
+}
+
 // keyRecord is a key as stored (everything but its material).
 type keyRecord struct {
 	ID          string    `json:"id"`
@@ -54,9 +100,11 @@ type keyRecord struct {
 	Created     time.Time `json:"created"`
 	Description string    `json:"description"`
 	State       State     `json:"state"`
-	Usage       string    `json:"usage"`
-	Spec        string    `json:"spec"`
-	Origin      string    `json:"origin"`
+	// Usage, Spec and Origin are enums in memory and their wire names in
+	// the record; a record with an unknown one does not decode.
+	Usage  keys.Usage `json:"usage"`
+	Spec   keys.Spec  `json:"spec"`
+	Origin Origin     `json:"origin"`
 	// Policy is the key policy document. The store holds it once per
 	// distinct document, in a record of its own (keypolicies/<ref>), and
 	// the key record names it by PolicyRef; records written before that

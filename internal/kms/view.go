@@ -186,6 +186,10 @@ func (v *view) put(kv store.KV) {
 			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
 			return
 		}
+		if rec.Spec == 0 || rec.Usage == 0 || rec.Origin == 0 {
+			v.s.log.Error("kms: key record without a key spec, usage or origin", "key", kv.Key)
+			return
+		}
 		rec.upgrade()
 		if rec.PolicyRef != "" {
 			rec.Policy = "" // the document record decides
