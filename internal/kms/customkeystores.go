@@ -679,7 +679,7 @@ func (s *Service) newHSMMaterial(ctx context.Context, r *keyStoreRecord, keyID s
 	if t == nil {
 		return material{}, store.KV{}, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not connected.")
 	}
-	m := material{ID: id.String(), Created: s.now().UTC()}
+	m := material{ID: id.String(), Created: stampOf(s.now())}
 	if err := t.GenerateKey(ctx, hsmLabel(keyID, m.ID)); err != nil {
 		return material{}, store.KV{}, err
 	}

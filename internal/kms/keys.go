@@ -154,7 +154,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		return nil, err
 	}
 	rec := keyRecord{
-		ID: id, Account: c.Account, Region: c.Region, Created: s.now().UTC(),
+		ID: id, Account: c.Account, Region: c.Region, Created: stampOf(s.now()),
 		Description: wire.String(in.Description), State: Enabled,
 		Usage: ku, Spec: ks, Origin: origin, Policy: policy, PolicyBindings: bindings, Tags: tags,
 	}
@@ -201,7 +201,7 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 		AWSAccountId:          wire.Ptr(r.Account),
 		KeyId:                 wire.Ptr(r.ID),
 		Arn:                   wire.Ptr(k.arn),
-		CreationDate:          ts(r.Created),
+		CreationDate:          ts(r.Created.Time()),
 		Enabled:               wire.Ptr(k.state() == Enabled),
 		Description:           wire.Ptr(r.Description),
 		KeyUsage:              wire.Ptr(r.Usage.String()),
@@ -253,7 +253,7 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 	// (KeyMetadata), a state this server does not have (see
 	// primaryWithReplicas).
 	if r.State == PendingDeletion {
-		md.DeletionDate = ts(r.DeletionDate)
+		md.DeletionDate = ts(r.DeletionDate.Time())
 	}
 	return md
 }
@@ -374,7 +374,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 			return err
 		}
 		when = s.now().UTC().Add(time.Duration(days) * 24 * time.Hour)
-		r.State, r.DeletionDate, r.PendingWindow = PendingDeletion, when, days
+		r.State, r.DeletionDate, r.PendingWindow = PendingDeletion, stampOf(when), days
 		return nil
 	})
 	if err != nil {
@@ -395,7 +395,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, in *kmsapi.Ca
 		if err := checkKey(k.fresh(r), "CancelKeyDeletion"); err != nil {
 			return err
 		}
-		r.State, r.DeletionDate, r.PendingWindow = Disabled, time.Time{}, 0
+		r.State, r.DeletionDate, r.PendingWindow = Disabled, 0, 0
 		return nil
 	})
 	if err != nil {

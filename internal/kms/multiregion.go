@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/keys"
@@ -267,9 +266,9 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 			return kmsapi.NewAlreadyExistsException("Multi-Region key " + k.rec.ID + " already has a replica in " + region + ": " + replicaARN + ".")
 		}
 		rec := cloneRecord(*p)
-		rec.Region, rec.Created, rec.State = region, s.now().UTC(), Enabled
+		rec.Region, rec.Created, rec.State = region, stampOf(s.now()), Enabled
 		rec.Description, rec.Policy, rec.PolicyBindings, rec.Tags = wire.String(in.Description), policy, bindings, tags
-		rec.DeletionDate, rec.PendingWindow = time.Time{}, 0
+		rec.DeletionDate, rec.PendingWindow = 0, 0
 		for _, m := range rec.Materials {
 			kv, err := s.resealMaterial(ctx, p, rec.Region, m.ID)
 			if err != nil {

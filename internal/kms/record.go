@@ -94,12 +94,12 @@ func (o *Origin) UnmarshalText(b []byte) error {
 
 // keyRecord is a key as stored (everything but its material).
 type keyRecord struct {
-	ID          string    `json:"id"`
-	Account     string    `json:"account"`
-	Region      string    `json:"region"`
-	Created     time.Time `json:"created"`
-	Description string    `json:"description"`
-	State       State     `json:"state"`
+	ID          string `json:"id"`
+	Account     string `json:"account"`
+	Region      string `json:"region"`
+	Created     stamp  `json:"created"`
+	Description string `json:"description"`
+	State       State  `json:"state"`
 	// Usage, Spec and Origin are enums in memory and their wire names in
 	// the record; a record with an unknown one does not decode.
 	Usage  keys.Usage `json:"usage"`
@@ -114,13 +114,13 @@ type keyRecord struct {
 	PolicyRef string `json:"policyRef,omitempty"`
 	Tags      []tag  `json:"tags,omitempty"`
 
-	DeletionDate  time.Time `json:"deletionDate,omitzero"`
-	PendingWindow int32     `json:"pendingWindow,omitempty"`
+	DeletionDate  stamp `json:"deletionDate,omitzero"`
+	PendingWindow int32 `json:"pendingWindow,omitempty"`
 
-	RotationEnabled bool      `json:"rotationEnabled,omitempty"`
-	RotationPeriod  int32     `json:"rotationPeriod,omitempty"` // days
-	NextRotation    time.Time `json:"nextRotation,omitzero"`
-	OnDemandStart   time.Time `json:"onDemandStart,omitzero"` // when the running on-demand rotation began
+	RotationEnabled bool  `json:"rotationEnabled,omitempty"`
+	RotationPeriod  int32 `json:"rotationPeriod,omitempty"` // days
+	NextRotation    stamp `json:"nextRotation,omitzero"`
+	OnDemandStart   stamp `json:"onDemandStart,omitzero"` // when the running on-demand rotation began
 
 	// CurrentMaterial encrypts; every material in Materials decrypts.
 	CurrentMaterial string     `json:"currentMaterial"`
@@ -129,8 +129,8 @@ type keyRecord struct {
 	// ExpirationModel and ValidTo are read only from records written before
 	// each imported material had its own (material): they were the current
 	// material's, and upgrade moves them there.
-	ExpirationModel string    `json:"expirationModel,omitempty"`
-	ValidTo         time.Time `json:"validTo,omitzero"`
+	ExpirationModel string `json:"expirationModel,omitempty"`
+	ValidTo         stamp  `json:"validTo,omitzero"`
 
 	// CustomKeyStoreID is the custom key store (Origin AWS_CLOUDHSM) whose
 	// token holds the key's material.
@@ -153,6 +153,46 @@ type keyRecord struct {
 	policyHandle unique.Handle[string]
 }
 
+// stamp is a time held per key: Unix nanoseconds, 8 bytes without a
+// pointer where a time.Time takes 24 with its location's; 0 is the zero
+// time. A record holds the RFC 3339 text time.Time writes, so stored data
+// reads and writes as before; a time a stamp cannot hold (outside
+// 1678–2261) does not decode. Every time a key holds is now, a date within
+// a year of now, or one read back from a record.
+type stamp int64
+
+// stampOf is t as a stamp.
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return 0
+	}
+	return stamp(t.UnixNano())
+}
+
+// Time is s as a time in UTC.
+func (s stamp) Time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s)).UTC()
+}
+
+func (s stamp) IsZero() bool { return s == 0 }
+
+func (s stamp) MarshalJSON() ([]byte, error) { return s.Time().MarshalJSON() }
+
+func (s *stamp) UnmarshalJSON(b []byte) error {
+	var t time.Time
+	if err := t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if y := t.Year(); !t.IsZero() && (y < 1678 || y > 2261) {
+		return fmt.Errorf("kms: time %s out of range", t.Format(time.RFC3339))
+	}
+	*s = stampOf(t)
+	return nil
+}
+
 // multiRegion reports whether r is a member of a multi-Region key.
 func (r *keyRecord) multiRegion() bool { return r.PrimaryRegion != "" }
 
@@ -162,9 +202,9 @@ func (r *keyRecord) replica() bool { return r.PrimaryRegion != "" && r.PrimaryRe
 // material is the public description of one version of key material; the
 // sealed bytes are a record of their own.
 type material struct {
-	ID           string    `json:"id"`
-	Created      time.Time `json:"created"`
-	RotationType string    `json:"rotationType,omitempty"` // AUTOMATIC or ON_DEMAND; empty for the first
+	ID           string `json:"id"`
+	Created      stamp  `json:"created"`
+	RotationType string `json:"rotationType,omitempty"` // AUTOMATIC or ON_DEMAND; empty for the first
 	// PendingRotation marks imported material (ImportType NEW_KEY_MATERIAL)
 	// that RotateKeyOnDemand has yet to make current.
 	PendingRotation bool `json:"pendingRotation,omitempty"`
@@ -173,12 +213,12 @@ type material struct {
 	// ExpirationModel and ValidTo are what the last import of this
 	// (imported) material set; both are cleared when it is deleted or
 	// expires, so an ExpirationModel means the material is imported.
-	ExpirationModel string    `json:"expirationModel,omitempty"`
-	ValidTo         time.Time `json:"validTo,omitzero"`
+	ExpirationModel string `json:"expirationModel,omitempty"`
+	ValidTo         stamp  `json:"validTo,omitzero"`
 	// Rotated is when a rotation made the material current; zero for the
 	// first material, material pending rotation, and material whose
 	// rotation date is its creation (records before Rotated existed).
-	Rotated time.Time `json:"rotated,omitzero"`
+	Rotated stamp `json:"rotated,omitzero"`
 }
 
 // upgrade brings a record written by an older Trent to the current form:
@@ -193,7 +233,7 @@ func (r *keyRecord) upgrade() {
 			m.ExpirationModel, m.ValidTo = r.ExpirationModel, r.ValidTo
 		}
 	}
-	r.ExpirationModel, r.ValidTo = "", time.Time{}
+	r.ExpirationModel, r.ValidTo = "", 0
 }
 
 // importExpiry is the KeyMetadata view of a key's imported material: the
@@ -209,8 +249,8 @@ func (r *keyRecord) importExpiry() (string, time.Time) {
 		switch m.ExpirationModel {
 		case expires:
 			model = expires
-			if validTo.IsZero() || m.ValidTo.Before(validTo) {
-				validTo = m.ValidTo
+			if v := m.ValidTo.Time(); validTo.IsZero() || v.Before(validTo) {
+				validTo = v
 			}
 		case doesNotExpire:
 			if model == "" {
@@ -225,7 +265,7 @@ func (r *keyRecord) importExpiry() (string, time.Time) {
 func (r *keyRecord) expired(now time.Time) []string {
 	var out []string
 	for _, m := range r.Materials {
-		if m.ExpirationModel == expires && !m.ValidTo.IsZero() && !now.Before(m.ValidTo) {
+		if m.ExpirationModel == expires && !m.ValidTo.IsZero() && !now.Before(m.ValidTo.Time()) {
 			out = append(out, m.ID)
 		}
 	}
@@ -238,9 +278,9 @@ func (m material) rotationDate() time.Time {
 	case m.RotationType == "" || m.PendingRotation:
 		return time.Time{}
 	case !m.Rotated.IsZero():
-		return m.Rotated
+		return m.Rotated.Time()
 	}
-	return m.Created
+	return m.Created.Time()
 }
 
 type tag struct {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
@@ -58,5 +59,33 @@ func TestKeyRecordWithUnknownSpecDoesNotLoad(t *testing.T) {
 	v.mu.Unlock()
 	if k := v.key(e.caller.Region, id); k == nil || k.spec() != keys.SpecSymmetricDefault {
 		t.Fatal("the unchanged record does not load")
+	}
+}
+
+// A stamp reads the times records hold and writes them as time.Time does;
+// a time it cannot hold does not decode rather than wrapping.
+func TestStampReadsAndWritesAsTime(t *testing.T) {
+	for _, text := range []string{`"2026-03-01T12:34:56.123456789Z"`, `"2026-03-01T12:34:56Z"`, `"0001-01-01T00:00:00Z"`, `"2026-03-01T02:00:00+02:00"`} {
+		var s stamp
+		var want time.Time
+		if err := json.Unmarshal([]byte(text), &s); err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		if err := json.Unmarshal([]byte(text), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Time().Equal(want) || s.IsZero() != want.IsZero() {
+			t.Errorf("%s read as %v", text, s.Time())
+		}
+		got, _ := json.Marshal(s)
+		if w, _ := json.Marshal(want.UTC()); string(got) != string(w) {
+			t.Errorf("%s written as %s, want %s", text, got, w)
+		}
+	}
+	for _, text := range []string{`"9999-01-01T00:00:00Z"`, `"1600-01-01T00:00:00Z"`, `"now"`} {
+		var s stamp
+		if err := json.Unmarshal([]byte(text), &s); err == nil {
+			t.Errorf("%s decoded as %v", text, s.Time())
+		}
 	}
 }

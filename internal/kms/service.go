@@ -230,10 +230,10 @@ func (s *Service) Tick(ctx context.Context) error {
 	errs = append(errs, s.sweepPolicyDocs(ctx))
 	for _, k := range s.view.allKeys() {
 		switch {
-		case k.rec.State == PendingDeletion && !now.Before(k.rec.DeletionDate):
+		case k.rec.State == PendingDeletion && !now.Before(k.rec.DeletionDate.Time()):
 			errs = append(errs, s.deleteKeyNow(ctx, k))
 		// A replica rotates only with its primary (multiregion.go).
-		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.replica() && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
+		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.replica() && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation.Time()):
 			errs = append(errs, s.rotateScheduled(ctx, k))
 		case k.rec.Origin == originExternal && len(k.rec.expired(now)) > 0:
 			errs = append(errs, s.expireImported(ctx, k))
@@ -295,7 +295,7 @@ func (s *Service) sealMaterial(account, region, keyID string, spec keys.Spec, id
 	if err != nil {
 		return material{}, store.KV{}, err
 	}
-	m.ID, m.Created = id.String(), s.now().UTC()
+	m.ID, m.Created = id.String(), stampOf(s.now())
 	rec := materialRecord{Sealed: sealed, Spec: spec.String()}
 	return m, store.KV{Key: materialPath(account, region, keyID, m.ID), Value: marshal(rec)}, nil
 }
