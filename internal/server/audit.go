@@ -27,7 +27,7 @@ func (s *Server) record(r *http.Request, id, service, op string, c *call, params
 		ac.Resources = c.note.Resources
 		if c.note.Decided {
 			d := c.note.Decision
-			data := map[string]any{"decidedBy": d.By}
+			data := map[string]any{"decidedBy": d.By.String()}
 			if d.Statement >= 0 {
 				data["statement"], data["sid"] = d.Statement, d.Sid
 			}
