@@ -57,11 +57,11 @@ func compileKeyPolicy(doc string, bindings map[string]string) (*policy.Policy, e
 	return policy.Compile([]byte(doc), policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: bindings})
 }
 
-// unboundPolicy reports whether a stored document names a user or role that
-// its bindings do not cover: a record saved before key policies and grants
-// were bound.
-func unboundPolicy(doc string, bindings map[string]string) bool {
-	for _, p := range policy.BindablePrincipals([]byte(doc)) {
+// unboundPolicy reports whether a stored document, naming the users and
+// roles principals (policy.BindablePrincipals), names one its bindings do
+// not cover: a record saved before key policies and grants were bound.
+func unboundPolicy(principals []string, bindings map[string]string) bool {
+	for _, p := range principals {
 		if _, ok := bindings[p]; !ok {
 			return true
 		}

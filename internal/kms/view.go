@@ -3,6 +3,8 @@ package kms
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -125,13 +127,88 @@ func (v *view) Keep(k []byte) bool {
 	return i >= 0 && bytes.HasPrefix(rest[i+1:], []byte("kms/"))
 }
 
-// LoadFrom replaces the view with the records scan puts, one at a time:
-// nothing holds every record's bytes at once (store.Loader).
+// LoadFrom replaces the view with the records scan puts, in batches:
+// nothing holds every record's bytes at once (store.Loader). Key records,
+// most of the store, are decoded on every core (decoding was half of a
+// start's CPU), and every record is applied in the store's order.
 func (v *view) LoadFrom(scan func(put func(store.KV)) error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.resetLocked()
-	return scan(v.put)
+	l := &loader{v: v}
+	err := scan(l.add)
+	l.flush()
+	return err
+}
+
+// loadBatch is how many key records LoadFrom decodes at a time.
+const loadBatch = 1024
+
+// loader batches the key records of a load for decoding in parallel.
+type loader struct {
+	v     *view
+	batch []decodedKey
+}
+
+// decodedKey is a key record of a load and what decoding it gave.
+type decodedKey struct {
+	kv  store.KV
+	p   path
+	rec keyRecord
+	err error
+}
+
+func (l *loader) add(kv store.KV) {
+	p, ok := parsePath(kv.Key)
+	if !ok || p.kind != "keys" {
+		// In order: what the batch holds comes first in the store.
+		l.flush()
+		l.v.put(kv)
+		return
+	}
+	kv.Value = bytes.Clone(kv.Value) // valid only during put
+	l.batch = append(l.batch, decodedKey{kv: kv, p: p})
+	if len(l.batch) == loadBatch {
+		l.flush()
+	}
+}
+
+// flush decodes the batch on every core and applies it in order.
+func (l *loader) flush() {
+	if len(l.batch) == 0 {
+		return
+	}
+	n := min(runtime.GOMAXPROCS(0), len(l.batch))
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			for i := w; i < len(l.batch); i += n {
+				d := &l.batch[i]
+				d.rec, d.err = decodeKeyRecord(d.kv.Value)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range l.batch {
+		d := &l.batch[i]
+		l.v.putKeyRecord(d.p, d.kv, d.rec, d.err)
+		l.batch[i] = decodedKey{}
+	}
+	l.batch = l.batch[:0]
+}
+
+// decodeKeyRecord decodes a stored key record: one with an unknown or
+// missing spec, usage or origin is an error.
+func decodeKeyRecord(b []byte) (keyRecord, error) {
+	var rec keyRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return keyRecord{}, err
+	}
+	if rec.Spec == 0 || rec.Usage == 0 || rec.Origin == 0 {
+		return keyRecord{}, errors.New("kms: key record without a key spec, usage or origin")
+	}
+	rec.upgrade()
+	return rec, nil
 }
 
 func (v *view) resetLocked() {
@@ -181,23 +258,8 @@ func (v *view) put(kv store.KV) {
 	}
 	switch p.kind {
 	case "keys":
-		var rec keyRecord
-		if err := json.Unmarshal(kv.Value, &rec); err != nil {
-			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
-			return
-		}
-		if rec.Spec == 0 || rec.Usage == 0 || rec.Origin == 0 {
-			v.s.log.Error("kms: key record without a key spec, usage or origin", "key", kv.Key)
-			return
-		}
-		rec.upgrade()
-		if rec.PolicyRef != "" {
-			rec.Policy = "" // the document record decides
-			if d := v.docs[docKey{p.account, p.region, rec.PolicyRef}]; d != nil {
-				rec.Policy, rec.PolicyRef = d.text, d.ref
-			}
-		}
-		v.putKey(p.account, p.region, p.id, rec, kv.ModRev)
+		rec, err := decodeKeyRecord(kv.Value)
+		v.putKeyRecord(p, kv, rec, err)
 	case "keypolicies":
 		v.putPolicyDoc(p, kv)
 	case "material":
@@ -250,6 +312,21 @@ func (v *view) put(kv store.KV) {
 		delete(v.aliasLayer, ki)
 		v.byKey[ki] = append(v.byKey[ki][:len(v.byKey[ki]):len(v.byKey[ki])], rec.Name)
 	}
+}
+
+// putKeyRecord puts the key of a record at p that decoding gave rec or err.
+func (v *view) putKeyRecord(p path, kv store.KV, rec keyRecord, err error) {
+	if err != nil {
+		v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
+		return
+	}
+	if rec.PolicyRef != "" {
+		rec.Policy = "" // the document record decides
+		if d := v.docs[docKey{p.account, p.region, rec.PolicyRef}]; d != nil {
+			rec.Policy, rec.PolicyRef = d.text, d.ref
+		}
+	}
+	v.putKey(p.account, p.region, p.id, rec, kv.ModRev)
 }
 
 // putKey puts the key of a decoded record, stored at account, region and
