@@ -50,6 +50,17 @@ type simulation struct {
 
 func simInvalid(msg string) error { return iamapi.NewInvalidInputException(msg) }
 
+// refuseResourceHandling refuses ResourceHandlingOption rather than ignoring
+// it: its scenarios (EC2-VPC-InstanceStore, EC2-VPC-EBS, …) say which EC2
+// resources a simulation of ec2:RunInstances takes, and Trent has no EC2, so
+// no answer it gave with one would be the one AWS gives.
+func refuseResourceHandling(opt *string) error {
+	if opt == nil {
+		return nil
+	}
+	return simInvalid("ResourceHandlingOption " + *opt + " is not supported: its scenarios are EC2's, and this Trent server simulates no EC2 actions.")
+}
+
 // compileSim compiles a policy given to a simulation, refusing it as IAM
 // refuses an invalid one.
 func compileSim(doc string, kind policy.Kind, id, typ string) (simSource, error) {
@@ -129,6 +140,9 @@ func (d *Directory) simulatedCaller(callerARN, account string) (*authz.Identity,
 // SimulateCustomPolicy simulates requests under policies given as strings.
 func (d *Directory) SimulateCustomPolicy(ctx context.Context, c Call, in *iamapi.SimulateCustomPolicyRequest) (*iamapi.SimulatePolicyResponse, error) {
 	if err := d.authorize(c, "iam:SimulateCustomPolicy", "*"); err != nil {
+		return nil, err
+	}
+	if err := refuseResourceHandling(in.ResourceHandlingOption); err != nil {
 		return nil, err
 	}
 	for _, a := range in.ActionNames {
@@ -526,6 +540,9 @@ func statementPositions(doc string) []simSpan {
 func (d *Directory) SimulatePrincipalPolicy(ctx context.Context, c Call, in *iamapi.SimulatePrincipalPolicyRequest) (*iamapi.SimulatePolicyResponse, error) {
 	src := *in.PolicySourceArn
 	if err := d.authorize(c, "iam:SimulatePrincipalPolicy", src); err != nil {
+		return nil, err
+	}
+	if err := refuseResourceHandling(in.ResourceHandlingOption); err != nil {
 		return nil, err
 	}
 	ent, err := d.policiesOfEntity(src)

@@ -181,3 +181,26 @@ func isCode(err error, code string) bool {
 	var we *wire.Error
 	return errors.As(err, &we) && we.Code == code
 }
+
+// ResourceHandlingOption names an EC2 scenario, which Trent cannot simulate:
+// refused, never accepted and ignored.
+func TestSimulationRefusesResourceHandlingOption(t *testing.T) {
+	d, _, root := newDirectory(t)
+	ctx := context.Background()
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}`
+	in := &iamapi.SimulateCustomPolicyRequest{PolicyInputList: []string{doc}, ActionNames: []string{"kms:Encrypt"}}
+	if _, err := d.SimulateCustomPolicy(ctx, root, in); err != nil {
+		t.Fatal(err)
+	}
+	in.ResourceHandlingOption = wire.Ptr("EC2-VPC-EBS")
+	if _, err := d.SimulateCustomPolicy(ctx, root, in); !isCode(err, "InvalidInput") {
+		t.Fatalf("SimulateCustomPolicy with ResourceHandlingOption: %v", err)
+	}
+	if _, err := d.CreateUser(ctx, root, &iamapi.CreateUserRequest{UserName: wire.Ptr("bob")}); err != nil {
+		t.Fatal(err)
+	}
+	pin := &iamapi.SimulatePrincipalPolicyRequest{PolicySourceArn: wire.Ptr("arn:aws:iam::111122223333:user/bob"), ActionNames: []string{"kms:Encrypt"}, ResourceHandlingOption: wire.Ptr("EC2-VPC-InstanceStore")}
+	if _, err := d.SimulatePrincipalPolicy(ctx, root, pin); !isCode(err, "InvalidInput") {
+		t.Fatalf("SimulatePrincipalPolicy with ResourceHandlingOption: %v", err)
+	}
+}
