@@ -178,3 +178,47 @@ func TestKeyWaitsForItsPolicyDocument(t *testing.T) {
 		t.Fatalf("Encrypt once the document came: %v", err)
 	}
 }
+
+// The sweep deletes a document only at the revision at which it saw no key
+// name it: a write that names the document meanwhile puts it again, so the
+// sweep's delete fails and the document stays.
+func TestSweepLosesToAWriteThatNamesTheDocument(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := *e.createKey(t).KeyId
+	custom := strings.Replace(DefaultPolicy(e.caller.Account), "key-default-1", "raced", 1)
+	if _, err := e.s.PutKeyPolicy(ctx, e.caller, &kmsapi.PutKeyPolicyRequest{KeyId: &id, Policy: &custom}); err != nil {
+		t.Fatal(err)
+	}
+	def := DefaultPolicy(e.caller.Account)
+	if _, err := e.s.PutKeyPolicy(ctx, e.caller, &kmsapi.PutKeyPolicyRequest{KeyId: &id, Policy: &def}); err != nil {
+		t.Fatal(err)
+	}
+	// What the sweep saw: the custom document, named by no key.
+	dk := docKey{e.caller.Account, e.caller.Region, policyRef(custom)}
+	e.s.view.mu.RLock()
+	d, users := e.s.view.docs[dk], e.s.view.docUsers[dk]
+	e.s.view.mu.RUnlock()
+	if d == nil || users != 0 {
+		t.Fatalf("document in view %v, users %d; want it unused", d != nil, users)
+	}
+	seen := d.modRev
+	// Then, before the sweep's delete, a key names it again.
+	other := *e.createKey(t).KeyId
+	if _, err := e.s.PutKeyPolicy(ctx, e.caller, &kmsapi.PutKeyPolicyRequest{KeyId: &other, Policy: &custom}); err != nil {
+		t.Fatal(err)
+	}
+	p := policyDocPath(e.caller.Account, e.caller.Region, policyRef(custom))
+	if _, err := e.st.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: p, ModRev: seen}}, Deletes: []string{p}}); err == nil {
+		t.Fatal("the sweep's delete at the revision it saw succeeded after a write named the document")
+	}
+	if err := e.s.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Get(ctx, p); err != nil {
+		t.Fatalf("the document a key names: %v", err)
+	}
+	if got := e.keyPolicy(t, e.s, other); got != custom {
+		t.Fatalf("policy %q, want the custom one", got)
+	}
+}
