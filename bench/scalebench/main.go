@@ -338,9 +338,12 @@ func createKeys(ctx context.Context, client *kms.Client, pid int, c config, rep 
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
+			// The last tenth often ends between ticks: it is recorded
+			// once the creation has stopped.
+			stopping := false
 			select {
 			case <-stopTenths:
-				return
+				stopping = true
 			case <-tick.C:
 			}
 			if d := done.Load(); d >= mark && mark <= int64(c.keys) {
@@ -355,6 +358,9 @@ func createKeys(ctx context.Context, client *kms.Client, pid int, c config, rep 
 				for mark <= d {
 					mark += step
 				}
+			}
+			if stopping {
+				return
 			}
 		}
 	}()

@@ -167,7 +167,7 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 	// A retiring principal or grantee that is a role gives its sessions the
 	// right to retire within their boundary and session policies, as a
 	// grant to a role gives them its operations (authz.RoleLimits).
-	limited := func(principal, by string) authz.KeyDecision {
+	limited := func(principal string, by authz.DecidedBy) authz.KeyDecision {
 		if why := authz.RoleLimits(r, principal); why != authz.Allowed {
 			return authz.KeyDecision{Decision: authz.Decision{Reason: why, Statement: -1}}
 		}
@@ -175,21 +175,21 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 	}
 	switch {
 	case authz.ServiceIs(g.rec.RetiringService, id):
-		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
+		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: authz.ByRetiringPrincipal, GrantID: g.rec.ID}
 	case granteeIs(g.rec.Retiring, g.rec.Bindings, id):
-		if rd := limited(g.rec.Retiring, "retiring-principal"); rd.Allowed() || !retireAsGrantee(g, id) {
+		if rd := limited(g.rec.Retiring, authz.ByRetiringPrincipal); rd.Allowed() || !retireAsGrantee(g, id) {
 			return rd
 		}
 		// Limited as the retiring principal: the grant may still let it
 		// retire as its grantee.
-		return limited(g.rec.Grantee, "grant")
+		return limited(g.rec.Grantee, authz.ByGrant)
 	case authz.ServiceIs(g.rec.GranteeService, id) && slices.Contains(g.rec.Ops, "RetireGrant"):
-		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
+		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: authz.ByGrant, GrantID: g.rec.ID}
 	case retireAsGrantee(g, id):
-		return limited(g.rec.Grantee, "grant")
+		return limited(g.rec.Grantee, authz.ByGrant)
 	case id.Type != authz.ServiceType && g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
-			return authz.KeyDecision{Decision: ad, By: "iam"}
+			return authz.KeyDecision{Decision: ad, By: authz.ByIAM}
 		}
 	}
 	return authz.KeyDecision{Decision: authz.Decision{Reason: authz.NoIdentityAllow, Statement: -1}}
@@ -214,7 +214,7 @@ func (s *Service) decideRetirable(c Caller, id *authz.Identity, k *key, a access
 	if d := s.decide(c, id, k, a, nil); d.Reason.Final() {
 		return d
 	}
-	return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal"}
+	return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: authz.ByRetiringPrincipal}
 }
 
 // authorizeAccount decides an account-level action (CreateKey, ListKeys,
@@ -390,11 +390,11 @@ func addKey(keys policy.Keys, vals []string, name, value string) []string {
 func (k *key) condKeys() policy.Keys {
 	k.keysOnce.Do(func() {
 		m := policy.Keys{
-			"kms:keyspec":                {k.rec.Spec},
-			"kms:customermasterkeyspec":  {k.rec.Spec},
-			"kms:keyusage":               {k.rec.Usage},
-			"kms:customermasterkeyusage": {k.rec.Usage},
-			"kms:keyorigin":              {k.rec.Origin},
+			"kms:keyspec":                {k.rec.Spec.String()},
+			"kms:customermasterkeyspec":  {k.rec.Spec.String()},
+			"kms:keyusage":               {k.rec.Usage.String()},
+			"kms:customermasterkeyusage": {k.rec.Usage.String()},
+			"kms:keyorigin":              {k.rec.Origin.String()},
 			"kms:multiregion":            {boolString(k.rec.multiRegion())},
 			"aws:resourceaccount":        {k.rec.Account},
 		}

@@ -18,23 +18,17 @@ const (
 	incorrectKey = "The key ID in the request does not identify a CMK that can perform this operation."
 )
 
-// spec is the key's spec; records always hold a valid one.
-func (k *key) spec() keys.Spec {
-	sp, err := keys.ParseSpec(k.rec.Spec)
-	if err != nil {
-		return 0
-	}
-	return sp
-}
+// spec is the key's spec: a record with an unknown one does not load.
+func (k *key) spec() keys.Spec { return k.rec.Spec }
 
 // wrongUsage is AWS's text when a key's usage does not allow an operation.
 func wrongUsage(k *key, op string) error {
-	return kmsapi.NewInvalidKeyUsageException(k.arn + " key usage is " + k.rec.Usage + " which is not valid for " + op + ".")
+	return kmsapi.NewInvalidKeyUsageException(k.arn + " key usage is " + k.rec.Usage.String() + " which is not valid for " + op + ".")
 }
 
 // incompatible is AWS's text when an algorithm does not go with a key spec.
 func incompatible(alg string, k *key) error {
-	return kmsapi.NewInvalidKeyUsageException("Algorithm " + alg + " is incompatible with key spec " + k.rec.Spec + ".")
+	return kmsapi.NewInvalidKeyUsageException("Algorithm " + alg + " is incompatible with key spec " + k.rec.Spec.String() + ".")
 }
 
 // current returns the material a key uses now, from memory.
@@ -87,7 +81,7 @@ func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symme
 	}
 	sym, ok := m.(*keys.Symmetric)
 	if !ok {
-		return nil, kmsapi.NewInvalidKeyUsageException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for " + op + ".")
+		return nil, kmsapi.NewInvalidKeyUsageException(k.arn + " key spec is " + k.rec.Spec.String() + " which is not valid for " + op + ".")
 	}
 	return sym, nil
 }
@@ -95,7 +89,7 @@ func (s *Service) symmetricMaterial(k *key, op string, alg *string) (*keys.Symme
 // checkAlgorithm checks the encryption algorithm of a request on a
 // symmetric key: only SYMMETRIC_DEFAULT.
 func checkAlgorithm(k *key, alg *string) error {
-	if k.rec.Spec == specSymmetric && alg != nil && *alg != algSymmetric {
+	if k.rec.Spec == keys.SpecSymmetricDefault && alg != nil && *alg != algSymmetric {
 		return incompatible(*alg, k)
 	}
 	return nil
@@ -149,7 +143,7 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 	if err != nil {
 		return nil, err
 	}
-	if k.rec.Spec != specSymmetric {
+	if k.rec.Spec != keys.SpecSymmetricDefault {
 		ct, alg, err := s.encryptAsymmetric(k, in.EncryptionAlgorithm, in.Plaintext, in.EncryptionContext)
 		if err != nil {
 			return nil, err
@@ -241,7 +235,7 @@ func (s *Service) decryptAny(ctx context.Context, c Caller, blob []byte, ec map[
 		if err != nil {
 			return decrypted{}, err
 		}
-		if k.rec.Spec != specSymmetric && k.rec.Usage == usageEncrypt {
+		if k.rec.Spec != keys.SpecSymmetricDefault && k.rec.Usage == keys.UsageEncryptDecrypt {
 			return s.decryptAsymmetric(k, blob, ec, alg, op)
 		}
 	}
@@ -350,7 +344,7 @@ func (s *Service) dryRunSource(c Caller, op, member string, keyID *string, ec ma
 	if err != nil {
 		return nil, err
 	}
-	if k.rec.Spec == specSymmetric {
+	if k.rec.Spec == keys.SpecSymmetricDefault {
 		return k, checkAlgorithm(k, alg)
 	}
 	_, _, err = asymmetricAlgorithm(k, alg)
@@ -426,7 +420,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	if err != nil {
 		return nil, err
 	}
-	if dst.rec.Spec != specSymmetric {
+	if dst.rec.Spec != keys.SpecSymmetricDefault {
 		ct, alg, err := s.encryptAsymmetric(dst, in.DestinationEncryptionAlgorithm, d.pt, in.DestinationEncryptionContext)
 		if err != nil {
 			return nil, err

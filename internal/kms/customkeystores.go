@@ -47,7 +47,6 @@ type RoleMaker interface {
 const (
 	storeTypeCloudHSM = "AWS_CLOUDHSM"
 	storeTypeExternal = "EXTERNAL_KEY_STORE"
-	originCloudHSM    = "AWS_CLOUDHSM"
 
 	connConnected    = "CONNECTED"
 	connDisconnected = "DISCONNECTED"
@@ -640,7 +639,7 @@ func (s *Service) keyStoreRandom(ctx context.Context, c Caller, id string, n int
 // storeOfNewKey checks CreateKey's Origin and CustomKeyStoreId: a key in a
 // custom key store is a symmetric encryption key (KMS Developer Guide,
 // create-cmk-keystore) whose store is connected.
-func (s *Service) storeOfNewKey(c Caller, origin string, storeID *string, spec, usage string) (*keyStoreRecord, error) {
+func (s *Service) storeOfNewKey(c Caller, origin Origin, storeID *string, spec keys.Spec, usage keys.Usage) (*keyStoreRecord, error) {
 	if origin == originXKS {
 		return nil, nil // xksStoreOfNewKey
 	}
@@ -653,7 +652,7 @@ func (s *Service) storeOfNewKey(c Caller, origin string, storeID *string, spec, 
 	if storeID == nil {
 		return nil, wire.Validation("Origin AWS_CLOUDHSM requires a CustomKeyStoreId.")
 	}
-	if spec != specSymmetric || usage != usageEncrypt {
+	if spec != keys.SpecSymmetricDefault || usage != keys.UsageEncryptDecrypt {
 		return nil, kmsapi.NewUnsupportedOperationException("KMS keys in an AWS CloudHSM key store must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).")
 	}
 	r := s.view.keyStore(c.Account, c.Region, *storeID)
@@ -680,11 +679,11 @@ func (s *Service) newHSMMaterial(ctx context.Context, r *keyStoreRecord, keyID s
 	if t == nil {
 		return material{}, store.KV{}, kmsapi.NewCustomKeyStoreInvalidStateException("Custom key store " + r.ID + " is not connected.")
 	}
-	m := material{ID: id.String(), Created: s.now().UTC()}
+	m := material{ID: id.String(), Created: stampOf(s.now())}
 	if err := t.GenerateKey(ctx, hsmLabel(keyID, m.ID)); err != nil {
 		return material{}, store.KV{}, err
 	}
-	rec := materialRecord{Spec: specSymmetric, KeyStore: r.ID}
+	rec := materialRecord{Spec: keys.SpecSymmetricDefault.String(), KeyStore: r.ID}
 	return m, store.KV{Key: materialPath(r.Account, r.Region, keyID, m.ID), Value: marshal(rec)}, nil
 }
 

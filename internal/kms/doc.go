@@ -21,7 +21,8 @@
 //
 // # Store layout
 //
-//	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy, tags, rotation
+//	acct/<account>/kms/<region>/keypolicies/<sha256>              a key policy document, once per distinct text (policydocs.go)
+//	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy reference (older records: the policy), tags, rotation
 //	acct/<account>/kms/<region>/material/<key-id>/<material-id>   sealed key material
 //	acct/<account>/kms/<region>/aliases/<alias-name>              alias → key id
 //	acct/<account>/kms/<region>/grants/<key-id>/<grant-id>        a grant on a key

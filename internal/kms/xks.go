@@ -26,7 +26,6 @@ import (
 )
 
 const (
-	originXKS          = "EXTERNAL_KEY_STORE"
 	xksPublicEndpoint  = "PUBLIC_ENDPOINT"
 	xksVPCEndpointSvc  = "VPC_ENDPOINT_SERVICE"
 	xksStoreValidation = "for a custom key store of type EXTERNAL_KEY_STORE."
@@ -373,13 +372,13 @@ func xksProxyConfiguration(r *keyStoreRecord) *kmsapi.XksProxyConfigurationType 
 // symmetric encryption key in a connected external store, backed by an
 // external key no other KMS key of the store uses, that the proxy says can
 // back it (GetKeyMetadata, xks.KeyMetadata.Check).
-func (s *Service) xksStoreOfNewKey(ctx context.Context, c Caller, storeID, xksKeyID *string, spec, usage string) (*keyStoreRecord, error) {
+func (s *Service) xksStoreOfNewKey(ctx context.Context, c Caller, storeID, xksKeyID *string, spec keys.Spec, usage keys.Usage) (*keyStoreRecord, error) {
 	switch {
 	case storeID == nil:
 		return nil, wire.Validation("Origin EXTERNAL_KEY_STORE requires a CustomKeyStoreId.")
 	case xksKeyID == nil:
 		return nil, wire.Validation("Origin EXTERNAL_KEY_STORE requires an XksKeyId.")
-	case spec != specSymmetric || usage != usageEncrypt:
+	case spec != keys.SpecSymmetricDefault || usage != keys.UsageEncryptDecrypt:
 		return nil, kmsapi.NewUnsupportedOperationException("KMS keys in an external key store must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).")
 	}
 	r := s.view.keyStore(c.Account, c.Region, *storeID)

@@ -28,7 +28,7 @@ func (s *Server) record(r *http.Request, id, service, op string, c *call, params
 		ac.Resources = c.note.Resources
 		if c.note.Decided {
 			d := c.note.Decision
-			ac.Decision = audit.Decision{Decided: true, By: d.By, Statement: d.Statement, Sid: d.Sid, GrantID: d.GrantID}
+			ac.Decision = audit.Decision{Decided: true, By: d.By.String(), Statement: d.Statement, Sid: d.Sid, GrantID: d.GrantID}
 			if !d.Allowed() {
 				ac.Decision.By = "deny"
 			}
