@@ -4,10 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -22,67 +20,23 @@ import (
 // without writing; the backup holds no key material, root key or passphrase
 // in plaintext.
 func TestBackupUnderLoadAndRestore(t *testing.T) {
-	sealEnv := []string{"TRENT_SEAL=passphrase:env," + cheapCost, "TRENT_SEAL_PASSPHRASE=" + passphrase}
+	sealEnv := passphraseSealEnv
 	dirA := t.TempDir()
 	a := testserver.Start(t, testserver.Options{DataDir: dirA, Env: sealEnv})
 	c := kms.NewFromConfig(a.Config(""))
-	ctx := testserver.Context(t)
 	var s secretsOf
-	importKnown(t, c, &s)
-	for range 5 {
-		md := newKey(t, c, nil)
-		enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: s.plaintext})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.blobs = append(s.blobs, enc.CiphertextBlob)
-	}
+	secretsBefore(t, c, &s, 5)
 
 	// Write load: keys made, tagged and used while the backup is taken.
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	var writes atomic.Int64
-	progress := make(chan struct{}, 1)
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k, err := c.CreateKey(ctx, &kms.CreateKeyInput{Tags: []types.Tag{{TagKey: aws.String("load"), TagValue: aws.String("yes")}}})
-				if err != nil {
-					t.Errorf("write under backup: %v", err)
-					return
-				}
-				if _, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: []byte("load")}); err != nil {
-					t.Errorf("encrypt under backup: %v", err)
-					return
-				}
-				writes.Add(1)
-				select {
-				case progress <- struct{}{}:
-				default:
-				}
-			}
-		}()
-	}
-	for range 3 {
-		select {
-		case <-progress:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the write load does not run")
-		}
-	}
+	wait := encryptLoad(t, c, []byte("load"), stop, &writes, types.Tag{TagKey: aws.String("load"), TagValue: aws.String("yes")})
 	beforeBackup := writes.Load()
 	file := filepath.Join(t.TempDir(), "trent.backup")
 	out, err := trent(t, "", nil, "backup", "--data-dir", dirA, "-o", file)
 	during := writes.Load()
 	close(stop)
-	wg.Wait()
+	wait()
 	if err != nil || !strings.Contains(out, "Backed up") {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}

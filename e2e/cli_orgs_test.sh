@@ -3,7 +3,7 @@
 # CLI v2 (Debian's awscli at /usr/bin/aws), as an administrator of the
 # management account would: an organization, a member account moved into
 # an OU, SCPs and RCPs created, attached, listed and detached, and the
-# errors on the way. TestAWSCLIOrganizations in orgs_test.go runs it against
+# errors on the way, and the tags of OUs and accounts. TestAWSCLIOrganizations in orgs_test.go runs it against
 # a test server with root credentials.
 set -euo pipefail
 
@@ -47,6 +47,16 @@ want "OUs of prod" "$(orgs list-organizational-units-for-parent --parent-id "$pr
 expect_error OrganizationalUnitNotEmptyException orgs delete-organizational-unit --organizational-unit-id "$team"
 orgs update-organizational-unit --organizational-unit-id "$prod" --name production >/dev/null
 want "renamed" "$(orgs describe-organizational-unit --organizational-unit-id "$prod" --query OrganizationalUnit.Name --output text)" "production"
+
+step "tag-resource, list-tags-for-resource, untag-resource"
+orgs tag-resource --resource-id "$prod" --tags Key=env,Value=prod Key=owner,Value=sec
+orgs tag-resource --resource-id "$member" --tags Key=env,Value=dev
+want "tags of prod" "$(orgs list-tags-for-resource --resource-id "$prod" --query 'Tags[].[Key,Value]' --output text)" "env	prod
+owner	sec"
+orgs untag-resource --resource-id "$prod" --tag-keys owner
+want "tags of prod untagged" "$(orgs list-tags-for-resource --resource-id "$prod" --query 'Tags[].Key' --output text)" "env"
+want "tags of the member" "$(orgs list-tags-for-resource --resource-id "$member" --query 'Tags[0].Value' --output text)" "dev"
+expect_error TargetNotFoundException orgs list-tags-for-resource --resource-id ou-abcd-12345678
 
 step "enable SCPs: FullAWSAccess everywhere"
 orgs enable-policy-type --root-id "$root" --policy-type SERVICE_CONTROL_POLICY >/dev/null

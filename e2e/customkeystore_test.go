@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -28,13 +28,13 @@ func softHSMToken(t *testing.T, cluster, label, pin string) []string {
 // serve offer each as its cluster.
 func softHSMTokens(t *testing.T, pin string, tokens ...[2]string) []string {
 	t.Helper()
-	labels := make([]string, len(tokens))
+	var toks []softhsmtest.Token
 	var hsms []string
-	for i, tok := range tokens {
-		labels[i] = tok[1]
+	for _, tok := range tokens {
+		toks = append(toks, softhsmtest.Token{Label: tok[1], PIN: pin})
 		hsms = append(hsms, tok[0]+"=module="+softHSMModule+",token="+tok[1])
 	}
-	conf := softhsmtest.Tokens(t, pin, labels...)
+	conf := softhsmtest.Init(t, toks...)
 	return []string{"SOFTHSM2_CONF=" + conf, "TRENT_HSMS=" + strings.Join(hsms, ";")}
 }
 

@@ -27,7 +27,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/trentkms/trent/internal/federation/oidctest"
-	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -275,9 +274,7 @@ func TestWebIdentityBadTokens(t *testing.T) {
 // AWS_ROLE_ARN and no access key it calls KMS, and assume-role-with-web-identity
 // answers with the federated session.
 func TestWebIdentityAWSCLI(t *testing.T) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
-	}
+	needAWSCLI(t)
 	e := newOIDCEnv(t)
 	role := e.role(t, "cli", "system:serviceaccount:*")
 	token := e.iss.Token(t, e.iss.Claims("system:serviceaccount:tools:cli", "sts.amazonaws.com"))
@@ -301,14 +298,7 @@ func TestWebIdentityAWSCLI(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, awsCLI, args...)
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "HOME=") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, "HOME="+home, "AWS_CONFIG_FILE="+filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "none"),
-			"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1", "AWS_PAGER=", "AWS_ENDPOINT_URL="+e.srv.URL, "AWS_ENDPOINT_URL_STS="+e.srv.URL, "AWS_DATA_PATH="+filepath.Join(home, "data"))
-		cmd.Env = append(cmd.Env, extra...)
+		cmd.Env = cliEnv(home, append([]string{"AWS_ENDPOINT_URL=" + e.srv.URL, "AWS_ENDPOINT_URL_STS=" + e.srv.URL, "AWS_DATA_PATH=" + filepath.Join(home, "data")}, extra...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)

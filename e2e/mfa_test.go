@@ -4,7 +4,6 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trentkms/trent/internal/federation"
-	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -24,9 +22,7 @@ import (
 // gives credentials that may call IAM. The code is accepted once; a wrong
 // code is refused with AccessDenied.
 func TestMFAWithAWSCLI(t *testing.T) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
-	}
+	needAWSCLI(t)
 	srv := testserver.Start(t, testserver.Options{})
 	root := clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")
 	ctx := testserver.Context(t)
@@ -37,18 +33,7 @@ func TestMFAWithAWSCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	aws_ := func(env []string, args ...string) ([]byte, error) {
-		cmd := exec.CommandContext(testserver.Context(t), awsCLI, append(args, "--endpoint-url", srv.URL, "--output", "json")...)
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "HOME=") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, "HOME="+home, "AWS_CONFIG_FILE="+filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "none"),
-			"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1", "AWS_PAGER=")
-		cmd.Env = append(cmd.Env, env...)
-		return cmd.CombinedOutput()
-	}
+	aws_ := awsCLIAt(t, srv.URL, home)
 	as := []string{"AWS_ACCESS_KEY_ID=" + *creds.AccessKey.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + *creds.AccessKey.SecretAccessKey}
 	must := func(env []string, args ...string) []byte {
 		t.Helper()

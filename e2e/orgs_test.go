@@ -17,7 +17,7 @@ import (
 	"github.com/trentkms/trent/internal/testserver"
 )
 
-// TestAWSCLIOrganizations runs cli_orgs_test.sh: roots, OUs, SCPs and
+// TestAWSCLIOrganizations runs cli_orgs_test.sh: roots, OUs, tags, SCPs and
 // RCPs through the AWS CLI v2.
 func TestAWSCLIOrganizations(t *testing.T) { runCLIScript(t, "cli_orgs_test.sh") }
 

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +116,72 @@ func TestProtocolErrors(t *testing.T) {
 			t.Fatalf("bad IAM signature: %d %s", status, body)
 		}
 	})
+}
+
+// AWS's JSON protocol matches member names exactly: a member spelled in
+// other case is unknown and ignored, so a required one is then missing, and
+// the audit event names what the request used, not what it misspelled.
+func TestMemberNamesCaseSensitive(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	const json11 = "application/x-amz-json-1.1"
+	ok := testserver.SecretKey
+	status, body, _ := raw(t, srv, http.MethodPost, "TrentService.CreateKey", json11, `{}`, "kms", "us-east-1", ok)
+	var created struct{ KeyMetadata struct{ KeyId string } }
+	if err := json.Unmarshal([]byte(body), &created); status != 200 || err != nil || created.KeyMetadata.KeyId == "" {
+		t.Fatalf("CreateKey: %d %s", status, body)
+	}
+	keyID := created.KeyMetadata.KeyId
+
+	status, body, _ = raw(t, srv, http.MethodPost, "TrentService.Encrypt", json11, `{"keyid":"`+keyID+`","Plaintext":"aGk="}`, "kms", "us-east-1", ok)
+	code, msg := errorShape(t, body)
+	if status != 400 || code != "ValidationException" || msg != "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null" {
+		t.Fatalf("keyid: got %d %s %q", status, code, msg)
+	}
+
+	// encryptioncontext is not EncryptionContext: the ciphertext is bound
+	// to no context, and decrypts without one.
+	status, body, _ = raw(t, srv, http.MethodPost, "TrentService.Encrypt", json11,
+		`{"KeyId":"`+keyID+`","Plaintext":"aGk=","encryptioncontext":{"case":"other"},"EncryptionContext":{"case":"exact"}}`, "kms", "us-east-1", ok)
+	var enc struct{ CiphertextBlob string }
+	if err := json.Unmarshal([]byte(body), &enc); status != 200 || err != nil {
+		t.Fatalf("Encrypt: %d %s", status, body)
+	}
+	status, body, _ = raw(t, srv, http.MethodPost, "TrentService.Decrypt", json11,
+		`{"CiphertextBlob":"`+enc.CiphertextBlob+`","encryptionContext":{"case":"exact"}}`, "kms", "us-east-1", ok)
+	if code, _ := errorShape(t, body); status != 400 || code != "InvalidCiphertextException" {
+		t.Fatalf("Decrypt without the exact context: %d %s", status, body)
+	}
+	status, body, _ = raw(t, srv, http.MethodPost, "TrentService.Decrypt", json11,
+		`{"CiphertextBlob":"`+enc.CiphertextBlob+`","EncryptionContext":{"case":"exact"}}`, "kms", "us-east-1", ok)
+	if status != 200 {
+		t.Fatalf("Decrypt: %d %s", status, body)
+	}
+	srv.Stop(t) // Close flushes the log
+
+	f, err := os.ReadFile(filepath.Join(srv.DataDir, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen int
+	for _, line := range bytes.Split(f, []byte("\n")) {
+		var e struct {
+			EventName         string         `json:"eventName"`
+			ErrorCode         string         `json:"errorCode"`
+			RequestParameters map[string]any `json:"requestParameters"`
+		}
+		if len(line) == 0 || json.Unmarshal(line, &e) != nil || (e.EventName != "Encrypt" && e.EventName != "Decrypt") {
+			continue
+		}
+		seen++
+		got, _ := json.Marshal(e.RequestParameters)
+		if _, keyid := e.RequestParameters["keyId"]; strings.Contains(string(got), "other") || e.ErrorCode == "ValidationException" && keyid {
+			t.Errorf("%s %s: requestParameters name what the request misspelled: %s", e.EventName, e.ErrorCode, got)
+		}
+		if e.ErrorCode == "" && !strings.Contains(string(got), `"encryptionContext":{"case":"exact"}`) {
+			t.Errorf("%s: requestParameters %s, want the exact encryptionContext", e.EventName, got)
+		}
+	}
+	if seen != 4 {
+		t.Fatalf("%d Encrypt and Decrypt events, want 4", seen)
+	}
 }

@@ -40,9 +40,7 @@ func readmeBlock(t *testing.T, readme, marker string) string {
 // AssumeRole, then the trent account, authz and service commands). Only the
 // endpoint is the test server's, and `go run ./cmd/trent` the built binary.
 func TestREADMEExamples(t *testing.T) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		t.Skipf("AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
-	}
+	needAWSCLI(t)
 	data, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)

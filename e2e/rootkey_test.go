@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trentkms/trent/internal/keys"
-	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/seal/awskms"
 	"github.com/trentkms/trent/internal/seal/hsm"
@@ -71,24 +71,23 @@ func (st rootkeyStatus) versions() string {
 
 // keyringOf unwraps every root key version of the stopped server's bolt
 // store with w.
-func keyringOf(t *testing.T, dir string, w seal.Wrapper) [][]byte {
+func keyringOf(t *testing.T, dir string, w seal.Wrapper) (ks [][]byte) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	defer w.Close()
-	ks, err := seal.UnwrapKeyring(context.Background(), st, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inStore(t, dir, func(st *bolt.DB) {
+		var err error
+		if ks, err = seal.UnwrapKeyring(context.Background(), st, w); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return ks
 }
 
-// encryptLoad makes keys and ciphertexts until stop is closed, and returns
-// the ciphertexts (of plaintext) it made.
-func encryptLoad(t *testing.T, c *kms.Client, plaintext []byte, stop chan struct{}, made *atomic.Int64) func() [][]byte {
+// encryptLoad makes keys (with tags) and ciphertexts of plaintext under
+// them until stop is closed, counting them in made, and returns a function
+// that waits for the load to end and gives the ciphertexts. It returns once
+// the load runs: three keys made and used.
+func encryptLoad(t *testing.T, c *kms.Client, plaintext []byte, stop chan struct{}, made *atomic.Int64, tags ...types.Tag) func() [][]byte {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -105,14 +104,14 @@ func encryptLoad(t *testing.T, c *kms.Client, plaintext []byte, stop chan struct
 					return
 				default:
 				}
-				k, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
+				k, err := c.CreateKey(ctx, &kms.CreateKeyInput{Tags: tags})
 				if err != nil {
-					t.Errorf("CreateKey under rotation: %v", err)
+					t.Errorf("CreateKey under load: %v", err)
 					return
 				}
 				enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: plaintext})
 				if err != nil {
-					t.Errorf("Encrypt under rotation: %v", err)
+					t.Errorf("Encrypt under load: %v", err)
 					return
 				}
 				mu.Lock()
@@ -121,6 +120,15 @@ func encryptLoad(t *testing.T, c *kms.Client, plaintext []byte, stop chan struct
 				made.Add(1)
 			}
 		}()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for made.Load() < 3 {
+		if time.Now().After(deadline) {
+			close(stop)
+			wg.Wait()
+			t.Fatal("the write load does not run")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	return func() [][]byte { wg.Wait(); return blobs }
 }
@@ -132,21 +140,13 @@ func encryptLoad(t *testing.T, c *kms.Client, plaintext []byte, stop chan struct
 // the versions and what each seals; and neither root key version, nor the
 // imported key material, nor the passphrase is on disk.
 func TestRootKeyRotateUnderLoad(t *testing.T) {
-	sealEnv := []string{"TRENT_SEAL=passphrase:env," + cheapCost, "TRENT_SEAL_PASSPHRASE=" + passphrase}
+	sealEnv := passphraseSealEnv
 	dir := t.TempDir()
 	srv := testserver.Start(t, testserver.Options{DataDir: dir, Env: sealEnv})
 	c := kms.NewFromConfig(srv.Config(""))
 	ctx := testserver.Context(t)
 	var s secretsOf
-	importKnown(t, c, &s)
-	for range 5 {
-		md := newKey(t, c, nil)
-		enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: s.plaintext})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.blobs = append(s.blobs, enc.CiphertextBlob)
-	}
+	secretsBefore(t, c, &s, 5)
 	// An import token made before the rotation: the version that sealed it
 	// is retired with --retire-now, and it is refused after.
 	pending := newKey(t, c, &kms.CreateKeyInput{Origin: types.OriginTypeExternal})
@@ -178,9 +178,6 @@ func TestRootKeyRotateUnderLoad(t *testing.T) {
 	stop := make(chan struct{})
 	var made atomic.Int64
 	wait := encryptLoad(t, c, s.plaintext, stop, &made)
-	for made.Load() < 3 {
-		time.Sleep(10 * time.Millisecond)
-	}
 	atStart := made.Load()
 	out, err = trent(t, "", []string{"TRENT_SEAL_PASSPHRASE=" + passphrase}, "rootkey", "rotate", "--data-dir", dir, "--batch", "5", "--retire-now")
 	during := made.Load()
@@ -428,7 +425,7 @@ func TestRootKeyRotateTwoNodesEtcd(t *testing.T) {
 // no root key version is on disk.
 func TestRootKeyRotateHSMAndKMSSeals(t *testing.T) {
 	t.Run("pkcs11", func(t *testing.T) {
-		conf := softhsmtest.Tokens(t, "seal-pin-1234", "trent-seal")
+		conf := softhsmtest.Init(t, softhsmtest.Token{Label: "trent-seal", PIN: "seal-pin-1234"})
 		env := []string{"SOFTHSM2_CONF=" + conf, "TRENT_SEAL=pkcs11:module=" + softHSMModule + ",token=trent-seal", "TRENT_SEAL_PIN=seal-pin-1234"}
 		dir := t.TempDir()
 		srv := testserver.Start(t, testserver.Options{DataDir: dir, Env: env})

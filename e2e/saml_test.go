@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/trentkms/trent/internal/federation"
 	"github.com/trentkms/trent/internal/federation/samltest"
-	"github.com/trentkms/trent/internal/testenv"
 	"github.com/trentkms/trent/internal/testserver"
 )
 
@@ -25,24 +22,11 @@ import (
 // gives a session that reaches KMS; the same assertion again, a tampered
 // one, and one for another audience are refused with STS's errors.
 func TestSAMLWithAWSCLI(t *testing.T) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		testenv.Missing(t, "AWS CLI not installed at %s (apt-get install awscli): %v", awsCLI, err)
-	}
+	needAWSCLI(t)
 	srv := testserver.Start(t, testserver.Options{})
 	root := clientsFor(srv, testserver.AccessKey, testserver.SecretKey, "")
 	home := t.TempDir()
-	aws_ := func(env []string, args ...string) ([]byte, error) {
-		cmd := exec.CommandContext(testserver.Context(t), awsCLI, append(args, "--endpoint-url", srv.URL, "--output", "json")...)
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "HOME=") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, "HOME="+home, "AWS_CONFIG_FILE="+filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "none"),
-			"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1", "AWS_PAGER=")
-		cmd.Env = append(cmd.Env, env...)
-		return cmd.CombinedOutput()
-	}
+	aws_ := awsCLIAt(t, srv.URL, home)
 	rootEnv := []string{"AWS_ACCESS_KEY_ID=" + testserver.AccessKey, "AWS_SECRET_ACCESS_KEY=" + testserver.SecretKey}
 	must := func(env []string, args ...string) []byte {
 		t.Helper()

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/trentkms/trent/internal/keys"
-	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/seal/awskms"
 	"github.com/trentkms/trent/internal/seal/hsm"
@@ -42,6 +42,39 @@ type secretsOf struct {
 	other     [][]byte
 	blobs     [][]byte // ciphertexts made before, to decrypt after
 	plaintext []byte
+}
+
+// passphraseSealEnv puts a server on the passphrase seal, reading the
+// passphrase from the environment, with Argon2id made cheap for tests.
+var passphraseSealEnv = []string{"TRENT_SEAL=passphrase:env," + cheapCost, "TRENT_SEAL_PASSPHRASE=" + passphrase}
+
+// secretsBefore is what TestBackupUnderLoadAndRestore and the root key
+// rotations make before they act: importKnown's key, and n more keys of
+// KMS's material with a ciphertext of s.plaintext each.
+func secretsBefore(t *testing.T, c *kms.Client, s *secretsOf, n int) {
+	t.Helper()
+	importKnown(t, c, s)
+	ctx := testserver.Context(t)
+	for range n {
+		md := newKey(t, c, nil)
+		enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: s.plaintext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.blobs = append(s.blobs, enc.CiphertextBlob)
+	}
+}
+
+// inStore runs f on the stopped server's bolt store in dir, closing it
+// after, so that the server can start on it again.
+func inStore(t *testing.T, dir string, f func(st *bolt.DB)) {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f(st)
 }
 
 // importKnown makes a key with imported material the test knows, and a
@@ -111,33 +144,28 @@ func assertNotOnDisk(t *testing.T, secrets [][]byte, dirs ...string) {
 }
 
 // records is every record of the stopped server's bolt store, as text.
-func records(t *testing.T, dir string) string {
+func records(t *testing.T, dir string) (out string) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	kvs, rev, err := st.Range(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprint(rev, kvs)
+	inStore(t, dir, func(st *bolt.DB) {
+		kvs, rev, err := st.Range(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = fmt.Sprint(rev, kvs)
+	})
+	return out
 }
 
 // rootKeyOf unwraps the root key of the stopped server's bolt store with w.
-func rootKeyOf(t *testing.T, dir string, w seal.Wrapper) []byte {
+func rootKeyOf(t *testing.T, dir string, w seal.Wrapper) (k []byte) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	defer w.Close()
-	k, err := seal.UnwrapRoot(context.Background(), st, w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inStore(t, dir, func(st *bolt.DB) {
+		var err error
+		if k, err = seal.UnwrapRoot(context.Background(), st, w); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return k
 }
 
@@ -340,7 +368,7 @@ func TestKMSSealTrentOnTrent(t *testing.T) {
 // The pkcs11 seal with SoftHSM2: the root key is wrapped by a key the token
 // will not export; a wrong PIN stops the node with the reason.
 func TestPKCS11Seal(t *testing.T) {
-	conf := softhsmtest.Tokens(t, "seal-pin-1234", "trent-seal")
+	conf := softhsmtest.Init(t, softhsmtest.Token{Label: "trent-seal", PIN: "seal-pin-1234"})
 	env := []string{"SOFTHSM2_CONF=" + conf, "TRENT_SEAL=pkcs11:module=" + softHSMModule + ",token=trent-seal"}
 	dir := t.TempDir()
 	srv := testserver.Start(t, testserver.Options{DataDir: dir, Env: append(env, "TRENT_SEAL_PIN=seal-pin-1234")})

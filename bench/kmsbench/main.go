@@ -23,28 +23,20 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/trentkms/trent/bench/internal/harness"
@@ -72,9 +64,7 @@ type config struct {
 	noBaseline           bool
 
 	// The hidden baseline-server mode.
-	serveBaseline   string
-	baselineKeyARN  string
-	baselineBlobLen int
+	baseline harness.Baseline
 }
 
 func main() {
@@ -96,9 +86,7 @@ func main() {
 	fs.StringVar(&c.trentBin, "trent", "", "a built trent binary to start; empty: go build ./cmd/trent from the module of the working directory")
 	fs.BoolVar(&c.noBaseline, "no-baseline", false, "skip the baseline server")
 	// Hidden: the baseline server mode of the re-executed binary.
-	fs.StringVar(&c.serveBaseline, "serve-baseline", "", "")
-	fs.StringVar(&c.baselineKeyARN, "baseline-key-arn", "", "")
-	fs.IntVar(&c.baselineBlobLen, "baseline-blob-len", 0, "")
+	c.baseline.Flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kmsbench [flags]\n\nMeasures Trent's server CPU time, throughput and latency per KMS request against a bare net/http baseline.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -109,23 +97,7 @@ func main() {
 		})
 	}
 	fs.Parse(os.Args[1:])
-
-	if c.serveBaseline != "" {
-		if err := harness.ServeBaseline(c.serveBaseline, c.baselineKeyARN, c.baselineBlobLen, plaintextSize); err != nil {
-			fmt.Fprintln(os.Stderr, "kmsbench baseline:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	if err := run(ctx, c); err != nil {
-		fmt.Fprintln(os.Stderr, "kmsbench:", err)
-		cancel()
-		os.Exit(1)
-	}
+	harness.Main("kmsbench", c.baseline, plaintextSize, c.timeout, func(ctx context.Context) error { return run(ctx, c) })
 }
 
 // report is the whole result, as written by -json.
@@ -200,12 +172,7 @@ func run(ctx context.Context, c config) error {
 
 	var base *harness.Child
 	if !c.noBaseline {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		cmd := exec.Command(self, "-serve-baseline", "127.0.0.1:0", "-baseline-key-arn", w.KeyID, "-baseline-blob-len", strconv.Itoa(len(w.Ciphertext)))
-		if base, err = harness.StartChild(ctx, "baseline", cmd, harness.BaselineBanner, 30*time.Second); err != nil {
+		if base, err = harness.StartBaseline(ctx, w.KeyID, len(w.Ciphertext)); err != nil {
 			return err
 		}
 		defer base.Stop()
@@ -301,41 +268,23 @@ func startTrent(ctx context.Context, c config) (*trentChild, error) {
 			return nil, err
 		}
 	}
-	var sb [30]byte
-	if _, err := rand.Read(sb[:]); err != nil {
-		cleanup()
-		return nil, err
-	}
-	secret := base64.RawURLEncoding.EncodeToString(sb[:])
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(tmp, "data"), "--region", c.region, "--log-level", "warn")
-	cmd.Env = append(os.Environ(),
-		"TRENT_ACCOUNT_ID="+benchAccount,
-		"TRENT_ROOT_ACCESS_KEY_ID="+benchAccessKey,
-		"TRENT_ROOT_SECRET_ACCESS_KEY="+secret,
-	)
-	ch, err := harness.StartChild(ctx, "trent serve", cmd, harness.TrentBanner, 60*time.Second)
+	root, err := harness.NewRoot(benchAccount, benchAccessKey)
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	return &trentChild{Child: ch, secret: secret, cleanup: cleanup}, nil
+	ch, err := harness.StartTrent(ctx, harness.Serve{Bin: bin, DataDir: filepath.Join(tmp, "data"), Region: c.region, Root: root, StartTimeout: 60 * time.Second})
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	return &trentChild{Child: ch, secret: root.Secret, cleanup: cleanup}, nil
 }
 
 // newClient is a KMS client for endpoint with keep-alive connections for
 // every goroutine and no retries, so that every failure is counted.
 func newClient(endpoint string, c config) *kms.Client {
-	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = 2 * c.concurrency
-		t.MaxIdleConnsPerHost = 2 * c.concurrency
-		t.Proxy = nil
-	})
-	return kms.NewFromConfig(aws.Config{
-		Region:       c.region,
-		Credentials:  credentials.NewStaticCredentialsProvider(c.accessKey, c.secretKey, ""),
-		BaseEndpoint: aws.String(endpoint),
-		HTTPClient:   hc,
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
+	return harness.NewClient(endpoint, c.region, c.accessKey, c.secretKey, c.concurrency)
 }
 
 // setup creates the benchmark's key and one ciphertext for Decrypt.

@@ -48,20 +48,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/trentkms/trent/bench/internal/harness"
@@ -87,9 +82,7 @@ type config struct {
 	timeout                 time.Duration
 
 	// The hidden baseline-server mode.
-	serveBaseline   string
-	baselineKeyARN  string
-	baselineBlobLen int
+	baseline harness.Baseline
 }
 
 func main() {
@@ -109,29 +102,12 @@ func main() {
 	fs.StringVar(&c.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&c.keepData, "keep-data", "", "use this new directory as the server's data directory and keep it (its root key and credentials included); empty: a temporary one, removed")
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Hour, "deadline of the whole run")
-	fs.StringVar(&c.serveBaseline, "serve-baseline", "", "")
-	fs.StringVar(&c.baselineKeyARN, "baseline-key-arn", "", "")
-	fs.IntVar(&c.baselineBlobLen, "baseline-blob-len", 0, "")
+	c.baseline.Flags(fs)
 	fs.Parse(os.Args[1:])
 	if million {
 		c.keys = 1_000_000
 	}
-	if c.serveBaseline != "" {
-		if err := harness.ServeBaseline(c.serveBaseline, c.baselineKeyARN, c.baselineBlobLen, plaintextSize); err != nil {
-			fmt.Fprintln(os.Stderr, "scalebench baseline:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	if err := run(ctx, c); err != nil {
-		fmt.Fprintln(os.Stderr, "scalebench:", err)
-		cancel()
-		os.Exit(1)
-	}
+	harness.Main("scalebench", c.baseline, plaintextSize, c.timeout, func(ctx context.Context) error { return run(ctx, c) })
 }
 
 // report is the whole result, as written by -json.
@@ -209,9 +185,11 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 	}
-	var sb [30]byte
-	rand.Read(sb[:])
-	secret := base64.RawURLEncoding.EncodeToString(sb[:])
+	root, err := harness.NewRoot(account, accessKey)
+	if err != nil {
+		return err
+	}
+	secret := root.Secret
 	dataDir := filepath.Join(tmp, "data")
 	if c.keepData != "" {
 		if _, err := os.Stat(c.keepData); err == nil {
@@ -226,7 +204,7 @@ func run(ctx context.Context, c config) error {
 	}
 	rep := report{Date: time.Now().UTC(), GoVersion: runtime.Version(), NumCPU: runtime.NumCPU(), Keys: c.keys, Concurrent: c.concurrency}
 
-	srv, _, err := startTrent(ctx, bin, dataDir, secret, c.profileDir != "", c.keys+1000)
+	srv, _, err := startTrent(ctx, bin, dataDir, root, c.profileDir != "", c.keys+1000)
 	if err != nil {
 		return err
 	}
@@ -276,7 +254,7 @@ func run(ctx context.Context, c config) error {
 	// 4. Restart.
 	srv.Stop()
 	t0 := time.Now()
-	srv, bannerAt, err := startTrent(ctx, bin, dataDir, secret, c.profileDir != "", c.keys+1000)
+	srv, bannerAt, err := startTrent(ctx, bin, dataDir, root, c.profileDir != "", c.keys+1000)
 	if err != nil {
 		return err
 	}
@@ -323,33 +301,24 @@ func run(ctx context.Context, c config) error {
 
 // startTrent starts trent serve on dataDir and returns when it listens, with
 // the time it printed its banner.
-func startTrent(ctx context.Context, bin, dataDir, secret string, pprof bool, maxKeys int) (*harness.Child, time.Time, error) {
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--region", region, "--log-level", "warn", "--metrics-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "TRENT_ACCOUNT_ID="+account, "TRENT_ROOT_ACCESS_KEY_ID="+accessKey, "TRENT_ROOT_SECRET_ACCESS_KEY="+secret,
+func startTrent(ctx context.Context, bin, dataDir string, root harness.Root, pprof bool, maxKeys int) (*harness.Child, time.Time, error) {
+	s := harness.Serve{Bin: bin, DataDir: dataDir, Region: region, Root: root, Args: []string{"--metrics-listen", "127.0.0.1:0"},
 		// AWS's quota of keys per account and Region is 100,000; the run
 		// makes more with -million. (An environment variable, which older
 		// builds without quotas ignore, not a flag they would refuse.)
-		"TRENT_MAX_KEYS_PER_REGION="+strconv.Itoa(maxKeys))
+		// Nor may the request quotas throttle the creation: CreateKey is
+		// 5 a second in AWS, the run wants thousands.
+		Env:          []string{"TRENT_MAX_KEYS_PER_REGION=" + strconv.Itoa(maxKeys), "TRENT_QUOTA_SCALE=0"},
+		StartTimeout: 10 * time.Minute}
 	if pprof {
-		cmd.Env = append(cmd.Env, "TRENT_DEBUG_PPROF=1")
+		s.Env = append(s.Env, "TRENT_DEBUG_PPROF=1")
 	}
-	ch, err := harness.StartChild(ctx, "trent serve", cmd, harness.TrentBanner, 10*time.Minute)
+	ch, err := harness.StartTrent(ctx, s)
 	return ch, time.Now(), err
 }
 
 func newClient(endpoint, secret string, conns int) *kms.Client {
-	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = 2 * conns
-		t.MaxIdleConnsPerHost = 2 * conns
-		t.Proxy = nil
-	})
-	return kms.NewFromConfig(aws.Config{
-		Region:       region,
-		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secret, ""),
-		BaseEndpoint: aws.String(endpoint),
-		HTTPClient:   hc,
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
+	return harness.NewClient(endpoint, region, accessKey, secret, conns)
 }
 
 // createKeys makes c.keys keys, c.concurrency at a time, and records the
@@ -369,9 +338,12 @@ func createKeys(ctx context.Context, client *kms.Client, pid int, c config, rep 
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
+			// The last tenth often ends between ticks: it is recorded
+			// once the creation has stopped.
+			stopping := false
 			select {
 			case <-stopTenths:
-				return
+				stopping = true
 			case <-tick.C:
 			}
 			if d := done.Load(); d >= mark && mark <= int64(c.keys) {
@@ -386,6 +358,9 @@ func createKeys(ctx context.Context, client *kms.Client, pid int, c config, rep 
 				for mark <= d {
 					mark += step
 				}
+			}
+			if stopping {
+				return
 			}
 		}
 	}()
@@ -486,12 +461,7 @@ func replayPhases(ctx context.Context, c config, srv *harness.Child, secret, key
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(self, "-serve-baseline", "127.0.0.1:0", "-baseline-key-arn", key, "-baseline-blob-len", strconv.Itoa(len(enc.CiphertextBlob)))
-	base, err := harness.StartChild(ctx, "baseline", cmd, harness.BaselineBanner, 30*time.Second)
+	base, err := harness.StartBaseline(ctx, key, len(enc.CiphertextBlob))
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,18 @@ type ARN struct {
 
 // Parse splits s into its six parts. The resource part may contain colons.
 func Parse(s string) (ARN, error) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" {
+	// strings.SplitN(s, ":", 6) without the slice: every request naming
+	// its key by ARN comes here.
+	var parts [6]string
+	rest := s
+	for i := range 5 {
+		var ok bool
+		if parts[i], rest, ok = strings.Cut(rest, ":"); !ok {
+			return ARN{}, ErrMalformed
+		}
+	}
+	parts[5] = rest
+	if parts[0] != "arn" || parts[1] == "" || parts[2] == "" {
 		return ARN{}, ErrMalformed
 	}
 	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, nil

@@ -2,6 +2,7 @@ package arn
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +49,21 @@ func TestIsKeyID(t *testing.T) {
 func ExampleKeyARN() {
 	fmt.Println(KeyARN("us-east-1", "111122223333", "1234abcd-12ab-34cd-56ef-1234567890ab"))
 	// Output: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+}
+
+// Parse splits as strings.SplitN(s, ":", 6) does, which it replaced.
+func TestParseSplitsLikeSplitN(t *testing.T) {
+	for _, s := range []string{"", ":", "arn", "arn:", "arn:aws", "arn:aws:kms", "arn:aws:kms:r:1:key/x", "arn:aws:kms:r:1:key/x:y:z",
+		"arn::kms:r:1:k", "arn:aws::r:1:k", "arn:aws:kms::::", "arn:aws:kms:::", "arn:aws:iam::111122223333:root", "x:aws:kms:r:1:k", "arn:aws:kms:r:1"} {
+		parts := strings.SplitN(s, ":", 6)
+		var want ARN
+		ok := len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] != ""
+		if ok {
+			want = ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}
+		}
+		got, err := Parse(s)
+		if (err == nil) != ok || got != want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v, ok %v", s, got, err, want, ok)
+		}
+	}
 }

@@ -52,6 +52,35 @@ var errNeedsJSON = errors.New("audit: event needs encoding/json")
 // values (and cycles, which encoding/json reports) go to encoding/json.
 const maxEncodeDepth = 64
 
+// appendDecision appends additionalEventData as additionalData's map would
+// be written: its members in name order (decidedBy, grantId, sid,
+// statement, viaService).
+func appendDecision(b []byte, d Decision, via string) []byte {
+	b = append(b, `,"additionalEventData":{`...)
+	if d.Decided {
+		b = append(b, `"decidedBy":`...)
+		b = appendString(b, d.By)
+		if d.GrantID != "" {
+			b = append(b, `,"grantId":`...)
+			b = appendString(b, d.GrantID)
+		}
+		if d.Statement >= 0 {
+			b = append(b, `,"sid":`...)
+			b = appendString(b, d.Sid)
+			b = append(b, `,"statement":`...)
+			b = strconv.AppendInt(b, int64(d.Statement), 10)
+		}
+	}
+	if via != "" {
+		if d.Decided {
+			b = append(b, ',')
+		}
+		b = append(b, `"viaService":`...)
+		b = appendString(b, via)
+	}
+	return append(b, '}')
+}
+
 // appendEvent appends e as one JSON line. On error, b holds a partial line
 // after its original length: the caller must discard it.
 func (en *encoder) appendEvent(b []byte, e *Event) ([]byte, error) {
@@ -80,11 +109,14 @@ func (en *encoder) appendEvent(b []byte, e *Event) ([]byte, error) {
 	if b, err = en.appendMap(b, e.ResponseElements, 0); err != nil {
 		return b, err
 	}
-	if len(e.AdditionalEventData) > 0 {
+	switch {
+	case len(e.AdditionalEventData) > 0:
 		b = append(b, `,"additionalEventData":`...)
 		if b, err = en.appendMap(b, e.AdditionalEventData, 0); err != nil {
 			return b, err
 		}
+	case e.decision.Decided || e.viaService != "":
+		b = appendDecision(b, e.decision, e.viaService)
 	}
 	b = appendNonEmpty(b, `,"requestID":`, e.RequestID)
 	b = appendMember(b, `,"eventID":`, e.EventID)

@@ -492,8 +492,44 @@ func encodeBenchEvent() *Event {
 	return NewEvent(Call{
 		Time: t0, RequestID: "f3423043-63bc-11e4-bc2b-4198b6150d5c", Service: "kms", Operation: "Encrypt", Region: "us-west-2",
 		SourceIP: "192.0.2.0", UserAgent: "aws-sdk-go-v2/1.30.0", Identity: alice, RequestParameters: requestParams("Encrypt", body),
-		Resources: []string{exampleKey}, AdditionalEventData: map[string]any{"decidedBy": "key-policy", "statement": 0, "sid": "Enable IAM User Permissions"},
+		Resources: []string{exampleKey}, Decision: Decision{Decided: true, By: "key-policy", Statement: 0, Sid: "Enable IAM User Permissions"},
 	})
+}
+
+// TestDecisionEncodes checks that a Call's Decision and ViaService are
+// written as the additionalEventData map they stand for, by the encoder
+// and by encoding/json (the writer's fallback).
+func TestDecisionEncodes(t *testing.T) {
+	decisions := []Decision{
+		{},
+		{Decided: true, By: "key-policy", Statement: 0, Sid: ""},
+		{Decided: true, By: "iam", Statement: 3, Sid: "Enable IAM User Permissions"},
+		{Decided: true, By: "grant", Statement: -1, GrantID: "0123abcd"},
+		{Decided: true, By: "deny", Statement: -1},
+		{Decided: true, By: "", Statement: 12, Sid: adversarial[len(adversarial)-1]},
+	}
+	for i, d := range decisions {
+		for _, via := range []string{"", "ec2.amazonaws.com", "\u2028\\\""} {
+			call := Call{Time: t0, Service: "kms", Operation: "Encrypt", Identity: alice, Decision: d, ViaService: via}
+			typed := NewEvent(call)
+			call.Decision, call.ViaService = Decision{}, ""
+			call.AdditionalEventData = typed.additionalData()
+			if (d.Decided || via != "") != (len(call.AdditionalEventData) > 0) {
+				t.Fatalf("decision %d, via %q: map %v", i, via, call.AdditionalEventData)
+			}
+			mapped := NewEvent(call)
+			mapped.EventID = typed.EventID
+			want, err := referenceLine(t, mapped)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var en encoder
+			got, err := en.appendEvent(nil, typed)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("decision %d, via %q: encoder wrote\n%s\nwant\n%s (%v)", i, via, got, want, err)
+			}
+		}
+	}
 }
 
 // BenchmarkKMSRequestParameters is the audit's share of a request: writing

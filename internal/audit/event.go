@@ -2,7 +2,9 @@ package audit
 
 import (
 	"crypto/rand"
+	mrand "math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/authz"
@@ -51,6 +53,68 @@ type Event struct {
 	// at is EventTime as a time, when NewEvent made the event; Record uses it
 	// instead of parsing EventTime.
 	at time.Time
+	// decision and viaService are additionalEventData as NewEvent got them
+	// (Call.Decision, Call.ViaService), written by the encoder without a
+	// map; AdditionalEventData, when set, is written instead.
+	decision   Decision
+	viaService string
+	// res holds Resources when the event names one key, as most do.
+	res [1]Resource
+	// pooled marks an event from NewEvent, which the Log's writer puts
+	// back into events once it has written it.
+	pooled bool
+}
+
+// events recycles the events NewEvent makes: an event is the largest thing
+// a request allocates, and the writer is done with it once it is written.
+var events = sync.Pool{New: func() any { return new(Event) }}
+
+// recycle gives e back to NewEvent if it came from it. Nothing may use e
+// afterwards.
+func recycle(e *Event) {
+	if e != nil && e.pooled {
+		*e = Event{}
+		events.Put(e)
+	}
+}
+
+// Decision is what decided a request, as its event's additionalEventData
+// shows it to operators: {"decidedBy": By, "statement": Statement, "sid":
+// Sid, "grantId": GrantID}.
+type Decision struct {
+	// Decided marks a request that was authorized on a key; the zero
+	// Decision is none.
+	Decided bool
+	// By names what allowed the request ("key-policy", "iam", "grant", …),
+	// or is "deny".
+	By string
+	// Statement is the index of the deciding statement, with its Sid; -1:
+	// none (neither is shown).
+	Statement int
+	Sid       string
+	GrantID   string // the grant that allowed it; "": none (not shown)
+}
+
+// additionalData returns additionalEventData as a map: AdditionalEventData,
+// or the one decision and viaService stand for (nil when neither is set).
+func (e *Event) additionalData() map[string]any {
+	if len(e.AdditionalEventData) > 0 || (!e.decision.Decided && e.viaService == "") {
+		return e.AdditionalEventData
+	}
+	m := map[string]any{}
+	if d := e.decision; d.Decided {
+		m["decidedBy"] = d.By
+		if d.Statement >= 0 {
+			m["statement"], m["sid"] = d.Statement, d.Sid
+		}
+		if d.GrantID != "" {
+			m["grantId"] = d.GrantID
+		}
+	}
+	if e.viaService != "" {
+		m["viaService"] = e.viaService
+	}
+	return m
 }
 
 // UserIdentity is the caller, as CloudTrail describes it.
@@ -118,9 +182,15 @@ type Call struct {
 	// (ReEncrypt: source, then destination).
 	Resources     []string
 	VPCEndpointID string
-	// AdditionalEventData is for operators: e.g. the statement or grant that
-	// allowed or denied the request. It must hold no secret.
+	// AdditionalEventData is for operators. It must hold no secret. When it
+	// is set, Decision and ViaService are not shown.
 	AdditionalEventData map[string]any
+	// Decision is the statement or grant that allowed or denied the
+	// request, and ViaService the service that made it on the caller's
+	// behalf: additionalEventData's decidedBy, statement, sid, grantId and
+	// viaService, written without building a map.
+	Decision   Decision
+	ViaService string
 	// EventID is the event's eventID; empty: a random UUID.
 	EventID string
 	// TraceID is the request's trace id (32 hex digits) when it was traced.
@@ -128,16 +198,27 @@ type Call struct {
 }
 
 // NewEvent builds the CloudTrail record of a call. The event takes
-// ownership of the maps and parameters in c.
+// ownership of the maps and parameters in c. An event handed to
+// Log.Record belongs to the Log, which reuses its memory once written.
 //
 // recipientAccountId is the account of the first key touched, or else the
 // caller's.
 func NewEvent(c Call) *Event {
 	t := c.Time.UTC().Truncate(time.Second)
-	e := &Event{
+	// eventTime and a new eventID in one allocation.
+	var sb [len(TimeLayout) + 36]byte
+	b := appendTime(sb[:0], t)
+	timeLen := len(b)
+	if c.EventID == "" {
+		b = appendUUID(b)
+	}
+	strs := string(b)
+	e := events.Get().(*Event)
+	*e = Event{
+		pooled:              true,
 		EventVersion:        "1.08",
 		UserIdentity:        userIdentity(c.Identity),
-		EventTime:           formatTime(t),
+		EventTime:           strs[:timeLen],
 		EventSource:         eventSource(c.Service),
 		EventName:           c.Operation,
 		AWSRegion:           c.Region,
@@ -158,12 +239,17 @@ func NewEvent(c Call) *Event {
 		EventCategory:       "Management",
 		TrentTraceID:        c.TraceID,
 		at:                  t,
+		decision:            c.Decision,
+		viaService:          c.ViaService,
 	}
 	if e.EventID == "" {
-		e.EventID = newUUID()
+		e.EventID = strs[timeLen:]
 	}
-	if len(c.Resources) > 0 {
-		e.Resources = make([]Resource, 0, len(c.Resources))
+	switch n := len(c.Resources); {
+	case n > len(e.res):
+		e.Resources = make([]Resource, 0, n)
+	case n > 0:
+		e.Resources = e.res[:0]
 	}
 	for i, a := range c.Resources {
 		acct := arnAccount(a)
@@ -273,44 +359,65 @@ func arnAccount(a string) string {
 // formatTime is t.Format(TimeLayout) for a UTC time, without the layout
 // interpretation of Format.
 func formatTime(t time.Time) string {
+	var b [len(TimeLayout)]byte
+	return string(appendTime(b[:0], t))
+}
+
+// appendTime appends formatTime(t).
+func appendTime(b []byte, t time.Time) []byte {
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
-		return t.Format(TimeLayout)
+		return t.AppendFormat(b, TimeLayout)
 	}
 	hour, minute, sec := t.Clock()
-	var b [len(TimeLayout)]byte
-	two := func(i, v int) { b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10) }
-	two(0, year/100)
-	two(2, year%100)
-	b[4] = '-'
-	two(5, int(month))
-	b[7] = '-'
-	two(8, day)
-	b[10] = 'T'
-	two(11, hour)
-	b[13] = ':'
-	two(14, minute)
-	b[16] = ':'
-	two(17, sec)
-	b[19] = 'Z'
-	return string(b[:])
+	two := func(v int) { b = append(b, byte('0'+v/10), byte('0'+v%10)) }
+	two(year / 100)
+	two(year % 100)
+	b = append(b, '-')
+	two(int(month))
+	b = append(b, '-')
+	two(day)
+	b = append(b, 'T')
+	two(hour)
+	b = append(b, ':')
+	two(minute)
+	b = append(b, ':')
+	two(sec)
+	return append(b, 'Z')
 }
 
 func newUUID() string {
+	var s [36]byte
+	return string(appendUUID(s[:0]))
+}
+
+// appendUUID appends a random (version 4) UUID.
+func appendUUID(dst []byte) []byte {
 	var b [16]byte
-	rand.Read(b[:]) // never fails (crypto/rand)
+	idRandRead(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	const hexd = "0123456789abcdef"
-	var s [36]byte
-	j := 0
 	for i, v := range b {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
+			dst = append(dst, '-')
 		}
-		s[j], s[j+1] = hexd[v>>4], hexd[v&0x0f]
-		j += 2
+		dst = append(dst, hexd[v>>4], hexd[v&0x0f])
 	}
-	return string(s[:])
+	return dst
+}
+
+// idRand generates ids (request ids, event ids): ChaCha8 generators seeded
+// from crypto/rand, as unpredictable, without a getrandom system call for
+// every id. Key material and nonces still come from crypto/rand.
+var idRand = sync.Pool{New: func() any {
+	var seed [32]byte
+	rand.Read(seed[:])
+	return mrand.NewChaCha8(seed)
+}}
+
+func idRandRead(b []byte) {
+	g := idRand.Get().(*mrand.ChaCha8)
+	g.Read(b)
+	idRand.Put(g)
 }

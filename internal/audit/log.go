@@ -298,7 +298,8 @@ type scanned struct {
 // does no I/O. It returns at once unless the queue is full, and then waits
 // for Run to make room: events are never dropped while the log is open (see
 // the package doc). After Close it drops the event and counts it. Record
-// takes ownership of e.
+// takes ownership of e: once written, e's memory is reused for other
+// events, so the caller must not touch e after Record, nor record it twice.
 func (l *Log) Record(e *Event) {
 	l.mu.Lock()
 	if l.closed {
@@ -320,9 +321,8 @@ func (l *Log) Record(e *Event) {
 		// Once closed, a waiter still queues: Close writes it.
 	}
 	e.TrentNode = l.node
-	l.pending = append(l.pending, e)
-	l.mu.Unlock()
-	l.recorded.Add(1)
+	// Noted before it is queued: once queued, the writer may write e and
+	// reuse its memory at any time.
 	if tracked[e.EventName] {
 		t := e.at
 		if t.IsZero() {
@@ -332,6 +332,9 @@ func (l *Log) Record(e *Event) {
 		}
 		l.usage.note(e.EventName, e.ErrorCode, e.EventType, e.EventID, e.RequestID, t, e.Resources)
 	}
+	l.pending = append(l.pending, e)
+	l.mu.Unlock()
+	l.recorded.Add(1)
 	select {
 	case l.kick <- struct{}{}:
 	default:
@@ -403,6 +406,11 @@ func (l *Log) flush(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	err := l.writeBatch(ctx, batch)
+	// Every event is encoded now (what a failed write left is in out):
+	// their memory goes to the next events.
+	for _, e := range batch {
+		recycle(e)
+	}
 	clear(batch) // let the events go
 	l.spare = batch[:0]
 	return len(batch), err
@@ -428,6 +436,8 @@ func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
 			enc = json.NewEncoder(&l.out)
 			enc.SetEscapeHTML(false)
 		}
+		// encoding/json sees only exported fields.
+		e.AdditionalEventData = e.additionalData()
 		if err := enc.Encode(e); err != nil {
 			// Only an unencodable value (a NaN in additionalEventData) gets
 			// here, and Encode wrote nothing: the event is written without

@@ -55,7 +55,7 @@ var ConditionKeys = []ConditionKey{
 	{"aws:ResourceAccount", "*", ""},
 	{"aws:ResourceOrgID", "*", "org"},
 	{"aws:ResourceOrgPaths", "*", "org"},
-	{"aws:ResourceTag/", "kms", "tagged-resource"},
+	{"aws:ResourceTag/", "*", "tagged-resource"}, // keys, IAM resources, roles assumed, the organization's entities
 	{"aws:SecureTransport", "*", ""},
 	{"aws:SourceAccount", "*", "source"},
 	{"aws:SourceArn", "*", "source"},
@@ -114,6 +114,7 @@ var ConditionKeys = []ConditionKey{
 	{"iam:AWSServiceName", "iam", "operation"},
 	{"iam:PermissionsBoundary", "iam", "operation"},
 	{"iam:PolicyARN", "iam", "operation"},
+	{"iam:ResourceTag/", "iam", "tagged-resource"}, // IAM resources, and roles STS assumes
 	{"sts:ExternalId", "sts", "operation"},
 	{"sts:RoleSessionName", "sts", "operation"},
 	{"sts:SourceIdentity", "sts", "operation"},

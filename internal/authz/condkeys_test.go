@@ -12,7 +12,9 @@ func TestKnownConditionKey(t *testing.T) {
 		"kms:ExpirationModel":                     true,
 		"aws:Ec2InstanceSourceVpc":                false, // requests never come from EC2 instance credentials
 		"kms:NoSuchKey":                           false,
-		"iam:ResourceTag/team":                    false,
+		"iam:ResourceTag/team":                    true, // IAM resources' and roles' tags
+		"iam:ResourceTag/":                        false,
+		"iam:OrganizationsPolicyId":               false, // no request of an operation Trent serves carries it
 		"organizations:PolicyType":                true,
 		"s3:prefix":                               true, // another service's: never in a request, as in AWS
 		"accounts.google.com:aud":                 true, // a web identity provider's

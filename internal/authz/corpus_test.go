@@ -162,5 +162,5 @@ func decideCase(f *corpus.File, c *corpus.Case) (outcome, error) {
 		return outcome{allowed: d.Allowed(), by: "iam", reason: d.Reason, sid: d.Sid}, nil
 	}
 	d := authz.DecideKey(l.Key)
-	return outcome{allowed: d.Allowed(), by: d.By, grant: d.GrantID, reason: d.Reason, sid: d.Sid}, nil
+	return outcome{allowed: d.Allowed(), by: d.By.String(), grant: d.GrantID, reason: d.Reason, sid: d.Sid}, nil
 }

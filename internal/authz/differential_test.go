@@ -388,7 +388,7 @@ func (kc *keyCase) compare() (got string, want reftest.Verdict, msg string) {
 		})
 		allowed, got = d.Allowed(), reasonPhrase(d.Reason)
 		if allowed {
-			got = d.By
+			got = d.By.String()
 		}
 	}
 	switch {

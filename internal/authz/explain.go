@@ -117,10 +117,10 @@ func (x KeyExplanation) String() string {
 	}
 	fmt.Fprintf(&b, "%s %s on %s by %s\n", verdict, x.Action, x.KeyARN, x.Caller)
 	switch {
-	case x.Decision.Allowed() && x.Decision.By == "grant":
+	case x.Decision.Allowed() && x.Decision.By == ByGrant:
 		fmt.Fprintf(&b, "  allowed by grant %s\n", x.Decision.GrantID)
 	case x.Decision.Allowed():
-		fmt.Fprintf(&b, "  allowed by the %s (statement %d %q)\n", map[string]string{"key-policy": "key policy", "iam": "caller's IAM policies through the key policy's delegation to the account"}[x.Decision.By], x.Decision.Statement, x.Decision.Sid)
+		fmt.Fprintf(&b, "  allowed by the %s (statement %d %q)\n", map[DecidedBy]string{ByKeyPolicy: "key policy", ByIAM: "caller's IAM policies through the key policy's delegation to the account"}[x.Decision.By], x.Decision.Statement, x.Decision.Sid)
 	default:
 		fmt.Fprintf(&b, "  %s\n", x.Message)
 		switch d := x.Decision.Decision; d.Reason {

@@ -75,7 +75,7 @@ func TestResourceControlPolicies(t *testing.T) {
 	outsiderWithGrant := &Identity{Principal: outsider.Principal, Policies: []*policy.Policy{mustPolicy(t, policy.IdentityKind, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`)}}
 	r := &KeyRequest{Identity: outsiderWithGrant, Action: "kms:Encrypt", Operation: "Encrypt", KeyARN: keyARN, KeyAccount: keyAcct, KeyPolicy: noPolicy,
 		Grants: []*Grant{grant}, Keys: GlobalKeys(outsiderWithGrant, Request{})}
-	if d := DecideKey(r); !d.Allowed() || d.By != "grant" {
+	if d := DecideKey(r); !d.Allowed() || d.By != ByGrant {
 		t.Fatalf("the grant without RCPs: %+v", d)
 	}
 	r.RCPs = fenced

@@ -216,10 +216,33 @@ type KeyRequest struct {
 // for the server log and the audit event (never for the caller).
 type KeyDecision struct {
 	Decision
-	// By names the mechanism that allowed: "key-policy", "iam" (through the
-	// key policy's delegation to the account) or "grant".
-	By      string
+	// By names the mechanism that allowed; ByNone when denied.
+	By      DecidedBy
 	GrantID string
+}
+
+// DecidedBy is the mechanism that allowed a request on a key.
+type DecidedBy uint8
+
+const (
+	ByNone      DecidedBy = iota
+	ByKeyPolicy           // the key policy by itself
+	ByIAM                 // the caller's IAM policies, through the key policy's delegation to the account
+	ByGrant               // a grant
+	// ByRetiringPrincipal: RetireGrant (or ListRetirableGrants) by the
+	// grant's retiring principal or service.
+	ByRetiringPrincipal
+)
+
+var decidedByNames = [...]string{ByNone: "", ByKeyPolicy: "key-policy", ByIAM: "iam", ByGrant: "grant", ByRetiringPrincipal: "retiring-principal"}
+
+// String is the mechanism's name in the audit log and analyses: "key-policy",
+// "iam", "grant", "retiring-principal", or "" for none.
+func (b DecidedBy) String() string {
+	if int(b) < len(decidedByNames) {
+		return decidedByNames[b]
+	}
+	return "unknown"
 }
 
 // DecideKey makes AWS KMS's decision for a request on a key: the key policy
@@ -255,9 +278,9 @@ func DecideKey(r *KeyRequest) KeyDecision {
 	d := DecideResourceWithin(id, req, r.KeyAccount, kp, endpoint, rcps)
 	switch {
 	case d.Allowed() && d.ByResource:
-		return KeyDecision{Decision: d.Decision, By: "key-policy"}
+		return KeyDecision{Decision: d.Decision, By: ByKeyPolicy}
 	case d.Allowed():
-		return KeyDecision{Decision: d.Decision, By: "iam"}
+		return KeyDecision{Decision: d.Decision, By: ByIAM}
 	case d.Reason.Final():
 		return KeyDecision{Decision: d.Decision}
 	}
@@ -270,7 +293,7 @@ func DecideKey(r *KeyRequest) KeyDecision {
 			limited = why
 			continue
 		}
-		return KeyDecision{Decision: Decision{Statement: -1}, By: "grant", GrantID: g.ID}
+		return KeyDecision{Decision: Decision{Statement: -1}, By: ByGrant, GrantID: g.ID}
 	}
 	if limited != Allowed {
 		return KeyDecision{Decision: Decision{Reason: limited, Statement: -1}}

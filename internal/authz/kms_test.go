@@ -114,8 +114,8 @@ func TestDecideKey(t *testing.T) {
 				Keys: GlobalKeys(tt.id, Request{Time: time.Unix(1.7e9, 0)}), Request: Request{Time: time.Unix(1.7e9, 0)},
 			}
 			got := DecideKey(r)
-			if got.Reason != tt.want || got.By != tt.by {
-				t.Fatalf("%s: DecideKey = reason %v by %q, want reason %v by %q", tt.rule, got.Reason, got.By, tt.want, tt.by)
+			if got.Reason != tt.want || got.By.String() != tt.by {
+				t.Fatalf("%s: DecideKey = reason %v by %q, want reason %v by %q", tt.rule, got.Reason, got.By.String(), tt.want, tt.by)
 			}
 		})
 	}

@@ -193,8 +193,8 @@ func accessOf(c Candidate, r *KeyRequest) (Access, bool) {
 	acc := Access{Principal: c.Label, Kind: c.Kind, Statement: -1}
 	d := DecideKey(r)
 	if d.Allowed() {
-		acc.By, acc.GrantID, acc.Statement, acc.Sid = d.By, d.GrantID, d.Statement, d.Sid
-		if d.By == "iam" && r.KeyPolicy != nil {
+		acc.By, acc.GrantID, acc.Statement, acc.Sid = d.By.String(), d.GrantID, d.Statement, d.Sid
+		if d.By == ByIAM && r.KeyPolicy != nil {
 			// Name the key policy statement that let the principal's own
 			// policies decide.
 			req := &policy.Request{Principal: r.Identity.PolicyPrincipal(), Action: r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More}

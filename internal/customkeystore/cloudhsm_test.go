@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/trentkms/trent/internal/keystore/pkcs11"
-	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -19,7 +19,7 @@ const (
 // withClusters gives s a SoftHSM2 token as the cluster.
 func withClusters(t *testing.T, s *Stores) {
 	t.Helper()
-	t.Setenv("SOFTHSM2_CONF", softhsmtest.Tokens(t, pin, "trent-cks"))
+	t.Setenv("SOFTHSM2_CONF", softhsmtest.Init(t, softhsmtest.Token{Label: "trent-cks", PIN: pin}))
 	c, err := pkcs11.New([]pkcs11.Config{{ClusterID: cluster, Module: softhsmtest.Module, Token: "trent-cks"}}, pkcs11.Options{})
 	if err != nil {
 		t.Fatal(err)

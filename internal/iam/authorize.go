@@ -21,7 +21,8 @@ type Call struct {
 
 // authorize decides an IAM action on a resource of the caller's account with
 // the caller's identity-based policies; extra adds request-specific condition
-// keys (name/value pairs).
+// keys (name/value pairs). The resource's tags are its aws:ResourceTag keys
+// (restags.go).
 func (d *Directory) authorize(c Call, action, resource string, extra ...string) error {
 	keys := authz.GlobalKeys(c.Identity, c.Request)
 	// IAM, STS and Organizations actions act on resources of the caller's
@@ -35,6 +36,8 @@ func (d *Directory) authorize(c Call, action, resource string, extra ...string) 
 	for i := 0; i+1 < len(extra); i += 2 {
 		keys.Add(extra[i], extra[i+1])
 	}
+	tags, iamResource := d.resourceTags(resource)
+	setResourceTags(keys, tags, iamResource)
 	r := &policy.Request{
 		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: c.Identity.ARN, Account: c.Identity.Account},
 		Action:    action, Resource: resource, Time: c.Request.Time, Keys: keys,

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire/iamapi"
@@ -20,36 +19,6 @@ import (
 // User Guide, reference_policies_elements_principal.md, "IAM role principals"
 // and "IAM user principals"). A role keeps its trust policy as written, with
 // TrustBindings (ARN as written → unique id) beside it.
-
-// PrincipalID resolves a principal ARN that a policy or grant names, when it
-// is saved: for an IAM user or role of an account of this deployment, the
-// entity's unique id, and ok false when no such entity exists (its ARN, path
-// included, must be exact). Other principals (account roots, sessions) and
-// principals of accounts this deployment does not hold, which may belong to
-// a real AWS account, are accepted with no id: nothing binds them.
-func (d *Directory) PrincipalID(principalARN string) (id string, ok bool) {
-	a, err := arn.Parse(principalARN)
-	if err != nil {
-		return "", false
-	}
-	if a.Service != "iam" || !(strings.HasPrefix(a.Resource, "user/") || strings.HasPrefix(a.Resource, "role/")) {
-		return "", true
-	}
-	if _, held := d.Account(a.Account); !held {
-		return "", true
-	}
-	name := a.Resource[strings.LastIndexByte(a.Resource, '/')+1:]
-	if strings.HasPrefix(a.Resource, "user/") {
-		if u := d.user(a.Account, name); u != nil && UserARN(a.Account, u.Path, u.Name) == principalARN {
-			return u.ID, true
-		}
-		return "", false
-	}
-	if r := d.role(a.Account, name); r != nil && RoleARN(a.Account, r.Path, r.Name) == principalARN {
-		return r.ID, true
-	}
-	return "", false
-}
 
 // bindTrust resolves the principals a trust policy being saved names. AWS
 // refuses a trust policy naming a user or role that does not exist:

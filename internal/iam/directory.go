@@ -18,7 +18,6 @@ import (
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/federation"
 	"github.com/trentkms/trent/internal/seal"
-	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/store"
 )
 
@@ -147,54 +146,6 @@ func (d *Directory) purgeSessions(ctx context.Context) error {
 		return nil
 	}
 	return d.commit(ctx, store.Txn{Deletes: expired})
-}
-
-// Secret implements sigv4.SecretLookup: the secret (and session token) of a
-// long-term access key or of temporary credentials.
-func (d *Directory) Secret(_ context.Context, accessKeyID string) (sigv4.Credentials, error) {
-	d.mu.RLock()
-	k, s := d.v.keys[accessKeyID], d.v.sessions[accessKeyID]
-	d.mu.RUnlock()
-	switch {
-	case k != nil:
-		if k.Status != "Active" {
-			return sigv4.Credentials{}, sigv4.ErrUnknownAccessKey
-		}
-	case s != nil:
-		if !d.now().Before(s.Expiration) {
-			return sigv4.Credentials{}, sigv4.ErrExpiredToken
-		}
-	default:
-		return sigv4.Credentials{}, sigv4.ErrUnknownAccessKey
-	}
-	d.cacheMu.Lock()
-	defer d.cacheMu.Unlock()
-	if c := d.secrets[accessKeyID]; c != nil && c.key == k && c.session == s {
-		return sigv4.Credentials{Secret: c.secret, SessionToken: c.token}, nil
-	}
-	c := &cachedSecret{key: k, session: s}
-	if k != nil {
-		secret, err := d.sealer.Open(k.Secret, secretAAD(k.AccessKeyID))
-		if err != nil {
-			return sigv4.Credentials{}, fmt.Errorf("iam: access key %s: %w", accessKeyID, err)
-		}
-		c.secret = string(secret)
-		clear(secret)
-	} else {
-		secret, err := d.sealer.Open(s.Secret, secretAAD(s.AccessKeyID))
-		if err != nil {
-			return sigv4.Credentials{}, fmt.Errorf("iam: session %s: %w", accessKeyID, err)
-		}
-		token, err := d.sealer.Open(s.Token, tokenAAD(s.AccessKeyID))
-		if err != nil {
-			return sigv4.Credentials{}, fmt.Errorf("iam: session %s: %w", accessKeyID, err)
-		}
-		c.secret, c.token = string(secret), string(token)
-		clear(secret)
-		clear(token)
-	}
-	d.secrets[accessKeyID] = c
-	return sigv4.Credentials{Secret: c.secret, SessionToken: c.token}, nil
 }
 
 func secretAAD(accessKeyID string) []byte { return []byte("trent/iam/accesskey/" + accessKeyID) }

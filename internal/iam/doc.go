@@ -6,6 +6,32 @@
 // view kept current by the store, so a request authenticates and gathers what
 // authorization needs with no store I/O.
 //
+// # The request path's read side
+//
+// A Directory is two things: the identity view that every request reads,
+// and the IAM, STS and Organizations operations that write it. The request
+// path depends only on the read side (lookup.go), through small interfaces
+// its consumers declare:
+//
+//   - Secret: an access key's secret and session token, for the SigV4
+//     check (sigv4.SecretLookup).
+//   - Identity: who holds an access key, with the compiled policies,
+//     boundary, session policies, tags and SCPs authorization needs
+//     (authn.Directory).
+//   - NoteUse: the key's last use, in memory, flushed each minute
+//     (authn.Directory).
+//   - OrgID and OrgScope: an account's organization and the organization's
+//     word on it (aws:PrincipalOrgID, a service's source account, resource
+//     control policies; authn.Directory and kms.Organization).
+//   - PrincipalID: the unique id a key policy or grant being saved binds a
+//     user or role to (kms.PrincipalResolver).
+//
+// They are the read side because a request calls them before anything is
+// authorized, on every request, so they read memory only and must stay
+// cheap; and because they decide who a request is, they are kept apart from
+// the operations, which can grow (federation, MFA, Organizations policies)
+// without changing what a request depends on.
+//
 // # Store layout
 //
 //	org/organization                        the organization

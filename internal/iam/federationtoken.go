@@ -58,15 +58,9 @@ func (d *Directory) GetFederationToken(ctx context.Context, c Call, in *stsapi.G
 			return nil, err
 		}
 	}
-	maxDur, dur := int32(maxFederationToken), int32(defaultFederationToken)
-	if c.Identity.Type == authz.RootType {
-		maxDur, dur = rootSessionTokenMax, rootSessionTokenMax
-	}
-	if in.DurationSeconds != nil {
-		if *in.DurationSeconds > maxDur {
-			return nil, wire.QueryValidation("The requested DurationSeconds exceeds the 1 hour session limit for root users.")
-		}
-		dur = *in.DurationSeconds
+	dur, err := tokenDuration(c, defaultFederationToken, maxFederationToken, in.DurationSeconds)
+	if err != nil {
+		return nil, err
 	}
 	policyARNs, err := d.sessionPolicies(acct, in.Policy, in.PolicyArns)
 	if err != nil {

@@ -39,27 +39,6 @@ func (d *Directory) compile(doc string) *policy.Policy {
 	return c.p
 }
 
-// Identity resolves an access key to its identity, from memory.
-func (d *Directory) Identity(accessKeyID string) (*authz.Identity, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	d.cacheMu.Lock()
-	id := d.identities[accessKeyID]
-	d.cacheMu.Unlock()
-	if id != nil && id.gen == d.gen {
-		return id.Identity, nil
-	}
-	out, err := d.resolve(accessKeyID)
-	if err != nil {
-		return nil, err
-	}
-	d.scope(out)
-	d.cacheMu.Lock()
-	d.identities[accessKeyID] = &cachedIdentity{Identity: out, gen: d.gen}
-	d.cacheMu.Unlock()
-	return out, nil
-}
-
 type cachedIdentity struct {
 	*authz.Identity
 	gen uint64

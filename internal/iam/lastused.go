@@ -34,19 +34,6 @@ type usage struct {
 
 func roleUseKey(account, name string) string { return "role/" + entityIndex(account, name) }
 
-// NoteUse records that an access key was used to call service in region at
-// t; for role sessions, the role counts as used too. It is cheap enough to
-// call on every request.
-func (d *Directory) NoteUse(accessKeyID, service, region string, t time.Time) {
-	d.noteUse(accessKeyID, use{At: t, Service: service, Region: region})
-	d.mu.RLock()
-	s := d.v.sessions[accessKeyID]
-	d.mu.RUnlock()
-	if s != nil && s.RoleName != "" {
-		d.noteUse(roleUseKey(s.Account, s.RoleName), use{At: t, Region: region})
-	}
-}
-
 func (d *Directory) noteUse(id string, u use) {
 	d.uses.mu.Lock()
 	defer d.uses.mu.Unlock()

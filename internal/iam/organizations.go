@@ -24,24 +24,14 @@ func (d *Directory) organization() *Organization {
 	return d.v.org
 }
 
-// OrgID returns the organization id of an account (aws:PrincipalOrgID), or "".
-func (d *Directory) OrgID(account string) string {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	o, a := d.v.org, d.v.accounts[account]
-	if o == nil || a == nil || (a.ID != o.ManagementAccount && a.Joined == "") {
-		return ""
-	}
-	return o.ID
-}
-
 func notInUse() error {
 	return orgapi.NewAWSOrganizationsNotInUseException("Your account is not a member of an organization.")
 }
 
 // managementCall checks that the caller acts for the organization's
-// management account and may perform action.
-func (d *Directory) managementCall(c Call, action string) (*Organization, error) {
+// management account and may perform action; extra are condition keys
+// (name, value, …).
+func (d *Directory) managementCall(c Call, action string, extra ...string) (*Organization, error) {
 	o := d.organization()
 	if o == nil || d.OrgID(c.Identity.Account) == "" {
 		return nil, notInUse()
@@ -49,7 +39,7 @@ func (d *Directory) managementCall(c Call, action string) (*Organization, error)
 	if c.Identity.Account != o.ManagementAccount {
 		return nil, orgapi.NewAccessDeniedException("You don't have permissions to access this resource.")
 	}
-	if err := d.authorize(c, action, orgARN(o)); err != nil {
+	if err := d.authorize(c, action, orgARN(o), extra...); err != nil {
 		return nil, orgapi.NewAccessDeniedException("You don't have permissions to access this resource.")
 	}
 	return o, nil
@@ -130,10 +120,14 @@ func (d *Directory) randomLower(n int) (string, error) {
 // CreateAccount creates a member account and its access role. Trent creates
 // it at once, so the returned status is already SUCCEEDED (or FAILED).
 func (d *Directory) CreateAccount(ctx context.Context, c Call, in *orgapi.CreateAccountRequest) (*orgapi.CreateAccountResponse, error) {
-	if _, err := d.managementCall(c, "organizations:CreateAccount"); err != nil {
+	if _, err := d.managementCall(c, "organizations:CreateAccount", orgTagConditionKeys(in.Tags)...); err != nil {
 		return nil, err
 	}
-	st, err := d.createAccount(ctx, *in.AccountName, *in.Email, wire.String(in.RoleName))
+	tags, err := checkOrgTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	st, err := d.createAccount(ctx, *in.AccountName, *in.Email, wire.String(in.RoleName), tags)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +148,9 @@ func apiStatus(s CreateAccountStatus) *orgapi.CreateAccountStatus {
 	return out
 }
 
-func (d *Directory) createAccount(ctx context.Context, name, email, roleName string) (CreateAccountStatus, error) {
+// createAccount creates a member account with its access role and, if
+// any, the tags the account carries in the organization.
+func (d *Directory) createAccount(ctx context.Context, name, email, roleName string, tags []Tag) (CreateAccountStatus, error) {
 	if roleName == "" {
 		roleName = defaultAccessRole
 	}
@@ -198,6 +194,10 @@ func (d *Directory) createAccount(ctx context.Context, name, email, roleName str
 			role := *r
 			role.TrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + o.ManagementAccount + `:root"},"Action":"sts:AssumeRole"}]}`
 			t.put(accountKey(id), Account{ID: id, Name: name, Email: email, Created: now, Joined: "CREATED"})
+			if len(tags) > 0 {
+				t.read(orgMemberKey(id))
+				t.put(orgMemberKey(id), &orgMember{Account: id, Parent: rootOf(o).ID, Tags: tags})
+			}
 			t.read(entityKey(id, roleKind, roleName))
 			t.put(entityKey(id, roleKind, roleName), &role)
 		}
@@ -215,7 +215,7 @@ func (d *Directory) createAccount(ctx context.Context, name, email, roleName str
 // CreateMemberAccount is the operator's path (trent account create) to the
 // same result as CreateAccount by the management account.
 func (d *Directory) CreateMemberAccount(ctx context.Context, name, email string) (CreateAccountStatus, error) {
-	return d.createAccount(ctx, name, email, "")
+	return d.createAccount(ctx, name, email, "", nil)
 }
 
 // DescribeCreateAccountStatus reports a CreateAccount request.

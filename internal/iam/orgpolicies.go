@@ -166,7 +166,7 @@ func policyNamed(v *view, typ, name, except string) *OrgPolicy {
 // CreateOrgPolicy is Organizations' CreatePolicy: it creates a customer managed SCP or RCP.
 func (d *Directory) CreateOrgPolicy(ctx context.Context, c Call, in *orgapi.CreatePolicyRequest) (*orgapi.CreatePolicyResponse, error) {
 	typ := *in.Type
-	o, err := d.orgCall(c, "organizations:CreatePolicy", "*", "organizations:PolicyType", typ)
+	o, err := d.orgCall(c, "organizations:CreatePolicy", "*", append([]string{"organizations:PolicyType", typ}, orgTagConditionKeys(in.Tags)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -185,10 +185,8 @@ func (d *Directory) CreateOrgPolicy(ctx context.Context, c Call, in *orgapi.Crea
 		return nil, err
 	}
 	p := &OrgPolicy{ID: "p-" + suffix, Name: *in.Name, Description: *in.Description, Type: typ, Content: *in.Content, Created: d.now().UTC(), Tags: tags}
-	err = d.atomically(ctx, func(t *tx) error {
-		if o = t.org(); o == nil {
-			return notInUse()
-		}
+	err = d.orgUpdate(ctx, func(t *tx, org *Organization) error {
+		o = org
 		if policyNamed(t.v, typ, p.Name, "") != nil {
 			return orgapi.NewDuplicatePolicyException("A policy with the same name already exists.")
 		}
@@ -203,7 +201,7 @@ func (d *Directory) CreateOrgPolicy(ctx context.Context, c Call, in *orgapi.Crea
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &orgapi.CreatePolicyResponse{Policy: apiOrgPolicy(o, p)}, nil
 }
@@ -253,10 +251,8 @@ func (d *Directory) UpdateOrgPolicy(ctx context.Context, c Call, in *orgapi.Upda
 		return nil, immutablePolicy()
 	}
 	var out *OrgPolicy
-	err = d.atomically(ctx, func(t *tx) error {
-		if o = t.org(); o == nil {
-			return notInUse()
-		}
+	err = d.orgUpdate(ctx, func(t *tx, org *Organization) error {
+		o = org
 		cur := t.orgPolicy(*in.PolicyId)
 		if cur == nil {
 			return policyNotFound()
@@ -283,7 +279,7 @@ func (d *Directory) UpdateOrgPolicy(ctx context.Context, c Call, in *orgapi.Upda
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &orgapi.UpdatePolicyResponse{Policy: apiOrgPolicy(o, out)}, nil
 }
@@ -296,11 +292,7 @@ func (d *Directory) DeleteOrgPolicy(ctx context.Context, c Call, in *orgapi.Dele
 	if awsOrgPolicy(*in.PolicyId) != nil {
 		return nil, immutablePolicy()
 	}
-	err := d.atomically(ctx, func(t *tx) error {
-		o := t.org()
-		if o == nil {
-			return notInUse()
-		}
+	err := d.orgUpdate(ctx, func(t *tx, o *Organization) error {
 		p := t.orgPolicy(*in.PolicyId)
 		if p == nil {
 			return policyNotFound()
@@ -313,7 +305,7 @@ func (d *Directory) DeleteOrgPolicy(ctx context.Context, c Call, in *orgapi.Dele
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &struct{}{}, nil
 }
@@ -461,28 +453,34 @@ func (d *Directory) targetCall(c Call, action, policyID, targetID string) error 
 	return err
 }
 
+// attachment reads what AttachPolicy and DetachPolicy change: the policy,
+// the target, and the policies of the policy's type attached there, with
+// their errors when either is missing or the type is not enabled.
+func (t *tx) attachment(o *Organization, policyID, targetID string) (*OrgPolicy, *attachTarget, []string, error) {
+	p := t.orgPolicy(policyID)
+	if p == nil {
+		return nil, nil, nil, policyNotFound()
+	}
+	at, ok := t.attachTargetFor(o, targetID)
+	if !ok {
+		return nil, nil, nil, targetNotFound()
+	}
+	if _, enabled := at.root.Types[p.Type]; !enabled {
+		return nil, nil, nil, policyTypeNotEnabled()
+	}
+	return p, at, at.root.effective(at.attached(), p.Type), nil
+}
+
 // AttachPolicy attaches a policy to a root, OU or account.
 func (d *Directory) AttachPolicy(ctx context.Context, c Call, in *orgapi.AttachPolicyRequest) (*struct{}, error) {
 	if err := d.targetCall(c, "organizations:AttachPolicy", *in.PolicyId, *in.TargetId); err != nil {
 		return nil, err
 	}
-	err := d.atomically(ctx, func(t *tx) error {
-		o := t.org()
-		if o == nil {
-			return notInUse()
+	err := d.orgUpdate(ctx, func(t *tx, o *Organization) error {
+		p, at, cur, err := t.attachment(o, *in.PolicyId, *in.TargetId)
+		if err != nil {
+			return err
 		}
-		p := t.orgPolicy(*in.PolicyId)
-		if p == nil {
-			return policyNotFound()
-		}
-		at, ok := t.attachTargetFor(o, *in.TargetId)
-		if !ok {
-			return targetNotFound()
-		}
-		if _, enabled := at.root.Types[p.Type]; !enabled {
-			return policyTypeNotEnabled()
-		}
-		cur := at.root.effective(at.attached(), p.Type)
 		if slices.Contains(cur, p.ID) {
 			return orgapi.NewDuplicatePolicyAttachmentException("The selected policy is already attached to the specified target.")
 		}
@@ -496,7 +494,7 @@ func (d *Directory) AttachPolicy(ctx context.Context, c Call, in *orgapi.AttachP
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &struct{}{}, nil
 }
@@ -508,23 +506,11 @@ func (d *Directory) DetachPolicy(ctx context.Context, c Call, in *orgapi.DetachP
 	if err := d.targetCall(c, "organizations:DetachPolicy", *in.PolicyId, *in.TargetId); err != nil {
 		return nil, err
 	}
-	err := d.atomically(ctx, func(t *tx) error {
-		o := t.org()
-		if o == nil {
-			return notInUse()
+	err := d.orgUpdate(ctx, func(t *tx, o *Organization) error {
+		p, at, cur, err := t.attachment(o, *in.PolicyId, *in.TargetId)
+		if err != nil {
+			return err
 		}
-		p := t.orgPolicy(*in.PolicyId)
-		if p == nil {
-			return policyNotFound()
-		}
-		at, ok := t.attachTargetFor(o, *in.TargetId)
-		if !ok {
-			return targetNotFound()
-		}
-		if _, enabled := at.root.Types[p.Type]; !enabled {
-			return policyTypeNotEnabled()
-		}
-		cur := at.root.effective(at.attached(), p.Type)
 		i := slices.Index(cur, p.ID)
 		if i < 0 {
 			return orgapi.NewPolicyNotAttachedException("The policy isn't attached to the specified target in the specified root.")
@@ -539,7 +525,7 @@ func (d *Directory) DetachPolicy(ctx context.Context, c Call, in *orgapi.DetachP
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &struct{}{}, nil
 }
@@ -628,10 +614,8 @@ func (d *Directory) setPolicyType(ctx context.Context, c Call, action, rootID, t
 		return nil, err
 	}
 	var out orgapi.Root
-	err = d.atomically(ctx, func(t *tx) error {
-		if o = t.org(); o == nil {
-			return notInUse()
-		}
+	err = d.orgUpdate(ctx, func(t *tx, org *Organization) error {
+		o = org
 		root := rootOf(o)
 		if rootID != root.ID {
 			return orgapi.NewRootNotFoundException("We can't find a root with the RootId that you specified.")
@@ -664,7 +648,7 @@ func (d *Directory) setPolicyType(ctx context.Context, c Call, action, rootID, t
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &orgapi.EnablePolicyTypeResponse{Root: &out}, nil
 }

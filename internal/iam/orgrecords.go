@@ -60,6 +60,7 @@ type OrgRoot struct {
 	// Stamp is the last stamp given to an enablement.
 	Stamp    int64       `json:"stamp,omitempty"`
 	Attached attachments `json:"attached,omitempty"`
+	Tags     []Tag       `json:"tags,omitempty"`
 }
 
 // attachments are the policies attached to a target, by policy type.
@@ -98,6 +99,7 @@ type orgMember struct {
 	Account  string      `json:"account"`
 	Parent   string      `json:"parent"`
 	Attached attachments `json:"attached,omitempty"`
+	Tags     []Tag       `json:"tags,omitempty"`
 }
 
 // orgView holds the organization's records of the view.

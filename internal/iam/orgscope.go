@@ -18,14 +18,6 @@ import (
 // change (d.gen) and account, from documents compiled once each, and shared
 // by every request until the next change.
 
-// OrgScope is the organization's word on an account, or nil when the
-// account is in no organization.
-func (d *Directory) OrgScope(account string) *authz.AccountOrg {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.orgScope(account)
-}
-
 // orgScope is OrgScope with d.mu held for reading.
 func (d *Directory) orgScope(account string) *authz.AccountOrg {
 	o := d.v.org

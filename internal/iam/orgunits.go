@@ -55,6 +55,19 @@ func invalidInput(reason, msg string) error {
 	return e
 }
 
+// orgUpdate runs f on the organization in one transaction, retried as
+// atomically retries it: AWSOrganizationsNotInUseException when there is
+// none, and Organizations' answer when the transaction kept conflicting.
+func (d *Directory) orgUpdate(ctx context.Context, f func(t *tx, o *Organization) error) error {
+	return orgConflict(d.atomically(ctx, func(t *tx) error {
+		o := t.org()
+		if o == nil {
+			return notInUse()
+		}
+		return f(t, o)
+	}))
+}
+
 // orgConflict is Organizations' answer when a transaction kept conflicting.
 func orgConflict(err error) error {
 	if errors.Is(err, errTooManyConflicts) {
@@ -243,7 +256,7 @@ func siblingNamed(v *view, parentID, name, except string) *OrgUnit {
 // CreateOrganizationalUnit creates an OU under a root or OU. An OU gets
 // the default policy of every type enabled in the root.
 func (d *Directory) CreateOrganizationalUnit(ctx context.Context, c Call, in *orgapi.CreateOrganizationalUnitRequest) (*orgapi.CreateOrganizationalUnitResponse, error) {
-	o, err := d.orgCall(c, "organizations:CreateOrganizationalUnit", d.entityARN(*in.ParentId))
+	o, err := d.orgCall(c, "organizations:CreateOrganizationalUnit", d.entityARN(*in.ParentId), orgTagConditionKeys(in.Tags)...)
 	if err != nil {
 		return nil, err
 	}
@@ -256,10 +269,8 @@ func (d *Directory) CreateOrganizationalUnit(ctx context.Context, c Call, in *or
 		return nil, err
 	}
 	var out *orgapi.OrganizationalUnit
-	err = d.atomically(ctx, func(t *tx) error {
-		if o = t.org(); o == nil {
-			return notInUse()
-		}
+	err = d.orgUpdate(ctx, func(t *tx, org *Organization) error {
+		o = org
 		p, ok := t.parentFor(o, *in.ParentId)
 		if !ok {
 			return parentNotFound()
@@ -290,7 +301,7 @@ func (d *Directory) CreateOrganizationalUnit(ctx context.Context, c Call, in *or
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &orgapi.CreateOrganizationalUnitResponse{OrganizationalUnit: out}, nil
 }
@@ -329,11 +340,7 @@ func (d *Directory) UpdateOrganizationalUnit(ctx context.Context, c Call, in *or
 		return nil, err
 	}
 	var out *orgapi.OrganizationalUnit
-	err := d.atomically(ctx, func(t *tx) error {
-		o := t.org()
-		if o == nil {
-			return notInUse()
-		}
+	err := d.orgUpdate(ctx, func(t *tx, o *Organization) error {
 		ou := t.ou(*in.OrganizationalUnitId)
 		if ou == nil {
 			return ouNotFound()
@@ -356,7 +363,7 @@ func (d *Directory) UpdateOrganizationalUnit(ctx context.Context, c Call, in *or
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &orgapi.UpdateOrganizationalUnitResponse{OrganizationalUnit: out}, nil
 }
@@ -366,11 +373,7 @@ func (d *Directory) DeleteOrganizationalUnit(ctx context.Context, c Call, in *or
 	if _, err := d.orgCall(c, "organizations:DeleteOrganizationalUnit", d.entityARN(*in.OrganizationalUnitId)); err != nil {
 		return nil, err
 	}
-	err := d.atomically(ctx, func(t *tx) error {
-		o := t.org()
-		if o == nil {
-			return notInUse()
-		}
+	err := d.orgUpdate(ctx, func(t *tx, o *Organization) error {
 		ou := t.ou(*in.OrganizationalUnitId)
 		if ou == nil {
 			return ouNotFound()
@@ -383,7 +386,7 @@ func (d *Directory) DeleteOrganizationalUnit(ctx context.Context, c Call, in *or
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &struct{}{}, nil
 }
@@ -496,24 +499,34 @@ func (d *Directory) readParent(id string) (*Organization, error) {
 	return nil, parentNotFound()
 }
 
-// ListOrganizationalUnitsForParent lists the OUs under a root or OU.
-func (d *Directory) ListOrganizationalUnitsForParent(ctx context.Context, c Call, in *orgapi.ListOrganizationalUnitsForParentRequest) (*orgapi.ListOrganizationalUnitsForParentResponse, error) {
-	if _, err := d.orgCall(c, "organizations:ListOrganizationalUnitsForParent", d.entityARN(*in.ParentId)); err != nil {
-		return nil, err
+// listUnder answers a listing of what is under a root or OU: action is
+// authorized on the parent, collect gathers the items from the view under
+// its read lock once the parent is found, and they are paged.
+func listUnder[T any](d *Directory, c Call, action, parentID string, token *string, maxResults *int32, collect func(o *Organization) []T) ([]T, *string, error) {
+	if _, err := d.orgCall(c, action, d.entityARN(parentID)); err != nil {
+		return nil, nil, err
 	}
 	d.mu.RLock()
-	o, err := d.readParent(*in.ParentId)
-	var ous []orgapi.OrganizationalUnit
+	o, err := d.readParent(parentID)
+	var items []T
 	if err == nil {
-		for _, ou := range childOUs(d.v, *in.ParentId) {
-			ous = append(ous, *d.apiOU(d.v, o, ou))
-		}
+		items = collect(o)
 	}
 	d.mu.RUnlock()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	page, next, err := orgPage(ous, in.NextToken, in.MaxResults)
+	return orgPage(items, token, maxResults)
+}
+
+// ListOrganizationalUnitsForParent lists the OUs under a root or OU.
+func (d *Directory) ListOrganizationalUnitsForParent(ctx context.Context, c Call, in *orgapi.ListOrganizationalUnitsForParentRequest) (*orgapi.ListOrganizationalUnitsForParentResponse, error) {
+	page, next, err := listUnder(d, c, "organizations:ListOrganizationalUnitsForParent", *in.ParentId, in.NextToken, in.MaxResults, func(o *Organization) (ous []orgapi.OrganizationalUnit) {
+		for _, ou := range childOUs(d.v, *in.ParentId) {
+			ous = append(ous, *d.apiOU(d.v, o, ou))
+		}
+		return ous
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -522,28 +535,18 @@ func (d *Directory) ListOrganizationalUnitsForParent(ctx context.Context, c Call
 
 // ListChildren lists the accounts or the OUs under a root or OU.
 func (d *Directory) ListChildren(ctx context.Context, c Call, in *orgapi.ListChildrenRequest) (*orgapi.ListChildrenResponse, error) {
-	if _, err := d.orgCall(c, "organizations:ListChildren", d.entityARN(*in.ParentId)); err != nil {
-		return nil, err
-	}
-	d.mu.RLock()
-	o, err := d.readParent(*in.ParentId)
-	var kids []orgapi.Child
-	if err == nil {
+	page, next, err := listUnder(d, c, "organizations:ListChildren", *in.ParentId, in.NextToken, in.MaxResults, func(o *Organization) (kids []orgapi.Child) {
 		if *in.ChildType == "ACCOUNT" {
 			for _, a := range childAccounts(d.v, o, *in.ParentId) {
 				kids = append(kids, orgapi.Child{Id: wire.Ptr(a.ID), Type: wire.Ptr("ACCOUNT")})
 			}
-		} else {
-			for _, ou := range childOUs(d.v, *in.ParentId) {
-				kids = append(kids, orgapi.Child{Id: wire.Ptr(ou.ID), Type: wire.Ptr("ORGANIZATIONAL_UNIT")})
-			}
+			return kids
 		}
-	}
-	d.mu.RUnlock()
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := orgPage(kids, in.NextToken, in.MaxResults)
+		for _, ou := range childOUs(d.v, *in.ParentId) {
+			kids = append(kids, orgapi.Child{Id: wire.Ptr(ou.ID), Type: wire.Ptr("ORGANIZATIONAL_UNIT")})
+		}
+		return kids
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -584,22 +587,12 @@ func (d *Directory) ListParents(ctx context.Context, c Call, in *orgapi.ListPare
 
 // ListAccountsForParent lists the accounts under a root or OU.
 func (d *Directory) ListAccountsForParent(ctx context.Context, c Call, in *orgapi.ListAccountsForParentRequest) (*orgapi.ListAccountsForParentResponse, error) {
-	if _, err := d.orgCall(c, "organizations:ListAccountsForParent", d.entityARN(*in.ParentId)); err != nil {
-		return nil, err
-	}
-	d.mu.RLock()
-	o, err := d.readParent(*in.ParentId)
-	var as []orgapi.Account
-	if err == nil {
+	page, next, err := listUnder(d, c, "organizations:ListAccountsForParent", *in.ParentId, in.NextToken, in.MaxResults, func(o *Organization) (as []orgapi.Account) {
 		for _, a := range childAccounts(d.v, o, *in.ParentId) {
 			as = append(as, apiOrgAccount(o, a))
 		}
-	}
-	d.mu.RUnlock()
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := orgPage(as, in.NextToken, in.MaxResults)
+		return as
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -626,11 +619,7 @@ func (d *Directory) MoveAccount(ctx context.Context, c Call, in *orgapi.MoveAcco
 	if _, err := d.orgCall(c, "organizations:MoveAccount", d.entityARN(*in.AccountId)); err != nil {
 		return nil, err
 	}
-	err := d.atomically(ctx, func(t *tx) error {
-		o := t.org()
-		if o == nil {
-			return notInUse()
-		}
+	err := d.orgUpdate(ctx, func(t *tx, o *Organization) error {
 		src, ok := t.parentFor(o, *in.SourceParentId)
 		if !ok {
 			return orgapi.NewSourceParentNotFoundException("We can't find a source root or OU with the ParentId that you specified.")
@@ -653,7 +642,7 @@ func (d *Directory) MoveAccount(ctx context.Context, c Call, in *orgapi.MoveAcco
 		return nil
 	})
 	if err != nil {
-		return nil, orgConflict(err)
+		return nil, err
 	}
 	return &struct{}{}, nil
 }

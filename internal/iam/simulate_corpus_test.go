@@ -104,7 +104,7 @@ func inexpressible(f *corpus.File, c *corpus.Case, l *corpus.Live) string {
 		return "a VPC endpoint policy"
 	case l.Key != nil && l.Key.RCPs != nil:
 		return "RCPs"
-	case l.Key != nil && authz.DecideKey(l.Key).By == "grant":
+	case l.Key != nil && authz.DecideKey(l.Key).By == authz.ByGrant:
 		return "a grant"
 	}
 	if l.Key == nil {

@@ -135,6 +135,10 @@ func (d *Directory) assumeRole(ctx context.Context, c Call, in *stsapi.AssumeRol
 	for n, v := range d.OrgScope(a.Account).ResourceKeys() {
 		keys[n] = v
 	}
+	// The role's tags, as the role decided on has them: "IAM and AWS STS
+	// support both the iam:ResourceTag IAM condition key and the
+	// aws:ResourceTag global condition key" (reference_policies_iam-condition-keys).
+	setResourceTags(keys, r.Tags, true)
 	if mfa != nil {
 		// The request is MFA-authenticated now (aws:MultiFactorAuthPresent,
 		// aws:MultiFactorAuthAge), whatever the caller's credentials.
@@ -261,21 +265,32 @@ func sessionTags(caller *authz.Identity, add []stsapi.Tag, transitive []string) 
 	return out, keepTransitive, nil
 }
 
+// tokenDuration is the lifetime of the credentials GetSessionToken and
+// GetFederationToken issue: requested, else def, at most max; a root user's
+// last one hour at most, and by default (GetSessionToken and
+// GetFederationToken API references, DurationSeconds).
+func tokenDuration(c Call, def, max int32, requested *int32) (int32, error) {
+	if c.Identity.Type == authz.RootType {
+		def, max = rootSessionTokenMax, rootSessionTokenMax
+	}
+	if requested == nil {
+		return def, nil
+	}
+	if *requested > max {
+		return 0, wire.QueryValidation("The requested DurationSeconds exceeds the 1 hour session limit for root users.")
+	}
+	return *requested, nil
+}
+
 // GetSessionToken issues temporary credentials for the calling IAM user or
 // root user, for use where temporary credentials are required.
 func (d *Directory) GetSessionToken(ctx context.Context, c Call, in *stsapi.GetSessionTokenRequest) (*stsapi.GetSessionTokenResponse, error) {
 	if c.Identity.Temporary {
 		return nil, wire.Errorf("AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
 	}
-	maxDur, dur := int32(maxSessionToken), int32(defaultSessionToken)
-	if c.Identity.Type == authz.RootType {
-		maxDur, dur = rootSessionTokenMax, rootSessionTokenMax
-	}
-	if in.DurationSeconds != nil {
-		if *in.DurationSeconds > maxDur {
-			return nil, wire.QueryValidation("The requested DurationSeconds exceeds the 1 hour session limit for root users.")
-		}
-		dur = *in.DurationSeconds
+	dur, err := tokenDuration(c, defaultSessionToken, maxSessionToken, in.DurationSeconds)
+	if err != nil {
+		return nil, err
 	}
 	now := d.now().UTC()
 	rec := sessionRecord{Account: c.Identity.Account, Issued: now, Expiration: now.Add(time.Duration(dur) * time.Second), SourceARN: c.Identity.ARN, IssuedBy: issuedByGetSessionToken}

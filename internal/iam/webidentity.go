@@ -104,6 +104,7 @@ func (d *Directory) assumeFederatedOnce(ctx context.Context, r authz.Request, f 
 		keys[n] = v
 	}
 	keys.Set("sts:RoleSessionName", f.sessionName)
+	setResourceTags(keys, role.Tags, true) // the role's tags, as for AssumeRole
 	for _, t := range tags {
 		keys.SetOne("aws:RequestTag/"+t.Key, t.Value)
 		keys.Add("aws:TagKeys", t.Key)

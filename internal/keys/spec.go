@@ -45,6 +45,12 @@ func (s Spec) String() string { return enumString(specNames, "Spec", uint8(s)) }
 // ParseSpec parses a KeySpec (or KeyPairSpec, WrappingKeySpec) wire name.
 func ParseSpec(s string) (Spec, error) { return parseEnum[Spec](specNames, "key spec", s) }
 
+// MarshalText is the wire name; an invalid Spec has none.
+func (s Spec) MarshalText() ([]byte, error) { return marshalEnum(specNames, "key spec", uint8(s)) }
+
+// UnmarshalText parses a wire name: an unknown one is an error.
+func (s *Spec) UnmarshalText(b []byte) (err error) { *s, err = ParseSpec(string(b)); return err }
+
 // Family is the algorithm family a spec belongs to.
 type Family uint8
 
@@ -98,6 +104,12 @@ func (u Usage) String() string { return enumString(usageNames, "Usage", uint8(u)
 
 // ParseUsage parses a KeyUsage wire name.
 func ParseUsage(s string) (Usage, error) { return parseEnum[Usage](usageNames, "key usage", s) }
+
+// MarshalText is the wire name; an invalid Usage has none.
+func (u Usage) MarshalText() ([]byte, error) { return marshalEnum(usageNames, "key usage", uint8(u)) }
+
+// UnmarshalText parses a wire name: an unknown one is an error.
+func (u *Usage) UnmarshalText(b []byte) (err error) { *u, err = ParseUsage(string(b)); return err }
 
 // Allows reports whether a key of spec s may have usage u (KMS Developer
 // Guide, "Choosing a key spec": RSA encrypts or signs; NIST curves sign or
@@ -350,6 +362,13 @@ func enumString(names []string, kind string, v uint8) string {
 		return names[v]
 	}
 	return fmt.Sprintf("%s(%d)", kind, v)
+}
+
+func marshalEnum(names []string, kind string, v uint8) ([]byte, error) {
+	if int(v) < len(names) && names[v] != "" {
+		return []byte(names[v]), nil
+	}
+	return nil, fmt.Errorf("keys: invalid %s %d", kind, v)
 }
 
 func parseEnum[T ~uint8](names []string, kind, s string) (T, error) {

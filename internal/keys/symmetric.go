@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 )
 
 // ErrCiphertext means a ciphertext blob is malformed or does not authenticate.
@@ -30,7 +31,12 @@ const (
 type MaterialID [MaterialIDSize]byte
 
 // String is the 64-hex-digit form used in APIs and store paths.
-func (m MaterialID) String() string { return hex.EncodeToString(m[:]) }
+func (m MaterialID) String() string {
+	// hex.EncodeToString allocates twice; every Decrypt names its material.
+	var b [2 * MaterialIDSize]byte
+	hex.Encode(b[:], m[:])
+	return string(b[:])
+}
 
 // ParseMaterialID parses the hex form.
 func ParseMaterialID(s string) (MaterialID, error) {
@@ -141,7 +147,8 @@ func (s *Symmetric) Encrypt(rand io.Reader, plaintext []byte, context map[string
 	if _, err := io.ReadFull(rand, nonce); err != nil {
 		return nil, fmt.Errorf("keys: nonce: %w", err)
 	}
-	aad := appendContext(out[:hdr:hdr], context)
+	aadp, aad := getAAD(out[:hdr], context)
+	defer putAAD(aadp, aad)
 	if s.ext != nil {
 		ct, err := s.ext.Seal(nonce, plaintext, aad)
 		if err != nil {
@@ -157,12 +164,18 @@ func (s *Symmetric) Encrypt(rand io.Reader, plaintext []byte, context map[string
 
 // Decrypt opens a blob made by Encrypt with the same context.
 func (s *Symmetric) Decrypt(blob []byte, context map[string]string) ([]byte, error) {
-	h, err := ParseBlob(blob)
-	if err != nil || h.KeyID != s.keyID || h.MaterialID != s.id {
+	// ParseBlob's checks, without making the key id a string.
+	if len(blob) < 2 || blob[0] != blobVersion {
+		return nil, ErrCiphertext
+	}
+	n := int(blob[1])
+	if n == 0 || len(blob) < 2+n+MaterialIDSize+nonceSize+tagSize ||
+		string(blob[2:2+n]) != s.keyID || MaterialID(blob[2+n:2+n+MaterialIDSize]) != s.id {
 		return nil, ErrCiphertext
 	}
 	hdr := 2 + len(s.keyID) + MaterialIDSize
-	aad := appendContext(blob[:hdr:hdr], context)
+	aadp, aad := getAAD(blob[:hdr], context)
+	defer putAAD(aadp, aad)
 	if s.ext != nil {
 		pt, err := s.ext.Open(blob[hdr:hdr+nonceSize], blob[hdr+nonceSize:], aad)
 		if errors.Is(err, ErrCiphertext) {
@@ -178,6 +191,24 @@ func (s *Symmetric) Decrypt(blob []byte, context map[string]string) ([]byte, err
 		return nil, ErrCiphertext
 	}
 	return pt, nil
+}
+
+// aadBufs recycles the buffers additional data is built in. Additional
+// data is the blob's header and the encryption context, neither secret.
+var aadBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// getAAD returns the additional data of a blob with header hdr under
+// context, in a pooled buffer to hand back with putAAD.
+func getAAD(hdr []byte, context map[string]string) (*[]byte, []byte) {
+	bp := aadBufs.Get().(*[]byte)
+	return bp, appendContext(append((*bp)[:0], hdr...), context)
+}
+
+func putAAD(bp *[]byte, aad []byte) {
+	if cap(aad) <= 64<<10 {
+		*bp = aad[:0]
+		aadBufs.Put(bp)
+	}
 }
 
 // appendContext appends the canonical encoding of an encryption context: the

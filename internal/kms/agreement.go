@@ -43,6 +43,6 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, c Caller, in *kmsapi.D
 		return nil, err
 	}
 	return &kmsapi.DeriveSharedSecretResponse{
-		KeyId: wire.Ptr(k.arn), SharedSecret: secret, KeyAgreementAlgorithm: wire.Ptr(alg.String()), KeyOrigin: wire.Ptr(k.rec.Origin),
+		KeyId: wire.Ptr(k.arn), SharedSecret: secret, KeyAgreementAlgorithm: wire.Ptr(alg.String()), KeyOrigin: wire.Ptr(k.rec.Origin.String()),
 	}, nil
 }

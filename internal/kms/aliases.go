@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/trentkms/trent/internal/arn"
+	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
@@ -82,6 +83,21 @@ func (s *Service) CreateAlias(ctx context.Context, c Caller, in *kmsapi.CreateAl
 	return &struct{}{}, nil
 }
 
+// aliasType is the type of key UpdateAlias keeps an alias to: "the current
+// and new KMS key must be the same type (both symmetric or both asymmetric
+// or both HMAC), and they must have the same key usage" (UpdateAlias API
+// reference), so RSA_2048 may give way to RSA_3072 or, signing, to an ECC
+// key.
+func aliasType(spec keys.Spec) string {
+	switch spec.Family() {
+	case keys.FamilySymmetric:
+		return "symmetric"
+	case keys.FamilyHMAC:
+		return "HMAC"
+	}
+	return "asymmetric"
+}
+
 func alreadyExists(c Caller, name string) error {
 	return kmsapi.NewAlreadyExistsException("An alias with the name " + arn.AliasARN(c.Region, c.Account, name) + " already exists")
 }
@@ -108,8 +124,8 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 	if err != nil {
 		return nil, err
 	}
-	if old := s.view.key(c.Region, a.TargetKeyID); old != nil && (old.rec.Usage != k.rec.Usage || old.rec.Spec != k.rec.Spec) {
-		return nil, wire.Validation("Alias " + arn.AliasARN(c.Region, c.Account, name) + " cannot be changed from a key of type " + old.rec.Spec + " (" + old.rec.Usage + ") to a key of type " + k.rec.Spec + " (" + k.rec.Usage + ").")
+	if old := s.view.key(c.Region, a.TargetKeyID); old != nil && (old.rec.Usage != k.rec.Usage || aliasType(old.rec.Spec) != aliasType(k.rec.Spec)) {
+		return nil, wire.Validation("Alias " + arn.AliasARN(c.Region, c.Account, name) + " cannot be changed from a key of type " + old.rec.Spec.String() + " (" + old.rec.Usage.String() + ") to a key of type " + k.rec.Spec.String() + " (" + k.rec.Usage.String() + ").")
 	}
 	p := aliasPath(c.Account, c.Region, name)
 	// An update of the new target, as CreateAlias: the alias counts

@@ -23,14 +23,14 @@ func (s *Service) GetPublicKey(ctx context.Context, c Caller, in *kmsapi.GetPubl
 	}
 	out := &kmsapi.GetPublicKeyResponse{
 		KeyId: wire.Ptr(k.arn), PublicKey: a.PublicKey(),
-		CustomerMasterKeySpec: wire.Ptr(k.rec.Spec), KeySpec: wire.Ptr(k.rec.Spec), KeyUsage: wire.Ptr(k.rec.Usage),
+		CustomerMasterKeySpec: wire.Ptr(k.rec.Spec.String()), KeySpec: wire.Ptr(k.rec.Spec.String()), KeyUsage: wire.Ptr(k.rec.Usage.String()),
 	}
 	switch k.rec.Usage {
-	case usageEncrypt:
+	case keys.UsageEncryptDecrypt:
 		out.EncryptionAlgorithms = keys.Names(spec.EncryptionAlgorithms())
-	case usageSign:
+	case keys.UsageSignVerify:
 		out.SigningAlgorithms = keys.Names(spec.SigningAlgorithms())
-	case usageAgreement:
+	case keys.UsageKeyAgreement:
 		out.KeyAgreementAlgorithms = keys.Names(spec.KeyAgreementAlgorithms())
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
 // access is what a request does with a key, for authorization.
@@ -57,8 +58,21 @@ func (a access) actionName() string {
 	if a.action != "" {
 		return a.action
 	}
+	if n, ok := actionNames[a.op]; ok {
+		return n
+	}
 	return "kms:" + a.op
 }
+
+// actionNames are the actions of the operations, "kms:<op>", built once
+// rather than on every request.
+var actionNames = func() map[string]string {
+	m := make(map[string]string, len(kmsapi.Operations))
+	for op := range kmsapi.Operations {
+		m[op] = "kms:" + op
+	}
+	return m
+}()
 
 // who returns the caller's identity. A Caller without one is refused: no
 // request runs as a principal it did not name, so in-process callers (tests,
@@ -153,7 +167,7 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 	// A retiring principal or grantee that is a role gives its sessions the
 	// right to retire within their boundary and session policies, as a
 	// grant to a role gives them its operations (authz.RoleLimits).
-	limited := func(principal, by string) authz.KeyDecision {
+	limited := func(principal string, by authz.DecidedBy) authz.KeyDecision {
 		if why := authz.RoleLimits(r, principal); why != authz.Allowed {
 			return authz.KeyDecision{Decision: authz.Decision{Reason: why, Statement: -1}}
 		}
@@ -161,21 +175,21 @@ func (s *Service) decideRetire(c Caller, id *authz.Identity, k *key, a access) a
 	}
 	switch {
 	case authz.ServiceIs(g.rec.RetiringService, id):
-		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal", GrantID: g.rec.ID}
+		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: authz.ByRetiringPrincipal, GrantID: g.rec.ID}
 	case granteeIs(g.rec.Retiring, g.rec.Bindings, id):
-		if rd := limited(g.rec.Retiring, "retiring-principal"); rd.Allowed() || !retireAsGrantee(g, id) {
+		if rd := limited(g.rec.Retiring, authz.ByRetiringPrincipal); rd.Allowed() || !retireAsGrantee(g, id) {
 			return rd
 		}
 		// Limited as the retiring principal: the grant may still let it
 		// retire as its grantee.
-		return limited(g.rec.Grantee, "grant")
+		return limited(g.rec.Grantee, authz.ByGrant)
 	case authz.ServiceIs(g.rec.GranteeService, id) && slices.Contains(g.rec.Ops, "RetireGrant"):
-		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "grant", GrantID: g.rec.ID}
+		return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: authz.ByGrant, GrantID: g.rec.ID}
 	case retireAsGrantee(g, id):
-		return limited(g.rec.Grantee, "grant")
+		return limited(g.rec.Grantee, authz.ByGrant)
 	case id.Type != authz.ServiceType && g.rec.Issuing == arn.RootARN(id.Account):
 		if ad := s.accountDecision(c, id, "kms:RetireGrant", k.arn); ad.Allowed() {
-			return authz.KeyDecision{Decision: ad, By: "iam"}
+			return authz.KeyDecision{Decision: ad, By: authz.ByIAM}
 		}
 	}
 	return authz.KeyDecision{Decision: authz.Decision{Reason: authz.NoIdentityAllow, Statement: -1}}
@@ -200,7 +214,7 @@ func (s *Service) decideRetirable(c Caller, id *authz.Identity, k *key, a access
 	if d := s.decide(c, id, k, a, nil); d.Reason.Final() {
 		return d
 	}
-	return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: "retiring-principal"}
+	return authz.KeyDecision{Decision: authz.Decision{Statement: -1}, By: authz.ByRetiringPrincipal}
 }
 
 // authorizeAccount decides an account-level action (CreateKey, ListKeys,
@@ -233,7 +247,7 @@ func (s *Service) accountDecision(c Caller, id *authz.Identity, action, resource
 		keys[n] = v
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
-		addKey(keys, extra[i], extra[i+1])
+		addKey(keys, nil, extra[i], extra[i+1])
 	}
 	r := &policy.Request{
 		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
@@ -252,18 +266,37 @@ func accessDenied(msg string) error {
 // builds only the few keys that are new in each request.
 func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.Keys, []policy.Keys) {
 	ec := a.conditionContext()
+	ar := new(condArena)
+	vals := ar.vals[:0]
+	if n := 2*len(ec) + len(a.keys)/2; n > len(ar.vals) {
+		vals = make([]string, 0, n)
+	}
 	keys := make(policy.Keys, len(ec)+len(a.keys)/2+1)
-	for ek, ev := range ec {
-		// Context keys are case-sensitive, condition key names are not:
-		// {"tenant":"B","TENANT":"A"} is one ambiguous key (SetOne), so
-		// that map order cannot choose the value a policy sees.
-		keys.SetOne("kms:EncryptionContext:"+ek, ev)
-		keys["kms:encryptioncontextkeys"] = append(keys["kms:encryptioncontextkeys"], ek)
+	if len(ec) > 0 {
+		var ebuf [8]string
+		eks := ebuf[:0]
+		for ek := range ec {
+			eks = append(eks, ek)
+		}
+		var endBuf [8]int
+		all, ends := ecKeyNames(eks, endBuf[:0])
+		start := 0
+		for i, ek := range eks {
+			// Context keys are case-sensitive, condition key names are
+			// not: {"tenant":"B","TENANT":"A"} is one ambiguous key
+			// (setOne), so that map order cannot choose the value a policy
+			// sees.
+			vals = setOne(keys, vals, all[start:ends[i]], ec[ek])
+			start = ends[i]
+		}
+		first := len(vals)
+		vals = append(vals, eks...)
+		keys["kms:encryptioncontextkeys"] = vals[first:len(vals):len(vals)]
 	}
 	for i := 0; i+1 < len(a.keys); i += 2 {
-		addKey(keys, a.keys[i], a.keys[i+1])
+		vals = addKey(keys, vals, a.keys[i], a.keys[i+1])
 	}
-	more := make([]policy.Keys, 3, 6)
+	more := ar.more[:3]
 	more[0], more[1], more[2] = s.requestKeys(c.Request), id.Keys(), k.condKeys()
 	if rk := s.orgOf(k.rec.Account).ResourceKeys(); rk != nil {
 		more = append(more, rk) // aws:ResourceOrgID, aws:ResourceOrgPaths
@@ -277,17 +310,77 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 	return keys, more
 }
 
+// condArena is what a request's own condition keys are made of, in one
+// allocation for the usual few: the layers, and the values of the keys
+// (each key's values a clipped slice of vals, so that appending to one, as
+// policy.Keys.SetOne does, copies it).
+type condArena struct {
+	more [6]policy.Keys
+	vals [6]string
+}
+
+const ecKeyPrefix = "kms:encryptioncontext:"
+
+// ecKeyNames returns the condition key names of encryption context keys,
+// "kms:encryptioncontext:" and the key lower-cased as policy.Keys wants it,
+// back to back in one string, and where each ends (appended to ends).
+func ecKeyNames(eks []string, ends []int) (string, []int) {
+	n := 0
+	for _, ek := range eks {
+		n += len(ecKeyPrefix) + len(ek)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, ek := range eks {
+		b.WriteString(ecKeyPrefix)
+		appendLower(&b, ek)
+		ends = append(ends, b.Len())
+	}
+	return b.String(), ends
+}
+
+// appendLower writes strings.ToLower(s) to b, without allocating when s is
+// ASCII.
+func appendLower(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			b.WriteString(strings.ToLower(s))
+			return
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+}
+
+// setOne is policy.Keys.SetOne for a name already lower-cased, taking the
+// value's slice from vals when the key is new.
+func setOne(keys policy.Keys, vals []string, name, value string) []string {
+	if _, ok := keys[name]; ok {
+		keys.SetOne(name, value) // a second value: ambiguous
+		return vals
+	}
+	vals = append(vals, value)
+	keys[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	return vals
+}
+
 // addKey adds a condition key of a request. The multivalued keys collect
-// values; every other key is single-valued and set with SetOne, so that tag
-// keys the request spells in several cases (aws:RequestTag/Env and
+// values; every other key is single-valued and set as with SetOne, so that
+// tag keys the request spells in several cases (aws:RequestTag/Env and
 // aws:RequestTag/env) make one ambiguous key that fails closed rather than a
-// multivalued one that an Allow matches on any value.
-func addKey(keys policy.Keys, name, value string) {
+// multivalued one that an Allow matches on any value. It returns vals with
+// what it took from it.
+func addKey(keys policy.Keys, vals []string, name, value string) []string {
 	if strings.EqualFold(name, "aws:TagKeys") || strings.EqualFold(name, "kms:GrantOperations") || strings.EqualFold(name, "kms:GrantConstraintType") {
 		keys.Add(name, value)
-		return
+		return vals
 	}
-	keys.SetOne(name, value)
+	return setOne(keys, vals, strings.ToLower(name), value)
 }
 
 // condKeys are the keys that describe a key, built once per key version:
@@ -297,11 +390,11 @@ func addKey(keys policy.Keys, name, value string) {
 func (k *key) condKeys() policy.Keys {
 	k.keysOnce.Do(func() {
 		m := policy.Keys{
-			"kms:keyspec":                {k.rec.Spec},
-			"kms:customermasterkeyspec":  {k.rec.Spec},
-			"kms:keyusage":               {k.rec.Usage},
-			"kms:customermasterkeyusage": {k.rec.Usage},
-			"kms:keyorigin":              {k.rec.Origin},
+			"kms:keyspec":                {k.rec.Spec.String()},
+			"kms:customermasterkeyspec":  {k.rec.Spec.String()},
+			"kms:keyusage":               {k.rec.Usage.String()},
+			"kms:customermasterkeyusage": {k.rec.Usage.String()},
+			"kms:keyorigin":              {k.rec.Origin.String()},
 			"kms:multiregion":            {boolString(k.rec.multiRegion())},
 			"aws:resourceaccount":        {k.rec.Account},
 		}
@@ -329,12 +422,24 @@ func cryptoAccess(op string, ec map[string]string, algKey string, alg *string, d
 		if alg != nil {
 			v = *alg
 		}
-		if v != "" {
+		if kv, ok := algKeys[[2]string{algKey, v}]; ok {
+			a.keys = kv
+		} else if v != "" {
 			a.keys = append(a.keys, algKey, v)
 		}
 	}
 	return a
 }
+
+// algKeys are the condition keys of the encryption algorithms, made once:
+// shared, and full (len = cap), so that appending to them copies.
+var algKeys = func() map[[2]string][]string {
+	m := map[[2]string][]string{}
+	for _, v := range kmsapi.EncryptionAlgorithmSpecValues {
+		m[[2]string{"kms:encryptionalgorithm", v}] = []string{"kms:encryptionalgorithm", v}
+	}
+	return m
+}()
 
 // ownAccount reports whether a key belongs to the caller's account: the
 // management operations work only there.

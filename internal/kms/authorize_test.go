@@ -161,7 +161,7 @@ func TestCreateGrantIsAuditedAndItsDenialLogged(t *testing.T) {
 	if _, err := e.s.CreateGrant(ctx, c, &kmsapi.CreateGrantRequest{KeyId: k.KeyId, GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/g"), Operations: []string{"Decrypt"}}); err != nil {
 		t.Fatal(err)
 	}
-	if len(note.Resources) != 1 || note.Resources[0] != *k.Arn || !note.Decided || !note.Decision.Allowed() || note.Decision.By != "key-policy" || note.Decision.Sid != "admin" {
+	if len(note.Resources) != 1 || note.Resources[0] != *k.Arn || !note.Decided || !note.Decision.Allowed() || note.Decision.By != authz.ByKeyPolicy || note.Decision.Sid != "admin" {
 		t.Fatalf("CreateGrant's note = %+v, want the key %s and the deciding statement", note, *k.Arn)
 	}
 
@@ -191,7 +191,7 @@ func TestCreateGrantIsAuditedAndItsDenialLogged(t *testing.T) {
 	if _, err := e.s.RetireGrant(ctx, r, &kmsapi.RetireGrantRequest{GrantToken: g.GrantToken}); err != nil {
 		t.Fatal(err)
 	}
-	if len(note.Resources) != 1 || note.Resources[0] != *k.Arn || note.Decision.By != "retiring-principal" || note.Decision.GrantID != *g.GrantId {
+	if len(note.Resources) != 1 || note.Resources[0] != *k.Arn || note.Decision.By != authz.ByRetiringPrincipal || note.Decision.GrantID != *g.GrantId {
 		t.Fatalf("RetireGrant's note = %+v", note)
 	}
 }

@@ -43,10 +43,10 @@ type keyMaker interface {
 	// admit checks what the request asks of the backend before
 	// authorization (its CustomKeyStoreId, XksKeyId, spec and usage) and
 	// returns the key's custom key store, if it is known yet.
-	admit(c Caller, origin string, in *kmsapi.CreateKeyRequest, spec, usage string) (*customkeystore.Record, error)
+	admit(c Caller, origin Origin, in *kmsapi.CreateKeyRequest, spec keys.Spec, usage keys.Usage) (*customkeystore.Record, error)
 	// ready checks, after authorization, what only the key's store can
 	// say, and returns the key's custom key store.
-	ready(ctx context.Context, c Caller, in *kmsapi.CreateKeyRequest, spec, usage string, cks *customkeystore.Record) (*customkeystore.Record, error)
+	ready(ctx context.Context, c Caller, in *kmsapi.CreateKeyRequest, spec keys.Spec, usage keys.Usage, cks *customkeystore.Record) (*customkeystore.Record, error)
 	// create places the new key rec in its store and returns the records
 	// of its first material (none for a key whose material comes later or
 	// lives outside Trent).
@@ -81,15 +81,9 @@ func (bc backendCaps) unsupported(op string) error {
 	return kmsapi.NewUnsupportedOperationException(op + " is not supported by this server for " + bc.keys + ".")
 }
 
-// The origins of keys in custom key stores (CreateKey, Origin).
-const (
-	originCloudHSM = "AWS_CLOUDHSM"
-	originXKS      = "EXTERNAL_KEY_STORE"
-)
-
 // backendOf is the backend of a key of an origin: the one place the
 // operations choose by where a key's material is.
-func (s *Service) backendOf(origin string) keyBackend {
+func (s *Service) backendOf(origin Origin) keyBackend {
 	switch origin {
 	case originCloudHSM:
 		return hsmBackend{s}
@@ -182,7 +176,7 @@ func noXKSKey(in *kmsapi.CreateKeyRequest) error {
 	return nil
 }
 
-func (localBackend) admit(_ Caller, origin string, in *kmsapi.CreateKeyRequest, _, _ string) (*customkeystore.Record, error) {
+func (localBackend) admit(_ Caller, origin Origin, in *kmsapi.CreateKeyRequest, _ keys.Spec, _ keys.Usage) (*customkeystore.Record, error) {
 	if in.CustomKeyStoreId != nil {
 		return nil, wire.Validation("CustomKeyStoreId requires Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE.")
 	}
@@ -190,12 +184,12 @@ func (localBackend) admit(_ Caller, origin string, in *kmsapi.CreateKeyRequest, 
 		return nil, err
 	}
 	if origin != originAWSKMS && origin != originExternal {
-		return nil, kmsapi.NewUnsupportedOperationException("Origin " + origin + " is not supported by this server yet.")
+		return nil, kmsapi.NewUnsupportedOperationException("Origin " + wire.String(in.Origin) + " is not supported by this server yet.")
 	}
 	return nil, nil
 }
 
-func (localBackend) ready(_ context.Context, _ Caller, _ *kmsapi.CreateKeyRequest, _, _ string, cks *customkeystore.Record) (*customkeystore.Record, error) {
+func (localBackend) ready(_ context.Context, _ Caller, _ *kmsapi.CreateKeyRequest, _ keys.Spec, _ keys.Usage, cks *customkeystore.Record) (*customkeystore.Record, error) {
 	return cks, nil
 }
 
@@ -232,15 +226,15 @@ func (hsmBackend) caps() backendCaps {
 	return backendCaps{dataKeyPairs: true, keys: "KMS keys in an AWS CloudHSM key store"}
 }
 
-func (b hsmBackend) admit(c Caller, _ string, in *kmsapi.CreateKeyRequest, spec, usage string) (*customkeystore.Record, error) {
-	cks, err := b.s.stores.ForNewKey(storeCaller(c), in.CustomKeyStoreId, spec == specSymmetric && usage == usageEncrypt)
+func (b hsmBackend) admit(c Caller, _ Origin, in *kmsapi.CreateKeyRequest, spec keys.Spec, usage keys.Usage) (*customkeystore.Record, error) {
+	cks, err := b.s.stores.ForNewKey(storeCaller(c), in.CustomKeyStoreId, spec == keys.SpecSymmetricDefault && usage == keys.UsageEncryptDecrypt)
 	if err != nil {
 		return nil, err
 	}
 	return cks, noXKSKey(in)
 }
 
-func (hsmBackend) ready(_ context.Context, _ Caller, _ *kmsapi.CreateKeyRequest, _, _ string, cks *customkeystore.Record) (*customkeystore.Record, error) {
+func (hsmBackend) ready(_ context.Context, _ Caller, _ *kmsapi.CreateKeyRequest, _ keys.Spec, _ keys.Usage, cks *customkeystore.Record) (*customkeystore.Record, error) {
 	return cks, nil
 }
 

@@ -14,7 +14,7 @@ import (
 func TestBackendOf(t *testing.T) {
 	s := &Service{}
 	tests := []struct {
-		origin                    string
+		origin                    Origin
 		want                      backend
 		dataKeyPairs, multiRegion bool
 	}{
@@ -24,7 +24,7 @@ func TestBackendOf(t *testing.T) {
 		{originXKS, xksBackend{s}, false, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.origin, func(t *testing.T) {
+		t.Run(tt.origin.String(), func(t *testing.T) {
 			b := s.backendOf(tt.origin)
 			if b != tt.want {
 				t.Fatalf("backendOf(%s) = %T", tt.origin, b)
@@ -62,20 +62,21 @@ func TestDecryptBlobOfAnotherBackend(t *testing.T) {
 func TestCreateKeyAdmit(t *testing.T) {
 	e := newEnv(t)
 	tests := []struct {
-		name        string
-		origin      string
-		in          kmsapi.CreateKeyRequest
-		spec, usage string
-		want        string
+		name   string
+		origin Origin
+		in     kmsapi.CreateKeyRequest
+		spec   keys.Spec
+		usage  keys.Usage
+		want   string
 	}{
-		{"a local key with a store", originAWSKMS, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, specSymmetric, usageEncrypt, "ValidationException"},
-		{"a local key with an external key", originAWSKMS, kmsapi.CreateKeyRequest{XksKeyId: wire.Ptr("ext")}, specSymmetric, usageEncrypt, "ValidationException"},
-		{"an imported key", originExternal, kmsapi.CreateKeyRequest{}, specSymmetric, usageEncrypt, ""},
-		{"an origin not served", "AWS_NITRO", kmsapi.CreateKeyRequest{}, specSymmetric, usageEncrypt, "UnsupportedOperationException"},
-		{"a CloudHSM key without a store", originCloudHSM, kmsapi.CreateKeyRequest{}, specSymmetric, usageEncrypt, "ValidationException"},
-		{"an asymmetric CloudHSM key", originCloudHSM, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, "RSA_2048", usageEncrypt, "UnsupportedOperationException"},
-		{"a CloudHSM key in no store", originCloudHSM, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, specSymmetric, usageEncrypt, "CustomKeyStoreNotFoundException"},
-		{"an XKS key waits for authorization", originXKS, kmsapi.CreateKeyRequest{}, specSymmetric, usageEncrypt, ""},
+		{"a local key with a store", originAWSKMS, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, keys.SpecSymmetricDefault, keys.UsageEncryptDecrypt, "ValidationException"},
+		{"a local key with an external key", originAWSKMS, kmsapi.CreateKeyRequest{XksKeyId: wire.Ptr("ext")}, keys.SpecSymmetricDefault, keys.UsageEncryptDecrypt, "ValidationException"},
+		{"an imported key", originExternal, kmsapi.CreateKeyRequest{}, keys.SpecSymmetricDefault, keys.UsageEncryptDecrypt, ""},
+		{"an origin not served", 0, kmsapi.CreateKeyRequest{Origin: wire.Ptr("AWS_NITRO")}, keys.SpecSymmetricDefault, keys.UsageEncryptDecrypt, "UnsupportedOperationException"},
+		{"a CloudHSM key without a store", originCloudHSM, kmsapi.CreateKeyRequest{}, keys.SpecSymmetricDefault, keys.UsageEncryptDecrypt, "ValidationException"},
+		{"an asymmetric CloudHSM key", originCloudHSM, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, keys.SpecRSA2048, keys.UsageEncryptDecrypt, "UnsupportedOperationException"},
+		{"a CloudHSM key in no store", originCloudHSM, kmsapi.CreateKeyRequest{CustomKeyStoreId: wire.Ptr("cks-1234567890abcdef0")}, keys.SpecSymmetricDefault, keys.UsageEncryptDecrypt, "CustomKeyStoreNotFoundException"},
+		{"an XKS key waits for authorization", originXKS, kmsapi.CreateKeyRequest{}, keys.SpecSymmetricDefault, keys.UsageEncryptDecrypt, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package kms
 
 import (
 	"fmt"
+	"github.com/trentkms/trent/internal/keys"
 	"slices"
 
 	"github.com/trentkms/trent/internal/wire/kmsapi"
@@ -46,7 +47,7 @@ func (set stateSet) has(s State) bool { return set&(1<<s) != 0 }
 type need struct {
 	// origins are the origins the operation exists for; nil: any. Checked
 	// before the state (step 4).
-	origins []string
+	origins []Origin
 	// refuse are the states in which the key-state table has the operation
 	// fail for the state itself (footnotes 1-5, 11): the key's state
 	// decides before its type there. States whose cell depends on the type
@@ -56,7 +57,7 @@ type need struct {
 	// deletion, and says "is not pending deletion." otherwise (footnote 4).
 	pendingDeletionOnly bool
 	// usage is the key usage the operation needs; "" any.
-	usage string
+	usage keys.Usage
 	// kind checks the key spec (step 6) after usage; nil: any.
 	kind func(k *key, op string) error
 }
@@ -66,24 +67,24 @@ var (
 	cryptoStates = states(Disabled, PendingDeletion, PendingImport, Unavailable)
 	// rotationOrigins: keys with imported material or in a custom key
 	// store do not rotate automatically (footnote 7).
-	rotationOrigins = []string{originAWSKMS}
+	rotationOrigins = []Origin{originAWSKMS}
 )
 
 // needs holds what each operation on a key needs of it (key-state.md, and
 // each operation's API reference for the key types it takes).
 var needs = map[string]need{
-	"Encrypt":                             {refuse: cryptoStates, usage: usageEncrypt},
-	"Decrypt":                             {refuse: cryptoStates, usage: usageEncrypt},
-	"ReEncrypt":                           {refuse: cryptoStates, usage: usageEncrypt},
-	"GenerateDataKey":                     {refuse: cryptoStates, usage: usageEncrypt, kind: symmetricData},
-	"GenerateDataKeyWithoutPlaintext":     {refuse: cryptoStates, usage: usageEncrypt, kind: symmetricData},
-	"GenerateDataKeyPair":                 {refuse: cryptoStates, usage: usageEncrypt, kind: symmetricData},
-	"GenerateDataKeyPairWithoutPlaintext": {refuse: cryptoStates, usage: usageEncrypt, kind: symmetricData},
-	"Sign":                                {refuse: cryptoStates, usage: usageSign},
-	"Verify":                              {refuse: cryptoStates, usage: usageSign},
-	"GenerateMac":                         {refuse: cryptoStates, usage: usageMAC},
-	"VerifyMac":                           {refuse: cryptoStates, usage: usageMAC},
-	"DeriveSharedSecret":                  {refuse: cryptoStates, usage: usageAgreement},
+	"Encrypt":                             {refuse: cryptoStates, usage: keys.UsageEncryptDecrypt},
+	"Decrypt":                             {refuse: cryptoStates, usage: keys.UsageEncryptDecrypt},
+	"ReEncrypt":                           {refuse: cryptoStates, usage: keys.UsageEncryptDecrypt},
+	"GenerateDataKey":                     {refuse: cryptoStates, usage: keys.UsageEncryptDecrypt, kind: symmetricData},
+	"GenerateDataKeyWithoutPlaintext":     {refuse: cryptoStates, usage: keys.UsageEncryptDecrypt, kind: symmetricData},
+	"GenerateDataKeyPair":                 {refuse: cryptoStates, usage: keys.UsageEncryptDecrypt, kind: symmetricData},
+	"GenerateDataKeyPairWithoutPlaintext": {refuse: cryptoStates, usage: keys.UsageEncryptDecrypt, kind: symmetricData},
+	"Sign":                                {refuse: cryptoStates, usage: keys.UsageSignVerify},
+	"Verify":                              {refuse: cryptoStates, usage: keys.UsageSignVerify},
+	"GenerateMac":                         {refuse: cryptoStates, usage: keys.UsageGenerateVerifyMAC},
+	"VerifyMac":                           {refuse: cryptoStates, usage: keys.UsageGenerateVerifyMAC},
+	"DeriveSharedSecret":                  {refuse: cryptoStates, usage: keys.UsageKeyAgreement},
 	"GetPublicKey":                        {refuse: cryptoStates, kind: asymmetricOnly},
 	"CreateGrant":                         {refuse: states(Disabled, PendingDeletion, PendingImport)},
 	"CreateAlias":                         {refuse: states(PendingDeletion)},
@@ -99,11 +100,11 @@ var needs = map[string]need{
 	"DisableKeyRotation":                  {origins: rotationOrigins, refuse: states(Disabled, PendingDeletion), kind: rotates},
 	"GetKeyRotationStatus":                {origins: rotationOrigins, kind: rotates},
 	// On-demand rotation also rotates imported material (RotateKeyOnDemand).
-	"RotateKeyOnDemand":         {origins: []string{originAWSKMS, originExternal}, refuse: states(Disabled, PendingDeletion, PendingImport), kind: rotates},
+	"RotateKeyOnDemand":         {origins: []Origin{originAWSKMS, originExternal}, refuse: states(Disabled, PendingDeletion, PendingImport), kind: rotates},
 	"ListKeyRotations":          {kind: symmetricOnly},
-	"GetParametersForImport":    {origins: []string{originExternal}, refuse: states(PendingDeletion)},
-	"ImportKeyMaterial":         {origins: []string{originExternal}, refuse: states(PendingDeletion)},
-	"DeleteImportedKeyMaterial": {origins: []string{originExternal}}, // also pending deletion (its API reference)
+	"GetParametersForImport":    {origins: []Origin{originExternal}, refuse: states(PendingDeletion)},
+	"ImportKeyMaterial":         {origins: []Origin{originExternal}, refuse: states(PendingDeletion)},
+	"DeleteImportedKeyMaterial": {origins: []Origin{originExternal}}, // also pending deletion (its API reference)
 	"ReplicateKey":              {refuse: cryptoStates},
 	"UpdatePrimaryRegion":       {refuse: cryptoStates},
 }
@@ -111,7 +112,7 @@ var needs = map[string]need{
 // check applies op's needs to k: origin, state, usage, spec, in that order.
 func (n need) check(k *key, op string) error {
 	if n.origins != nil && !slices.Contains(n.origins, k.rec.Origin) {
-		return kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin + " which is not valid for this operation.")
+		return kmsapi.NewUnsupportedOperationException(k.arn + " origin is " + k.rec.Origin.String() + " which is not valid for this operation.")
 	}
 	st := k.state()
 	switch {
@@ -119,7 +120,7 @@ func (n need) check(k *key, op string) error {
 		return kmsapi.NewKMSInvalidStateException(k.arn + " is not pending deletion.")
 	case n.refuse.has(st):
 		return stateError(k, st)
-	case n.usage != "" && k.rec.Usage != n.usage:
+	case n.usage != 0 && k.rec.Usage != n.usage:
 		return wrongUsage(k, op)
 	case n.kind != nil:
 		return n.kind(k, op)
@@ -152,30 +153,30 @@ func stateError(k *key, st State) error {
 // rotates: only symmetric encryption keys rotate; AWS refuses others with
 // an empty message (error corpus, RotateKeyOnDemand on an RSA key).
 func rotates(k *key, _ string) error {
-	if k.rec.Spec != specSymmetric {
+	if k.rec.Spec != keys.SpecSymmetricDefault {
 		return kmsapi.NewUnsupportedOperationException("")
 	}
 	return nil
 }
 
 func symmetricOnly(k *key, _ string) error {
-	if k.rec.Spec != specSymmetric {
-		return kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for this operation.")
+	if k.rec.Spec != keys.SpecSymmetricDefault {
+		return kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec.String() + " which is not valid for this operation.")
 	}
 	return nil
 }
 
 func asymmetricOnly(k *key, _ string) error {
-	if k.rec.Spec == specSymmetric || k.rec.Usage == usageMAC {
-		return kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for this operation.")
+	if k.rec.Spec == keys.SpecSymmetricDefault || k.rec.Usage == keys.UsageGenerateVerifyMAC {
+		return kmsapi.NewUnsupportedOperationException(k.arn + " key spec is " + k.rec.Spec.String() + " which is not valid for this operation.")
 	}
 	return nil
 }
 
 // symmetricData: data keys are encrypted under symmetric keys only.
 func symmetricData(k *key, op string) error {
-	if k.rec.Spec != specSymmetric {
-		return kmsapi.NewInvalidKeyUsageException(k.arn + " key spec is " + k.rec.Spec + " which is not valid for " + op + ".")
+	if k.rec.Spec != keys.SpecSymmetricDefault {
+		return kmsapi.NewInvalidKeyUsageException(k.arn + " key spec is " + k.rec.Spec.String() + " which is not valid for " + op + ".")
 	}
 	return nil
 }

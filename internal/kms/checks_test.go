@@ -36,7 +36,7 @@ func (e *env) keyIn(t *testing.T, spec, usage, origin string, state State) *kmsa
 		t.Fatal(err)
 	}
 	id := out.KeyMetadata.KeyId
-	if origin == originExternal && state != PendingImport {
+	if origin == "EXTERNAL" && state != PendingImport {
 		e.importMaterial(t, id, nil, nil)
 	}
 	switch state {
@@ -94,109 +94,109 @@ func TestErrorPrecedence(t *testing.T) {
 		wantCode, wantPrefix string // wantPrefix: "" for an empty message; ARN: the key's ARN
 	}{
 		{name: "RotateKeyOnDemand: a disabled RSA key is disabled before it is unsupported (AWS recorded)",
-			spec: "RSA_4096", usage: usageEncrypt, origin: originAWSKMS, state: Disabled,
+			spec: "RSA_4096", usage: "ENCRYPT_DECRYPT", origin: "AWS_KMS", state: Disabled,
 			call: func(id *string) error {
 				_, err := e.s.RotateKeyOnDemand(ctx, e.caller, &kmsapi.RotateKeyOnDemandRequest{KeyId: id})
 				return err
 			}, wantCode: "DisabledException", wantPrefix: "ARN is disabled."},
 		{name: "RotateKeyOnDemand: an enabled RSA key is unsupported, without a message (AWS recorded)",
-			spec: "RSA_4096", usage: usageEncrypt, origin: originAWSKMS, state: Enabled,
+			spec: "RSA_4096", usage: "ENCRYPT_DECRYPT", origin: "AWS_KMS", state: Enabled,
 			call: func(id *string) error {
 				_, err := e.s.RotateKeyOnDemand(ctx, e.caller, &kmsapi.RotateKeyOnDemandRequest{KeyId: id})
 				return err
 			}, wantCode: "UnsupportedOperationException"},
 		{name: "RotateKeyOnDemand: an EXTERNAL key without material is pending import (AWS recorded)",
-			spec: specSymmetric, origin: originExternal, state: PendingImport,
+			spec: "SYMMETRIC_DEFAULT", origin: "EXTERNAL", state: PendingImport,
 			call: func(id *string) error {
 				_, err := e.s.RotateKeyOnDemand(ctx, e.caller, &kmsapi.RotateKeyOnDemandRequest{KeyId: id})
 				return err
 			}, wantCode: "KMSInvalidStateException", wantPrefix: "ARN is pending import."},
 		{name: "Encrypt: state before usage",
-			spec: "ECC_NIST_P256", usage: usageSign, origin: originAWSKMS, state: Disabled,
+			spec: "ECC_NIST_P256", usage: "SIGN_VERIFY", origin: "AWS_KMS", state: Disabled,
 			call: func(id *string) error {
 				_, err := e.s.Encrypt(ctx, e.caller, &kmsapi.EncryptRequest{KeyId: id, Plaintext: []byte("x")})
 				return err
 			}, wantCode: "DisabledException", wantPrefix: "ARN is disabled."},
 		{name: "Sign: pending deletion before usage",
-			spec: specSymmetric, origin: originAWSKMS, state: PendingDeletion,
+			spec: "SYMMETRIC_DEFAULT", origin: "AWS_KMS", state: PendingDeletion,
 			call: func(id *string) error {
 				_, err := e.s.Sign(ctx, e.caller, &kmsapi.SignRequest{KeyId: id, Message: []byte("m"), SigningAlgorithm: wire.Ptr("ECDSA_SHA_256")})
 				return err
 			}, wantCode: "KMSInvalidStateException", wantPrefix: "ARN is pending deletion."},
 		{name: "Sign: usage on an enabled key",
-			spec: specSymmetric, origin: originAWSKMS, state: Enabled,
+			spec: "SYMMETRIC_DEFAULT", origin: "AWS_KMS", state: Enabled,
 			call: func(id *string) error {
 				_, err := e.s.Sign(ctx, e.caller, &kmsapi.SignRequest{KeyId: id, Message: []byte("m"), SigningAlgorithm: wire.Ptr("ECDSA_SHA_256")})
 				return err
 			}, wantCode: "InvalidKeyUsageException", wantPrefix: "ARN key usage is ENCRYPT_DECRYPT which is not valid for Sign."},
 		{name: "GetPublicKey: a disabled symmetric key is disabled",
-			spec: specSymmetric, origin: originAWSKMS, state: Disabled,
+			spec: "SYMMETRIC_DEFAULT", origin: "AWS_KMS", state: Disabled,
 			call: func(id *string) error {
 				_, err := e.s.GetPublicKey(ctx, e.caller, &kmsapi.GetPublicKeyRequest{KeyId: id})
 				return err
 			}, wantCode: "DisabledException", wantPrefix: "ARN is disabled."},
 		{name: "GenerateDataKey: a disabled RSA key is disabled before its spec",
-			spec: "RSA_2048", usage: usageEncrypt, origin: originAWSKMS, state: Disabled,
+			spec: "RSA_2048", usage: "ENCRYPT_DECRYPT", origin: "AWS_KMS", state: Disabled,
 			call: func(id *string) error {
 				_, err := e.s.GenerateDataKey(ctx, e.caller, &kmsapi.GenerateDataKeyRequest{KeyId: id, NumberOfBytes: wire.Ptr(int32(16))})
 				return err
 			}, wantCode: "DisabledException", wantPrefix: "ARN is disabled."},
 		{name: "EnableKeyRotation: origin before state (footnote 7)",
-			spec: specSymmetric, origin: originExternal, state: Disabled,
+			spec: "SYMMETRIC_DEFAULT", origin: "EXTERNAL", state: Disabled,
 			call: func(id *string) error {
 				_, err := e.s.EnableKeyRotation(ctx, e.caller, &kmsapi.EnableKeyRotationRequest{KeyId: id})
 				return err
 			}, wantCode: "UnsupportedOperationException", wantPrefix: "ARN origin is EXTERNAL which is not valid for this operation."},
 		{name: "EnableKeyRotation: an EXTERNAL key pending import is unsupported (footnote 6)",
-			spec: specSymmetric, origin: originExternal, state: PendingImport,
+			spec: "SYMMETRIC_DEFAULT", origin: "EXTERNAL", state: PendingImport,
 			call: func(id *string) error {
 				_, err := e.s.EnableKeyRotation(ctx, e.caller, &kmsapi.EnableKeyRotationRequest{KeyId: id})
 				return err
 			}, wantCode: "UnsupportedOperationException", wantPrefix: "ARN origin is EXTERNAL which is not valid for this operation."},
 		{name: "DisableKeyRotation: a disabled HMAC key is disabled",
-			spec: "HMAC_256", usage: usageMAC, origin: originAWSKMS, state: Disabled,
+			spec: "HMAC_256", usage: "GENERATE_VERIFY_MAC", origin: "AWS_KMS", state: Disabled,
 			call: func(id *string) error {
 				_, err := e.s.DisableKeyRotation(ctx, e.caller, &kmsapi.DisableKeyRotationRequest{KeyId: id})
 				return err
 			}, wantCode: "DisabledException", wantPrefix: "ARN is disabled."},
 		{name: "GetParametersForImport: origin before pending deletion (footnote 9 before 8)",
-			spec: specSymmetric, origin: originAWSKMS, state: PendingDeletion,
+			spec: "SYMMETRIC_DEFAULT", origin: "AWS_KMS", state: PendingDeletion,
 			call: func(id *string) error {
 				_, err := e.s.GetParametersForImport(ctx, e.caller, &kmsapi.GetParametersForImportRequest{KeyId: id, WrappingAlgorithm: wire.Ptr("RSAES_OAEP_SHA_256"), WrappingKeySpec: wire.Ptr("RSA_2048")})
 				return err
 			}, wantCode: "UnsupportedOperationException", wantPrefix: "ARN origin is AWS_KMS which is not valid for this operation."},
 		{name: "GetParametersForImport: an EXTERNAL key pending deletion (footnote 8)",
-			spec: specSymmetric, origin: originExternal, state: PendingDeletion,
+			spec: "SYMMETRIC_DEFAULT", origin: "EXTERNAL", state: PendingDeletion,
 			call: func(id *string) error {
 				_, err := e.s.GetParametersForImport(ctx, e.caller, &kmsapi.GetParametersForImportRequest{KeyId: id, WrappingAlgorithm: wire.Ptr("RSAES_OAEP_SHA_256"), WrappingKeySpec: wire.Ptr("RSA_2048")})
 				return err
 			}, wantCode: "KMSInvalidStateException", wantPrefix: "ARN is pending deletion."},
 		{name: "GetParametersForImport: validation before the key",
-			spec: specSymmetric, origin: originAWSKMS, state: Enabled,
+			spec: "SYMMETRIC_DEFAULT", origin: "AWS_KMS", state: Enabled,
 			call: func(id *string) error {
 				_, err := e.s.GetParametersForImport(ctx, e.caller, &kmsapi.GetParametersForImportRequest{KeyId: id, WrappingAlgorithm: wire.Ptr("RSAES_OAEP_SHA_256"), WrappingKeySpec: wire.Ptr("ECC_NIST_P256")})
 				return err
 			}, wantCode: "ValidationException", wantPrefix: "Wrapping algorithm RSAES_OAEP_SHA_256 is not supported"},
 		{name: "ImportKeyMaterial: validation before the key",
-			spec: specSymmetric, origin: originAWSKMS, state: PendingDeletion,
+			spec: "SYMMETRIC_DEFAULT", origin: "AWS_KMS", state: PendingDeletion,
 			call: func(id *string) error {
 				_, err := e.s.ImportKeyMaterial(ctx, e.caller, &kmsapi.ImportKeyMaterialRequest{KeyId: id, ImportToken: []byte("t"), EncryptedKeyMaterial: []byte("m")})
 				return err
 			}, wantCode: "ValidationException", wantPrefix: "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES"},
 		{name: "CancelKeyDeletion: an enabled key is not pending deletion",
-			spec: specSymmetric, origin: originAWSKMS, state: Enabled,
+			spec: "SYMMETRIC_DEFAULT", origin: "AWS_KMS", state: Enabled,
 			call: func(id *string) error {
 				_, err := e.s.CancelKeyDeletion(ctx, e.caller, &kmsapi.CancelKeyDeletionRequest{KeyId: id})
 				return err
 			}, wantCode: "KMSInvalidStateException", wantPrefix: "ARN is not pending deletion."},
 		{name: "EnableKey: an EXTERNAL key pending import",
-			spec: specSymmetric, origin: originExternal, state: PendingImport,
+			spec: "SYMMETRIC_DEFAULT", origin: "EXTERNAL", state: PendingImport,
 			call: func(id *string) error {
 				_, err := e.s.EnableKey(ctx, e.caller, &kmsapi.EnableKeyRequest{KeyId: id})
 				return err
 			}, wantCode: "KMSInvalidStateException", wantPrefix: "ARN is pending import."},
 		{name: "ReplicateKey: state before the multi-Region check",
-			spec: specSymmetric, origin: originAWSKMS, state: Disabled,
+			spec: "SYMMETRIC_DEFAULT", origin: "AWS_KMS", state: Disabled,
 			call: func(id *string) error {
 				_, err := e.s.ReplicateKey(ctx, e.caller, &kmsapi.ReplicateKeyRequest{KeyId: id, ReplicaRegion: wire.Ptr("eu-west-1")})
 				return err
@@ -238,7 +238,7 @@ func TestErrorPrecedence(t *testing.T) {
 func TestAuthorizationBeforeState(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	md := e.keyIn(t, specSymmetric, "", originAWSKMS, Enabled)
+	md := e.keyIn(t, "SYMMETRIC_DEFAULT", "", "AWS_KMS", Enabled)
 	deny := `{"Version":"2012-10-17","Statement":[` +
 		`{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},` +
 		`{"Sid":"no-encrypt","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:Encrypt","Resource":"*"}]}`

@@ -226,8 +226,8 @@ func (w *world) checkNote(c *corpus.Case, n *Note) []string {
 	}
 	d := n.Decision
 	var wrong []string
-	if want.Decision == "allow" && want.By != "" && d.By != want.By {
-		wrong = append(wrong, fmt.Sprintf("allowed by %q, want %q", d.By, want.By))
+	if want.Decision == "allow" && want.By != "" && d.By.String() != want.By {
+		wrong = append(wrong, fmt.Sprintf("allowed by %q, want %q", d.By.String(), want.By))
 	}
 	if want.Grant != "" && d.GrantID != w.grants[want.Grant] {
 		wrong = append(wrong, fmt.Sprintf("allowed by grant %s, want %s (%s)", d.GrantID, w.grants[want.Grant], want.Grant))

@@ -18,23 +18,17 @@ const (
 	incorrectKey = "The key ID in the request does not identify a CMK that can perform this operation."
 )
 
-// spec is the key's spec; records always hold a valid one.
-func (k *key) spec() keys.Spec {
-	sp, err := keys.ParseSpec(k.rec.Spec)
-	if err != nil {
-		return 0
-	}
-	return sp
-}
+// spec is the key's spec: a record with an unknown one does not load.
+func (k *key) spec() keys.Spec { return k.rec.Spec }
 
 // wrongUsage is AWS's text when a key's usage does not allow an operation.
 func wrongUsage(k *key, op string) error {
-	return kmsapi.NewInvalidKeyUsageException(k.arn + " key usage is " + k.rec.Usage + " which is not valid for " + op + ".")
+	return kmsapi.NewInvalidKeyUsageException(k.arn + " key usage is " + k.rec.Usage.String() + " which is not valid for " + op + ".")
 }
 
 // incompatible is AWS's text when an algorithm does not go with a key spec.
 func incompatible(alg string, k *key) error {
-	return kmsapi.NewInvalidKeyUsageException("Algorithm " + alg + " is incompatible with key spec " + k.rec.Spec + ".")
+	return kmsapi.NewInvalidKeyUsageException("Algorithm " + alg + " is incompatible with key spec " + k.rec.Spec.String() + ".")
 }
 
 // current returns the material a key uses now, from memory.
@@ -69,7 +63,7 @@ func (s *Service) asymmetric(k *key) (*keys.Asymmetric, error) {
 // checkAlgorithm checks the encryption algorithm of a request on a
 // symmetric key: only SYMMETRIC_DEFAULT.
 func checkAlgorithm(k *key, alg *string) error {
-	if k.rec.Spec == specSymmetric && alg != nil && *alg != algSymmetric {
+	if k.rec.Spec == keys.SpecSymmetricDefault && alg != nil && *alg != algSymmetric {
 		return incompatible(*alg, k)
 	}
 	return nil
@@ -123,7 +117,7 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 	if err != nil {
 		return nil, err
 	}
-	if k.rec.Spec != specSymmetric {
+	if k.rec.Spec != keys.SpecSymmetricDefault {
 		ct, alg, err := s.encryptAsymmetric(k, in.EncryptionAlgorithm, in.Plaintext, in.EncryptionContext)
 		if err != nil {
 			return nil, err
@@ -143,7 +137,32 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in *kmsapi.EncryptReque
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.EncryptResponse{CiphertextBlob: blob, KeyId: wire.Ptr(k.arn), EncryptionAlgorithm: wire.Ptr(algSymmetric)}, nil
+	return encryptResponse(blob, k.arn, algSymmetric), nil
+}
+
+// encryptResponse is an EncryptResponse and the strings it points to, in
+// one allocation.
+func encryptResponse(blob []byte, keyARN, alg string) *kmsapi.EncryptResponse {
+	r := &struct {
+		resp       kmsapi.EncryptResponse
+		keyID, alg string
+	}{keyID: keyARN, alg: alg}
+	r.resp = kmsapi.EncryptResponse{CiphertextBlob: blob, KeyId: &r.keyID, EncryptionAlgorithm: &r.alg}
+	return &r.resp
+}
+
+// decryptResponse is a DecryptResponse and the strings it points to, in one
+// allocation.
+func decryptResponse(d decrypted) *kmsapi.DecryptResponse {
+	r := &struct {
+		resp            kmsapi.DecryptResponse
+		keyID, alg, mid string
+	}{keyID: d.k.arn, alg: d.alg, mid: d.mid}
+	r.resp = kmsapi.DecryptResponse{KeyId: &r.keyID, Plaintext: d.pt, EncryptionAlgorithm: &r.alg}
+	if d.mid != "" {
+		r.resp.KeyMaterialId = &r.mid
+	}
+	return &r.resp
 }
 
 // decrypted is what opening a ciphertext yields.
@@ -174,7 +193,7 @@ func (s *Service) decryptAny(ctx context.Context, c Caller, blob []byte, ec map[
 		if err != nil {
 			return decrypted{}, err
 		}
-		if k.rec.Spec != specSymmetric && k.rec.Usage == usageEncrypt {
+		if k.rec.Spec != keys.SpecSymmetricDefault && k.rec.Usage == keys.UsageEncryptDecrypt {
 			return s.decryptAsymmetric(k, blob, ec, alg, op)
 		}
 	}
@@ -268,7 +287,7 @@ func (s *Service) dryRunSource(c Caller, op, member string, keyID *string, ec ma
 	if err != nil {
 		return nil, err
 	}
-	if k.rec.Spec == specSymmetric {
+	if k.rec.Spec == keys.SpecSymmetricDefault {
 		return k, checkAlgorithm(k, alg)
 	}
 	_, _, err = asymmetricAlgorithm(k, alg)
@@ -296,11 +315,7 @@ func (s *Service) Decrypt(ctx context.Context, c Caller, in *kmsapi.DecryptReque
 		clear(d.pt)
 		return nil, err
 	}
-	out := &kmsapi.DecryptResponse{KeyId: wire.Ptr(d.k.arn), Plaintext: d.pt, EncryptionAlgorithm: wire.Ptr(d.alg)}
-	if d.mid != "" {
-		out.KeyMaterialId = wire.Ptr(d.mid)
-	}
-	return out, nil
+	return decryptResponse(d), nil
 }
 
 // ReEncrypt decrypts under one key and encrypts under another (or the same)
@@ -346,7 +361,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in *kmsapi.ReEncryptR
 	if err != nil {
 		return nil, err
 	}
-	if dst.rec.Spec != specSymmetric {
+	if dst.rec.Spec != keys.SpecSymmetricDefault {
 		ct, alg, err := s.encryptAsymmetric(dst, in.DestinationEncryptionAlgorithm, d.pt, in.DestinationEncryptionContext)
 		if err != nil {
 			return nil, err
@@ -428,7 +443,17 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in *kmsapi.Gene
 	if err != nil {
 		return nil, err
 	}
-	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: wire.Ptr(k.arn), KeyMaterialId: materialIDOf(m)}, nil
+	// The response and the strings it points to in one allocation.
+	r := &struct {
+		resp       kmsapi.GenerateDataKeyResponse
+		keyID, mid string
+	}{keyID: k.arn}
+	r.resp = kmsapi.GenerateDataKeyResponse{CiphertextBlob: blob, Plaintext: pt, KeyId: &r.keyID}
+	if m != nil {
+		r.mid = m.ID().String()
+		r.resp.KeyMaterialId = &r.mid
+	}
+	return &r.resp, nil
 }
 
 // GenerateDataKeyWithoutPlaintext returns only the encrypted data key.

@@ -147,11 +147,11 @@ func (s *Service) newHSMMaterial(ctx context.Context, r *customkeystore.Record, 
 	if err != nil {
 		return material{}, store.KV{}, err
 	}
-	m := material{ID: id.String(), Created: s.now().UTC()}
+	m := material{ID: id.String(), Created: stampOf(s.now())}
 	if err := s.stores.GenerateKey(ctx, r, customkeystore.Label(keyID, m.ID)); err != nil {
 		return material{}, store.KV{}, err
 	}
-	rec := materialRecord{Spec: specSymmetric, KeyStore: r.ID}
+	rec := materialRecord{Spec: keys.SpecSymmetricDefault.String(), KeyStore: r.ID}
 	return m, store.KV{Key: materialPath(r.Account, r.Region, keyID, m.ID), Value: marshal(rec)}, nil
 }
 

@@ -1,8 +1,19 @@
-// Package kms implements the AWS KMS operations: one file per family (keys,
-// crypto, aliases, tags, rotation, policies, grants, multi-Region keys, custom
-// key stores), each method taking the caller and
-// the request as the API model shapes it, and returning the response or an
-// error a client can see (*wire.Error) — anything else is internal.
+// Package kms implements the AWS KMS operations, one file per family: keys
+// (keys.go), cryptography (crypto.go; asymmetric.go, sign.go, mac.go,
+// agreement.go for the other key types), imported material (import.go),
+// aliases, tags, rotation, key policies (policies.go, validated by
+// keypolicy.go), grants (grants.go, granttokens.go), custom key stores
+// (customkeystores.go, over package customkeystore), multi-Region keys
+// (multiregion.go) and last usage (lastusage.go). Each method takes the
+// caller and the request as the API model shapes it, and returns the
+// response or an error a client can see (*wire.Error) — anything else is
+// internal.
+//
+// Every request on a key is authorized through one door, authorize
+// (authorize.go; account-level actions through authorizeAccount), after
+// which checks.go applies what the operation needs of the key in AWS's order
+// of checks. docs/CONTRIBUTING.md says where an operation, its authorization,
+// its audit and its tests live, and how to add one.
 //
 // Keys, aliases and unsealed key material are served from an in-memory view
 // that follows the store, so cryptographic operations do no store I/O. Writes
@@ -27,9 +38,12 @@
 //
 // # Store layout
 //
-//	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy, tags, rotation
+//	acct/<account>/kms/<region>/keypolicies/<sha256>              a key policy document, once per distinct text (policydocs.go)
+//	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy reference (older records: the policy), tags, rotation
 //	acct/<account>/kms/<region>/material/<key-id>/<material-id>   sealed key material
 //	acct/<account>/kms/<region>/aliases/<alias-name>              alias → key id
+//	acct/<account>/kms/<region>/grants/<key-id>/<grant-id>        a grant on a key
+//	acct/<account>/kms/<region>/keystores/<custom-key-store-id>   a custom key store
 //	acct/<account>/kms/<region>/quota/keys, …/quota/keystores     empty; orders creations for their quota (quotas.go)
 //
 // # Concurrency

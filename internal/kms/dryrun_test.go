@@ -15,8 +15,8 @@ func TestDryRunIgnoreCiphertext(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	k := e.createKey(t)
-	rsa := e.keyIn(t, "RSA_2048", usageEncrypt, originAWSKMS, Enabled)
-	disabled := e.keyIn(t, specSymmetric, "", originAWSKMS, Disabled)
+	rsa := e.keyIn(t, "RSA_2048", "ENCRYPT_DECRYPT", "AWS_KMS", Enabled)
+	disabled := e.keyIn(t, "SYMMETRIC_DEFAULT", "", "AWS_KMS", Disabled)
 	junk := []byte("not a ciphertext at all")
 	ignore := []string{"IGNORE_CIPHERTEXT"}
 	dry := wire.Ptr(true)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/trentkms/trent/internal/keys"
 	"io"
 	"maps"
 	"slices"
@@ -154,15 +155,15 @@ func (v *view) grantByToken(token string) *grant {
 func grantOps(k *key) []string {
 	common := []string{"CreateGrant", "RetireGrant", "DescribeKey"}
 	switch {
-	case k.rec.Usage == usageEncrypt && k.rec.Spec == specSymmetric:
+	case k.rec.Usage == keys.UsageEncryptDecrypt && k.rec.Spec == keys.SpecSymmetricDefault:
 		return append(common, "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext")
-	case k.rec.Usage == usageEncrypt:
+	case k.rec.Usage == keys.UsageEncryptDecrypt:
 		return append(common, "Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey")
-	case k.rec.Usage == usageSign:
+	case k.rec.Usage == keys.UsageSignVerify:
 		return append(common, "Sign", "Verify", "GetPublicKey")
-	case k.rec.Usage == usageMAC:
+	case k.rec.Usage == keys.UsageGenerateVerifyMAC:
 		return append(common, "GenerateMac", "VerifyMac")
-	case k.rec.Usage == usageAgreement:
+	case k.rec.Usage == keys.UsageKeyAgreement:
 		return append(common, "DeriveSharedSecret", "GetPublicKey")
 	}
 	return common
@@ -313,12 +314,12 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in *kmsapi.CreateGr
 	valid := grantOps(k)
 	for _, op := range ops {
 		if !slices.Contains(valid, op) {
-			return nil, wire.Validation("Grant operations " + op + " are not valid for a key with KeyUsage " + k.rec.Usage + " and KeySpec " + k.rec.Spec + ".")
+			return nil, wire.Validation("Grant operations " + op + " are not valid for a key with KeyUsage " + k.rec.Usage.String() + " and KeySpec " + k.rec.Spec.String() + ".")
 		}
 	}
 	// Encryption context constraints need a symmetric encryption key; a
 	// SourceArn constraint "is supported on grants for all types of KMS keys".
-	if (child.Equals != nil || child.Subset != nil) && (k.rec.Spec != specSymmetric || k.rec.Usage != usageEncrypt) {
+	if (child.Equals != nil || child.Subset != nil) && (k.rec.Spec != keys.SpecSymmetricDefault || k.rec.Usage != keys.UsageEncryptDecrypt) {
 		return nil, wire.Validation("Grant constraints are not supported for asymmetric or HMAC KMS keys.")
 	}
 	bindings, err := s.bindGrantPrincipals(child.Grantee, child.Retiring)

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -18,9 +17,7 @@ import (
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
-	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store"
-	"github.com/trentkms/trent/internal/store/bolt"
 	"github.com/trentkms/trent/internal/wire"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
@@ -89,17 +86,7 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "trent.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	sealer, err := seal.New(key, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, sealer, clk := newStore(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	lag := &laggingStore{Store: st}
 	idsDone := make(chan struct{}, 1)

@@ -138,7 +138,7 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 	defer clear(raw)
 	spec := k.spec()
 	if err := keys.CheckImport(spec, raw); err != nil {
-		return nil, kmsapi.NewIncorrectKeyMaterialException("The key material is not valid for key spec " + k.rec.Spec + ".")
+		return nil, kmsapi.NewIncorrectKeyMaterialException("The key material is not valid for key spec " + k.rec.Spec.String() + ".")
 	}
 	mid := keys.ImportedMaterialID(k.rec.ID, raw)
 	err = s.update(ctx, k, func(r *keyRecord, txn *store.Txn) error {
@@ -200,7 +200,7 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in *kmsapi.Im
 			r.Materials = append(r.Materials, m)
 		}
 		// Each import sets its material's expiry (ImportKeyMaterial).
-		m.ExpirationModel, m.ValidTo = model, validTo
+		m.ExpirationModel, m.ValidTo = model, stampOf(validTo)
 		r.Materials[known] = m
 		// The key is usable once every material it has is present again.
 		complete := true
@@ -269,7 +269,7 @@ func removeImported(r *keyRecord, txn *store.Txn, id string) (string, error) {
 		r.Materials = slices.Delete(r.Materials, i, i+1)
 		return id, nil
 	}
-	r.Materials[i].ExpirationModel, r.Materials[i].ValidTo = "", time.Time{}
+	r.Materials[i].ExpirationModel, r.Materials[i].ValidTo = "", 0
 	if r.State != PendingDeletion {
 		r.State = PendingImport
 	}
@@ -307,7 +307,7 @@ func (s *Service) expireImported(ctx context.Context, k *key) error {
 func (s *Service) rotateImported(k *key, r *keyRecord) error {
 	for i := range r.Materials {
 		if m := &r.Materials[i]; m.PendingRotation && s.view.hasMaterial(r.Region, r.ID, m.ID) {
-			m.PendingRotation, m.RotationType, m.Rotated = false, "ON_DEMAND", s.now().UTC()
+			m.PendingRotation, m.RotationType, m.Rotated = false, "ON_DEMAND", stampOf(s.now())
 			r.CurrentMaterial = m.ID
 			return nil
 		}

@@ -210,7 +210,7 @@ func TestRecordUpgradeMovesExpiryToMaterial(t *testing.T) {
 	}
 	r.upgrade()
 	want := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	if m := r.Materials[1]; m.ExpirationModel != expires || !m.ValidTo.Equal(want) || r.Materials[0].ExpirationModel != "" || r.ExpirationModel != "" || !r.ValidTo.IsZero() {
+	if m := r.Materials[1]; m.ExpirationModel != expires || !m.ValidTo.Time().Equal(want) || r.Materials[0].ExpirationModel != "" || r.ExpirationModel != "" || !r.ValidTo.IsZero() {
 		t.Fatalf("upgraded record %+v", r)
 	}
 	if model, validTo := r.importExpiry(); model != expires || !validTo.Equal(want) {

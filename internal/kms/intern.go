@@ -104,8 +104,8 @@ func policyID(doc string, o policy.Options) string {
 }
 
 // intern returns s sharing its bytes with every other interned equal string.
-// It is for the few distinct values keys repeat — account, Region, spec,
-// usage, origin, key store, rotation type — which it holds for the life of
+// It is for the few distinct values keys repeat — account, Region, key
+// store, rotation type, material spec — which it holds for the life of
 // the process: there are few of them, and a weakly held value (package
 // unique) is dropped at a collection while keys still use its bytes, so the
 // next key would get a copy of its own.
@@ -130,9 +130,6 @@ var names sync.Map // string → the same string, interned
 func internRecord(r *keyRecord) {
 	r.Account = intern(r.Account)
 	r.Region = intern(r.Region)
-	r.Usage = intern(r.Usage)
-	r.Spec = intern(r.Spec)
-	r.Origin = intern(r.Origin)
 	if r.Policy != "" {
 		r.policyHandle = unique.Make(r.Policy)
 		r.Policy = r.policyHandle.Value()

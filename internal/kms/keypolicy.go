@@ -2,6 +2,7 @@ package kms
 
 import (
 	"errors"
+	"github.com/trentkms/trent/internal/keys"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/policy"
@@ -56,11 +57,11 @@ func compileKeyPolicy(doc string, bindings map[string]string) (*policy.Policy, e
 	return policy.Compile([]byte(doc), policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: bindings})
 }
 
-// unboundPolicy reports whether a stored document names a user or role that
-// its bindings do not cover: a record saved before key policies and grants
-// were bound.
-func unboundPolicy(doc string, bindings map[string]string) bool {
-	for _, p := range policy.BindablePrincipals([]byte(doc)) {
+// unboundPolicy reports whether a stored document, naming the users and
+// roles principals (policy.BindablePrincipals), names one its bindings do
+// not cover: a record saved before key policies and grants were bound.
+func unboundPolicy(principals []string, bindings map[string]string) bool {
+	for _, p := range principals {
 		if _, ok := bindings[p]; !ok {
 			return true
 		}
@@ -133,7 +134,7 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 	// Later PutKeyPolicy requests carry kms:BypassPolicyLockoutSafetyCheck
 	// too, false unless they bypass the check.
 	a := access{op: "PutKeyPolicy", keys: []string{"kms:BypassPolicyLockoutSafetyCheck", "false"}}
-	stub := &key{rec: keyRecord{Account: keyAccount, Spec: specSymmetric, Usage: usageEncrypt, Origin: originAWSKMS}, arn: keyARN}
+	stub := &key{rec: keyRecord{Account: keyAccount, Spec: keys.SpecSymmetricDefault, Usage: keys.UsageEncryptDecrypt, Origin: originAWSKMS}, arn: keyARN}
 	keys, more := s.conditionKeys(c, id, stub, a)
 	d := authz.DecideKey(&authz.KeyRequest{
 		Identity: id, Action: "kms:PutKeyPolicy", Operation: "PutKeyPolicy", KeyARN: keyARN, KeyAccount: keyAccount,

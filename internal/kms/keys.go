@@ -18,13 +18,6 @@ import (
 )
 
 const (
-	specSymmetric  = "SYMMETRIC_DEFAULT"
-	usageEncrypt   = "ENCRYPT_DECRYPT"
-	usageSign      = "SIGN_VERIFY"
-	usageMAC       = "GENERATE_VERIFY_MAC"
-	usageAgreement = "KEY_AGREEMENT"
-	originAWSKMS   = "AWS_KMS"
-	originExternal = "EXTERNAL"
 	defaultWindow  = 30
 	defaultPeriod  = 365
 	maxKeyPolicy   = 32768
@@ -72,30 +65,32 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		spec = *in.CustomerMasterKeySpec
 	}
 	if spec == "" {
-		spec = specSymmetric
+		spec = keys.SpecSymmetricDefault.String()
 	}
 	usage := wire.String(in.KeyUsage)
 	if usage == "" {
-		if spec != specSymmetric {
+		if spec != keys.SpecSymmetricDefault.String() {
 			return nil, wire.Validation("You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.")
 		}
-		usage = usageEncrypt
+		usage = keys.UsageEncryptDecrypt.String()
 	}
 	ks, err := keys.ParseSpec(spec)
 	if err != nil {
 		return nil, wire.Validation("KeySpec " + spec + " is not valid.")
 	}
-	if ku, err := keys.ParseUsage(usage); err != nil || !ks.Allows(ku) {
+	ku, err := keys.ParseUsage(usage)
+	if err != nil || !ks.Allows(ku) {
 		return nil, wire.Validation("KeyUsage " + usage + " is not compatible with KeySpec " + spec)
 	}
-	origin := wire.String(in.Origin)
-	if origin == "" {
-		origin = originAWSKMS
+	originName := wire.String(in.Origin)
+	if originName == "" {
+		originName = originAWSKMS.String()
 	}
+	origin, _ := parseOrigin(originName) // 0, unknown, is refused by admit
 	// Where the key's cryptography will happen decides what else it needs
 	// (backend.go): the checks before authorization, ...
 	maker := s.backendOf(origin)
-	cks, err := maker.admit(c, origin, in, spec, usage)
+	cks, err := maker.admit(c, origin, in, ks, ku)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +103,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	// CreateKey is authorized by IAM alone (KMS Developer Guide: kms:CreateKey),
 	// with the new key's attributes and tags as condition keys.
 	cond := []string{"kms:KeySpec", spec, "kms:CustomerMasterKeySpec", spec, "kms:KeyUsage", usage, "kms:CustomerMasterKeyUsage", usage,
-		"kms:KeyOrigin", origin, "kms:MultiRegion", boolString(multi), "kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}
+		"kms:KeyOrigin", originName, "kms:MultiRegion", boolString(multi), "kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}
 	if multi {
 		cond = append(cond, "kms:MultiRegionKeyType", mrkPrimary)
 	}
@@ -124,7 +119,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		return nil, q.exceeded(q.count())
 	}
 	// ... those that ask the key's store, after authorization ...
-	if cks, err = maker.ready(ctx, c, in, spec, usage, cks); err != nil {
+	if cks, err = maker.ready(ctx, c, in, ks, ku, cks); err != nil {
 		return nil, err
 	}
 	newID := s.newKeyID
@@ -155,9 +150,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		return nil, err
 	}
 	rec := keyRecord{
-		ID: id, Account: c.Account, Region: c.Region, Created: s.now().UTC(),
+		ID: id, Account: c.Account, Region: c.Region, Created: stampOf(s.now()),
 		Description: wire.String(in.Description), State: Enabled,
-		Usage: usage, Spec: spec, Origin: origin, Policy: policy, PolicyBindings: bindings, Tags: tags,
+		Usage: ku, Spec: ks, Origin: origin, Policy: policy, PolicyBindings: bindings, Tags: tags,
 	}
 	if multi {
 		rec.PrimaryRegion = c.Region
@@ -170,7 +165,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 		return nil, err
 	}
 	txn.Puts = append(txn.Puts, puts...)
-	txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
+	txn.Puts = append(txn.Puts, storedKey(rec)...)
 	if err := s.commitCounted(ctx, s.keysQuota(c.Account, c.Region), txn); err != nil {
 		return nil, err
 	}
@@ -183,15 +178,15 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 		AWSAccountId:          wire.Ptr(r.Account),
 		KeyId:                 wire.Ptr(r.ID),
 		Arn:                   wire.Ptr(k.arn),
-		CreationDate:          ts(r.Created),
+		CreationDate:          ts(r.Created.Time()),
 		Enabled:               wire.Ptr(k.state() == Enabled),
 		Description:           wire.Ptr(r.Description),
-		KeyUsage:              wire.Ptr(r.Usage),
+		KeyUsage:              wire.Ptr(r.Usage.String()),
 		KeyState:              wire.Ptr(k.state().String()),
-		Origin:                wire.Ptr(r.Origin),
+		Origin:                wire.Ptr(r.Origin.String()),
 		KeyManager:            wire.Ptr(keyManagerCust),
-		CustomerMasterKeySpec: wire.Ptr(r.Spec),
-		KeySpec:               wire.Ptr(r.Spec),
+		CustomerMasterKeySpec: wire.Ptr(r.Spec.String()),
+		KeySpec:               wire.Ptr(r.Spec.String()),
 		MultiRegion:           wire.Ptr(r.multiRegion()),
 	}
 	if r.multiRegion() {
@@ -199,15 +194,15 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 	}
 	// The algorithm lists follow the key usage: an RSA signing key lists
 	// only its signing algorithms (DescribeKey, KeyMetadata).
-	spec := k.spec()
+	spec := r.Spec
 	switch r.Usage {
-	case usageEncrypt:
+	case keys.UsageEncryptDecrypt:
 		md.EncryptionAlgorithms = keys.Names(spec.EncryptionAlgorithms())
-	case usageSign:
+	case keys.UsageSignVerify:
 		md.SigningAlgorithms = keys.Names(spec.SigningAlgorithms())
-	case usageMAC:
+	case keys.UsageGenerateVerifyMAC:
 		md.MacAlgorithms = keys.Names(spec.MACAlgorithms())
-	case usageAgreement:
+	case keys.UsageKeyAgreement:
 		md.KeyAgreementAlgorithms = keys.Names(spec.KeyAgreementAlgorithms())
 	}
 	if model, validTo := r.importExpiry(); r.Origin == originExternal && model != "" {
@@ -228,14 +223,14 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 	// Only keys that rotate have a current material to name: symmetric
 	// encryption keys of origin AWS_KMS or EXTERNAL (KeyMetadata,
 	// CurrentKeyMaterialId), the latter once material was imported.
-	if r.CurrentMaterial != "" && r.Spec == specSymmetric && (r.Origin == originAWSKMS || r.Origin == originExternal) {
+	if r.CurrentMaterial != "" && r.Spec == keys.SpecSymmetricDefault && (r.Origin == originAWSKMS || r.Origin == originExternal) {
 		md.CurrentKeyMaterialId = wire.Ptr(r.CurrentMaterial)
 	}
 	// PendingDeletionWindowInDays belongs to PendingReplicaDeletion alone
 	// (KeyMetadata), a state this server does not have (see
 	// primaryWithReplicas).
 	if r.State == PendingDeletion {
-		md.DeletionDate = ts(r.DeletionDate)
+		md.DeletionDate = ts(r.DeletionDate.Time())
 	}
 	return md
 }
@@ -356,7 +351,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, in *kmsapi.
 			return err
 		}
 		when = s.now().UTC().Add(time.Duration(days) * 24 * time.Hour)
-		r.State, r.DeletionDate, r.PendingWindow = PendingDeletion, when, days
+		r.State, r.DeletionDate, r.PendingWindow = PendingDeletion, stampOf(when), days
 		return nil
 	})
 	if err != nil {
@@ -377,7 +372,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, in *kmsapi.Ca
 		if err := checkKey(k.fresh(r), "CancelKeyDeletion"); err != nil {
 			return err
 		}
-		r.State, r.DeletionDate, r.PendingWindow = Disabled, time.Time{}, 0
+		r.State, r.DeletionDate, r.PendingWindow = Disabled, 0, 0
 		return nil
 	})
 	if err != nil {

@@ -57,17 +57,7 @@ func newEnv(t testing.TB) *env {
 func newEnvWith(t testing.TB, o Options) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	sealer, err := seal.New(key, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, sealer, clk := newStore(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	ids := newDirectory(t, ctx, st, sealer, clk, done)
@@ -88,6 +78,23 @@ func newEnvWith(t testing.TB, o Options) *env {
 	root := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: authz.RootType, UserID: "111122223333"}}
 	return &env{s: s, clock: clk, caller: Caller{Account: "111122223333", ARN: root.ARN, Region: "us-east-1", Identity: root}, dbPath: filepath.Join(dir, "trent.db"),
 		ids: ids, st: st, sealer: sealer}
+}
+
+// newStore opens a bolt store in dir, with a sealer of a random root key
+// and a clock at the tests' start, 2026-01-01; the caller closes the store.
+func newStore(t testing.TB, dir string) (*bolt.DB, *seal.Sealer, *clock) {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(dir, "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	sealer, err := seal.New(key, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, sealer, &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 }
 
 // newDirectory loads an IAM directory on st with the test account, its root

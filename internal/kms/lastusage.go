@@ -35,7 +35,7 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, c Caller, in *kmsapi.GetK
 	if err != nil {
 		return nil, err
 	}
-	created := k.rec.Created
+	created := k.rec.Created.Time()
 	out := &kmsapi.GetKeyLastUsageResponse{KeyId: wire.Ptr(k.rec.ID), KeyCreationDate: ts(created), TrackingStartDate: ts(created)}
 	src := s.usageSource()
 	if src == nil {

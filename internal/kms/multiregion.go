@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/keys"
@@ -47,7 +46,7 @@ func (s *Service) newMultiRegionKeyID() (string, error) {
 // checkNewMultiRegion is CreateKey's check of MultiRegion true for a key of
 // origin whose backend can do bc: keys in custom key stores cannot be
 // multi-Region (CreateKey, MultiRegion).
-func checkNewMultiRegion(origin string, bc backendCaps) error {
+func checkNewMultiRegion(origin Origin, bc backendCaps) error {
 	switch {
 	case !bc.multiRegion:
 		return kmsapi.NewUnsupportedOperationException("Multi-Region keys are not supported in custom key stores.")
@@ -131,7 +130,7 @@ func (s *Service) updateFamily(ctx context.Context, k *key, fn func(recs map[str
 		}
 		for _, region := range regions {
 			rec := recs[region]
-			txn.Puts = append(txn.Puts, store.KV{Key: keyPath(rec.Account, region, rec.ID), Value: marshal(*rec)})
+			txn.Puts = append(txn.Puts, storedKey(*rec)...)
 		}
 		rev, err := s.st.Txn(ctx, txn)
 		if err == nil {
@@ -229,8 +228,8 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	// effective in the replica Region (ReplicateKey, required permissions).
 	rc := c
 	rc.Region, rc.Request.Region = region, region
-	cond := []string{"kms:KeySpec", k.rec.Spec, "kms:CustomerMasterKeySpec", k.rec.Spec, "kms:KeyUsage", k.rec.Usage, "kms:CustomerMasterKeyUsage", k.rec.Usage,
-		"kms:KeyOrigin", k.rec.Origin, "kms:MultiRegion", "true", "kms:MultiRegionKeyType", mrkReplica,
+	cond := []string{"kms:KeySpec", k.rec.Spec.String(), "kms:CustomerMasterKeySpec", k.rec.Spec.String(), "kms:KeyUsage", k.rec.Usage.String(), "kms:CustomerMasterKeyUsage", k.rec.Usage.String(),
+		"kms:KeyOrigin", k.rec.Origin.String(), "kms:MultiRegion", "true", "kms:MultiRegionKeyType", mrkReplica,
 		"kms:BypassPolicyLockoutSafetyCheck", boolString(wire.Bool(in.BypassPolicyLockoutSafetyCheck))}
 	var tagCond []string
 	for _, t := range in.Tags {
@@ -268,9 +267,9 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 			return kmsapi.NewAlreadyExistsException("Multi-Region key " + k.rec.ID + " already has a replica in " + region + ": " + replicaARN + ".")
 		}
 		rec := cloneRecord(*p)
-		rec.Region, rec.Created, rec.State = region, s.now().UTC(), Enabled
+		rec.Region, rec.Created, rec.State = region, stampOf(s.now()), Enabled
 		rec.Description, rec.Policy, rec.PolicyBindings, rec.Tags = wire.String(in.Description), policy, bindings, tags
-		rec.DeletionDate, rec.PendingWindow = time.Time{}, 0
+		rec.DeletionDate, rec.PendingWindow = 0, 0
 		for _, m := range rec.Materials {
 			kv, err := s.resealMaterial(ctx, p, rec.Region, m.ID)
 			if err != nil {
@@ -280,7 +279,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		}
 		kp := keyPath(rec.Account, region, rec.ID)
 		txn.Compares = append(txn.Compares, store.Compare{Key: kp})
-		txn.Puts = append(txn.Puts, store.KV{Key: kp, Value: marshal(rec)})
+		txn.Puts = append(txn.Puts, storedKey(rec)...)
 		// The replica is a key of its Region's quota.
 		if err := s.counted(ctx, s.keysQuota(rec.Account, region), txn); err != nil {
 			return err

@@ -80,7 +80,7 @@ func TestFamilyRotationIsOneTransaction(t *testing.T) {
 			}
 			// The replica has exactly the primary's versions: the sweep
 			// rotates only the primary, never the replica on its own.
-			if r.CurrentMaterial != p.CurrentMaterial || len(r.Materials) != len(p.Materials) || !r.NextRotation.Equal(p.NextRotation) {
+			if r.CurrentMaterial != p.CurrentMaterial || len(r.Materials) != len(p.Materials) || r.NextRotation != p.NextRotation {
 				t.Fatalf("replica out of step: current %s vs %s, %d vs %d versions", r.CurrentMaterial, p.CurrentMaterial, len(r.Materials), len(p.Materials))
 			}
 			for _, region := range []string{"us-east-1", "eu-west-1"} {

@@ -21,7 +21,7 @@ func (s *Service) QuotaKeyOf(account, region, id string) (QuotaKey, bool) {
 	if err != nil {
 		return QuotaKey{}, false
 	}
-	return QuotaKey{Spec: k.rec.Spec, KeyStore: k.rec.CustomKeyStoreID}, true
+	return QuotaKey{Spec: k.rec.Spec.String(), KeyStore: k.rec.CustomKeyStoreID}, true
 }
 
 // QuotaKeyOfBlob is QuotaKeyOf for the key a symmetric ciphertext names
@@ -35,5 +35,5 @@ func (s *Service) QuotaKeyOfBlob(region string, blob []byte) (QuotaKey, bool) {
 	if k == nil {
 		return QuotaKey{}, false
 	}
-	return QuotaKey{Spec: k.rec.Spec, KeyStore: k.rec.CustomKeyStoreID}, true
+	return QuotaKey{Spec: k.rec.Spec.String(), KeyStore: k.rec.CustomKeyStoreID}, true
 }

@@ -1,10 +1,16 @@
 package kms
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
 	"unique"
+
+	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/store"
 )
 
 // State is a key's lifecycle state.
@@ -41,27 +47,80 @@ func (s *State) UnmarshalText(b []byte) error {
 	return fmt.Errorf("kms: unknown key state %q", b)
 }
 
+// Origin is where a key's material comes from (KeyMetadata Origin).
+type Origin uint8
+
+const (
+	originAWSKMS Origin = iota + 1
+	originExternal
+	originCloudHSM
+	originXKS
+)
+
+var originNames = [...]string{originAWSKMS: "AWS_KMS", originExternal: "EXTERNAL", originCloudHSM: "AWS_CLOUDHSM", originXKS: "EXTERNAL_KEY_STORE"}
+
+func (o Origin) String() string {
+	if int(o) < len(originNames) && originNames[o] != "" {
+		return originNames[o]
+	}
+	return fmt.Sprintf("Origin(%d)", o)
+}
+
+// parseOrigin parses an Origin wire name.
+func parseOrigin(s string) (Origin, bool) {
+	for i, n := range originNames {
+		if n != "" && n == s {
+			return Origin(i), true
+		}
+	}
+	return 0, false
+}
+
+func (o Origin) MarshalText() ([]byte, error) {
+	if int(o) < len(originNames) && originNames[o] != "" {
+		return []byte(originNames[o]), nil
+	}
+	return nil, fmt.Errorf("kms: invalid origin %d", o)
+}
+
+func (o *Origin) UnmarshalText(b []byte) error {
+	v, ok := parseOrigin(string(b))
+	if !ok {
+		return fmt.Errorf("kms: unknown origin %q", b)
+	}
+	*o = v
+	return nil
+}
+
 // keyRecord is a key as stored (everything but its material).
 type keyRecord struct {
-	ID          string    `json:"id"`
-	Account     string    `json:"account"`
-	Region      string    `json:"region"`
-	Created     time.Time `json:"created"`
-	Description string    `json:"description"`
-	State       State     `json:"state"`
-	Usage       string    `json:"usage"`
-	Spec        string    `json:"spec"`
-	Origin      string    `json:"origin"`
-	Policy      string    `json:"policy"`
-	Tags        []tag     `json:"tags,omitempty"`
+	ID          string `json:"id"`
+	Account     string `json:"account"`
+	Region      string `json:"region"`
+	Created     stamp  `json:"created"`
+	Description string `json:"description"`
+	State       State  `json:"state"`
+	// Usage, Spec and Origin are enums in memory and their wire names in
+	// the record; a record with an unknown one does not decode.
+	Usage  keys.Usage `json:"usage"`
+	Spec   keys.Spec  `json:"spec"`
+	Origin Origin     `json:"origin"`
+	// Policy is the key policy document. The store holds it once per
+	// distinct document, in a record of its own (keypolicies/<ref>), and
+	// the key record names it by PolicyRef; records written before that
+	// carry the document here, and still read unchanged. In the view,
+	// Policy is always the document and PolicyRef its reference, if any.
+	Policy    string `json:"policy,omitempty"`
+	PolicyRef string `json:"policyRef,omitempty"`
+	Tags      []tag  `json:"tags,omitempty"`
 
-	DeletionDate  time.Time `json:"deletionDate,omitzero"`
-	PendingWindow int32     `json:"pendingWindow,omitempty"`
+	DeletionDate  stamp `json:"deletionDate,omitzero"`
+	PendingWindow int32 `json:"pendingWindow,omitempty"`
 
-	RotationEnabled bool      `json:"rotationEnabled,omitempty"`
-	RotationPeriod  int32     `json:"rotationPeriod,omitempty"` // days
-	NextRotation    time.Time `json:"nextRotation,omitzero"`
-	OnDemandStart   time.Time `json:"onDemandStart,omitzero"` // when the running on-demand rotation began
+	RotationEnabled bool  `json:"rotationEnabled,omitempty"`
+	RotationPeriod  int32 `json:"rotationPeriod,omitempty"` // days
+	NextRotation    stamp `json:"nextRotation,omitzero"`
+	OnDemandStart   stamp `json:"onDemandStart,omitzero"` // when the running on-demand rotation began
 
 	// CurrentMaterial encrypts; every material in Materials decrypts.
 	CurrentMaterial string     `json:"currentMaterial"`
@@ -70,8 +129,8 @@ type keyRecord struct {
 	// ExpirationModel and ValidTo are read only from records written before
 	// each imported material had its own (material): they were the current
 	// material's, and upgrade moves them there.
-	ExpirationModel string    `json:"expirationModel,omitempty"`
-	ValidTo         time.Time `json:"validTo,omitzero"`
+	ExpirationModel string `json:"expirationModel,omitempty"`
+	ValidTo         stamp  `json:"validTo,omitzero"`
 
 	// CustomKeyStoreID is the custom key store (Origin AWS_CLOUDHSM) whose
 	// token holds the key's material.
@@ -94,6 +153,46 @@ type keyRecord struct {
 	policyHandle unique.Handle[string]
 }
 
+// stamp is a time held per key: Unix nanoseconds, 8 bytes without a
+// pointer where a time.Time takes 24 with its location's; 0 is the zero
+// time. A record holds the RFC 3339 text time.Time writes, so stored data
+// reads and writes as before; a time a stamp cannot hold (outside
+// 1678–2261) does not decode. Every time a key holds is now, a date within
+// a year of now, or one read back from a record.
+type stamp int64
+
+// stampOf is t as a stamp.
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return 0
+	}
+	return stamp(t.UnixNano())
+}
+
+// Time is s as a time in UTC.
+func (s stamp) Time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s)).UTC()
+}
+
+func (s stamp) IsZero() bool { return s == 0 }
+
+func (s stamp) MarshalJSON() ([]byte, error) { return s.Time().MarshalJSON() }
+
+func (s *stamp) UnmarshalJSON(b []byte) error {
+	var t time.Time
+	if err := t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if y := t.Year(); !t.IsZero() && (y < 1678 || y > 2261) {
+		return fmt.Errorf("kms: time %s out of range", t.Format(time.RFC3339))
+	}
+	*s = stampOf(t)
+	return nil
+}
+
 // multiRegion reports whether r is a member of a multi-Region key.
 func (r *keyRecord) multiRegion() bool { return r.PrimaryRegion != "" }
 
@@ -103,9 +202,9 @@ func (r *keyRecord) replica() bool { return r.PrimaryRegion != "" && r.PrimaryRe
 // material is the public description of one version of key material; the
 // sealed bytes are a record of their own.
 type material struct {
-	ID           string    `json:"id"`
-	Created      time.Time `json:"created"`
-	RotationType string    `json:"rotationType,omitempty"` // AUTOMATIC or ON_DEMAND; empty for the first
+	ID           string `json:"id"`
+	Created      stamp  `json:"created"`
+	RotationType string `json:"rotationType,omitempty"` // AUTOMATIC or ON_DEMAND; empty for the first
 	// PendingRotation marks imported material (ImportType NEW_KEY_MATERIAL)
 	// that RotateKeyOnDemand has yet to make current.
 	PendingRotation bool `json:"pendingRotation,omitempty"`
@@ -114,12 +213,12 @@ type material struct {
 	// ExpirationModel and ValidTo are what the last import of this
 	// (imported) material set; both are cleared when it is deleted or
 	// expires, so an ExpirationModel means the material is imported.
-	ExpirationModel string    `json:"expirationModel,omitempty"`
-	ValidTo         time.Time `json:"validTo,omitzero"`
+	ExpirationModel string `json:"expirationModel,omitempty"`
+	ValidTo         stamp  `json:"validTo,omitzero"`
 	// Rotated is when a rotation made the material current; zero for the
 	// first material, material pending rotation, and material whose
 	// rotation date is its creation (records before Rotated existed).
-	Rotated time.Time `json:"rotated,omitzero"`
+	Rotated stamp `json:"rotated,omitzero"`
 }
 
 // upgrade brings a record written by an older Trent to the current form:
@@ -134,7 +233,7 @@ func (r *keyRecord) upgrade() {
 			m.ExpirationModel, m.ValidTo = r.ExpirationModel, r.ValidTo
 		}
 	}
-	r.ExpirationModel, r.ValidTo = "", time.Time{}
+	r.ExpirationModel, r.ValidTo = "", 0
 }
 
 // importExpiry is the KeyMetadata view of a key's imported material: the
@@ -150,8 +249,8 @@ func (r *keyRecord) importExpiry() (string, time.Time) {
 		switch m.ExpirationModel {
 		case expires:
 			model = expires
-			if validTo.IsZero() || m.ValidTo.Before(validTo) {
-				validTo = m.ValidTo
+			if v := m.ValidTo.Time(); validTo.IsZero() || v.Before(validTo) {
+				validTo = v
 			}
 		case doesNotExpire:
 			if model == "" {
@@ -166,7 +265,7 @@ func (r *keyRecord) importExpiry() (string, time.Time) {
 func (r *keyRecord) expired(now time.Time) []string {
 	var out []string
 	for _, m := range r.Materials {
-		if m.ExpirationModel == expires && !m.ValidTo.IsZero() && !now.Before(m.ValidTo) {
+		if m.ExpirationModel == expires && !m.ValidTo.IsZero() && !now.Before(m.ValidTo.Time()) {
 			out = append(out, m.ID)
 		}
 	}
@@ -179,9 +278,9 @@ func (m material) rotationDate() time.Time {
 	case m.RotationType == "" || m.PendingRotation:
 		return time.Time{}
 	case !m.Rotated.IsZero():
-		return m.Rotated
+		return m.Rotated.Time()
 	}
-	return m.Created
+	return m.Created.Time()
 }
 
 type tag struct {
@@ -225,6 +324,61 @@ func materialPath(account, region, id, materialID string) string {
 	return regionPrefix(account, region) + "material/" + id + "/" + materialID
 }
 
+// policyDocPath is where a key policy document is stored, under its
+// reference: "keypolicies" sorts before "keys", so a scan of the store
+// meets the documents of a Region before the keys that name them.
+func policyDocPath(account, region, ref string) string {
+	return regionPrefix(account, region) + "keypolicies/" + ref
+}
+
+// policyRef is the reference of a key policy document: the hex SHA-256 of
+// its text, so that equal documents are stored once and a document record
+// proves its own content.
+func policyRef(doc string) string {
+	sum := sha256.Sum256([]byte(doc))
+	return hex.EncodeToString(sum[:])
+}
+
+// storedKey is what writing rec puts: its policy document, under its
+// reference, and the key record naming it. Every write of a key record
+// puts its document again, in the same transaction, so a key record is
+// never committed without the document it names, even when the sweep of
+// unused documents deletes one concurrently (sweepPolicyDocs).
+func storedKey(rec keyRecord) []store.KV {
+	kp := keyPath(rec.Account, rec.Region, rec.ID)
+	if rec.Policy == "" {
+		return []store.KV{{Key: kp, Value: marshal(rec)}}
+	}
+	doc := rec.Policy
+	rec.PolicyRef, rec.Policy = policyRef(doc), ""
+	return []store.KV{
+		{Key: policyDocPath(rec.Account, rec.Region, rec.PolicyRef), Value: []byte(doc)},
+		{Key: kp, Value: marshal(rec)},
+	}
+}
+
 func aliasPath(account, region, name string) string {
 	return regionPrefix(account, region) + "aliases/" + name
+}
+
+// readKeyRecord decodes a key record read from the store at account and
+// region, with its policy document: from the record itself (older records)
+// or from the document record it names, which must match its reference.
+func (s *Service) readKeyRecord(ctx context.Context, account, region string, value []byte) (keyRecord, error) {
+	var rec keyRecord
+	if err := json.Unmarshal(value, &rec); err != nil {
+		return keyRecord{}, fmt.Errorf("kms: undecodable key record: %w", err)
+	}
+	if rec.PolicyRef == "" {
+		return rec, nil
+	}
+	kv, err := s.st.Get(ctx, policyDocPath(account, region, rec.PolicyRef))
+	if err != nil {
+		return keyRecord{}, fmt.Errorf("kms: key policy document %s of key %s: %w", rec.PolicyRef, rec.ID, err)
+	}
+	if policyRef(string(kv.Value)) != rec.PolicyRef {
+		return keyRecord{}, fmt.Errorf("kms: key policy document %s does not match its reference", rec.PolicyRef)
+	}
+	rec.Policy = string(kv.Value)
+	return rec, nil
 }

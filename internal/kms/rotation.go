@@ -23,11 +23,11 @@ const day = 24 * time.Hour
 func lastRotation(r *keyRecord) time.Time {
 	last := r.Created
 	for _, m := range r.Materials {
-		if m.Created.After(last) {
+		if m.Created > last {
 			last = m.Created
 		}
 	}
-	return last
+	return last.Time()
 }
 
 // EnableKeyRotation turns on automatic rotation, every RotationPeriodInDays (default 365).
@@ -58,7 +58,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, in *kmsapi.En
 		}
 		for _, m := range recs {
 			m.RotationEnabled, m.RotationPeriod = true, period
-			m.NextRotation = base.Add(time.Duration(period) * day)
+			m.NextRotation = stampOf(base.Add(time.Duration(period) * day))
 		}
 		return nil
 	})
@@ -82,7 +82,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, in *kmsapi.D
 			return err
 		}
 		for _, m := range recs {
-			m.RotationEnabled, m.RotationPeriod, m.NextRotation = false, 0, time.Time{}
+			m.RotationEnabled, m.RotationPeriod, m.NextRotation = false, 0, 0
 		}
 		return nil
 	})
@@ -101,10 +101,10 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, in *kmsapi
 	out := &kmsapi.GetKeyRotationStatusResponse{KeyRotationEnabled: wire.Ptr(k.rec.RotationEnabled), KeyId: wire.Ptr(k.arn)}
 	if k.rec.RotationEnabled {
 		out.RotationPeriodInDays = wire.Ptr(k.rec.RotationPeriod)
-		out.NextRotationDate = ts(k.rec.NextRotation)
+		out.NextRotationDate = ts(k.rec.NextRotation.Time())
 	}
 	if !k.rec.OnDemandStart.IsZero() {
-		out.OnDemandRotationStartDate = ts(k.rec.OnDemandStart)
+		out.OnDemandRotationStartDate = ts(k.rec.OnDemandStart.Time())
 	}
 	return out, nil
 }
@@ -152,14 +152,14 @@ func (s *Service) rotateScheduled(ctx context.Context, k *key) error {
 		r := recs[k.rec.Region]
 		now := s.now().UTC()
 		// A key that became a replica meanwhile rotates with its new primary.
-		if !r.RotationEnabled || r.State != Enabled || r.replica() || now.Before(r.NextRotation) {
+		if !r.RotationEnabled || r.State != Enabled || r.replica() || now.Before(r.NextRotation.Time()) {
 			return errSkip
 		}
 		if err := s.addFamilyMaterial(recs, txn, "AUTOMATIC"); err != nil {
 			return err
 		}
 		for _, m := range recs {
-			m.NextRotation = now.Add(time.Duration(r.RotationPeriod) * day)
+			m.NextRotation = stampOf(now.Add(time.Duration(r.RotationPeriod) * day))
 		}
 		return nil
 	})
@@ -230,7 +230,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, c Caller, in *kmsapi.Lis
 				e.ExpirationModel = wire.Ptr(m.ExpirationModel)
 			}
 			if m.ExpirationModel == expires {
-				e.ValidTo = ts(m.ValidTo)
+				e.ValidTo = ts(m.ValidTo.Time())
 			}
 		}
 		state := "NON_CURRENT"

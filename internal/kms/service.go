@@ -55,6 +55,8 @@ type Note struct {
 	Resources []string // key ARNs, in the order the request used them
 	Decision  authz.KeyDecision
 	Decided   bool
+	// res holds Resources for the one or two keys of most requests.
+	res [2]string
 }
 
 func (n *Note) add(k *key, d authz.KeyDecision) {
@@ -66,6 +68,9 @@ func (n *Note) add(k *key, d authz.KeyDecision) {
 			n.Decision, n.Decided = d, true
 			return
 		}
+	}
+	if n.Resources == nil {
+		n.Resources = n.res[:0]
 	}
 	n.Resources = append(n.Resources, k.arn)
 	n.Decision, n.Decided = d, true
@@ -234,12 +239,13 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Tick(ctx context.Context) error {
 	var errs []error
 	now := s.now()
+	errs = append(errs, s.sweepPolicyDocs(ctx))
 	for _, k := range s.view.allKeys() {
 		switch {
-		case k.rec.State == PendingDeletion && !now.Before(k.rec.DeletionDate):
+		case k.rec.State == PendingDeletion && !now.Before(k.rec.DeletionDate.Time()):
 			errs = append(errs, s.deleteKeyNow(ctx, k))
 		// A replica rotates only with its primary (multiregion.go).
-		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.replica() && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation):
+		case k.rec.RotationEnabled && k.rec.State == Enabled && !k.rec.replica() && !k.rec.NextRotation.IsZero() && !now.Before(k.rec.NextRotation.Time()):
 			errs = append(errs, s.rotateScheduled(ctx, k))
 		case k.rec.Origin == originExternal && len(k.rec.expired(now)) > 0:
 			errs = append(errs, s.expireImported(ctx, k))
@@ -301,7 +307,7 @@ func (s *Service) sealMaterial(account, region, keyID string, spec keys.Spec, id
 	if err != nil {
 		return material{}, store.KV{}, err
 	}
-	m.ID, m.Created = id.String(), s.now().UTC()
+	m.ID, m.Created = id.String(), stampOf(s.now())
 	rec := materialRecord{Sealed: sealed, Spec: spec.String()}
 	return m, store.KV{Key: materialPath(account, region, keyID, m.ID), Value: marshal(rec)}, nil
 }
@@ -347,7 +353,7 @@ func (s *Service) update(ctx context.Context, k *key, fn func(rec *keyRecord, tx
 		if err := fn(&rec, &txn); err != nil {
 			return err
 		}
-		txn.Puts = append(txn.Puts, store.KV{Key: keyPath(rec.Account, rec.Region, rec.ID), Value: marshal(rec)})
+		txn.Puts = append(txn.Puts, storedKey(rec)...)
 		err := s.commit(ctx, txn)
 		if !errors.Is(err, store.ErrConflict) || attempt >= 8 {
 			return err

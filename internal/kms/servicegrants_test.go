@@ -143,7 +143,7 @@ func TestListRetirableGrantsByServiceThroughTheDoor(t *testing.T) {
 	if err != nil || len(out.Grants) != 1 || *out.Grants[0].GrantId != listed {
 		t.Fatalf("ListRetirableGrants by the service, one key denying it: %+v, %v; want only grant %s", out, err, listed)
 	}
-	if n := svc.Note; len(n.Resources) != 1 || n.Resources[0] != *open.Arn || !n.Decided || !n.Decision.Allowed() || n.Decision.By != "retiring-principal" {
+	if n := svc.Note; len(n.Resources) != 1 || n.Resources[0] != *open.Arn || !n.Decided || !n.Decision.Allowed() || n.Decision.By != authz.ByRetiringPrincipal {
 		t.Fatalf("audit note %+v, want key %s allowed by retiring-principal", n, *open.Arn)
 	}
 

@@ -12,8 +12,8 @@ func endAuthorizeSpan(sp trace.Span, k *key, a access, d *authz.KeyDecision) {
 	sp.String("aws.kms.action", a.actionName())
 	sp.String("aws.kms.key_arn", k.arn)
 	sp.Bool("trent.authz.allowed", d.Allowed())
-	if d.By != "" {
-		sp.String("trent.authz.decided_by", d.By)
+	if d.By != authz.ByNone {
+		sp.String("trent.authz.decided_by", d.By.String())
 	}
 	if d.GrantID != "" {
 		sp.String("aws.kms.grant_id", d.GrantID)

@@ -3,6 +3,8 @@ package kms
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +41,13 @@ type view struct {
 	// counts is the number of keys of each account and Region, kept as
 	// keys come and go: the keys quota reads it on every CreateKey.
 	counts map[acctRegion]int
+	// docs is the key policy documents by account, Region and reference;
+	// docUsers counts the keys that name each, for the sweep of unused
+	// documents, and waiting the keys that named one before it came
+	// (policydocs.go).
+	docs     map[docKey]*policyDoc
+	docUsers map[docKey]int
+	waiting  map[docKey][]keyRef
 	// policies shares compiled key policies among keys (intern.go).
 	policies policyCache
 	// cache bounds the material that is unsealed (matcache.go).
@@ -62,7 +71,7 @@ type key struct {
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, family: map[string]map[string]*key{}}
+	return &view{s: s, keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, family: map[string]map[string]*key{}, counts: map[acctRegion]int{}, docs: map[docKey]*policyDoc{}, docUsers: map[docKey]int{}, waiting: map[docKey][]keyRef{}}
 }
 
 // keyRef indexes the view's maps of per-key records: a struct, so that a
@@ -115,18 +124,96 @@ func (v *view) Keep(k []byte) bool {
 	return i >= 0 && bytes.HasPrefix(rest[i+1:], []byte("kms/"))
 }
 
-// LoadFrom replaces the view with the records scan puts, one at a time:
-// nothing holds every record's bytes at once (store.Loader).
+// LoadFrom replaces the view with the records scan puts, in batches:
+// nothing holds every record's bytes at once (store.Loader). Key records,
+// most of the store, are decoded on every core (decoding was half of a
+// start's CPU), and every record is applied in the store's order.
 func (v *view) LoadFrom(scan func(put func(store.KV)) error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.resetLocked()
-	return scan(v.put)
+	l := &loader{v: v}
+	err := scan(l.add)
+	l.flush()
+	return err
+}
+
+// loadBatch is how many key records LoadFrom decodes at a time.
+const loadBatch = 1024
+
+// loader batches the key records of a load for decoding in parallel.
+type loader struct {
+	v     *view
+	batch []decodedKey
+}
+
+// decodedKey is a key record of a load and what decoding it gave.
+type decodedKey struct {
+	kv  store.KV
+	p   path
+	rec keyRecord
+	err error
+}
+
+func (l *loader) add(kv store.KV) {
+	p, ok := parsePath(kv.Key)
+	if !ok || p.kind != "keys" {
+		// In order: what the batch holds comes first in the store.
+		l.flush()
+		l.v.put(kv)
+		return
+	}
+	kv.Value = bytes.Clone(kv.Value) // valid only during put
+	l.batch = append(l.batch, decodedKey{kv: kv, p: p})
+	if len(l.batch) == loadBatch {
+		l.flush()
+	}
+}
+
+// flush decodes the batch on every core and applies it in order.
+func (l *loader) flush() {
+	if len(l.batch) == 0 {
+		return
+	}
+	n := min(runtime.GOMAXPROCS(0), len(l.batch))
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			for i := w; i < len(l.batch); i += n {
+				d := &l.batch[i]
+				d.rec, d.err = decodeKeyRecord(d.kv.Value)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range l.batch {
+		d := &l.batch[i]
+		l.v.putKeyRecord(d.p, d.kv, d.rec, d.err)
+		l.batch[i] = decodedKey{}
+	}
+	l.batch = l.batch[:0]
+}
+
+// decodeKeyRecord decodes a stored key record: one with an unknown or
+// missing spec, usage or origin is an error.
+func decodeKeyRecord(b []byte) (keyRecord, error) {
+	var rec keyRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return keyRecord{}, err
+	}
+	if rec.Spec == 0 || rec.Usage == 0 || rec.Origin == 0 {
+		return keyRecord{}, errors.New("kms: key record without a key spec, usage or origin")
+	}
+	rec.upgrade()
+	return rec, nil
 }
 
 func (v *view) resetLocked() {
 	v.keys = map[keyRef]*key{}
 	v.counts = map[acctRegion]int{}
+	v.docs = map[docKey]*policyDoc{}
+	v.docUsers = map[docKey]int{}
+	v.waiting = map[docKey][]keyRef{}
 	v.mats = map[keyRef][]*matEntry{}
 	v.cache.reset()
 	v.aliases = map[string]*aliasRecord{}
@@ -168,37 +255,10 @@ func (v *view) put(kv store.KV) {
 	}
 	switch p.kind {
 	case "keys":
-		var rec keyRecord
-		if err := json.Unmarshal(kv.Value, &rec); err != nil {
-			v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
-			return
-		}
-		rec.upgrade()
-		internRecord(&rec)
-		// Index by the record's own strings: kv.Key, the path, is not kept.
-		ref := keyRef{rec.Region, rec.ID}
-		if rec.Region != p.region || rec.ID != p.id {
-			ref = keyRef{intern(p.region), strings.Clone(p.id)}
-		}
-		k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: kv.ModRev}
-		// The users and roles the policy names are those it was saved with,
-		// by unique id (keypolicy.go).
-		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: rec.PolicyBindings})
-		if err != nil {
-			v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
-		}
-		k.policy = pol
-		if rec.CustomKeyStoreID != "" {
-			k.cks = v.s.stores.Conn(p.region, rec.CustomKeyStoreID)
-		}
-		v.setKey(ref, k)
-		if rec.multiRegion() {
-			fi := familyIndex(rec.Account, rec.ID)
-			if v.family[fi] == nil {
-				v.family[fi] = map[string]*key{}
-			}
-			v.family[fi][p.region] = k
-		}
+		rec, err := decodeKeyRecord(kv.Value)
+		v.putKeyRecord(p, kv, rec, err)
+	case "keypolicies":
+		v.putPolicyDoc(p, kv)
 	case "material":
 		var rec materialRecord
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
@@ -253,6 +313,59 @@ func (v *view) put(kv store.KV) {
 	}
 }
 
+// putKeyRecord puts the key of a record at p that decoding gave rec or err.
+func (v *view) putKeyRecord(p path, kv store.KV, rec keyRecord, err error) {
+	if err != nil {
+		v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
+		return
+	}
+	if rec.PolicyRef != "" {
+		rec.Policy = "" // the document record decides
+		if d := v.docs[docKey{p.account, p.region, rec.PolicyRef}]; d != nil {
+			rec.Policy, rec.PolicyRef = d.text, d.ref
+		}
+	}
+	v.putKey(p.account, p.region, p.id, rec, kv.ModRev)
+}
+
+// putKey puts the key of a decoded record, stored at account, region and
+// id, into the view.
+func (v *view) putKey(account, region, id string, rec keyRecord, modRev int64) {
+	internRecord(&rec)
+	// Index by the record's own strings: kv.Key, the path, is not kept.
+	ref := keyRef{rec.Region, rec.ID}
+	if rec.Region != region || rec.ID != id {
+		ref = keyRef{intern(region), strings.Clone(id)}
+	}
+	k := &key{rec: rec, arn: arn.KeyARN(rec.Region, rec.Account, rec.ID), modRev: modRev}
+	if rec.PolicyRef != "" && rec.Policy == "" {
+		// Its document is not in the view (every write puts the document
+		// before the key): the key denies every request until it comes.
+		v.s.log.Error("kms: the key policy document of a key is missing; the key denies every request", "key", k.arn, "policyRef", rec.PolicyRef)
+		dk := docKey{intern(account), intern(region), rec.PolicyRef}
+		v.waiting[dk] = append(v.waiting[dk], ref)
+	} else {
+		// The users and roles the policy names are those it was saved
+		// with, by unique id (keypolicy.go).
+		pol, err := v.policies.compile(rec.Policy, policy.Options{Kind: policy.ResourceKind, Bound: true, Bindings: rec.PolicyBindings})
+		if err != nil {
+			v.s.log.Error("kms: stored key policy does not compile; the key denies every request", "key", k.arn, "err", err)
+		}
+		k.policy = pol
+	}
+	if rec.CustomKeyStoreID != "" {
+		k.cks = v.s.stores.Conn(region, rec.CustomKeyStoreID)
+	}
+	v.setKey(ref, k)
+	if rec.multiRegion() {
+		fi := familyIndex(rec.Account, rec.ID)
+		if v.family[fi] == nil {
+			v.family[fi] = map[string]*key{}
+		}
+		v.family[fi][region] = k
+	}
+}
+
 // unindexAlias drops an alias from its key's list, copying so that slices
 // handed out earlier stay unchanged.
 func (v *view) unindexAlias(region string, a *aliasRecord) {
@@ -301,6 +414,8 @@ func (v *view) delete(k string) {
 				v.mats[idx] = kept
 			}
 		}
+	case "keypolicies":
+		delete(v.docs, docKey{p.account, p.region, p.id})
 	case "grants":
 		v.deleteGrant(p.region, p.id, p.sub)
 	case "keystores":
@@ -450,13 +565,16 @@ type acctRegion struct{ account, region string }
 // setKey puts k at ref, or removes what is there when k is nil, and keeps
 // the counts. The caller holds v.mu for writing.
 func (v *view) setKey(ref keyRef, k *key) {
-	if v.counts == nil {
-		v.counts = map[acctRegion]int{}
-	}
 	if old := v.keys[ref]; old != nil {
 		c := acctRegion{old.rec.Account, old.rec.Region}
 		if v.counts[c]--; v.counts[c] <= 0 {
 			delete(v.counts, c)
+		}
+		if old.rec.PolicyRef != "" {
+			d := docKey{old.rec.Account, old.rec.Region, old.rec.PolicyRef}
+			if v.docUsers[d]--; v.docUsers[d] <= 0 {
+				delete(v.docUsers, d)
+			}
 		}
 	}
 	if k == nil {
@@ -465,6 +583,9 @@ func (v *view) setKey(ref keyRef, k *key) {
 	}
 	v.keys[ref] = k
 	v.counts[acctRegion{k.rec.Account, k.rec.Region}]++
+	if k.rec.PolicyRef != "" {
+		v.docUsers[docKey{k.rec.Account, k.rec.Region, k.rec.PolicyRef}]++
+	}
 }
 
 // aliasesOf returns the aliases of one account and Region.

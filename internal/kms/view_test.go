@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -191,5 +192,57 @@ func TestViewCountsKeys(t *testing.T) {
 	}
 	if n := e.s.view.keyCount(e.caller.Account, "eu-west-1"); n != 0 {
 		t.Fatalf("count in another Region %d", n)
+	}
+}
+
+// A restart with more keys than one decoding batch loads every key with
+// its shared policy, in the store's order, and leaves out only the record
+// that does not decode.
+func TestRestartWithManyKeys(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	first := e.s.view.key(e.caller.Region, *e.createKey(t).KeyId)
+	const n = 2*loadBatch + 300
+	var puts []store.KV
+	ids := make([]string, n)
+	for i := range ids {
+		id, err := e.s.newKeyID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+		rec := first.rec
+		rec.ID = id
+		val := storedKey(rec)[1].Value
+		if i == loadBatch+7 {
+			val = []byte(strings.Replace(string(val), `"spec":"SYMMETRIC_DEFAULT"`, `"spec":"AES_512"`, 1))
+		}
+		puts = append(puts, store.KV{Key: keyPath(e.caller.Account, e.caller.Region, id), Value: val})
+	}
+	if _, err := e.st.Txn(ctx, store.Txn{Puts: puts}); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := New(ctx, e.s.st, e.s.sealer, Options{Now: e.clock.Now, Principals: e.ids, Organization: e.ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s2.KeyCount(); got != n {
+		t.Fatalf("reloaded %d keys, want %d (the first, and all but one of the copies)", got, n)
+	}
+	if got := s2.view.keyCount(e.caller.Account, e.caller.Region); got != n {
+		t.Fatalf("count %d, want %d", got, n)
+	}
+	shared := s2.view.key(e.caller.Region, first.rec.ID).policy
+	for i, id := range ids {
+		k := s2.view.key(e.caller.Region, id)
+		if i == loadBatch+7 {
+			if k != nil {
+				t.Fatal("the record with an unknown spec loaded")
+			}
+			continue
+		}
+		if k == nil || shared == nil || k.policy != shared || k.rec.Policy != DefaultPolicy(e.caller.Account) {
+			t.Fatalf("key %d: %v, not loaded with the shared default policy", i, k != nil)
+		}
 	}
 }

@@ -35,7 +35,7 @@ func actionsFor(k *key) []string {
 		n := needs[name]
 		switch {
 		case n.origins != nil && !slices.Contains(n.origins, k.rec.Origin):
-		case n.usage != "" && k.rec.Usage != n.usage:
+		case n.usage != 0 && k.rec.Usage != n.usage:
 		case n.kind != nil && n.kind(k, op) != nil:
 		case (op == "ReplicateKey" || op == "UpdatePrimaryRegion") && !k.rec.multiRegion():
 		default:
@@ -70,7 +70,7 @@ func (s *Service) WhoCan(c Caller, id, action string, candidates []authz.Candida
 	actions := actionsFor(k)
 	if action != "" {
 		if !slices.Contains(actions, action) {
-			return authz.Analysis{}, wire.Validation("Action " + action + " is not an action on this key (" + k.rec.Spec + ", " + k.rec.Usage + ", " + k.rec.Origin + ").")
+			return authz.Analysis{}, wire.Validation("Action " + action + " is not an action on this key (" + k.rec.Spec.String() + ", " + k.rec.Usage.String() + ", " + k.rec.Origin.String() + ").")
 		}
 		actions = []string{action}
 	}

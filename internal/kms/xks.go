@@ -85,14 +85,14 @@ func (b xksBackend) decrypt(ctx context.Context, c Caller, k *key, op string, bl
 
 // admit leaves the store to ready: its checks ask the proxy, which only an
 // authorized request may make Trent do.
-func (xksBackend) admit(Caller, string, *kmsapi.CreateKeyRequest, string, string) (*customkeystore.Record, error) {
+func (xksBackend) admit(Caller, Origin, *kmsapi.CreateKeyRequest, keys.Spec, keys.Usage) (*customkeystore.Record, error) {
 	return nil, nil
 }
 
 // ready checks the store and the external key with the proxy
 // (customkeystore.ForNewXKSKey).
-func (b xksBackend) ready(ctx context.Context, c Caller, in *kmsapi.CreateKeyRequest, spec, usage string, _ *customkeystore.Record) (*customkeystore.Record, error) {
-	return b.s.stores.ForNewXKSKey(ctx, storeCaller(c), in.CustomKeyStoreId, in.XksKeyId, spec == specSymmetric && usage == usageEncrypt)
+func (b xksBackend) ready(ctx context.Context, c Caller, in *kmsapi.CreateKeyRequest, spec keys.Spec, usage keys.Usage, _ *customkeystore.Record) (*customkeystore.Record, error) {
+	return b.s.stores.ForNewXKSKey(ctx, storeCaller(c), in.CustomKeyStoreId, in.XksKeyId, spec == keys.SpecSymmetricDefault && usage == keys.UsageEncryptDecrypt)
 }
 
 // create names the external key: it has no material, the key in the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/trentkms/trent/internal/audit"
+	"github.com/trentkms/trent/internal/authn"
 	"github.com/trentkms/trent/internal/trace"
 	"github.com/trentkms/trent/internal/wire"
 )
@@ -27,25 +28,13 @@ func (s *Server) record(r *http.Request, id, service, op string, c *call, params
 		ac.Resources = c.note.Resources
 		if c.note.Decided {
 			d := c.note.Decision
-			data := map[string]any{"decidedBy": d.By}
-			if d.Statement >= 0 {
-				data["statement"], data["sid"] = d.Statement, d.Sid
-			}
-			if d.GrantID != "" {
-				data["grantId"] = d.GrantID
-			}
+			ac.Decision = audit.Decision{Decided: true, By: d.By.String(), Statement: d.Statement, Sid: d.Sid, GrantID: d.GrantID}
 			if !d.Allowed() {
-				data["decidedBy"] = "deny"
+				ac.Decision.By = "deny"
 			}
-			ac.AdditionalEventData = data
 		}
 	}
-	if c.request.ViaService != "" {
-		if ac.AdditionalEventData == nil {
-			ac.AdditionalEventData = map[string]any{}
-		}
-		ac.AdditionalEventData["viaService"] = c.request.ViaService
-	}
+	ac.ViaService = c.request.ViaService
 	s.audit.Record(audit.NewEvent(ac))
 }
 
@@ -58,7 +47,7 @@ func (s *Server) recordFailure(r *http.Request, id string, proto protocol, op st
 	if proto == protoQuery {
 		service = "iam"
 	}
-	ac := audit.Call{Time: s.now(), RequestID: id, Service: service, Operation: op, SourceIP: sourceIP(r), UserAgent: r.UserAgent(),
+	ac := audit.Call{Time: s.now(), RequestID: id, Service: service, Operation: op, SourceIP: authn.SourceIP(r), UserAgent: r.UserAgent(),
 		TraceID: trace.FromContext(r.Context()).TraceID()}
 	ac.ErrorCode, ac.ErrorMessage = errorFields(authError(err))
 	s.audit.Record(audit.NewEvent(ac))

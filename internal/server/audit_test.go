@@ -107,12 +107,19 @@ func newTestServer(t *testing.T) *testServer {
 // call sends a KMS request with a raw JSON body, signed as the SDK signs.
 func (ts *testServer) call(t *testing.T, op, body string) (int, map[string]any) {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodPost, "http://kms."+region+".amazonaws.com/", strings.NewReader(body))
+	return ts.send(t, op, body, secretKey, "kms", "")
+}
+
+// send sends a KMS request for op, with query, signed with secret for
+// service.
+func (ts *testServer) send(t *testing.T, op, body, secret, service, query string) (int, map[string]any) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "http://kms."+region+".amazonaws.com/"+query, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	r.Header.Set("X-Amz-Target", "TrentService."+op)
 	sum := sha256.Sum256([]byte(body))
-	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey},
-		r, hex.EncodeToString(sum[:]), "kms", region, time.Now())
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secret},
+		r, hex.EncodeToString(sum[:]), service, region, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,11 +157,9 @@ func (ts *testServer) events(t *testing.T) []map[string]any {
 
 // The audit event's requestParameters are written from the request the
 // operation decoded, so they name the key the operation used however the
-// body spells its members: a later duplicate, a name in other case, a
-// Unicode look-alike that encoding/json's case folding matches (U+212A
-// KELVIN SIGN folds to K), an escaped name. (The decoder folds case as
-// encoding/json does; AWS matches member names exactly. Either way, the
-// event and the operation agree by construction.)
+// body spells its members: a later duplicate, a name in other case or a
+// Unicode look-alike (U+212A KELVIN SIGN), which AWS's JSON protocol
+// matches exactly and so ignores, an escaped name.
 func TestAuditNamesTheKeyTheOperationUsed(t *testing.T) {
 	ts := newTestServer(t)
 	newKey := func() string {
@@ -167,19 +172,23 @@ func TestAuditNamesTheKeyTheOperationUsed(t *testing.T) {
 	decoy, used := newKey(), newKey()
 	pt := base64.StdEncoding.EncodeToString([]byte("the-plaintext-that-must-not-be-logged"))
 	bodies := map[string]string{
-		"duplicate":            `{"KeyId":"` + decoy + `","KeyId":"` + used + `","Plaintext":"` + pt + `"}`,
-		"other case":           `{"KeyId":"` + decoy + `","keyid":"` + used + `","Plaintext":"` + pt + `"}`,
-		"kelvin sign":          `{"KeyId":"` + decoy + `","\u212AeyId":"` + used + `","Plaintext":"` + pt + `"}`,
-		"escaped name":         `{"KeyId":"` + decoy + `","Key\u0049d":"` + used + `","Plaintext":"` + pt + `"}`,
-		"kelvin sign, raw":     `{"KeyId":"` + decoy + `","` + "\u212A" + `eyId":"` + used + `","Plaintext":"` + pt + `"}`,
-		"only other case":      `{"KEYID":"` + used + `","plaintext":"` + pt + `"}`,
-		"plaintext other case": `{"KeyId":"` + used + `","PLAINTEXT":"` + pt + `","EncryptionContext":{"a":"b"},"encryptionContext":{"c":"d"}}`,
+		"duplicate":             `{"KeyId":"` + decoy + `","KeyId":"` + used + `","Plaintext":"` + pt + `"}`,
+		"other case after":      `{"KeyId":"` + used + `","keyid":"` + decoy + `","Plaintext":"` + pt + `"}`,
+		"other case before":     `{"KEYID":"` + decoy + `","KeyId":"` + used + `","Plaintext":"` + pt + `"}`,
+		"kelvin sign":           `{"KeyId":"` + used + `","\u212AeyId":"` + decoy + `","Plaintext":"` + pt + `"}`,
+		"escaped name":          `{"KeyId":"` + decoy + `","Key\u0049d":"` + used + `","Plaintext":"` + pt + `"}`,
+		"kelvin sign, raw":      `{"KeyId":"` + used + `","` + "\u212A" + `eyId":"` + decoy + `","Plaintext":"` + pt + `"}`,
+		"context in other case": `{"KeyId":"` + used + `","Plaintext":"` + pt + `","plaintext":"AAAA","EncryptionContext":{"a":"b"},"encryptionContext":{"c":"d"}}`,
 	}
 	for name, body := range bodies {
 		code, out := ts.call(t, "Encrypt", body)
 		if code != 200 || out["KeyId"] != used {
 			t.Fatalf("%s: Encrypt = %d %v, want it to use %s", name, code, out, used)
 		}
+	}
+	// Only in other case: KeyId is missing, and the event names no key.
+	if code, out := ts.call(t, "Encrypt", `{"KEYID":"`+decoy+`","Plaintext":"`+pt+`"}`); code != 400 || out["__type"] != "ValidationException" {
+		t.Fatalf("only other case: Encrypt = %d %v, want a ValidationException", code, out)
 	}
 	evs := ts.events(t)
 	n := 0
@@ -192,21 +201,26 @@ func TestAuditNamesTheKeyTheOperationUsed(t *testing.T) {
 		if bytes.Contains(line, []byte(pt)) || bytes.Contains(line, []byte("the-plaintext")) {
 			t.Fatalf("the event holds the plaintext: %s", line)
 		}
+		if strings.Contains(string(line), decoy) {
+			t.Errorf("event names the decoy key the operation did not use: %s", line)
+		}
 		params, _ := e["requestParameters"].(map[string]any)
+		if e["errorCode"] == "ValidationException" {
+			if _, ok := params["keyId"]; ok {
+				t.Errorf("a request without KeyId has keyId %v in its event", params["keyId"])
+			}
+			continue
+		}
 		res, _ := e["resources"].([]any)
 		if params["keyId"] != used || len(res) != 1 || res[0].(map[string]any)["ARN"] != used {
 			t.Errorf("event names keyId %v, resources %v; the operation used %s", params["keyId"], res, used)
 		}
-		if strings.Contains(string(line), decoy) {
-			t.Errorf("event names the decoy key the operation did not use: %s", line)
-		}
-		if ec, ok := params["encryptionContext"].(map[string]any); ok && (len(ec) != 2 || ec["a"] != "b" || ec["c"] != "d") {
-			// The decoder adds a later object's members to the map.
-			t.Errorf("encryptionContext = %v, want what the operation bound: {a:b, c:d}", ec)
+		if ec, ok := params["encryptionContext"].(map[string]any); ok && (len(ec) != 1 || ec["a"] != "b") {
+			t.Errorf("encryptionContext = %v, want what the operation bound: {a:b}", ec)
 		}
 	}
-	if n != len(bodies) {
-		t.Fatalf("%d Encrypt events, want %d", n, len(bodies))
+	if n != len(bodies)+1 {
+		t.Fatalf("%d Encrypt events, want %d", n, len(bodies)+1)
 	}
 }
 
@@ -242,5 +256,32 @@ func TestRequestIDIsAUUID(t *testing.T) {
 			t.Fatalf("request id %q: not a fresh version 4 UUID", id)
 		}
 		seen[id] = true
+	}
+}
+
+// A request refused by authentication is audited too, with the error its
+// client saw and an Unknown identity: a forged signature, a signature for another
+// service, and a verified request naming two operations.
+func TestAuditRefusedAuthentication(t *testing.T) {
+	ts := newTestServer(t)
+	want := []string{"InvalidSignatureException", "InvalidSignatureException", "UnknownOperationException"}
+	for i, c := range []struct{ secret, service, query string }{
+		{"not the secret", "kms", ""},
+		{secretKey, "organizations", ""},
+		{secretKey, "kms", "?X-Amz-Target=TrentService.DisableKey"},
+	} {
+		if code, out := ts.send(t, "ListKeys", "{}", c.secret, c.service, c.query); code != 400 || out["__type"] != want[i] {
+			t.Fatalf("request %d: %d %v, want %s", i, code, out, want[i])
+		}
+	}
+	evs := ts.events(t)
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d: %v", len(evs), len(want), evs)
+	}
+	for i, e := range evs {
+		who, _ := e["userIdentity"].(map[string]any)
+		if e["errorCode"] != want[i] || e["eventName"] != "ListKeys" || len(who) != 1 || who["type"] != "Unknown" {
+			t.Errorf("event %d: errorCode %v, eventName %v, userIdentity %v", i, e["errorCode"], e["eventName"], e["userIdentity"])
+		}
 	}
 }

@@ -122,6 +122,10 @@ func orgOperations(d *iam.Directory) map[string]jsonHandler {
 		"ListTargetsForPolicy":             jsonOp(d.ListTargetsForPolicy),
 		"EnablePolicyType":                 jsonOp(d.EnablePolicyType),
 		"DisablePolicyType":                jsonOp(d.DisablePolicyType),
+		// Tags of accounts, the root, OUs and policies (iam/orgtags.go).
+		"TagResource":         jsonOp(d.TagResource),
+		"UntagResource":       jsonOp(d.UntagResource),
+		"ListTagsForResource": jsonOp(d.ListTagsForResource),
 	}
 }
 

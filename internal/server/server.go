@@ -1,10 +1,10 @@
-// Package server is Trent's HTTP front: it reads each request, authenticates
-// its SigV4 signature, resolves the caller's identity, routes the request by
+// Package server is Trent's HTTP front: it reads each request, routes it by
 // protocol to the service that owns the operation — AWS JSON 1.1 for KMS and
 // Organizations (X-Amz-Target), the AWS Query protocol for IAM and STS (Action
-// and Version, dispatched by the signed service name) — and writes the
-// response or the AWS error shape of that protocol. It knows no operation's
-// semantics.
+// and Version, dispatched by the signed service name) — once internal/authn
+// has authenticated it, and writes the response or the AWS error shape of
+// that protocol. It knows no operation's semantics, and decides nothing
+// about who the caller is.
 //
 // # Concurrency
 //
@@ -18,19 +18,19 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/audit"
+	"github.com/trentkms/trent/internal/authn"
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/metrics"
-	"github.com/trentkms/trent/internal/policy"
 	"github.com/trentkms/trent/internal/quota"
 	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/trace"
@@ -49,9 +49,6 @@ const (
 	// adminTargetPrefix names Trent's own operator operations, signed for
 	// the kms service like KMS requests.
 	adminTargetPrefix = "TrentAdmin."
-	// globalRegion is where AWS's global services (IAM, Organizations) are
-	// signed for, whatever Regions this server serves.
-	globalRegion = "us-east-1"
 )
 
 // Options configure a Server.
@@ -69,16 +66,15 @@ type Options struct {
 
 // Server serves the KMS, IAM, STS and Organizations APIs.
 type Server struct {
-	kms      *kms.Service
-	ids      *iam.Directory
-	verifier *sigv4.Verifier
-	regions  []string
-	log      *slog.Logger
-	now      func() time.Time
-	kmsOps   map[string]jsonHandler
-	orgOps   map[string]jsonHandler
-	iamOps   map[string]queryHandler
-	stsOps   map[string]queryHandler
+	kms    *kms.Service
+	ids    *iam.Directory
+	auth   *authn.Authenticator
+	log    *slog.Logger
+	now    func() time.Time
+	kmsOps map[string]jsonHandler
+	orgOps map[string]jsonHandler
+	iamOps map[string]queryHandler
+	stsOps map[string]queryHandler
 	// stsUnsigned are the STS operations served without a signature.
 	stsUnsigned map[string]unsignedHandler
 	adminOps    map[string]jsonHandler
@@ -93,7 +89,7 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	if len(o.Regions) == 0 {
 		return nil, errors.New("server: no Region to serve")
 	}
-	s := &Server{kms: k, ids: ids, regions: o.Regions, log: o.Log, now: o.Now, audit: o.Audit, metrics: o.Metrics, tracer: o.Tracer}
+	s := &Server{kms: k, ids: ids, log: o.Log, now: o.Now, audit: o.Audit, metrics: o.Metrics, tracer: o.Tracer}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -103,7 +99,10 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	if o.Quota != nil {
 		s.quota = &admission{l: o.Quota, k: k}
 	}
-	s.verifier = sigv4.NewVerifier(ids, sigv4.Options{Now: s.now, Scope: s.checkScope})
+	var err error
+	if s.auth, err = authn.New(ids, o.Regions, authn.Options{Now: s.now}); err != nil {
+		return nil, err
+	}
 	s.kmsOps = kmsOperations(k)
 	s.orgOps = orgOperations(ids)
 	s.iamOps = iamOperations(ids)
@@ -121,33 +120,11 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	return s, nil
 }
 
-// checkScope accepts the services this server speaks, each in the Regions
-// where AWS serves it.
-func (s *Server) checkScope(region, service string) error {
-	switch service {
-	case "kms":
-		if !slices.Contains(s.regions, region) {
-			return sigv4.RegionScopeError()
-		}
-	case "sts":
-		if region != globalRegion && !slices.Contains(s.regions, region) {
-			return sigv4.RegionScopeError()
-		}
-	case "iam", "organizations":
-		if region != globalRegion {
-			return sigv4.RegionScopeError()
-		}
-	default:
-		return sigv4.ServiceScopeError("kms")
-	}
-	return nil
-}
-
 // newRequestID is a random (version 4) UUID, formatted in place: one
 // allocation, the string.
 func newRequestID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	idRandRead(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte
@@ -164,7 +141,9 @@ func newRequestID() string {
 }
 
 // bufPool recycles request body buffers; bodies may hold plaintext, so a
-// buffer is cleared before it goes back.
+// buffer is cleared before it goes back. A pooled buffer is all zero, and a
+// request writes only its body's bytes, b[:len(b)]: clearing those keeps it
+// so, without clearing the whole buffer every time.
 var bufPool = make(chan []byte, 64)
 
 func getBuf() []byte {
@@ -177,10 +156,10 @@ func getBuf() []byte {
 }
 
 func putBuf(b []byte) {
+	clear(b)
 	if cap(b) > 64<<10 {
 		return
 	}
-	clear(b[:cap(b)])
 	select {
 	case bufPool <- b:
 	default:
@@ -192,7 +171,9 @@ func readBody(r io.Reader, buf []byte) ([]byte, error) {
 	lr := io.LimitedReader{R: r, N: maxBody + 1}
 	for {
 		if len(buf) == cap(buf) {
+			old := buf
 			buf = append(buf, 0)[:len(buf)]
+			clear(old) // the body may hold plaintext
 		}
 		n, err := lr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -211,21 +192,13 @@ func readBody(r io.Reader, buf []byte) ([]byte, error) {
 
 var errTooLarge = errors.New("request body too large")
 
-// Endpoint is a VPC endpoint: a listener of its own whose requests carry
-// aws:SourceVpce and aws:SourceVpc instead of aws:SourceIp and must also be
-// allowed by its endpoint policy (KMS Developer Guide: VPC endpoint policies).
-type Endpoint struct {
-	ID     string         // vpce-…
-	VPC    string         // vpc-…
-	Policy *policy.Policy // nil: the default policy, which allows everything
-}
-
-type endpointKey struct{}
+// Endpoint is a VPC endpoint (authn.Endpoint).
+type Endpoint = authn.Endpoint
 
 // Endpoint returns the handler for a VPC endpoint's listener.
 func (s *Server) Endpoint(e Endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), endpointKey{}, &e)))
+		s.ServeHTTP(w, r.WithContext(authn.WithEndpoint(r.Context(), &e)))
 	})
 }
 
@@ -308,131 +281,124 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, id, out.err)
 		return
 	}
-	target, single := operationTarget(r)
-	var proto protocol
-	var op string
-	var params url.Values
-	switch {
-	case strings.HasPrefix(target, kmsTargetPrefix) && r.Method == http.MethodPost:
-		proto, op = protoKMS, target[len(kmsTargetPrefix):]
-	case strings.HasPrefix(target, orgTargetPrefix) && r.Method == http.MethodPost:
-		proto, op = protoOrg, target[len(orgTargetPrefix):]
-	case strings.HasPrefix(target, adminTargetPrefix) && r.Method == http.MethodPost:
-		proto, op = protoAdmin, target[len(adminTargetPrefix):]
-	case target == "":
-		if params, err = queryParams(r, buf); err != nil || params.Get("Action") == "" || !servesSigned(r) {
-			out.err = writeUnroutable(w, r, id)
-			return
-		}
-		proto, op = protoQuery, params.Get("Action")
-	default:
+	rt, ok := routeOf(r, buf)
+	if !ok {
 		out.err = writeUnroutable(w, r, id)
 		return
 	}
-	out.service, out.op = proto.service(), op
+	out.service, out.op = rt.proto.service(), rt.op
 
 	// The operations that authenticate by the token they carry are served
 	// unsigned; only they are, and a signed request goes the usual way.
-	if h, ok := s.stsUnsigned[op]; ok && proto == protoQuery && single && !authenticated(r) {
+	if h, ok := s.stsUnsigned[rt.op]; ok && rt.proto == protoQuery && rt.single && !authn.Signed(r) {
 		out.service = "sts"
-		out.err = s.serveUnsigned(w, r, id, op, h, params)
+		out.err = s.serveUnsigned(w, r, id, rt.op, h, rt.params)
 		return
 	}
 
-	vspan := span.Child("sigv4.Verify")
-	res, err := s.verifier.Verify(r.Context(), r, buf)
-	endVerifySpan(vspan, res, err)
+	caller, err := s.auth.Authenticate(r, buf, authn.Route{Target: rt.target, Service: rt.proto.service(), Ambiguous: !rt.single, Span: span})
+	if caller.Service != "" {
+		out.service = caller.Service
+	}
 	if err != nil {
-		out.err = authError(err)
-		s.writeAuthError(w, id, proto, err)
-		s.recordFailure(r, id, proto, op, err)
-		return
-	}
-	out.service = res.Service
-	if !single {
-		// Verified, yet naming two operations: whichever one ran, it might
-		// not be the one the signer meant.
-		out.err = wire.UnknownOperation()
-		wire.WriteError(w, id, out.err)
-		s.recordFailure(r, id, proto, op, out.err)
-		return
-	}
-	if want := proto.service(); want != "" && res.Service != want {
-		out.err = authError(sigv4.ServiceScopeError(want))
-		s.writeAuthError(w, id, proto, sigv4.ServiceScopeError(want))
-		s.recordFailure(r, id, proto, op, sigv4.ServiceScopeError(want))
-		return
-	}
-	s.ids.NoteUse(res.AccessKeyID, res.Service, res.Region, s.now())
-	ident, err := s.ids.Identity(res.AccessKeyID)
-	if err != nil {
-		// The key vanished between verification and now.
-		out.err = authError(sigv4.ErrUnknownAccessKey)
-		s.writeAuthError(w, id, proto, sigv4.ErrUnknownAccessKey)
-		return
-	}
-	var via, sourceARN, sourceAccount string
-	if ident.Type == authz.ServiceType {
-		if ident, via, sourceARN, sourceAccount, err = s.serviceCall(r, buf, ident, res, target, proto.service()); err != nil {
+		if errors.Is(err, authn.ErrTwoOperations) {
+			// Verified, yet naming two operations: whichever one ran, it
+			// might not be the one the signer meant.
+			out.err = wire.UnknownOperation()
+			wire.WriteError(w, id, out.err)
+		} else {
 			out.err = authError(err)
-			s.writeAuthError(w, id, proto, err)
-			s.recordFailure(r, id, proto, op, err)
-			return
+			s.writeAuthError(w, id, rt.proto, err)
 		}
+		s.recordFailure(r, id, rt.proto, rt.op, out.err)
+		return
 	}
+	out.err = s.serve(w, r, id, rt, caller, span, buf)
+}
+
+// serve runs an authenticated request's operation, writes its answer and
+// records its audit event.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, rt route, caller authn.Caller, span trace.Span, body []byte) error {
+	op := rt.op
+	ident := caller.Identity
 	st := &requestState{}
 	c := call{
 		identity:  ident,
-		region:    res.Region,
+		region:    caller.Region,
 		note:      &st.note,
 		decoded:   &st.decoded,
 		requestID: id,
 		span:      span,
 		op:        op,
 		quota:     s.quota,
-		request: authz.Request{
-			Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil,
-			Region: res.Region, OrgID: s.ids.OrgID(ident.Account),
-		},
-	}
-	c.request.ViaService, c.request.SourceARN, c.request.SourceAccount = via, sourceARN, sourceAccount
-	c.request.UserAgent, c.request.Referer = r.UserAgent(), r.Referer()
-	if sourceAccount != "" {
-		if o := s.ids.OrgScope(sourceAccount); o != nil {
-			c.request.SourceOrgID, c.request.SourceOrgPath = o.OrgID, o.Paths[0]
-		}
-	}
-	if e, ok := r.Context().Value(endpointKey{}).(*Endpoint); ok {
-		c.request.SourceVpce, c.request.SourceVpc, c.request.Endpoint = e.ID, e.VPC, e.Policy
+		request:   caller.Request,
 	}
 	if span.Recording() {
 		span.String("aws.principal.arn", ident.ARN)
-		span.String("cloud.region", res.Region)
+		span.String("cloud.region", caller.Region)
 	}
-	ctx = r.Context()
-	switch proto {
+	ctx := r.Context()
+	switch rt.proto {
 	case protoKMS:
-		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, buf)
-		out.err = err
+		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, body)
 		if s.audit != nil {
-			s.record(r, id, res.Service, op, &c, audit.KMSRequestParameters(st.decoded, st.note.Resources), audit.KMSResponseElements(op, resp), err)
+			s.record(r, id, caller.Service, op, &c, audit.KMSRequestParameters(st.decoded, st.note.Resources), audit.KMSResponseElements(op, resp), err)
 		}
 		kms.Scrub(resp)
+		return err
 	case protoOrg:
-		_, err := s.serveJSON(ctx, w, id, s.orgOps, op, c, buf)
-		out.err = err
-		s.record(r, id, res.Service, op, &c, nil, nil, err)
+		_, err := s.serveJSON(ctx, w, id, s.orgOps, op, c, body)
+		s.record(r, id, caller.Service, op, &c, nil, nil, err)
+		return err
 	case protoQuery:
-		err := s.serveQuery(ctx, w, id, res.Service, op, c, params)
-		out.err = err
+		err := s.serveQuery(ctx, w, id, caller.Service, op, c, rt.params)
 		if s.audit != nil {
-			s.record(r, id, res.Service, op, &c, audit.QueryRequestParameters(params), nil, err)
+			s.record(r, id, caller.Service, op, &c, audit.QueryRequestParameters(rt.params), nil, err)
 		}
+		return err
 	case protoAdmin:
-		_, err := s.serveJSON(ctx, w, id, s.adminOps, op, c, buf)
-		out.err = err
+		_, err := s.serveJSON(ctx, w, id, s.adminOps, op, c, body)
 		s.record(r, id, "trent", op, &c, nil, nil, err)
+		return err
 	}
+	// routeOf sets a protocol on every route it accepts.
+	err := wire.UnknownOperation()
+	wire.WriteError(w, id, err)
+	return err
+}
+
+// route is what a request is for: its protocol and operation, and what the
+// front read to decide them.
+type route struct {
+	proto  protocol
+	op     string
+	target string     // the X-Amz-Target routed by; "" for the Query protocol
+	single bool       // the request names one operation (operationTarget)
+	params url.Values // a Query request's parameters
+}
+
+// routeOf routes r by its X-Amz-Target (the JSON protocols, POST only) or,
+// without one, by its Query form's Action; ok is false for a request to
+// answer as unroutable, before authenticating it.
+func routeOf(r *http.Request, body []byte) (rt route, ok bool) {
+	rt.target, rt.single = operationTarget(r)
+	switch {
+	case strings.HasPrefix(rt.target, kmsTargetPrefix) && r.Method == http.MethodPost:
+		rt.proto, rt.op = protoKMS, rt.target[len(kmsTargetPrefix):]
+	case strings.HasPrefix(rt.target, orgTargetPrefix) && r.Method == http.MethodPost:
+		rt.proto, rt.op = protoOrg, rt.target[len(orgTargetPrefix):]
+	case strings.HasPrefix(rt.target, adminTargetPrefix) && r.Method == http.MethodPost:
+		rt.proto, rt.op = protoAdmin, rt.target[len(adminTargetPrefix):]
+	case rt.target == "":
+		params, err := queryParams(r, body)
+		if err != nil || params.Get("Action") == "" || !servesSigned(r) {
+			return rt, false
+		}
+		rt.proto, rt.op, rt.params = protoQuery, params.Get("Action"), params
+	default:
+		return rt, false
+	}
+	return rt, true
 }
 
 // serveJSON runs a JSON 1.1 operation and writes its answer; the caller
@@ -538,14 +504,6 @@ func queryParams(r *http.Request, body []byte) (url.Values, error) {
 		return nil, errors.New("method")
 	}
 	return url.ParseQuery(string(body))
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Server) writeAuthError(w http.ResponseWriter, id string, proto protocol, err error) {
@@ -689,4 +647,19 @@ func queryOp[I any, PI validator[I], O any](f func(context.Context, iam.Call, PI
 		}
 		return out, nil
 	}
+}
+
+// idRand generates ids (request ids, event ids): ChaCha8 generators seeded
+// from crypto/rand, as unpredictable, without a getrandom system call for
+// every id. Key material and nonces still come from crypto/rand.
+var idRand = sync.Pool{New: func() any {
+	var seed [32]byte
+	rand.Read(seed[:])
+	return mrand.NewChaCha8(seed)
+}}
+
+func idRandRead(b []byte) {
+	g := idRand.Get().(*mrand.ChaCha8)
+	g.Read(b)
+	idRand.Put(g)
 }

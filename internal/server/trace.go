@@ -1,7 +1,6 @@
 package server
 
 import (
-	"github.com/trentkms/trent/internal/sigv4"
 	"github.com/trentkms/trent/internal/trace"
 )
 
@@ -23,23 +22,6 @@ func endRequestSpan(sp trace.Span, id, service, op string, err error) {
 	if err != nil {
 		code, _ := errorFields(err)
 		sp.Fail(code)
-	}
-	sp.End()
-}
-
-// endVerifySpan ends the authentication span: the access key's service and
-// Region scope if the signature verified, the AWS error code if not. The
-// access key id is left out, as every credential is.
-func endVerifySpan(sp trace.Span, res sigv4.Result, err error) {
-	if !sp.Recording() {
-		return
-	}
-	if err != nil {
-		code, _ := errorFields(authError(err))
-		sp.Fail(code)
-	} else {
-		sp.String("aws.signing.service", res.Service)
-		sp.String("aws.signing.region", res.Region)
 	}
 	sp.End()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/trentkms/trent/internal/audit"
 	"github.com/trentkms/trent/internal/authz"
@@ -59,39 +58,11 @@ func signedFederatedOp[I any, PI validator[I], O any](f func(context.Context, au
 	}
 }
 
-// authenticated reports whether a request carries a SigV4 signature, in
-// its Authorization header or presigned in its query. One that does is
-// verified as usual, whatever its operation.
-func authenticated(r *http.Request) bool {
-	if r.Header.Get("Authorization") != "" {
-		return true
-	}
-	if r.URL != nil {
-		for k := range r.URL.Query() {
-			switch strings.ToLower(k) {
-			case "x-amz-signature", "x-amz-credential", "x-amz-algorithm":
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // serveUnsigned runs an unsigned STS operation and records it.
 func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, id, op string, h unsignedHandler, params url.Values) error {
-	req := authz.Request{Time: s.now(), SourceIP: sourceIP(r), SecureTransport: r.TLS != nil, Region: s.regions[0], UserAgent: r.UserAgent(), Referer: r.Referer()}
-	var err error
 	var resp any
 	var who map[string]any
-	if e, ok := r.Context().Value(endpointKey{}).(*Endpoint); ok {
-		req.SourceVpce, req.SourceVpc = e.ID, e.VPC
-		if e.Policy != nil {
-			// An endpoint policy decides on a principal, and an unsigned
-			// request has none until its token is verified: refuse rather
-			// than let it pass the endpoint unexamined.
-			err = wire.AccessDenied("The VPC endpoint " + e.ID + " has an endpoint policy; " + op + " is not served through it.")
-		}
-	}
+	req, err := s.auth.Unsigned(r, op)
 	if err == nil {
 		resp, who, err = h(r.Context(), req, params)
 	}

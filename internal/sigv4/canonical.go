@@ -239,6 +239,36 @@ func headerValues(r *http.Request, name string) ([]string, bool) {
 // and each inner run of white space (including folded line breaks) replaced
 // by one space.
 func appendHeaderValue(dst []byte, v string) []byte {
+	if trimmed(v) {
+		return append(dst, v...) // the usual value, in one copy
+	}
+	return appendTrimmed(dst, v)
+}
+
+// trimmed reports whether appendHeaderValue leaves v as it is: no white
+// space at either end, none but single spaces inside.
+func trimmed(v string) bool {
+	if v == "" {
+		return true
+	}
+	if v[0] == ' ' || v[len(v)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\t', '\r', '\n':
+			return false
+		case ' ':
+			if v[i-1] == ' ' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// appendTrimmed is appendHeaderValue byte by byte.
+func appendTrimmed(dst []byte, v string) []byte {
 	space := false
 	start := len(dst)
 	for i := 0; i < len(v); i++ {

@@ -40,7 +40,7 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 	}
 	var seen [3]bool // Credential, SignedHeaders, Signature
 	for rest != "" {
-		i := strings.IndexFunc(rest, isAuthSep)
+		i := indexAuthSep(rest)
 		var tok string
 		if i < 0 {
 			tok, rest = rest, ""
@@ -91,7 +91,16 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 	return a, nil
 }
 
-func isAuthSep(r rune) bool { return r == ',' || r == ' ' || r == '\t' }
+// indexAuthSep is strings.IndexFunc(s, isAuthSep) without decoding runes:
+// the separators are ASCII, and no byte of a multi-byte UTF-8 sequence is.
+func indexAuthSep(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ',' || c == ' ' || c == '\t' {
+			return i
+		}
+	}
+	return -1
+}
 
 // credential is a parsed Credential value: keyid/date/region/service/term.
 // scope is date/region/service/term, the credential scope of the string to

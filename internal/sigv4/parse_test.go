@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The Authorization header has exactly three components after the
@@ -56,5 +57,49 @@ func TestAuthorizationComponents(t *testing.T) {
 			}
 			wantError(t, err, IncompleteSignature, tt.msg)
 		})
+	}
+}
+
+// parseAmzDate reads what time.Parse reads, with the same result and
+// whether it fails.
+func TestParseAmzDate(t *testing.T) {
+	for _, s := range []string{"20150830T123600Z", "20240229T235959Z", "20230229T000000Z", "20231301T000000Z", "20230100T000000Z",
+		"20230131T240000Z", "20230131T236000Z", "20230131T235960Z", "00000101T000000Z", "99991231T235959Z", "2015083OT123600Z",
+		"20150830 123600Z", "20150830T123600z", "20150830T123600", "20150830T1236000Z", "", "2015-08-30T12:36:00Z", "+0150830T123600Z"} {
+		want, werr := time.Parse(amzDateFormat, s)
+		got, err := parseAmzDate(s)
+		if (err == nil) != (werr == nil) || !got.Equal(want) || got.Location() != want.Location() {
+			t.Errorf("parseAmzDate(%q) = %v, %v; time.Parse: %v, %v", s, got, err, want, werr)
+		}
+	}
+}
+
+// listed splits as strings.Cut on ';' did.
+func TestListed(t *testing.T) {
+	ref := func(list, name string) bool {
+		for rest := list; rest != ""; {
+			var n string
+			n, rest, _ = strings.Cut(rest, ";")
+			if strings.EqualFold(n, name) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, list := range []string{"", ";", "a", "a;", ";a", "a;;b", "host;x-amz-date", "Host;X-AMZ-DATE;x-amz-target"} {
+		for _, name := range []string{"", "a", "b", "host", "HOST", "x-amz-date", "x-amz-target", "x-amz"} {
+			if got, want := listed(list, name), ref(list, name); got != want {
+				t.Errorf("listed(%q, %q) = %v, want %v", list, name, got, want)
+			}
+		}
+	}
+}
+
+// appendHeaderValue's shortcut gives what the byte-by-byte trimming does.
+func TestAppendHeaderValue(t *testing.T) {
+	for _, v := range []string{"", " ", "a", " a", "a ", "a  b", "a b", "a\tb", "a\r\n b", "\ta", "a\n", "aws-sdk-go-v2/1.30.0 os/linux lang/go#1.26", "  x  y  "} {
+		if got, want := string(appendHeaderValue([]byte("p"), v)), string(appendTrimmed([]byte("p"), v)); got != want {
+			t.Errorf("appendHeaderValue(%q) = %q, want %q", v, got, want)
+		}
 	}
 }

@@ -67,12 +67,15 @@ func (r Result) Signs(name string) bool { return listed(r.SignedHeaders, name) }
 // listed reports whether name is one of the ';'-separated names of list,
 // ignoring case.
 func listed(list, name string) bool {
-	for rest := list; rest != ""; {
-		var n string
-		n, rest, _ = strings.Cut(rest, ";")
-		if strings.EqualFold(n, name) {
+	for start, i := 0, 0; i <= len(list); i++ {
+		if i < len(list) && list[i] != ';' || i == len(list) && start == i {
+			continue // (no name after a final ';', as strings.Cut splits)
+		}
+		// Most names differ in length: compare only those that do not.
+		if i-start == len(name) && strings.EqualFold(list[start:i], name) {
 			return true
 		}
+		start = i + 1
 	}
 	return false
 }
@@ -412,7 +415,7 @@ func (v *Verifier) parse(r *http.Request) (request, error) {
 		case n > maxExpires:
 			return req, newError(IncompleteSignature, msgExpiresTooLarge)
 		}
-		t, err := time.Parse(amzDateFormat, date)
+		t, err := parseAmzDate(date)
 		if err != nil {
 			return req, newError(IncompleteSignature, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
 		}
@@ -433,7 +436,7 @@ func (v *Verifier) parse(r *http.Request) (request, error) {
 
 	// AWS looks for X-Amz-Date first and falls back to Date.
 	if vs := r.Header["X-Amz-Date"]; len(vs) > 0 {
-		if t, err := time.Parse(amzDateFormat, vs[0]); err == nil {
+		if t, err := parseAmzDate(vs[0]); err == nil {
 			req.amzDate, req.signedAt = vs[0], t
 		}
 	} else if vs := r.Header["Date"]; len(vs) > 0 {
@@ -457,4 +460,37 @@ func (v *Verifier) parse(r *http.Request) (request, error) {
 		req.token = vs[0]
 	}
 	return req, nil
+}
+
+// parseAmzDate is time.Parse(amzDateFormat, s), with the usual form read
+// digit by digit (every request carries one); anything else, valid or not,
+// goes to time.Parse.
+func parseAmzDate(s string) (time.Time, error) {
+	if len(s) != len("20060102T150405Z") || s[8] != 'T' || s[15] != 'Z' {
+		return time.Parse(amzDateFormat, s)
+	}
+	var v [14]int
+	for i, j := 0, 0; i < 15; i++ {
+		if i == 8 {
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' {
+			return time.Parse(amzDateFormat, s)
+		}
+		v[j] = int(c - '0')
+		j++
+	}
+	year := v[0]*1000 + v[1]*100 + v[2]*10 + v[3]
+	month, day := v[4]*10+v[5], v[6]*10+v[7]
+	hour, minute, sec := v[8]*10+v[9], v[10]*10+v[11], v[12]*10+v[13]
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Parse(amzDateFormat, s) // its error
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), nil
+}
+
+// daysIn is the number of days of month in year.
+func daysIn(month, year int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }

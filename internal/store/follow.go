@@ -23,6 +23,14 @@ type Filter interface {
 	Keep(key []byte) bool
 }
 
+// Skipper is a Filter that knows where a run of records it refuses ends:
+// after Keep refuses key, Skip returns a later key such that Keep refuses
+// every key from key up to it, or nil. A SkipScanner store seeks there, so
+// that a view which refuses most of the store does not read its pages.
+type Skipper interface {
+	Skip(key []byte) []byte
+}
+
 // Loader is a Handler that can take a whole view record by record instead
 // of as one slice: LoadFrom replaces the view with what scan puts, in key
 // order. kv.Value is valid only during put. Used with a Scanner store.
@@ -56,17 +64,24 @@ func (f *Follower) Load(ctx context.Context) error {
 		keep = fl.Keep
 	}
 	sc, scans := f.st.(Scanner)
+	scan := func(fn func(KV) error) (int64, error) {
+		ss, seeks := f.st.(SkipScanner)
+		if sk, ok := f.h.(Skipper); ok && seeks && keep != nil {
+			return ss.ScanSkip(ctx, f.prefix, keep, sk.Skip, fn)
+		}
+		return sc.Scan(ctx, f.prefix, keep, fn)
+	}
 	var rev int64
 	var err error
 	switch l, loads := f.h.(Loader); {
 	case scans && loads:
 		err = l.LoadFrom(func(put func(KV)) error {
-			rev, err = sc.Scan(ctx, f.prefix, keep, func(kv KV) error { put(kv); return nil })
+			rev, err = scan(func(kv KV) error { put(kv); return nil })
 			return err
 		})
 	case scans:
 		var kvs []KV
-		rev, err = sc.Scan(ctx, f.prefix, keep, func(kv KV) error {
+		rev, err = scan(func(kv KV) error {
 			kv.Value = append([]byte{}, kv.Value...)
 			kvs = append(kvs, kv)
 			return nil

@@ -16,7 +16,11 @@ const SchemaKey = "meta/schema"
 // SchemaVersion is the schema this binary reads and writes.
 //
 //	1: the records of Trent with a sealed root key (seal/root).
-const SchemaVersion = 1
+//	2: a KMS key record may name its key policy document, stored once per
+//	   distinct text (acct/<a>/kms/<r>/keypolicies/<sha256>), instead of
+//	   holding it; an older Trent would read such a key as having no policy.
+//	   Version 1 records read unchanged, so raising 1 to 2 rewrites nothing.
+const SchemaVersion = 2
 
 type schemaRecord struct {
 	Version int `json:"version"`
@@ -28,18 +32,28 @@ var ErrNewerSchema = errors.New("store: the store was written by a newer Trent")
 
 // CheckSchema refuses a store whose schema is newer than this binary's, and
 // records this binary's version in a store that has none (a new store, or
-// one from before versions were recorded).
+// one from before versions were recorded) or an older one: every older
+// version's records read unchanged, and from now on an older binary, which
+// would misread what this one writes, refuses the store.
 func CheckSchema(ctx context.Context, st Store) error {
 	for {
 		v, err := ReadSchema(ctx, st)
 		if err != nil {
 			return err
 		}
-		if v > 0 {
+		if v == SchemaVersion {
 			return nil
 		}
+		var rev int64
+		if v > 0 {
+			kv, err := st.Get(ctx, SchemaKey)
+			if err != nil {
+				return fmt.Errorf("store: read the schema version: %w", err)
+			}
+			rev = kv.ModRev
+		}
 		b, _ := json.Marshal(schemaRecord{Version: SchemaVersion})
-		_, err = st.Txn(ctx, Txn{Compares: []Compare{{Key: SchemaKey}}, Puts: []KV{{Key: SchemaKey, Value: b}}})
+		_, err = st.Txn(ctx, Txn{Compares: []Compare{{Key: SchemaKey, ModRev: rev}}, Puts: []KV{{Key: SchemaKey, Value: b}}})
 		if errors.Is(err, ErrConflict) {
 			continue // another node wrote it: check it
 		}

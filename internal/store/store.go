@@ -93,6 +93,14 @@ type Scanner interface {
 	Scan(ctx context.Context, prefix string, keep func(key []byte) bool, fn func(kv KV) error) (int64, error)
 }
 
+// SkipScanner is a Scanner that can pass over a run of refused records
+// without reading them: after keep refuses key k, the scan goes on at
+// skip(k) when that is after k (every key in between must be one keep
+// refuses), else at the next record.
+type SkipScanner interface {
+	ScanSkip(ctx context.Context, prefix string, keep func(key []byte) bool, skip func(key []byte) []byte, fn func(kv KV) error) (int64, error)
+}
+
 // Progress is implemented by stores that other processes write too
 // (store/etcd). A node's view of such a store is only as current as its
 // watches, and a watch that has gone silent looks the same as one with

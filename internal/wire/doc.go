@@ -13,12 +13,17 @@
 // (kmsapi, orgapi, iamapi, stsapi) by internal/gen; this package holds what
 // they share: [Error], [Timestamp] and the codecs.
 //
-// JSON requests whose members are all strings, blobs, booleans, integers,
-// lists and maps of strings, or such structures (Encrypt, Decrypt, Sign and
-// the rest of the KMS hot path) also get a generated DecodeJSONFrom method,
-// which [DecodeJSON] runs on a [JSONDecoder] instead of encoding/json: one
-// pass without reflection, with the result and the error encoding/json
-// would give, as differential fuzz tests check. KMS requests also get a
+// Every JSON request (their members are strings, blobs, booleans, integers,
+// timestamps, lists of strings or structures, maps of strings, or such
+// structures; the generator refuses a model where one is not) gets a
+// generated DecodeJSONFrom method, which [DecodeJSON] runs on a
+// [JSONDecoder] instead of encoding/json: one pass without reflection, with
+// the result and the error encoding/json would give, as differential fuzz
+// tests check, except that member names match exactly, as AWS's JSON
+// protocol matches them ("keyid" is not KeyId but an unknown member,
+// ignored). Responses of the same shapes get a generated AppendJSON method,
+// which [WriteJSON] uses instead of encoding/json, writing the same bytes.
+// KMS requests also get a
 // generated AppendAuditParameters, which writes the audit event's
 // requestParameters from the decoded request with the JSON appenders of
 // this package ([AppendJSONString] and the rest), so that the audit log

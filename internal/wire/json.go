@@ -178,10 +178,19 @@ func getEncoder() *encoder {
 }
 
 func putEncoder(e *encoder) {
+	clear(e.buf.Bytes()) // a response may hold plaintext
 	if e.buf.Cap() <= maxPooled {
 		encoders.Put(e)
 	}
 }
+
+// jsonAppender is implemented by the response types internal/gen gives an
+// AppendJSON method: it writes what encoding/json would, without reflection.
+type jsonAppender interface {
+	AppendJSON(b []byte) []byte
+}
+
+var appendBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // WriteJSON writes a 200 response: Content-Type application/x-amz-json-1.1,
 // the x-amzn-RequestId header and v encoded as JSON. If v cannot be encoded,
@@ -190,6 +199,18 @@ func putEncoder(e *encoder) {
 func WriteJSON(w http.ResponseWriter, requestID string, v any) {
 	if v == nil {
 		write(w, requestID, http.StatusOK, "", nil)
+		return
+	}
+	if a, ok := v.(jsonAppender); ok {
+		bp := appendBufs.Get().(*[]byte)
+		b := a.AppendJSON((*bp)[:0])
+		write(w, requestID, http.StatusOK, "", b)
+		// The response may hold plaintext (Decrypt, GenerateDataKey).
+		clear(b)
+		if cap(b) <= maxPooled {
+			*bp = b
+			appendBufs.Put(bp)
+		}
 		return
 	}
 	e := getEncoder()

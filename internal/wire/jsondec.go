@@ -27,9 +27,10 @@ import (
 //     build them, so that DecodeJSON maps both paths to the same message.
 //   - Strings are unescaped as encoding/json unescapes them, with invalid
 //     UTF-8 and lone surrogates replaced by U+FFFD.
-//   - Member names match exactly, else under the same case folding as
-//     encoding/json's (see AppendFoldedName); members the type does not know
-//     are skipped. A member given twice is decoded twice into the same place:
+//   - Member names match exactly, as AWS's JSON protocol matches them
+//     (encoding/json would also match them under case folding, so that
+//     "keyid" set KeyId); members the type does not know, however close
+//     their spelling, are skipped. A member given twice is decoded twice into the same place:
 //     a later scalar wins, a later object adds to the map or structure, a
 //     later array overwrites the slice's elements in place, and a null
 //     element leaves in place what was there.
@@ -40,6 +41,7 @@ type JSONDecoder struct {
 	off   int    // the next byte to read
 	depth int    // open arrays and objects
 	saved error  // the first type or base64 error
+	fatal error  // the first error of a Timestamp's UnmarshalJSON
 	buf   []byte // unescaped strings
 	arena []byte // the strings of a map (see StringMap)
 	ends  []int
@@ -68,12 +70,12 @@ var decoders = sync.Pool{New: func() any { return new(JSONDecoder) }}
 // decodeFast decodes body into v with v's generated decoder.
 func decodeFast(body []byte, v jsonDecodable) error {
 	d := decoders.Get().(*JSONDecoder)
-	d.data, d.off, d.depth, d.saved = body, 0, 0, nil
+	d.data, d.off, d.depth, d.saved, d.fatal = body, 0, 0, nil, nil
 	err := d.document(v)
 	// The scratch buffer may hold an unescaped blob: plaintext.
 	clear(d.buf[:cap(d.buf)])
 	clear(d.arena[:cap(d.arena)])
-	d.data, d.saved = nil, nil
+	d.data, d.saved, d.fatal = nil, nil, nil
 	if cap(d.buf) <= maxPooled && cap(d.arena) <= maxPooled && cap(d.ends) <= maxPooled {
 		decoders.Put(d)
 	}
@@ -88,6 +90,9 @@ func (d *JSONDecoder) document(v jsonDecodable) error {
 	d.ws()
 	if d.off != len(d.data) {
 		return d.syntax("invalid character after top-level value")
+	}
+	if d.fatal != nil {
+		return d.fatal
 	}
 	return d.saved
 }
@@ -295,7 +300,7 @@ func (d *JSONDecoder) unquote(s []byte) []byte {
 						// A valid pair; consume.
 						r += 6
 						b = utf8.AppendRune(b, dec)
-						break
+						continue
 					}
 					rr = unicode.ReplacementChar
 				}
@@ -843,9 +848,6 @@ func (d *JSONDecoder) StringMap(p *map[string]string) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
-	if *p == nil {
-		*p = make(map[string]string)
-	}
 	// ends holds where each key, then each value, ends in arena.
 	arena, ends := d.arena[:0], d.ends[:0]
 	for i := 0; ; i++ {
@@ -876,6 +878,10 @@ func (d *JSONDecoder) StringMap(p *map[string]string) error {
 		ends = append(ends, len(arena))
 	}
 	d.arena, d.ends = arena, ends
+	if *p == nil {
+		// Made at its size: a map that grows as it fills costs twice.
+		*p = make(map[string]string, len(ends)/2)
+	}
 	all, start, m := string(arena), 0, *p
 	for i := 0; i < len(ends); i += 2 {
 		m[all[start:ends[i]]] = all[ends[i]:ends[i+1]]
@@ -912,6 +918,71 @@ func (d *JSONDecoder) Enum(p **string, values []string) error {
 	return nil
 }
 
+// Timestamp decodes a timestamp member as encoding/json decodes a type with
+// an UnmarshalJSON method: null sets *p to nil; any other value, whatever
+// its JSON type, is handed to Timestamp.UnmarshalJSON, whose error ends
+// the decoding for encoding/json. Here the document is still read to its
+// end, so that a syntax error anywhere wins, and that error then wins over
+// every type error, as it does there.
+func (d *JSONDecoder) Timestamp(p **Timestamp) error {
+	if d.peek() == 'n' {
+		*p = nil
+		return d.lit("null")
+	}
+	start := d.off
+	if err := d.Skip(); err != nil {
+		return err
+	}
+	if *p == nil {
+		*p = new(Timestamp)
+	}
+	if err := (*p).UnmarshalJSON(d.data[start:d.off]); err != nil && d.fatal == nil {
+		d.fatal = err
+	}
+	return nil
+}
+
+// DecodeJSONStructList decodes a list of structures as encoding/json
+// decodes a slice: into the elements already there, growing the slice as
+// needed and truncating it to the array's length (a fresh empty slice for
+// []); a null element leaves its element as it was.
+func DecodeJSONStructList[T any, P interface {
+	*T
+	jsonDecodable
+}](d *JSONDecoder, p *[]T) error {
+	switch d.peek() {
+	case 'n':
+		*p = nil
+		return d.lit("null")
+	case '[':
+	default:
+		return d.mismatch(kindList)
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	v := *p
+	i := 0
+	for ; ; i++ {
+		ok, err := d.elem(i)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		v = extend(v, i)
+		if err := P(&v[i]).DecodeJSONFrom(d); err != nil {
+			return err
+		}
+	}
+	if i == 0 {
+		v = []T{}
+	}
+	*p = v[:i]
+	return nil
+}
+
 // DecodeJSONStruct decodes a structure member: null sets *p to nil, and
 // anything else decodes into *p, allocated if nil.
 func DecodeJSONStruct[T any, P interface {
@@ -926,37 +997,4 @@ func DecodeJSONStruct[T any, P interface {
 		*p = P(new(T))
 	}
 	return (*p).DecodeJSONFrom(d)
-}
-
-// AppendFoldedName appends to dst the name under encoding/json's case
-// folding (its appendFoldedName, Go 1.26): two member names match when their
-// folded forms are equal, as with bytes.EqualFold. ASCII letters fold to
-// upper case and any other rune to the smallest rune of its fold set, so
-// the Kelvin sign folds to 'K' and 'ſ' to 'S', but 'İ' only to itself.
-func AppendFoldedName(dst, name []byte) []byte {
-	for i := 0; i < len(name); {
-		if c := name[i]; c < utf8.RuneSelf {
-			if 'a' <= c && c <= 'z' {
-				c -= 'a' - 'A'
-			}
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(name[i:])
-		dst = utf8.AppendRune(dst, foldRune(r))
-		i += n
-	}
-	return dst
-}
-
-// foldRune returns the smallest rune of r's fold set.
-func foldRune(r rune) rune {
-	for {
-		r2 := unicode.SimpleFold(r)
-		if r2 <= r {
-			return r2
-		}
-		r = r2
-	}
 }

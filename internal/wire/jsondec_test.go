@@ -214,6 +214,24 @@ func FuzzDecodeDescribeKeyRequest(f *testing.F) {
 	)
 }
 
+// Lists of structures and timestamps (CreateKey's Tags, ImportKeyMaterial's
+// ValidTo).
+func FuzzDecodeCreateKeyRequest(f *testing.F) {
+	fuzzDecode[kmsapi.CreateKeyRequest](f,
+		`{"Description":"d","KeySpec":"SYMMETRIC_DEFAULT","Tags":[{"TagKey":"a","TagValue":"b"},{"TagKey":"c","TagValue":""}]}`,
+		`{"Tags":[{"TagKey":"a"},null,{"tagKey":"b"}],"Tags":[null,{"TagValue":"v"}]}`, `{"Tags":[]}`, `{"Tags":null}`,
+		`{"Tags":{}}`, `{"Tags":["a"]}`, `{"Tags":[1,{"TagKey":2}]}`, `{"Tags":[{"TagKey":"a"},]}`, `{"tags":[{"TagKey":"a"}]}`,
+	)
+}
+
+func FuzzDecodeImportKeyMaterialRequest(f *testing.F) {
+	fuzzDecode[kmsapi.ImportKeyMaterialRequest](f,
+		`{"KeyId":"k","ValidTo":1700000000}`, `{"ValidTo":1.7e9}`, `{"ValidTo":"1700000000"}`, `{"ValidTo":null}`,
+		`{"ValidTo":{}}`, `{"ValidTo":[1]}`, `{"ValidTo":true}`, `{"ValidTo":1e400}`, `{"ValidTo":1,"KeyId":2}`,
+		`{"KeyId":2,"ValidTo":"x"}`, `{"ValidTo":"x",}`, `{"validto":1}`, `{"ValidTo":[1,}`,
+	)
+}
+
 // TestDecodeFast pins what both decoders do on the edge cases, with the
 // value or the error a client gets.
 func TestDecodeFast(t *testing.T) {
@@ -228,11 +246,15 @@ func TestDecodeFast(t *testing.T) {
 			want: &kmsapi.EncryptRequest{KeyId: k, Plaintext: []byte("hi"), EncryptionContext: map[string]string{"a": "1"}, GrantTokens: []string{"g"}}},
 		{name: "white space", body: " \t\r\n{ \"KeyId\" : \"k\" , \"DryRun\" :\ttrue }\n", want: &kmsapi.EncryptRequest{KeyId: k, DryRun: wire.Ptr(true)}},
 		{name: "null document", body: `null`, want: &kmsapi.EncryptRequest{}},
-		{name: "names match without case", body: `{"keyid":"k","PLAINTEXT":"aGk=","dryRun":false}`,
-			want: &kmsapi.EncryptRequest{KeyId: k, Plaintext: []byte("hi"), DryRun: wire.Ptr(false)}},
-		{name: "kelvin sign folds to K", body: `{"\u212AeyId":"k"}`, want: &kmsapi.EncryptRequest{KeyId: k}},
+		// AWS's JSON protocol matches member names exactly: a name in other
+		// case is an unknown member, ignored.
+		{name: "names in other case are unknown", body: `{"keyid":"k","PLAINTEXT":"aGk=","dryRun":false}`,
+			want: &kmsapi.EncryptRequest{}},
+		{name: "kelvin sign is not K", body: `{"\u212AeyId":"k"}`, want: &kmsapi.EncryptRequest{}},
 		{name: "escaped name", body: `{"\u004beyId":"k"}`, want: &kmsapi.EncryptRequest{KeyId: k}},
-		{name: "last duplicate wins", body: `{"KeyId":"a","keyid":"k"}`, want: &kmsapi.EncryptRequest{KeyId: k}},
+		{name: "other case does not overwrite", body: `{"KeyId":"k","keyid":"a"}`, want: &kmsapi.EncryptRequest{KeyId: k}},
+		{name: "other case before", body: `{"KEYID":"a","KeyId":"k"}`, want: &kmsapi.EncryptRequest{KeyId: k}},
+		{name: "last duplicate wins", body: `{"KeyId":"a","KeyId":"k"}`, want: &kmsapi.EncryptRequest{KeyId: k}},
 		{name: "duplicate null wins", body: `{"KeyId":"a","KeyId":null}`, want: &kmsapi.EncryptRequest{}},
 		{name: "duplicate maps merge", body: `{"EncryptionContext":{"a":"1"},"EncryptionContext":{"b":"2","a":"3"}}`,
 			want: &kmsapi.EncryptRequest{EncryptionContext: map[string]string{"a": "3", "b": "2"}}},
@@ -246,6 +268,7 @@ func TestDecodeFast(t *testing.T) {
 		{name: "blob as byte array", body: `{"Plaintext":[104,105]}`, want: &kmsapi.EncryptRequest{Plaintext: []byte("hi")}},
 		{name: "unknown members skipped", body: `{"X":{"a":[1,{"b":null}]},"KeyId":"k","Y":[[]]}`, want: &kmsapi.EncryptRequest{KeyId: k}},
 		{name: "surrogate pair", body: `{"KeyId":"\ud83d\ude00"}`, want: &kmsapi.EncryptRequest{KeyId: wire.Ptr("😀")}},
+		{name: "surrogate pair then more", body: `{"KeyId":"\ud800\udC000x"}`, want: &kmsapi.EncryptRequest{KeyId: wire.Ptr("\U000100000x")}},
 		{name: "lone surrogate", body: `{"KeyId":"\ud800x"}`, want: &kmsapi.EncryptRequest{KeyId: wire.Ptr("\ufffdx")}},
 		{name: "invalid UTF-8", body: "{\"KeyId\":\"a\xffb\"}", want: &kmsapi.EncryptRequest{KeyId: wire.Ptr("a\ufffdb")}},
 		{name: "trailing comma", body: `{"KeyId":"k",}`},
@@ -324,16 +347,31 @@ func TestDecodeFastIntegers(t *testing.T) {
 	}
 }
 
-// TestAppendFoldedName checks the folding on ASCII and on the non-ASCII
-// runes whose fold set holds an ASCII letter.
-func TestAppendFoldedName(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"KeyId", "KEYID"}, {"keyid", "KEYID"}, {"\u212Aey", "KEY"}, {"ſign", "SIGN"},
-		{"K\u0130", "K\u0130"}, {"K\u0131", "K\u0131"}, {"é", "É"}, {"\xff", "\ufffd"}, {"", ""},
-	} {
-		if got := string(wire.AppendFoldedName(nil, []byte(tt.in))); got != tt.want {
-			t.Errorf("AppendFoldedName(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+// TestDecodeExactNames pins AWS's case-sensitive member names where a
+// client sees them: a required member spelled in other case is missing, in
+// the words AWS uses, and in nested structures, lists of them and
+// timestamps the spelling must be exact too.
+func TestDecodeExactNames(t *testing.T) {
+	var enc kmsapi.EncryptRequest
+	err := wire.DecodeJSON([]byte(`{"keyid":"alias/a","Plaintext":"aGk="}`), &enc)
+	var we *wire.Error
+	if !errors.As(err, &we) || we.Code != "ValidationException" ||
+		we.Message != "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null" {
+		t.Fatalf("keyid: got %v", err)
+	}
+	if enc.KeyId != nil || string(enc.Plaintext) != "hi" {
+		t.Fatalf("keyid: decoded %+v", enc)
+	}
+
+	ck, err := checkSame[kmsapi.CreateKeyRequest](t, []byte(`{"Tags":[{"TagKey":"a","tagvalue":"b"},{"TAGKEY":"c","TagValue":"d"}],"description":"x"}`))
+	want := []kmsapi.Tag{{TagKey: wire.Ptr("a")}, {TagValue: wire.Ptr("d")}}
+	if ck.Description != nil || !reflect.DeepEqual(ck.Tags, want) {
+		t.Fatalf("CreateKey: decoded %+v, tags %+v (err %v)", ck, ck.Tags, err)
+	}
+
+	ik, _ := checkSame[kmsapi.ImportKeyMaterialRequest](t, []byte(`{"KeyId":"k","validTo":1700000000,"ValidTo":1700000001.5}`))
+	if ik.ValidTo == nil || ik.ValidTo.Time().UnixMilli() != 1700000001500 {
+		t.Fatalf("ImportKeyMaterial: ValidTo %v", ik.ValidTo)
 	}
 }
 

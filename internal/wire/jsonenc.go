@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/base64"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,6 +71,19 @@ func AppendJSONStringMap(b []byte, m map[string]string) []byte {
 		b = AppendJSONString(b, m[k])
 	}
 	return append(b, '}')
+}
+
+// AppendJSONBlob appends b as a JSON string of its standard, padded base64,
+// as encoding/json writes a []byte.
+func AppendJSONBlob(b, blob []byte) []byte {
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, blob)
+	return append(b, '"')
+}
+
+// AppendJSONTimestamp appends t as Timestamp.MarshalJSON writes it.
+func AppendJSONTimestamp(b []byte, t Timestamp) []byte {
+	return appendEpoch(b, time.Time(t))
 }
 
 // AuditDateLayout is how CloudTrail writes dates inside KMS request

@@ -11,7 +11,7 @@ import (
 
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/keystore"
-	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
+	"github.com/trentkms/trent/internal/softhsmtest"
 )
 
 const (
@@ -25,7 +25,7 @@ const (
 // the module is initialised, which New does.
 func softHSM(t *testing.T) *Clusters {
 	t.Helper()
-	t.Setenv("SOFTHSM2_CONF", softhsmtest.Tokens(t, userPIN, tokLabel))
+	softhsmtest.Setenv(t, softhsmtest.Token{Label: tokLabel, PIN: userPIN})
 	c, err := New([]Config{{ClusterID: "cluster-2345672345a", Module: module, Token: tokLabel}}, Options{MaxSessions: 3})
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trentkms/trent/internal/keystore/pkcs11/softhsmtest"
 	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/store/bolt"
 )
 
@@ -20,12 +20,10 @@ const (
 	tokLabel = "trent-seal"
 )
 
-// softHSM initialises a SoftHSM2 token in a temporary directory for this
-// test (package keystore/pkcs11/softhsmtest). scripts/test.sh installs
-// SoftHSM2.
+// softHSM initialises the seal's SoftHSM2 token for this test.
 func softHSM(t *testing.T) {
 	t.Helper()
-	t.Setenv("SOFTHSM2_CONF", softhsmtest.Tokens(t, userPIN, tokLabel))
+	softhsmtest.Setenv(t, softhsmtest.Token{Label: tokLabel, PIN: userPIN})
 }
 
 func newSeal(t *testing.T, pin string) *Seal {

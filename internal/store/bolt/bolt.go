@@ -174,6 +174,12 @@ func (d *DB) Range(ctx context.Context, prefix string) ([]store.KV, int64, error
 // Scan streams a range without copying values: kv.Value points into the
 // database's memory map and is valid only during fn.
 func (d *DB) Scan(ctx context.Context, prefix string, keep func(key []byte) bool, fn func(kv store.KV) error) (int64, error) {
+	return d.ScanSkip(ctx, prefix, keep, nil, fn)
+}
+
+// ScanSkip is Scan that seeks to skip(k), when it is after k, past the
+// records from a key k that keep refuses: their pages are not read.
+func (d *DB) ScanSkip(ctx context.Context, prefix string, keep func(key []byte) bool, skip func(key []byte) []byte, fn func(kv store.KV) error) (int64, error) {
 	var rev int64
 	err := d.db.View(func(tx *bbolt.Tx) error {
 		if v := tx.Bucket(metaBucket).Get(revKey); len(v) == 8 {
@@ -181,8 +187,13 @@ func (d *DB) Scan(ctx context.Context, prefix string, keep func(key []byte) bool
 		}
 		c := tx.Bucket(kvBucket).Cursor()
 		p := []byte(prefix)
-		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); {
 			if keep != nil && !keep(k) {
+				if next := skipOf(skip, k); next != nil {
+					k, v = c.Seek(next)
+				} else {
+					k, v = c.Next()
+				}
 				continue
 			}
 			if err := ctx.Err(); err != nil {
@@ -197,10 +208,23 @@ func (d *DB) Scan(ctx context.Context, prefix string, keep func(key []byte) bool
 			if err := fn(kv); err != nil {
 				return err
 			}
+			k, v = c.Next()
 		}
 		return nil
 	})
 	return rev, d.wrap(err)
+}
+
+// skipOf is where skip says the scan goes on after k, or nil to take the
+// next record; a key not after k is ignored, so that a scan always moves on.
+func skipOf(skip func([]byte) []byte, k []byte) []byte {
+	if skip == nil {
+		return nil
+	}
+	if next := skip(k); bytes.Compare(next, k) > 0 {
+		return next
+	}
+	return nil
 }
 
 func (d *DB) wrap(err error) error {

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -205,4 +206,49 @@ func next(t *testing.T, ch <-chan store.WatchResponse) store.WatchResponse {
 		t.Fatal("no watch response within 10s")
 	}
 	panic("unreachable")
+}
+
+// Page checks that store.Page on s walks a prefix in key order from after
+// any key, whether or not s is a store.Pager. s must hold no key under a/,
+// b/ or c/; Page writes six.
+func Page(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	var txn store.Txn
+	for _, k := range []string{"a/1", "b/1", "b/2", "b/3", "b/30", "c/1"} {
+		txn.Puts = append(txn.Puts, store.KV{Key: k, Value: []byte(k)})
+	}
+	if _, err := s.Txn(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		prefix, after string
+		limit         int
+		want          string
+	}{
+		{"", "", 100, "[a/1 b/1 b/2 b/3 b/30 c/1]"},
+		{"", "", 2, "[a/1 b/1]"},
+		{"", "b/1", 2, "[b/2 b/3]"},
+		{"b/", "", 10, "[b/1 b/2 b/3 b/30]"},
+		{"b/", "b/3", 10, "[b/30]"},
+		{"b/", "b/30", 10, "[]"},
+		{"b/", "a/9", 1, "[b/1]"},
+		{"", "b/25", 10, "[b/3 b/30 c/1]"},
+		{"", "c/1", 10, "[]"},
+	} {
+		kvs, err := store.Page(ctx, s, tt.prefix, tt.after, tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := []string{}
+		for _, kv := range kvs {
+			keys = append(keys, kv.Key)
+			if string(kv.Value) != kv.Key || kv.ModRev == 0 {
+				t.Fatalf("record %+v", kv)
+			}
+		}
+		if got := fmt.Sprint(keys); got != tt.want {
+			t.Errorf("Page(%q, %q, %d) = %s, want %s", tt.prefix, tt.after, tt.limit, got, tt.want)
+		}
+	}
 }

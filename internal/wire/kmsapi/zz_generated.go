@@ -21,65 +21,67 @@ type Operation struct {
 	Errors []string
 	// NewInput returns a new *<Input>; nil when there is no input.
 	NewInput func() any
+	// NewOutput returns a new *<Output>; nil when there is no output.
+	NewOutput func() any
 }
 
 // Operations holds every operation of the API by name (the part of
 // X-Amz-Target after "TrentService."). It must not be modified.
 var Operations = map[string]Operation{
-	"CancelKeyDeletion":                   {Name: "CancelKeyDeletion", Input: "CancelKeyDeletionRequest", Output: "CancelKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(CancelKeyDeletionRequest) }},
-	"ConnectCustomKeyStore":               {Name: "ConnectCustomKeyStore", Input: "ConnectCustomKeyStoreRequest", Output: "ConnectCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterNotActiveException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException", "CloudHsmClusterInvalidConfigurationException"}, NewInput: func() any { return new(ConnectCustomKeyStoreRequest) }},
-	"CreateAlias":                         {Name: "CreateAlias", Input: "CreateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "AlreadyExistsException", "NotFoundException", "InvalidAliasNameException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(CreateAliasRequest) }},
-	"CreateCustomKeyStore":                {Name: "CreateCustomKeyStore", Input: "CreateCustomKeyStoreRequest", Output: "CreateCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterInUseException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "KMSInternalException", "CloudHsmClusterNotActiveException", "IncorrectTrustAnchorException", "CloudHsmClusterInvalidConfigurationException", "LimitExceededException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(CreateCustomKeyStoreRequest) }},
-	"CreateGrant":                         {Name: "CreateGrant", Input: "CreateGrantRequest", Output: "CreateGrantResponse", Errors: []string{"NotFoundException", "DisabledException", "DependencyTimeoutException", "InvalidArnException", "KMSInternalException", "InvalidGrantTokenException", "LimitExceededException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(CreateGrantRequest) }},
-	"CreateKey":                           {Name: "CreateKey", Input: "CreateKeyRequest", Output: "CreateKeyResponse", Errors: []string{"MalformedPolicyDocumentException", "DependencyTimeoutException", "InvalidArnException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "TagException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException", "CloudHsmClusterInvalidConfigurationException", "XksKeyInvalidConfigurationException", "XksKeyAlreadyInUseException", "XksKeyNotFoundException"}, NewInput: func() any { return new(CreateKeyRequest) }},
-	"Decrypt":                             {Name: "Decrypt", Input: "DecryptRequest", Output: "DecryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "InvalidKeyUsageException", "DependencyTimeoutException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DecryptRequest) }},
-	"DeleteAlias":                         {Name: "DeleteAlias", Input: "DeleteAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteAliasRequest) }},
-	"DeleteCustomKeyStore":                {Name: "DeleteCustomKeyStore", Input: "DeleteCustomKeyStoreRequest", Output: "DeleteCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreHasCMKsException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DeleteCustomKeyStoreRequest) }},
-	"DeleteImportedKeyMaterial":           {Name: "DeleteImportedKeyMaterial", Input: "DeleteImportedKeyMaterialRequest", Output: "DeleteImportedKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteImportedKeyMaterialRequest) }},
-	"DeriveSharedSecret":                  {Name: "DeriveSharedSecret", Input: "DeriveSharedSecretRequest", Output: "DeriveSharedSecretResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DeriveSharedSecretRequest) }},
-	"DescribeCustomKeyStores":             {Name: "DescribeCustomKeyStores", Input: "DescribeCustomKeyStoresRequest", Output: "DescribeCustomKeyStoresResponse", Errors: []string{"CustomKeyStoreNotFoundException", "InvalidMarkerException", "KMSInternalException"}, NewInput: func() any { return new(DescribeCustomKeyStoresRequest) }},
-	"DescribeKey":                         {Name: "DescribeKey", Input: "DescribeKeyRequest", Output: "DescribeKeyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(DescribeKeyRequest) }},
-	"DisableKey":                          {Name: "DisableKey", Input: "DisableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DisableKeyRequest) }},
-	"DisableKeyRotation":                  {Name: "DisableKeyRotation", Input: "DisableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(DisableKeyRotationRequest) }},
-	"DisconnectCustomKeyStore":            {Name: "DisconnectCustomKeyStore", Input: "DisconnectCustomKeyStoreRequest", Output: "DisconnectCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DisconnectCustomKeyStoreRequest) }},
-	"EnableKey":                           {Name: "EnableKey", Input: "EnableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(EnableKeyRequest) }},
-	"EnableKeyRotation":                   {Name: "EnableKeyRotation", Input: "EnableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(EnableKeyRotationRequest) }},
-	"Encrypt":                             {Name: "Encrypt", Input: "EncryptRequest", Output: "EncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(EncryptRequest) }},
-	"GenerateDataKey":                     {Name: "GenerateDataKey", Input: "GenerateDataKeyRequest", Output: "GenerateDataKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyRequest) }},
-	"GenerateDataKeyPair":                 {Name: "GenerateDataKeyPair", Input: "GenerateDataKeyPairRequest", Output: "GenerateDataKeyPairResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairRequest) }},
-	"GenerateDataKeyPairWithoutPlaintext": {Name: "GenerateDataKeyPairWithoutPlaintext", Input: "GenerateDataKeyPairWithoutPlaintextRequest", Output: "GenerateDataKeyPairWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairWithoutPlaintextRequest) }},
-	"GenerateDataKeyWithoutPlaintext":     {Name: "GenerateDataKeyWithoutPlaintext", Input: "GenerateDataKeyWithoutPlaintextRequest", Output: "GenerateDataKeyWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyWithoutPlaintextRequest) }},
-	"GenerateMac":                         {Name: "GenerateMac", Input: "GenerateMacRequest", Output: "GenerateMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateMacRequest) }},
-	"GenerateRandom":                      {Name: "GenerateRandom", Input: "GenerateRandomRequest", Output: "GenerateRandomResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "UnsupportedOperationException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException"}, NewInput: func() any { return new(GenerateRandomRequest) }},
-	"GetKeyLastUsage":                     {Name: "GetKeyLastUsage", Input: "GetKeyLastUsageRequest", Output: "GetKeyLastUsageResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(GetKeyLastUsageRequest) }},
-	"GetKeyPolicy":                        {Name: "GetKeyPolicy", Input: "GetKeyPolicyRequest", Output: "GetKeyPolicyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetKeyPolicyRequest) }},
-	"GetKeyRotationStatus":                {Name: "GetKeyRotationStatus", Input: "GetKeyRotationStatusRequest", Output: "GetKeyRotationStatusResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(GetKeyRotationStatusRequest) }},
-	"GetParametersForImport":              {Name: "GetParametersForImport", Input: "GetParametersForImportRequest", Output: "GetParametersForImportResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetParametersForImportRequest) }},
-	"GetPublicKey":                        {Name: "GetPublicKey", Input: "GetPublicKeyRequest", Output: "GetPublicKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "UnsupportedOperationException", "InvalidArnException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetPublicKeyRequest) }},
-	"ImportKeyMaterial":                   {Name: "ImportKeyMaterial", Input: "ImportKeyMaterialRequest", Output: "ImportKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException", "InvalidCiphertextException", "IncorrectKeyMaterialException", "ExpiredImportTokenException", "InvalidImportTokenException"}, NewInput: func() any { return new(ImportKeyMaterialRequest) }},
-	"ListAliases":                         {Name: "ListAliases", Input: "ListAliasesRequest", Output: "ListAliasesResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "KMSInternalException", "InvalidArnException", "NotFoundException"}, NewInput: func() any { return new(ListAliasesRequest) }},
-	"ListGrants":                          {Name: "ListGrants", Input: "ListGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidMarkerException", "InvalidGrantIdException", "InvalidArnException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListGrantsRequest) }},
-	"ListKeyPolicies":                     {Name: "ListKeyPolicies", Input: "ListKeyPoliciesRequest", Output: "ListKeyPoliciesResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListKeyPoliciesRequest) }},
-	"ListKeyRotations":                    {Name: "ListKeyRotations", Input: "ListKeyRotationsRequest", Output: "ListKeyRotationsResponse", Errors: []string{"NotFoundException", "InvalidArnException", "InvalidMarkerException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(ListKeyRotationsRequest) }},
-	"ListKeys":                            {Name: "ListKeys", Input: "ListKeysRequest", Output: "ListKeysResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "InvalidMarkerException"}, NewInput: func() any { return new(ListKeysRequest) }},
-	"ListResourceTags":                    {Name: "ListResourceTags", Input: "ListResourceTagsRequest", Output: "ListResourceTagsResponse", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "InvalidMarkerException"}, NewInput: func() any { return new(ListResourceTagsRequest) }},
-	"ListRetirableGrants":                 {Name: "ListRetirableGrants", Input: "ListRetirableGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "InvalidArnException", "NotFoundException", "KMSInternalException"}, NewInput: func() any { return new(ListRetirableGrantsRequest) }},
-	"PutKeyPolicy":                        {Name: "PutKeyPolicy", Input: "PutKeyPolicyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "MalformedPolicyDocumentException", "DependencyTimeoutException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(PutKeyPolicyRequest) }},
-	"ReEncrypt":                           {Name: "ReEncrypt", Input: "ReEncryptRequest", Output: "ReEncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(ReEncryptRequest) }},
-	"ReplicateKey":                        {Name: "ReplicateKey", Input: "ReplicateKeyRequest", Output: "ReplicateKeyResponse", Errors: []string{"AlreadyExistsException", "DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "LimitExceededException", "MalformedPolicyDocumentException", "NotFoundException", "TagException", "UnsupportedOperationException"}, NewInput: func() any { return new(ReplicateKeyRequest) }},
-	"RetireGrant":                         {Name: "RetireGrant", Input: "RetireGrantRequest", Output: "", Errors: []string{"InvalidArnException", "InvalidGrantTokenException", "InvalidGrantIdException", "NotFoundException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RetireGrantRequest) }},
-	"RevokeGrant":                         {Name: "RevokeGrant", Input: "RevokeGrantRequest", Output: "", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidArnException", "InvalidGrantIdException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RevokeGrantRequest) }},
-	"RotateKeyOnDemand":                   {Name: "RotateKeyOnDemand", Input: "RotateKeyOnDemandRequest", Output: "RotateKeyOnDemandResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "LimitExceededException", "ConflictException"}, NewInput: func() any { return new(RotateKeyOnDemandRequest) }},
-	"ScheduleKeyDeletion":                 {Name: "ScheduleKeyDeletion", Input: "ScheduleKeyDeletionRequest", Output: "ScheduleKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ScheduleKeyDeletionRequest) }},
-	"Sign":                                {Name: "Sign", Input: "SignRequest", Output: "SignResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(SignRequest) }},
-	"TagResource":                         {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "LimitExceededException", "TagException"}, NewInput: func() any { return new(TagResourceRequest) }},
-	"UntagResource":                       {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "TagException"}, NewInput: func() any { return new(UntagResourceRequest) }},
-	"UpdateAlias":                         {Name: "UpdateAlias", Input: "UpdateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateAliasRequest) }},
-	"UpdateCustomKeyStore":                {Name: "UpdateCustomKeyStore", Input: "UpdateCustomKeyStoreRequest", Output: "UpdateCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreNotFoundException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "CloudHsmClusterNotRelatedException", "CustomKeyStoreInvalidStateException", "KMSInternalException", "CloudHsmClusterNotActiveException", "CloudHsmClusterInvalidConfigurationException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(UpdateCustomKeyStoreRequest) }},
-	"UpdateKeyDescription":                {Name: "UpdateKeyDescription", Input: "UpdateKeyDescriptionRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateKeyDescriptionRequest) }},
-	"UpdatePrimaryRegion":                 {Name: "UpdatePrimaryRegion", Input: "UpdatePrimaryRegionRequest", Output: "", Errors: []string{"DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "NotFoundException", "UnsupportedOperationException"}, NewInput: func() any { return new(UpdatePrimaryRegionRequest) }},
-	"Verify":                              {Name: "Verify", Input: "VerifyRequest", Output: "VerifyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "KMSInvalidSignatureException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyRequest) }},
-	"VerifyMac":                           {Name: "VerifyMac", Input: "VerifyMacRequest", Output: "VerifyMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidMacException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyMacRequest) }},
+	"CancelKeyDeletion":                   {Name: "CancelKeyDeletion", Input: "CancelKeyDeletionRequest", Output: "CancelKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(CancelKeyDeletionRequest) }, NewOutput: func() any { return new(CancelKeyDeletionResponse) }},
+	"ConnectCustomKeyStore":               {Name: "ConnectCustomKeyStore", Input: "ConnectCustomKeyStoreRequest", Output: "ConnectCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterNotActiveException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException", "CloudHsmClusterInvalidConfigurationException"}, NewInput: func() any { return new(ConnectCustomKeyStoreRequest) }, NewOutput: func() any { return new(ConnectCustomKeyStoreResponse) }},
+	"CreateAlias":                         {Name: "CreateAlias", Input: "CreateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "AlreadyExistsException", "NotFoundException", "InvalidAliasNameException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(CreateAliasRequest) }, NewOutput: nil},
+	"CreateCustomKeyStore":                {Name: "CreateCustomKeyStore", Input: "CreateCustomKeyStoreRequest", Output: "CreateCustomKeyStoreResponse", Errors: []string{"CloudHsmClusterInUseException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "KMSInternalException", "CloudHsmClusterNotActiveException", "IncorrectTrustAnchorException", "CloudHsmClusterInvalidConfigurationException", "LimitExceededException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(CreateCustomKeyStoreRequest) }, NewOutput: func() any { return new(CreateCustomKeyStoreResponse) }},
+	"CreateGrant":                         {Name: "CreateGrant", Input: "CreateGrantRequest", Output: "CreateGrantResponse", Errors: []string{"NotFoundException", "DisabledException", "DependencyTimeoutException", "InvalidArnException", "KMSInternalException", "InvalidGrantTokenException", "LimitExceededException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(CreateGrantRequest) }, NewOutput: func() any { return new(CreateGrantResponse) }},
+	"CreateKey":                           {Name: "CreateKey", Input: "CreateKeyRequest", Output: "CreateKeyResponse", Errors: []string{"MalformedPolicyDocumentException", "DependencyTimeoutException", "InvalidArnException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "TagException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException", "CloudHsmClusterInvalidConfigurationException", "XksKeyInvalidConfigurationException", "XksKeyAlreadyInUseException", "XksKeyNotFoundException"}, NewInput: func() any { return new(CreateKeyRequest) }, NewOutput: func() any { return new(CreateKeyResponse) }},
+	"Decrypt":                             {Name: "Decrypt", Input: "DecryptRequest", Output: "DecryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "InvalidKeyUsageException", "DependencyTimeoutException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DecryptRequest) }, NewOutput: func() any { return new(DecryptResponse) }},
+	"DeleteAlias":                         {Name: "DeleteAlias", Input: "DeleteAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteAliasRequest) }, NewOutput: nil},
+	"DeleteCustomKeyStore":                {Name: "DeleteCustomKeyStore", Input: "DeleteCustomKeyStoreRequest", Output: "DeleteCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreHasCMKsException", "CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DeleteCustomKeyStoreRequest) }, NewOutput: func() any { return new(DeleteCustomKeyStoreResponse) }},
+	"DeleteImportedKeyMaterial":           {Name: "DeleteImportedKeyMaterial", Input: "DeleteImportedKeyMaterialRequest", Output: "DeleteImportedKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DeleteImportedKeyMaterialRequest) }, NewOutput: func() any { return new(DeleteImportedKeyMaterialResponse) }},
+	"DeriveSharedSecret":                  {Name: "DeriveSharedSecret", Input: "DeriveSharedSecretRequest", Output: "DeriveSharedSecretResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(DeriveSharedSecretRequest) }, NewOutput: func() any { return new(DeriveSharedSecretResponse) }},
+	"DescribeCustomKeyStores":             {Name: "DescribeCustomKeyStores", Input: "DescribeCustomKeyStoresRequest", Output: "DescribeCustomKeyStoresResponse", Errors: []string{"CustomKeyStoreNotFoundException", "InvalidMarkerException", "KMSInternalException"}, NewInput: func() any { return new(DescribeCustomKeyStoresRequest) }, NewOutput: func() any { return new(DescribeCustomKeyStoresResponse) }},
+	"DescribeKey":                         {Name: "DescribeKey", Input: "DescribeKeyRequest", Output: "DescribeKeyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(DescribeKeyRequest) }, NewOutput: func() any { return new(DescribeKeyResponse) }},
+	"DisableKey":                          {Name: "DisableKey", Input: "DisableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(DisableKeyRequest) }, NewOutput: nil},
+	"DisableKeyRotation":                  {Name: "DisableKeyRotation", Input: "DisableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(DisableKeyRotationRequest) }, NewOutput: nil},
+	"DisconnectCustomKeyStore":            {Name: "DisconnectCustomKeyStore", Input: "DisconnectCustomKeyStoreRequest", Output: "DisconnectCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreInvalidStateException", "CustomKeyStoreNotFoundException", "KMSInternalException"}, NewInput: func() any { return new(DisconnectCustomKeyStoreRequest) }, NewOutput: func() any { return new(DisconnectCustomKeyStoreResponse) }},
+	"EnableKey":                           {Name: "EnableKey", Input: "EnableKeyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(EnableKeyRequest) }, NewOutput: nil},
+	"EnableKeyRotation":                   {Name: "EnableKeyRotation", Input: "EnableKeyRotationRequest", Output: "", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(EnableKeyRotationRequest) }, NewOutput: nil},
+	"Encrypt":                             {Name: "Encrypt", Input: "EncryptRequest", Output: "EncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(EncryptRequest) }, NewOutput: func() any { return new(EncryptResponse) }},
+	"GenerateDataKey":                     {Name: "GenerateDataKey", Input: "GenerateDataKeyRequest", Output: "GenerateDataKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyRequest) }, NewOutput: func() any { return new(GenerateDataKeyResponse) }},
+	"GenerateDataKeyPair":                 {Name: "GenerateDataKeyPair", Input: "GenerateDataKeyPairRequest", Output: "GenerateDataKeyPairResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairRequest) }, NewOutput: func() any { return new(GenerateDataKeyPairResponse) }},
+	"GenerateDataKeyPairWithoutPlaintext": {Name: "GenerateDataKeyPairWithoutPlaintext", Input: "GenerateDataKeyPairWithoutPlaintextRequest", Output: "GenerateDataKeyPairWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyPairWithoutPlaintextRequest) }, NewOutput: func() any { return new(GenerateDataKeyPairWithoutPlaintextResponse) }},
+	"GenerateDataKeyWithoutPlaintext":     {Name: "GenerateDataKeyWithoutPlaintext", Input: "GenerateDataKeyWithoutPlaintextRequest", Output: "GenerateDataKeyWithoutPlaintextResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateDataKeyWithoutPlaintextRequest) }, NewOutput: func() any { return new(GenerateDataKeyWithoutPlaintextResponse) }},
+	"GenerateMac":                         {Name: "GenerateMac", Input: "GenerateMacRequest", Output: "GenerateMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(GenerateMacRequest) }, NewOutput: func() any { return new(GenerateMacResponse) }},
+	"GenerateRandom":                      {Name: "GenerateRandom", Input: "GenerateRandomRequest", Output: "GenerateRandomResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "UnsupportedOperationException", "CustomKeyStoreNotFoundException", "CustomKeyStoreInvalidStateException"}, NewInput: func() any { return new(GenerateRandomRequest) }, NewOutput: func() any { return new(GenerateRandomResponse) }},
+	"GetKeyLastUsage":                     {Name: "GetKeyLastUsage", Input: "GetKeyLastUsageRequest", Output: "GetKeyLastUsageResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException"}, NewInput: func() any { return new(GetKeyLastUsageRequest) }, NewOutput: func() any { return new(GetKeyLastUsageResponse) }},
+	"GetKeyPolicy":                        {Name: "GetKeyPolicy", Input: "GetKeyPolicyRequest", Output: "GetKeyPolicyResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetKeyPolicyRequest) }, NewOutput: func() any { return new(GetKeyPolicyResponse) }},
+	"GetKeyRotationStatus":                {Name: "GetKeyRotationStatus", Input: "GetKeyRotationStatusRequest", Output: "GetKeyRotationStatusResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(GetKeyRotationStatusRequest) }, NewOutput: func() any { return new(GetKeyRotationStatusResponse) }},
+	"GetParametersForImport":              {Name: "GetParametersForImport", Input: "GetParametersForImportRequest", Output: "GetParametersForImportResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetParametersForImportRequest) }, NewOutput: func() any { return new(GetParametersForImportResponse) }},
+	"GetPublicKey":                        {Name: "GetPublicKey", Input: "GetPublicKeyRequest", Output: "GetPublicKeyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "UnsupportedOperationException", "InvalidArnException", "InvalidGrantTokenException", "InvalidKeyUsageException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(GetPublicKeyRequest) }, NewOutput: func() any { return new(GetPublicKeyResponse) }},
+	"ImportKeyMaterial":                   {Name: "ImportKeyMaterial", Input: "ImportKeyMaterialRequest", Output: "ImportKeyMaterialResponse", Errors: []string{"InvalidArnException", "UnsupportedOperationException", "DependencyTimeoutException", "NotFoundException", "KMSInternalException", "KMSInvalidStateException", "InvalidCiphertextException", "IncorrectKeyMaterialException", "ExpiredImportTokenException", "InvalidImportTokenException"}, NewInput: func() any { return new(ImportKeyMaterialRequest) }, NewOutput: func() any { return new(ImportKeyMaterialResponse) }},
+	"ListAliases":                         {Name: "ListAliases", Input: "ListAliasesRequest", Output: "ListAliasesResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "KMSInternalException", "InvalidArnException", "NotFoundException"}, NewInput: func() any { return new(ListAliasesRequest) }, NewOutput: func() any { return new(ListAliasesResponse) }},
+	"ListGrants":                          {Name: "ListGrants", Input: "ListGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidMarkerException", "InvalidGrantIdException", "InvalidArnException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListGrantsRequest) }, NewOutput: func() any { return new(ListGrantsResponse) }},
+	"ListKeyPolicies":                     {Name: "ListKeyPolicies", Input: "ListKeyPoliciesRequest", Output: "ListKeyPoliciesResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ListKeyPoliciesRequest) }, NewOutput: func() any { return new(ListKeyPoliciesResponse) }},
+	"ListKeyRotations":                    {Name: "ListKeyRotations", Input: "ListKeyRotationsRequest", Output: "ListKeyRotationsResponse", Errors: []string{"NotFoundException", "InvalidArnException", "InvalidMarkerException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException"}, NewInput: func() any { return new(ListKeyRotationsRequest) }, NewOutput: func() any { return new(ListKeyRotationsResponse) }},
+	"ListKeys":                            {Name: "ListKeys", Input: "ListKeysRequest", Output: "ListKeysResponse", Errors: []string{"DependencyTimeoutException", "KMSInternalException", "InvalidMarkerException"}, NewInput: func() any { return new(ListKeysRequest) }, NewOutput: func() any { return new(ListKeysResponse) }},
+	"ListResourceTags":                    {Name: "ListResourceTags", Input: "ListResourceTagsRequest", Output: "ListResourceTagsResponse", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "InvalidMarkerException"}, NewInput: func() any { return new(ListResourceTagsRequest) }, NewOutput: func() any { return new(ListResourceTagsResponse) }},
+	"ListRetirableGrants":                 {Name: "ListRetirableGrants", Input: "ListRetirableGrantsRequest", Output: "ListGrantsResponse", Errors: []string{"DependencyTimeoutException", "InvalidMarkerException", "InvalidArnException", "NotFoundException", "KMSInternalException"}, NewInput: func() any { return new(ListRetirableGrantsRequest) }, NewOutput: func() any { return new(ListGrantsResponse) }},
+	"PutKeyPolicy":                        {Name: "PutKeyPolicy", Input: "PutKeyPolicyRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "MalformedPolicyDocumentException", "DependencyTimeoutException", "UnsupportedOperationException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(PutKeyPolicyRequest) }, NewOutput: nil},
+	"ReEncrypt":                           {Name: "ReEncrypt", Input: "ReEncryptRequest", Output: "ReEncryptResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidCiphertextException", "KeyUnavailableException", "IncorrectKeyException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(ReEncryptRequest) }, NewOutput: func() any { return new(ReEncryptResponse) }},
+	"ReplicateKey":                        {Name: "ReplicateKey", Input: "ReplicateKeyRequest", Output: "ReplicateKeyResponse", Errors: []string{"AlreadyExistsException", "DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "LimitExceededException", "MalformedPolicyDocumentException", "NotFoundException", "TagException", "UnsupportedOperationException"}, NewInput: func() any { return new(ReplicateKeyRequest) }, NewOutput: func() any { return new(ReplicateKeyResponse) }},
+	"RetireGrant":                         {Name: "RetireGrant", Input: "RetireGrantRequest", Output: "", Errors: []string{"InvalidArnException", "InvalidGrantTokenException", "InvalidGrantIdException", "NotFoundException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RetireGrantRequest) }, NewOutput: nil},
+	"RevokeGrant":                         {Name: "RevokeGrant", Input: "RevokeGrantRequest", Output: "", Errors: []string{"NotFoundException", "DependencyTimeoutException", "InvalidArnException", "InvalidGrantIdException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(RevokeGrantRequest) }, NewOutput: nil},
+	"RotateKeyOnDemand":                   {Name: "RotateKeyOnDemand", Input: "RotateKeyOnDemandRequest", Output: "RotateKeyOnDemandResponse", Errors: []string{"NotFoundException", "DisabledException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException", "UnsupportedOperationException", "LimitExceededException", "ConflictException"}, NewInput: func() any { return new(RotateKeyOnDemandRequest) }, NewOutput: func() any { return new(RotateKeyOnDemandResponse) }},
+	"ScheduleKeyDeletion":                 {Name: "ScheduleKeyDeletion", Input: "ScheduleKeyDeletionRequest", Output: "ScheduleKeyDeletionResponse", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(ScheduleKeyDeletionRequest) }, NewOutput: func() any { return new(ScheduleKeyDeletionResponse) }},
+	"Sign":                                {Name: "Sign", Input: "SignRequest", Output: "SignResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(SignRequest) }, NewOutput: func() any { return new(SignResponse) }},
+	"TagResource":                         {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "LimitExceededException", "TagException"}, NewInput: func() any { return new(TagResourceRequest) }, NewOutput: nil},
+	"UntagResource":                       {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"KMSInternalException", "NotFoundException", "InvalidArnException", "KMSInvalidStateException", "TagException"}, NewInput: func() any { return new(UntagResourceRequest) }, NewOutput: nil},
+	"UpdateAlias":                         {Name: "UpdateAlias", Input: "UpdateAliasRequest", Output: "", Errors: []string{"DependencyTimeoutException", "NotFoundException", "KMSInternalException", "LimitExceededException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateAliasRequest) }, NewOutput: nil},
+	"UpdateCustomKeyStore":                {Name: "UpdateCustomKeyStore", Input: "UpdateCustomKeyStoreRequest", Output: "UpdateCustomKeyStoreResponse", Errors: []string{"CustomKeyStoreNotFoundException", "CustomKeyStoreNameInUseException", "CloudHsmClusterNotFoundException", "CloudHsmClusterNotRelatedException", "CustomKeyStoreInvalidStateException", "KMSInternalException", "CloudHsmClusterNotActiveException", "CloudHsmClusterInvalidConfigurationException", "XksProxyUriInUseException", "XksProxyUriEndpointInUseException", "XksProxyUriUnreachableException", "XksProxyIncorrectAuthenticationCredentialException", "XksProxyVpcEndpointServiceInUseException", "XksProxyVpcEndpointServiceNotFoundException", "XksProxyVpcEndpointServiceInvalidConfigurationException", "XksProxyInvalidResponseException", "XksProxyInvalidConfigurationException"}, NewInput: func() any { return new(UpdateCustomKeyStoreRequest) }, NewOutput: func() any { return new(UpdateCustomKeyStoreResponse) }},
+	"UpdateKeyDescription":                {Name: "UpdateKeyDescription", Input: "UpdateKeyDescriptionRequest", Output: "", Errors: []string{"NotFoundException", "InvalidArnException", "DependencyTimeoutException", "KMSInternalException", "KMSInvalidStateException"}, NewInput: func() any { return new(UpdateKeyDescriptionRequest) }, NewOutput: nil},
+	"UpdatePrimaryRegion":                 {Name: "UpdatePrimaryRegion", Input: "UpdatePrimaryRegionRequest", Output: "", Errors: []string{"DisabledException", "InvalidArnException", "KMSInvalidStateException", "KMSInternalException", "NotFoundException", "UnsupportedOperationException"}, NewInput: func() any { return new(UpdatePrimaryRegionRequest) }, NewOutput: nil},
+	"Verify":                              {Name: "Verify", Input: "VerifyRequest", Output: "VerifyResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "DependencyTimeoutException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidStateException", "KMSInvalidSignatureException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyRequest) }, NewOutput: func() any { return new(VerifyResponse) }},
+	"VerifyMac":                           {Name: "VerifyMac", Input: "VerifyMacRequest", Output: "VerifyMacResponse", Errors: []string{"NotFoundException", "DisabledException", "KeyUnavailableException", "InvalidKeyUsageException", "InvalidGrantTokenException", "KMSInternalException", "KMSInvalidMacException", "KMSInvalidStateException", "DryRunOperationException"}, NewInput: func() any { return new(VerifyMacRequest) }, NewOutput: func() any { return new(VerifyMacResponse) }},
 }
 
 // errorStatus is the HTTP status of each error code of the API.
@@ -507,8 +509,8 @@ func (s *CancelKeyDeletionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CancelKeyDeletionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -530,11 +532,6 @@ func (s *CancelKeyDeletionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*CancelKeyDeletionRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -569,8 +566,8 @@ func (s *ConnectCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ConnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -592,11 +589,6 @@ func (s *ConnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error
 func (*ConnectCustomKeyStoreRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "CustomKeyStoreId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
 		return 0
 	}
 	return -1
@@ -636,8 +628,8 @@ func (s *CreateAliasRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CreateAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -663,13 +655,6 @@ func (*CreateAliasRequest) jsonMember(name []byte) int {
 	case "AliasName":
 		return 0
 	case "TargetKeyId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ALIASNAME":
-		return 0
-	case "TARGETKEYID":
 		return 1
 	}
 	return -1
@@ -739,8 +724,8 @@ func (s *CreateCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CreateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -802,31 +787,6 @@ func (*CreateCustomKeyStoreRequest) jsonMember(name []byte) int {
 	case "XksProxyAuthenticationCredential":
 		return 9
 	case "XksProxyConnectivity":
-		return 10
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTORENAME":
-		return 0
-	case "CLOUDHSMCLUSTERID":
-		return 1
-	case "TRUSTANCHORCERTIFICATE":
-		return 2
-	case "KEYSTOREPASSWORD":
-		return 3
-	case "CUSTOMKEYSTORETYPE":
-		return 4
-	case "XKSPROXYURIENDPOINT":
-		return 5
-	case "XKSPROXYURIPATH":
-		return 6
-	case "XKSPROXYVPCENDPOINTSERVICENAME":
-		return 7
-	case "XKSPROXYVPCENDPOINTSERVICEOWNER":
-		return 8
-	case "XKSPROXYAUTHENTICATIONCREDENTIAL":
-		return 9
-	case "XKSPROXYCONNECTIVITY":
 		return 10
 	}
 	return -1
@@ -896,8 +856,8 @@ func (s *CreateGrantRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CreateGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -955,29 +915,6 @@ func (*CreateGrantRequest) jsonMember(name []byte) int {
 	case "GranteeServicePrincipal":
 		return 8
 	case "RetiringServicePrincipal":
-		return 9
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "GRANTEEPRINCIPAL":
-		return 1
-	case "RETIRINGPRINCIPAL":
-		return 2
-	case "OPERATIONS":
-		return 3
-	case "CONSTRAINTS":
-		return 4
-	case "GRANTTOKENS":
-		return 5
-	case "NAME":
-		return 6
-	case "DRYRUN":
-		return 7
-	case "GRANTEESERVICEPRINCIPAL":
-		return 8
-	case "RETIRINGSERVICEPRINCIPAL":
 		return 9
 	}
 	return -1
@@ -1047,6 +984,74 @@ func (s *CreateKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreateKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Policy)
+		case 1:
+			err = d.String(&s.Description)
+		case 2:
+			err = d.Enum(&s.KeyUsage, KeyUsageTypeValues)
+		case 3:
+			err = d.Enum(&s.CustomerMasterKeySpec, CustomerMasterKeySpecValues)
+		case 4:
+			err = d.Enum(&s.KeySpec, KeySpecValues)
+		case 5:
+			err = d.Enum(&s.Origin, OriginTypeValues)
+		case 6:
+			err = d.String(&s.CustomKeyStoreId)
+		case 7:
+			err = d.Bool(&s.BypassPolicyLockoutSafetyCheck)
+		case 8:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		case 9:
+			err = d.Bool(&s.MultiRegion)
+		case 10:
+			err = d.String(&s.XksKeyId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Policy":
+		return 0
+	case "Description":
+		return 1
+	case "KeyUsage":
+		return 2
+	case "CustomerMasterKeySpec":
+		return 3
+	case "KeySpec":
+		return 4
+	case "Origin":
+		return 5
+	case "CustomKeyStoreId":
+		return 6
+	case "BypassPolicyLockoutSafetyCheck":
+		return 7
+	case "Tags":
+		return 8
+	case "MultiRegion":
+		return 9
+	case "XksKeyId":
+		return 10
+	}
+	return -1
+}
+
 // CreateKeyResponse is the CreateKeyResponse structure of the API.
 type CreateKeyResponse struct {
 	KeyMetadata *KeyMetadata `json:"KeyMetadata,omitempty"`
@@ -1109,8 +1114,8 @@ func (s *DecryptRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DecryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1162,25 +1167,6 @@ func (*DecryptRequest) jsonMember(name []byte) int {
 	case "DryRunModifiers":
 		return 7
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CIPHERTEXTBLOB":
-		return 0
-	case "ENCRYPTIONCONTEXT":
-		return 1
-	case "GRANTTOKENS":
-		return 2
-	case "KEYID":
-		return 3
-	case "ENCRYPTIONALGORITHM":
-		return 4
-	case "RECIPIENT":
-		return 5
-	case "DRYRUN":
-		return 6
-	case "DRYRUNMODIFIERS":
-		return 7
-	}
 	return -1
 }
 
@@ -1217,8 +1203,8 @@ func (s *DeleteAliasRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeleteAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1240,11 +1226,6 @@ func (s *DeleteAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DeleteAliasRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "AliasName":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ALIASNAME":
 		return 0
 	}
 	return -1
@@ -1274,8 +1255,8 @@ func (s *DeleteCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeleteCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1297,11 +1278,6 @@ func (s *DeleteCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error 
 func (*DeleteCustomKeyStoreRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "CustomKeyStoreId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
 		return 0
 	}
 	return -1
@@ -1339,8 +1315,8 @@ func (s *DeleteImportedKeyMaterialRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeleteImportedKeyMaterialRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1366,13 +1342,6 @@ func (*DeleteImportedKeyMaterialRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "KeyMaterialId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "KEYMATERIALID":
 		return 1
 	}
 	return -1
@@ -1429,8 +1398,8 @@ func (s *DeriveSharedSecretRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeriveSharedSecretRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1472,21 +1441,6 @@ func (*DeriveSharedSecretRequest) jsonMember(name []byte) int {
 	case "DryRun":
 		return 4
 	case "Recipient":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "KEYAGREEMENTALGORITHM":
-		return 1
-	case "PUBLICKEY":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "DRYRUN":
-		return 4
-	case "RECIPIENT":
 		return 5
 	}
 	return -1
@@ -1535,8 +1489,8 @@ func (s *DescribeCustomKeyStoresRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeCustomKeyStoresRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1570,17 +1524,6 @@ func (*DescribeCustomKeyStoresRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 2
 	case "Marker":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
-		return 0
-	case "CUSTOMKEYSTORENAME":
-		return 1
-	case "LIMIT":
-		return 2
-	case "MARKER":
 		return 3
 	}
 	return -1
@@ -1631,8 +1574,8 @@ func (s *DescribeKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1658,13 +1601,6 @@ func (*DescribeKeyRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "GrantTokens":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "GRANTTOKENS":
 		return 1
 	}
 	return -1
@@ -1699,8 +1635,8 @@ func (s *DisableKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1722,11 +1658,6 @@ func (s *DisableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DisableKeyRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -1756,8 +1687,8 @@ func (s *DisableKeyRotationRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisableKeyRotationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1779,11 +1710,6 @@ func (s *DisableKeyRotationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DisableKeyRotationRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -1813,8 +1739,8 @@ func (s *DisconnectCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisconnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1836,11 +1762,6 @@ func (s *DisconnectCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) er
 func (*DisconnectCustomKeyStoreRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "CustomKeyStoreId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
 		return 0
 	}
 	return -1
@@ -1874,8 +1795,8 @@ func (s *EnableKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1897,11 +1818,6 @@ func (s *EnableKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*EnableKeyRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -1935,8 +1851,8 @@ func (s *EnableKeyRotationRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnableKeyRotationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1962,13 +1878,6 @@ func (*EnableKeyRotationRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "RotationPeriodInDays":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "ROTATIONPERIODINDAYS":
 		return 1
 	}
 	return -1
@@ -2014,8 +1923,8 @@ func (s *EncryptRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EncryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2057,21 +1966,6 @@ func (*EncryptRequest) jsonMember(name []byte) int {
 	case "EncryptionAlgorithm":
 		return 4
 	case "DryRun":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "PLAINTEXT":
-		return 1
-	case "ENCRYPTIONCONTEXT":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "ENCRYPTIONALGORITHM":
-		return 4
-	case "DRYRUN":
 		return 5
 	}
 	return -1
@@ -2124,8 +2018,8 @@ func (s *GenerateDataKeyPairRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateDataKeyPairRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2167,21 +2061,6 @@ func (*GenerateDataKeyPairRequest) jsonMember(name []byte) int {
 	case "Recipient":
 		return 4
 	case "DryRun":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ENCRYPTIONCONTEXT":
-		return 0
-	case "KEYID":
-		return 1
-	case "KEYPAIRSPEC":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "RECIPIENT":
-		return 4
-	case "DRYRUN":
 		return 5
 	}
 	return -1
@@ -2234,8 +2113,8 @@ func (s *GenerateDataKeyPairWithoutPlaintextRequest) validate(e *valid.Errors, p
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateDataKeyPairWithoutPlaintextRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2273,19 +2152,6 @@ func (*GenerateDataKeyPairWithoutPlaintextRequest) jsonMember(name []byte) int {
 	case "GrantTokens":
 		return 3
 	case "DryRun":
-		return 4
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ENCRYPTIONCONTEXT":
-		return 0
-	case "KEYID":
-		return 1
-	case "KEYPAIRSPEC":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "DRYRUN":
 		return 4
 	}
 	return -1
@@ -2342,8 +2208,8 @@ func (s *GenerateDataKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateDataKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2389,23 +2255,6 @@ func (*GenerateDataKeyRequest) jsonMember(name []byte) int {
 	case "Recipient":
 		return 5
 	case "DryRun":
-		return 6
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "ENCRYPTIONCONTEXT":
-		return 1
-	case "NUMBEROFBYTES":
-		return 2
-	case "KEYSPEC":
-		return 3
-	case "GRANTTOKENS":
-		return 4
-	case "RECIPIENT":
-		return 5
-	case "DRYRUN":
 		return 6
 	}
 	return -1
@@ -2458,8 +2307,8 @@ func (s *GenerateDataKeyWithoutPlaintextRequest) validate(e *valid.Errors, p str
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateDataKeyWithoutPlaintextRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2501,21 +2350,6 @@ func (*GenerateDataKeyWithoutPlaintextRequest) jsonMember(name []byte) int {
 	case "GrantTokens":
 		return 4
 	case "DryRun":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "ENCRYPTIONCONTEXT":
-		return 1
-	case "KEYSPEC":
-		return 2
-	case "NUMBEROFBYTES":
-		return 3
-	case "GRANTTOKENS":
-		return 4
-	case "DRYRUN":
 		return 5
 	}
 	return -1
@@ -2569,8 +2403,8 @@ func (s *GenerateMacRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateMacRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2608,19 +2442,6 @@ func (*GenerateMacRequest) jsonMember(name []byte) int {
 	case "GrantTokens":
 		return 3
 	case "DryRun":
-		return 4
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "MESSAGE":
-		return 0
-	case "KEYID":
-		return 1
-	case "MACALGORITHM":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "DRYRUN":
 		return 4
 	}
 	return -1
@@ -2663,8 +2484,8 @@ func (s *GenerateRandomRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GenerateRandomRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2694,15 +2515,6 @@ func (*GenerateRandomRequest) jsonMember(name []byte) int {
 	case "CustomKeyStoreId":
 		return 1
 	case "Recipient":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "NUMBEROFBYTES":
-		return 0
-	case "CUSTOMKEYSTOREID":
-		return 1
-	case "RECIPIENT":
 		return 2
 	}
 	return -1
@@ -2738,8 +2550,8 @@ func (s *GetKeyLastUsageRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetKeyLastUsageRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2761,11 +2573,6 @@ func (s *GetKeyLastUsageRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*GetKeyLastUsageRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -2807,8 +2614,8 @@ func (s *GetKeyPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetKeyPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2834,13 +2641,6 @@ func (*GetKeyPolicyRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "PolicyName":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "POLICYNAME":
 		return 1
 	}
 	return -1
@@ -2876,8 +2676,8 @@ func (s *GetKeyRotationStatusRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetKeyRotationStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2899,11 +2699,6 @@ func (s *GetKeyRotationStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error 
 func (*GetKeyRotationStatusRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -2954,8 +2749,8 @@ func (s *GetParametersForImportRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetParametersForImportRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2985,15 +2780,6 @@ func (*GetParametersForImportRequest) jsonMember(name []byte) int {
 	case "WrappingAlgorithm":
 		return 1
 	case "WrappingKeySpec":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "WRAPPINGALGORITHM":
-		return 1
-	case "WRAPPINGKEYSPEC":
 		return 2
 	}
 	return -1
@@ -3035,8 +2821,8 @@ func (s *GetPublicKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GetPublicKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3062,13 +2848,6 @@ func (*GetPublicKeyRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "GrantTokens":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "GRANTTOKENS":
 		return 1
 	}
 	return -1
@@ -3099,8 +2878,8 @@ func (s *GrantConstraints) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *GrantConstraints) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3130,15 +2909,6 @@ func (*GrantConstraints) jsonMember(name []byte) int {
 	case "EncryptionContextEquals":
 		return 1
 	case "SourceArn":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ENCRYPTIONCONTEXTSUBSET":
-		return 0
-	case "ENCRYPTIONCONTEXTEQUALS":
-		return 1
-	case "SOURCEARN":
 		return 2
 	}
 	return -1
@@ -3210,6 +2980,62 @@ func (s *ImportKeyMaterialRequest) validate(e *valid.Errors, p string) {
 	if s.KeyMaterialId != nil {
 		ruleBackingKeyIdType.Check(e, p, "keyMaterialId", *s.KeyMaterialId)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *ImportKeyMaterialRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.Blob(&s.ImportToken)
+		case 2:
+			err = d.Blob(&s.EncryptedKeyMaterial)
+		case 3:
+			err = d.Timestamp(&s.ValidTo)
+		case 4:
+			err = d.Enum(&s.ExpirationModel, ExpirationModelTypeValues)
+		case 5:
+			err = d.Enum(&s.ImportType, ImportTypeValues)
+		case 6:
+			err = d.String(&s.KeyMaterialDescription)
+		case 7:
+			err = d.String(&s.KeyMaterialId)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ImportKeyMaterialRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "ImportToken":
+		return 1
+	case "EncryptedKeyMaterial":
+		return 2
+	case "ValidTo":
+		return 3
+	case "ExpirationModel":
+		return 4
+	case "ImportType":
+		return 5
+	case "KeyMaterialDescription":
+		return 6
+	case "KeyMaterialId":
+		return 7
+	}
+	return -1
 }
 
 // ImportKeyMaterialResponse is the ImportKeyMaterialResponse structure of the API.
@@ -3292,8 +3118,8 @@ func (s *ListAliasesRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAliasesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3323,15 +3149,6 @@ func (*ListAliasesRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 1
 	case "Marker":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "LIMIT":
-		return 1
-	case "MARKER":
 		return 2
 	}
 	return -1
@@ -3398,8 +3215,8 @@ func (s *ListGrantsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListGrantsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3441,21 +3258,6 @@ func (*ListGrantsRequest) jsonMember(name []byte) int {
 	case "GranteePrincipal":
 		return 4
 	case "GranteeServicePrincipal":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "LIMIT":
-		return 0
-	case "MARKER":
-		return 1
-	case "KEYID":
-		return 2
-	case "GRANTID":
-		return 3
-	case "GRANTEEPRINCIPAL":
-		return 4
-	case "GRANTEESERVICEPRINCIPAL":
 		return 5
 	}
 	return -1
@@ -3510,8 +3312,8 @@ func (s *ListKeyPoliciesRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListKeyPoliciesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3541,15 +3343,6 @@ func (*ListKeyPoliciesRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 1
 	case "Marker":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "LIMIT":
-		return 1
-	case "MARKER":
 		return 2
 	}
 	return -1
@@ -3608,8 +3401,8 @@ func (s *ListKeyRotationsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListKeyRotationsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3643,17 +3436,6 @@ func (*ListKeyRotationsRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 2
 	case "Marker":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "INCLUDEKEYMATERIAL":
-		return 1
-	case "LIMIT":
-		return 2
-	case "MARKER":
 		return 3
 	}
 	return -1
@@ -3702,8 +3484,8 @@ func (s *ListKeysRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListKeysRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3729,13 +3511,6 @@ func (*ListKeysRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 0
 	case "Marker":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "LIMIT":
-		return 0
-	case "MARKER":
 		return 1
 	}
 	return -1
@@ -3790,8 +3565,8 @@ func (s *ListResourceTagsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListResourceTagsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3821,15 +3596,6 @@ func (*ListResourceTagsRequest) jsonMember(name []byte) int {
 	case "Limit":
 		return 1
 	case "Marker":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "LIMIT":
-		return 1
-	case "MARKER":
 		return 2
 	}
 	return -1
@@ -3886,8 +3652,8 @@ func (s *ListRetirableGrantsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListRetirableGrantsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3921,17 +3687,6 @@ func (*ListRetirableGrantsRequest) jsonMember(name []byte) int {
 	case "RetiringPrincipal":
 		return 2
 	case "RetiringServicePrincipal":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "LIMIT":
-		return 0
-	case "MARKER":
-		return 1
-	case "RETIRINGPRINCIPAL":
-		return 2
-	case "RETIRINGSERVICEPRINCIPAL":
 		return 3
 	}
 	return -1
@@ -3995,8 +3750,8 @@ func (s *PutKeyPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *PutKeyPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4030,17 +3785,6 @@ func (*PutKeyPolicyRequest) jsonMember(name []byte) int {
 	case "Policy":
 		return 2
 	case "BypassPolicyLockoutSafetyCheck":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "POLICYNAME":
-		return 1
-	case "POLICY":
-		return 2
-	case "BYPASSPOLICYLOCKOUTSAFETYCHECK":
 		return 3
 	}
 	return -1
@@ -4097,8 +3841,8 @@ func (s *ReEncryptRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ReEncryptRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4158,29 +3902,6 @@ func (*ReEncryptRequest) jsonMember(name []byte) int {
 	case "DryRunModifiers":
 		return 9
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CIPHERTEXTBLOB":
-		return 0
-	case "SOURCEENCRYPTIONCONTEXT":
-		return 1
-	case "SOURCEKEYID":
-		return 2
-	case "DESTINATIONKEYID":
-		return 3
-	case "DESTINATIONENCRYPTIONCONTEXT":
-		return 4
-	case "SOURCEENCRYPTIONALGORITHM":
-		return 5
-	case "DESTINATIONENCRYPTIONALGORITHM":
-		return 6
-	case "GRANTTOKENS":
-		return 7
-	case "DRYRUN":
-		return 8
-	case "DRYRUNMODIFIERS":
-		return 9
-	}
 	return -1
 }
 
@@ -4210,8 +3931,8 @@ func (s *RecipientInfo) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RecipientInfo) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4237,13 +3958,6 @@ func (*RecipientInfo) jsonMember(name []byte) int {
 	case "KeyEncryptionAlgorithm":
 		return 0
 	case "AttestationDocument":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYENCRYPTIONALGORITHM":
-		return 0
-	case "ATTESTATIONDOCUMENT":
 		return 1
 	}
 	return -1
@@ -4294,6 +4008,54 @@ func (s *ReplicateKeyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *ReplicateKeyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = d.String(&s.ReplicaRegion)
+		case 2:
+			err = d.String(&s.Policy)
+		case 3:
+			err = d.Bool(&s.BypassPolicyLockoutSafetyCheck)
+		case 4:
+			err = d.String(&s.Description)
+		case 5:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*ReplicateKeyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "ReplicaRegion":
+		return 1
+	case "Policy":
+		return 2
+	case "BypassPolicyLockoutSafetyCheck":
+		return 3
+	case "Description":
+		return 4
+	case "Tags":
+		return 5
+	}
+	return -1
+}
+
 // ReplicateKeyResponse is the ReplicateKeyResponse structure of the API.
 type ReplicateKeyResponse struct {
 	ReplicaKeyMetadata *KeyMetadata `json:"ReplicaKeyMetadata,omitempty"`
@@ -4342,8 +4104,8 @@ func (s *RetireGrantRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RetireGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4377,17 +4139,6 @@ func (*RetireGrantRequest) jsonMember(name []byte) int {
 	case "GrantId":
 		return 2
 	case "DryRun":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "GRANTTOKEN":
-		return 0
-	case "KEYID":
-		return 1
-	case "GRANTID":
-		return 2
-	case "DRYRUN":
 		return 3
 	}
 	return -1
@@ -4424,8 +4175,8 @@ func (s *RevokeGrantRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RevokeGrantRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4457,15 +4208,6 @@ func (*RevokeGrantRequest) jsonMember(name []byte) int {
 	case "DryRun":
 		return 2
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "GRANTID":
-		return 1
-	case "DRYRUN":
-		return 2
-	}
 	return -1
 }
 
@@ -4493,8 +4235,8 @@ func (s *RotateKeyOnDemandRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RotateKeyOnDemandRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4516,11 +4258,6 @@ func (s *RotateKeyOnDemandRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*RotateKeyOnDemandRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "KeyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
 		return 0
 	}
 	return -1
@@ -4572,8 +4309,8 @@ func (s *ScheduleKeyDeletionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ScheduleKeyDeletionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4599,13 +4336,6 @@ func (*ScheduleKeyDeletionRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "PendingWindowInDays":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "PENDINGWINDOWINDAYS":
 		return 1
 	}
 	return -1
@@ -4664,8 +4394,8 @@ func (s *SignRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *SignRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4709,21 +4439,6 @@ func (*SignRequest) jsonMember(name []byte) int {
 	case "DryRun":
 		return 5
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "MESSAGE":
-		return 1
-	case "MESSAGETYPE":
-		return 2
-	case "GRANTTOKENS":
-		return 3
-	case "SIGNINGALGORITHM":
-		return 4
-	case "DRYRUN":
-		return 5
-	}
 	return -1
 }
 
@@ -4753,8 +4468,8 @@ func (s *Tag) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *Tag) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4780,13 +4495,6 @@ func (*Tag) jsonMember(name []byte) int {
 	case "TagKey":
 		return 0
 	case "TagValue":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "TAGKEY":
-		return 0
-	case "TAGVALUE":
 		return 1
 	}
 	return -1
@@ -4824,6 +4532,38 @@ func (s *TagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *TagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.KeyId)
+		case 1:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*TagResourceRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "KeyId":
+		return 0
+	case "Tags":
+		return 1
+	}
+	return -1
+}
+
 // UntagResourceRequest is the UntagResourceRequest structure of the API.
 type UntagResourceRequest struct {
 	KeyId   *string  `json:"KeyId,omitempty"`
@@ -4854,8 +4594,8 @@ func (s *UntagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UntagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4881,13 +4621,6 @@ func (*UntagResourceRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "TagKeys":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "TAGKEYS":
 		return 1
 	}
 	return -1
@@ -4923,8 +4656,8 @@ func (s *UpdateAliasRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateAliasRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4950,13 +4683,6 @@ func (*UpdateAliasRequest) jsonMember(name []byte) int {
 	case "AliasName":
 		return 0
 	case "TargetKeyId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ALIASNAME":
-		return 0
-	case "TARGETKEYID":
 		return 1
 	}
 	return -1
@@ -5022,8 +4748,8 @@ func (s *UpdateCustomKeyStoreRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateCustomKeyStoreRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5083,29 +4809,6 @@ func (*UpdateCustomKeyStoreRequest) jsonMember(name []byte) int {
 	case "XksProxyConnectivity":
 		return 9
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CUSTOMKEYSTOREID":
-		return 0
-	case "NEWCUSTOMKEYSTORENAME":
-		return 1
-	case "KEYSTOREPASSWORD":
-		return 2
-	case "CLOUDHSMCLUSTERID":
-		return 3
-	case "XKSPROXYURIENDPOINT":
-		return 4
-	case "XKSPROXYURIPATH":
-		return 5
-	case "XKSPROXYVPCENDPOINTSERVICENAME":
-		return 6
-	case "XKSPROXYVPCENDPOINTSERVICEOWNER":
-		return 7
-	case "XKSPROXYAUTHENTICATIONCREDENTIAL":
-		return 8
-	case "XKSPROXYCONNECTIVITY":
-		return 9
-	}
 	return -1
 }
 
@@ -5143,8 +4846,8 @@ func (s *UpdateKeyDescriptionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateKeyDescriptionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5170,13 +4873,6 @@ func (*UpdateKeyDescriptionRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "Description":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "DESCRIPTION":
 		return 1
 	}
 	return -1
@@ -5212,8 +4908,8 @@ func (s *UpdatePrimaryRegionRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdatePrimaryRegionRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5239,13 +4935,6 @@ func (*UpdatePrimaryRegionRequest) jsonMember(name []byte) int {
 	case "KeyId":
 		return 0
 	case "PrimaryRegion":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "PRIMARYREGION":
 		return 1
 	}
 	return -1
@@ -5298,8 +4987,8 @@ func (s *VerifyMacRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *VerifyMacRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5341,21 +5030,6 @@ func (*VerifyMacRequest) jsonMember(name []byte) int {
 	case "GrantTokens":
 		return 4
 	case "DryRun":
-		return 5
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "MESSAGE":
-		return 0
-	case "KEYID":
-		return 1
-	case "MACALGORITHM":
-		return 2
-	case "MAC":
-		return 3
-	case "GRANTTOKENS":
-		return 4
-	case "DRYRUN":
 		return 5
 	}
 	return -1
@@ -5419,8 +5093,8 @@ func (s *VerifyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *VerifyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5468,23 +5142,6 @@ func (*VerifyRequest) jsonMember(name []byte) int {
 	case "DryRun":
 		return 6
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEYID":
-		return 0
-	case "MESSAGE":
-		return 1
-	case "MESSAGETYPE":
-		return 2
-	case "SIGNATURE":
-		return 3
-	case "SIGNINGALGORITHM":
-		return 4
-	case "GRANTTOKENS":
-		return 5
-	case "DRYRUN":
-		return 6
-	}
 	return -1
 }
 
@@ -5519,8 +5176,8 @@ func (s *XksProxyAuthenticationCredentialType) validate(e *valid.Errors, p strin
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *XksProxyAuthenticationCredentialType) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -5548,13 +5205,6 @@ func (*XksProxyAuthenticationCredentialType) jsonMember(name []byte) int {
 	case "RawSecretAccessKey":
 		return 1
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCESSKEYID":
-		return 0
-	case "RAWSECRETACCESSKEY":
-		return 1
-	}
 	return -1
 }
 
@@ -5566,6 +5216,1227 @@ type XksProxyConfigurationType struct {
 	UriPath                 *string `json:"UriPath,omitempty"`
 	VpcEndpointServiceName  *string `json:"VpcEndpointServiceName,omitempty"`
 	VpcEndpointServiceOwner *string `json:"VpcEndpointServiceOwner,omitempty"`
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *AliasListEntry) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AliasName != nil {
+		b = wire.AppendJSONMember(b, start, "AliasName")
+		b = wire.AppendJSONString(b, *s.AliasName)
+	}
+	if s.AliasArn != nil {
+		b = wire.AppendJSONMember(b, start, "AliasArn")
+		b = wire.AppendJSONString(b, *s.AliasArn)
+	}
+	if s.TargetKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "TargetKeyId")
+		b = wire.AppendJSONString(b, *s.TargetKeyId)
+	}
+	if s.CreationDate != nil {
+		b = wire.AppendJSONMember(b, start, "CreationDate")
+		b = wire.AppendJSONTimestamp(b, *s.CreationDate)
+	}
+	if s.LastUpdatedDate != nil {
+		b = wire.AppendJSONMember(b, start, "LastUpdatedDate")
+		b = wire.AppendJSONTimestamp(b, *s.LastUpdatedDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CancelKeyDeletionResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ConnectCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateGrantResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.GrantToken != nil {
+		b = wire.AppendJSONMember(b, start, "GrantToken")
+		b = wire.AppendJSONString(b, *s.GrantToken)
+	}
+	if s.GrantId != nil {
+		b = wire.AppendJSONMember(b, start, "GrantId")
+		b = wire.AppendJSONString(b, *s.GrantId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyMetadata != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMetadata")
+		b = s.KeyMetadata.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CustomKeyStoresListEntry) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if s.CustomKeyStoreName != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreName")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreName)
+	}
+	if s.CloudHsmClusterId != nil {
+		b = wire.AppendJSONMember(b, start, "CloudHsmClusterId")
+		b = wire.AppendJSONString(b, *s.CloudHsmClusterId)
+	}
+	if s.TrustAnchorCertificate != nil {
+		b = wire.AppendJSONMember(b, start, "TrustAnchorCertificate")
+		b = wire.AppendJSONString(b, *s.TrustAnchorCertificate)
+	}
+	if s.ConnectionState != nil {
+		b = wire.AppendJSONMember(b, start, "ConnectionState")
+		b = wire.AppendJSONString(b, *s.ConnectionState)
+	}
+	if s.ConnectionErrorCode != nil {
+		b = wire.AppendJSONMember(b, start, "ConnectionErrorCode")
+		b = wire.AppendJSONString(b, *s.ConnectionErrorCode)
+	}
+	if s.CreationDate != nil {
+		b = wire.AppendJSONMember(b, start, "CreationDate")
+		b = wire.AppendJSONTimestamp(b, *s.CreationDate)
+	}
+	if s.CustomKeyStoreType != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreType")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreType)
+	}
+	if s.XksProxyConfiguration != nil {
+		b = wire.AppendJSONMember(b, start, "XksProxyConfiguration")
+		b = s.XksProxyConfiguration.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DecryptResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.Plaintext) != 0 {
+		b = wire.AppendJSONMember(b, start, "Plaintext")
+		b = wire.AppendJSONBlob(b, s.Plaintext)
+	}
+	if s.EncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "EncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.EncryptionAlgorithm)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DeleteCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DeleteImportedKeyMaterialResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DeriveSharedSecretResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.SharedSecret) != 0 {
+		b = wire.AppendJSONMember(b, start, "SharedSecret")
+		b = wire.AppendJSONBlob(b, s.SharedSecret)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	if s.KeyAgreementAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "KeyAgreementAlgorithm")
+		b = wire.AppendJSONString(b, *s.KeyAgreementAlgorithm)
+	}
+	if s.KeyOrigin != nil {
+		b = wire.AppendJSONMember(b, start, "KeyOrigin")
+		b = wire.AppendJSONString(b, *s.KeyOrigin)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeCustomKeyStoresResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "CustomKeyStores")
+		b = append(b, '[')
+		for i := range s.CustomKeyStores {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.CustomKeyStores[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyMetadata != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMetadata")
+		b = s.KeyMetadata.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DisconnectCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EncryptResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.CiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.CiphertextBlob)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.EncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "EncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.EncryptionAlgorithm)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateDataKeyPairResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.PrivateKeyCiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "PrivateKeyCiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.PrivateKeyCiphertextBlob)
+	}
+	if len(s.PrivateKeyPlaintext) != 0 {
+		b = wire.AppendJSONMember(b, start, "PrivateKeyPlaintext")
+		b = wire.AppendJSONBlob(b, s.PrivateKeyPlaintext)
+	}
+	if len(s.PublicKey) != 0 {
+		b = wire.AppendJSONMember(b, start, "PublicKey")
+		b = wire.AppendJSONBlob(b, s.PublicKey)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyPairSpec != nil {
+		b = wire.AppendJSONMember(b, start, "KeyPairSpec")
+		b = wire.AppendJSONString(b, *s.KeyPairSpec)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateDataKeyPairWithoutPlaintextResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.PrivateKeyCiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "PrivateKeyCiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.PrivateKeyCiphertextBlob)
+	}
+	if len(s.PublicKey) != 0 {
+		b = wire.AppendJSONMember(b, start, "PublicKey")
+		b = wire.AppendJSONBlob(b, s.PublicKey)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyPairSpec != nil {
+		b = wire.AppendJSONMember(b, start, "KeyPairSpec")
+		b = wire.AppendJSONString(b, *s.KeyPairSpec)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateDataKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.CiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.CiphertextBlob)
+	}
+	if len(s.Plaintext) != 0 {
+		b = wire.AppendJSONMember(b, start, "Plaintext")
+		b = wire.AppendJSONBlob(b, s.Plaintext)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateDataKeyWithoutPlaintextResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.CiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.CiphertextBlob)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateMacResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.Mac) != 0 {
+		b = wire.AppendJSONMember(b, start, "Mac")
+		b = wire.AppendJSONBlob(b, s.Mac)
+	}
+	if s.MacAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "MacAlgorithm")
+		b = wire.AppendJSONString(b, *s.MacAlgorithm)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GenerateRandomResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.Plaintext) != 0 {
+		b = wire.AppendJSONMember(b, start, "Plaintext")
+		b = wire.AppendJSONBlob(b, s.Plaintext)
+	}
+	if len(s.CiphertextForRecipient) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextForRecipient")
+		b = wire.AppendJSONBlob(b, s.CiphertextForRecipient)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetKeyLastUsageResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyLastUsage != nil {
+		b = wire.AppendJSONMember(b, start, "KeyLastUsage")
+		b = s.KeyLastUsage.AppendJSON(b)
+	}
+	if s.TrackingStartDate != nil {
+		b = wire.AppendJSONMember(b, start, "TrackingStartDate")
+		b = wire.AppendJSONTimestamp(b, *s.TrackingStartDate)
+	}
+	if s.KeyCreationDate != nil {
+		b = wire.AppendJSONMember(b, start, "KeyCreationDate")
+		b = wire.AppendJSONTimestamp(b, *s.KeyCreationDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetKeyPolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "Policy")
+		b = wire.AppendJSONString(b, *s.Policy)
+	}
+	if s.PolicyName != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyName")
+		b = wire.AppendJSONString(b, *s.PolicyName)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetKeyRotationStatusResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyRotationEnabled != nil {
+		b = wire.AppendJSONMember(b, start, "KeyRotationEnabled")
+		b = wire.AppendJSONBool(b, *s.KeyRotationEnabled)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.RotationPeriodInDays != nil {
+		b = wire.AppendJSONMember(b, start, "RotationPeriodInDays")
+		b = wire.AppendJSONInt(b, int64(*s.RotationPeriodInDays))
+	}
+	if s.NextRotationDate != nil {
+		b = wire.AppendJSONMember(b, start, "NextRotationDate")
+		b = wire.AppendJSONTimestamp(b, *s.NextRotationDate)
+	}
+	if s.OnDemandRotationStartDate != nil {
+		b = wire.AppendJSONMember(b, start, "OnDemandRotationStartDate")
+		b = wire.AppendJSONTimestamp(b, *s.OnDemandRotationStartDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetParametersForImportResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.ImportToken) != 0 {
+		b = wire.AppendJSONMember(b, start, "ImportToken")
+		b = wire.AppendJSONBlob(b, s.ImportToken)
+	}
+	if len(s.PublicKey) != 0 {
+		b = wire.AppendJSONMember(b, start, "PublicKey")
+		b = wire.AppendJSONBlob(b, s.PublicKey)
+	}
+	if s.ParametersValidTo != nil {
+		b = wire.AppendJSONMember(b, start, "ParametersValidTo")
+		b = wire.AppendJSONTimestamp(b, *s.ParametersValidTo)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *GetPublicKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.PublicKey) != 0 {
+		b = wire.AppendJSONMember(b, start, "PublicKey")
+		b = wire.AppendJSONBlob(b, s.PublicKey)
+	}
+	if s.CustomerMasterKeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "CustomerMasterKeySpec")
+		b = wire.AppendJSONString(b, *s.CustomerMasterKeySpec)
+	}
+	if s.KeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "KeySpec")
+		b = wire.AppendJSONString(b, *s.KeySpec)
+	}
+	if s.KeyUsage != nil {
+		b = wire.AppendJSONMember(b, start, "KeyUsage")
+		b = wire.AppendJSONString(b, *s.KeyUsage)
+	}
+	if len(s.EncryptionAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "EncryptionAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.EncryptionAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if len(s.SigningAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "SigningAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.SigningAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if len(s.KeyAgreementAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "KeyAgreementAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.KeyAgreementAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ImportKeyMaterialResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *KeyLastUsageData) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Operation != nil {
+		b = wire.AppendJSONMember(b, start, "Operation")
+		b = wire.AppendJSONString(b, *s.Operation)
+	}
+	if s.Timestamp != nil {
+		b = wire.AppendJSONMember(b, start, "Timestamp")
+		b = wire.AppendJSONTimestamp(b, *s.Timestamp)
+	}
+	if s.CloudTrailEventId != nil {
+		b = wire.AppendJSONMember(b, start, "CloudTrailEventId")
+		b = wire.AppendJSONString(b, *s.CloudTrailEventId)
+	}
+	if s.KmsRequestId != nil {
+		b = wire.AppendJSONMember(b, start, "KmsRequestId")
+		b = wire.AppendJSONString(b, *s.KmsRequestId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *KeyListEntry) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyArn != nil {
+		b = wire.AppendJSONMember(b, start, "KeyArn")
+		b = wire.AppendJSONString(b, *s.KeyArn)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *KeyMetadata) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AWSAccountId != nil {
+		b = wire.AppendJSONMember(b, start, "AWSAccountId")
+		b = wire.AppendJSONString(b, *s.AWSAccountId)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.CreationDate != nil {
+		b = wire.AppendJSONMember(b, start, "CreationDate")
+		b = wire.AppendJSONTimestamp(b, *s.CreationDate)
+	}
+	if s.Enabled != nil {
+		b = wire.AppendJSONMember(b, start, "Enabled")
+		b = wire.AppendJSONBool(b, *s.Enabled)
+	}
+	if s.Description != nil {
+		b = wire.AppendJSONMember(b, start, "Description")
+		b = wire.AppendJSONString(b, *s.Description)
+	}
+	if s.KeyUsage != nil {
+		b = wire.AppendJSONMember(b, start, "KeyUsage")
+		b = wire.AppendJSONString(b, *s.KeyUsage)
+	}
+	if s.KeyState != nil {
+		b = wire.AppendJSONMember(b, start, "KeyState")
+		b = wire.AppendJSONString(b, *s.KeyState)
+	}
+	if s.DeletionDate != nil {
+		b = wire.AppendJSONMember(b, start, "DeletionDate")
+		b = wire.AppendJSONTimestamp(b, *s.DeletionDate)
+	}
+	if s.ValidTo != nil {
+		b = wire.AppendJSONMember(b, start, "ValidTo")
+		b = wire.AppendJSONTimestamp(b, *s.ValidTo)
+	}
+	if s.Origin != nil {
+		b = wire.AppendJSONMember(b, start, "Origin")
+		b = wire.AppendJSONString(b, *s.Origin)
+	}
+	if s.CustomKeyStoreId != nil {
+		b = wire.AppendJSONMember(b, start, "CustomKeyStoreId")
+		b = wire.AppendJSONString(b, *s.CustomKeyStoreId)
+	}
+	if s.CloudHsmClusterId != nil {
+		b = wire.AppendJSONMember(b, start, "CloudHsmClusterId")
+		b = wire.AppendJSONString(b, *s.CloudHsmClusterId)
+	}
+	if s.ExpirationModel != nil {
+		b = wire.AppendJSONMember(b, start, "ExpirationModel")
+		b = wire.AppendJSONString(b, *s.ExpirationModel)
+	}
+	if s.KeyManager != nil {
+		b = wire.AppendJSONMember(b, start, "KeyManager")
+		b = wire.AppendJSONString(b, *s.KeyManager)
+	}
+	if s.CustomerMasterKeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "CustomerMasterKeySpec")
+		b = wire.AppendJSONString(b, *s.CustomerMasterKeySpec)
+	}
+	if s.KeySpec != nil {
+		b = wire.AppendJSONMember(b, start, "KeySpec")
+		b = wire.AppendJSONString(b, *s.KeySpec)
+	}
+	if len(s.EncryptionAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "EncryptionAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.EncryptionAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if len(s.SigningAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "SigningAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.SigningAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if len(s.KeyAgreementAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "KeyAgreementAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.KeyAgreementAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if s.MultiRegion != nil {
+		b = wire.AppendJSONMember(b, start, "MultiRegion")
+		b = wire.AppendJSONBool(b, *s.MultiRegion)
+	}
+	if s.MultiRegionConfiguration != nil {
+		b = wire.AppendJSONMember(b, start, "MultiRegionConfiguration")
+		b = s.MultiRegionConfiguration.AppendJSON(b)
+	}
+	if s.PendingDeletionWindowInDays != nil {
+		b = wire.AppendJSONMember(b, start, "PendingDeletionWindowInDays")
+		b = wire.AppendJSONInt(b, int64(*s.PendingDeletionWindowInDays))
+	}
+	if len(s.MacAlgorithms) != 0 {
+		b = wire.AppendJSONMember(b, start, "MacAlgorithms")
+		b = append(b, '[')
+		for i, v := range s.MacAlgorithms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if s.XksKeyConfiguration != nil {
+		b = wire.AppendJSONMember(b, start, "XksKeyConfiguration")
+		b = s.XksKeyConfiguration.AppendJSON(b)
+	}
+	if s.CurrentKeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "CurrentKeyMaterialId")
+		b = wire.AppendJSONString(b, *s.CurrentKeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAliasesResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Aliases")
+		b = append(b, '[')
+		for i := range s.Aliases {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Aliases[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListKeyPoliciesResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "PolicyNames")
+		b = append(b, '[')
+		for i, v := range s.PolicyNames {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListKeyRotationsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Rotations")
+		b = append(b, '[')
+		for i := range s.Rotations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Rotations[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListKeysResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Keys")
+		b = append(b, '[')
+		for i := range s.Keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Keys[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListResourceTagsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Tags")
+		b = append(b, '[')
+		for i := range s.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Tags[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextMarker != nil {
+		b = wire.AppendJSONMember(b, start, "NextMarker")
+		b = wire.AppendJSONString(b, *s.NextMarker)
+	}
+	if s.Truncated != nil {
+		b = wire.AppendJSONMember(b, start, "Truncated")
+		b = wire.AppendJSONBool(b, *s.Truncated)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *MultiRegionConfiguration) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.MultiRegionKeyType != nil {
+		b = wire.AppendJSONMember(b, start, "MultiRegionKeyType")
+		b = wire.AppendJSONString(b, *s.MultiRegionKeyType)
+	}
+	if s.PrimaryKey != nil {
+		b = wire.AppendJSONMember(b, start, "PrimaryKey")
+		b = s.PrimaryKey.AppendJSON(b)
+	}
+	{
+		b = wire.AppendJSONMember(b, start, "ReplicaKeys")
+		b = append(b, '[')
+		for i := range s.ReplicaKeys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.ReplicaKeys[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *MultiRegionKey) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Region != nil {
+		b = wire.AppendJSONMember(b, start, "Region")
+		b = wire.AppendJSONString(b, *s.Region)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ReEncryptResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.CiphertextBlob) != 0 {
+		b = wire.AppendJSONMember(b, start, "CiphertextBlob")
+		b = wire.AppendJSONBlob(b, s.CiphertextBlob)
+	}
+	if s.SourceKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "SourceKeyId")
+		b = wire.AppendJSONString(b, *s.SourceKeyId)
+	}
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.SourceEncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "SourceEncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.SourceEncryptionAlgorithm)
+	}
+	if s.DestinationEncryptionAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "DestinationEncryptionAlgorithm")
+		b = wire.AppendJSONString(b, *s.DestinationEncryptionAlgorithm)
+	}
+	if s.SourceKeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "SourceKeyMaterialId")
+		b = wire.AppendJSONString(b, *s.SourceKeyMaterialId)
+	}
+	if s.DestinationKeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "DestinationKeyMaterialId")
+		b = wire.AppendJSONString(b, *s.DestinationKeyMaterialId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ReplicateKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ReplicaKeyMetadata != nil {
+		b = wire.AppendJSONMember(b, start, "ReplicaKeyMetadata")
+		b = s.ReplicaKeyMetadata.AppendJSON(b)
+	}
+	if s.ReplicaPolicy != nil {
+		b = wire.AppendJSONMember(b, start, "ReplicaPolicy")
+		b = wire.AppendJSONString(b, *s.ReplicaPolicy)
+	}
+	{
+		b = wire.AppendJSONMember(b, start, "ReplicaTags")
+		b = append(b, '[')
+		for i := range s.ReplicaTags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.ReplicaTags[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *RotateKeyOnDemandResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *RotationsListEntry) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.KeyMaterialId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialId")
+		b = wire.AppendJSONString(b, *s.KeyMaterialId)
+	}
+	if s.KeyMaterialDescription != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialDescription")
+		b = wire.AppendJSONString(b, *s.KeyMaterialDescription)
+	}
+	if s.ImportState != nil {
+		b = wire.AppendJSONMember(b, start, "ImportState")
+		b = wire.AppendJSONString(b, *s.ImportState)
+	}
+	if s.KeyMaterialState != nil {
+		b = wire.AppendJSONMember(b, start, "KeyMaterialState")
+		b = wire.AppendJSONString(b, *s.KeyMaterialState)
+	}
+	if s.ExpirationModel != nil {
+		b = wire.AppendJSONMember(b, start, "ExpirationModel")
+		b = wire.AppendJSONString(b, *s.ExpirationModel)
+	}
+	if s.ValidTo != nil {
+		b = wire.AppendJSONMember(b, start, "ValidTo")
+		b = wire.AppendJSONTimestamp(b, *s.ValidTo)
+	}
+	if s.RotationDate != nil {
+		b = wire.AppendJSONMember(b, start, "RotationDate")
+		b = wire.AppendJSONTimestamp(b, *s.RotationDate)
+	}
+	if s.RotationType != nil {
+		b = wire.AppendJSONMember(b, start, "RotationType")
+		b = wire.AppendJSONString(b, *s.RotationType)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ScheduleKeyDeletionResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.DeletionDate != nil {
+		b = wire.AppendJSONMember(b, start, "DeletionDate")
+		b = wire.AppendJSONTimestamp(b, *s.DeletionDate)
+	}
+	if s.KeyState != nil {
+		b = wire.AppendJSONMember(b, start, "KeyState")
+		b = wire.AppendJSONString(b, *s.KeyState)
+	}
+	if s.PendingWindowInDays != nil {
+		b = wire.AppendJSONMember(b, start, "PendingWindowInDays")
+		b = wire.AppendJSONInt(b, int64(*s.PendingWindowInDays))
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *SignResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if len(s.Signature) != 0 {
+		b = wire.AppendJSONMember(b, start, "Signature")
+		b = wire.AppendJSONBlob(b, s.Signature)
+	}
+	if s.SigningAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "SigningAlgorithm")
+		b = wire.AppendJSONString(b, *s.SigningAlgorithm)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Tag) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.TagKey != nil {
+		b = wire.AppendJSONMember(b, start, "TagKey")
+		b = wire.AppendJSONString(b, *s.TagKey)
+	}
+	if s.TagValue != nil {
+		b = wire.AppendJSONMember(b, start, "TagValue")
+		b = wire.AppendJSONString(b, *s.TagValue)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *UpdateCustomKeyStoreResponse) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *VerifyMacResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.MacValid != nil {
+		b = wire.AppendJSONMember(b, start, "MacValid")
+		b = wire.AppendJSONBool(b, *s.MacValid)
+	}
+	if s.MacAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "MacAlgorithm")
+		b = wire.AppendJSONString(b, *s.MacAlgorithm)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *VerifyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.KeyId != nil {
+		b = wire.AppendJSONMember(b, start, "KeyId")
+		b = wire.AppendJSONString(b, *s.KeyId)
+	}
+	if s.SignatureValid != nil {
+		b = wire.AppendJSONMember(b, start, "SignatureValid")
+		b = wire.AppendJSONBool(b, *s.SignatureValid)
+	}
+	if s.SigningAlgorithm != nil {
+		b = wire.AppendJSONMember(b, start, "SigningAlgorithm")
+		b = wire.AppendJSONString(b, *s.SigningAlgorithm)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *XksKeyConfigurationType) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *XksProxyConfigurationType) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Connectivity != nil {
+		b = wire.AppendJSONMember(b, start, "Connectivity")
+		b = wire.AppendJSONString(b, *s.Connectivity)
+	}
+	if s.AccessKeyId != nil {
+		b = wire.AppendJSONMember(b, start, "AccessKeyId")
+		b = wire.AppendJSONString(b, *s.AccessKeyId)
+	}
+	if s.UriEndpoint != nil {
+		b = wire.AppendJSONMember(b, start, "UriEndpoint")
+		b = wire.AppendJSONString(b, *s.UriEndpoint)
+	}
+	if s.UriPath != nil {
+		b = wire.AppendJSONMember(b, start, "UriPath")
+		b = wire.AppendJSONString(b, *s.UriPath)
+	}
+	if s.VpcEndpointServiceName != nil {
+		b = wire.AppendJSONMember(b, start, "VpcEndpointServiceName")
+		b = wire.AppendJSONString(b, *s.VpcEndpointServiceName)
+	}
+	if s.VpcEndpointServiceOwner != nil {
+		b = wire.AppendJSONMember(b, start, "VpcEndpointServiceOwner")
+		b = wire.AppendJSONString(b, *s.VpcEndpointServiceOwner)
+	}
+	return append(b, '}')
 }
 
 // AppendAuditParameters appends the requestParameters of an audit event for s, as

@@ -21,74 +21,76 @@ type Operation struct {
 	Errors []string
 	// NewInput returns a new *<Input>; nil when there is no input.
 	NewInput func() any
+	// NewOutput returns a new *<Output>; nil when there is no output.
+	NewOutput func() any
 }
 
 // Operations holds every operation of the API by name (the part of
 // X-Amz-Target after "AWSOrganizationsV20161128."). It must not be modified.
 var Operations = map[string]Operation{
-	"AcceptHandshake":                            {Name: "AcceptHandshake", Input: "AcceptHandshakeRequest", Output: "AcceptHandshakeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "HandshakeConstraintViolationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException", "ConstraintViolationException", "MasterCannotLeaveOrganizationException"}, NewInput: func() any { return new(AcceptHandshakeRequest) }},
-	"AttachPolicy":                               {Name: "AttachPolicy", Input: "AttachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyAttachmentException", "InvalidInputException", "PolicyNotFoundException", "PolicyTypeNotEnabledException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(AttachPolicyRequest) }},
-	"CancelHandshake":                            {Name: "CancelHandshake", Input: "CancelHandshakeRequest", Output: "CancelHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CancelHandshakeRequest) }},
-	"CloseAccount":                               {Name: "CloseAccount", Input: "CloseAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyClosedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConflictException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CloseAccountRequest) }},
-	"CreateAccount":                              {Name: "CreateAccount", Input: "CreateAccountRequest", Output: "CreateAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateAccountRequest) }},
-	"CreateGovCloudAccount":                      {Name: "CreateGovCloudAccount", Input: "CreateGovCloudAccountRequest", Output: "CreateGovCloudAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateGovCloudAccountRequest) }},
-	"CreateOrganization":                         {Name: "CreateOrganization", Input: "CreateOrganizationRequest", Output: "CreateOrganizationResponse", Errors: []string{"AccessDeniedException", "AlreadyInOrganizationException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException"}, NewInput: func() any { return new(CreateOrganizationRequest) }},
-	"CreateOrganizationalUnit":                   {Name: "CreateOrganizationalUnit", Input: "CreateOrganizationalUnitRequest", Output: "CreateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CreateOrganizationalUnitRequest) }},
-	"CreatePolicy":                               {Name: "CreatePolicy", Input: "CreatePolicyRequest", Output: "CreatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyTypeNotAvailableForOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreatePolicyRequest) }},
-	"DeclineHandshake":                           {Name: "DeclineHandshake", Input: "DeclineHandshakeRequest", Output: "DeclineHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeclineHandshakeRequest) }},
-	"DeleteOrganization":                         {Name: "DeleteOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "OrganizationNotEmptyException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
-	"DeleteOrganizationalUnit":                   {Name: "DeleteOrganizationalUnit", Input: "DeleteOrganizationalUnitRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "OrganizationalUnitNotEmptyException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeleteOrganizationalUnitRequest) }},
-	"DeletePolicy":                               {Name: "DeletePolicy", Input: "DeletePolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "PolicyInUseException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeletePolicyRequest) }},
-	"DeleteResourcePolicy":                       {Name: "DeleteResourcePolicy", Input: "", Output: "", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "ConstraintViolationException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException"}, NewInput: nil},
-	"DeregisterDelegatedAdministrator":           {Name: "DeregisterDelegatedAdministrator", Input: "DeregisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeregisterDelegatedAdministratorRequest) }},
-	"DescribeAccount":                            {Name: "DescribeAccount", Input: "DescribeAccountRequest", Output: "DescribeAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeAccountRequest) }},
-	"DescribeCreateAccountStatus":                {Name: "DescribeCreateAccountStatus", Input: "DescribeCreateAccountStatusRequest", Output: "DescribeCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "CreateAccountStatusNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeCreateAccountStatusRequest) }},
-	"DescribeEffectivePolicy":                    {Name: "DescribeEffectivePolicy", Input: "DescribeEffectivePolicyRequest", Output: "DescribeEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "ServiceException", "TooManyRequestsException", "TargetNotFoundException", "EffectivePolicyNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeEffectivePolicyRequest) }},
-	"DescribeHandshake":                          {Name: "DescribeHandshake", Input: "DescribeHandshakeRequest", Output: "DescribeHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeHandshakeRequest) }},
-	"DescribeOrganization":                       {Name: "DescribeOrganization", Input: "", Output: "DescribeOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
-	"DescribeOrganizationalUnit":                 {Name: "DescribeOrganizationalUnit", Input: "DescribeOrganizationalUnitRequest", Output: "DescribeOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeOrganizationalUnitRequest) }},
-	"DescribePolicy":                             {Name: "DescribePolicy", Input: "DescribePolicyRequest", Output: "DescribePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribePolicyRequest) }},
-	"DescribeResourcePolicy":                     {Name: "DescribeResourcePolicy", Input: "", Output: "DescribeResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException", "ConstraintViolationException"}, NewInput: nil},
-	"DescribeResponsibilityTransfer":             {Name: "DescribeResponsibilityTransfer", Input: "DescribeResponsibilityTransferRequest", Output: "DescribeResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeResponsibilityTransferRequest) }},
-	"DetachPolicy":                               {Name: "DetachPolicy", Input: "DetachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyNotAttachedException", "PolicyNotFoundException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DetachPolicyRequest) }},
-	"DisableAWSServiceAccess":                    {Name: "DisableAWSServiceAccess", Input: "DisableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DisableAWSServiceAccessRequest) }},
-	"DisablePolicyType":                          {Name: "DisablePolicyType", Input: "DisablePolicyTypeRequest", Output: "DisablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeNotEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DisablePolicyTypeRequest) }},
-	"EnableAWSServiceAccess":                     {Name: "EnableAWSServiceAccess", Input: "EnableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(EnableAWSServiceAccessRequest) }},
-	"EnableAllFeatures":                          {Name: "EnableAllFeatures", Input: "EnableAllFeaturesRequest", Output: "EnableAllFeaturesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(EnableAllFeaturesRequest) }},
-	"EnablePolicyType":                           {Name: "EnablePolicyType", Input: "EnablePolicyTypeRequest", Output: "EnablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeAlreadyEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "PolicyTypeNotAvailableForOrganizationException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(EnablePolicyTypeRequest) }},
-	"InviteAccountToOrganization":                {Name: "InviteAccountToOrganization", Input: "InviteAccountToOrganizationRequest", Output: "InviteAccountToOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "AccountOwnerNotVerifiedException", "ConcurrentModificationException", "HandshakeConstraintViolationException", "DuplicateHandshakeException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(InviteAccountToOrganizationRequest) }},
-	"InviteOrganizationToTransferResponsibility": {Name: "InviteOrganizationToTransferResponsibility", Input: "InviteOrganizationToTransferResponsibilityRequest", Output: "InviteOrganizationToTransferResponsibilityResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateHandshakeException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(InviteOrganizationToTransferResponsibilityRequest) }},
-	"LeaveOrganization":                          {Name: "LeaveOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil},
-	"ListAWSServiceAccessForOrganization":        {Name: "ListAWSServiceAccessForOrganization", Input: "ListAWSServiceAccessForOrganizationRequest", Output: "ListAWSServiceAccessForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAWSServiceAccessForOrganizationRequest) }},
-	"ListAccounts":                               {Name: "ListAccounts", Input: "ListAccountsRequest", Output: "ListAccountsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsRequest) }},
-	"ListAccountsForParent":                      {Name: "ListAccountsForParent", Input: "ListAccountsForParentRequest", Output: "ListAccountsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsForParentRequest) }},
-	"ListAccountsWithInvalidEffectivePolicy":     {Name: "ListAccountsWithInvalidEffectivePolicy", Input: "ListAccountsWithInvalidEffectivePolicyRequest", Output: "ListAccountsWithInvalidEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAccountsWithInvalidEffectivePolicyRequest) }},
-	"ListChildren":                               {Name: "ListChildren", Input: "ListChildrenRequest", Output: "ListChildrenResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListChildrenRequest) }},
-	"ListCreateAccountStatus":                    {Name: "ListCreateAccountStatus", Input: "ListCreateAccountStatusRequest", Output: "ListCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListCreateAccountStatusRequest) }},
-	"ListDelegatedAdministrators":                {Name: "ListDelegatedAdministrators", Input: "ListDelegatedAdministratorsRequest", Output: "ListDelegatedAdministratorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedAdministratorsRequest) }},
-	"ListDelegatedServicesForAccount":            {Name: "ListDelegatedServicesForAccount", Input: "ListDelegatedServicesForAccountRequest", Output: "ListDelegatedServicesForAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedServicesForAccountRequest) }},
-	"ListEffectivePolicyValidationErrors":        {Name: "ListEffectivePolicyValidationErrors", Input: "ListEffectivePolicyValidationErrorsRequest", Output: "ListEffectivePolicyValidationErrorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "AccountNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListEffectivePolicyValidationErrorsRequest) }},
-	"ListHandshakesForAccount":                   {Name: "ListHandshakesForAccount", Input: "ListHandshakesForAccountRequest", Output: "ListHandshakesForAccountResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForAccountRequest) }},
-	"ListHandshakesForOrganization":              {Name: "ListHandshakesForOrganization", Input: "ListHandshakesForOrganizationRequest", Output: "ListHandshakesForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForOrganizationRequest) }},
-	"ListInboundResponsibilityTransfers":         {Name: "ListInboundResponsibilityTransfers", Input: "ListInboundResponsibilityTransfersRequest", Output: "ListInboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListInboundResponsibilityTransfersRequest) }},
-	"ListOrganizationalUnitsForParent":           {Name: "ListOrganizationalUnitsForParent", Input: "ListOrganizationalUnitsForParentRequest", Output: "ListOrganizationalUnitsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListOrganizationalUnitsForParentRequest) }},
-	"ListOutboundResponsibilityTransfers":        {Name: "ListOutboundResponsibilityTransfers", Input: "ListOutboundResponsibilityTransfersRequest", Output: "ListOutboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListOutboundResponsibilityTransfersRequest) }},
-	"ListParents":                                {Name: "ListParents", Input: "ListParentsRequest", Output: "ListParentsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ChildNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListParentsRequest) }},
-	"ListPolicies":                               {Name: "ListPolicies", Input: "ListPoliciesRequest", Output: "ListPoliciesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesRequest) }},
-	"ListPoliciesForTarget":                      {Name: "ListPoliciesForTarget", Input: "ListPoliciesForTargetRequest", Output: "ListPoliciesForTargetResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesForTargetRequest) }},
-	"ListRoots":                                  {Name: "ListRoots", Input: "ListRootsRequest", Output: "ListRootsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListRootsRequest) }},
-	"ListTagsForResource":                        {Name: "ListTagsForResource", Input: "ListTagsForResourceRequest", Output: "ListTagsForResourceResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListTagsForResourceRequest) }},
-	"ListTargetsForPolicy":                       {Name: "ListTargetsForPolicy", Input: "ListTargetsForPolicyRequest", Output: "ListTargetsForPolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListTargetsForPolicyRequest) }},
-	"MoveAccount":                                {Name: "MoveAccount", Input: "MoveAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "InvalidInputException", "SourceParentNotFoundException", "DestinationParentNotFoundException", "DuplicateAccountException", "AccountNotFoundException", "TooManyRequestsException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "ServiceException"}, NewInput: func() any { return new(MoveAccountRequest) }},
-	"PutResourcePolicy":                          {Name: "PutResourcePolicy", Input: "PutResourcePolicyRequest", Output: "PutResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "InvalidInputException", "ConstraintViolationException", "AWSOrganizationsNotInUseException"}, NewInput: func() any { return new(PutResourcePolicyRequest) }},
-	"RegisterDelegatedAdministrator":             {Name: "RegisterDelegatedAdministrator", Input: "RegisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyRegisteredException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(RegisterDelegatedAdministratorRequest) }},
-	"RemoveAccountFromOrganization":              {Name: "RemoveAccountFromOrganization", Input: "RemoveAccountFromOrganizationRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(RemoveAccountFromOrganizationRequest) }},
-	"TagResource":                                {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(TagResourceRequest) }},
-	"TerminateResponsibilityTransfer":            {Name: "TerminateResponsibilityTransfer", Input: "TerminateResponsibilityTransferRequest", Output: "TerminateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ResponsibilityTransferNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "ResponsibilityTransferAlreadyInStatusException", "InvalidResponsibilityTransferTransitionException"}, NewInput: func() any { return new(TerminateResponsibilityTransferRequest) }},
-	"UntagResource":                              {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UntagResourceRequest) }},
-	"UpdateOrganizationalUnit":                   {Name: "UpdateOrganizationalUnit", Input: "UpdateOrganizationalUnitRequest", Output: "UpdateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UpdateOrganizationalUnitRequest) }},
-	"UpdatePolicy":                               {Name: "UpdatePolicy", Input: "UpdatePolicyRequest", Output: "UpdatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(UpdatePolicyRequest) }},
-	"UpdateResponsibilityTransfer":               {Name: "UpdateResponsibilityTransfer", Input: "UpdateResponsibilityTransferRequest", Output: "UpdateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(UpdateResponsibilityTransferRequest) }},
+	"AcceptHandshake":                            {Name: "AcceptHandshake", Input: "AcceptHandshakeRequest", Output: "AcceptHandshakeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "HandshakeConstraintViolationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException", "ConstraintViolationException", "MasterCannotLeaveOrganizationException"}, NewInput: func() any { return new(AcceptHandshakeRequest) }, NewOutput: func() any { return new(AcceptHandshakeResponse) }},
+	"AttachPolicy":                               {Name: "AttachPolicy", Input: "AttachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyAttachmentException", "InvalidInputException", "PolicyNotFoundException", "PolicyTypeNotEnabledException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(AttachPolicyRequest) }, NewOutput: nil},
+	"CancelHandshake":                            {Name: "CancelHandshake", Input: "CancelHandshakeRequest", Output: "CancelHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CancelHandshakeRequest) }, NewOutput: func() any { return new(CancelHandshakeResponse) }},
+	"CloseAccount":                               {Name: "CloseAccount", Input: "CloseAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyClosedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConflictException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CloseAccountRequest) }, NewOutput: nil},
+	"CreateAccount":                              {Name: "CreateAccount", Input: "CreateAccountRequest", Output: "CreateAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateAccountRequest) }, NewOutput: func() any { return new(CreateAccountResponse) }},
+	"CreateGovCloudAccount":                      {Name: "CreateGovCloudAccount", Input: "CreateGovCloudAccountRequest", Output: "CreateGovCloudAccountResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreateGovCloudAccountRequest) }, NewOutput: func() any { return new(CreateGovCloudAccountResponse) }},
+	"CreateOrganization":                         {Name: "CreateOrganization", Input: "CreateOrganizationRequest", Output: "CreateOrganizationResponse", Errors: []string{"AccessDeniedException", "AlreadyInOrganizationException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "AccessDeniedForDependencyException"}, NewInput: func() any { return new(CreateOrganizationRequest) }, NewOutput: func() any { return new(CreateOrganizationResponse) }},
+	"CreateOrganizationalUnit":                   {Name: "CreateOrganizationalUnit", Input: "CreateOrganizationalUnitRequest", Output: "CreateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(CreateOrganizationalUnitRequest) }, NewOutput: func() any { return new(CreateOrganizationalUnitResponse) }},
+	"CreatePolicy":                               {Name: "CreatePolicy", Input: "CreatePolicyRequest", Output: "CreatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyTypeNotAvailableForOrganizationException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(CreatePolicyRequest) }, NewOutput: func() any { return new(CreatePolicyResponse) }},
+	"DeclineHandshake":                           {Name: "DeclineHandshake", Input: "DeclineHandshakeRequest", Output: "DeclineHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeclineHandshakeRequest) }, NewOutput: func() any { return new(DeclineHandshakeResponse) }},
+	"DeleteOrganization":                         {Name: "DeleteOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "OrganizationNotEmptyException", "ServiceException", "TooManyRequestsException"}, NewInput: nil, NewOutput: nil},
+	"DeleteOrganizationalUnit":                   {Name: "DeleteOrganizationalUnit", Input: "DeleteOrganizationalUnitRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "OrganizationalUnitNotEmptyException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DeleteOrganizationalUnitRequest) }, NewOutput: nil},
+	"DeletePolicy":                               {Name: "DeletePolicy", Input: "DeletePolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "PolicyInUseException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeletePolicyRequest) }, NewOutput: nil},
+	"DeleteResourcePolicy":                       {Name: "DeleteResourcePolicy", Input: "", Output: "", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "ConstraintViolationException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException"}, NewInput: nil, NewOutput: nil},
+	"DeregisterDelegatedAdministrator":           {Name: "DeregisterDelegatedAdministrator", Input: "DeregisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DeregisterDelegatedAdministratorRequest) }, NewOutput: nil},
+	"DescribeAccount":                            {Name: "DescribeAccount", Input: "DescribeAccountRequest", Output: "DescribeAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeAccountRequest) }, NewOutput: func() any { return new(DescribeAccountResponse) }},
+	"DescribeCreateAccountStatus":                {Name: "DescribeCreateAccountStatus", Input: "DescribeCreateAccountStatusRequest", Output: "DescribeCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "CreateAccountStatusNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeCreateAccountStatusRequest) }, NewOutput: func() any { return new(DescribeCreateAccountStatusResponse) }},
+	"DescribeEffectivePolicy":                    {Name: "DescribeEffectivePolicy", Input: "DescribeEffectivePolicyRequest", Output: "DescribeEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "ServiceException", "TooManyRequestsException", "TargetNotFoundException", "EffectivePolicyNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeEffectivePolicyRequest) }, NewOutput: func() any { return new(DescribeEffectivePolicyResponse) }},
+	"DescribeHandshake":                          {Name: "DescribeHandshake", Input: "DescribeHandshakeRequest", Output: "DescribeHandshakeResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "HandshakeNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeHandshakeRequest) }, NewOutput: func() any { return new(DescribeHandshakeResponse) }},
+	"DescribeOrganization":                       {Name: "DescribeOrganization", Input: "", Output: "DescribeOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil, NewOutput: func() any { return new(DescribeOrganizationResponse) }},
+	"DescribeOrganizationalUnit":                 {Name: "DescribeOrganizationalUnit", Input: "DescribeOrganizationalUnitRequest", Output: "DescribeOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(DescribeOrganizationalUnitRequest) }, NewOutput: func() any { return new(DescribeOrganizationalUnitResponse) }},
+	"DescribePolicy":                             {Name: "DescribePolicy", Input: "DescribePolicyRequest", Output: "DescribePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribePolicyRequest) }, NewOutput: func() any { return new(DescribePolicyResponse) }},
+	"DescribeResourcePolicy":                     {Name: "DescribeResourcePolicy", Input: "", Output: "DescribeResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "AWSOrganizationsNotInUseException", "ResourcePolicyNotFoundException", "ConstraintViolationException"}, NewInput: nil, NewOutput: func() any { return new(DescribeResourcePolicyResponse) }},
+	"DescribeResponsibilityTransfer":             {Name: "DescribeResponsibilityTransfer", Input: "DescribeResponsibilityTransferRequest", Output: "DescribeResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DescribeResponsibilityTransferRequest) }, NewOutput: func() any { return new(DescribeResponsibilityTransferResponse) }},
+	"DetachPolicy":                               {Name: "DetachPolicy", Input: "DetachPolicyRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyNotAttachedException", "PolicyNotFoundException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DetachPolicyRequest) }, NewOutput: nil},
+	"DisableAWSServiceAccess":                    {Name: "DisableAWSServiceAccess", Input: "DisableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(DisableAWSServiceAccessRequest) }, NewOutput: nil},
+	"DisablePolicyType":                          {Name: "DisablePolicyType", Input: "DisablePolicyTypeRequest", Output: "DisablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeNotEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(DisablePolicyTypeRequest) }, NewOutput: func() any { return new(DisablePolicyTypeResponse) }},
+	"EnableAWSServiceAccess":                     {Name: "EnableAWSServiceAccess", Input: "EnableAWSServiceAccessRequest", Output: "", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(EnableAWSServiceAccessRequest) }, NewOutput: nil},
+	"EnableAllFeatures":                          {Name: "EnableAllFeatures", Input: "EnableAllFeaturesRequest", Output: "EnableAllFeaturesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(EnableAllFeaturesRequest) }, NewOutput: func() any { return new(EnableAllFeaturesResponse) }},
+	"EnablePolicyType":                           {Name: "EnablePolicyType", Input: "EnablePolicyTypeRequest", Output: "EnablePolicyTypeResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "PolicyTypeAlreadyEnabledException", "RootNotFoundException", "ServiceException", "TooManyRequestsException", "PolicyTypeNotAvailableForOrganizationException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(EnablePolicyTypeRequest) }, NewOutput: func() any { return new(EnablePolicyTypeResponse) }},
+	"InviteAccountToOrganization":                {Name: "InviteAccountToOrganization", Input: "InviteAccountToOrganizationRequest", Output: "InviteAccountToOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "AccountOwnerNotVerifiedException", "ConcurrentModificationException", "HandshakeConstraintViolationException", "DuplicateHandshakeException", "ConstraintViolationException", "InvalidInputException", "FinalizingOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(InviteAccountToOrganizationRequest) }, NewOutput: func() any { return new(InviteAccountToOrganizationResponse) }},
+	"InviteOrganizationToTransferResponsibility": {Name: "InviteOrganizationToTransferResponsibility", Input: "InviteOrganizationToTransferResponsibilityRequest", Output: "InviteOrganizationToTransferResponsibilityResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicateHandshakeException", "HandshakeConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(InviteOrganizationToTransferResponsibilityRequest) }, NewOutput: func() any { return new(InviteOrganizationToTransferResponsibilityResponse) }},
+	"LeaveOrganization":                          {Name: "LeaveOrganization", Input: "", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: nil, NewOutput: nil},
+	"ListAWSServiceAccessForOrganization":        {Name: "ListAWSServiceAccessForOrganization", Input: "ListAWSServiceAccessForOrganizationRequest", Output: "ListAWSServiceAccessForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAWSServiceAccessForOrganizationRequest) }, NewOutput: func() any { return new(ListAWSServiceAccessForOrganizationResponse) }},
+	"ListAccounts":                               {Name: "ListAccounts", Input: "ListAccountsRequest", Output: "ListAccountsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsRequest) }, NewOutput: func() any { return new(ListAccountsResponse) }},
+	"ListAccountsForParent":                      {Name: "ListAccountsForParent", Input: "ListAccountsForParentRequest", Output: "ListAccountsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListAccountsForParentRequest) }, NewOutput: func() any { return new(ListAccountsForParentResponse) }},
+	"ListAccountsWithInvalidEffectivePolicy":     {Name: "ListAccountsWithInvalidEffectivePolicy", Input: "ListAccountsWithInvalidEffectivePolicyRequest", Output: "ListAccountsWithInvalidEffectivePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListAccountsWithInvalidEffectivePolicyRequest) }, NewOutput: func() any { return new(ListAccountsWithInvalidEffectivePolicyResponse) }},
+	"ListChildren":                               {Name: "ListChildren", Input: "ListChildrenRequest", Output: "ListChildrenResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListChildrenRequest) }, NewOutput: func() any { return new(ListChildrenResponse) }},
+	"ListCreateAccountStatus":                    {Name: "ListCreateAccountStatus", Input: "ListCreateAccountStatusRequest", Output: "ListCreateAccountStatusResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListCreateAccountStatusRequest) }, NewOutput: func() any { return new(ListCreateAccountStatusResponse) }},
+	"ListDelegatedAdministrators":                {Name: "ListDelegatedAdministrators", Input: "ListDelegatedAdministratorsRequest", Output: "ListDelegatedAdministratorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedAdministratorsRequest) }, NewOutput: func() any { return new(ListDelegatedAdministratorsResponse) }},
+	"ListDelegatedServicesForAccount":            {Name: "ListDelegatedServicesForAccount", Input: "ListDelegatedServicesForAccountRequest", Output: "ListDelegatedServicesForAccountResponse", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AccountNotRegisteredException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListDelegatedServicesForAccountRequest) }, NewOutput: func() any { return new(ListDelegatedServicesForAccountResponse) }},
+	"ListEffectivePolicyValidationErrors":        {Name: "ListEffectivePolicyValidationErrors", Input: "ListEffectivePolicyValidationErrorsRequest", Output: "ListEffectivePolicyValidationErrorsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "EffectivePolicyNotFoundException", "ServiceException", "TooManyRequestsException", "AccountNotFoundException", "InvalidInputException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListEffectivePolicyValidationErrorsRequest) }, NewOutput: func() any { return new(ListEffectivePolicyValidationErrorsResponse) }},
+	"ListHandshakesForAccount":                   {Name: "ListHandshakesForAccount", Input: "ListHandshakesForAccountRequest", Output: "ListHandshakesForAccountResponse", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForAccountRequest) }, NewOutput: func() any { return new(ListHandshakesForAccountResponse) }},
+	"ListHandshakesForOrganization":              {Name: "ListHandshakesForOrganization", Input: "ListHandshakesForOrganizationRequest", Output: "ListHandshakesForOrganizationResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListHandshakesForOrganizationRequest) }, NewOutput: func() any { return new(ListHandshakesForOrganizationResponse) }},
+	"ListInboundResponsibilityTransfers":         {Name: "ListInboundResponsibilityTransfers", Input: "ListInboundResponsibilityTransfersRequest", Output: "ListInboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListInboundResponsibilityTransfersRequest) }, NewOutput: func() any { return new(ListInboundResponsibilityTransfersResponse) }},
+	"ListOrganizationalUnitsForParent":           {Name: "ListOrganizationalUnitsForParent", Input: "ListOrganizationalUnitsForParentRequest", Output: "ListOrganizationalUnitsForParentResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ParentNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListOrganizationalUnitsForParentRequest) }, NewOutput: func() any { return new(ListOrganizationalUnitsForParentResponse) }},
+	"ListOutboundResponsibilityTransfers":        {Name: "ListOutboundResponsibilityTransfers", Input: "ListOutboundResponsibilityTransfersRequest", Output: "ListOutboundResponsibilityTransfersResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListOutboundResponsibilityTransfersRequest) }, NewOutput: func() any { return new(ListOutboundResponsibilityTransfersResponse) }},
+	"ListParents":                                {Name: "ListParents", Input: "ListParentsRequest", Output: "ListParentsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ChildNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListParentsRequest) }, NewOutput: func() any { return new(ListParentsResponse) }},
+	"ListPolicies":                               {Name: "ListPolicies", Input: "ListPoliciesRequest", Output: "ListPoliciesResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesRequest) }, NewOutput: func() any { return new(ListPoliciesResponse) }},
+	"ListPoliciesForTarget":                      {Name: "ListPoliciesForTarget", Input: "ListPoliciesForTargetRequest", Output: "ListPoliciesForTargetResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TargetNotFoundException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListPoliciesForTargetRequest) }, NewOutput: func() any { return new(ListPoliciesForTargetResponse) }},
+	"ListRoots":                                  {Name: "ListRoots", Input: "ListRootsRequest", Output: "ListRootsResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListRootsRequest) }, NewOutput: func() any { return new(ListRootsResponse) }},
+	"ListTagsForResource":                        {Name: "ListTagsForResource", Input: "ListTagsForResourceRequest", Output: "ListTagsForResourceResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(ListTagsForResourceRequest) }, NewOutput: func() any { return new(ListTagsForResourceResponse) }},
+	"ListTargetsForPolicy":                       {Name: "ListTargetsForPolicy", Input: "ListTargetsForPolicyRequest", Output: "ListTargetsForPolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "InvalidInputException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(ListTargetsForPolicyRequest) }, NewOutput: func() any { return new(ListTargetsForPolicyResponse) }},
+	"MoveAccount":                                {Name: "MoveAccount", Input: "MoveAccountRequest", Output: "", Errors: []string{"AccessDeniedException", "InvalidInputException", "SourceParentNotFoundException", "DestinationParentNotFoundException", "DuplicateAccountException", "AccountNotFoundException", "TooManyRequestsException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "ServiceException"}, NewInput: func() any { return new(MoveAccountRequest) }, NewOutput: nil},
+	"PutResourcePolicy":                          {Name: "PutResourcePolicy", Input: "PutResourcePolicyRequest", Output: "PutResourcePolicyResponse", Errors: []string{"AccessDeniedException", "ServiceException", "UnsupportedAPIEndpointException", "TooManyRequestsException", "ConcurrentModificationException", "InvalidInputException", "ConstraintViolationException", "AWSOrganizationsNotInUseException"}, NewInput: func() any { return new(PutResourcePolicyRequest) }, NewOutput: func() any { return new(PutResourcePolicyResponse) }},
+	"RegisterDelegatedAdministrator":             {Name: "RegisterDelegatedAdministrator", Input: "RegisterDelegatedAdministratorRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountAlreadyRegisteredException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "TooManyRequestsException", "ServiceException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(RegisterDelegatedAdministratorRequest) }, NewOutput: nil},
+	"RemoveAccountFromOrganization":              {Name: "RemoveAccountFromOrganization", Input: "RemoveAccountFromOrganizationRequest", Output: "", Errors: []string{"AccessDeniedException", "AccountNotFoundException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "MasterCannotLeaveOrganizationException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(RemoveAccountFromOrganizationRequest) }, NewOutput: nil},
+	"TagResource":                                {Name: "TagResource", Input: "TagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(TagResourceRequest) }, NewOutput: nil},
+	"TerminateResponsibilityTransfer":            {Name: "TerminateResponsibilityTransfer", Input: "TerminateResponsibilityTransferRequest", Output: "TerminateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "InvalidInputException", "ResponsibilityTransferNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "ResponsibilityTransferAlreadyInStatusException", "InvalidResponsibilityTransferTransitionException"}, NewInput: func() any { return new(TerminateResponsibilityTransferRequest) }, NewOutput: func() any { return new(TerminateResponsibilityTransferResponse) }},
+	"UntagResource":                              {Name: "UntagResource", Input: "UntagResourceRequest", Output: "", Errors: []string{"AccessDeniedException", "ConcurrentModificationException", "AWSOrganizationsNotInUseException", "TargetNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UntagResourceRequest) }, NewOutput: nil},
+	"UpdateOrganizationalUnit":                   {Name: "UpdateOrganizationalUnit", Input: "UpdateOrganizationalUnitRequest", Output: "UpdateOrganizationalUnitResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "DuplicateOrganizationalUnitException", "InvalidInputException", "OrganizationalUnitNotFoundException", "ServiceException", "TooManyRequestsException"}, NewInput: func() any { return new(UpdateOrganizationalUnitRequest) }, NewOutput: func() any { return new(UpdateOrganizationalUnitResponse) }},
+	"UpdatePolicy":                               {Name: "UpdatePolicy", Input: "UpdatePolicyRequest", Output: "UpdatePolicyResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ConcurrentModificationException", "ConstraintViolationException", "DuplicatePolicyException", "InvalidInputException", "MalformedPolicyDocumentException", "PolicyNotFoundException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException", "PolicyChangesInProgressException"}, NewInput: func() any { return new(UpdatePolicyRequest) }, NewOutput: func() any { return new(UpdatePolicyResponse) }},
+	"UpdateResponsibilityTransfer":               {Name: "UpdateResponsibilityTransfer", Input: "UpdateResponsibilityTransferRequest", Output: "UpdateResponsibilityTransferResponse", Errors: []string{"AccessDeniedException", "AWSOrganizationsNotInUseException", "ResponsibilityTransferNotFoundException", "ConstraintViolationException", "InvalidInputException", "ServiceException", "TooManyRequestsException", "UnsupportedAPIEndpointException"}, NewInput: func() any { return new(UpdateResponsibilityTransferRequest) }, NewOutput: func() any { return new(UpdateResponsibilityTransferResponse) }},
 }
 
 // errorStatus is the HTTP status of each error code of the API.
@@ -498,8 +500,8 @@ func (s *AcceptHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *AcceptHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -521,11 +523,6 @@ func (s *AcceptHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*AcceptHandshakeRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "HandshakeId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "HANDSHAKEID":
 		return 0
 	}
 	return -1
@@ -579,8 +576,8 @@ func (s *AttachPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *AttachPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -606,13 +603,6 @@ func (*AttachPolicyRequest) jsonMember(name []byte) int {
 	case "PolicyId":
 		return 0
 	case "TargetId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
-		return 0
-	case "TARGETID":
 		return 1
 	}
 	return -1
@@ -642,8 +632,8 @@ func (s *CancelHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CancelHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -665,11 +655,6 @@ func (s *CancelHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*CancelHandshakeRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "HandshakeId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "HANDSHAKEID":
 		return 0
 	}
 	return -1
@@ -710,8 +695,8 @@ func (s *CloseAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CloseAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -733,11 +718,6 @@ func (s *CloseAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*CloseAccountRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "AccountId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
 		return 0
 	}
 	return -1
@@ -785,6 +765,50 @@ func (s *CreateAccountRequest) validate(e *valid.Errors, p string) {
 			s.Tags[i].validate(e, valid.Elem(p, "tags", i))
 		}
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreateAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Email)
+		case 1:
+			err = d.String(&s.AccountName)
+		case 2:
+			err = d.String(&s.RoleName)
+		case 3:
+			err = d.Enum(&s.IamUserAccessToBilling, IAMUserAccessToBillingValues)
+		case 4:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Email":
+		return 0
+	case "AccountName":
+		return 1
+	case "RoleName":
+		return 2
+	case "IamUserAccessToBilling":
+		return 3
+	case "Tags":
+		return 4
+	}
+	return -1
 }
 
 // CreateAccountResponse is the CreateAccountResponse structure of the API.
@@ -848,6 +872,50 @@ func (s *CreateGovCloudAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreateGovCloudAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Email)
+		case 1:
+			err = d.String(&s.AccountName)
+		case 2:
+			err = d.String(&s.RoleName)
+		case 3:
+			err = d.Enum(&s.IamUserAccessToBilling, IAMUserAccessToBillingValues)
+		case 4:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateGovCloudAccountRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Email":
+		return 0
+	case "AccountName":
+		return 1
+	case "RoleName":
+		return 2
+	case "IamUserAccessToBilling":
+		return 3
+	case "Tags":
+		return 4
+	}
+	return -1
+}
+
 // CreateGovCloudAccountResponse is the CreateGovCloudAccountResponse structure of the API.
 type CreateGovCloudAccountResponse struct {
 	CreateAccountStatus *CreateAccountStatus `json:"CreateAccountStatus,omitempty"`
@@ -875,8 +943,8 @@ func (s *CreateOrganizationRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *CreateOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -898,11 +966,6 @@ func (s *CreateOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*CreateOrganizationRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "FeatureSet":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "FEATURESET":
 		return 0
 	}
 	return -1
@@ -947,6 +1010,42 @@ func (s *CreateOrganizationalUnitRequest) validate(e *valid.Errors, p string) {
 			s.Tags[i].validate(e, valid.Elem(p, "tags", i))
 		}
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreateOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ParentId)
+		case 1:
+			err = d.String(&s.Name)
+		case 2:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreateOrganizationalUnitRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ParentId":
+		return 0
+	case "Name":
+		return 1
+	case "Tags":
+		return 2
+	}
+	return -1
 }
 
 // CreateOrganizationalUnitResponse is the CreateOrganizationalUnitResponse structure of the API.
@@ -1002,6 +1101,50 @@ func (s *CreatePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *CreatePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Content)
+		case 1:
+			err = d.String(&s.Description)
+		case 2:
+			err = d.String(&s.Name)
+		case 3:
+			err = d.Enum(&s.Type, PolicyTypeValues)
+		case 4:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*CreatePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Content":
+		return 0
+	case "Description":
+		return 1
+	case "Name":
+		return 2
+	case "Type":
+		return 3
+	case "Tags":
+		return 4
+	}
+	return -1
+}
+
 // CreatePolicyResponse is the CreatePolicyResponse structure of the API.
 type CreatePolicyResponse struct {
 	Policy *Policy `json:"Policy,omitempty"`
@@ -1031,8 +1174,8 @@ func (s *DeclineHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeclineHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1054,11 +1197,6 @@ func (s *DeclineHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DeclineHandshakeRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "HandshakeId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "HANDSHAKEID":
 		return 0
 	}
 	return -1
@@ -1112,8 +1250,8 @@ func (s *DeleteOrganizationalUnitRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeleteOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1135,11 +1273,6 @@ func (s *DeleteOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) er
 func (*DeleteOrganizationalUnitRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "OrganizationalUnitId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ORGANIZATIONALUNITID":
 		return 0
 	}
 	return -1
@@ -1169,8 +1302,8 @@ func (s *DeletePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeletePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1192,11 +1325,6 @@ func (s *DeletePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DeletePolicyRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "PolicyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
 		return 0
 	}
 	return -1
@@ -1232,8 +1360,8 @@ func (s *DeregisterDelegatedAdministratorRequest) validate(e *valid.Errors, p st
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DeregisterDelegatedAdministratorRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1259,13 +1387,6 @@ func (*DeregisterDelegatedAdministratorRequest) jsonMember(name []byte) int {
 	case "AccountId":
 		return 0
 	case "ServicePrincipal":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "SERVICEPRINCIPAL":
 		return 1
 	}
 	return -1
@@ -1295,8 +1416,8 @@ func (s *DescribeAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1318,11 +1439,6 @@ func (s *DescribeAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DescribeAccountRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "AccountId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
 		return 0
 	}
 	return -1
@@ -1357,8 +1473,8 @@ func (s *DescribeCreateAccountStatusRequest) validate(e *valid.Errors, p string)
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeCreateAccountStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1380,11 +1496,6 @@ func (s *DescribeCreateAccountStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder)
 func (*DescribeCreateAccountStatusRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "CreateAccountRequestId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CREATEACCOUNTREQUESTID":
 		return 0
 	}
 	return -1
@@ -1423,8 +1534,8 @@ func (s *DescribeEffectivePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeEffectivePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1450,13 +1561,6 @@ func (*DescribeEffectivePolicyRequest) jsonMember(name []byte) int {
 	case "PolicyType":
 		return 0
 	case "TargetId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYTYPE":
-		return 0
-	case "TARGETID":
 		return 1
 	}
 	return -1
@@ -1491,8 +1595,8 @@ func (s *DescribeHandshakeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1514,11 +1618,6 @@ func (s *DescribeHandshakeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DescribeHandshakeRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "HandshakeId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "HANDSHAKEID":
 		return 0
 	}
 	return -1
@@ -1558,8 +1657,8 @@ func (s *DescribeOrganizationalUnitRequest) validate(e *valid.Errors, p string) 
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1581,11 +1680,6 @@ func (s *DescribeOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) 
 func (*DescribeOrganizationalUnitRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "OrganizationalUnitId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ORGANIZATIONALUNITID":
 		return 0
 	}
 	return -1
@@ -1620,8 +1714,8 @@ func (s *DescribePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1643,11 +1737,6 @@ func (s *DescribePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 func (*DescribePolicyRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "PolicyId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
 		return 0
 	}
 	return -1
@@ -1687,8 +1776,8 @@ func (s *DescribeResponsibilityTransferRequest) validate(e *valid.Errors, p stri
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DescribeResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1710,11 +1799,6 @@ func (s *DescribeResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecod
 func (*DescribeResponsibilityTransferRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "Id":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ID":
 		return 0
 	}
 	return -1
@@ -1755,8 +1839,8 @@ func (s *DetachPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DetachPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1782,13 +1866,6 @@ func (*DetachPolicyRequest) jsonMember(name []byte) int {
 	case "PolicyId":
 		return 0
 	case "TargetId":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
-		return 0
-	case "TARGETID":
 		return 1
 	}
 	return -1
@@ -1818,8 +1895,8 @@ func (s *DisableAWSServiceAccessRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisableAWSServiceAccessRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1841,11 +1918,6 @@ func (s *DisableAWSServiceAccessRequest) DecodeJSONFrom(d *wire.JSONDecoder) err
 func (*DisableAWSServiceAccessRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "ServicePrincipal":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "SERVICEPRINCIPAL":
 		return 0
 	}
 	return -1
@@ -1881,8 +1953,8 @@ func (s *DisablePolicyTypeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *DisablePolicyTypeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1908,13 +1980,6 @@ func (*DisablePolicyTypeRequest) jsonMember(name []byte) int {
 	case "RootId":
 		return 0
 	case "PolicyType":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ROOTID":
-		return 0
-	case "POLICYTYPE":
 		return 1
 	}
 	return -1
@@ -1965,8 +2030,8 @@ func (s *EnableAWSServiceAccessRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnableAWSServiceAccessRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -1990,11 +2055,6 @@ func (*EnableAWSServiceAccessRequest) jsonMember(name []byte) int {
 	case "ServicePrincipal":
 		return 0
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "SERVICEPRINCIPAL":
-		return 0
-	}
 	return -1
 }
 
@@ -2008,8 +2068,8 @@ func (s *EnableAllFeaturesRequest) Validate() error {
 	return nil
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnableAllFeaturesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2065,8 +2125,8 @@ func (s *EnablePolicyTypeRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *EnablePolicyTypeRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2092,13 +2152,6 @@ func (*EnablePolicyTypeRequest) jsonMember(name []byte) int {
 	case "RootId":
 		return 0
 	case "PolicyType":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ROOTID":
-		return 0
-	case "POLICYTYPE":
 		return 1
 	}
 	return -1
@@ -2142,8 +2195,8 @@ func (s *HandshakeFilter) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *HandshakeFilter) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2171,13 +2224,6 @@ func (*HandshakeFilter) jsonMember(name []byte) int {
 	case "ParentHandshakeId":
 		return 1
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACTIONTYPE":
-		return 0
-	case "PARENTHANDSHAKEID":
-		return 1
-	}
 	return -1
 }
 
@@ -2200,8 +2246,8 @@ func (s *HandshakeParty) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *HandshakeParty) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2227,13 +2273,6 @@ func (*HandshakeParty) jsonMember(name []byte) int {
 	case "Id":
 		return 0
 	case "Type":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ID":
-		return 0
-	case "TYPE":
 		return 1
 	}
 	return -1
@@ -2278,6 +2317,42 @@ func (s *InviteAccountToOrganizationRequest) validate(e *valid.Errors, p string)
 			s.Tags[i].validate(e, valid.Elem(p, "tags", i))
 		}
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *InviteAccountToOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = wire.DecodeJSONStruct(d, &s.Target)
+		case 1:
+			err = d.String(&s.Notes)
+		case 2:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*InviteAccountToOrganizationRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Target":
+		return 0
+	case "Notes":
+		return 1
+	case "Tags":
+		return 2
+	}
+	return -1
 }
 
 // InviteAccountToOrganizationResponse is the InviteAccountToOrganizationResponse structure of the API.
@@ -2335,6 +2410,54 @@ func (s *InviteOrganizationToTransferResponsibilityRequest) validate(e *valid.Er
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *InviteOrganizationToTransferResponsibilityRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.Enum(&s.Type, ResponsibilityTransferTypeValues)
+		case 1:
+			err = wire.DecodeJSONStruct(d, &s.Target)
+		case 2:
+			err = d.String(&s.Notes)
+		case 3:
+			err = d.Timestamp(&s.StartTimestamp)
+		case 4:
+			err = d.String(&s.SourceName)
+		case 5:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*InviteOrganizationToTransferResponsibilityRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Type":
+		return 0
+	case "Target":
+		return 1
+	case "Notes":
+		return 2
+	case "StartTimestamp":
+		return 3
+	case "SourceName":
+		return 4
+	case "Tags":
+		return 5
+	}
+	return -1
+}
+
 // InviteOrganizationToTransferResponsibilityResponse is the InviteOrganizationToTransferResponsibilityResponse structure of the API.
 type InviteOrganizationToTransferResponsibilityResponse struct {
 	Handshake *Handshake `json:"Handshake,omitempty"`
@@ -2366,8 +2489,8 @@ func (s *ListAWSServiceAccessForOrganizationRequest) validate(e *valid.Errors, p
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAWSServiceAccessForOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2393,13 +2516,6 @@ func (*ListAWSServiceAccessForOrganizationRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 0
 	case "MaxResults":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "NEXTTOKEN":
-		return 0
-	case "MAXRESULTS":
 		return 1
 	}
 	return -1
@@ -2453,8 +2569,8 @@ func (s *ListAccountsForParentRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAccountsForParentRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2484,15 +2600,6 @@ func (*ListAccountsForParentRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "PARENTID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -2540,8 +2647,8 @@ func (s *ListAccountsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAccountsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2567,13 +2674,6 @@ func (*ListAccountsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 0
 	case "MaxResults":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "NEXTTOKEN":
-		return 0
-	case "MAXRESULTS":
 		return 1
 	}
 	return -1
@@ -2627,8 +2727,8 @@ func (s *ListAccountsWithInvalidEffectivePolicyRequest) validate(e *valid.Errors
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListAccountsWithInvalidEffectivePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2658,15 +2758,6 @@ func (*ListAccountsWithInvalidEffectivePolicyRequest) jsonMember(name []byte) in
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYTYPE":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -2727,8 +2818,8 @@ func (s *ListChildrenRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListChildrenRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2762,17 +2853,6 @@ func (*ListChildrenRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 2
 	case "MaxResults":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "PARENTID":
-		return 0
-	case "CHILDTYPE":
-		return 1
-	case "NEXTTOKEN":
-		return 2
-	case "MAXRESULTS":
 		return 3
 	}
 	return -1
@@ -2824,8 +2904,8 @@ func (s *ListCreateAccountStatusRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListCreateAccountStatusRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2855,15 +2935,6 @@ func (*ListCreateAccountStatusRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "STATES":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -2915,8 +2986,8 @@ func (s *ListDelegatedAdministratorsRequest) validate(e *valid.Errors, p string)
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListDelegatedAdministratorsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -2946,15 +3017,6 @@ func (*ListDelegatedAdministratorsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "SERVICEPRINCIPAL":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3008,8 +3070,8 @@ func (s *ListDelegatedServicesForAccountRequest) validate(e *valid.Errors, p str
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListDelegatedServicesForAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3039,15 +3101,6 @@ func (*ListDelegatedServicesForAccountRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3107,8 +3160,8 @@ func (s *ListEffectivePolicyValidationErrorsRequest) validate(e *valid.Errors, p
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListEffectivePolicyValidationErrorsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3142,17 +3195,6 @@ func (*ListEffectivePolicyValidationErrorsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 2
 	case "MaxResults":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "POLICYTYPE":
-		return 1
-	case "NEXTTOKEN":
-		return 2
-	case "MAXRESULTS":
 		return 3
 	}
 	return -1
@@ -3208,8 +3250,8 @@ func (s *ListHandshakesForAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListHandshakesForAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3239,15 +3281,6 @@ func (*ListHandshakesForAccountRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "FILTER":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3299,8 +3332,8 @@ func (s *ListHandshakesForOrganizationRequest) validate(e *valid.Errors, p strin
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListHandshakesForOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3330,15 +3363,6 @@ func (*ListHandshakesForOrganizationRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "FILTER":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3396,8 +3420,8 @@ func (s *ListInboundResponsibilityTransfersRequest) validate(e *valid.Errors, p 
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListInboundResponsibilityTransfersRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3431,17 +3455,6 @@ func (*ListInboundResponsibilityTransfersRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 2
 	case "MaxResults":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "TYPE":
-		return 0
-	case "ID":
-		return 1
-	case "NEXTTOKEN":
-		return 2
-	case "MAXRESULTS":
 		return 3
 	}
 	return -1
@@ -3485,8 +3498,8 @@ func (s *ListOrganizationalUnitsForParentRequest) validate(e *valid.Errors, p st
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListOrganizationalUnitsForParentRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3516,15 +3529,6 @@ func (*ListOrganizationalUnitsForParentRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "PARENTID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3578,8 +3582,8 @@ func (s *ListOutboundResponsibilityTransfersRequest) validate(e *valid.Errors, p
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListOutboundResponsibilityTransfersRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3609,15 +3613,6 @@ func (*ListOutboundResponsibilityTransfersRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "TYPE":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3661,8 +3656,8 @@ func (s *ListParentsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListParentsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3692,15 +3687,6 @@ func (*ListParentsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "CHILDID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3760,8 +3746,8 @@ func (s *ListPoliciesForTargetRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListPoliciesForTargetRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3795,17 +3781,6 @@ func (*ListPoliciesForTargetRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 2
 	case "MaxResults":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "TARGETID":
-		return 0
-	case "FILTER":
-		return 1
-	case "NEXTTOKEN":
-		return 2
-	case "MAXRESULTS":
 		return 3
 	}
 	return -1
@@ -3859,8 +3834,8 @@ func (s *ListPoliciesRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListPoliciesRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3890,15 +3865,6 @@ func (*ListPoliciesRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "FILTER":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -3946,8 +3912,8 @@ func (s *ListRootsRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListRootsRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -3973,13 +3939,6 @@ func (*ListRootsRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 0
 	case "MaxResults":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "NEXTTOKEN":
-		return 0
-	case "MAXRESULTS":
 		return 1
 	}
 	return -1
@@ -4029,8 +3988,8 @@ func (s *ListTagsForResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListTagsForResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4056,13 +4015,6 @@ func (*ListTagsForResourceRequest) jsonMember(name []byte) int {
 	case "ResourceId":
 		return 0
 	case "NextToken":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "RESOURCEID":
-		return 0
-	case "NEXTTOKEN":
 		return 1
 	}
 	return -1
@@ -4116,8 +4068,8 @@ func (s *ListTargetsForPolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *ListTargetsForPolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4147,15 +4099,6 @@ func (*ListTargetsForPolicyRequest) jsonMember(name []byte) int {
 	case "NextToken":
 		return 1
 	case "MaxResults":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
-		return 0
-	case "NEXTTOKEN":
-		return 1
-	case "MAXRESULTS":
 		return 2
 	}
 	return -1
@@ -4213,8 +4156,8 @@ func (s *MoveAccountRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *MoveAccountRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4244,15 +4187,6 @@ func (*MoveAccountRequest) jsonMember(name []byte) int {
 	case "SourceParentId":
 		return 1
 	case "DestinationParentId":
-		return 2
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "SOURCEPARENTID":
-		return 1
-	case "DESTINATIONPARENTID":
 		return 2
 	}
 	return -1
@@ -4343,6 +4277,38 @@ func (s *PutResourcePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *PutResourcePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Content)
+		case 1:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*PutResourcePolicyRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Content":
+		return 0
+	case "Tags":
+		return 1
+	}
+	return -1
+}
+
 // PutResourcePolicyResponse is the PutResourcePolicyResponse structure of the API.
 type PutResourcePolicyResponse struct {
 	ResourcePolicy *ResourcePolicy `json:"ResourcePolicy,omitempty"`
@@ -4378,8 +4344,8 @@ func (s *RegisterDelegatedAdministratorRequest) validate(e *valid.Errors, p stri
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RegisterDelegatedAdministratorRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4405,13 +4371,6 @@ func (*RegisterDelegatedAdministratorRequest) jsonMember(name []byte) int {
 	case "AccountId":
 		return 0
 	case "ServicePrincipal":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
-		return 0
-	case "SERVICEPRINCIPAL":
 		return 1
 	}
 	return -1
@@ -4441,8 +4400,8 @@ func (s *RemoveAccountFromOrganizationRequest) validate(e *valid.Errors, p strin
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *RemoveAccountFromOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4464,11 +4423,6 @@ func (s *RemoveAccountFromOrganizationRequest) DecodeJSONFrom(d *wire.JSONDecode
 func (*RemoveAccountFromOrganizationRequest) jsonMember(name []byte) int {
 	switch string(name) {
 	case "AccountId":
-		return 0
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ACCOUNTID":
 		return 0
 	}
 	return -1
@@ -4527,8 +4481,8 @@ func (s *Tag) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *Tag) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4554,13 +4508,6 @@ func (*Tag) jsonMember(name []byte) int {
 	case "Key":
 		return 0
 	case "Value":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "KEY":
-		return 0
-	case "VALUE":
 		return 1
 	}
 	return -1
@@ -4598,6 +4545,38 @@ func (s *TagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *TagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.ResourceId)
+		case 1:
+			err = wire.DecodeJSONStructList(d, &s.Tags)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*TagResourceRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "ResourceId":
+		return 0
+	case "Tags":
+		return 1
+	}
+	return -1
+}
+
 // TerminateResponsibilityTransferRequest is the TerminateResponsibilityTransferRequest structure of the API.
 type TerminateResponsibilityTransferRequest struct {
 	Id           *string    `json:"Id,omitempty"`
@@ -4621,6 +4600,38 @@ func (s *TerminateResponsibilityTransferRequest) validate(e *valid.Errors, p str
 	} else {
 		ruleResponsibilityTransferId.Check(e, p, "id", *s.Id)
 	}
+}
+
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
+func (s *TerminateResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
+	ok, err := d.BeginObject()
+	for i := 0; ok && err == nil; i++ {
+		var name []byte
+		if name, ok, err = d.Member(i); !ok || err != nil {
+			break
+		}
+		switch s.jsonMember(name) {
+		case 0:
+			err = d.String(&s.Id)
+		case 1:
+			err = d.Timestamp(&s.EndTimestamp)
+		default:
+			err = d.Skip()
+		}
+	}
+	return err
+}
+
+// jsonMember returns the index of the member called name, or -1.
+func (*TerminateResponsibilityTransferRequest) jsonMember(name []byte) int {
+	switch string(name) {
+	case "Id":
+		return 0
+	case "EndTimestamp":
+		return 1
+	}
+	return -1
 }
 
 // TerminateResponsibilityTransferResponse is the TerminateResponsibilityTransferResponse structure of the API.
@@ -4664,8 +4675,8 @@ func (s *UntagResourceRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UntagResourceRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4691,13 +4702,6 @@ func (*UntagResourceRequest) jsonMember(name []byte) int {
 	case "ResourceId":
 		return 0
 	case "TagKeys":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "RESOURCEID":
-		return 0
-	case "TAGKEYS":
 		return 1
 	}
 	return -1
@@ -4731,8 +4735,8 @@ func (s *UpdateOrganizationalUnitRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateOrganizationalUnitRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4758,13 +4762,6 @@ func (*UpdateOrganizationalUnitRequest) jsonMember(name []byte) int {
 	case "OrganizationalUnitId":
 		return 0
 	case "Name":
-		return 1
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ORGANIZATIONALUNITID":
-		return 0
-	case "NAME":
 		return 1
 	}
 	return -1
@@ -4811,8 +4808,8 @@ func (s *UpdatePolicyRequest) validate(e *valid.Errors, p string) {
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdatePolicyRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4846,17 +4843,6 @@ func (*UpdatePolicyRequest) jsonMember(name []byte) int {
 	case "Description":
 		return 2
 	case "Content":
-		return 3
-	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "POLICYID":
-		return 0
-	case "NAME":
-		return 1
-	case "DESCRIPTION":
-		return 2
-	case "CONTENT":
 		return 3
 	}
 	return -1
@@ -4897,8 +4883,8 @@ func (s *UpdateResponsibilityTransferRequest) validate(e *valid.Errors, p string
 	}
 }
 
-// DecodeJSONFrom decodes s from d as encoding/json would; wire.DecodeJSON
-// uses it in place of encoding/json.
+// DecodeJSONFrom decodes s from d as encoding/json would, except that member
+// names match exactly; wire.DecodeJSON uses it in place of encoding/json.
 func (s *UpdateResponsibilityTransferRequest) DecodeJSONFrom(d *wire.JSONDecoder) error {
 	ok, err := d.BeginObject()
 	for i := 0; ok && err == nil; i++ {
@@ -4926,19 +4912,1238 @@ func (*UpdateResponsibilityTransferRequest) jsonMember(name []byte) int {
 	case "Name":
 		return 1
 	}
-	var buf [32]byte
-	switch string(wire.AppendFoldedName(buf[:0], name)) {
-	case "ID":
-		return 0
-	case "NAME":
-		return 1
-	}
 	return -1
 }
 
 // UpdateResponsibilityTransferResponse is the UpdateResponsibilityTransferResponse structure of the API.
 type UpdateResponsibilityTransferResponse struct {
 	ResponsibilityTransfer *ResponsibilityTransfer `json:"ResponsibilityTransfer,omitempty"`
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Account) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Email != nil {
+		b = wire.AppendJSONMember(b, start, "Email")
+		b = wire.AppendJSONString(b, *s.Email)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Status != nil {
+		b = wire.AppendJSONMember(b, start, "Status")
+		b = wire.AppendJSONString(b, *s.Status)
+	}
+	if s.State != nil {
+		b = wire.AppendJSONMember(b, start, "State")
+		b = wire.AppendJSONString(b, *s.State)
+	}
+	if len(s.Paths) != 0 {
+		b = wire.AppendJSONMember(b, start, "Paths")
+		b = append(b, '[')
+		for i, v := range s.Paths {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	if s.JoinedMethod != nil {
+		b = wire.AppendJSONMember(b, start, "JoinedMethod")
+		b = wire.AppendJSONString(b, *s.JoinedMethod)
+	}
+	if s.JoinedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "JoinedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.JoinedTimestamp)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Child) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateAccountResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CreateAccountStatus != nil {
+		b = wire.AppendJSONMember(b, start, "CreateAccountStatus")
+		b = s.CreateAccountStatus.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateAccountStatus) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.AccountName != nil {
+		b = wire.AppendJSONMember(b, start, "AccountName")
+		b = wire.AppendJSONString(b, *s.AccountName)
+	}
+	if s.State != nil {
+		b = wire.AppendJSONMember(b, start, "State")
+		b = wire.AppendJSONString(b, *s.State)
+	}
+	if s.RequestedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "RequestedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.RequestedTimestamp)
+	}
+	if s.CompletedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "CompletedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.CompletedTimestamp)
+	}
+	if s.AccountId != nil {
+		b = wire.AppendJSONMember(b, start, "AccountId")
+		b = wire.AppendJSONString(b, *s.AccountId)
+	}
+	if s.GovCloudAccountId != nil {
+		b = wire.AppendJSONMember(b, start, "GovCloudAccountId")
+		b = wire.AppendJSONString(b, *s.GovCloudAccountId)
+	}
+	if s.FailureReason != nil {
+		b = wire.AppendJSONMember(b, start, "FailureReason")
+		b = wire.AppendJSONString(b, *s.FailureReason)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateGovCloudAccountResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CreateAccountStatus != nil {
+		b = wire.AppendJSONMember(b, start, "CreateAccountStatus")
+		b = s.CreateAccountStatus.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateOrganizationResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Organization != nil {
+		b = wire.AppendJSONMember(b, start, "Organization")
+		b = s.Organization.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreateOrganizationalUnitResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.OrganizationalUnit != nil {
+		b = wire.AppendJSONMember(b, start, "OrganizationalUnit")
+		b = s.OrganizationalUnit.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *CreatePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "Policy")
+		b = s.Policy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DelegatedAdministrator) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Email != nil {
+		b = wire.AppendJSONMember(b, start, "Email")
+		b = wire.AppendJSONString(b, *s.Email)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Status != nil {
+		b = wire.AppendJSONMember(b, start, "Status")
+		b = wire.AppendJSONString(b, *s.Status)
+	}
+	if s.State != nil {
+		b = wire.AppendJSONMember(b, start, "State")
+		b = wire.AppendJSONString(b, *s.State)
+	}
+	if s.JoinedMethod != nil {
+		b = wire.AppendJSONMember(b, start, "JoinedMethod")
+		b = wire.AppendJSONString(b, *s.JoinedMethod)
+	}
+	if s.JoinedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "JoinedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.JoinedTimestamp)
+	}
+	if s.DelegationEnabledDate != nil {
+		b = wire.AppendJSONMember(b, start, "DelegationEnabledDate")
+		b = wire.AppendJSONTimestamp(b, *s.DelegationEnabledDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DelegatedService) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ServicePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "ServicePrincipal")
+		b = wire.AppendJSONString(b, *s.ServicePrincipal)
+	}
+	if s.DelegationEnabledDate != nil {
+		b = wire.AppendJSONMember(b, start, "DelegationEnabledDate")
+		b = wire.AppendJSONTimestamp(b, *s.DelegationEnabledDate)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeAccountResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Account != nil {
+		b = wire.AppendJSONMember(b, start, "Account")
+		b = s.Account.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeCreateAccountStatusResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.CreateAccountStatus != nil {
+		b = wire.AppendJSONMember(b, start, "CreateAccountStatus")
+		b = s.CreateAccountStatus.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeEffectivePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.EffectivePolicy != nil {
+		b = wire.AppendJSONMember(b, start, "EffectivePolicy")
+		b = s.EffectivePolicy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeOrganizationResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Organization != nil {
+		b = wire.AppendJSONMember(b, start, "Organization")
+		b = s.Organization.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeOrganizationalUnitResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.OrganizationalUnit != nil {
+		b = wire.AppendJSONMember(b, start, "OrganizationalUnit")
+		b = s.OrganizationalUnit.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "Policy")
+		b = s.Policy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeResourcePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResourcePolicy != nil {
+		b = wire.AppendJSONMember(b, start, "ResourcePolicy")
+		b = s.ResourcePolicy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DescribeResponsibilityTransferResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResponsibilityTransfer != nil {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfer")
+		b = s.ResponsibilityTransfer.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *DisablePolicyTypeResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Root != nil {
+		b = wire.AppendJSONMember(b, start, "Root")
+		b = s.Root.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EffectivePolicy) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.PolicyContent != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyContent")
+		b = wire.AppendJSONString(b, *s.PolicyContent)
+	}
+	if s.LastUpdatedTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "LastUpdatedTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.LastUpdatedTimestamp)
+	}
+	if s.TargetId != nil {
+		b = wire.AppendJSONMember(b, start, "TargetId")
+		b = wire.AppendJSONString(b, *s.TargetId)
+	}
+	if s.PolicyType != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyType")
+		b = wire.AppendJSONString(b, *s.PolicyType)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EffectivePolicyValidationError) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ErrorCode != nil {
+		b = wire.AppendJSONMember(b, start, "ErrorCode")
+		b = wire.AppendJSONString(b, *s.ErrorCode)
+	}
+	if s.ErrorMessage != nil {
+		b = wire.AppendJSONMember(b, start, "ErrorMessage")
+		b = wire.AppendJSONString(b, *s.ErrorMessage)
+	}
+	if s.PathToError != nil {
+		b = wire.AppendJSONMember(b, start, "PathToError")
+		b = wire.AppendJSONString(b, *s.PathToError)
+	}
+	if len(s.ContributingPolicies) != 0 {
+		b = wire.AppendJSONMember(b, start, "ContributingPolicies")
+		b = append(b, '[')
+		for i, v := range s.ContributingPolicies {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EnablePolicyTypeResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Root != nil {
+		b = wire.AppendJSONMember(b, start, "Root")
+		b = s.Root.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *EnabledServicePrincipal) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ServicePrincipal != nil {
+		b = wire.AppendJSONMember(b, start, "ServicePrincipal")
+		b = wire.AppendJSONString(b, *s.ServicePrincipal)
+	}
+	if s.DateEnabled != nil {
+		b = wire.AppendJSONMember(b, start, "DateEnabled")
+		b = wire.AppendJSONTimestamp(b, *s.DateEnabled)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAWSServiceAccessForOrganizationResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "EnabledServicePrincipals")
+		b = append(b, '[')
+		for i := range s.EnabledServicePrincipals {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.EnabledServicePrincipals[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAccountsForParentResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Accounts")
+		b = append(b, '[')
+		for i := range s.Accounts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Accounts[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAccountsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Accounts")
+		b = append(b, '[')
+		for i := range s.Accounts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Accounts[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListAccountsWithInvalidEffectivePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Accounts")
+		b = append(b, '[')
+		for i := range s.Accounts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Accounts[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.PolicyType != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyType")
+		b = wire.AppendJSONString(b, *s.PolicyType)
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListChildrenResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Children")
+		b = append(b, '[')
+		for i := range s.Children {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Children[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListCreateAccountStatusResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "CreateAccountStatuses")
+		b = append(b, '[')
+		for i := range s.CreateAccountStatuses {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.CreateAccountStatuses[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListDelegatedAdministratorsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "DelegatedAdministrators")
+		b = append(b, '[')
+		for i := range s.DelegatedAdministrators {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.DelegatedAdministrators[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListDelegatedServicesForAccountResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "DelegatedServices")
+		b = append(b, '[')
+		for i := range s.DelegatedServices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.DelegatedServices[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListEffectivePolicyValidationErrorsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.AccountId != nil {
+		b = wire.AppendJSONMember(b, start, "AccountId")
+		b = wire.AppendJSONString(b, *s.AccountId)
+	}
+	if s.PolicyType != nil {
+		b = wire.AppendJSONMember(b, start, "PolicyType")
+		b = wire.AppendJSONString(b, *s.PolicyType)
+	}
+	if s.Path != nil {
+		b = wire.AppendJSONMember(b, start, "Path")
+		b = wire.AppendJSONString(b, *s.Path)
+	}
+	if s.EvaluationTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "EvaluationTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.EvaluationTimestamp)
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	{
+		b = wire.AppendJSONMember(b, start, "EffectivePolicyValidationErrors")
+		b = append(b, '[')
+		for i := range s.EffectivePolicyValidationErrors {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.EffectivePolicyValidationErrors[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListInboundResponsibilityTransfersResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.ResponsibilityTransfers) != 0 {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfers")
+		b = append(b, '[')
+		for i := range s.ResponsibilityTransfers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.ResponsibilityTransfers[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListOrganizationalUnitsForParentResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "OrganizationalUnits")
+		b = append(b, '[')
+		for i := range s.OrganizationalUnits {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.OrganizationalUnits[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListOutboundResponsibilityTransfersResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if len(s.ResponsibilityTransfers) != 0 {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfers")
+		b = append(b, '[')
+		for i := range s.ResponsibilityTransfers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.ResponsibilityTransfers[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListParentsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Parents")
+		b = append(b, '[')
+		for i := range s.Parents {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Parents[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListPoliciesForTargetResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Policies")
+		b = append(b, '[')
+		for i := range s.Policies {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Policies[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListPoliciesResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Policies")
+		b = append(b, '[')
+		for i := range s.Policies {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Policies[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListRootsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Roots")
+		b = append(b, '[')
+		for i := range s.Roots {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Roots[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListTagsForResourceResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Tags")
+		b = append(b, '[')
+		for i := range s.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Tags[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ListTargetsForPolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	{
+		b = wire.AppendJSONMember(b, start, "Targets")
+		b = append(b, '[')
+		for i := range s.Targets {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Targets[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.NextToken != nil {
+		b = wire.AppendJSONMember(b, start, "NextToken")
+		b = wire.AppendJSONString(b, *s.NextToken)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Organization) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.FeatureSet != nil {
+		b = wire.AppendJSONMember(b, start, "FeatureSet")
+		b = wire.AppendJSONString(b, *s.FeatureSet)
+	}
+	if s.MasterAccountArn != nil {
+		b = wire.AppendJSONMember(b, start, "MasterAccountArn")
+		b = wire.AppendJSONString(b, *s.MasterAccountArn)
+	}
+	if s.MasterAccountId != nil {
+		b = wire.AppendJSONMember(b, start, "MasterAccountId")
+		b = wire.AppendJSONString(b, *s.MasterAccountId)
+	}
+	if s.MasterAccountEmail != nil {
+		b = wire.AppendJSONMember(b, start, "MasterAccountEmail")
+		b = wire.AppendJSONString(b, *s.MasterAccountEmail)
+	}
+	if len(s.AvailablePolicyTypes) != 0 {
+		b = wire.AppendJSONMember(b, start, "AvailablePolicyTypes")
+		b = append(b, '[')
+		for i := range s.AvailablePolicyTypes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.AvailablePolicyTypes[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *OrganizationalUnit) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Path != nil {
+		b = wire.AppendJSONMember(b, start, "Path")
+		b = wire.AppendJSONString(b, *s.Path)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Parent) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Policy) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.PolicySummary != nil {
+		b = wire.AppendJSONMember(b, start, "PolicySummary")
+		b = s.PolicySummary.AppendJSON(b)
+	}
+	if s.Content != nil {
+		b = wire.AppendJSONMember(b, start, "Content")
+		b = wire.AppendJSONString(b, *s.Content)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *PolicySummary) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Description != nil {
+		b = wire.AppendJSONMember(b, start, "Description")
+		b = wire.AppendJSONString(b, *s.Description)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	if s.AwsManaged != nil {
+		b = wire.AppendJSONMember(b, start, "AwsManaged")
+		b = wire.AppendJSONBool(b, *s.AwsManaged)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *PolicyTargetSummary) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.TargetId != nil {
+		b = wire.AppendJSONMember(b, start, "TargetId")
+		b = wire.AppendJSONString(b, *s.TargetId)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *PolicyTypeSummary) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	if s.Status != nil {
+		b = wire.AppendJSONMember(b, start, "Status")
+		b = wire.AppendJSONString(b, *s.Status)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *PutResourcePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResourcePolicy != nil {
+		b = wire.AppendJSONMember(b, start, "ResourcePolicy")
+		b = s.ResourcePolicy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ResourcePolicy) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResourcePolicySummary != nil {
+		b = wire.AppendJSONMember(b, start, "ResourcePolicySummary")
+		b = s.ResourcePolicySummary.AppendJSON(b)
+	}
+	if s.Content != nil {
+		b = wire.AppendJSONMember(b, start, "Content")
+		b = wire.AppendJSONString(b, *s.Content)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ResourcePolicySummary) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *ResponsibilityTransfer) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Type != nil {
+		b = wire.AppendJSONMember(b, start, "Type")
+		b = wire.AppendJSONString(b, *s.Type)
+	}
+	if s.Status != nil {
+		b = wire.AppendJSONMember(b, start, "Status")
+		b = wire.AppendJSONString(b, *s.Status)
+	}
+	if s.Source != nil {
+		b = wire.AppendJSONMember(b, start, "Source")
+		b = s.Source.AppendJSON(b)
+	}
+	if s.Target != nil {
+		b = wire.AppendJSONMember(b, start, "Target")
+		b = s.Target.AppendJSON(b)
+	}
+	if s.StartTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "StartTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.StartTimestamp)
+	}
+	if s.EndTimestamp != nil {
+		b = wire.AppendJSONMember(b, start, "EndTimestamp")
+		b = wire.AppendJSONTimestamp(b, *s.EndTimestamp)
+	}
+	if s.ActiveHandshakeId != nil {
+		b = wire.AppendJSONMember(b, start, "ActiveHandshakeId")
+		b = wire.AppendJSONString(b, *s.ActiveHandshakeId)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Root) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Id != nil {
+		b = wire.AppendJSONMember(b, start, "Id")
+		b = wire.AppendJSONString(b, *s.Id)
+	}
+	if s.Arn != nil {
+		b = wire.AppendJSONMember(b, start, "Arn")
+		b = wire.AppendJSONString(b, *s.Arn)
+	}
+	if s.Name != nil {
+		b = wire.AppendJSONMember(b, start, "Name")
+		b = wire.AppendJSONString(b, *s.Name)
+	}
+	if len(s.PolicyTypes) != 0 {
+		b = wire.AppendJSONMember(b, start, "PolicyTypes")
+		b = append(b, '[')
+		for i := range s.PolicyTypes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.PolicyTypes[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *Tag) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Key != nil {
+		b = wire.AppendJSONMember(b, start, "Key")
+		b = wire.AppendJSONString(b, *s.Key)
+	}
+	if s.Value != nil {
+		b = wire.AppendJSONMember(b, start, "Value")
+		b = wire.AppendJSONString(b, *s.Value)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *TerminateResponsibilityTransferResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResponsibilityTransfer != nil {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfer")
+		b = s.ResponsibilityTransfer.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *TransferParticipant) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ManagementAccountId != nil {
+		b = wire.AppendJSONMember(b, start, "ManagementAccountId")
+		b = wire.AppendJSONString(b, *s.ManagementAccountId)
+	}
+	if s.ManagementAccountEmail != nil {
+		b = wire.AppendJSONMember(b, start, "ManagementAccountEmail")
+		b = wire.AppendJSONString(b, *s.ManagementAccountEmail)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *UpdateOrganizationalUnitResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.OrganizationalUnit != nil {
+		b = wire.AppendJSONMember(b, start, "OrganizationalUnit")
+		b = s.OrganizationalUnit.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *UpdatePolicyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.Policy != nil {
+		b = wire.AppendJSONMember(b, start, "Policy")
+		b = s.Policy.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends s as JSON, byte for byte as encoding/json writes it
+// (wire.WriteJSON uses it in place of encoding/json).
+func (s *UpdateResponsibilityTransferResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if s.ResponsibilityTransfer != nil {
+		b = wire.AppendJSONMember(b, start, "ResponsibilityTransfer")
+		b = s.ResponsibilityTransfer.AppendJSON(b)
+	}
+	return append(b, '}')
 }
 
 // The model's patterns, compiled once. AWS matches a pattern against the

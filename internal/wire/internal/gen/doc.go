@@ -12,10 +12,14 @@
 // (KMS, Organizations, …), whose types carry json tags, and of the "query"
 // protocol (IAM, STS), whose types carry query tags for wire.DecodeQuery
 // and wire.WriteXML and whose Validate returns a ValidationError. In the
-// json protocol, each structure reached from an input whose members are
-// strings, blobs, booleans, integers, lists and maps of strings or such
-// structures also gets DecodeJSONFrom, a decoder on wire.JSONDecoder that
-// wire.DecodeJSON prefers to encoding/json (see fastJSON). For the APIs
+// json protocol, each structure reached from an input also gets
+// DecodeJSONFrom, a decoder on wire.JSONDecoder that wire.DecodeJSON uses
+// instead of encoding/json and that matches member names exactly, as AWS
+// does (see fastJSON; a model with an input it cannot decode is refused),
+// and each structure reached from an output whose members it can write
+// gets AppendJSON, which wire.WriteJSON uses instead of encoding/json (see
+// encodable; handEncoded lists the structures whose encoding is written by
+// hand). For the APIs
 // listed in audit.go (KMS), every input also gets AppendAuditParameters, which
 // writes an audit event's requestParameters from the decoded request as
 // CloudTrail shows them, leaving out by construction every member that is

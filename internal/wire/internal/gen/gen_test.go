@@ -175,27 +175,33 @@ func TestFastJSON(t *testing.T) {
 	m := &model{Shapes: map[string]*shape{
 		"Str": sh("string"), "Blob": sh("blob"), "Bool": sh("boolean"), "Int": sh("integer"),
 		"Long": sh("long"), "Float": sh("float"), "Time": sh("timestamp"),
-		"Strs":     {Type: "list", Member: &ref{Shape: "Str"}},
-		"Ints":     {Type: "list", Member: &ref{Shape: "Int"}},
-		"StrMap":   {Type: "map", Key: &ref{Shape: "Str"}, Value: &ref{Shape: "Str"}},
-		"BoolMap":  {Type: "map", Key: &ref{Shape: "Str"}, Value: &ref{Shape: "Bool"}},
-		"Flat":     st("A", "Str", "B", "Blob", "C", "Bool", "D", "Int", "E", "Long", "F", "Strs", "G", "StrMap", "H", "Inner"),
-		"Inner":    st("X", "Str"),
-		"Empty":    st(),
-		"HasFloat": st("A", "Str", "F", "Float"),
-		"HasTime":  st("T", "Time"),
-		"HasInts":  st("I", "Ints"),
-		"HasBools": st("M", "BoolMap"),
-		"Nested":   st("N", "HasFloat"),
-		"Folded":   st("Name", "Str", "NAME", "Str"),
-		"Method":   st("DecodeJSONFrom", "Str"),
-		"Self":     st("S", "Self"),
+		"Strs":         {Type: "list", Member: &ref{Shape: "Str"}},
+		"Ints":         {Type: "list", Member: &ref{Shape: "Int"}},
+		"Inners":       {Type: "list", Member: &ref{Shape: "Inner"}},
+		"Floaties":     {Type: "list", Member: &ref{Shape: "HasFloat"}},
+		"StrMap":       {Type: "map", Key: &ref{Shape: "Str"}, Value: &ref{Shape: "Str"}},
+		"BoolMap":      {Type: "map", Key: &ref{Shape: "Str"}, Value: &ref{Shape: "Bool"}},
+		"Flat":         st("A", "Str", "B", "Blob", "C", "Bool", "D", "Int", "E", "Long", "F", "Strs", "G", "StrMap", "H", "Inner"),
+		"Inner":        st("X", "Str"),
+		"Empty":        st(),
+		"HasFloat":     st("A", "Str", "F", "Float"),
+		"HasTime":      st("T", "Time"),
+		"HasInts":      st("I", "Ints"),
+		"HasList":      st("L", "Inners"),
+		"HasFloatList": st("L", "Floaties"),
+		"HasBools":     st("M", "BoolMap"),
+		"Nested":       st("N", "HasFloat"),
+		"Folded":       st("Name", "Str", "NAME", "Str"),
+		"Method":       st("DecodeJSONFrom", "Str"),
+		"Self":         st("S", "Self"),
 	}}
 	m.Metadata.Protocol = protocolJSON
 	want := map[string]bool{
-		"Flat": true, "Inner": true, "Empty": true,
-		"HasFloat": false, "HasTime": false, "HasInts": false, "HasBools": false, "Nested": false,
-		"Folded": false, "Method": false, "Self": false,
+		"Flat": true, "Inner": true, "Empty": true, "HasTime": true, "HasList": true,
+		// Names match exactly, so two that differ only in case are two members.
+		"Folded":   true,
+		"HasFloat": false, "HasInts": false, "HasBools": false, "Nested": false, "HasFloatList": false,
+		"Method": false, "Self": false,
 	}
 	g := &generator{m: m, fast: map[string]bool{}}
 	for name, w := range want {
@@ -206,6 +212,25 @@ func TestFastJSON(t *testing.T) {
 	m.Metadata.Protocol = protocolQuery
 	if (&generator{m: m, fast: map[string]bool{}}).fastJSON("Flat") {
 		t.Error("a Query model got a JSON decoder")
+	}
+
+	// The response encoders take the same shapes, and a structure with a
+	// hand-written encoding neither gets one nor lets its holders.
+	m.Metadata.Protocol, m.Metadata.ServiceID = protocolJSON, "KMS"
+	m.Shapes["GrantConstraints"] = st("A", "StrMap")
+	m.Shapes["HoldsHand"] = st("C", "GrantConstraints")
+	m.Shapes["AppendJSON"] = st()
+	m.Shapes["EncMethod"] = st("AppendJSON", "Str")
+	wantEnc := map[string]bool{
+		"Flat": true, "HasTime": true, "HasList": true, "Folded": true, "Method": true,
+		"HasFloat": false, "HasFloatList": false, "Self": false,
+		"GrantConstraints": false, "HoldsHand": false, "EncMethod": false,
+	}
+	g = &generator{m: m, fast: map[string]bool{}, enc: map[string]bool{}}
+	for name, w := range wantEnc {
+		if got := g.encodable(name); got != w {
+			t.Errorf("encodable(%s) = %v, want %v", name, got, w)
+		}
 	}
 }
 

@@ -29,6 +29,7 @@ func Generate(m *model, pkg string) ([]byte, error) {
 		visiting:  map[string]bool{},
 		validated: map[string]bool{},
 		fast:      map[string]bool{},
+		enc:       map[string]bool{},
 	}
 	if err := g.gen(pkg); err != nil {
 		return nil, err
@@ -51,6 +52,7 @@ type generator struct {
 	visiting  map[string]bool   // shapes on the current hasRules path
 	validated map[string]bool   // structures that get a validate method
 	fast      map[string]bool   // structure → whether it gets DecodeJSONFrom
+	enc       map[string]bool   // structure → whether it gets AppendJSON
 }
 
 func (g *generator) p(format string, args ...any) {
@@ -127,6 +129,17 @@ func (g *generator) gen(pkg string) error {
 		}
 	}
 
+	// In the json protocol every input gets a generated decoder: member
+	// names match exactly there, where encoding/json, the other way to
+	// decode, would also match them under case folding.
+	if !g.query() {
+		for _, name := range sortedKeys(m.Operations) {
+			if in := m.Operations[name].Input; in != nil && !g.fastJSON(in.Shape) {
+				return fmt.Errorf("operation %s: input %s has a member the generated JSON decoder cannot read", name, in.Shape)
+			}
+		}
+	}
+
 	if err := g.genOperations(); err != nil {
 		return err
 	}
@@ -137,6 +150,9 @@ func (g *generator) gen(pkg string) error {
 		return err
 	}
 	if err := g.genStructs(); err != nil {
+		return err
+	}
+	if err := g.genEncoders(); err != nil {
 		return err
 	}
 	if err := g.genAudit(); err != nil {
@@ -229,6 +245,8 @@ func (g *generator) genOperations() error {
 	g.p("Errors []string")
 	g.p("// NewInput returns a new *<Input>; nil when there is no input.")
 	g.p("NewInput func() any")
+	g.p("// NewOutput returns a new *<Output>; nil when there is no output.")
+	g.p("NewOutput func() any")
 	g.p("}")
 	g.p("")
 	if g.query() {
@@ -249,8 +267,12 @@ func (g *generator) genOperations() error {
 		if in := deref(op.Input).Shape; in != "" {
 			newInput = "func() any { return new(" + exported(in) + ") }"
 		}
-		g.p("%q: {Name: %q, Input: %q, Output: %q, Errors: []string{%s}, NewInput: %s},",
-			name, name, deref(op.Input).Shape, deref(op.Output).Shape, strings.Join(errs, ", "), newInput)
+		newOutput := "nil"
+		if out := deref(op.Output).Shape; out != "" {
+			newOutput = "func() any { return new(" + exported(out) + ") }"
+		}
+		g.p("%q: {Name: %q, Input: %q, Output: %q, Errors: []string{%s}, NewInput: %s, NewOutput: %s},",
+			name, name, deref(op.Input).Shape, deref(op.Output).Shape, strings.Join(errs, ", "), newInput, newOutput)
 	}
 	g.p("}")
 	g.p("")
@@ -483,10 +505,11 @@ const decodeMethod = "DecodeJSONFrom"
 
 // fastJSON reports whether structure name, reached from an operation's
 // input, gets a DecodeJSONFrom method: in the json protocol, when every
-// member is a string, blob, boolean, integer or long, a list of strings, a
-// map of strings to strings or such a structure, and the member names are
-// ASCII, distinct under case folding (encoding/json matches names without
-// regard to case) and not the method's name. A recursive structure does not.
+// member is a string, blob, boolean, integer, long or timestamp, a list of
+// strings or of such structures, a map of strings to strings or such a
+// structure, and
+// the member names are ASCII and not the method's name. A recursive
+// structure does not.
 func (g *generator) fastJSON(name string) bool {
 	if g.query() {
 		return false
@@ -499,13 +522,10 @@ func (g *generator) fastJSON(name string) bool {
 	if s.Type != "structure" || s.Exception {
 		return false
 	}
-	folded := map[string]bool{}
 	for _, mm := range s.Members {
-		f := strings.ToUpper(mm.Name)
-		if folded[f] || mm.Name == decodeMethod || !isASCII(mm.Name) {
+		if mm.Name == decodeMethod || !isASCII(mm.Name) {
 			return false
 		}
-		folded[f] = true
 		if g.decodeCall(mm) == "" {
 			return false
 		}
@@ -542,9 +562,15 @@ func (g *generator) decodeCall(mm member) string {
 		return "d.Int32(" + f + ")"
 	case "long":
 		return "d.Int64(" + f + ")"
+	case "timestamp":
+		// The generator refuses formats other than the protocol's.
+		return "d.Timestamp(" + f + ")"
 	case "list":
-		if g.m.Shapes[s.Member.Shape].Type == "string" {
+		switch es := g.m.Shapes[s.Member.Shape]; {
+		case es.Type == "string":
 			return "d.StringList(" + f + ")"
+		case es.Type == "structure" && g.fastJSON(s.Member.Shape):
+			return "wire.DecodeJSONStructList(d, " + f + ")"
 		}
 	case "map":
 		if g.m.Shapes[s.Key.Shape].Type == "string" && g.m.Shapes[s.Value.Shape].Type == "string" {
@@ -559,12 +585,13 @@ func (g *generator) decodeCall(mm member) string {
 }
 
 // genDecoder writes the DecodeJSONFrom method of structure name and the
-// lookup of its member names: the exact name, else the name under
-// encoding/json's case folding.
+// lookup of its member names. Names match exactly, as AWS's JSON protocol
+// matches them: a member spelled "keyid" is not KeyId but an unknown
+// member, ignored (encoding/json would fold it onto KeyId).
 func (g *generator) genDecoder(name string, s *shape) {
 	id := exported(name)
-	g.p("// %s decodes s from d as encoding/json would; wire.DecodeJSON", decodeMethod)
-	g.p("// uses it in place of encoding/json.")
+	g.p("// %s decodes s from d as encoding/json would, except that member", decodeMethod)
+	g.p("// names match exactly; wire.DecodeJSON uses it in place of encoding/json.")
 	g.p("func (s *%s) %s(d *wire.JSONDecoder) error {", id, decodeMethod)
 	g.p("ok, err := d.BeginObject()")
 	g.p("for i := 0; ok && err == nil; i++ {")
@@ -595,13 +622,6 @@ func (g *generator) genDecoder(name string, s *shape) {
 	g.p("switch string(name) {")
 	for i, mm := range s.Members {
 		g.p("case %q:", mm.Name)
-		g.p("return %d", i)
-	}
-	g.p("}")
-	g.p("var buf [32]byte")
-	g.p("switch string(wire.AppendFoldedName(buf[:0], name)) {")
-	for i, mm := range s.Members {
-		g.p("case %q:", strings.ToUpper(mm.Name))
 		g.p("return %d", i)
 	}
 	g.p("}")

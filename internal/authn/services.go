@@ -1,4 +1,4 @@
-package server
+package authn
 
 import (
 	"net/http"
@@ -26,26 +26,30 @@ const (
 // request; they are not part of what the caller signed.
 var serviceAuthHeaders = []string{"Authorization", onBehalfOfHeader, "X-Amz-Date", "X-Amz-Security-Token"}
 
+// serviceFacts are what a registered service's request adds to its facts.
+type serviceFacts struct {
+	via                      string // the service, when it acts for a caller
+	sourceARN, sourceAccount string // what it acts for, when it acts for itself
+}
+
 // serviceCall works out who a registered service's request is for: the
 // caller whose presigned request it forwards (and then via names the
 // service), or the service itself with the source it acts for. res is the
-// service's verified signature, target the operation the request is routed
-// to ("" for the Query protocol) and service the signing name that
-// operation needs ("" where the scope chooses).
-func (s *Server) serviceCall(r *http.Request, body []byte, svc *authz.Identity, res sigv4.Result, target, service string) (caller *authz.Identity, via, sourceARN, sourceAccount string, err error) {
+// service's verified signature.
+func (a *Authenticator) serviceCall(r *http.Request, body []byte, svc *authz.Identity, res sigv4.Result, rt Route) (*authz.Identity, serviceFacts, error) {
 	// Which headers were signed comes from the verified signature only: the
 	// Authorization header may carry more than was verified.
 	for _, h := range []string{onBehalfOfHeader, sourceARNHeader, sourceAccountHeader} {
 		if len(r.Header.Values(h)) > 0 && !res.Signs(h) {
-			return nil, "", "", "", &sigv4.Error{Kind: sigv4.IncompleteSignature, Message: "The " + h + " header must be signed."}
+			return nil, serviceFacts{}, &sigv4.Error{Kind: sigv4.IncompleteSignature, Message: "The " + h + " header must be signed."}
 		}
 	}
 	onBehalf := r.Header.Get(onBehalfOfHeader)
 	if onBehalf == "" {
-		return svc, "", r.Header.Get(sourceARNHeader), r.Header.Get(sourceAccountHeader), nil
+		return svc, serviceFacts{sourceARN: r.Header.Get(sourceARNHeader), sourceAccount: r.Header.Get(sourceAccountHeader)}, nil
 	}
-	if target == "" || service == "" {
-		return nil, "", "", "", &sigv4.Error{Kind: sigv4.IncompleteSignature, Message: "The forwarded authorization must be a presigned request that signs X-Amz-Target."}
+	if rt.Target == "" || rt.Service == "" {
+		return nil, serviceFacts{}, &sigv4.Error{Kind: sigv4.IncompleteSignature, Message: "The forwarded authorization must be a presigned request that signs X-Amz-Target."}
 	}
 	// Verify the caller's own signature over the same request: the same
 	// method, path, headers and body, with the caller's presigned query and
@@ -57,27 +61,27 @@ func (s *Server) serviceCall(r *http.Request, body []byte, svc *authz.Identity, 
 	for _, h := range serviceAuthHeaders {
 		r2.Header.Del(h)
 	}
-	r2.Header["X-Amz-Target"] = []string{target}
+	r2.Header["X-Amz-Target"] = []string{rt.Target}
 	r2.URL.RawQuery = onBehalf
 	r2.RequestURI = r.URL.EscapedPath() + "?" + onBehalf
-	res2, verr := s.verifier.Verify(r.Context(), r2, body)
-	if verr != nil {
-		return nil, "", "", "", verr
+	res2, err := a.verifier.Verify(r.Context(), r2, body)
+	if err != nil {
+		return nil, serviceFacts{}, err
 	}
 	// The caller's signature is scoped to a service and a Region like any
 	// other: it authorizes this operation only there.
-	if res2.Service != service {
-		return nil, "", "", "", sigv4.ServiceScopeError(service)
+	if res2.Service != rt.Service {
+		return nil, serviceFacts{}, sigv4.ServiceScopeError(rt.Service)
 	}
 	if res2.Region != res.Region {
-		return nil, "", "", "", sigv4.RegionScopeError()
+		return nil, serviceFacts{}, sigv4.RegionScopeError()
 	}
-	caller, ierr := s.ids.Identity(res2.AccessKeyID)
-	if ierr != nil {
-		return nil, "", "", "", sigv4.ErrUnknownAccessKey
+	caller, err := a.ids.Identity(res2.AccessKeyID)
+	if err != nil {
+		return nil, serviceFacts{}, sigv4.ErrUnknownAccessKey
 	}
 	if caller.Type == authz.ServiceType {
-		return nil, "", "", "", &sigv4.Error{Kind: sigv4.InvalidSignature, Message: "A service cannot act on behalf of another service."}
+		return nil, serviceFacts{}, &sigv4.Error{Kind: sigv4.InvalidSignature, Message: "A service cannot act on behalf of another service."}
 	}
-	return caller, svc.ARN, "", "", nil
+	return caller, serviceFacts{via: svc.ARN}, nil
 }

@@ -1,9 +1,11 @@
-// Package softhsmtest initialises SoftHSM2 tokens for tests: the PKCS#11
-// tokens that stand in for the CloudHSM clusters of custom key stores in
-// package keystore/pkcs11's tests, customkeystore's and e2e's.
+// Package softhsmtest makes SoftHSM2 tokens for tests: the PKCS#11 token
+// that stands in for an HSM in the tests of the pkcs11 seal
+// (internal/seal/hsm), of custom key stores (internal/keystore/pkcs11) and
+// end to end. Each call makes its own tokens in a temporary directory, so
+// tests share no token state.
 //
-// A machine without SoftHSM2 (softhsm2-util and the module) makes the test
-// skip, or fail under CI (testenv.Missing): scripts/test.sh installs it.
+// scripts/test.sh installs SoftHSM2 (Debian's softhsm2); without it a test
+// skips, or fails under CI (internal/testenv).
 package softhsmtest
 
 import (
@@ -23,14 +25,19 @@ import (
 	"github.com/trentkms/trent/internal/testenv"
 )
 
-// Module is the path of SoftHSM2's PKCS#11 module.
+// Module is the SoftHSM2 PKCS#11 module where Debian's softhsm2 installs
+// it.
 const Module = "/usr/lib/softhsm/libsofthsm2.so"
 
-// Tokens initialises one token per label, all with the user PIN pin, in a
-// temporary directory, and returns the configuration file that names that
-// directory: SoftHSM2 reads it from SOFTHSM2_CONF when its module is
-// initialised.
-func Tokens(t testing.TB, pin string, labels ...string) (conf string) {
+// Token is a token to initialise: its label and the user PIN.
+type Token struct {
+	Label, PIN string
+}
+
+// Init initialises tokens in a SoftHSM2 configuration of their own in a
+// temporary directory of t and returns the configuration file's path, the
+// value SOFTHSM2_CONF must have when the module is initialised.
+func Init(t testing.TB, tokens ...Token) (conf string) {
 	t.Helper()
 	util, err := exec.LookPath("softhsm2-util")
 	if err != nil {
@@ -48,14 +55,22 @@ func Tokens(t testing.TB, pin string, labels ...string) (conf string) {
 	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokenDir+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, label := range labels {
-		cmd := exec.Command(util, "--init-token", "--free", "--label", label, "--so-pin", "so-secret", "--pin", pin)
+	for _, tok := range tokens {
+		cmd := exec.Command(util, "--init-token", "--free", "--label", tok.Label, "--so-pin", "so-secret", "--pin", tok.PIN)
 		cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("softhsm2-util: %v: %s", err, out)
 		}
 	}
 	return conf
+}
+
+// Setenv initialises tokens as Init does and points this process's
+// SOFTHSM2_CONF at them for the rest of t (so t must not be parallel), for
+// tests that load the module themselves.
+func Setenv(t *testing.T, tokens ...Token) {
+	t.Helper()
+	t.Setenv("SOFTHSM2_CONF", Init(t, tokens...))
 }
 
 // TrustAnchor is a self-signed PEM certificate, standing in for a
