@@ -22,10 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/trentkms/trent/internal/keys"
-	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/seal/awskms"
 	"github.com/trentkms/trent/internal/seal/hsm"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/store/bolt"
 	"github.com/trentkms/trent/internal/store/etcd/etcdtest"
 	"github.com/trentkms/trent/internal/testserver"

@@ -20,10 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/trentkms/trent/internal/keys"
-	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/seal/awskms"
 	"github.com/trentkms/trent/internal/seal/hsm"
+	"github.com/trentkms/trent/internal/softhsmtest"
 	"github.com/trentkms/trent/internal/store/bolt"
 	"github.com/trentkms/trent/internal/testserver"
 )
