@@ -34,6 +34,9 @@ type backend interface {
 	decrypt(ctx context.Context, c Caller, k *key, op string, blob []byte, ec map[string]string) (pt []byte, materialID string, err error)
 	// caps is what the backend's keys can do.
 	caps() backendCaps
+	// describe fills in what KeyMetadata says of where k's cryptography
+	// happens (CustomKeyStoreId, CloudHsmClusterId, XksKeyConfiguration).
+	describe(r *keyRecord, md *kmsapi.KeyMetadata)
 }
 
 // keyMaker is how CreateKey makes a key of a backend, in three steps
@@ -164,6 +167,8 @@ func (s *Service) decryptSymmetric(c Caller, k *key, blob []byte, ec map[string]
 	return pt, mid, nil
 }
 
+func (localBackend) describe(*keyRecord, *kmsapi.KeyMetadata) {}
+
 func (localBackend) caps() backendCaps {
 	return backendCaps{dataKeyPairs: true, multiRegion: true, keys: "KMS keys"}
 }
@@ -220,6 +225,13 @@ func (b hsmBackend) encrypt(_ context.Context, c Caller, k *key, _ string, pt []
 
 func (b hsmBackend) decrypt(_ context.Context, c Caller, k *key, _ string, blob []byte, ec map[string]string) ([]byte, string, error) {
 	return b.s.decryptSymmetric(c, k, blob, ec, true)
+}
+
+func (b hsmBackend) describe(r *keyRecord, md *kmsapi.KeyMetadata) {
+	md.CustomKeyStoreId = wire.Ptr(r.CustomKeyStoreID)
+	if cks := b.s.stores.Get(r.Account, r.Region, r.CustomKeyStoreID); cks != nil && cks.Type == customkeystore.TypeCloudHSM {
+		md.CloudHsmClusterId = wire.Ptr(cks.ClusterID)
+	}
 }
 
 func (hsmBackend) caps() backendCaps {

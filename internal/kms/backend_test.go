@@ -87,3 +87,19 @@ func TestCreateKeyAdmit(t *testing.T) {
 		})
 	}
 }
+
+// TestBackendDescribes: what KeyMetadata says of where a key's cryptography
+// happens comes from its backend alone.
+func TestBackendDescribes(t *testing.T) {
+	s := &Service{}
+	r := &keyRecord{CustomKeyStoreID: "cks-1234567890abcdef0", XksKeyID: "ext-1"}
+	var md kmsapi.KeyMetadata
+	localBackend{s}.describe(r, &md)
+	if md.CustomKeyStoreId != nil || md.XksKeyConfiguration != nil || md.CloudHsmClusterId != nil {
+		t.Fatalf("a local key describes a store: %+v", md)
+	}
+	xksBackend{s}.describe(r, &md)
+	if wire.String(md.CustomKeyStoreId) != r.CustomKeyStoreID || md.XksKeyConfiguration == nil || wire.String(md.XksKeyConfiguration.Id) != "ext-1" || md.CloudHsmClusterId != nil {
+		t.Fatalf("an XKS key: %+v", md)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
-	"github.com/trentkms/trent/internal/customkeystore"
 	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/wire"
@@ -211,15 +210,7 @@ func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
 			md.ValidTo = ts(validTo)
 		}
 	}
-	if r.CustomKeyStoreID != "" {
-		md.CustomKeyStoreId = wire.Ptr(r.CustomKeyStoreID)
-		if cks := s.stores.Get(r.Account, r.Region, r.CustomKeyStoreID); cks != nil && cks.Type == customkeystore.TypeCloudHSM {
-			md.CloudHsmClusterId = wire.Ptr(cks.ClusterID)
-		}
-		if r.XksKeyID != "" {
-			md.XksKeyConfiguration = &kmsapi.XksKeyConfigurationType{Id: wire.Ptr(r.XksKeyID)}
-		}
-	}
+	s.backend(k).describe(r, md)
 	// Only keys that rotate have a current material to name: symmetric
 	// encryption keys of origin AWS_KMS or EXTERNAL (KeyMetadata,
 	// CurrentKeyMaterialId), the latter once material was imported.

@@ -104,4 +104,9 @@ func (xksBackend) create(_ context.Context, _ Caller, rec *keyRecord, _ keys.Spe
 
 // caps: GenerateDataKeyPair* on keys in external key stores is not done by
 // this server yet.
+func (xksBackend) describe(r *keyRecord, md *kmsapi.KeyMetadata) {
+	md.CustomKeyStoreId = wire.Ptr(r.CustomKeyStoreID)
+	md.XksKeyConfiguration = &kmsapi.XksKeyConfigurationType{Id: wire.Ptr(r.XksKeyID)}
+}
+
 func (xksBackend) caps() backendCaps { return backendCaps{keys: "KMS keys in an external key store"} }
