@@ -386,7 +386,9 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, 'Z')
 }
 
-func newUUID() string {
+// NewUUID is a random (version 4) UUID: event ids, and the request ids the
+// server gives each request.
+func NewUUID() string {
 	var s [36]byte
 	return string(appendUUID(s[:0]))
 }

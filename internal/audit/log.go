@@ -275,7 +275,7 @@ func header(t time.Time) *Event {
 		EventTime:           t.Format(TimeLayout),
 		EventSource:         "kms.amazonaws.com",
 		EventName:           headerName,
-		EventID:             newUUID(),
+		EventID:             NewUUID(),
 		EventType:           headerType,
 		ManagementEvent:     true,
 		EventCategory:       "Management",

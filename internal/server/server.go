@@ -13,16 +13,12 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/audit"
@@ -120,25 +116,9 @@ func New(k *kms.Service, ids *iam.Directory, o Options) (*Server, error) {
 	return s, nil
 }
 
-// newRequestID is a random (version 4) UUID, formatted in place: one
-// allocation, the string.
-func newRequestID() string {
-	var b [16]byte
-	idRandRead(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:36], b[10:16])
-	return string(s[:])
-}
+// newRequestID is a random (version 4) UUID, from the audit log's
+// generator.
+func newRequestID() string { return audit.NewUUID() }
 
 // bufPool recycles request body buffers; bodies may hold plaintext, so a
 // buffer is cleared before it goes back. A pooled buffer is all zero, and a
@@ -647,19 +627,4 @@ func queryOp[I any, PI validator[I], O any](f func(context.Context, iam.Call, PI
 		}
 		return out, nil
 	}
-}
-
-// idRand generates ids (request ids, event ids): ChaCha8 generators seeded
-// from crypto/rand, as unpredictable, without a getrandom system call for
-// every id. Key material and nonces still come from crypto/rand.
-var idRand = sync.Pool{New: func() any {
-	var seed [32]byte
-	rand.Read(seed[:])
-	return mrand.NewChaCha8(seed)
-}}
-
-func idRandRead(b []byte) {
-	g := idRand.Get().(*mrand.ChaCha8)
-	g.Read(b)
-	idRand.Put(g)
 }
