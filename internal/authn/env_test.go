@@ -5,23 +5,20 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/sigv4/sigv4test"
 	"github.com/trentkms/trent/internal/store/bolt"
 	"github.com/trentkms/trent/internal/wire/iamapi"
 	"github.com/trentkms/trent/internal/wire/stsapi"
@@ -139,54 +136,25 @@ func (e *env) session(t testing.TB, c aws.Credentials, d time.Duration) aws.Cred
 	return aws.Credentials{AccessKeyID: *cr.AccessKeyId, SecretAccessKey: *cr.SecretAccessKey, SessionToken: *cr.SessionToken}
 }
 
-func hashHex(b string) string {
-	s := sha256.Sum256([]byte(b))
-	return hex.EncodeToString(s[:])
-}
+func hashHex(b string) string { return sigv4test.PayloadHash(b) }
 
 // kmsRequest is an unsigned KMS JSON request for op ("" for none).
 func kmsRequest(t testing.TB, op, body string) *http.Request {
 	t.Helper()
-	r, err := http.NewRequest(http.MethodPost, "https://"+kmsHost+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	if op != "" {
-		r.Header.Set("X-Amz-Target", "TrentService."+op)
-	}
-	return r
+	return sigv4test.KMSRequest(t, kmsHost, op, body)
 }
 
 // sign signs r with the SDK's signer at the env's time.
 func (e *env) sign(t testing.TB, r *http.Request, body string, c aws.Credentials, service, region string) {
 	t.Helper()
-	if err := v4.NewSigner().SignHTTP(context.Background(), c, r, hashHex(body), service, region, e.clk.now()); err != nil {
-		t.Fatal(err)
-	}
+	sigv4test.Sign(t, r, body, c, service, region, e.clk.now())
 }
 
 // presign presigns r with the SDK's presigner for kms, valid for expires
 // seconds, and returns the request a client sends from its output.
 func (e *env) presign(t testing.TB, r *http.Request, body string, c aws.Credentials, region, expires string) *http.Request {
 	t.Helper()
-	q := r.URL.Query()
-	q.Set("X-Amz-Expires", expires)
-	r.URL.RawQuery = q.Encode()
-	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), c, r, hashHex(body), "kms", region, e.clk.now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := http.NewRequest(r.Method, u, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range hdr {
-		if k != "Host" {
-			pr.Header[k] = vs
-		}
-	}
-	return pr
+	return sigv4test.Presign(t, r, body, c, "kms", region, expires, e.clk.now())
 }
 
 // received is r as a server reads it off the wire from peer, and its body.

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -21,11 +19,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/trentkms/trent/internal/iam"
 	"github.com/trentkms/trent/internal/kms"
 	"github.com/trentkms/trent/internal/seal"
+	"github.com/trentkms/trent/internal/sigv4/sigv4test"
 	"github.com/trentkms/trent/internal/store"
 	"github.com/trentkms/trent/internal/store/bolt"
 )
@@ -114,55 +112,25 @@ func rootCreds() aws.Credentials {
 	return aws.Credentials{AccessKeyID: rootKeyID, SecretAccessKey: rootSecret}
 }
 
-func hashHex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
+func hashHex(b []byte) string { return sigv4test.PayloadHash(string(b)) }
 
 // kmsRequest is a KMS JSON request for op, unsigned.
 func kmsRequest(t testing.TB, op string, body string) *http.Request {
 	t.Helper()
-	r, err := http.NewRequest(http.MethodPost, "https://"+testHost+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	if op != "" {
-		r.Header.Set("X-Amz-Target", "TrentService."+op)
-	}
-	return r
+	return sigv4test.KMSRequest(t, testHost, op, body)
 }
 
 // sign signs r with the SDK signer for kms in region at the server's time.
 func sign(t testing.TB, r *http.Request, body string, c aws.Credentials, region string) {
 	t.Helper()
-	if err := v4.NewSigner().SignHTTP(context.Background(), c, r, hashHex([]byte(body)), "kms", region, testNow); err != nil {
-		t.Fatal(err)
-	}
+	sigv4test.Sign(t, r, body, c, "kms", region, testNow)
 }
 
 // presign presigns r with the SDK presigner for kms in region, valid five
-// minutes, and returns the request a client sends from its output: the URL
-// (X-Amz-* headers hoisted into it) with the headers it says to send.
+// minutes, and returns the request a client sends from its output.
 func presign(t testing.TB, r *http.Request, body string, c aws.Credentials, region string) *http.Request {
 	t.Helper()
-	q := r.URL.Query()
-	q.Set("X-Amz-Expires", "300")
-	r.URL.RawQuery = q.Encode()
-	u, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), c, r, hashHex([]byte(body)), "kms", region, testNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := http.NewRequest(r.Method, u, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range hdr {
-		if k != "Host" {
-			pr.Header[k] = vs
-		}
-	}
-	return pr
+	return sigv4test.Presign(t, r, body, c, "kms", region, "300", testNow)
 }
 
 // wireBytes is r as an HTTP/1.1 client sends it.
