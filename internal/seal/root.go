@@ -158,25 +158,43 @@ type Status struct {
 
 // ReadStatus reads the store's root key record.
 func ReadStatus(ctx context.Context, st store.Store) (Status, error) {
+	status, canary, err := readStatus(ctx, st)
+	if err != nil || !canary {
+		return status, err
+	}
+	// A canary without a root key record is an older Trent's store, or a
+	// first node's transaction (root key record and canary together) that
+	// committed between the two reads: read the root key record again,
+	// after the canary, so a node starting beside the first one is not
+	// told the store is an older Trent's.
+	if status, canary, err = readStatus(ctx, st); err != nil || !canary {
+		return status, err
+	}
+	return Status{Legacy: true}, nil
+}
+
+// readStatus reads the root key record, then, without one, whether the
+// store has a canary (canary true, status zero).
+func readStatus(ctx context.Context, st store.Store) (status Status, canary bool, err error) {
 	rec, _, err := readRoot(ctx, st)
 	switch {
 	case err == nil:
 		k, err := ParseKind(rec.Seal)
 		if err != nil {
-			return Status{}, fmt.Errorf("seal: the store's root key record names %w", err)
+			return Status{}, false, fmt.Errorf("seal: the store's root key record names %w", err)
 		}
-		return Status{Initialized: true, Seal: k}, nil
+		return Status{Initialized: true, Seal: k}, false, nil
 	case !errors.Is(err, ErrNotInitialized):
-		return Status{}, err
+		return Status{}, false, err
 	}
 	_, err = st.Get(ctx, CanaryKey)
 	switch {
 	case err == nil:
-		return Status{Legacy: true}, nil
+		return Status{}, true, nil
 	case errors.Is(err, store.ErrNotFound):
-		return Status{}, nil
+		return Status{}, false, nil
 	}
-	return Status{}, fmt.Errorf("seal: read %s: %w", CanaryKey, err)
+	return Status{}, false, fmt.Errorf("seal: read %s: %w", CanaryKey, err)
 }
 
 func readRoot(ctx context.Context, st store.Store) (rootRecord, int64, error) {

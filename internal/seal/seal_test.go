@@ -474,3 +474,35 @@ func TestVerifyRecords(t *testing.T) {
 		t.Fatal("Verify of records without a root key succeeded")
 	}
 }
+
+// firstNodeBetweenReads is a real store on which another node's first start
+// commits (root key record and canary in one transaction) right after this
+// node read that there is no root key record: the interleaving of two nodes
+// started at once on an empty store.
+type firstNodeBetweenReads struct {
+	store.Store
+	commit func()
+}
+
+func (s *firstNodeBetweenReads) Get(ctx context.Context, key string) (store.KV, error) {
+	kv, err := s.Store.Get(ctx, key)
+	if key == RootKey && errors.Is(err, store.ErrNotFound) && s.commit != nil {
+		s.commit()
+		s.commit = nil
+	}
+	return kv, err
+}
+
+// A node that reads the store while the first node's initialization commits
+// sees an initialized store, never an older Trent's (which has a canary and
+// no root key record).
+func TestReadStatusDuringFirstInitialization(t *testing.T) {
+	ctx := context.Background()
+	st, dbPath := newStore(t)
+	w := NewFileSeal(filepath.Join(filepath.Dir(dbPath), "root.key"), rand.Reader)
+	racing := &firstNodeBetweenReads{Store: st, commit: func() { initialize(t, st, w) }}
+	status, err := ReadStatus(ctx, racing)
+	if err != nil || status.Legacy || !status.Initialized || status.Seal.String() != "file" {
+		t.Fatalf("ReadStatus while the first node initializes = %+v, %v; want initialized by the file seal", status, err)
+	}
+}
