@@ -34,7 +34,16 @@ func (d *Directory) authorize(c Call, action, resource string, extra ...string) 
 		}
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
-		keys.Add(extra[i], extra[i+1])
+		// aws:TagKeys collects values; every other key a request names is
+		// single-valued, so that request tag keys spelled in several cases
+		// (Organizations keeps Env and env apart) make one ambiguous key
+		// that fails closed (SetOne) rather than a multivalued one that an
+		// Allow on either value matches.
+		if strings.EqualFold(extra[i], "aws:TagKeys") {
+			keys.Add(extra[i], extra[i+1])
+		} else {
+			keys.SetOne(extra[i], extra[i+1])
+		}
 	}
 	tags, iamResource := d.resourceTags(resource)
 	setResourceTags(keys, tags, iamResource)

@@ -193,3 +193,27 @@ func ok[T any](v T, err error) func(*testing.T) T {
 		return v
 	}
 }
+
+// Organizations tag keys are case-sensitive, so a request may tag Env and
+// env at once; as condition keys (whose names are not case-sensitive) they
+// are one ambiguous aws:RequestTag/env, and an Allow on one of its values
+// does not allow the request that also carries the other.
+func TestRequestTagsDifferingInCaseFailClosed(t *testing.T) {
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:CreatePolicy","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/env":"dev"}}}]}`
+	d, c := proberIn(t, doc)
+	root := rootCall(t, d)
+	ok(d.EnablePolicyType(context.Background(), root, &orgapi.EnablePolicyTypeRequest{RootId: ok(d.ListRoots(context.Background(), root, &orgapi.ListRootsRequest{}))(t).Roots[0].Id, PolicyType: wire.Ptr("SERVICE_CONTROL_POLICY")}))(t)
+	create := func(name string, tags ...orgapi.Tag) error {
+		_, err := d.CreateOrgPolicy(context.Background(), c, &orgapi.CreatePolicyRequest{Name: wire.Ptr(name), Description: wire.Ptr(""), Type: wire.Ptr("SERVICE_CONTROL_POLICY"),
+			Content: wire.Ptr(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}`), Tags: tags})
+		return err
+	}
+	tag := func(k, v string) orgapi.Tag { return orgapi.Tag{Key: wire.Ptr(k), Value: wire.Ptr(v)} }
+	if err := create("dev", tag("env", "dev")); err != nil {
+		t.Fatalf("CreatePolicy tagged env=dev: %v", err)
+	}
+	var we *wire.Error
+	if err := create("both", tag("env", "dev"), tag("Env", "prod")); !errors.As(err, &we) || !strings.Contains(we.Code, "AccessDenied") {
+		t.Fatalf("CreatePolicy tagged env=dev and Env=prod under an Allow on env=dev: %v, want AccessDenied", err)
+	}
+}
