@@ -293,7 +293,10 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if err := store.CheckSchema(ctx, st); err != nil {
+	// Records of an older schema are upgraded before the version is raised
+	// and before anything serves (kms: the key index).
+	upgrade := func(ctx context.Context, from int) error { return kms.Upgrade(ctx, st, from) }
+	if err := store.CheckSchema(ctx, st, upgrade); err != nil {
 		return err
 	}
 

@@ -378,7 +378,7 @@ func (s *Service) deleteKeyNow(ctx context.Context, k *key) error {
 	r := k.rec
 	txn := store.Txn{
 		Compares: []store.Compare{{Key: keyPath(r.Account, r.Region, r.ID), ModRev: k.modRev}},
-		Deletes:  []string{keyPath(r.Account, r.Region, r.ID)},
+		Deletes:  deletedKey(r.Account, r.Region, r.ID),
 	}
 	for _, m := range r.Materials {
 		txn.Deletes = append(txn.Deletes, materialPath(r.Account, r.Region, r.ID, m.ID))

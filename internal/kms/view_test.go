@@ -213,7 +213,7 @@ func TestRestartWithManyKeys(t *testing.T) {
 		ids[i] = id
 		rec := first.rec
 		rec.ID = id
-		val := storedKey(rec)[1].Value
+		val := storedKey(rec)[2].Value
 		if i == loadBatch+7 {
 			val = []byte(strings.Replace(string(val), `"spec":"SYMMETRIC_DEFAULT"`, `"spec":"AES_512"`, 1))
 		}

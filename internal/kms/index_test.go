@@ -1,0 +1,108 @@
+package kms
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/wire"
+	"github.com/trentkms/trent/internal/wire/kmsapi"
+)
+
+// indexRecordOf reads a key's stored index record; ok is false if it has none.
+func (e *env) indexRecordOf(t *testing.T, id string) (indexRecord, bool) {
+	t.Helper()
+	kv, err := e.st.Get(context.Background(), keyIndexPath(e.caller.Account, e.caller.Region, id))
+	if err == store.ErrNotFound {
+		return indexRecord{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ix indexRecord
+	if err := json.Unmarshal(kv.Value, &ix); err != nil {
+		t.Fatal(err)
+	}
+	return ix, true
+}
+
+// Every write of a key writes its index record, which says when the
+// sweeps are due and which document the key names, and the deletion of the
+// key deletes it.
+func TestIndexRecordFollowsKey(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.createKey(t).KeyId
+	ix, ok := e.indexRecordOf(t, *id)
+	if !ok || ix.Due != 0 || ix.Doc != policyRef(DefaultPolicy(e.caller.Account)) || ix.Store != "" || ix.Unbound {
+		t.Fatalf("index of a new key = %+v, %v", ix, ok)
+	}
+	if _, err := e.s.EnableKeyRotation(ctx, e.caller, &kmsapi.EnableKeyRotationRequest{KeyId: id}); err != nil {
+		t.Fatal(err)
+	}
+	k := e.s.view.key(e.caller.Region, *id)
+	if ix, _ := e.indexRecordOf(t, *id); ix.Due == 0 || ix.Due != int64(k.rec.NextRotation) {
+		t.Fatalf("index with rotation = %+v, want due at %v", ix, k.rec.NextRotation.Time())
+	}
+	out, err := e.s.ScheduleKeyDeletion(ctx, e.caller, &kmsapi.ScheduleKeyDeletionRequest{KeyId: id, PendingWindowInDays: wire.Ptr(int32(7))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix, _ := e.indexRecordOf(t, *id); ix.Due != time.Time(*out.DeletionDate).UnixNano() {
+		t.Fatalf("index pending deletion = %+v, want due at %v", ix, time.Time(*out.DeletionDate))
+	}
+	e.clock.Add(8 * 24 * time.Hour)
+	if err := e.s.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.indexRecordOf(t, *id); ok {
+		t.Fatal("the index record outlived its key")
+	}
+}
+
+// A store of schema version 2 (keys without index records) gets an index
+// record for every key before the version is raised to 3, and an unbound
+// key is marked for binding.
+func TestUpgradeWritesKeyIndex(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := e.createKey(t).KeyId, e.createKey(t).KeyId
+	if _, err := e.s.ScheduleKeyDeletion(ctx, e.caller, &kmsapi.ScheduleKeyDeletionRequest{KeyId: b, PendingWindowInDays: wire.Ptr(int32(7))}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]indexRecord{}
+	for _, id := range []string{*a, *b} {
+		ix, ok := e.indexRecordOf(t, id)
+		if !ok {
+			t.Fatal("no index record")
+		}
+		want[id] = ix
+	}
+	// An older Trent's key: inline policy naming a user it did not bind.
+	old := e.s.view.key(e.caller.Region, *a).rec
+	old.ID, old.PolicyRef, old.PolicyBindings = "0f0e0d0c-0b0a-4908-8706-050403020100", "", nil
+	old.Policy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:*","Resource":"*"}]}`
+	txn := store.Txn{
+		Puts:    []store.KV{{Key: keyPath(old.Account, old.Region, old.ID), Value: marshal(old)}, {Key: store.SchemaKey, Value: []byte(`{"version":2}`)}},
+		Deletes: []string{keyIndexPath(e.caller.Account, e.caller.Region, *a), keyIndexPath(e.caller.Account, e.caller.Region, *b)},
+	}
+	if _, err := e.st.Txn(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CheckSchema(ctx, e.st, func(ctx context.Context, from int) error { return Upgrade(ctx, e.st, from) }); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := store.ReadSchema(ctx, e.st); err != nil || v != 3 {
+		t.Fatalf("schema %d, %v; want 3", v, err)
+	}
+	for id, w := range want {
+		if got, ok := e.indexRecordOf(t, id); !ok || got != w {
+			t.Errorf("upgraded index of %s = %+v, %v; want %+v", id, got, ok, w)
+		}
+	}
+	if got, ok := e.indexRecordOf(t, old.ID); !ok || !got.Unbound || got.Doc != "" {
+		t.Errorf("upgraded index of the older key = %+v, %v; want it unbound", got, ok)
+	}
+}
