@@ -95,7 +95,7 @@ func Upgrade(ctx context.Context, st store.Store, from int) error {
 		return nil
 	}
 	var (
-		region  string          // acct/<a>/kms/<r>/ of the records being read
+		region  string            // acct/<a>/kms/<r>/ of the records being read
 		indexed map[string]bool   // key ids of region with an index record
 		docs    map[string]string // region's policy documents by reference
 		todo    []store.KV        // key records without one
