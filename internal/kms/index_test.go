@@ -42,7 +42,7 @@ func TestIndexRecordFollowsKey(t *testing.T) {
 	if _, err := e.s.EnableKeyRotation(ctx, e.caller, &kmsapi.EnableKeyRotationRequest{KeyId: id}); err != nil {
 		t.Fatal(err)
 	}
-	k := e.s.view.key(e.caller.Region, *id)
+	k := e.s.view.testKey(e.caller.Region, *id)
 	if ix, _ := e.indexRecordOf(t, *id); ix.Due == 0 || ix.Due != int64(k.rec.NextRotation) {
 		t.Fatalf("index with rotation = %+v, want due at %v", ix, k.rec.NextRotation.Time())
 	}
@@ -81,7 +81,7 @@ func TestUpgradeWritesKeyIndex(t *testing.T) {
 		want[id] = ix
 	}
 	// An older Trent's key: inline policy naming a user it did not bind.
-	old := e.s.view.key(e.caller.Region, *a).rec
+	old := e.s.view.testKey(e.caller.Region, *a).rec
 	old.ID, old.PolicyRef, old.PolicyBindings = "0f0e0d0c-0b0a-4908-8706-050403020100", "", nil
 	old.Policy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:*","Resource":"*"}]}`
 	txn := store.Txn{
@@ -105,4 +105,13 @@ func TestUpgradeWritesKeyIndex(t *testing.T) {
 	if got, ok := e.indexRecordOf(t, old.ID); !ok || !got.Unbound || got.Doc != "" {
 		t.Errorf("upgraded index of the older key = %+v, %v; want it unbound", got, ok)
 	}
+}
+
+// testKey is view.key for tests, which have no store failures to expect.
+func (v *view) testKey(region, id string) *key {
+	k, err := v.key(region, id)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
