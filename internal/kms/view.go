@@ -532,7 +532,6 @@ func (v *view) delete(k string) {
 	}
 }
 
-
 // hasMaterial reports whether a version of a key's material is stored,
 // without unsealing it.
 func (v *view) hasMaterial(region, id, materialID string) bool {
