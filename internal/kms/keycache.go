@@ -138,7 +138,7 @@ func (v *view) load(account, region, id string) (*key, error) {
 			}
 			e.rev = unit
 			v.idx.set(region, id, e)
-			k.used.Store(true)
+			v.evict(&ref)
 		}
 		v.mu.Unlock()
 		return k, nil
@@ -150,23 +150,25 @@ func materialPrefix(account, region, id string) string {
 	return regionPrefix(account, region) + "material/" + id + "/"
 }
 
-// setKey puts the loaded key k at ref, replacing what is there, and
-// evicts keys past the cache's bound. The caller holds v.mu for writing.
+// setKey puts the loaded key k at ref, replacing what is there; the
+// caller evicts once its material is in too. The caller holds v.mu for
+// writing.
 func (v *view) setKey(ref keyRef, k *key) {
 	if old := v.keys[ref]; old != nil {
 		// A change keeps the key as recently used as it was.
 		k.used.Store(old.used.Load())
 	} else {
+		k.used.Store(true)
 		v.ring = append(v.ring, ref)
 	}
 	v.keys[ref] = k
-	v.evict()
 }
 
-// evict drops keys not used since the clock hand last passed them until
-// the cache is within its bound. The ring may hold places of keys dropped
-// otherwise (deleted): it is compacted once they are half of it.
-func (v *view) evict() {
+// evict drops keys not used since the clock hand last passed them, but
+// keep (if not nil), until the cache is within its bound. The ring may
+// hold places of keys dropped otherwise (deleted): it is compacted once
+// they are half of it. The caller holds v.mu for writing.
+func (v *view) evict(keep *keyRef) {
 	max := v.maxKeys
 	if max <= 0 {
 		max = DefaultKeyCache
@@ -186,7 +188,7 @@ func (v *view) evict() {
 		}
 		ref := v.ring[v.hand]
 		k := v.keys[ref]
-		if k != nil && k.used.Swap(false) {
+		if k != nil && (k.used.Swap(false) || (keep != nil && ref == *keep)) {
 			v.hand++
 			continue
 		}

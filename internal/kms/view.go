@@ -132,6 +132,7 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	for _, kv := range kvs {
 		v.put(kv)
 	}
+	v.evict(nil)
 }
 
 // Keep selects the KMS records under "acct/" but keys and their material:
@@ -199,6 +200,7 @@ func (v *view) LoadFrom(scan func(put func(store.KV)) error) error {
 	l := &loader{v: v}
 	err := scan(l.add)
 	l.flush()
+	v.evict(nil)
 	return err
 }
 
@@ -324,6 +326,7 @@ func (v *view) Apply(resp store.WatchResponse) {
 		}
 	}
 	v.rev = max(v.rev, resp.Revision)
+	v.evict(nil)
 }
 
 // applyOrder ranks a record's kind for Apply.
@@ -539,9 +542,25 @@ func (v *view) hasMaterial(region, id, materialID string) bool {
 	if err != nil {
 		return false
 	}
+	return v.materialEntry(region, id, mid) != nil
+}
+
+// materialEntry finds a version of a key's material, loading the key
+// again if the cache evicted it since the caller looked it up.
+func (v *view) materialEntry(region, id string, mid keys.MaterialID) *matEntry {
+	ref := keyIndex(region, id)
+	v.mu.RLock()
+	e, loaded := find(v.mats[ref], mid), v.keys[ref] != nil
+	v.mu.RUnlock()
+	if e != nil || loaded {
+		return e
+	}
+	if k, err := v.key(region, id); err != nil || k == nil {
+		return nil
+	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return find(v.mats[keyIndex(region, id)], mid) != nil
+	return find(v.mats[ref], mid)
 }
 
 // material returns a version of a key's material, unsealing it on its first
@@ -552,9 +571,7 @@ func (v *view) material(region, id, materialID string) keys.Material {
 	if err != nil {
 		return nil
 	}
-	v.mu.RLock()
-	e := find(v.mats[keyIndex(region, id)], mid)
-	v.mu.RUnlock()
+	e := v.materialEntry(region, id, mid)
 	if e == nil {
 		return nil
 	}
