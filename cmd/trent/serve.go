@@ -464,7 +464,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return err
 	}
 	k.SetUsageSource(usages)
-	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
+	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys in this node's view, loaded or not.", Value: func() float64 { return float64(k.KeyCount()) }})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
 		st := auditLog.Stats()
 		return float64(st.Recorded - st.Written)
