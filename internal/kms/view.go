@@ -430,6 +430,10 @@ func (v *view) putMaterial(p path, kv store.KV) {
 func (v *view) putKeyRecord(p path, kv store.KV, rec keyRecord, err error) {
 	if err != nil {
 		v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
+		// Not the key as it was before either: a later use loads it again.
+		if ref := keyIndex(p.region, p.id); v.keys[ref] != nil {
+			v.dropKey(ref)
+		}
 		return
 	}
 	if rec.PolicyRef != "" {
