@@ -1,0 +1,76 @@
+package bolt
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/trentkms/trent/internal/store"
+)
+
+// mappedKB is this process's resident memory of the mappings of path, in KiB.
+func mappedKB(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	kb, in := 0, false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 0 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			in = len(fields) >= 6 && fields[5] == path
+			continue
+		}
+		if in && len(fields) >= 2 && fields[0] == "Rss:" {
+			n, _ := strconv.Atoi(fields[1])
+			kb += n
+		}
+	}
+	return kb
+}
+
+// ReleasePages drops the pages a scan mapped from the process's resident
+// memory, and the records read the same after.
+func TestReleasePages(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "trent.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	val := strings.Repeat("v", 1000)
+	for i := range 20 {
+		var puts []store.KV
+		for j := range 500 {
+			puts = append(puts, store.KV{Key: fmt.Sprintf("k/%05d", i*500+j), Value: []byte(val)})
+		}
+		if _, err := db.Txn(ctx, store.Txn{Puts: puts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	if _, err := db.Scan(ctx, "k/", nil, func(store.KV) error { n++; return nil }); err != nil || n != 10000 {
+		t.Fatalf("scan: %d records, %v", n, err)
+	}
+	before := mappedKB(t, path)
+	if before < 5000 {
+		t.Fatalf("%d KiB mapped after scanning 10 MB", before)
+	}
+	db.ReleasePages()
+	if after := mappedKB(t, path); after > before/10 {
+		t.Fatalf("%d KiB mapped after ReleasePages, %d before", after, before)
+	}
+	kv, err := db.Get(ctx, "k/04321")
+	if err != nil || string(kv.Value) != val {
+		t.Fatalf("Get after ReleasePages: %v", err)
+	}
+}
