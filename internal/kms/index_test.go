@@ -115,3 +115,36 @@ func (v *view) testKey(region, id string) *key {
 	}
 	return k
 }
+
+// The index holds key ids in 16 bytes when they are in the canonical
+// lower-case form, and any other id apart, and gives each back as it was.
+func TestKeyIndexIDs(t *testing.T) {
+	x := newKeyIndex()
+	ids := []string{"0f0e0d0c-0b0a-4908-8706-050403020100", "mrk-00112233445566778899aabbccddeeff", "0F0E0D0C-0B0A-4908-8706-050403020100", "mrk-00112233445566778899AABBCCDDEEFF"}
+	for i, id := range ids {
+		x.set("us-east-1", id, ixEntry{due: int64(i + 1)})
+	}
+	if len(x.entries) != 2 || len(x.other) != 2 || x.len() != 4 {
+		t.Fatalf("%d compact, %d other; want 2 and 2", len(x.entries), len(x.other))
+	}
+	for i, id := range ids {
+		if e, ok := x.get("us-east-1", id); !ok || e.due != int64(i+1) {
+			t.Errorf("get(%s) = %+v, %v", id, e, ok)
+		}
+		if _, ok := x.get("eu-west-1", id); ok {
+			t.Errorf("%s found in another Region", id)
+		}
+	}
+	got := map[string]int64{}
+	x.each(func(ixEntry) bool { return true }, func(region, id string, e ixEntry) { got[id] = e.due })
+	for i, id := range ids {
+		if got[id] != int64(i+1) {
+			t.Errorf("each gave %s as %d", id, got[id])
+		}
+	}
+	x.del("us-east-1", ids[0])
+	x.del("us-east-1", ids[2])
+	if _, ok := x.get("us-east-1", ids[0]); ok || x.len() != 2 {
+		t.Fatalf("after deletes: len %d", x.len())
+	}
+}

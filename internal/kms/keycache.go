@@ -361,12 +361,8 @@ func (v *view) dueKeys(now time.Time) []keyRef {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	var out []keyRef
-	v.idx.each(func(region, id string, e ixEntry) bool {
-		if e.due != 0 && e.due <= t {
-			out = append(out, keyRef{region, id})
-		}
-		return true
-	})
+	due := func(e ixEntry) bool { return e.due != 0 && e.due <= t }
+	v.idx.each(due, func(region, id string, _ ixEntry) { out = append(out, keyRef{region, id}) })
 	return out
 }
 
@@ -375,11 +371,9 @@ func (v *view) unboundKeys() []string {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	var out []string
-	v.idx.each(func(region, id string, e ixEntry) bool {
-		if e.unbound {
-			out = append(out, keyPath(v.idx.names.name(e.account), region, id))
-		}
-		return true
+	unbound := func(e ixEntry) bool { return e.unbound }
+	v.idx.each(unbound, func(region, id string, e ixEntry) {
+		out = append(out, keyPath(v.idx.names.name(e.account), region, id))
 	})
 	return out
 }

@@ -140,16 +140,17 @@ func (x *keyIdx) del(region, id string) {
 
 func (x *keyIdx) len() int { return len(x.entries) + len(x.other) }
 
-// each calls fn with every key of the index until it returns false.
-func (x *keyIdx) each(fn func(region, id string, e ixEntry) bool) {
+// each calls fn with every key of the index that match accepts, building
+// the ids of those only.
+func (x *keyIdx) each(match func(e ixEntry) bool, fn func(region, id string, e ixEntry)) {
 	for k, e := range x.entries {
-		if !fn(x.names.name(k.region), k.idString(), e) {
-			return
+		if match(e) {
+			fn(x.names.name(k.region), k.idString(), e)
 		}
 	}
 	for k, e := range x.other {
-		if !fn(k.region, k.id, e) {
-			return
+		if match(e) {
+			fn(k.region, k.id, e)
 		}
 	}
 }
