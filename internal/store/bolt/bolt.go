@@ -87,6 +87,12 @@ var (
 // never hold most of the file resident at once.
 const releaseEvery = 16384
 
+// releaseCommits is how many commits pass between releases of the pages
+// bbolt's writes mapped (each write reads the pages it changes through the
+// map): a store filled with many records does not stay resident. A
+// variable for tests.
+var releaseCommits = 64
+
 // ErrLocked is returned by Open when another process has the file open: a
 // bbolt file has one user at a time, and Open gives up after five seconds.
 var ErrLocked = errors.New("store: the file is in use by another process")
@@ -311,6 +317,9 @@ func (d *DB) commit(batch []*pending) {
 		for _, p := range batch {
 			d.apply([]*pending{p})
 		}
+	}
+	if d.commits%releaseCommits == 0 {
+		d.ReleasePages()
 	}
 }
 

@@ -82,3 +82,38 @@ func TestReleasePages(t *testing.T) {
 		t.Fatalf("Get after ReleasePages: %v", err)
 	}
 }
+
+// Commits release the pages bbolt's writes mapped, every releaseCommits.
+func TestCommitsReleasePages(t *testing.T) {
+	defer func(n int) { releaseCommits = n }(releaseCommits)
+	releaseCommits = 4
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "trent.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	val := strings.Repeat("v", 1000)
+	var mapped [16]int
+	for i := range 16 {
+		var puts []store.KV
+		for j := range 1000 {
+			// Keys spread over the file, as random key ids are.
+			puts = append(puts, store.KV{Key: fmt.Sprintf("k/%05d", j*16+i), Value: []byte(val)})
+		}
+		if _, err := db.Txn(ctx, store.Txn{Puts: puts}); err != nil {
+			t.Fatal(err)
+		}
+		mapped[i] = mappedKB(t, path)
+	}
+	// 16 MB written, each commit over all of the keys; released after the
+	// 16th.
+	if mapped[14] < 2000 || mapped[15] > mapped[14]/4 {
+		t.Fatalf("%d KiB mapped after the 15th commit, %d after the 16th; want megabytes, then little", mapped[14], mapped[15])
+	}
+	kv, err := db.Get(ctx, "k/00321")
+	if err != nil || string(kv.Value) != val {
+		t.Fatalf("Get after the releases: %v", err)
+	}
+}
