@@ -148,3 +148,25 @@ func TestKeyIndexIDs(t *testing.T) {
 		t.Fatalf("after deletes: len %d", x.len())
 	}
 }
+
+// The hand decoder of index records reads what marshal writes as
+// encoding/json does, and leaves every other form to encoding/json.
+func TestDecodeIndexRecord(t *testing.T) {
+	var inputs [][]byte
+	for _, ix := range []indexRecord{{}, {Due: 1}, {Due: 1767225600000000000, Doc: policyRef("x")}, {Doc: "d", Store: "cks-1234", Unbound: true}, {Due: 999999999999999999, Store: "s"}} {
+		inputs = append(inputs, ix.marshal())
+	}
+	inputs = append(inputs, []byte(`{"unbound":true,"due":5}`), []byte(`{"due":-1}`), []byte(`{"due":1e3}`), []byte(`{"doc":"a\u0041"}`),
+		[]byte(`{ "due":1}`), []byte(`{"due":12345678901234567890}`), []byte(`{"extra":1,"due":2}`), []byte(`{"unbound":false}`), []byte(`{"due":7`), []byte(`not json`))
+	for _, in := range inputs {
+		var want indexRecord
+		wantErr := json.Unmarshal(in, &want)
+		got, err := decodeIndexRecord(in)
+		if (err != nil) != (wantErr != nil) || (err == nil && got != want) {
+			t.Errorf("%s: %+v, %v; encoding/json: %+v, %v", in, got, err, want, wantErr)
+		}
+	}
+	if _, ok := decodeIndexFast([]byte(`{"due":5,"doc":"abc"}`)); !ok {
+		t.Error("the form marshal writes was left to encoding/json")
+	}
+}

@@ -235,11 +235,13 @@ func (v *view) putIndex(p path, kv store.KV) {
 	}
 	e := ixEntry{rev: kv.ModRev, due: ix.Due, unbound: ix.Unbound,
 		account: v.idx.names.number(p.account), doc: v.idx.names.number(ix.Doc), store: v.idx.names.number(ix.Store)}
-	if old, ok := v.idx.get(p.region, p.id); ok {
-		e.rev = max(e.rev, old.rev)
-		v.unindexLocked(p.region, p.id, old)
-	}
-	v.idx.set(p.region, p.id, e)
+	v.idx.upsert(p.region, p.id, func(old ixEntry, had bool) ixEntry {
+		if had {
+			e.rev = max(e.rev, old.rev)
+			v.unindexLocked(p.region, p.id, old)
+		}
+		return e
+	})
 	account, region := v.idx.names.name(e.account), intern(p.region)
 	v.counts[acctRegion{account, region}]++
 	if ix.Doc != "" {

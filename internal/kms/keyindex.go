@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"strings"
@@ -126,6 +127,23 @@ func (x *keyIdx) set(region, id string, e ixEntry) {
 	x.other[keyRef{x.names.name(r), strings.Clone(id)}] = e
 }
 
+// upsert sets the entry of a key to what fn makes of the entry it had, if
+// any: one parse of the id, for loads that put every key.
+func (x *keyIdx) upsert(region, id string, fn func(old ixEntry, had bool) ixEntry) {
+	r := x.names.number(region)
+	if k, ok := parseKeyID(r, id); ok {
+		old, had := x.entries[k]
+		x.entries[k] = fn(old, had)
+		return
+	}
+	ref := keyRef{x.names.name(r), id}
+	old, had := x.other[ref]
+	if !had {
+		ref.id = strings.Clone(id)
+	}
+	x.other[ref] = fn(old, had)
+}
+
 func (x *keyIdx) del(region, id string) {
 	r, ok := x.names.lookup(region)
 	if !ok {
@@ -175,9 +193,72 @@ func (x *keyIdx) eachIn(account, region string, fn func(id string, e ixEntry)) {
 	}
 }
 
-// decodeIndexRecord decodes a stored index record.
+// decodeIndexRecord decodes a stored index record: the form marshal
+// writes by hand (a start decodes one per key, and encoding/json was a
+// third of it), anything else with encoding/json.
 func decodeIndexRecord(b []byte) (indexRecord, error) {
+	if ix, ok := decodeIndexFast(b); ok {
+		return ix, nil
+	}
 	var ix indexRecord
 	err := json.Unmarshal(b, &ix)
 	return ix, err
+}
+
+// decodeIndexFast decodes an index record of the members marshal writes,
+// in its order or another, with plain decimal numbers and strings without
+// escapes; ok is false for anything else.
+func decodeIndexFast(b []byte) (ix indexRecord, ok bool) {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return ix, false
+	}
+	b = b[1 : len(b)-1]
+	for first := true; len(b) > 0; first = false {
+		if !first {
+			if b[0] != ',' {
+				return ix, false
+			}
+			b = b[1:]
+		}
+		switch {
+		case bytes.HasPrefix(b, []byte(`"due":`)):
+			b = b[len(`"due":`):]
+			i, n := 0, int64(0)
+			for ; i < len(b) && i < 18 && '0' <= b[i] && b[i] <= '9'; i++ {
+				n = n*10 + int64(b[i]-'0')
+			}
+			if i == 0 || (i < len(b) && b[i] != ',') {
+				return ix, false
+			}
+			ix.Due, b = n, b[i:]
+		case bytes.HasPrefix(b, []byte(`"doc":"`)):
+			if ix.Doc, b, ok = plainString(b[len(`"doc":"`):]); !ok {
+				return ix, false
+			}
+		case bytes.HasPrefix(b, []byte(`"cks":"`)):
+			if ix.Store, b, ok = plainString(b[len(`"cks":"`):]); !ok {
+				return ix, false
+			}
+		case bytes.HasPrefix(b, []byte(`"unbound":true`)):
+			ix.Unbound, b = true, b[len(`"unbound":true`):]
+		default:
+			return ix, false
+		}
+	}
+	return ix, true
+}
+
+// plainString reads a JSON string's body up to its closing quote, if it
+// has no escape or control or non-ASCII byte.
+func plainString(b []byte) (string, []byte, bool) {
+	i := bytes.IndexByte(b, '"')
+	if i < 0 {
+		return "", nil, false
+	}
+	for _, c := range b[:i] {
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			return "", nil, false
+		}
+	}
+	return string(b[:i]), b[i+1:], true
 }
