@@ -60,6 +60,9 @@ type Event struct {
 	viaService string
 	// res holds Resources when the event names one key, as most do.
 	res [1]Resource
+	// params holds RequestParameters when NewEvent wrote them
+	// (Call.KMSRequest), and keeps its array when the event is recycled.
+	params []byte
 	// pooled marks an event from NewEvent, which the Log's writer puts
 	// back into events once it has written it.
 	pooled bool
@@ -73,7 +76,11 @@ var events = sync.Pool{New: func() any { return new(Event) }}
 // afterwards.
 func recycle(e *Event) {
 	if e != nil && e.pooled {
-		*e = Event{}
+		params := e.params[:0]
+		if cap(params) > maxParamBuffer {
+			params = nil
+		}
+		*e = Event{params: params}
 		events.Put(e)
 	}
 }
@@ -174,10 +181,14 @@ type Call struct {
 	UserAgent string
 	// Identity is the authenticated caller; nil when authentication failed.
 	Identity          *authz.Identity
-	RequestParameters Parameters     // from KMSRequestParameters or QueryRequestParameters
-	ResponseElements  map[string]any // from KMSResponseElements; nil for errors
-	ErrorCode         string         // the AWS error code (__type) of a failed request
-	ErrorMessage      string
+	RequestParameters Parameters // from KMSRequestParameters or QueryRequestParameters
+	// KMSRequest, when RequestParameters is nil, is the KMS request whose
+	// parameters the event shows, as KMSRequestParameters writes them with
+	// Resources, into memory the event reuses once written.
+	KMSRequest       KMSRequest
+	ResponseElements map[string]any // from KMSResponseElements; nil for errors
+	ErrorCode        string         // the AWS error code (__type) of a failed request
+	ErrorMessage     string
 	// Resources are the ARNs of the KMS keys the request used, in order
 	// (ReEncrypt: source, then destination).
 	Resources     []string
@@ -214,7 +225,9 @@ func NewEvent(c Call) *Event {
 	}
 	strs := string(b)
 	e := events.Get().(*Event)
+	params := e.params
 	*e = Event{
+		params:              params,
 		pooled:              true,
 		EventVersion:        "1.08",
 		UserIdentity:        userIdentity(c.Identity),
@@ -244,6 +257,12 @@ func NewEvent(c Call) *Event {
 	}
 	if e.EventID == "" {
 		e.EventID = strs[timeLen:]
+	}
+	if c.RequestParameters == nil && c.KMSRequest != nil {
+		e.params = appendKMSRequestParameters(e.params[:0], c.KMSRequest, c.Resources)
+		if len(e.params) > 0 {
+			e.RequestParameters = Parameters(e.params)
+		}
 	}
 	switch n := len(c.Resources); {
 	case n > len(e.res):

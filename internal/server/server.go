@@ -322,7 +322,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, rt rou
 	case protoKMS:
 		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, body)
 		if s.audit != nil {
-			s.record(r, id, caller.Service, op, &c, audit.KMSRequestParameters(st.decoded, st.note.Resources), audit.KMSResponseElements(op, resp), err)
+			s.recordKMS(r, id, caller.Service, op, &c, st.decoded, audit.KMSResponseElements(op, resp), err)
 		}
 		kms.Scrub(resp)
 		return err
