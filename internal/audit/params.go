@@ -84,9 +84,10 @@ func appendKMSRequestParameters(b []byte, req KMSRequest, resources []string) []
 			return b
 		}
 		if r.KeyId == nil && len(resources) > 0 {
+			// A static call, so that the copy stays on the stack.
 			c := *r
 			c.KeyId = &resources[0]
-			req = &c
+			return c.AppendAuditParameters(b)
 		}
 	}
 	return req.AppendAuditParameters(b)
