@@ -259,10 +259,7 @@ func NewEvent(c Call) *Event {
 		e.EventID = strs[timeLen:]
 	}
 	if c.RequestParameters == nil && c.KMSRequest != nil {
-		e.params = appendKMSRequestParameters(e.params[:0], c.KMSRequest, c.Resources)
-		if len(e.params) > 0 {
-			e.RequestParameters = Parameters(e.params)
-		}
+		e.setKMSParameters(c.KMSRequest, c.Resources)
 	}
 	switch n := len(c.Resources); {
 	case n > len(e.res):
@@ -278,6 +275,27 @@ func NewEvent(c Call) *Event {
 		e.Resources = append(e.Resources, Resource{AccountID: acct, Type: "AWS::KMS::Key", ARN: a})
 	}
 	return e
+}
+
+// setKMSParameters writes the requestParameters of a KMS request into the
+// event's own buffer. They are written into a pooled scratch buffer first
+// and copied, so that an event whose buffer is too small (a new one: the
+// pool of events is emptied by every GC) allocates once, at their size,
+// rather than at every step of append's growth.
+func (e *Event) setKMSParameters(req KMSRequest, resources []string) {
+	buf := paramBufs.Get().(*[]byte)
+	b := appendKMSRequestParameters((*buf)[:0], req, resources)
+	if len(b) > 0 {
+		if cap(e.params) < len(b) {
+			e.params = make([]byte, 0, len(b))
+		}
+		e.params = append(e.params[:0], b...)
+		e.RequestParameters = Parameters(e.params)
+	}
+	if cap(b) <= maxParamBuffer {
+		*buf = b
+		paramBufs.Put(buf)
+	}
 }
 
 // eventSource is "<service>.amazonaws.com", without building the usual ones.
