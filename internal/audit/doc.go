@@ -4,9 +4,10 @@
 // store for GetKeyLastUsage.
 //
 // The server builds an Event with NewEvent from what it knows of a request:
-// the caller (*authz.Identity), the operation, the requestParameters made by
-// KMSRequestParameters (from the request value the operation decoded and
-// used, never from the raw body) or QueryRequestParameters, the
+// the caller (*authz.Identity), the operation, the requestParameters written
+// from the request value the operation decoded and used, never from the raw
+// body (Call.KMSRequest, which NewEvent writes into memory the event reuses,
+// or KMSRequestParameters), or made by QueryRequestParameters, the
 // responseElements made by KMSResponseElements, the error code and message,
 // and the key ARNs involved.
 // It hands the event to (*Log).Record, which never does disk I/O: it queues the

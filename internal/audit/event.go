@@ -60,6 +60,9 @@ type Event struct {
 	viaService string
 	// res holds Resources when the event names one key, as most do.
 	res [1]Resource
+	// params holds RequestParameters when NewEvent wrote them
+	// (Call.KMSRequest), and keeps its array when the event is recycled.
+	params []byte
 	// pooled marks an event from NewEvent, which the Log's writer puts
 	// back into events once it has written it.
 	pooled bool
@@ -73,7 +76,11 @@ var events = sync.Pool{New: func() any { return new(Event) }}
 // afterwards.
 func recycle(e *Event) {
 	if e != nil && e.pooled {
-		*e = Event{}
+		params := e.params[:0]
+		if cap(params) > maxParamBuffer {
+			params = nil
+		}
+		*e = Event{params: params}
 		events.Put(e)
 	}
 }
@@ -174,10 +181,14 @@ type Call struct {
 	UserAgent string
 	// Identity is the authenticated caller; nil when authentication failed.
 	Identity          *authz.Identity
-	RequestParameters Parameters     // from KMSRequestParameters or QueryRequestParameters
-	ResponseElements  map[string]any // from KMSResponseElements; nil for errors
-	ErrorCode         string         // the AWS error code (__type) of a failed request
-	ErrorMessage      string
+	RequestParameters Parameters // from KMSRequestParameters or QueryRequestParameters
+	// KMSRequest, when RequestParameters is nil, is the KMS request whose
+	// parameters the event shows, as KMSRequestParameters writes them with
+	// Resources, into memory the event reuses once written.
+	KMSRequest       KMSRequest
+	ResponseElements map[string]any // from KMSResponseElements; nil for errors
+	ErrorCode        string         // the AWS error code (__type) of a failed request
+	ErrorMessage     string
 	// Resources are the ARNs of the KMS keys the request used, in order
 	// (ReEncrypt: source, then destination).
 	Resources     []string
@@ -214,7 +225,9 @@ func NewEvent(c Call) *Event {
 	}
 	strs := string(b)
 	e := events.Get().(*Event)
+	params := e.params
 	*e = Event{
+		params:              params,
 		pooled:              true,
 		EventVersion:        "1.08",
 		UserIdentity:        userIdentity(c.Identity),
@@ -245,6 +258,9 @@ func NewEvent(c Call) *Event {
 	if e.EventID == "" {
 		e.EventID = strs[timeLen:]
 	}
+	if c.RequestParameters == nil && c.KMSRequest != nil {
+		e.setKMSParameters(c.KMSRequest, c.Resources)
+	}
 	switch n := len(c.Resources); {
 	case n > len(e.res):
 		e.Resources = make([]Resource, 0, n)
@@ -259,6 +275,27 @@ func NewEvent(c Call) *Event {
 		e.Resources = append(e.Resources, Resource{AccountID: acct, Type: "AWS::KMS::Key", ARN: a})
 	}
 	return e
+}
+
+// setKMSParameters writes the requestParameters of a KMS request into the
+// event's own buffer. They are written into a pooled scratch buffer first
+// and copied, so that an event whose buffer is too small (a new one: the
+// pool of events is emptied by every GC) allocates once, at their size,
+// rather than at every step of append's growth.
+func (e *Event) setKMSParameters(req KMSRequest, resources []string) {
+	buf := paramBufs.Get().(*[]byte)
+	b := appendKMSRequestParameters((*buf)[:0], req, resources)
+	if len(b) > 0 {
+		if cap(e.params) < len(b) {
+			e.params = make([]byte, 0, len(b))
+		}
+		e.params = append(e.params[:0], b...)
+		e.RequestParameters = Parameters(e.params)
+	}
+	if cap(b) <= maxParamBuffer {
+		*buf = b
+		paramBufs.Put(buf)
+	}
 }
 
 // eventSource is "<service>.amazonaws.com", without building the usual ones.
@@ -346,14 +383,21 @@ func arnAccount(a string) string {
 	if !ok {
 		return ""
 	}
-	var fields [4]string // partition, service, region, account
-	for i := range fields {
-		var found bool
-		if fields[i], rest, found = strings.Cut(rest, ":"); !found {
-			return "" // fewer than six fields
+	// Past partition, service and region, to the account and the ':'
+	// that ends it (fewer than six fields: none). Every event with a key
+	// calls this: IndexByte, not strings.Cut's general search.
+	for range 3 {
+		i := strings.IndexByte(rest, ':')
+		if i < 0 {
+			return ""
 		}
+		rest = rest[i+1:]
 	}
-	return fields[3]
+	i := strings.IndexByte(rest, ':')
+	if i < 0 {
+		return ""
+	}
+	return rest[:i]
 }
 
 // formatTime is t.Format(TimeLayout) for a UTC time, without the layout

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -230,5 +231,39 @@ func TestARNAccount(t *testing.T) {
 		if got := arnAccount(tt.arn); got != tt.want {
 			t.Errorf("arnAccount(%q) = %q, want %q", tt.arn, got, tt.want)
 		}
+	}
+}
+
+// An event given the decoded KMS request writes the requestParameters
+// KMSRequestParameters returns (Decrypt's keyId from its resource
+// included), and an event recycled from one with longer parameters keeps
+// none of them: every event of a writer that reuses its memory shows its
+// own request.
+func TestNewEventWritesKMSRequestParameters(t *testing.T) {
+	cases := []struct {
+		op, body  string
+		resources []string
+	}{
+		{"Encrypt", `{"KeyId":"` + exampleKey + `","Plaintext":"c2VjcmV0","EncryptionContext":{"Department":"Engineering","Project":"Alpha"}}`, []string{exampleKey}},
+		{"Decrypt", `{"CiphertextBlob":"AQID"}`, []string{exampleKey}},
+		{"DescribeKey", `{"KeyId":"k"}`, nil},
+		{"Encrypt", `{"KeyId":`, nil}, // does not decode: null
+	}
+	for round := range 3 {
+		for _, c := range cases {
+			req := decodeRequest(c.op, []byte(c.body))
+			want := KMSRequestParameters(req, c.resources)
+			e := NewEvent(Call{Time: t0, Service: "kms", Operation: c.op, Identity: alice, KMSRequest: req, Resources: c.resources})
+			if !bytes.Equal(e.RequestParameters, want) || (want == nil) != (e.RequestParameters == nil) {
+				t.Fatalf("round %d, %s %s: requestParameters %q, want %q", round, c.op, c.body, e.RequestParameters, want)
+			}
+			recycle(e)
+		}
+	}
+	// Parameters given as such win.
+	req := decodeRequest("DescribeKey", []byte(`{"KeyId":"k"}`))
+	e := NewEvent(Call{Time: t0, Service: "kms", Operation: "DescribeKey", Identity: alice, RequestParameters: Parameters(`{"keyId":"given"}`), KMSRequest: req})
+	if string(e.RequestParameters) != `{"keyId":"given"}` {
+		t.Fatalf("requestParameters %q, want the given ones", e.RequestParameters)
 	}
 }

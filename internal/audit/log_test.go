@@ -410,7 +410,7 @@ func BenchmarkEncryptEvent(b *testing.B) {
 	for b.Loop() {
 		l.Record(NewEvent(Call{
 			Time: t0, RequestID: "f3423043-63bc-11e4-bc2b-4198b6150d5c", Service: "kms", Operation: "Encrypt", Region: "us-west-2",
-			Identity: alice, RequestParameters: KMSRequestParameters(req, resources), Resources: resources,
+			Identity: alice, KMSRequest: req, Resources: resources,
 		}))
 	}
 	b.StopTimer()

@@ -57,34 +57,45 @@ type KMSRequest interface {
 // the request named none (ct-decrypt.md): resources[0], the key the
 // operation used.
 func KMSRequestParameters(req KMSRequest, resources []string) Parameters {
-	switch r := req.(type) {
-	case nil:
-		return nil
-	case *kmsapi.DecryptRequest:
-		if r == nil {
-			return nil
-		}
-		if r.KeyId == nil && len(resources) > 0 {
-			c := *r
-			c.KeyId = &resources[0]
-			req = &c
-		}
-	}
 	// Written into a pooled buffer, then copied at its size: one
 	// allocation of what the event keeps. (The buffer never holds a
 	// secret: no sensitive member is ever written.)
 	buf := paramBufs.Get().(*[]byte)
-	b := req.AppendAuditParameters((*buf)[:0])
+	b := appendKMSRequestParameters((*buf)[:0], req, resources)
 	var out Parameters
 	if len(b) > 0 {
 		out = Parameters(bytes.Clone(b))
 	}
-	if cap(b) <= 64<<10 {
+	if cap(b) <= maxParamBuffer {
 		*buf = b
 		paramBufs.Put(buf)
 	}
 	return out
 }
+
+// appendKMSRequestParameters appends what KMSRequestParameters returns to
+// b: nothing for null.
+func appendKMSRequestParameters(b []byte, req KMSRequest, resources []string) []byte {
+	switch r := req.(type) {
+	case nil:
+		return b
+	case *kmsapi.DecryptRequest:
+		if r == nil {
+			return b
+		}
+		if r.KeyId == nil && len(resources) > 0 {
+			// A static call, so that the copy stays on the stack.
+			c := *r
+			c.KeyId = &resources[0]
+			return c.AppendAuditParameters(b)
+		}
+	}
+	return req.AppendAuditParameters(b)
+}
+
+// maxParamBuffer bounds the parameter buffers kept for reuse: a larger
+// request's (a long key policy) is not kept.
+const maxParamBuffer = 64 << 10
 
 var paramBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 

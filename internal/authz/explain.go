@@ -71,7 +71,7 @@ func ExplainKey(r *KeyRequest) KeyExplanation {
 	d := DecideKey(r)
 	req := &policy.Request{
 		Principal: r.Identity.PolicyPrincipal(),
-		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
+		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More, List: r.List,
 	}
 	x := KeyExplanation{Decision: d, Action: r.Action, Caller: r.Identity.ARN, KeyARN: r.KeyARN}
 	if !d.Allowed() {

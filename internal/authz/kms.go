@@ -206,9 +206,11 @@ type KeyRequest struct {
 	// Endpoint is the VPC endpoint policy of the endpoint the request came
 	// through, or nil.
 	Endpoint *policy.Policy
-	// Keys are the request context; More its shared layers (see policy.Request).
+	// Keys are the request context; More its shared layers, List the keys
+	// the request builds anew (see policy.Request).
 	Keys    policy.Keys
 	More    []policy.Keys
+	List    policy.KeyList
 	Request Request
 }
 
@@ -258,7 +260,7 @@ func DecideKey(r *KeyRequest) KeyDecision {
 	id := r.Identity
 	req := &policy.Request{
 		Principal: id.PolicyPrincipal(),
-		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
+		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More, List: r.List,
 	}
 	kp := policy.Outcome{Decision: policy.NotApplicable, Statement: -1}
 	if r.KeyPolicy != nil {
@@ -310,7 +312,7 @@ func RoleLimits(r *KeyRequest, principal string) Reason {
 	id := r.Identity
 	req := &policy.Request{
 		Principal: id.PolicyPrincipal(),
-		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More,
+		Action:    r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More, List: r.List,
 	}
 	return roleGrantLimits(id, req, principal)
 }

@@ -197,7 +197,7 @@ func accessOf(c Candidate, r *KeyRequest) (Access, bool) {
 		if d.By == ByIAM && r.KeyPolicy != nil {
 			// Name the key policy statement that let the principal's own
 			// policies decide.
-			req := &policy.Request{Principal: r.Identity.PolicyPrincipal(), Action: r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More}
+			req := &policy.Request{Principal: r.Identity.PolicyPrincipal(), Action: r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More, List: r.List}
 			if out := r.KeyPolicy.Decide(req); out.Decision == policy.Allow {
 				acc.Statement, acc.Sid = out.Statement, out.Sid
 			}
@@ -211,7 +211,7 @@ func accessOf(c Candidate, r *KeyRequest) (Access, bool) {
 		if r.KeyPolicy == nil {
 			break
 		}
-		req := &policy.Request{Principal: r.Identity.PolicyPrincipal(), Action: r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More}
+		req := &policy.Request{Principal: r.Identity.PolicyPrincipal(), Action: r.Action, Resource: r.KeyARN, Time: r.Request.Time, Keys: r.Keys, More: r.More, List: r.List}
 		for _, t := range r.KeyPolicy.Explain(req).Statements {
 			if t.Effect != policy.AllowEffect || t.Applied || len(t.Misses) == 0 {
 				continue

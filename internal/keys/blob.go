@@ -25,6 +25,21 @@ func ParseBlob(blob []byte) (BlobHeader, error) {
 	return h, nil
 }
 
+// BlobMaterialID is ParseBlob's MaterialID, without making the key id a
+// string.
+func BlobMaterialID(blob []byte) (MaterialID, error) {
+	var m MaterialID
+	if len(blob) < 2 || blob[0] != blobVersion {
+		return m, ErrCiphertext
+	}
+	n := int(blob[1])
+	if n == 0 || len(blob) < 2+n+MaterialIDSize+nonceSize+tagSize {
+		return m, ErrCiphertext
+	}
+	copy(m[:], blob[2+n:])
+	return m, nil
+}
+
 // Version 2: the ciphertext blob of a key in an external key store, whose
 // AES-GCM an XKS proxy does (package keystore/xks).
 //

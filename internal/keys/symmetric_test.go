@@ -102,6 +102,11 @@ func FuzzParseBlob(f *testing.F) {
 		if err == nil && (len(h.KeyID) == 0 || len(b) < 2+len(h.KeyID)+MaterialIDSize+nonceSize+tagSize) {
 			t.Fatalf("accepted a blob too short for its header: %x", b)
 		}
+		// BlobMaterialID accepts and reads exactly what ParseBlob does.
+		m, merr := BlobMaterialID(b)
+		if (err == nil) != (merr == nil) || err == nil && m != h.MaterialID {
+			t.Fatalf("BlobMaterialID = %x, %v; ParseBlob = %+v, %v (blob %x)", m, merr, h, err, b)
+		}
 		k.Decrypt(b, nil)
 	})
 }

@@ -247,7 +247,11 @@ func (s *Service) accountDecision(c Caller, id *authz.Identity, action, resource
 		keys[n] = v
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
-		addKey(keys, nil, extra[i], extra[i+1])
+		if multiValuedRequestKey(extra[i]) {
+			keys.Add(extra[i], extra[i+1])
+		} else {
+			keys.SetOne(extra[i], extra[i+1])
+		}
 	}
 	r := &policy.Request{
 		Principal: policy.Principal{Type: policy.AWSPrincipal, ARN: id.ARN, Account: id.Account},
@@ -261,17 +265,18 @@ func accessDenied(msg string) error {
 }
 
 // conditionKeys is the request context of a request on a key (KMS Developer
-// Guide: AWS KMS condition keys): the operation's own keys, then shared layers
-// for the request, the caller, the key and its aliases, so that the hot path
-// builds only the few keys that are new in each request.
-func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.Keys, []policy.Keys) {
+// Guide: AWS KMS condition keys): the operation's own keys, as a list, then
+// shared layers for the request, the caller, the key and its aliases, so that
+// the hot path builds only the few keys that are new in each request, and
+// builds them without a map.
+func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.KeyList, []policy.Keys) {
 	ec := a.conditionContext()
 	ar := new(condArena)
 	vals := ar.vals[:0]
 	if n := 2*len(ec) + len(a.keys)/2; n > len(ar.vals) {
 		vals = make([]string, 0, n)
 	}
-	keys := make(policy.Keys, len(ec)+len(a.keys)/2+1)
+	list := policy.KeyList(ar.list[:0])
 	if len(ec) > 0 {
 		var ebuf [8]string
 		eks := ebuf[:0]
@@ -284,17 +289,17 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 		for i, ek := range eks {
 			// Context keys are case-sensitive, condition key names are
 			// not: {"tenant":"B","TENANT":"A"} is one ambiguous key
-			// (setOne), so that map order cannot choose the value a policy
+			// (SetOne), so that map order cannot choose the value a policy
 			// sees.
-			vals = setOne(keys, vals, all[start:ends[i]], ec[ek])
+			list, vals = list.SetOne(vals, all[start:ends[i]], ec[ek])
 			start = ends[i]
 		}
 		first := len(vals)
 		vals = append(vals, eks...)
-		keys["kms:encryptioncontextkeys"] = vals[first:len(vals):len(vals)]
+		list = append(list, policy.ListedKey{Name: "kms:encryptioncontextkeys", Values: vals[first:len(vals):len(vals)]})
 	}
 	for i := 0; i+1 < len(a.keys); i += 2 {
-		vals = addKey(keys, vals, a.keys[i], a.keys[i+1])
+		list, vals = addKey(list, vals, a.keys[i], a.keys[i+1])
 	}
 	more := ar.more[:3]
 	more[0], more[1], more[2] = s.requestKeys(c.Request), id.Keys(), k.condKeys()
@@ -307,15 +312,16 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 	if ak := s.view.aliasKeys(k); ak != nil {
 		more = append(more, ak)
 	}
-	return keys, more
+	return list, more
 }
 
 // condArena is what a request's own condition keys are made of, in one
-// allocation for the usual few: the layers, and the values of the keys
-// (each key's values a clipped slice of vals, so that appending to one, as
-// policy.Keys.SetOne does, copies it).
+// allocation for the usual few: the layers, the list of the request's keys,
+// and their values (each key's values a clipped slice of vals, so that
+// appending to one, as a second value of the key does, copies it).
 type condArena struct {
 	more [6]policy.Keys
+	list [5]policy.ListedKey
 	vals [6]string
 }
 
@@ -357,30 +363,23 @@ func appendLower(b *strings.Builder, s string) {
 	}
 }
 
-// setOne is policy.Keys.SetOne for a name already lower-cased, taking the
-// value's slice from vals when the key is new.
-func setOne(keys policy.Keys, vals []string, name, value string) []string {
-	if _, ok := keys[name]; ok {
-		keys.SetOne(name, value) // a second value: ambiguous
-		return vals
-	}
-	vals = append(vals, value)
-	keys[name] = vals[len(vals)-1 : len(vals) : len(vals)]
-	return vals
-}
-
 // addKey adds a condition key of a request. The multivalued keys collect
 // values; every other key is single-valued and set as with SetOne, so that
 // tag keys the request spells in several cases (aws:RequestTag/Env and
 // aws:RequestTag/env) make one ambiguous key that fails closed rather than a
-// multivalued one that an Allow matches on any value. It returns vals with
-// what it took from it.
-func addKey(keys policy.Keys, vals []string, name, value string) []string {
-	if strings.EqualFold(name, "aws:TagKeys") || strings.EqualFold(name, "kms:GrantOperations") || strings.EqualFold(name, "kms:GrantConstraintType") {
-		keys.Add(name, value)
-		return vals
+// multivalued one that an Allow matches on any value. It returns the list
+// and vals with what it took from it.
+func addKey(list policy.KeyList, vals []string, name, value string) (policy.KeyList, []string) {
+	if multiValuedRequestKey(name) {
+		return list.Add(strings.ToLower(name), value), vals
 	}
-	return setOne(keys, vals, strings.ToLower(name), value)
+	return list.SetOne(vals, strings.ToLower(name), value)
+}
+
+// multiValuedRequestKey reports whether a condition key a request names
+// collects values (addKey).
+func multiValuedRequestKey(name string) bool {
+	return strings.EqualFold(name, "aws:TagKeys") || strings.EqualFold(name, "kms:GrantOperations") || strings.EqualFold(name, "kms:GrantConstraintType")
 }
 
 // condKeys are the keys that describe a key, built once per key version:
@@ -486,11 +485,11 @@ func (s *Service) decide(c Caller, id *authz.Identity, k *key, a access, grants 
 // keyRequest is the authorization view of an access to a key (a value, so
 // that the hot path keeps it on the stack).
 func (s *Service) keyRequest(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyRequest {
-	keys, more := s.conditionKeys(c, id, k, a)
+	list, more := s.conditionKeys(c, id, k, a)
 	return authz.KeyRequest{
 		Identity: id, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
 		RCPs:      s.orgOf(k.rec.Account).RCPs(),
-		KeyPolicy: k.policy, EncryptionContext: a.ec, Keys: keys, More: more, Request: c.Request, Grants: grants,
+		KeyPolicy: k.policy, EncryptionContext: a.ec, List: list, More: more, Request: c.Request, Grants: grants,
 	}
 }
 

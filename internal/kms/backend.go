@@ -139,11 +139,11 @@ func (s *Service) encryptSymmetric(c Caller, k *key, pt []byte, ec map[string]st
 // decryptSymmetric opens a version-1 blob with the keys.Symmetric material
 // it names; inToken as for encryptSymmetric.
 func (s *Service) decryptSymmetric(c Caller, k *key, blob []byte, ec map[string]string, inToken bool) ([]byte, string, error) {
-	h, err := keys.ParseBlob(blob)
+	id, err := keys.BlobMaterialID(blob)
 	if err != nil {
 		return nil, "", kmsapi.NewInvalidCiphertextException("")
 	}
-	mid := h.MaterialID.String()
+	mid := id.String()
 	m, ok := s.view.material(k.rec.Region, k.rec.ID, mid).(*keys.Symmetric)
 	if !ok {
 		return nil, "", kmsapi.NewInvalidCiphertextException("")

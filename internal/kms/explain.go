@@ -39,9 +39,9 @@ func (s *Service) Explain(c Caller, subject func() (*authz.Identity, error), act
 		op = op[4:]
 	}
 	a := access{op: op, action: action, ec: ec}
-	keys, more := s.conditionKeys(c, who, k, a)
+	list, more := s.conditionKeys(c, who, k, a)
 	return authz.ExplainKey(&authz.KeyRequest{
 		Identity: who, Action: action, Operation: op, KeyARN: k.arn, KeyAccount: k.rec.Account,
-		RCPs: s.orgOf(k.rec.Account).RCPs(), KeyPolicy: k.policy, Grants: s.view.grantsOf(k), EncryptionContext: ec, Keys: keys, More: more, Request: c.Request,
+		RCPs: s.orgOf(k.rec.Account).RCPs(), KeyPolicy: k.policy, Grants: s.view.grantsOf(k), EncryptionContext: ec, List: list, More: more, Request: c.Request,
 	}), nil
 }

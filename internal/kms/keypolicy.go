@@ -135,10 +135,10 @@ func (s *Service) checkKeyPolicy(c Caller, doc, keyARN, keyAccount string, bypas
 	// too, false unless they bypass the check.
 	a := access{op: "PutKeyPolicy", keys: []string{"kms:BypassPolicyLockoutSafetyCheck", "false"}}
 	stub := &key{rec: keyRecord{Account: keyAccount, Spec: keys.SpecSymmetricDefault, Usage: keys.UsageEncryptDecrypt, Origin: originAWSKMS}, arn: keyARN}
-	keys, more := s.conditionKeys(c, id, stub, a)
+	list, more := s.conditionKeys(c, id, stub, a)
 	d := authz.DecideKey(&authz.KeyRequest{
 		Identity: id, Action: "kms:PutKeyPolicy", Operation: "PutKeyPolicy", KeyARN: keyARN, KeyAccount: keyAccount,
-		KeyPolicy: p, Keys: keys, More: more, Request: c.Request,
+		KeyPolicy: p, List: list, More: more, Request: c.Request,
 	})
 	if !d.Allowed() {
 		return nil, kmsapi.NewMalformedPolicyDocumentException(lockoutMessage)

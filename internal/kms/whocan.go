@@ -87,10 +87,10 @@ func (s *Service) WhoCan(c Caller, id, action string, candidates []authz.Candida
 	request := func(cand authz.Candidate, action string) *authz.KeyRequest {
 		a := access{op: strings.TrimPrefix(action, "kms:"), action: action}
 		cc := Caller{Account: cand.Identity.Account, ARN: cand.Identity.ARN, Region: k.rec.Region, Identity: cand.Identity, Request: cand.Request}
-		keys, more := s.conditionKeys(cc, cand.Identity, k, a)
+		list, more := s.conditionKeys(cc, cand.Identity, k, a)
 		return &authz.KeyRequest{
 			Identity: cand.Identity, Action: action, Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
-			RCPs: org.RCPs(), KeyPolicy: k.policy, Grants: grants, Keys: keys, More: more, Request: cand.Request,
+			RCPs: org.RCPs(), KeyPolicy: k.policy, Grants: grants, List: list, More: more, Request: cand.Request,
 		}
 	}
 	return authz.AnalyzeKey(k.arn, k.rec.Account, orgID, k.policy, actions, candidates, request), nil

@@ -73,6 +73,17 @@ func ambiguousRequest(ec []string, tags ...string) *Request {
 	return r
 }
 
+// ambiguousListRequest is ambiguousRequest with the encryption context in
+// the request's KeyList rather than its Keys.
+func ambiguousListRequest(ec []string, tags ...string) *Request {
+	r := ambiguousRequest(nil, tags...)
+	var vals []string
+	for i := 0; i < len(ec); i += 2 {
+		r.List, vals = r.List.SetOne(vals, strings.ToLower("kms:EncryptionContext:"+ec[i]), ec[i+1])
+	}
+	return r
+}
+
 // worlds returns the single-valued requests an ambiguous key stands for: one
 // per choice of value for each ambiguous key.
 func worlds(ec, tags []string) [][2][]string {
@@ -142,8 +153,11 @@ func TestAmbiguousKeysFailClosed(t *testing.T) {
 							}
 						}
 					}
-					for i := 0; i < 30; i++ {
+					for i := 0; i < 60; i++ {
 						r := ambiguousRequest(ec, tags...)
+						if i%2 == 1 {
+							r = ambiguousListRequest(ec, tags...)
+						}
 						if got := p.Decide(r).Decision; got != want {
 							t.Fatalf("%s: Decide = %v, want %v (run %d)\n%s", name, got, want, i, p.Explain(r))
 						}
@@ -202,6 +216,35 @@ func TestAmbiguousKeysBeyondBudget(t *testing.T) {
 	}
 	if got := allow.Decide(r).Decision; got != Allow {
 		t.Errorf("Allow over %d alternatives = %v, want Allow", maxChoices, got)
+	}
+}
+
+// KeyList.SetOne keeps Keys.SetOne's rules, and never writes into the array
+// of values it was given for earlier keys.
+func TestKeyListSetOne(t *testing.T) {
+	vals := make([]string, 0, 4)
+	var l KeyList
+	l, vals = l.SetOne(vals, "kms:encryptioncontext:a", "x")
+	l, vals = l.SetOne(vals, "kms:encryptioncontext:b", "y")
+	l, vals = l.SetOne(vals, "kms:encryptioncontext:a", "x")
+	r := &Request{List: l}
+	if got, where := r.lookup("kms:encryptioncontext:a"); len(got) != 1 || where >= 0 {
+		t.Fatalf("same value twice: %v, place %d", got, where)
+	}
+	l, vals = l.SetOne(vals, "kms:encryptioncontext:a", "w")
+	r = &Request{List: l, More: []Keys{{}}}
+	if got, where := r.lookup("kms:encryptioncontext:a"); len(got) != 2 || got[0] != "w" || got[1] != "x" || where < 0 {
+		t.Fatalf("second value: %v, place %d", got, where)
+	}
+	if got := r.Values("kms:encryptioncontext:b"); len(got) != 1 || got[0] != "y" {
+		t.Fatalf("the next key's value was overwritten: %v", got)
+	}
+	if len(vals) != 2 || vals[0] != "x" || vals[1] != "y" {
+		t.Fatalf("backing values = %v", vals)
+	}
+	l = l.Add("aws:tagkeys", "p").Add("aws:tagkeys", "q")
+	if got := (&Request{List: l}).Values("aws:tagkeys"); len(got) != 2 {
+		t.Fatalf("Add: %v", got)
 	}
 }
 

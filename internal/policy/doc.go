@@ -64,8 +64,13 @@
 // operator says: case-sensitively unless it is an IgnoreCase operator.
 // aws:CurrentTime and aws:EpochTime default to Request.Time.
 //
+// Request.More holds further layers of keys built once and shared (the
+// caller's, the resource's), and Request.List the few keys a request builds
+// anew, as a KeyList: a list is cheaper to build than a map and is read by a
+// scan of a few names.
+//
 // A single-valued key whose name comes from the request (an encryption
-// context or tag key) is set with Keys.SetOne: names that differ only in case
+// context or tag key) is set with Keys.SetOne (KeyList.SetOne): names that differ only in case
 // then make one ambiguous key, and evaluation fails closed over its values (a
 // Deny statement applies if it applies under any of them, an Allow statement
 // only if it applies under all), so no decision depends on which of the

@@ -93,10 +93,15 @@ type Request struct {
 	// resource in layers built once and shared, so that a request builds only
 	// its own few keys.
 	More []Keys
+	// List holds keys as a list, consulted before Keys: what a request
+	// builds anew each time (its encryption context, its algorithm) costs
+	// less as a list than as a map, and is looked up by a scan of a few
+	// names. A name must not appear in both List and Keys.
+	List KeyList
 }
 
-// Values returns the values of a lower-case key name: from Keys, else from
-// the first layer of More that has it. For a key that SetOne made ambiguous
+// Values returns the values of a lower-case key name: from List, else from
+// Keys, else from the first layer of More that has it. For a key that SetOne made ambiguous
 // they are its alternatives.
 func (r *Request) Values(name string) []string {
 	v, _ := r.lookup(name)
@@ -105,11 +110,20 @@ func (r *Request) Values(name string) []string {
 
 // lookup is Values that also says, for an ambiguous single-valued key
 // (SetOne), where it is: its place in its layer's list of ambiguous keys
-// and its layer (0 for Keys, i+1 for More[i]), as one number; -1 for any
+// and its layer (0 for Keys, i+1 for More[i], len(More)+1 for List, where
+// the place is the key's index in the list), as one number; -1 for any
 // other key. Evaluation identifies the key by this number rather than its
 // name so that nothing it records points into the Request.
 func (r *Request) lookup(name string) ([]string, int) {
-	layers := len(r.More) + 1
+	layers := len(r.More) + 2
+	for i := range r.List {
+		if k := &r.List[i]; k.Name == name {
+			if k.ambiguous {
+				return k.Values, i*layers + layers - 1
+			}
+			return k.Values, -1
+		}
+	}
 	if v, ok := r.Keys[name]; ok {
 		return v, r.Keys.ambiguity(name, v, 0, layers)
 	}
@@ -119,6 +133,56 @@ func (r *Request) lookup(name string) ([]string, int) {
 		}
 	}
 	return nil, -1
+}
+
+// KeyList is a layer of condition keys kept as a list (Request.List). Names
+// are lower case and appear once; build it with Add and SetOne, which keep
+// Keys's rules: SetOne makes names that differ only in case one ambiguous
+// key.
+type KeyList []ListedKey
+
+// ListedKey is one key of a KeyList.
+type ListedKey struct {
+	Name   string
+	Values []string
+	// ambiguous: SetOne was given two values for the name; Values are the
+	// alternatives, sorted.
+	ambiguous bool
+}
+
+// Add appends a value to a key, as Keys.Add does; name must be lower case.
+func (l KeyList) Add(name, value string) KeyList {
+	for i := range l {
+		if k := &l[i]; k.Name == name {
+			// A fresh slice: the old one may share its array.
+			k.Values = append(slices.Clip(k.Values), value)
+			return l
+		}
+	}
+	return append(l, ListedKey{Name: name, Values: []string{value}})
+}
+
+// SetOne sets a single-valued key whose name the request supplies, as
+// Keys.SetOne does; name must be lower case. vals is a backing store for
+// the values of new keys: SetOne appends value to it and returns it, so
+// that a caller building many keys allocates their values once.
+func (l KeyList) SetOne(vals []string, name, value string) (KeyList, []string) {
+	for i := range l {
+		k := &l[i]
+		if k.Name != name {
+			continue
+		}
+		if slices.Contains(k.Values, value) {
+			return l, vals
+		}
+		// A fresh slice: the old one may share its array.
+		v := append(slices.Clip(k.Values), value)
+		slices.Sort(v)
+		k.Values, k.ambiguous = v, true
+		return l, vals
+	}
+	vals = append(vals, value)
+	return append(l, ListedKey{Name: name, Values: vals[len(vals)-1 : len(vals) : len(vals)]}), vals
 }
 
 // Keys maps lower-case condition key names to their values. A key with

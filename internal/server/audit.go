@@ -17,6 +17,23 @@ func (s *Server) record(r *http.Request, id, service, op string, c *call, params
 	if s.audit == nil {
 		return
 	}
+	s.audit.Record(audit.NewEvent(s.auditCall(r, id, service, op, c, params, resp, err)))
+}
+
+// recordKMS is record for a KMS request, whose event's requestParameters
+// are written from the request as the operation decoded it (nil when the
+// body could not be decoded), into memory the event reuses.
+func (s *Server) recordKMS(r *http.Request, id, service, op string, c *call, decoded audit.KMSRequest, resp map[string]any, err error) {
+	if s.audit == nil {
+		return
+	}
+	ac := s.auditCall(r, id, service, op, c, nil, resp, err)
+	ac.KMSRequest = decoded
+	s.audit.Record(audit.NewEvent(ac))
+}
+
+// auditCall is what the audit event of a served request is made from.
+func (s *Server) auditCall(r *http.Request, id, service, op string, c *call, params audit.Parameters, resp map[string]any, err error) audit.Call {
 	ac := audit.Call{
 		Time: c.request.Time, RequestID: id, Service: service, Operation: op, Region: c.region,
 		SourceIP: c.request.SourceIP, UserAgent: r.UserAgent(), Identity: c.identity,
@@ -35,7 +52,7 @@ func (s *Server) record(r *http.Request, id, service, op string, c *call, params
 		}
 	}
 	ac.ViaService = c.request.ViaService
-	s.audit.Record(audit.NewEvent(ac))
+	return ac
 }
 
 // recordFailure records a request that failed before its caller was known.

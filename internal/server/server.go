@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trentkms/trent/internal/audit"
@@ -301,7 +302,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, rt route, caller authn.Caller, span trace.Span, body []byte) error {
 	op := rt.op
 	ident := caller.Identity
-	st := &requestState{}
+	st := states.Get().(*requestState)
+	defer func() {
+		*st = requestState{} // drop the request: nothing of it may outlive serve
+		states.Put(st)
+	}()
 	c := call{
 		identity:  ident,
 		region:    caller.Region,
@@ -322,7 +327,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, id string, rt rou
 	case protoKMS:
 		resp, err := s.serveJSON(ctx, w, id, s.kmsOps, op, c, body)
 		if s.audit != nil {
-			s.record(r, id, caller.Service, op, &c, audit.KMSRequestParameters(st.decoded, st.note.Resources), audit.KMSResponseElements(op, resp), err)
+			s.recordKMS(r, id, caller.Service, op, &c, st.decoded, audit.KMSResponseElements(op, resp), err)
 		}
 		kms.Scrub(resp)
 		return err
@@ -560,6 +565,10 @@ type requestState struct {
 	// operation used. nil when the body could not be decoded.
 	decoded audit.KMSRequest
 }
+
+// states recycles requestStates: nothing keeps one after serve returns
+// (the audit event copies what it shows of the note and the request).
+var states = sync.Pool{New: func() any { return new(requestState) }}
 
 func (c call) iam() iam.Call { return iam.Call{Identity: c.identity, Request: c.request} }
 
