@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -187,77 +186,18 @@ func (v *view) Skip(k []byte) []byte {
 	return append(next, '0')
 }
 
-// LoadFrom replaces the view with the records scan puts, in batches:
-// nothing holds every record's bytes at once (store.Loader). Key records,
-// most of the store, are decoded on every core (decoding was half of a
-// start's CPU), and every record is applied in the store's order.
+// LoadFrom replaces the view with the records scan puts, one at a time:
+// nothing holds every record's bytes at once (store.Loader). Keep leaves
+// the key and material records out.
 func (v *view) LoadFrom(scan func(put func(store.KV)) error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.resetLocked()
 	v.loading = true
 	defer func() { v.loading = false }()
-	l := &loader{v: v}
-	err := scan(l.add)
-	l.flush()
+	err := scan(v.put)
 	v.evict(nil)
 	return err
-}
-
-// loadBatch is how many key records LoadFrom decodes at a time.
-const loadBatch = 1024
-
-// loader batches the key records of a load for decoding in parallel.
-type loader struct {
-	v     *view
-	batch []decodedKey
-}
-
-// decodedKey is a key record of a load and what decoding it gave.
-type decodedKey struct {
-	kv  store.KV
-	p   path
-	rec keyRecord
-	err error
-}
-
-func (l *loader) add(kv store.KV) {
-	p, ok := parsePath(kv.Key)
-	if !ok || p.kind != "keys" {
-		// In order: what the batch holds comes first in the store.
-		l.flush()
-		l.v.put(kv)
-		return
-	}
-	kv.Value = bytes.Clone(kv.Value) // valid only during put
-	l.batch = append(l.batch, decodedKey{kv: kv, p: p})
-	if len(l.batch) == loadBatch {
-		l.flush()
-	}
-}
-
-// flush decodes the batch on every core and applies it in order.
-func (l *loader) flush() {
-	if len(l.batch) == 0 {
-		return
-	}
-	n := min(runtime.GOMAXPROCS(0), len(l.batch))
-	var wg sync.WaitGroup
-	for w := range n {
-		wg.Go(func() {
-			for i := w; i < len(l.batch); i += n {
-				d := &l.batch[i]
-				d.rec, d.err = decodeKeyRecord(d.kv.Value)
-			}
-		})
-	}
-	wg.Wait()
-	for i := range l.batch {
-		d := &l.batch[i]
-		l.v.putKeyRecord(d.p, d.kv, d.rec, d.err)
-		l.batch[i] = decodedKey{}
-	}
-	l.batch = l.batch[:0]
 }
 
 // decodeKeyRecord decodes a stored key record: one with an unknown or

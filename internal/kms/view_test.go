@@ -218,7 +218,7 @@ func TestRestartWithManyKeys(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	first := e.s.view.testKey(e.caller.Region, *e.createKey(t).KeyId)
-	const n = 2*loadBatch + 300
+	const n = 2348
 	var puts []store.KV
 	ids := make([]string, n)
 	for i := range ids {
@@ -230,7 +230,7 @@ func TestRestartWithManyKeys(t *testing.T) {
 		rec := first.rec
 		rec.ID = id
 		kvs := storedKey(rec)
-		if i == loadBatch+7 {
+		if i == 1031 {
 			kvs[2].Value = []byte(strings.Replace(string(kvs[2].Value), `"spec":"SYMMETRIC_DEFAULT"`, `"spec":"AES_512"`, 1))
 		}
 		puts = append(puts, kvs[0], kvs[2])
@@ -253,7 +253,7 @@ func TestRestartWithManyKeys(t *testing.T) {
 	shared := s2.view.testKey(e.caller.Region, first.rec.ID).policy
 	for i, id := range ids {
 		k := s2.view.testKey(e.caller.Region, id)
-		if i == loadBatch+7 {
+		if i == 1031 {
 			if k != nil {
 				t.Fatal("the record with an unknown spec loaded")
 			}
