@@ -105,6 +105,17 @@ func TestUpgradeWritesKeyIndex(t *testing.T) {
 	if got, ok := e.indexRecordOf(t, old.ID); !ok || !got.Unbound || got.Doc != "" {
 		t.Errorf("upgraded index of the older key = %+v, %v; want it unbound", got, ok)
 	}
+	// A node started on the upgraded store loads the keys, whose index
+	// records are newer than their key records.
+	s2, err := New(ctx, e.st, e.sealer, Options{Now: e.clock.Now, Principals: e.ids, Organization: e.ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{*a, *b, old.ID} {
+		if k, err := s2.view.key(e.caller.Region, id); err != nil || k == nil {
+			t.Errorf("key %s after the upgrade: %v, %v", id, k != nil, err)
+		}
+	}
 }
 
 // testKey is view.key for tests, which have no store failures to expect.

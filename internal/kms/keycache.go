@@ -21,7 +21,11 @@ import (
 // A load must not put into the view a key older or newer than the view's
 // revision. The unit revision of a key is the newest ModRev of its key
 // record and material records; the index entry holds the unit revision
-// the view applied (rev). A material record is deleted only in a
+// the view applied (rev), or, until the view applies a write of the key's
+// unit, the revision of its index record (indexOnly: a key record or
+// material written before the view loaded changed nothing the view
+// applied, and an index record written alone, by Upgrade or a repair, is
+// newer than the key's unit). A material record is deleted only in a
 // transaction that also writes or deletes its key record, so a deletion
 // shows in the key record's ModRev. A load reads the key record, the
 // material, and the key record again (a change between them: read again),
@@ -29,8 +33,8 @@ import (
 // the view:
 //   - U newer than the view's revision: the follower is behind; wait for
 //     it and load again;
-//   - the entry's rev newer than U: the key changed after the read; load
-//     again;
+//   - the entry's unit revision newer than U: the key changed after the
+//     read; load again;
 //   - no entry: the key was deleted (NotFound);
 //   - else the load is the key as of the view's revision: insert it.
 
@@ -81,7 +85,10 @@ func (v *view) load(account, region, id string) (*key, error) {
 	for range 100 {
 		kv, err := v.s.st.Get(ctx, kp)
 		if errors.Is(err, store.ErrNotFound) {
-			// Deleted at a revision this view has yet to apply.
+			// Deleted at a revision this view has yet to apply, or by an
+			// older Trent, which left the index record behind: the repair
+			// deletes it if so (indexrepair.go).
+			v.repairs.add(kp)
 			return nil, nil
 		}
 		if err != nil {
@@ -120,7 +127,7 @@ func (v *view) load(account, region, id string) (*key, error) {
 				return nil, fmt.Errorf("kms: load key %s: %w", id, err)
 			}
 			continue
-		case e.rev > unit:
+		case !e.indexOnly && e.rev > unit:
 			v.mu.Unlock()
 			continue
 		case v.keys[ref] != nil:
@@ -129,6 +136,15 @@ func (v *view) load(account, region, id string) (*key, error) {
 			return k, nil
 		}
 		p := path{account: account, region: region, kind: "keys", id: id}
+		if decodeErr == nil && e.indexOnly && kv.ModRev > e.rev {
+			// A key record newer than its index record, which the view
+			// has not applied since it loaded: written before, by an
+			// older Trent, which left the index record stale.
+			v.s.log.Warn("kms: an older Trent wrote a key without its index record; indexing it", "key", arn.KeyARN(region, account, id))
+			v.setIndex(p, v.indexFor(p, rec), kv.ModRev)
+			v.repairs.add(kp)
+			e, _ = v.idx.get(region, id)
+		}
 		v.putKeyRecord(p, kv, rec, decodeErr)
 		k := v.keys[ref]
 		if k != nil {
@@ -136,7 +152,7 @@ func (v *view) load(account, region, id string) (*key, error) {
 				mp, _ := parsePath(m.Key)
 				v.putMaterial(mp, m)
 			}
-			e.rev = unit
+			e.rev, e.indexOnly = unit, false
 			v.idx.set(region, id, e)
 			v.evict(&ref)
 		}
@@ -217,8 +233,10 @@ func (v *view) dropKey(ref keyRef) {
 // bumpRev records in the index that a record of a key's unit was written
 // at rev.
 func (v *view) bumpRev(region, id string, rev int64) {
-	if e, ok := v.idx.get(region, id); ok && rev > e.rev {
-		e.rev = rev
+	if e, ok := v.idx.get(region, id); ok && (e.indexOnly || rev > e.rev) {
+		// Applied after the view loaded, rev is newer than any index
+		// record's revision the entry holds.
+		e.rev, e.indexOnly = rev, false
 		v.idx.set(region, id, e)
 	}
 }
@@ -233,11 +251,22 @@ func (v *view) putIndex(p path, kv store.KV) {
 		v.deleteIndex(p)
 		return
 	}
-	e := ixEntry{rev: kv.ModRev, due: ix.Due, unbound: ix.Unbound,
+	v.setIndex(p, ix, kv.ModRev)
+}
+
+// setIndex puts the index entry ix of the key at p, from an index record
+// of revision rev. The entry keeps a unit revision it has (the key record
+// that comes with a new index record bumps it).
+func (v *view) setIndex(p path, ix indexRecord, rev int64) {
+	e := ixEntry{rev: rev, indexOnly: true, due: ix.Due, unbound: ix.Unbound,
 		account: v.idx.names.number(p.account), doc: v.idx.names.number(ix.Doc), store: v.idx.names.number(ix.Store)}
 	v.idx.upsert(p.region, p.id, func(old ixEntry, had bool) ixEntry {
 		if had {
-			e.rev = max(e.rev, old.rev)
+			if old.indexOnly {
+				e.rev = max(e.rev, old.rev)
+			} else {
+				e.rev, e.indexOnly = old.rev, false
+			}
 			v.unindexLocked(p.region, p.id, old)
 		}
 		return e

@@ -188,7 +188,7 @@ func TestLazyLoadNeverServesAnOlderKey(t *testing.T) {
 	run()
 	s2.view.mu.Lock()
 	ix, _ := s2.view.idx.get(e.caller.Region, *id)
-	ix.rev = 1 << 60 // a change the store cannot show yet
+	ix.rev, ix.indexOnly = 1<<60, false // an applied change the store cannot show yet
 	s2.view.idx.set(e.caller.Region, *id, ix)
 	s2.view.mu.Unlock()
 	if _, err := s2.view.key(e.caller.Region, *id); !errors.Is(err, errKeyChanging) {

@@ -33,6 +33,12 @@ type ixEntry struct {
 	// store (0: none).
 	account, doc, store uint32
 	unbound             bool
+	// indexOnly marks a rev that is the ModRev of the index record, as a
+	// load or a write of the index record alone (Upgrade, a repair) set
+	// it, not a unit revision: an index record written after its key
+	// record is newer than the key's unit, and an older Trent's write
+	// leaves it older (indexrepair.go).
+	indexOnly bool
 }
 
 // keyIdx is every key of the view by Region and id.

@@ -223,6 +223,7 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 func (s *Service) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.follower.Run(ctx) }()
+	go s.repairIndexes(ctx)
 	if err := s.stores.Reconnect(ctx); err != nil {
 		s.log.Error("kms: custom key stores", "err", err)
 	}

@@ -67,6 +67,9 @@ type view struct {
 	policies policyCache
 	// cache bounds the material that is unsealed (matcache.go).
 	cache matCache
+	// repairs is the keys whose index records an older Trent left
+	// missing or stale, for Run to write (indexrepair.go).
+	repairs repairQueue
 }
 
 // key is one KMS key as the view holds it.
@@ -90,7 +93,7 @@ type key struct {
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, idx: newKeyIndex(), keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, family: map[string][]string{}, counts: map[acctRegion]int{}, docs: map[docKey]*policyDoc{}, docUsers: map[docKey]int{}, waiting: map[docKey][]keyRef{}}
+	return &view{s: s, idx: newKeyIndex(), keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, family: map[string][]string{}, counts: map[acctRegion]int{}, docs: map[docKey]*policyDoc{}, docUsers: map[docKey]int{}, waiting: map[docKey][]keyRef{}, repairs: newRepairQueue()}
 }
 
 // keyRef indexes the view's maps of per-key records: a struct, so that a
@@ -258,7 +261,22 @@ func (v *view) Apply(resp store.WatchResponse) {
 		events = slices.Clone(events)
 		slices.SortStableFunc(events, func(a, b store.Event) int { return applyOrder(a.KV.Key) - applyOrder(b.KV.Key) })
 	}
+	// indexed is the keys whose index records the transaction wrote or
+	// deleted: every write of a key record by this version of Trent. A
+	// key record written without one is an older Trent's (indexrepair.go).
+	var indexed map[keyRef]bool
 	for _, e := range events {
+		if p, ok := parsePath(e.KV.Key); ok {
+			switch {
+			case p.kind == "keyindex":
+				if indexed == nil {
+					indexed = map[keyRef]bool{}
+				}
+				indexed[keyRef{p.region, p.id}] = true
+			case p.kind == "keys" && !indexed[keyRef{p.region, p.id}]:
+				v.unindexedWrite(p, e)
+			}
+		}
 		if e.Type == store.Delete {
 			v.delete(e.KV.Key)
 		} else {
@@ -443,8 +461,9 @@ func (v *view) delete(k string) {
 	case "keyindex":
 		v.deleteIndex(p)
 	case "keys":
-		// Its index record goes in the same transaction; a key record
-		// without one is not served either way.
+		// Its index record goes in the same transaction, or, if an older
+		// Trent deleted it, Apply has queued the index record's deletion
+		// (indexrepair.go): the key is gone either way.
 		v.deleteIndex(p)
 		if ref := keyIndex(p.region, p.id); v.keys[ref] != nil {
 			v.dropKey(ref)
