@@ -2,13 +2,18 @@ package kms
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/keys"
+	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store"
+	"github.com/trentkms/trent/internal/store/etcd"
+	"github.com/trentkms/trent/internal/store/etcd/etcdtest"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
@@ -230,5 +235,83 @@ func TestStaleIndexRepairedOnLoad(t *testing.T) {
 	}
 	if _, err := st.Get(ctx, keyPath(account, region, rec.ID)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("key record past its deletion date: %v", err)
+	}
+}
+
+// Two nodes on one etcd cluster, both running when an older Trent, also
+// on the cluster, creates a key and later deletes it, neither with an
+// index record: both serve the key at once, both repair its index record
+// (one write wins), and both drop it and its index record on its deletion.
+func TestOlderTrentOnEtcdCluster(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := make([]byte, 32)
+	rand.Read(root)
+	sealer, err := seal.New(root, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	open := func() *etcd.Store {
+		st, err := etcd.Open(ctx, c.Endpoints(), etcd.Options{Prefix: "/trent/", DialTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	node := func() *Service {
+		s, err := New(ctx, open(), sealer, Options{Now: clk.Now, SweepInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return s
+	}
+	a, b := node(), node()
+	older := open()
+	who := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: authz.RootType, UserID: "111122223333"}}
+	caller := Caller{Account: "111122223333", ARN: who.ARN, Region: "us-east-1", Identity: who}
+	rec, txn := olderKey(t, a, caller.Account, caller.Region)
+	rev, err := older.Txn(ctx, txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	for _, s := range []*Service{a, b} {
+		if err := s.follower.Wait(wctx, rev); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Encrypt(ctx, caller, &kmsapi.EncryptRequest{KeyId: &rec.ID, Plaintext: []byte("x")}); err != nil {
+			t.Fatalf("Encrypt under the older Trent's key: %v", err)
+		}
+		if !listed(t, s, caller, rec.ID) || s.KeyCount() != 1 {
+			t.Fatal("the older Trent's key is not listed or counted")
+		}
+	}
+	if ix, ok := storedIndex(t, older, caller.Account, caller.Region, rec.ID); !ok || ix != indexOf(&rec) {
+		t.Fatalf("stored index record %+v, %v; want %+v", ix, ok, indexOf(&rec))
+	}
+	rev, err = older.Txn(ctx, store.Txn{Deletes: []string{keyPath(caller.Account, caller.Region, rec.ID), materialPath(caller.Account, caller.Region, rec.ID, rec.CurrentMaterial)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Service{a, b} {
+		if err := s.follower.Wait(wctx, rev); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DescribeKey(ctx, caller, &kmsapi.DescribeKeyRequest{KeyId: &rec.ID}); code(err) != "NotFoundException" {
+			t.Fatalf("DescribeKey of the deleted key: %v", err)
+		}
+	}
+	if _, ok := storedIndex(t, older, caller.Account, caller.Region, rec.ID); ok {
+		t.Fatal("the index record outlived its key")
+	}
+	if n := node().KeyCount(); n != 0 {
+		t.Fatalf("a node started after the deletion counts %d keys", n)
 	}
 }
