@@ -190,29 +190,16 @@ func writeIndex(ctx context.Context, st store.Store, kvs []store.KV, docs map[st
 	if !errors.Is(err, store.ErrConflict) {
 		return err
 	}
-	if len(kvs) == 1 {
-		return nil // changed meanwhile: the change wrote its index record
-	}
+	// Changed meanwhile: by this version, which wrote the index record,
+	// or by an older Trent still running, which did not; each key is
+	// indexed as it is now (indexrepair.go).
 	var errs []error
 	for _, kv := range kvs {
-		cur, err := st.Get(ctx, kv.Key)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
+		err := store.ErrConflict
+		for try := 0; errors.Is(err, store.ErrConflict) && try < 8; try++ {
+			err = repairIndexOnce(ctx, st, kv.Key)
 		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if _, err := st.Get(ctx, keyIndexPath(parseKeyPath(kv.Key))); err == nil {
-			continue
-		}
-		errs = append(errs, writeIndex(ctx, st, []store.KV{cur}, docs))
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// parseKeyPath returns the account, Region and id of a key record's path.
-func parseKeyPath(k string) (account, region, id string) {
-	p, _ := parsePath(k)
-	return p.account, p.region, p.id
 }

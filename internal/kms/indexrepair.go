@@ -130,8 +130,16 @@ func (s *Service) repairIndexes(ctx context.Context) {
 
 // repairIndex makes the index record of the key record at kp say what the
 // key record says, or deletes it if the key record is gone, unless either
-// changed since it read them.
+// changed since it read them: then a newer write decides.
 func repairIndex(ctx context.Context, st store.Store, kp string) error {
+	if err := repairIndexOnce(ctx, st, kp); !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// repairIndexOnce is repairIndex, with ErrConflict if a record changed.
+func repairIndexOnce(ctx context.Context, st store.Store, kp string) error {
 	p, ok := parsePath(kp)
 	if !ok || p.kind != "keys" {
 		return nil
@@ -150,9 +158,6 @@ func repairIndex(ctx context.Context, st store.Store, kp string) error {
 			return nil
 		}
 		_, err := st.Txn(ctx, store.Txn{Compares: []store.Compare{{Key: kp}, {Key: ip, ModRev: ixRev}}, Deletes: []string{ip}})
-		if errors.Is(err, store.ErrConflict) {
-			return nil
-		}
 		return err
 	}
 	if err != nil {
@@ -181,11 +186,8 @@ func repairIndex(ctx context.Context, st store.Store, kp string) error {
 		Compares: []store.Compare{{Key: kp, ModRev: kv.ModRev}, {Key: ip, ModRev: ixRev}},
 		Puts:     []store.KV{{Key: ip, Value: indexOf(&rec).marshal()}},
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("kms: write the index record of %s: %w", kp, err)
 	}
-	return nil
+	return err
 }

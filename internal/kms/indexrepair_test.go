@@ -315,3 +315,39 @@ func TestOlderTrentOnEtcdCluster(t *testing.T) {
 		t.Fatalf("a node started after the deletion counts %d keys", n)
 	}
 }
+
+// Upgrade's write of an index record that meets a change of its key record
+// made by an older Trent, which wrote no index record, indexes the key as
+// changed.
+func TestUpgradeIndexesKeyChangedMeanwhile(t *testing.T) {
+	st, sealer, clk := newStore(t, t.TempDir())
+	defer st.Close()
+	ctx := context.Background()
+	s, err := New(ctx, st, sealer, Options{Now: clk.Now}) // not run: nothing repairs from the watch
+	if err != nil {
+		t.Fatal(err)
+	}
+	account, region := "111122223333", "us-east-1"
+	rec, txn := olderKey(t, s, account, region)
+	if _, err := st.Txn(ctx, txn); err != nil {
+		t.Fatal(err)
+	}
+	read, err := st.Get(ctx, keyPath(account, region, rec.ID)) // what Upgrade's scan read
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.State, rec.DeletionDate, rec.PendingWindow = PendingDeletion, stampOf(clk.Now().Add(7*24*time.Hour)), 7
+	if _, err := st.Txn(ctx, store.Txn{Puts: []store.KV{{Key: read.Key, Value: marshal(rec)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeIndex(ctx, st, []store.KV{read}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := st.Get(ctx, keyIndexPath(account, region, rec.ID))
+	if err != nil {
+		t.Fatalf("index record: %v", err)
+	}
+	if got, err := decodeIndexRecord(ix.Value); err != nil || got != indexOf(&rec) {
+		t.Fatalf("index record %+v, %v; want %+v", got, err, indexOf(&rec))
+	}
+}
