@@ -19,7 +19,10 @@
 // that follows the store, so cryptographic operations do no store I/O once a
 // key is in use. The view holds an index of every key (index.go,
 // keyindex.go) and loads a key on its first use into a bounded cache
-// (keycache.go), checked against the view's revision. Writes go to the
+// (keycache.go), checked against the view's revision. Upgrade writes the
+// index records of an older store; a key an older Trent still running on
+// the cluster writes or deletes without its index record is indexed from
+// the watch, and its index record repaired (indexrepair.go). Writes go to the
 // store in one transaction per change, conditional on the revision they
 // read, and return only once this node's view shows them.
 //
@@ -53,5 +56,6 @@
 // # Concurrency
 //
 // A *Service is safe for concurrent use. Run owns its background goroutines
-// (view followers, the deletion sweeper and the rotation scheduler).
+// (view followers, the deletion sweeper, the rotation scheduler and the
+// repair of index records).
 package kms
