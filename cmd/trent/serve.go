@@ -293,7 +293,10 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if err := store.CheckSchema(ctx, st); err != nil {
+	// Records of an older schema are upgraded before the version is raised
+	// and before anything serves (kms: the key index).
+	upgrade := func(ctx context.Context, from int) error { return kms.Upgrade(ctx, st, from) }
+	if err := store.CheckSchema(ctx, st, upgrade); err != nil {
 		return err
 	}
 
@@ -461,7 +464,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return err
 	}
 	k.SetUsageSource(usages)
-	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys held in memory.", Value: func() float64 { return float64(k.KeyCount()) }})
+	reg.AddGauge(metrics.Gauge{Name: "trent_keys", Help: "KMS keys in this node's view, loaded or not.", Value: func() float64 { return float64(k.KeyCount()) }})
 	reg.AddGauge(metrics.Gauge{Name: "trent_audit_events_waiting", Help: "Audit events recorded but not yet written.", Value: func() float64 {
 		st := auditLog.Stats()
 		return float64(st.Recorded - st.Written)

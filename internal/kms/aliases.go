@@ -115,7 +115,11 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 	if err := s.authorizeAccount(c, "kms:UpdateAlias", arn.AliasARN(c.Region, c.Account, name)); err != nil {
 		return nil, err
 	}
-	if old := s.view.key(c.Region, a.TargetKeyID); old != nil {
+	old, err := s.view.key(c.Region, a.TargetKeyID)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
 		if _, err := s.authorize(c, old, access{op: "UpdateAlias"}); err != nil {
 			return nil, err
 		}
@@ -124,7 +128,7 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, in *kmsapi.UpdateAl
 	if err != nil {
 		return nil, err
 	}
-	if old := s.view.key(c.Region, a.TargetKeyID); old != nil && (old.rec.Usage != k.rec.Usage || aliasType(old.rec.Spec) != aliasType(k.rec.Spec)) {
+	if old != nil && (old.rec.Usage != k.rec.Usage || aliasType(old.rec.Spec) != aliasType(k.rec.Spec)) {
 		return nil, wire.Validation("Alias " + arn.AliasARN(c.Region, c.Account, name) + " cannot be changed from a key of type " + old.rec.Spec.String() + " (" + old.rec.Usage.String() + ") to a key of type " + k.rec.Spec.String() + " (" + k.rec.Usage.String() + ").")
 	}
 	p := aliasPath(c.Account, c.Region, name)
@@ -179,7 +183,11 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, in *kmsapi.DeleteAl
 		return nil, err
 	}
 	if a := s.view.alias(c.Account, c.Region, name); a != nil {
-		if k := s.view.key(c.Region, a.TargetKeyID); k != nil {
+		k, err := s.view.key(c.Region, a.TargetKeyID)
+		if err != nil {
+			return nil, err
+		}
+		if k != nil {
 			if _, err := s.authorize(c, k, access{op: "DeleteAlias"}); err != nil {
 				return nil, err
 			}

@@ -65,7 +65,7 @@ func BenchmarkEncryptAuthorized(b *testing.B) {
 
 func BenchmarkEncryptUnauthorized(b *testing.B) {
 	e, md, c := benchEnv(b)
-	k := e.s.view.key("us-east-1", *md.KeyId)
+	k := e.s.view.testKey("us-east-1", *md.KeyId)
 	m, err := e.s.symmetric(k)
 	if err != nil {
 		b.Fatal(err)
@@ -88,7 +88,7 @@ func BenchmarkEncryptUnauthorized(b *testing.B) {
 // BenchmarkAuthorize is the authorization step alone.
 func BenchmarkAuthorize(b *testing.B) {
 	e, md, c := benchEnv(b)
-	k := e.s.view.key("us-east-1", *md.KeyId)
+	k := e.s.view.testKey("us-east-1", *md.KeyId)
 	a := access{op: "Encrypt", ec: map[string]string{"tenant": "acme"}, keys: []string{"kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT"}}
 	b.ReportAllocs()
 	for b.Loop() {

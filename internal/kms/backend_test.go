@@ -51,7 +51,7 @@ func TestDecryptBlobOfAnotherBackend(t *testing.T) {
 			t.Fatalf("KeyId %v: Decrypt of a version-2 blob under a local key = %v", keyID, err)
 		}
 	}
-	k := e.s.view.key(e.caller.Region, *md.KeyId)
+	k := e.s.view.testKey(e.caller.Region, *md.KeyId)
 	if _, _, err := (xksBackend{e.s}).decrypt(ctx, e.caller, k, "Decrypt", forged, nil); code(err) != "InvalidCiphertextException" {
 		t.Fatalf("xksBackend.decrypt of a key with no external key = %v", err)
 	}

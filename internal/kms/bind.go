@@ -25,20 +25,13 @@ func (s *Service) bindLegacy(ctx context.Context) error {
 		rev  int64
 	}
 	var recs []todo
-	s.view.mu.RLock()
-	// Most keys share a few documents: parse each once (at 100,000 keys,
-	// parsing every key's copy was a quarter of the start's CPU).
-	principals := map[string][]string{}
-	for _, k := range s.view.keys {
-		ps, ok := principals[k.rec.Policy]
-		if !ok {
-			ps = policy.BindablePrincipals([]byte(k.rec.Policy))
-			principals[k.rec.Policy] = ps
-		}
-		if unboundPolicy(ps, k.rec.PolicyBindings) {
-			recs = append(recs, todo{keyPath(k.rec.Account, k.rec.Region, k.rec.ID), k.modRev})
-		}
+	// The keys that need it are marked in their index records (by the
+	// upgrade that wrote them, or any write of an unbound key): no key is
+	// read to find them.
+	for _, p := range s.view.unboundKeys() {
+		recs = append(recs, todo{p, anyRev})
 	}
+	s.view.mu.RLock()
 	for _, gs := range s.view.grants {
 		for _, g := range gs {
 			if unboundGrant(g.rec) {
@@ -51,7 +44,7 @@ func (s *Service) bindLegacy(ctx context.Context) error {
 	wrote := false
 	for _, t := range recs {
 		kv, err := s.st.Get(ctx, t.path)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && kv.ModRev != t.rev) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && t.rev != anyRev && kv.ModRev != t.rev) {
 			continue
 		}
 		if err != nil {
@@ -96,6 +89,9 @@ func (s *Service) bindLegacy(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// anyRev is a record bindLegacy reads at whatever revision it has.
+const anyRev = -1
 
 // bindMissing adds to bindings the principals it lacks, resolved now.
 func (s *Service) bindMissing(principals []string, bindings map[string]string) map[string]string {

@@ -246,17 +246,22 @@ func TestLegacyRecordsAreBoundOnLoad(t *testing.T) {
 	keyID := *out.KeyMetadata.KeyId
 	_, err = e.s.CreateGrant(e.ctx, root, &kmsapi.CreateGrantRequest{KeyId: wire.Ptr(keyID), GranteePrincipal: wire.Ptr("arn:aws:iam::111122223333:user/bob"), Operations: []string{"Encrypt"}})
 	e.must(err)
-	// Strip the bindings, as older versions stored the records.
-	k := e.s.view.key("us-east-1", keyID)
+	// Strip the bindings, as older versions stored the records (inline
+	// policy, no index record: the upgrade to schema 3 writes it).
+	k := e.s.view.testKey("us-east-1", keyID)
 	rec := cloneRecord(k.rec)
-	rec.PolicyBindings = nil
+	rec.PolicyBindings, rec.PolicyRef = nil, ""
 	g := e.s.view.grantList("us-east-1", keyID)[0]
 	grec := g.rec
 	grec.Bindings = nil
 	e.must(e.s.commit(e.ctx, store.Txn{Puts: []store.KV{
 		{Key: keyPath(bindAcct, "us-east-1", keyID), Value: marshal(rec)},
 		{Key: grantPath(bindAcct, "us-east-1", keyID, grec.ID), Value: marshal(grec)},
-	}}))
+	}, Deletes: []string{keyIndexPath(bindAcct, "us-east-1", keyID)}}))
+	e.must(Upgrade(e.ctx, e.st, 2))
+	ix, err := e.st.Get(e.ctx, keyIndexPath(bindAcct, "us-east-1", keyID))
+	e.must(err)
+	e.must(e.s.follower.Wait(e.ctx, ix.ModRev))
 	alice, bob := e.caller(aliceKey), e.caller(bobKey)
 	if err := e.encrypt(e.s, alice, keyID); code(err) != "AccessDeniedException" {
 		t.Fatalf("an unbound stored key policy must match no user until bound (fail closed): %v", err)
@@ -267,7 +272,7 @@ func TestLegacyRecordsAreBoundOnLoad(t *testing.T) {
 
 	s2, err := New(e.ctx, e.st, e.sealer, Options{Now: e.clk.Now, SweepInterval: time.Hour, Principals: e.ids})
 	e.must(err)
-	k2 := s2.view.key("us-east-1", keyID)
+	k2 := s2.view.testKey("us-east-1", keyID)
 	if got := k2.rec.PolicyBindings["arn:aws:iam::111122223333:user/alice"]; got != alice.Identity.UserID {
 		t.Fatalf("key policy bindings after load = %v", k2.rec.PolicyBindings)
 	}
@@ -292,14 +297,14 @@ func TestKeyPoliciesAreShared(t *testing.T) {
 	for _, p := range []*string{nil, nil, wire.Ptr(keyPolicyNaming("arn:aws:iam::111122223333:user/alice"))} {
 		out, err := e.s.CreateKey(e.ctx, root, &kmsapi.CreateKeyRequest{Policy: p})
 		e.must(err)
-		ks = append(ks, e.s.view.key("us-east-1", *out.KeyMetadata.KeyId))
+		ks = append(ks, e.s.view.testKey("us-east-1", *out.KeyMetadata.KeyId))
 	}
 	if ks[0].policy == nil || ks[0].policy != ks[1].policy || ks[2].policy == ks[0].policy {
 		t.Fatalf("compiled policies: %p %p %p; want the first two shared", ks[0].policy, ks[1].policy, ks[2].policy)
 	}
 	_, err := e.s.PutKeyPolicy(e.ctx, root, &kmsapi.PutKeyPolicyRequest{KeyId: wire.Ptr(ks[2].rec.ID), Policy: wire.Ptr(DefaultPolicy(bindAcct))})
 	e.must(err)
-	if k := e.s.view.key("us-east-1", ks[2].rec.ID); k.policy != ks[0].policy {
+	if k := e.s.view.testKey("us-east-1", ks[2].rec.ID); k.policy != ks[0].policy {
 		t.Fatalf("after PutKeyPolicy of the default policy: %p, want %p", k.policy, ks[0].policy)
 	}
 }

@@ -247,7 +247,10 @@ func (s *Service) decryptBlob(ctx context.Context, c Caller, blob []byte, ec map
 	} else {
 		// Decrypt is authorized against the key the ciphertext names, in
 		// whatever account it is (KMS Developer Guide: Decrypt).
-		if k = s.view.key(c.Region, blobKey); k == nil {
+		if k, err = s.view.key(c.Region, blobKey); err != nil {
+			return nil, nil, "", err
+		}
+		if k == nil {
 			return nil, nil, "", accessDenied("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
 		if _, err := s.authorize(c, k, a); err != nil {

@@ -10,6 +10,7 @@ package kms
 
 import (
 	"context"
+	"github.com/trentkms/trent/internal/arn"
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/customkeystore"
@@ -39,8 +40,17 @@ func (h storesHost) CommitNew(ctx context.Context, account, region string, txn s
 }
 
 func (h storesHost) KeyIn(account, region, id, xksKeyID string) string {
-	for _, k := range h.s.view.keysOf(account, region) {
-		if k.rec.CustomKeyStoreID == id && (xksKeyID == "" || k.rec.XksKeyID == xksKeyID) {
+	for _, kid := range h.s.view.keysInStore(account, region, id) {
+		if xksKeyID == "" {
+			return arn.KeyARN(region, account, kid)
+		}
+		k, err := h.s.view.key(region, kid)
+		if err != nil {
+			// Failing closed: a key that cannot be read may be the one.
+			h.s.log.Error("kms: read a key of a custom key store", "key", kid, "err", err)
+			return arn.KeyARN(region, account, kid)
+		}
+		if k != nil && k.rec.XksKeyID == xksKeyID {
 			return k.arn
 		}
 	}

@@ -16,9 +16,12 @@
 // its audit and its tests live, and how to add one.
 //
 // Keys, aliases and unsealed key material are served from an in-memory view
-// that follows the store, so cryptographic operations do no store I/O. Writes
-// go to the store in one transaction per change, conditional on the revision
-// they read, and return only once this node's view shows them.
+// that follows the store, so cryptographic operations do no store I/O once a
+// key is in use. The view holds an index of every key (index.go,
+// keyindex.go) and loads a key on its first use into a bounded cache
+// (keycache.go), checked against the view's revision. Writes go to the
+// store in one transaction per change, conditional on the revision they
+// read, and return only once this node's view shows them.
 //
 // # Key backends
 //
@@ -38,6 +41,7 @@
 //
 // # Store layout
 //
+//	acct/<account>/kms/<region>/keyindex/<key-id>                 what the view knows of a key without loading it, written with the key record (index.go)
 //	acct/<account>/kms/<region>/keypolicies/<sha256>              a key policy document, once per distinct text (policydocs.go)
 //	acct/<account>/kms/<region>/keys/<key-id>                     key metadata, policy reference (older records: the policy), tags, rotation
 //	acct/<account>/kms/<region>/material/<key-id>/<material-id>   sealed key material

@@ -532,7 +532,10 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		}
 		quiet := c
 		quiet.Note = nil
-		keys := s.view.keysIn(c.Region)
+		keys, err := s.view.keysWithGrants(c.Region, "")
+		if err != nil {
+			return nil, err
+		}
 		// In ARN order, not the view's map order, so that the audit
 		// event names the keys alike every time.
 		slices.SortFunc(keys, func(a, b *key) int { return strings.Compare(a.arn, b.arn) })
@@ -564,7 +567,11 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c Caller, in *kmsapi.
 		if err := s.authorizeAccount(c, "kms:ListRetirableGrants", *in.RetiringPrincipal); err != nil {
 			return nil, err
 		}
-		for _, k := range s.view.keysOf(c.Account, c.Region) {
+		keys, err := s.view.keysWithGrants(c.Region, c.Account)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
 			for _, g := range s.view.grantList(k.rec.Region, k.rec.ID) {
 				if g.rec.Retiring == *in.RetiringPrincipal {
 					es = append(es, entry{k, g.rec})
@@ -634,7 +641,10 @@ func (s *Service) grantOfToken(token string) (*grant, *key, error) {
 		}
 		cl.Grant = g.rec
 	}
-	k := s.view.key(cl.Grant.Region, cl.Grant.KeyID)
+	k, err := s.view.key(cl.Grant.Region, cl.Grant.KeyID)
+	if err != nil {
+		return nil, nil, err
+	}
 	if k == nil || k.rec.Account != cl.Grant.Account {
 		return nil, nil, kmsapi.NewNotFoundException("Grant not found")
 	}

@@ -168,7 +168,14 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in *kmsapi.CreateKeyR
 	if err := s.commitCounted(ctx, s.keysQuota(c.Account, c.Region), txn); err != nil {
 		return nil, err
 	}
-	return &kmsapi.CreateKeyResponse{KeyMetadata: s.metadata(s.view.key(c.Region, id))}, nil
+	k, err := s.view.key(c.Region, id)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		return nil, notFoundKey(arn.KeyARN(c.Region, c.Account, id)) // deleted meanwhile
+	}
+	return &kmsapi.CreateKeyResponse{KeyMetadata: s.metadata(k)}, nil
 }
 
 func (s *Service) metadata(k *key) *kmsapi.KeyMetadata {
@@ -262,15 +269,14 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, in *kmsapi.ListKeysReq
 	if err := s.authorizeAccount(c, "kms:ListKeys", "*"); err != nil {
 		return nil, err
 	}
-	ks := s.view.keysOf(c.Account, c.Region)
-	sort.Slice(ks, func(i, j int) bool { return ks[i].rec.ID < ks[j].rec.ID })
-	got, next, err := page(ks, func(k *key) string { return k.rec.ID }, in.Marker, in.Limit, 100)
+	ids := s.view.keyIDs(c.Account, c.Region)
+	got, next, err := page(ids, func(id string) string { return id }, in.Marker, in.Limit, 100)
 	if err != nil {
 		return nil, err
 	}
 	out := &kmsapi.ListKeysResponse{Truncated: wire.Ptr(next != nil), NextMarker: next}
-	for _, k := range got {
-		out.Keys = append(out.Keys, kmsapi.KeyListEntry{KeyId: wire.Ptr(k.rec.ID), KeyArn: wire.Ptr(k.arn)})
+	for _, id := range got {
+		out.Keys = append(out.Keys, kmsapi.KeyListEntry{KeyId: wire.Ptr(id), KeyArn: wire.Ptr(arn.KeyARN(c.Region, c.Account, id))})
 	}
 	return out, nil
 }
@@ -378,7 +384,7 @@ func (s *Service) deleteKeyNow(ctx context.Context, k *key) error {
 	r := k.rec
 	txn := store.Txn{
 		Compares: []store.Compare{{Key: keyPath(r.Account, r.Region, r.ID), ModRev: k.modRev}},
-		Deletes:  []string{keyPath(r.Account, r.Region, r.ID)},
+		Deletes:  deletedKey(r.Account, r.Region, r.ID),
 	}
 	for _, m := range r.Materials {
 		txn.Deletes = append(txn.Deletes, materialPath(r.Account, r.Region, r.ID, m.ID))

@@ -56,8 +56,19 @@ func newEnv(t testing.TB) *env {
 // Regions are newEnv's.
 func newEnvWith(t testing.TB, o Options) *env {
 	t.Helper()
+	return newEnvOn(t, o, nil)
+}
+
+// newEnvOn is newEnvWith whose service uses the store through wrap, if not
+// nil.
+func newEnvOn(t testing.TB, o Options, wrap func(store.Store) store.Store) *env {
+	t.Helper()
 	dir := t.TempDir()
-	st, sealer, clk := newStore(t, dir)
+	bst, sealer, clk := newStore(t, dir)
+	var st store.Store = bst
+	if wrap != nil {
+		st = wrap(bst)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	ids := newDirectory(t, ctx, st, sealer, clk, done)

@@ -69,9 +69,9 @@ func (s *Service) multiRegionConfiguration(k *key) *kmsapi.MultiRegionConfigurat
 		MultiRegionKeyType: wire.Ptr(typ),
 		PrimaryKey:         &kmsapi.MultiRegionKey{Arn: wire.Ptr(arn.KeyARN(r.PrimaryRegion, r.Account, r.ID)), Region: wire.Ptr(r.PrimaryRegion)},
 	}
-	fam := s.view.familyOf(k)
+	fam := s.view.familyRegions(k)
 	regions := make([]string, 0, len(fam))
-	for region := range fam {
+	for _, region := range fam {
 		if region != r.PrimaryRegion {
 			regions = append(regions, region)
 		}
@@ -87,9 +87,7 @@ func (s *Service) multiRegionConfiguration(k *key) *kmsapi.MultiRegionConfigurat
 // Region, for iam to refuse deleting their service-linked role.
 func (s *Service) MultiRegionKeyUsage(account string) map[string][]string {
 	out := map[string][]string{}
-	for _, k := range s.view.multiRegionKeys(account) {
-		out[k.rec.Region] = append(out[k.rec.Region], k.arn)
-	}
+	out = s.view.multiRegionKeyARNs(account)
 	for _, arns := range out {
 		sort.Strings(arns)
 	}
@@ -108,7 +106,10 @@ func (s *Service) updateFamily(ctx context.Context, k *key, fn func(recs map[str
 	mu.Lock()
 	defer mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		fam := s.view.familyOf(k)
+		fam, err := s.view.familyOf(k)
+		if err != nil {
+			return err
+		}
 		if fam[k.rec.Region] == nil {
 			return notFoundKey(k.arn)
 		}
@@ -221,7 +222,7 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 		return nil, kmsapi.NewUnsupportedOperationException("Region " + region + " is not served by this Trent deployment; replicating to a Region served by another deployment is not supported yet.")
 	}
 	replicaARN := arn.KeyARN(region, k.rec.Account, k.rec.ID)
-	if s.view.key(region, k.rec.ID) != nil {
+	if s.view.hasKey(region, k.rec.ID) {
 		return nil, kmsapi.NewAlreadyExistsException("Multi-Region key " + k.rec.ID + " already has a replica in " + region + ": " + replicaARN + ".")
 	}
 	// kms:CreateKey (and kms:TagResource for Tags) in an IAM policy that is
@@ -291,7 +292,10 @@ func (s *Service) ReplicateKey(ctx context.Context, c Caller, in *kmsapi.Replica
 	if err != nil {
 		return nil, err
 	}
-	r := s.view.key(region, k.rec.ID)
+	r, err := s.view.key(region, k.rec.ID)
+	if err != nil {
+		return nil, err
+	}
 	if r == nil {
 		return nil, notFoundKey(replicaARN)
 	}
@@ -348,7 +352,10 @@ func (s *Service) UpdatePrimaryRegion(ctx context.Context, c Caller, in *kmsapi.
 	if region == k.rec.Region {
 		return nil, wire.Validation("The primary Region " + region + " is already the Region of the primary key " + k.arn + ".")
 	}
-	r := s.view.key(region, k.rec.ID)
+	r, err := s.view.key(region, k.rec.ID)
+	if err != nil {
+		return nil, err
+	}
 	if r == nil || r.rec.Account != k.rec.Account {
 		return nil, notFoundKey(arn.KeyARN(region, k.rec.Account, k.rec.ID))
 	}
@@ -393,12 +400,12 @@ func (s *Service) primaryWithReplicas(k *key) error {
 	if !k.rec.multiRegion() || k.rec.replica() {
 		return nil
 	}
-	fam := s.view.familyOf(k)
+	fam := s.view.familyRegions(k)
 	if len(fam) <= 1 {
 		return nil
 	}
 	var regions []string
-	for region := range fam {
+	for _, region := range fam {
 		if region != k.rec.Region {
 			regions = append(regions, region)
 		}

@@ -147,7 +147,7 @@ func TestKeyWaitsForItsPolicyDocument(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	id := *e.createKey(t).KeyId
-	k := e.s.view.key(e.caller.Region, id)
+	k := e.s.view.testKey(e.caller.Region, id)
 	custom := strings.Replace(DefaultPolicy(e.caller.Account), "key-default-1", "later", 1)
 	rec := k.rec
 	rec.Policy, rec.PolicyRef = "", policyRef(custom)
@@ -155,7 +155,7 @@ func TestKeyWaitsForItsPolicyDocument(t *testing.T) {
 	v.mu.Lock()
 	v.put(store.KV{Key: keyPath(e.caller.Account, e.caller.Region, id), Value: marshal(rec), ModRev: k.modRev + 1})
 	v.mu.Unlock()
-	if k := v.key(e.caller.Region, id); k.policy != nil {
+	if k := v.testKey(e.caller.Region, id); k.policy != nil {
 		t.Fatal("a key without its policy document has a policy")
 	}
 	if _, err := e.s.Encrypt(ctx, e.caller, &kmsapi.EncryptRequest{KeyId: &id, Plaintext: []byte("x")}); code(err) != "AccessDeniedException" {
@@ -165,13 +165,13 @@ func TestKeyWaitsForItsPolicyDocument(t *testing.T) {
 	v.mu.Lock()
 	v.put(store.KV{Key: doc, Value: []byte(custom + " "), ModRev: k.modRev + 2})
 	v.mu.Unlock()
-	if k := v.key(e.caller.Region, id); k.policy != nil {
+	if k := v.testKey(e.caller.Region, id); k.policy != nil {
 		t.Fatal("a document that does not match its reference gave the key a policy")
 	}
 	v.mu.Lock()
 	v.put(store.KV{Key: doc, Value: []byte(custom), ModRev: k.modRev + 3})
 	v.mu.Unlock()
-	if k := v.key(e.caller.Region, id); k.policy == nil || k.rec.Policy != custom {
+	if k := v.testKey(e.caller.Region, id); k.policy == nil || k.rec.Policy != custom {
 		t.Fatal("the key did not get its policy when the document came")
 	}
 	if _, err := e.s.Encrypt(ctx, e.caller, &kmsapi.EncryptRequest{KeyId: &id, Plaintext: []byte("x")}); err != nil {

@@ -31,8 +31,8 @@ func (s *Service) QuotaKeyOfBlob(region string, blob []byte) (QuotaKey, bool) {
 	if err != nil {
 		return QuotaKey{}, false
 	}
-	k := s.view.key(region, id)
-	if k == nil {
+	k, err := s.view.key(region, id)
+	if err != nil || k == nil {
 		return QuotaKey{}, false
 	}
 	return QuotaKey{Spec: k.rec.Spec.String(), KeyStore: k.rec.CustomKeyStoreID}, true

@@ -340,21 +340,35 @@ func policyRef(doc string) string {
 }
 
 // storedKey is what writing rec puts: its policy document, under its
-// reference, and the key record naming it. Every write of a key record
-// puts its document again, in the same transaction, so a key record is
-// never committed without the document it names, even when the sweep of
-// unused documents deletes one concurrently (sweepPolicyDocs).
+// reference, the key record naming it and the key's index record
+// (index.go). Every write of a key record puts its document again, in the
+// same transaction, so a key record is never committed without the
+// document it names, even when the sweep of unused documents deletes one
+// concurrently (sweepPolicyDocs); and its index record, so that the index
+// a node loads at start says of every key what the key record says.
 func storedKey(rec keyRecord) []store.KV {
 	kp := keyPath(rec.Account, rec.Region, rec.ID)
 	if rec.Policy == "" {
-		return []store.KV{{Key: kp, Value: marshal(rec)}}
+		return []store.KV{
+			{Key: keyIndexPath(rec.Account, rec.Region, rec.ID), Value: indexOf(&rec).marshal()},
+			{Key: kp, Value: marshal(rec)},
+		}
 	}
 	doc := rec.Policy
-	rec.PolicyRef, rec.Policy = policyRef(doc), ""
+	rec.PolicyRef = policyRef(doc)
+	ix := indexOf(&rec)
+	rec.Policy = ""
 	return []store.KV{
+		{Key: keyIndexPath(rec.Account, rec.Region, rec.ID), Value: ix.marshal()},
 		{Key: policyDocPath(rec.Account, rec.Region, rec.PolicyRef), Value: []byte(doc)},
 		{Key: kp, Value: marshal(rec)},
 	}
+}
+
+// deletedKey is what deleting a key's record deletes with it: the record
+// and its index record.
+func deletedKey(account, region, id string) []string {
+	return []string{keyIndexPath(account, region, id), keyPath(account, region, id)}
 }
 
 func aliasPath(account, region, name string) string {

@@ -49,7 +49,7 @@ func TestKeyRecordWithUnknownSpecDoesNotLoad(t *testing.T) {
 		v.mu.Lock()
 		v.put(store.KV{Key: kv.Key, Value: []byte(strings.Replace(string(kv.Value), bad.from, bad.to, 1)), ModRev: kv.ModRev})
 		v.mu.Unlock()
-		if v.key(e.caller.Region, id) != nil || len(v.keys) != 0 {
+		if v.testKey(e.caller.Region, id) != nil || len(v.keys) != 0 {
 			t.Errorf("a record with %s instead of %s loaded", bad.to, bad.from)
 		}
 	}
@@ -57,7 +57,7 @@ func TestKeyRecordWithUnknownSpecDoesNotLoad(t *testing.T) {
 	v.mu.Lock()
 	v.put(kv)
 	v.mu.Unlock()
-	if k := v.key(e.caller.Region, id); k == nil || k.spec() != keys.SpecSymmetricDefault {
+	if k := v.testKey(e.caller.Region, id); k == nil || k.spec() != keys.SpecSymmetricDefault {
 		t.Fatal("the unchanged record does not load")
 	}
 }

@@ -104,6 +104,10 @@ type Options struct {
 	// unsealed in memory (matcache.go); the rest stay sealed until used.
 	// 0: DefaultMaterialCache.
 	MaterialCache int
+	// KeyCache bounds how many keys the view keeps loaded (keycache.go);
+	// the others are loaded from the store on their first use. 0:
+	// DefaultKeyCache.
+	KeyCache int
 	// The resource quotas (KMS Developer Guide, resource-limits.md); 0:
 	// AWS's default. MaxKeysPerRegion counts keys of an account and Region
 	// in any state (100,000), MaxAliasesPerKey the aliases of one key (50),
@@ -193,6 +197,10 @@ func New(ctx context.Context, st store.Store, sealer *seal.Sealer, o Options) (*
 	if s.view.cache.max <= 0 {
 		s.view.cache.max = DefaultMaterialCache
 	}
+	s.view.maxKeys = o.KeyCache
+	if s.view.maxKeys <= 0 {
+		s.view.maxKeys = DefaultKeyCache
+	}
 	s.follower = store.NewFollower(st, "acct/", s.view)
 	if err := s.follower.Load(ctx); err != nil {
 		return nil, err
@@ -240,7 +248,12 @@ func (s *Service) Tick(ctx context.Context) error {
 	var errs []error
 	now := s.now()
 	errs = append(errs, s.sweepPolicyDocs(ctx))
-	for _, k := range s.view.allKeys() {
+	for _, ref := range s.view.dueKeys(now) {
+		k, err := s.view.key(ref.region, ref.id)
+		if err != nil || k == nil {
+			errs = append(errs, err)
+			continue
+		}
 		switch {
 		case k.rec.State == PendingDeletion && !now.Before(k.rec.DeletionDate.Time()):
 			errs = append(errs, s.deleteKeyNow(ctx, k))
@@ -344,7 +357,11 @@ func (s *Service) update(ctx context.Context, k *key, fn func(rec *keyRecord, tx
 	defer mu.Unlock()
 	// Under the lock, the view holds every write this node made to the key.
 	keyARN := k.arn
-	if k = s.view.key(k.rec.Region, k.rec.ID); k == nil {
+	k, err := s.view.key(k.rec.Region, k.rec.ID)
+	if err != nil {
+		return err
+	}
+	if k == nil {
 		return notFoundKey(keyARN)
 	}
 	for attempt := 0; ; attempt++ {
@@ -368,7 +385,10 @@ func (s *Service) update(ctx context.Context, k *key, fn func(rec *keyRecord, tx
 		if err := s.follower.Wait(ctx, kv.ModRev); err != nil {
 			return err
 		}
-		if k = s.view.key(rec.Region, rec.ID); k == nil {
+		if k, err = s.view.key(rec.Region, rec.ID); err != nil {
+			return err
+		}
+		if k == nil {
 			return notFoundKey(arn.KeyARN(rec.Region, rec.Account, rec.ID))
 		}
 	}
@@ -421,7 +441,10 @@ func (s *Service) lookup(c Caller, id string, forms idForms) (*key, string, erro
 			if !arn.IsKeyID(kid) {
 				return nil, "", kmsapi.NewNotFoundException("Invalid keyId '" + id + "'")
 			}
-			k := s.view.key(c.Region, kid)
+			k, err := s.view.key(c.Region, kid)
+			if err != nil {
+				return nil, "", err
+			}
 			if k == nil || k.rec.Account != a.Account || (a.Account != c.Account && !cross) {
 				return nil, "", notFoundKey(id)
 			}
@@ -442,7 +465,10 @@ func (s *Service) lookup(c Caller, id string, forms idForms) (*key, string, erro
 	if !arn.IsKeyID(id) {
 		return nil, "", kmsapi.NewNotFoundException("Invalid keyId '" + id + "'")
 	}
-	k := s.view.key(c.Region, id)
+	k, err := s.view.key(c.Region, id)
+	if err != nil {
+		return nil, "", err
+	}
 	if k == nil || k.rec.Account != c.Account {
 		return nil, "", notFoundKey(arn.KeyARN(c.Region, c.Account, id))
 	}
@@ -454,7 +480,10 @@ func (s *Service) resolveAlias(account, region, name string) (*key, error) {
 	if a == nil {
 		return nil, notFoundAlias(arn.AliasARN(region, account, name))
 	}
-	k := s.view.key(region, a.TargetKeyID)
+	k, err := s.view.key(region, a.TargetKeyID)
+	if err != nil {
+		return nil, err
+	}
 	if k == nil || k.rec.Account != account {
 		return nil, notFoundKey(arn.KeyARN(region, account, a.TargetKeyID))
 	}

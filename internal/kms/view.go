@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/authz"
@@ -17,15 +17,21 @@ import (
 	"github.com/trentkms/trent/internal/store"
 )
 
-// view is this node's in-memory copy of every KMS record, kept current by a
-// store.Follower. Entries are immutable once published: a change replaces the
-// *key, so a request that looked one up sees a consistent key to the end.
+// view is this node's in-memory copy of the KMS records, kept current by a
+// store.Follower: every record but keys and their material, an index of
+// every key (keyindex.go), and the keys in use, loaded on their first use
+// into a bounded cache (keycache.go). Entries are immutable once
+// published: a change replaces the *key, so a request that looked one up
+// sees a consistent key to the end.
 type view struct {
 	s *Service
 
-	mu      sync.RWMutex
-	keys    map[keyRef]*key         // by Region and key id
-	mats    map[keyRef][]*matEntry  // a key's material versions, sealed (matcache.go)
+	mu sync.RWMutex
+	// idx is every key; keys the keys loaded, by Region and key id, and
+	// mats their material versions, sealed (matcache.go).
+	idx     keyIdx
+	keys    map[keyRef]*key
+	mats    map[keyRef][]*matEntry
 	aliases map[string]*aliasRecord // account/region/alias name
 	byKey   map[keyRef][]string     // a key's alias names
 	grants  map[keyRef][]*grant     // a key's grants
@@ -35,9 +41,18 @@ type view struct {
 	// aliasLayer caches kms:ResourceAliases per key; unindexAlias and
 	// alias puts drop the entry.
 	aliasLayer map[keyRef]policy.Keys
-	// family indexes multi-Region keys by account/key id → Region → key,
+	// family indexes multi-Region keys by account/key id → their Regions,
 	// so DescribeKey and family writes find the members without a scan.
-	family map[string]map[string]*key
+	family map[string][]string
+	// ring, hand and maxKeys are the CLOCK that bounds keys (keycache.go).
+	ring    []keyRef
+	hand    int
+	maxKeys int
+	// rev is the revision of the last watch response applied.
+	rev int64
+	// loading is set while a load puts records: every key record is
+	// taken, not only new ones.
+	loading bool
 	// counts is the number of keys of each account and Region, kept as
 	// keys come and go: the keys quota reads it on every CreateKey.
 	counts map[acctRegion]int
@@ -66,12 +81,16 @@ type key struct {
 	keysOnce sync.Once
 	keys     policy.Keys
 
+	// used is set by every lookup and cleared by the key cache's clock
+	// hand (keycache.go).
+	used atomic.Bool
+
 	// cks is the connection of the custom key store the key is in, if any.
 	cks *customkeystore.Conn
 }
 
 func newView(s *Service) *view {
-	return &view{s: s, keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, family: map[string]map[string]*key{}, counts: map[acctRegion]int{}, docs: map[docKey]*policyDoc{}, docUsers: map[docKey]int{}, waiting: map[docKey][]keyRef{}}
+	return &view{s: s, idx: newKeyIndex(), keys: map[keyRef]*key{}, mats: map[keyRef][]*matEntry{}, aliases: map[string]*aliasRecord{}, byKey: map[keyRef][]string{}, grants: map[keyRef][]*grant{}, tokens: map[string]*grant{}, authzGrants: map[keyRef][]*authz.Grant{}, aliasLayer: map[keyRef]policy.Keys{}, family: map[string][]string{}, counts: map[acctRegion]int{}, docs: map[docKey]*policyDoc{}, docUsers: map[docKey]int{}, waiting: map[docKey][]keyRef{}}
 }
 
 // keyRef indexes the view's maps of per-key records: a struct, so that a
@@ -107,15 +126,23 @@ func (v *view) Reset(kvs []store.KV, _ int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.resetLocked()
+	v.loading = true
+	defer func() { v.loading = false }()
 	for _, kv := range kvs {
 		v.put(kv)
 	}
+	v.evict(nil)
 }
 
-// Keep selects the KMS records under "acct/": loading skips accounts' IAM
-// records without reading them.
+// Keep selects the KMS records under "acct/" but keys and their material:
+// loading skips accounts' IAM records and the keys without reading them.
+// A key is loaded on its first use (keycache.go).
 func (v *view) Keep(k []byte) bool {
-	// acct/<account>/kms/...
+	return v.skipFrom(k) < 0 && isKMSRecord(k)
+}
+
+// isKMSRecord reports whether k is acct/<account>/kms/....
+func isKMSRecord(k []byte) bool {
 	rest, ok := bytes.CutPrefix(k, []byte("acct/"))
 	if !ok {
 		return false
@@ -124,74 +151,53 @@ func (v *view) Keep(k []byte) bool {
 	return i >= 0 && bytes.HasPrefix(rest[i+1:], []byte("kms/"))
 }
 
-// LoadFrom replaces the view with the records scan puts, in batches:
-// nothing holds every record's bytes at once (store.Loader). Key records,
-// most of the store, are decoded on every core (decoding was half of a
-// start's CPU), and every record is applied in the store's order.
+// skipFrom is, for a key or material record's path, the length of its
+// acct/<a>/kms/<r>/keys or …/material prefix; -1 for any other path.
+func (v *view) skipFrom(k []byte) int {
+	rest, ok := bytes.CutPrefix(k, []byte("acct/"))
+	if !ok || !isKMSRecord(k) {
+		return -1
+	}
+	n := len(k) - len(rest)
+	for range 3 { // <a>/, kms/, <r>/
+		i := bytes.IndexByte(rest, '/')
+		if i < 0 {
+			return -1
+		}
+		n, rest = n+i+1, rest[i+1:]
+	}
+	for _, kind := range []string{"keys/", "material/"} {
+		if bytes.HasPrefix(rest, []byte(kind)) {
+			return n + len(kind) - 1
+		}
+	}
+	return -1
+}
+
+// Skip passes over the run of key or material records k begins: every
+// path under acct/<a>/kms/<r>/keys/ (or material/) is refused, and '0'
+// follows '/'.
+func (v *view) Skip(k []byte) []byte {
+	n := v.skipFrom(k)
+	if n < 0 {
+		return nil
+	}
+	next := append([]byte(nil), k[:n]...)
+	return append(next, '0')
+}
+
+// LoadFrom replaces the view with the records scan puts, one at a time:
+// nothing holds every record's bytes at once (store.Loader). Keep leaves
+// the key and material records out.
 func (v *view) LoadFrom(scan func(put func(store.KV)) error) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.resetLocked()
-	l := &loader{v: v}
-	err := scan(l.add)
-	l.flush()
+	v.loading = true
+	defer func() { v.loading = false }()
+	err := scan(v.put)
+	v.evict(nil)
 	return err
-}
-
-// loadBatch is how many key records LoadFrom decodes at a time.
-const loadBatch = 1024
-
-// loader batches the key records of a load for decoding in parallel.
-type loader struct {
-	v     *view
-	batch []decodedKey
-}
-
-// decodedKey is a key record of a load and what decoding it gave.
-type decodedKey struct {
-	kv  store.KV
-	p   path
-	rec keyRecord
-	err error
-}
-
-func (l *loader) add(kv store.KV) {
-	p, ok := parsePath(kv.Key)
-	if !ok || p.kind != "keys" {
-		// In order: what the batch holds comes first in the store.
-		l.flush()
-		l.v.put(kv)
-		return
-	}
-	kv.Value = bytes.Clone(kv.Value) // valid only during put
-	l.batch = append(l.batch, decodedKey{kv: kv, p: p})
-	if len(l.batch) == loadBatch {
-		l.flush()
-	}
-}
-
-// flush decodes the batch on every core and applies it in order.
-func (l *loader) flush() {
-	if len(l.batch) == 0 {
-		return
-	}
-	n := min(runtime.GOMAXPROCS(0), len(l.batch))
-	var wg sync.WaitGroup
-	for w := range n {
-		wg.Go(func() {
-			for i := w; i < len(l.batch); i += n {
-				d := &l.batch[i]
-				d.rec, d.err = decodeKeyRecord(d.kv.Value)
-			}
-		})
-	}
-	wg.Wait()
-	for i := range l.batch {
-		d := &l.batch[i]
-		l.v.putKeyRecord(d.p, d.kv, d.rec, d.err)
-		l.batch[i] = decodedKey{}
-	}
-	l.batch = l.batch[:0]
 }
 
 // decodeKeyRecord decodes a stored key record: one with an unknown or
@@ -209,7 +215,12 @@ func decodeKeyRecord(b []byte) (keyRecord, error) {
 }
 
 func (v *view) resetLocked() {
+	v.idx = newKeyIndex()
+	for ref := range v.keys {
+		v.dropKey(ref)
+	}
 	v.keys = map[keyRef]*key{}
+	v.ring, v.hand = nil, 0
 	v.counts = map[acctRegion]int{}
 	v.docs = map[docKey]*policyDoc{}
 	v.docUsers = map[docKey]int{}
@@ -223,7 +234,7 @@ func (v *view) resetLocked() {
 	v.authzGrants = map[keyRef][]*authz.Grant{}
 	v.aliasLayer = map[keyRef]policy.Keys{}
 	v.s.stores.Reset()
-	v.family = map[string]map[string]*key{}
+	v.family = map[string][]string{}
 }
 
 // ref is the index of a key's records, sharing the strings of the key's
@@ -239,13 +250,37 @@ func (v *view) ref(region, id string) keyRef {
 func (v *view) Apply(resp store.WatchResponse) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for _, e := range resp.Events {
+	// A transaction's index records first, then its policy documents,
+	// then its key records, then the rest: a new key's record then finds
+	// its index entry and document, and its material finds the key.
+	events := resp.Events
+	if len(events) > 1 {
+		events = slices.Clone(events)
+		slices.SortStableFunc(events, func(a, b store.Event) int { return applyOrder(a.KV.Key) - applyOrder(b.KV.Key) })
+	}
+	for _, e := range events {
 		if e.Type == store.Delete {
 			v.delete(e.KV.Key)
 		} else {
 			v.put(e.KV)
 		}
 	}
+	v.rev = max(v.rev, resp.Revision)
+	v.evict(nil)
+}
+
+// applyOrder ranks a record's kind for Apply.
+func applyOrder(k string) int {
+	p, _ := parsePath(k)
+	switch p.kind {
+	case "keyindex":
+		return 0
+	case "keypolicies":
+		return 1
+	case "keys":
+		return 2
+	}
+	return 3
 }
 
 func (v *view) put(kv store.KV) {
@@ -254,42 +289,26 @@ func (v *view) put(kv store.KV) {
 		return
 	}
 	switch p.kind {
+	case "keyindex":
+		v.putIndex(p, kv)
 	case "keys":
+		v.bumpRev(p.region, p.id, kv.ModRev)
+		// A key not loaded is loaded on its first use, except a new one:
+		// its creator is about to use it, and the transaction that made it
+		// holds all its material.
+		if v.keys[keyRef{p.region, p.id}] == nil && !v.loading && kv.CreateRev != kv.ModRev {
+			return
+		}
 		rec, err := decodeKeyRecord(kv.Value)
 		v.putKeyRecord(p, kv, rec, err)
 	case "keypolicies":
 		v.putPolicyDoc(p, kv)
 	case "material":
-		var rec materialRecord
-		if err := json.Unmarshal(kv.Value, &rec); err != nil {
-			v.s.log.Error("kms: undecodable material record", "key", kv.Key, "err", err)
-			return
+		v.bumpRev(p.region, p.id, kv.ModRev)
+		if v.keys[keyRef{p.region, p.id}] == nil && !v.loading {
+			return // loaded with its key
 		}
-		id, err := keys.ParseMaterialID(p.sub)
-		if err != nil {
-			v.s.log.Error("kms: undecodable material record", "key", kv.Key, "err", err)
-			return
-		}
-		rec.Spec, rec.KeyStore = intern(rec.Spec), intern(rec.KeyStore)
-		e := &matEntry{id: id, account: intern(p.account), rec: rec}
-		if rec.KeyStore != "" {
-			// A handle on the key in a custom key store's token, opened
-			// under this lock as the store's connection needs.
-			m, err := v.s.openMaterial(p.account, p.region, p.id, p.sub, rec)
-			if err != nil {
-				v.s.log.Error("kms: key material does not open", "key", kv.Key, "err", err)
-				return
-			}
-			e.open.Store(&openMaterial{m: m})
-			e.pinned = true
-		}
-		idx := v.ref(p.region, p.id)
-		es := v.mats[idx]
-		if old := find(es, id); old != nil {
-			v.retireMaterial(old)
-			es = slices.DeleteFunc(slices.Clone(es), func(x *matEntry) bool { return x == old })
-		}
-		v.mats[idx] = append(es[:len(es):len(es)], e)
+		v.putMaterial(p, kv)
 	case "grants":
 		v.putGrant(p.region, p.id, kv)
 	case "keystores":
@@ -313,10 +332,48 @@ func (v *view) put(kv store.KV) {
 	}
 }
 
+// putMaterial puts a material record of a loaded key.
+func (v *view) putMaterial(p path, kv store.KV) {
+	var rec materialRecord
+	if err := json.Unmarshal(kv.Value, &rec); err != nil {
+		v.s.log.Error("kms: undecodable material record", "key", kv.Key, "err", err)
+		return
+	}
+	id, err := keys.ParseMaterialID(p.sub)
+	if err != nil {
+		v.s.log.Error("kms: undecodable material record", "key", kv.Key, "err", err)
+		return
+	}
+	rec.Spec, rec.KeyStore = intern(rec.Spec), intern(rec.KeyStore)
+	e := &matEntry{id: id, account: intern(p.account), rec: rec}
+	if rec.KeyStore != "" {
+		// A handle on the key in a custom key store's token, opened
+		// under this lock as the store's connection needs.
+		m, err := v.s.openMaterial(p.account, p.region, p.id, p.sub, rec)
+		if err != nil {
+			v.s.log.Error("kms: key material does not open", "key", kv.Key, "err", err)
+			return
+		}
+		e.open.Store(&openMaterial{m: m})
+		e.pinned = true
+	}
+	idx := v.ref(p.region, p.id)
+	es := v.mats[idx]
+	if old := find(es, id); old != nil {
+		v.retireMaterial(old)
+		es = slices.DeleteFunc(slices.Clone(es), func(x *matEntry) bool { return x == old })
+	}
+	v.mats[idx] = append(es[:len(es):len(es)], e)
+}
+
 // putKeyRecord puts the key of a record at p that decoding gave rec or err.
 func (v *view) putKeyRecord(p path, kv store.KV, rec keyRecord, err error) {
 	if err != nil {
 		v.s.log.Error("kms: undecodable key record", "key", kv.Key, "err", err)
+		// Not the key as it was before either: a later use loads it again.
+		if ref := keyIndex(p.region, p.id); v.keys[ref] != nil {
+			v.dropKey(ref)
+		}
 		return
 	}
 	if rec.PolicyRef != "" {
@@ -357,13 +414,6 @@ func (v *view) putKey(account, region, id string, rec keyRecord, modRev int64) {
 		k.cks = v.s.stores.Conn(region, rec.CustomKeyStoreID)
 	}
 	v.setKey(ref, k)
-	if rec.multiRegion() {
-		fi := familyIndex(rec.Account, rec.ID)
-		if v.family[fi] == nil {
-			v.family[fi] = map[string]*key{}
-		}
-		v.family[fi][region] = k
-	}
 }
 
 // unindexAlias drops an alias from its key's list, copying so that slices
@@ -390,14 +440,14 @@ func (v *view) delete(k string) {
 		return
 	}
 	switch p.kind {
+	case "keyindex":
+		v.deleteIndex(p)
 	case "keys":
-		v.setKey(keyIndex(p.region, p.id), nil)
-		fi := familyIndex(p.account, p.id)
-		if f := v.family[fi]; f != nil {
-			delete(f, p.region)
-			if len(f) == 0 {
-				delete(v.family, fi)
-			}
+		// Its index record goes in the same transaction; a key record
+		// without one is not served either way.
+		v.deleteIndex(p)
+		if ref := keyIndex(p.region, p.id); v.keys[ref] != nil {
+			v.dropKey(ref)
 		}
 	case "material":
 		idx := keyIndex(p.region, p.id)
@@ -429,48 +479,6 @@ func (v *view) delete(k string) {
 	}
 }
 
-func (v *view) key(region, id string) *key {
-	v.mu.RLock()
-	k := v.keys[keyIndex(region, id)]
-	v.mu.RUnlock()
-	return k
-}
-
-func familyIndex(account, id string) string { return account + "/" + id }
-
-// familyOf returns the members of k's multi-Region key by Region, or just k
-// for a single-Region key. The map is a copy.
-func (v *view) familyOf(k *key) map[string]*key {
-	if !k.rec.multiRegion() {
-		if cur := v.key(k.rec.Region, k.rec.ID); cur != nil {
-			return map[string]*key{cur.rec.Region: cur}
-		}
-		return map[string]*key{}
-	}
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	out := map[string]*key{}
-	for region, m := range v.family[familyIndex(k.rec.Account, k.rec.ID)] {
-		out[region] = m
-	}
-	return out
-}
-
-// multiRegionKeys returns every multi-Region key of an account.
-func (v *view) multiRegionKeys(account string) []*key {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	var out []*key
-	for _, f := range v.family {
-		for _, k := range f {
-			if k.rec.Account == account {
-				out = append(out, k)
-			}
-		}
-	}
-	return out
-}
-
 // hasMaterial reports whether a version of a key's material is stored,
 // without unsealing it.
 func (v *view) hasMaterial(region, id, materialID string) bool {
@@ -478,9 +486,25 @@ func (v *view) hasMaterial(region, id, materialID string) bool {
 	if err != nil {
 		return false
 	}
+	return v.materialEntry(region, id, mid) != nil
+}
+
+// materialEntry finds a version of a key's material, loading the key
+// again if the cache evicted it since the caller looked it up.
+func (v *view) materialEntry(region, id string, mid keys.MaterialID) *matEntry {
+	ref := keyIndex(region, id)
+	v.mu.RLock()
+	e, loaded := find(v.mats[ref], mid), v.keys[ref] != nil
+	v.mu.RUnlock()
+	if e != nil || loaded {
+		return e
+	}
+	if k, err := v.key(region, id); err != nil || k == nil {
+		return nil
+	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return find(v.mats[keyIndex(region, id)], mid) != nil
+	return find(v.mats[ref], mid)
 }
 
 // material returns a version of a key's material, unsealing it on its first
@@ -491,9 +515,7 @@ func (v *view) material(region, id, materialID string) keys.Material {
 	if err != nil {
 		return nil
 	}
-	v.mu.RLock()
-	e := find(v.mats[keyIndex(region, id)], mid)
-	v.mu.RUnlock()
+	e := v.materialEntry(region, id, mid)
 	if e == nil {
 		return nil
 	}
@@ -526,32 +548,6 @@ func (v *view) alias(account, region, name string) *aliasRecord {
 	return a
 }
 
-// keysOf returns the keys of one account and Region.
-func (v *view) keysOf(account, region string) []*key {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	var out []*key
-	for _, k := range v.keys {
-		if k.rec.Account == account && k.rec.Region == region {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-// keysIn returns the keys of a Region, of every account.
-func (v *view) keysIn(region string) []*key {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	var out []*key
-	for _, k := range v.keys {
-		if k.rec.Region == region {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 // keyCount is the number of keys of one account and Region, in any state.
 func (v *view) keyCount(account, region string) int {
 	v.mu.RLock()
@@ -561,32 +557,6 @@ func (v *view) keyCount(account, region string) int {
 
 // acctRegion indexes per-account, per-Region counts.
 type acctRegion struct{ account, region string }
-
-// setKey puts k at ref, or removes what is there when k is nil, and keeps
-// the counts. The caller holds v.mu for writing.
-func (v *view) setKey(ref keyRef, k *key) {
-	if old := v.keys[ref]; old != nil {
-		c := acctRegion{old.rec.Account, old.rec.Region}
-		if v.counts[c]--; v.counts[c] <= 0 {
-			delete(v.counts, c)
-		}
-		if old.rec.PolicyRef != "" {
-			d := docKey{old.rec.Account, old.rec.Region, old.rec.PolicyRef}
-			if v.docUsers[d]--; v.docUsers[d] <= 0 {
-				delete(v.docUsers, d)
-			}
-		}
-	}
-	if k == nil {
-		delete(v.keys, ref)
-		return
-	}
-	v.keys[ref] = k
-	v.counts[acctRegion{k.rec.Account, k.rec.Region}]++
-	if k.rec.PolicyRef != "" {
-		v.docUsers[docKey{k.rec.Account, k.rec.Region, k.rec.PolicyRef}]++
-	}
-}
 
 // aliasesOf returns the aliases of one account and Region.
 func (v *view) aliasesOf(account, region string) []*aliasRecord {
@@ -598,17 +568,6 @@ func (v *view) aliasesOf(account, region string) []*aliasRecord {
 		if strings.HasPrefix(idx, prefix) {
 			out = append(out, a)
 		}
-	}
-	return out
-}
-
-// allKeys returns every key, for the background sweeps.
-func (v *view) allKeys() []*key {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	out := make([]*key, 0, len(v.keys))
-	for _, k := range v.keys {
-		out = append(out, k)
 	}
 	return out
 }
@@ -642,9 +601,10 @@ func (v *view) aliasesFor(k *key) []string {
 	return v.byKey[keyIndex(k.rec.Region, k.rec.ID)]
 }
 
-// KeyCount is the number of keys this node holds, in every account and Region.
+// KeyCount is the number of keys in this node's view, in every account and
+// Region, loaded or not.
 func (s *Service) KeyCount() int {
 	s.view.mu.RLock()
 	defer s.view.mu.RUnlock()
-	return len(s.view.keys)
+	return s.view.idx.len()
 }

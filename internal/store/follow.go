@@ -101,6 +101,11 @@ func (f *Follower) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load %s: %w", f.prefix, err)
 	}
+	if r, ok := f.st.(PageReleaser); ok && scans {
+		// The scan read the records the handler keeps; the view holds
+		// them now, and the pages need not stay mapped.
+		r.ReleasePages()
+	}
 	f.advance(rev)
 	return nil
 }

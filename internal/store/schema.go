@@ -20,7 +20,13 @@ const SchemaKey = "meta/schema"
 //	   distinct text (acct/<a>/kms/<r>/keypolicies/<sha256>), instead of
 //	   holding it; an older Trent would read such a key as having no policy.
 //	   Version 1 records read unchanged, so raising 1 to 2 rewrites nothing.
-const SchemaVersion = 2
+//	3: every KMS key record has a compact index record beside it, written in
+//	   the same transaction (acct/<a>/kms/<r>/keyindex/<key-id>), which is all
+//	   a node loads of a key at start; an older Trent would write keys
+//	   without one, which this one would never see. Raising 2 to 3 writes the
+//	   index records of the keys that have none (the upgrade CheckSchema is
+//	   given).
+const SchemaVersion = 3
 
 type schemaRecord struct {
 	Version int `json:"version"`
@@ -32,10 +38,13 @@ var ErrNewerSchema = errors.New("store: the store was written by a newer Trent")
 
 // CheckSchema refuses a store whose schema is newer than this binary's, and
 // records this binary's version in a store that has none (a new store, or
-// one from before versions were recorded) or an older one: every older
-// version's records read unchanged, and from now on an older binary, which
-// would misread what this one writes, refuses the store.
-func CheckSchema(ctx context.Context, st Store) error {
+// one from before versions were recorded) or an older one, after upgrade
+// (if not nil) has brought the older version's records to this one's:
+// from then on an older binary, which would misread what this one writes,
+// refuses the store. upgrade must be safe to run again (a node that stops
+// before recording the version runs it again at its next start) and
+// against a new, empty store.
+func CheckSchema(ctx context.Context, st Store, upgrade func(ctx context.Context, from int) error) error {
 	for {
 		v, err := ReadSchema(ctx, st)
 		if err != nil {
@@ -43,6 +52,11 @@ func CheckSchema(ctx context.Context, st Store) error {
 		}
 		if v == SchemaVersion {
 			return nil
+		}
+		if upgrade != nil {
+			if err := upgrade(ctx, v); err != nil {
+				return fmt.Errorf("store: upgrade the records of schema version %d: %w", v, err)
+			}
 		}
 		var rev int64
 		if v > 0 {

@@ -101,6 +101,15 @@ type SkipScanner interface {
 	ScanSkip(ctx context.Context, prefix string, keep func(key []byte) bool, skip func(key []byte) []byte, fn func(kv KV) error) (int64, error)
 }
 
+// PageReleaser is implemented by stores that read their file through a
+// memory map (store/bolt): ReleasePages drops the process's mappings of the
+// pages read so far, which stay in the kernel's page cache, so that a scan
+// of a few records spread over many pages does not stay in the process's
+// resident memory. Follower.Load calls it after a scan.
+type PageReleaser interface {
+	ReleasePages()
+}
+
 // Progress is implemented by stores that other processes write too
 // (store/etcd). A node's view of such a store is only as current as its
 // watches, and a watch that has gone silent looks the same as one with

@@ -77,9 +77,21 @@ type pending struct {
 }
 
 var (
-	_ store.Store   = (*DB)(nil)
-	_ store.Scanner = (*DB)(nil)
+	_ store.Store        = (*DB)(nil)
+	_ store.Scanner      = (*DB)(nil)
+	_ store.PageReleaser = (*DB)(nil)
 )
+
+// releaseEvery is how many records a scan passes between releases of the
+// pages it mapped (releaseMapped): a start's scans of a large store then
+// never hold most of the file resident at once.
+const releaseEvery = 16384
+
+// releaseCommits is how many commits pass between releases of the pages
+// bbolt's writes mapped (each write reads the pages it changes through the
+// map): a store filled with many records does not stay resident. A
+// variable for tests.
+var releaseCommits = 64
 
 // ErrLocked is returned by Open when another process has the file open: a
 // bbolt file has one user at a time, and Open gives up after five seconds.
@@ -187,7 +199,12 @@ func (d *DB) ScanSkip(ctx context.Context, prefix string, keep func(key []byte) 
 		}
 		c := tx.Bucket(kvBucket).Cursor()
 		p := []byte(prefix)
+		passed := 0
 		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); {
+			if passed++; passed%releaseEvery == 0 {
+				// Records behind the cursor are not read again.
+				d.releaseMapped(tx)
+			}
 			if keep != nil && !keep(k) {
 				if next := skipOf(skip, k); next != nil {
 					k, v = c.Seek(next)
@@ -300,6 +317,9 @@ func (d *DB) commit(batch []*pending) {
 		for _, p := range batch {
 			d.apply([]*pending{p})
 		}
+	}
+	if d.commits%releaseCommits == 0 {
+		d.ReleasePages()
 	}
 }
 
