@@ -413,9 +413,9 @@ func TestWriterFallsBackToEncodingJSON(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	l := openLog(t, path, Options{})
-	var batch []byte
+	var batch [][]byte
 	for _, e := range events {
-		batch = append(batch, l.encodeLine(new(lineEncoder), e)...)
+		batch = appendLine(batch, l.encodeLine(new(lineEncoder), e))
 	}
 	if err := l.writeBatch(t.Context(), batch, len(events)); err != nil {
 		t.Fatal(err)

@@ -72,10 +72,11 @@ type Log struct {
 
 	// mu guards the queue; room signals Record that the queue has room, and
 	// Close that waiting Records have queued. The queue is the events'
-	// lines, encoded by Record, back to back in pending: pendingN of them.
+	// lines, encoded by Record, back to back in the chunks of pending:
+	// pendingN of them.
 	mu       sync.Mutex
 	room     *sync.Cond
-	pending  []byte
+	pending  [][]byte
 	pendingN int
 	waiting  int  // Records waiting for room
 	closed   bool // Close has begun: new Records are dropped
@@ -84,8 +85,9 @@ type Log struct {
 	// wmu serialises writing (Run's batches, Close's final flush) and owns
 	// spare, out and outEvents.
 	wmu sync.Mutex
-	// spare is the queue's other buffer: flush swaps it with pending.
-	spare []byte
+	// spare is the queue's other list of chunks: flush swaps it with
+	// pending.
+	spare [][]byte
 	// out holds events encoded but not yet durable: the current batch, or
 	// what a failed write left, which the next write sends first.
 	out       bytes.Buffer
@@ -340,7 +342,7 @@ func (l *Log) Record(e *Event) {
 		}
 		l.usage.note(e.EventName, e.ErrorCode, e.EventType, e.EventID, e.RequestID, t, e.Resources)
 	}
-	l.pending = append(l.pending, line...)
+	l.pending = appendLine(l.pending, line)
 	l.pendingN++
 	l.mu.Unlock()
 	le.put(line)
@@ -443,8 +445,36 @@ var errClosed = errors.New("audit: log closed")
 // event: a larger event (a long key policy) gets a buffer of its own.
 const maxLineBuffer = 64 << 10
 
-// maxSpare bounds the queue buffer flush keeps for the next batch.
-const maxSpare = 16 << 20
+// chunkSize is the size of the chunks the queue holds lines in: a burst
+// that fills the queue takes more chunks rather than copying one growing
+// buffer, and its chunks go back to chunks once written.
+const chunkSize = 64 << 10
+
+var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+
+// appendLine appends line to the last chunk of q, or to a new one if it
+// does not fit (a line longer than a chunk gets one of its own size).
+func appendLine(q [][]byte, line []byte) [][]byte {
+	if n := len(q); n > 0 && cap(q[n-1])-len(q[n-1]) >= len(line) {
+		q[n-1] = append(q[n-1], line...)
+		return q
+	}
+	var c []byte
+	if len(line) <= chunkSize {
+		c = (*chunks.Get().(*[]byte))[:0]
+	} else {
+		c = make([]byte, 0, len(line))
+	}
+	return append(q, append(c, line...))
+}
+
+// putChunk gives a written chunk back to chunks.
+func putChunk(c []byte) {
+	if cap(c) == chunkSize {
+		c = c[:0]
+		chunks.Put(&c)
+	}
+}
 
 // closeRetry is how long Close retries a failing write.
 const closeRetry = 10 * time.Second
@@ -466,20 +496,20 @@ func (l *Log) flush(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	err := l.writeBatch(ctx, batch, n)
-	// The lines are in out now (what a failed write left stays there).
-	if cap(batch) <= maxSpare {
-		l.spare = batch[:0]
-	} else {
-		l.spare = nil
-	}
+	clear(batch) // writeBatch gave the chunks back
+	l.spare = batch[:0]
 	return n, err
 }
 
-// writeBatch writes n encoded events (batch) after whatever an earlier
-// failed write left, and fsyncs; the caller holds wmu. Bytes not written
-// stay in out for the next call, so nothing encoded is lost to an error.
-func (l *Log) writeBatch(ctx context.Context, batch []byte, n int) error {
-	l.out.Write(batch)
+// writeBatch writes n encoded events (the chunks of batch, which it gives
+// back to chunks) after whatever an earlier failed write left, and fsyncs;
+// the caller holds wmu. Bytes not written stay in out for the next call, so
+// nothing encoded is lost to an error.
+func (l *Log) writeBatch(ctx context.Context, batch [][]byte, n int) error {
+	for _, c := range batch {
+		l.out.Write(c)
+		putChunk(c)
+	}
 	l.outEvents += n
 	backoff := 100 * time.Millisecond
 	for l.out.Len() > 0 {
