@@ -185,6 +185,8 @@ func TestConfigCheckValues(t *testing.T) {
 		{"OTLP endpoint without a scheme", "otlp-endpoint: collector:4317\n", "--otlp-endpoint"},
 		{"sample ratio above 1", "trace-sample-ratio: 2\n", "--trace-sample-ratio"},
 		{"negative audit size", "audit-max-size: -1\n", "--audit-max-size"},
+		{"no key cache", "key-cache: 0\n", "--key-cache"},
+		{"negative material cache", "material-cache: -5\n", "--material-cache"},
 		{"flush interval too short", "usage-flush-interval: 10ms\n", "--usage-flush-interval"},
 		{"node id with a space", "node-id: a b\n", "--node-id"},
 		{"a quota that is not one", "quota: [Encrypt=fast]\n", "--quota"},

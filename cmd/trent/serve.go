@@ -443,7 +443,8 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}
 	defer closeHSMs()
 	k, err := kms.New(ctx, st, sealer, kms.Options{Log: log, Principals: ids, Organization: ids, Clusters: clusters, Roles: slrMaker{ids}, Regions: c.regions,
-		MaxKeysPerRegion: c.maxKeys, MaxAliasesPerKey: c.maxAliases, MaxCustomKeyStores: c.maxKeyStores})
+		MaxKeysPerRegion: c.maxKeys, MaxAliasesPerKey: c.maxAliases, MaxCustomKeyStores: c.maxKeyStores,
+		KeyCache: c.extra.keyCache, MaterialCache: c.extra.materialCache})
 	if err != nil {
 		return err
 	}

@@ -105,6 +105,14 @@ func (c serveConfig) check() (*servePlan, error) {
 		return nil, fmt.Errorf("--audit-max-size %d: want a size in MiB, or 0 to rotate only on SIGHUP", c.extra.auditMaxMiB)
 	}
 	p.auditMaxBytes = c.extra.auditMaxMiB << 20
+	// A bound below one would evict the key a request is using; a
+	// million keys want no more than the default.
+	if c.extra.keyCache < 1 {
+		return nil, fmt.Errorf("--key-cache %d: want a number of keys, at least 1", c.extra.keyCache)
+	}
+	if c.extra.materialCache < 1 {
+		return nil, fmt.Errorf("--material-cache %d: want a number of material versions, at least 1", c.extra.materialCache)
+	}
 	if c.extra.usageFlush < time.Second {
 		return nil, fmt.Errorf("--usage-flush-interval %v: want at least 1s", c.extra.usageFlush)
 	}
