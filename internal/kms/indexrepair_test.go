@@ -350,4 +350,11 @@ func TestUpgradeIndexesKeyChangedMeanwhile(t *testing.T) {
 	if got, err := decodeIndexRecord(ix.Value); err != nil || got != indexOf(&rec) {
 		t.Fatalf("index record %+v, %v; want %+v", got, err, indexOf(&rec))
 	}
+	// Another repair of the same key, as a second node makes, writes nothing.
+	if err := repairIndexOnce(ctx, st, read.Key); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := st.Get(ctx, ix.Key); err != nil || again.ModRev != ix.ModRev {
+		t.Fatalf("index record rewritten by a second repair: %v, %d → %d", err, ix.ModRev, again.ModRev)
+	}
 }

@@ -266,8 +266,10 @@ func (v *view) Apply(resp store.WatchResponse) {
 	// key record written without one is an older Trent's (indexrepair.go).
 	var indexed map[keyRef]bool
 	for _, e := range events {
-		if p, ok := parsePath(e.KV.Key); ok {
-			switch {
+		// Most events are of neither: their paths are parsed once, by
+		// put or delete.
+		if strings.Contains(e.KV.Key, "/keyindex/") || strings.Contains(e.KV.Key, "/keys/") {
+			switch p, _ := parsePath(e.KV.Key); {
 			case p.kind == "keyindex":
 				if indexed == nil {
 					indexed = map[keyRef]bool{}
