@@ -264,25 +264,30 @@ func (v *view) Apply(resp store.WatchResponse) {
 	// indexed is the keys whose index records the transaction wrote or
 	// deleted: every write of a key record by this version of Trent. A
 	// key record written without one is an older Trent's (indexrepair.go).
-	var indexed map[keyRef]bool
+	// A slice: a transaction writes one key or a few, and a map costs
+	// more than the scan; a large one (a batch of Upgrade's) takes a map.
+	var indexed []keyRef
+	var indexedMap map[keyRef]bool
 	for _, e := range events {
-		// Most events are of neither: their paths are parsed once, by
-		// put or delete.
-		if strings.Contains(e.KV.Key, "/keyindex/") || strings.Contains(e.KV.Key, "/keys/") {
-			switch p, _ := parsePath(e.KV.Key); {
-			case p.kind == "keyindex":
-				if indexed == nil {
-					indexed = map[keyRef]bool{}
-				}
-				indexed[keyRef{p.region, p.id}] = true
-			case p.kind == "keys" && !indexed[keyRef{p.region, p.id}]:
-				v.unindexedWrite(p, e)
+		p, ok := parsePath(e.KV.Key)
+		if !ok {
+			continue
+		}
+		switch ref := (keyRef{p.region, p.id}); {
+		case p.kind == "keyindex" && len(indexed) < 16:
+			indexed = append(indexed, ref)
+		case p.kind == "keyindex":
+			if indexedMap == nil {
+				indexedMap = make(map[keyRef]bool, len(events))
 			}
+			indexedMap[ref] = true
+		case p.kind == "keys" && !slices.Contains(indexed, ref) && !indexedMap[ref]:
+			v.unindexedWrite(p, e)
 		}
 		if e.Type == store.Delete {
-			v.delete(e.KV.Key)
+			v.deleteAt(p)
 		} else {
-			v.put(e.KV)
+			v.putAt(p, e.KV)
 		}
 	}
 	v.rev = max(v.rev, resp.Revision)
@@ -304,10 +309,13 @@ func applyOrder(k string) int {
 }
 
 func (v *view) put(kv store.KV) {
-	p, ok := parsePath(kv.Key)
-	if !ok {
-		return
+	if p, ok := parsePath(kv.Key); ok {
+		v.putAt(p, kv)
 	}
+}
+
+// putAt is put of a record whose path parsed as p.
+func (v *view) putAt(p path, kv store.KV) {
 	switch p.kind {
 	case "keyindex":
 		v.putIndex(p, kv)
@@ -455,10 +463,13 @@ func (v *view) unindexAlias(region string, a *aliasRecord) {
 }
 
 func (v *view) delete(k string) {
-	p, ok := parsePath(k)
-	if !ok {
-		return
+	if p, ok := parsePath(k); ok {
+		v.deleteAt(p)
 	}
+}
+
+// deleteAt is delete of a record whose path parsed as p.
+func (v *view) deleteAt(p path) {
 	switch p.kind {
 	case "keyindex":
 		v.deleteIndex(p)
