@@ -63,8 +63,8 @@ func newHandler(b *testing.B) http.Handler {
 		b.Fatal(err)
 	}
 	// The audit log is on, as trent serve has it: its event is part of
-	// every request's cost (its writer encodes and fsyncs on its own
-	// goroutine).
+	// every request's cost (Record encodes it; the writer writes and fsyncs
+	// on its own goroutine).
 	al, err := audit.Open(filepath.Join(dir, "audit.jsonl"), audit.Options{Log: log})
 	if err != nil {
 		b.Fatal(err)

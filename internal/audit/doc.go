@@ -10,8 +10,9 @@
 // or KMSRequestParameters), or made by QueryRequestParameters, the
 // responseElements made by KMSResponseElements, the error code and message,
 // and the key ARNs involved.
-// It hands the event to (*Log).Record, which never does disk I/O: it queues the
-// event in memory, and (*Log).Run writes the queue to the file.
+// It hands the event to (*Log).Record, which never does disk I/O: it encodes the
+// event into its line and queues the line in memory, and (*Log).Run writes the
+// queue to the file.
 //
 // The package owns the event schema (the CloudTrail record fields, names as
 // the KMS Developer Guide's CloudTrail examples show them), what may appear in
@@ -30,7 +31,7 @@
 //
 // The file is JSON lines, one event per line, created with mode 0600 and only
 // ever appended to. Each line is what json.Encoder with SetEscapeHTML(false)
-// writes for the *Event, byte for byte; the writer produces it with an
+// writes for the *Event, byte for byte; Record produces it with an
 // encoder of its own (encode.go), without reflection, and hands encoding/json
 // only what it cannot write exactly (a NaN, a value nested too deep). Its first line is a header event (eventType
 // "AwsServiceEvent", eventName "StartAuditLog") whose eventTime is when the file
@@ -60,10 +61,12 @@
 //
 // # Queue, group commit and back-pressure
 //
-// Record appends the event to a bounded in-memory queue (Options.QueueSize)
-// and wakes Run. Run takes everything queued, encodes it, writes it with one
-// write and makes it durable with one fsync, then repeats: under load one
-// fsync covers every event that arrived while the previous one ran.
+// Record encodes the event in the caller's goroutine (where the event was just
+// written, so that it goes back to NewEvent's pool at once), appends its line
+// to a bounded in-memory queue (Options.QueueSize events) and wakes Run. Run
+// takes everything queued, writes it with one write and makes it durable with
+// one fsync, then repeats: under load one fsync covers every event that
+// arrived while the previous one ran.
 //
 // Events are never dropped while the log is open. When the queue is full —
 // the disk is slower than the requests for longer than the queue lasts, or a

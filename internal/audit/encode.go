@@ -15,7 +15,7 @@ import (
 // encoder writes events as JSON lines without reflection, byte for byte as a
 // json.Encoder with SetEscapeHTML(false) writes them: the same field order
 // and omitempty rules, map keys sorted, strings escaped and numbers written
-// as encoding/json does. The writer encodes every event, and reflection and
+// as encoding/json does. Record encodes every event, and reflection and
 // map sorting were most of an event's cost.
 //
 // It knows the types the package puts into requestParameters,

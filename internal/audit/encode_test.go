@@ -413,7 +413,11 @@ func TestWriterFallsBackToEncodingJSON(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	l := openLog(t, path, Options{})
-	if err := l.writeBatch(t.Context(), events); err != nil {
+	var batch [][]byte
+	for _, e := range events {
+		batch = appendLine(batch, l.encodeLine(new(lineEncoder), e))
+	}
+	if err := l.writeBatch(t.Context(), batch, len(events)); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Close(); err != nil {

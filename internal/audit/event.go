@@ -63,13 +63,13 @@ type Event struct {
 	// params holds RequestParameters when NewEvent wrote them
 	// (Call.KMSRequest), and keeps its array when the event is recycled.
 	params []byte
-	// pooled marks an event from NewEvent, which the Log's writer puts
-	// back into events once it has written it.
+	// pooled marks an event from NewEvent, which Log.Record puts back into
+	// events once it has encoded it.
 	pooled bool
 }
 
 // events recycles the events NewEvent makes: an event is the largest thing
-// a request allocates, and the writer is done with it once it is written.
+// a request allocates, and Record is done with it once it is encoded.
 var events = sync.Pool{New: func() any { return new(Event) }}
 
 // recycle gives e back to NewEvent if it came from it. Nothing may use e

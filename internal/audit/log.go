@@ -71,26 +71,28 @@ type Log struct {
 	maxBytes int64
 
 	// mu guards the queue; room signals Record that the queue has room, and
-	// Close that waiting Records have queued.
-	mu      sync.Mutex
-	room    *sync.Cond
-	pending []*Event
-	waiting int  // Records waiting for room
-	closed  bool // Close has begun: new Records are dropped
-	kick    chan struct{}
+	// Close that waiting Records have queued. The queue is the events'
+	// lines, encoded by Record, back to back in the chunks of pending:
+	// pendingN of them.
+	mu       sync.Mutex
+	room     *sync.Cond
+	pending  [][]byte
+	pendingN int
+	waiting  int  // Records waiting for room
+	closed   bool // Close has begun: new Records are dropped
+	kick     chan struct{}
 
 	// wmu serialises writing (Run's batches, Close's final flush) and owns
-	// spare, out, outEvents, enc and line.
-	wmu   sync.Mutex
-	spare []*Event
+	// spare, out and outEvents.
+	wmu sync.Mutex
+	// spare is the queue's other list of chunks: flush swaps it with
+	// pending.
+	spare [][]byte
 	// out holds events encoded but not yet durable: the current batch, or
 	// what a failed write left, which the next write sends first.
 	out       bytes.Buffer
 	outEvents int
-	// enc encodes events into line, which is reused, then copied into out.
-	enc  encoder
-	line []byte
-	done bool // the file is closed
+	done      bool // the file is closed
 
 	usage usageIndex
 
@@ -294,24 +296,33 @@ type scanned struct {
 	Resources []Resource `json:"resources"`
 }
 
-// Record queues an event to be written and updates the last-usage index. It
-// does no I/O. It returns at once unless the queue is full, and then waits
-// for Run to make room: events are never dropped while the log is open (see
-// the package doc). After Close it drops the event and counts it. Record
-// takes ownership of e: once written, e's memory is reused for other
-// events, so the caller must not touch e after Record, nor record it twice.
+// Record encodes an event, queues its line to be written and updates the
+// last-usage index. It does no I/O. It returns at once unless the queue is
+// full, and then waits for Run to make room: events are never dropped while
+// the log is open (see the package doc). After Close it drops the event and
+// counts it. Record takes ownership of e: an event from NewEvent is reused
+// for other events once encoded, so the caller must not touch e after
+// Record, nor record it twice.
+//
+// The line is encoded here, in the request's goroutine, rather than by the
+// writer: the event is read where it was just written and goes back to
+// NewEvent's pool on the same processor, and the writer only copies bytes.
 func (l *Log) Record(e *Event) {
+	e.TrentNode = l.node
+	le := lineEncoders.Get().(*lineEncoder)
+	line := l.encodeLine(le, e)
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		l.dropped.Add(1)
 		l.logger.Warn("audit: event recorded after Close, not written", "eventName", e.EventName, "requestID", e.RequestID)
+		le.put(line)
 		return
 	}
-	if len(l.pending) >= l.max {
+	if l.pendingN >= l.max {
 		l.waits.Add(1)
 		l.waiting++
-		for len(l.pending) >= l.max && !l.closed {
+		for l.pendingN >= l.max && !l.closed {
 			l.room.Wait()
 		}
 		l.waiting--
@@ -320,9 +331,8 @@ func (l *Log) Record(e *Event) {
 		}
 		// Once closed, a waiter still queues: Close writes it.
 	}
-	e.TrentNode = l.node
-	// Noted before it is queued: once queued, the writer may write e and
-	// reuse its memory at any time.
+	// Noted under the lock that orders the lines, so that the index and the
+	// file agree on which use came last.
 	if tracked[e.EventName] {
 		t := e.at
 		if t.IsZero() {
@@ -332,13 +342,62 @@ func (l *Log) Record(e *Event) {
 		}
 		l.usage.note(e.EventName, e.ErrorCode, e.EventType, e.EventID, e.RequestID, t, e.Resources)
 	}
-	l.pending = append(l.pending, e)
+	l.pending = appendLine(l.pending, line)
+	l.pendingN++
 	l.mu.Unlock()
+	le.put(line)
+	recycle(e)
 	l.recorded.Add(1)
 	select {
 	case l.kick <- struct{}{}:
 	default:
 	}
+}
+
+// lineEncoder is an encoder and the buffer it writes a line into, reused
+// by Record across events.
+type lineEncoder struct {
+	enc  encoder
+	line []byte
+	json bytes.Buffer // what encoding/json writes (encodeLine)
+}
+
+var lineEncoders = sync.Pool{New: func() any { return new(lineEncoder) }}
+
+// put keeps line's array for the next event unless a large event grew it,
+// and returns le to the pool.
+func (le *lineEncoder) put(line []byte) {
+	if cap(line) <= maxLineBuffer {
+		le.line = line[:0]
+	} else {
+		le.line = nil
+	}
+	le.json.Reset()
+	lineEncoders.Put(le)
+}
+
+// encodeLine encodes e as one JSON line in le's buffer. What the encoder
+// does not write exactly as encoding/json would (errNeedsJSON), encoding/json
+// writes.
+func (l *Log) encodeLine(le *lineEncoder, e *Event) []byte {
+	line, err := le.enc.appendEvent(le.line[:0], e)
+	if err == nil {
+		return line
+	}
+	enc := json.NewEncoder(&le.json)
+	enc.SetEscapeHTML(false)
+	// encoding/json sees only exported fields.
+	e.AdditionalEventData = e.additionalData()
+	if err := enc.Encode(e); err != nil {
+		// Only an unencodable value (a NaN in additionalEventData) gets
+		// here, and Encode wrote nothing: the event is written without
+		// its extra data.
+		l.logger.Error("audit: event not encodable", "eventID", e.EventID, "err", err)
+		c := *e
+		c.AdditionalEventData, c.ResponseElements = map[string]any{"encodingError": err.Error()}, nil
+		enc.Encode(&c)
+	}
+	return append(line[:0], le.json.Bytes()...)
 }
 
 // Run writes queued events until ctx ends or Close is called: each round
@@ -382,9 +441,40 @@ func (l *Log) Run(ctx context.Context) error {
 
 var errClosed = errors.New("audit: log closed")
 
-// maxLineBuffer bounds the buffer the writer keeps for encoding an event: a
-// larger event (a long key policy) gets a buffer of its own.
+// maxLineBuffer bounds the buffer a lineEncoder keeps for encoding an
+// event: a larger event (a long key policy) gets a buffer of its own.
 const maxLineBuffer = 64 << 10
+
+// chunkSize is the size of the chunks the queue holds lines in: a burst
+// that fills the queue takes more chunks rather than copying one growing
+// buffer, and its chunks go back to chunks once written.
+const chunkSize = 64 << 10
+
+var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+
+// appendLine appends line to the last chunk of q, or to a new one if it
+// does not fit (a line longer than a chunk gets one of its own size).
+func appendLine(q [][]byte, line []byte) [][]byte {
+	if n := len(q); n > 0 && cap(q[n-1])-len(q[n-1]) >= len(line) {
+		q[n-1] = append(q[n-1], line...)
+		return q
+	}
+	var c []byte
+	if len(line) <= chunkSize {
+		c = (*chunks.Get().(*[]byte))[:0]
+	} else {
+		c = make([]byte, 0, len(line))
+	}
+	return append(q, append(c, line...))
+}
+
+// putChunk gives a written chunk back to chunks.
+func putChunk(c []byte) {
+	if cap(c) == chunkSize {
+		c = c[:0]
+		chunks.Put(&c)
+	}
+}
 
 // closeRetry is how long Close retries a failing write.
 const closeRetry = 10 * time.Second
@@ -397,58 +487,30 @@ func (l *Log) flush(ctx context.Context) (int, error) {
 		return 0, errClosed
 	}
 	l.mu.Lock()
-	batch := l.pending
-	l.pending = l.spare[:0]
+	batch, n := l.pending, l.pendingN
+	l.pending, l.pendingN = l.spare[:0], 0
 	l.room.Broadcast()
 	l.mu.Unlock()
-	if len(batch) == 0 {
+	if n == 0 {
 		l.spare = batch
 		return 0, nil
 	}
-	err := l.writeBatch(ctx, batch)
-	// Every event is encoded now (what a failed write left is in out):
-	// their memory goes to the next events.
-	for _, e := range batch {
-		recycle(e)
-	}
-	clear(batch) // let the events go
+	err := l.writeBatch(ctx, batch, n)
+	clear(batch) // writeBatch gave the chunks back
 	l.spare = batch[:0]
-	return len(batch), err
+	return n, err
 }
 
-// writeBatch encodes a batch after whatever an earlier failed write left,
-// writes it all and fsyncs; the caller holds wmu. Bytes not written stay in
-// out for the next call, so nothing encoded is lost to an error.
-func (l *Log) writeBatch(ctx context.Context, batch []*Event) error {
-	var enc *json.Encoder
-	for _, e := range batch {
-		line, err := l.enc.appendEvent(l.line[:0], e)
-		if cap(line) <= maxLineBuffer {
-			l.line = line[:0]
-		}
-		if err == nil {
-			l.out.Write(line)
-			continue
-		}
-		// What the encoder does not write exactly as encoding/json would,
-		// encoding/json writes (errNeedsJSON).
-		if enc == nil {
-			enc = json.NewEncoder(&l.out)
-			enc.SetEscapeHTML(false)
-		}
-		// encoding/json sees only exported fields.
-		e.AdditionalEventData = e.additionalData()
-		if err := enc.Encode(e); err != nil {
-			// Only an unencodable value (a NaN in additionalEventData) gets
-			// here, and Encode wrote nothing: the event is written without
-			// its extra data.
-			l.logger.Error("audit: event not encodable", "eventID", e.EventID, "err", err)
-			c := *e
-			c.AdditionalEventData, c.ResponseElements = map[string]any{"encodingError": err.Error()}, nil
-			enc.Encode(&c)
-		}
+// writeBatch writes n encoded events (the chunks of batch, which it gives
+// back to chunks) after whatever an earlier failed write left, and fsyncs;
+// the caller holds wmu. Bytes not written stay in out for the next call, so
+// nothing encoded is lost to an error.
+func (l *Log) writeBatch(ctx context.Context, batch [][]byte, n int) error {
+	for _, c := range batch {
+		l.out.Write(c)
+		putChunk(c)
 	}
-	l.outEvents += len(batch)
+	l.outEvents += n
 	backoff := 100 * time.Millisecond
 	for l.out.Len() > 0 {
 		n, err := l.f.Write(l.out.Bytes())
@@ -584,14 +646,14 @@ func (l *Log) Close() error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	l.mu.Lock()
-	batch := l.pending
-	l.pending = nil
+	batch, n := l.pending, l.pendingN
+	l.pending, l.pendingN = nil, 0
 	l.mu.Unlock()
 	var err error
-	if len(batch) > 0 || l.out.Len() > 0 {
+	if n > 0 || l.out.Len() > 0 {
 		// A full disk gets a little time to clear before these are lost.
 		ctx, cancel := context.WithTimeout(context.Background(), closeRetry)
-		err = l.writeBatch(ctx, batch)
+		err = l.writeBatch(ctx, batch, n)
 		cancel()
 	}
 	l.done = true

@@ -479,3 +479,28 @@ func TestReopenSkipsByEventName(t *testing.T) {
 		t.Fatal("skippable misjudges a line")
 	}
 }
+
+// The queue's chunks hold the lines back to back, in order, whether a line
+// fits the last chunk, needs a new one, or is longer than a chunk.
+func TestQueueChunks(t *testing.T) {
+	var q [][]byte
+	var want []byte
+	for i, n := range []int{10, chunkSize - 20, 30, chunkSize, 1, 3 * chunkSize, 5} {
+		line := bytes.Repeat([]byte{'a' + byte(i)}, n)
+		q = appendLine(q, line)
+		want = append(want, line...)
+	}
+	if got := bytes.Join(q, nil); !bytes.Equal(got, want) {
+		t.Fatalf("chunks hold %d bytes, want the %d appended, in order", len(got), len(want))
+	}
+	for i, c := range q {
+		if len(c) > chunkSize && len(c) != 3*chunkSize {
+			t.Errorf("chunk %d: %d bytes", i, len(c))
+		}
+	}
+	// 10 and chunkSize-20 share one; 30, chunkSize, 1, the long line and
+	// 5 take one each.
+	if len(q) != 6 {
+		t.Errorf("%d chunks, want 6", len(q))
+	}
+}

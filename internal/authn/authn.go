@@ -121,8 +121,11 @@ type Caller struct {
 // package doc's. body is r's body, already read; r.Body is not read.
 func (a *Authenticator) Authenticate(r *http.Request, body []byte, rt Route) (Caller, error) {
 	ctx := r.Context()
+	// One reading of the clock: the signature's skew is checked against
+	// it, and it is the access key's last use and the request's time.
+	now := a.now()
 	sp := rt.Span.Child("sigv4.Verify")
-	res, err := a.verifier.Verify(ctx, r, body)
+	res, err := a.verifier.VerifyAt(ctx, r, body, now)
 	endVerifySpan(sp, res, err)
 	if err != nil {
 		return Caller{}, err
@@ -134,7 +137,7 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte, rt Route) (Ca
 	if rt.Service != "" && res.Service != rt.Service {
 		return c, sigv4.ServiceScopeError(rt.Service)
 	}
-	a.ids.NoteUse(res.AccessKeyID, res.Service, res.Region, a.now())
+	a.ids.NoteUse(res.AccessKeyID, res.Service, res.Region, now)
 	ident, err := a.ids.Identity(res.AccessKeyID)
 	if err != nil {
 		// The key vanished between verification and now.
@@ -148,7 +151,7 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte, rt Route) (Ca
 	}
 	c.Identity = ident
 	c.Request = authz.Request{
-		Time: a.now(), SourceIP: SourceIP(r), SecureTransport: r.TLS != nil,
+		Time: now, SourceIP: SourceIP(r), SecureTransport: r.TLS != nil,
 		Region: res.Region, OrgID: a.ids.OrgID(ident.Account),
 		ViaService: svc.via, SourceARN: svc.sourceARN, SourceAccount: svc.sourceAccount,
 		UserAgent: r.UserAgent(), Referer: r.Referer(),

@@ -3,6 +3,7 @@ package kms
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/trentkms/trent/internal/arn"
 	"github.com/trentkms/trent/internal/authz"
@@ -270,8 +271,12 @@ func accessDenied(msg string) error {
 // the hot path builds only the few keys that are new in each request, and
 // builds them without a map.
 func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) (policy.KeyList, []policy.Keys) {
+	return s.conditionKeysIn(new(condArena), c, id, k, a)
+}
+
+// conditionKeysIn is conditionKeys built in ar, which must be zero.
+func (s *Service) conditionKeysIn(ar *condArena, c Caller, id *authz.Identity, k *key, a access) (policy.KeyList, []policy.Keys) {
 	ec := a.conditionContext()
-	ar := new(condArena)
 	vals := ar.vals[:0]
 	if n := 2*len(ec) + len(a.keys)/2; n > len(ar.vals) {
 		vals = make([]string, 0, n)
@@ -477,15 +482,33 @@ type requestKeysKey struct {
 
 // decide runs authz.DecideKey for an access, with the given grants. Only
 // authorize calls it: a decision that is acted on must be recorded.
+//
+// The request's condition keys are built in an arena from condArenas: the
+// decision keeps nothing of them (a KeyDecision holds the reason, the
+// statement's index and Sid, the policy id and the grant id, all from the
+// policies and grants), so the arena goes back once it is made.
 func (s *Service) decide(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyDecision {
-	r := s.keyRequest(c, id, k, a, grants)
-	return authz.DecideKey(&r)
+	ar := condArenas.Get().(*condArena)
+	r := s.keyRequestIn(ar, c, id, k, a, grants)
+	d := authz.DecideKey(&r)
+	// Cleared, so that the pool holds no request's strings.
+	*ar = condArena{}
+	condArenas.Put(ar)
+	return d
 }
+
+// condArenas recycles the condition-key arenas of decide.
+var condArenas = sync.Pool{New: func() any { return new(condArena) }}
 
 // keyRequest is the authorization view of an access to a key (a value, so
 // that the hot path keeps it on the stack).
 func (s *Service) keyRequest(c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyRequest {
-	list, more := s.conditionKeys(c, id, k, a)
+	return s.keyRequestIn(new(condArena), c, id, k, a, grants)
+}
+
+// keyRequestIn is keyRequest with the condition keys built in ar.
+func (s *Service) keyRequestIn(ar *condArena, c Caller, id *authz.Identity, k *key, a access, grants []*authz.Grant) authz.KeyRequest {
+	list, more := s.conditionKeysIn(ar, c, id, k, a)
 	return authz.KeyRequest{
 		Identity: id, Action: a.actionName(), Operation: a.op, KeyARN: k.arn, KeyAccount: k.rec.Account,
 		RCPs:      s.orgOf(k.rec.Account).RCPs(),

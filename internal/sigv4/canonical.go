@@ -246,7 +246,8 @@ func appendHeaderValue(dst []byte, v string) []byte {
 }
 
 // trimmed reports whether appendHeaderValue leaves v as it is: no white
-// space at either end, none but single spaces inside.
+// space at either end, none but single spaces inside. Each test is one
+// IndexByte (or Index) scan, not a switch on every byte.
 func trimmed(v string) bool {
 	if v == "" {
 		return true
@@ -254,17 +255,8 @@ func trimmed(v string) bool {
 	if v[0] == ' ' || v[len(v)-1] == ' ' {
 		return false
 	}
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '\t', '\r', '\n':
-			return false
-		case ' ':
-			if v[i-1] == ' ' {
-				return false
-			}
-		}
-	}
-	return true
+	return strings.IndexByte(v, '\t') < 0 && strings.IndexByte(v, '\n') < 0 &&
+		strings.IndexByte(v, '\r') < 0 && !strings.Contains(v, "  ")
 }
 
 // appendTrimmed is appendHeaderValue byte by byte.
@@ -291,8 +283,12 @@ func appendTrimmed(dst []byte, v string) []byte {
 // signed header is absent from the request.
 func appendCanonicalHeaders(dst []byte, r *http.Request, signed string) ([]byte, bool) {
 	for rest := signed; rest != ""; {
-		var name string
-		name, rest, _ = strings.Cut(rest, ";")
+		name := rest
+		if i := strings.IndexByte(rest, ';'); i >= 0 {
+			name, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if name == "" {
 			continue
 		}
@@ -339,8 +335,12 @@ func appendCanonicalHeaders(dst []byte, r *http.Request, signed string) ([]byte,
 // signsHost reports whether host is among the signed headers.
 func signsHost(signed string) bool {
 	for rest := signed; rest != ""; {
-		var name string
-		name, rest, _ = strings.Cut(rest, ";")
+		name := rest
+		if i := strings.IndexByte(rest, ';'); i >= 0 {
+			name, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if name == "host" {
 			return true
 		}

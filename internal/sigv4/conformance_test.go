@@ -156,7 +156,7 @@ func TestConformanceSuite(t *testing.T) {
 					return
 				}
 				var tr trace
-				res, err := v.verify(context.Background(), r, body, &tr)
+				res, err := v.verify(context.Background(), r, body, v.now(), &tr)
 				if got, want := tr.canonicalRequest, readFile(t, dir, form+"-canonical-request.txt"); got != want {
 					t.Errorf("canonical request:\n%s\nwant:\n%s", got, want)
 				}

@@ -32,8 +32,11 @@ type authorization struct {
 // lists its absence with the missing parameters.
 func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 	var a authorization
-	rest := strings.TrimLeft(h, " \t")
-	if i := strings.IndexAny(rest, " \t,"); i >= 0 {
+	rest := h
+	for rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		rest = rest[1:]
+	}
+	if i := indexAuthSep(rest); i >= 0 {
 		a.algorithm, rest = rest[:i], rest[i:]
 	} else {
 		a.algorithm, rest = rest, ""
@@ -50,11 +53,12 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 		if tok == "" {
 			continue
 		}
-		k, val, ok := strings.Cut(tok, "=")
-		if !ok {
+		eq := strings.IndexByte(tok, '=')
+		if eq < 0 {
 			return a, newError(IncompleteSignature, "'"+tok+"' not a valid key=value pair (missing equal-sign) in Authorization header: '"+h+"'.")
 		}
 		var n int
+		k, val := tok[:eq], tok[eq+1:]
 		switch k {
 		case "Credential":
 			n, a.credential = 0, val
@@ -91,15 +95,22 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 	return a, nil
 }
 
-// indexAuthSep is strings.IndexFunc(s, isAuthSep) without decoding runes:
-// the separators are ASCII, and no byte of a multi-byte UTF-8 sequence is.
+// indexAuthSep is strings.IndexAny(s, ", \t"): the first ',' and then the
+// first blank before it, each found with IndexByte rather than by testing
+// every byte of the header against three separators.
 func indexAuthSep(s string) int {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == ',' || c == ' ' || c == '\t' {
-			return i
-		}
+	i := strings.IndexByte(s, ',')
+	t := s
+	if i >= 0 {
+		t = s[:i]
 	}
-	return -1
+	if j := strings.IndexByte(t, ' '); j >= 0 {
+		i, t = j, t[:j]
+	}
+	if j := strings.IndexByte(t, '\t'); j >= 0 {
+		i = j
+	}
+	return i
 }
 
 // credential is a parsed Credential value: keyid/date/region/service/term.
@@ -111,21 +122,20 @@ type credential struct {
 
 func parseCredential(c string) (credential, *Error) {
 	var cr credential
-	parts := 0
-	for i := 0; i < len(c); i++ {
-		if c[i] == '/' {
-			parts++
-		}
-	}
-	if parts != 4 {
+	if strings.Count(c, "/") != 4 {
 		return cr, newError(IncompleteSignature, "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '"+c+"'")
 	}
-	var term string
-	cr.accessKeyID, c, _ = strings.Cut(c, "/")
+	// Four '/' are there: each IndexByte finds one.
+	i := strings.IndexByte(c, '/')
+	cr.accessKeyID, c = c[:i], c[i+1:]
 	cr.scope = c
-	cr.date, c, _ = strings.Cut(c, "/")
-	cr.region, c, _ = strings.Cut(c, "/")
-	cr.service, term, _ = strings.Cut(c, "/")
+	i = strings.IndexByte(c, '/')
+	cr.date, c = c[:i], c[i+1:]
+	i = strings.IndexByte(c, '/')
+	cr.region, c = c[:i], c[i+1:]
+	i = strings.IndexByte(c, '/')
+	cr.service = c[:i]
+	term := c[i+1:]
 	if term != terminator {
 		return cr, newError(InvalidSignature, "Credential should be scoped with a valid terminator: 'aws4_request', not '"+term+"'. ")
 	}

@@ -74,6 +74,29 @@ func TestParseAmzDate(t *testing.T) {
 	}
 }
 
+// parseAmzDate agrees with time.Parse on every day of the years around
+// leap-year rules' edge cases.
+func TestParseAmzDateEveryDay(t *testing.T) {
+	for _, y := range []int{0, 1, 4, 100, 400, 1600, 1899, 1900, 1969, 1970, 1999, 2000, 2023, 2024, 2100, 2400, 9999} {
+		for d := time.Date(y, 1, 1, 23, 59, 58, 0, time.UTC); d.Year() == y; d = d.AddDate(0, 0, 1) {
+			s := d.Format(amzDateFormat)
+			got, err := parseAmzDate(s)
+			if err != nil || got != d {
+				t.Fatalf("parseAmzDate(%q) = %v, %v; want %v", s, got, err, d)
+			}
+		}
+	}
+}
+
+// indexAuthSep finds what strings.IndexAny(s, ", \t") finds.
+func TestIndexAuthSep(t *testing.T) {
+	for _, s := range []string{"", ",", " ", "\t", "a", "a,b c", "a b,c", "a\tb c,d", "ab, c", "abc\t", "Credential=x/y, SignedHeaders=host, Signature=ab", "a\u00e9b c"} {
+		if got, want := indexAuthSep(s), strings.IndexAny(s, ", \t"); got != want {
+			t.Errorf("indexAuthSep(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
 // listed splits as strings.Cut on ';' did.
 func TestListed(t *testing.T) {
 	ref := func(list, name string) bool {

@@ -65,17 +65,20 @@ type Result struct {
 func (r Result) Signs(name string) bool { return listed(r.SignedHeaders, name) }
 
 // listed reports whether name is one of the ';'-separated names of list,
-// ignoring case.
+// ignoring case. It hops from ';' to ';' with IndexByte: every request asks
+// it for each of its x-amz-* headers.
 func listed(list, name string) bool {
-	for start, i := 0, 0; i <= len(list); i++ {
-		if i < len(list) && list[i] != ';' || i == len(list) && start == i {
-			continue // (no name after a final ';', as strings.Cut splits)
+	for list != "" {
+		item := list
+		if i := strings.IndexByte(list, ';'); i >= 0 {
+			item, list = list[:i], list[i+1:]
+		} else {
+			list = "" // (no name after a final ';', as strings.Cut splits)
 		}
 		// Most names differ in length: compare only those that do not.
-		if i-start == len(name) && strings.EqualFold(list[start:i], name) {
+		if len(item) == len(name) && strings.EqualFold(item, name) {
 			return true
 		}
-		start = i + 1
 	}
 	return false
 }
@@ -153,10 +156,17 @@ func putBuf(bp *[]byte) {
 // than ErrUnknownAccessKey/ErrExpiredToken is returned wrapped, and should be
 // treated as an internal error.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (Result, error) {
-	return v.verify(ctx, r, body, nil)
+	return v.verify(ctx, r, body, v.now(), nil)
 }
 
-func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr *trace) (Result, error) {
+// VerifyAt is Verify with the time now given instead of read from
+// Options.Now: a caller that needs the request's time anyway reads the
+// clock once.
+func (v *Verifier) VerifyAt(ctx context.Context, r *http.Request, body []byte, now time.Time) (Result, error) {
+	return v.verify(ctx, r, body, now, nil)
+}
+
+func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, now time.Time, tr *trace) (Result, error) {
 	req, err := v.parse(r)
 	if err != nil {
 		return Result{}, err
@@ -170,7 +180,7 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr 
 			return Result{}, err
 		}
 	}
-	now := v.now().UTC()
+	now = now.UTC()
 	if req.presigned {
 		// A presigned URL may be used until X-Amz-Date + X-Amz-Expires, but
 		// not before X-Amz-Date (less the allowed skew).
@@ -487,10 +497,39 @@ func parseAmzDate(s string) (time.Time, error) {
 	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Parse(amzDateFormat, s) // its error
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), nil
+	// time.Unix(…).UTC() is the time time.Date(…, time.UTC) makes, without
+	// its normalisation of every field.
+	days := daysFromCivil(year, month, day)
+	return time.Unix(days*86400+int64(hour*3600+minute*60+sec), 0).UTC(), nil
 }
 
-// daysIn is the number of days of month in year.
+// daysIn is the number of days of month (1–12) in year (0–9999).
 func daysIn(month, year int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return int(monthDays[month])
+}
+
+var monthDays = [13]uint8{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// daysFromCivil is the number of days from 1970-01-01 to the proleptic
+// Gregorian date year-month-day, year 0–9999 (H. Hinnant, "chrono-Compatible
+// Low-Level Date Algorithms", days_from_civil).
+func daysFromCivil(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := year / 400
+	if year < 0 {
+		era = (year - 399) / 400
+	}
+	yoe := year - era*400
+	mp := (month + 9) % 12 // March is 0
+	doy := (153*mp+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }

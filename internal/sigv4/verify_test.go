@@ -664,3 +664,22 @@ func (m mapLookup) Secret(_ context.Context, id string) (Credentials, error) {
 	}
 	return Credentials{Secret: s}, nil
 }
+
+// VerifyAt checks the clock skew against the time it is given, not the
+// verifier's clock.
+func TestVerifyAtUsesItsTime(t *testing.T) {
+	r := kmsRequest(t, encryptReq)
+	sdkSign(t, r, encryptReq, creds(""))
+	sr, body := onServer(t, r)
+	v := verifier(permanent, signedAt.Add(time.Hour), Options{})
+	if _, err := v.VerifyAt(context.Background(), sr, body, signedAt.Add(time.Minute)); err != nil {
+		t.Fatalf("VerifyAt a minute after signing: %v", err)
+	}
+	var e *Error
+	if _, err := v.VerifyAt(context.Background(), sr, body, signedAt.Add(-time.Hour)); !errors.As(err, &e) {
+		t.Fatalf("VerifyAt an hour before signing: got %v, want a skew error", err)
+	}
+	if _, err := v.Verify(context.Background(), sr, body); !errors.As(err, &e) {
+		t.Fatalf("Verify on a clock an hour after signing: got %v, want a skew error", err)
+	}
+}

@@ -14,9 +14,27 @@ import (
 // ContentType is the media type of AWS JSON 1.1 requests and responses.
 const ContentType = "application/x-amz-json-1.1"
 
-// Header values shared by every response; net/http only reads them.
+// Header values shared by every response; net/http only reads them. Each
+// is a slice of length and capacity 1, so that Header.Add on one copies it.
 var (
 	contentTypeValue = []string{ContentType}
+	// contentLengths[n] is the Content-Length value of an n-byte body, for
+	// the sizes of the cryptographic operations' responses: one string of
+	// the decimal numbers back to back, a slice of it each.
+	contentLengths = func() (t [2048][]string) {
+		var digits []byte
+		ends := make([]int, len(t))
+		for n := range t {
+			digits = strconv.AppendInt(digits, int64(n), 10)
+			ends[n] = len(digits)
+		}
+		all, start := string(digits), 0
+		for n := range t {
+			t[n] = []string{all[start:ends[n]]}
+			start = ends[n]
+		}
+		return t
+	}()
 )
 
 // DecodeJSON decodes a JSON 1.1 request body into v and validates it.
@@ -275,11 +293,17 @@ func WriteError(w http.ResponseWriter, requestID string, err error) {
 func write(w http.ResponseWriter, requestID string, status int, errorType string, body []byte) {
 	h := w.Header()
 	// One backing array for the per-response values: one allocation, not
-	// three. The keys are in canonical form, as Header.Set would write them.
-	vals := [3]string{strconv.Itoa(len(body)), requestID, errorType}
+	// three (none for the length of a usual body). The keys are in
+	// canonical form, as Header.Set would write them.
+	vals := [3]string{"", requestID, errorType}
 	v := vals[:]
 	h["Content-Type"] = contentTypeValue
-	h["Content-Length"] = v[0:1:1]
+	if len(body) < len(contentLengths) {
+		h["Content-Length"] = contentLengths[len(body)]
+	} else {
+		v[0] = strconv.Itoa(len(body))
+		h["Content-Length"] = v[0:1:1]
+	}
 	if requestID != "" {
 		h["X-Amzn-Requestid"] = v[1:2:2]
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/trentkms/trent/internal/wire"
@@ -123,6 +125,25 @@ func TestWriteJSON(t *testing.T) {
 	}
 	if got := h.Get("Content-Length"); got != fmt.Sprint(len(want)) {
 		t.Errorf("Content-Length %s, want %d", got, len(want))
+	}
+}
+
+// Content-Length is the body's length at every size, within the table of
+// small lengths and past it, and adding to it changes no other response.
+func TestWriteJSONContentLength(t *testing.T) {
+	for _, n := range []int{1, 9, 10, 99, 100, 999, 1000, 2046, 2047, 2048, 2049, 10000, 123456} {
+		name := strings.Repeat("x", n)
+		w := httptest.NewRecorder()
+		wire.WriteJSON(w, "req-1", &req{Name: &name})
+		if got, want := w.Header().Get("Content-Length"), strconv.Itoa(w.Body.Len()); got != want {
+			t.Errorf("name of %d bytes: Content-Length %s, want %s", n, got, want)
+		}
+		w.Header().Add("Content-Length", "oops")
+		w2 := httptest.NewRecorder()
+		wire.WriteJSON(w2, "req-2", &req{Name: &name})
+		if vs := w2.Header().Values("Content-Length"); len(vs) != 1 || vs[0] != strconv.Itoa(w2.Body.Len()) {
+			t.Errorf("name of %d bytes, after an Add to another response: Content-Length %q", n, vs)
+		}
 	}
 }
 
