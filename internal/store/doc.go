@@ -20,5 +20,7 @@
 // Get returns ErrNotFound for a missing key. Txn returns ErrConflict when one of
 // its compares fails, and changes nothing; the caller may read again and retry.
 // Watch delivers ErrCompacted when the revision asked for is no longer retained;
-// the watcher must Range again and watch from the new revision.
+// the watcher must Range again and watch from the new revision. A scan whose
+// snapshot is compacted before it ends returns ErrCompacted too (store/etcd):
+// Follower.Load then loads again from nothing, up to three times.
 package store

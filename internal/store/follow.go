@@ -56,9 +56,38 @@ func NewFollower(st Store, prefix string, h Handler) *Follower {
 	return &Follower{st: st, prefix: prefix, h: h, changed: make(chan struct{})}
 }
 
+// loadTries bounds how many times Load starts again when the store
+// compacts the revision it was reading before it finished.
+const loadTries = 3
+
 // Load fills the handler from the store: streamed when the store is a
 // Scanner (and the handler a Loader), with only the records a Filter keeps.
+// A read that fails with ErrCompacted (store/etcd pages a large range at one
+// revision, which etcd may compact meanwhile) is started again from nothing:
+// a Loader's LoadFrom and Reset each replace the whole view, so nothing of
+// the abandoned read stays.
 func (f *Follower) Load(ctx context.Context) error {
+	var rev int64
+	var err error
+	for try := 1; ; try++ {
+		rev, err = f.load(ctx)
+		if !errors.Is(err, ErrCompacted) || try == loadTries || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("load %s: %w", f.prefix, err)
+	}
+	if r, ok := f.st.(PageReleaser); ok {
+		// The scan read the records the handler keeps; the view holds
+		// them now, and the pages need not stay mapped.
+		r.ReleasePages()
+	}
+	f.advance(rev)
+	return nil
+}
+
+func (f *Follower) load(ctx context.Context) (int64, error) {
 	var keep func(key []byte) bool
 	if fl, ok := f.h.(Filter); ok {
 		keep = fl.Keep
@@ -98,16 +127,7 @@ func (f *Follower) Load(ctx context.Context) error {
 			f.h.Reset(kvs, rev)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("load %s: %w", f.prefix, err)
-	}
-	if r, ok := f.st.(PageReleaser); ok && scans {
-		// The scan read the records the handler keeps; the view holds
-		// them now, and the pages need not stay mapped.
-		r.ReleasePages()
-	}
-	f.advance(rev)
-	return nil
+	return rev, err
 }
 
 // Run follows changes until ctx ends; it returns ctx's error, or the store's

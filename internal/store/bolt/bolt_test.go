@@ -338,3 +338,12 @@ type skipLoader struct {
 
 func (l *skipLoader) Keep(k []byte) bool   { return l.keep(k) }
 func (l *skipLoader) Skip(k []byte) []byte { return l.skip(k) }
+
+func TestScanContract(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "trent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.Scan(t, db)
+}

@@ -15,6 +15,12 @@
 //     rev+1.
 //   - Range returns the header revision of its read. Large ranges are read
 //     in pages, every page at the first page's revision: one snapshot.
+//   - Scan and ScanSkip (store.Scanner, store.SkipScanner) read the same
+//     pages but hand each record to the caller and let the page go, so a
+//     node's start holds one page (1,000 records) instead of the range;
+//     after a refused key ScanSkip requests the next page from where the
+//     caller's skip says, so a run of refused records (the KMS keys a view
+//     loads lazily) is fetched at most as far as the page that reached it.
 //   - Txn is one etcd transaction: each store.Compare is
 //     mod_revision(key) = ModRev (an absent key has mod_revision 0, so 0
 //     means "absent"), the puts and deletes are its operations, and a failed
@@ -48,8 +54,9 @@
 // # Errors
 //
 // Get returns store.ErrNotFound for a missing key; Txn store.ErrConflict
-// when a compare fails. A watch (or a paged Range) from a revision etcd has
-// compacted gets store.ErrCompacted; store.Follower then ranges again. A
+// when a compare fails. A watch (or a paged Range or scan) from a revision
+// etcd has compacted gets store.ErrCompacted; store.Follower then loads
+// again from nothing (a load, up to three times). A
 // watch ended by a member that lost its leader is resumed from its last
 // revision; other etcd errors are sent once, then the channel closes.
 // Context deadlines and cancellation are honoured by every call, and a Txn
