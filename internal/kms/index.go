@@ -90,10 +90,28 @@ const upgradeBatch = 40
 // it before raising the version to 3). Each is written conditional on the
 // key record it indexes being unchanged and the index record still absent;
 // a key changed meanwhile got its index record from the change.
+//
+// A scan of etcd compacted under it (store.ErrCompacted) is run again from
+// the start: what the abandoned pass wrote was conditional and is skipped
+// as already indexed, so a busy cluster's compaction does not fail a start.
 func Upgrade(ctx context.Context, st store.Store, from int) error {
 	if from >= 3 {
 		return nil
 	}
+	var err error
+	for range upgradeTries {
+		if err = upgradeOnce(ctx, st); !errors.Is(err, store.ErrCompacted) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// upgradeTries is how many times Upgrade scans a store compacted under it.
+const upgradeTries = 3
+
+// upgradeOnce is one pass of Upgrade over the store.
+func upgradeOnce(ctx context.Context, st store.Store) error {
 	var (
 		region  string            // acct/<a>/kms/<r>/ of the records being read
 		indexed map[string]bool   // key ids of region with an index record

@@ -181,3 +181,41 @@ func TestDecodeIndexRecord(t *testing.T) {
 		t.Error("the form marshal writes was left to encoding/json")
 	}
 }
+
+// compactingOnce is a real store whose first scan ends the way an etcd
+// scan compacted under it does.
+type compactingOnce struct {
+	store.Store
+	scans int
+}
+
+func (c *compactingOnce) Scan(ctx context.Context, prefix string, keep func([]byte) bool, fn func(store.KV) error) (int64, error) {
+	c.scans++
+	if c.scans == 1 {
+		return 0, store.ErrCompacted
+	}
+	return c.Store.(store.Scanner).Scan(ctx, prefix, keep, fn)
+}
+
+func TestUpgradeScansAgainAfterCompaction(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := *e.createKey(t).KeyId
+	want, ok := e.indexRecordOf(t, id)
+	if !ok {
+		t.Fatal("no index record")
+	}
+	if _, err := e.st.Txn(ctx, store.Txn{Deletes: []string{keyIndexPath(e.caller.Account, e.caller.Region, id)}}); err != nil {
+		t.Fatal(err)
+	}
+	st := &compactingOnce{Store: e.st}
+	if err := Upgrade(ctx, st, 2); err != nil {
+		t.Fatalf("Upgrade after one compaction: %v", err)
+	}
+	if st.scans != 2 {
+		t.Fatalf("%d scans, want 2", st.scans)
+	}
+	if got, ok := e.indexRecordOf(t, id); !ok || got != want {
+		t.Fatalf("index after the upgrade = %+v, %v; want %+v", got, ok, want)
+	}
+}
