@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 )
@@ -108,6 +109,19 @@ type SkipScanner interface {
 // resident memory. Follower.Load calls it after a scan.
 type PageReleaser interface {
 	ReleasePages()
+}
+
+// SkipTarget is where a SkipScanner's skip says the scan goes on after k,
+// or nil to take the next record: a key not after k is ignored, so that a
+// scan always moves on.
+func SkipTarget(skip func([]byte) []byte, k []byte) []byte {
+	if skip == nil {
+		return nil
+	}
+	if next := skip(k); bytes.Compare(next, k) > 0 {
+		return next
+	}
+	return nil
 }
 
 // Progress is implemented by stores that other processes write too

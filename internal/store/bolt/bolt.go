@@ -206,7 +206,7 @@ func (d *DB) ScanSkip(ctx context.Context, prefix string, keep func(key []byte) 
 				d.releaseMapped(tx)
 			}
 			if keep != nil && !keep(k) {
-				if next := skipOf(skip, k); next != nil {
+				if next := store.SkipTarget(skip, k); next != nil {
 					k, v = c.Seek(next)
 				} else {
 					k, v = c.Next()
@@ -230,18 +230,6 @@ func (d *DB) ScanSkip(ctx context.Context, prefix string, keep func(key []byte) 
 		return nil
 	})
 	return rev, d.wrap(err)
-}
-
-// skipOf is where skip says the scan goes on after k, or nil to take the
-// next record; a key not after k is ignored, so that a scan always moves on.
-func skipOf(skip func([]byte) []byte, k []byte) []byte {
-	if skip == nil {
-		return nil
-	}
-	if next := skip(k); bytes.Compare(next, k) > 0 {
-		return next
-	}
-	return nil
 }
 
 func (d *DB) wrap(err error) error {

@@ -76,7 +76,7 @@ func (s *Store) ScanSkip(ctx context.Context, prefix string, keep func(key []byt
 			}
 			seek = nil
 			if keep != nil && !keep(key) {
-				seek = skipOf(skip, key)
+				seek = store.SkipTarget(skip, key)
 				continue
 			}
 			if err := fn(s.kv(k)); err != nil {
@@ -102,16 +102,4 @@ func (s *Store) ScanSkip(ctx context.Context, prefix string, keep func(key []byt
 // keyOf is the etcd key of store key k.
 func (s *Store) keyOf(k []byte) []byte {
 	return append([]byte(s.prefix), k...)
-}
-
-// skipOf is where skip says the scan goes on after k, or nil to take the
-// next record; a key not after k is ignored, so that a scan always moves on.
-func skipOf(skip func([]byte) []byte, k []byte) []byte {
-	if skip == nil {
-		return nil
-	}
-	if next := skip(k); bytes.Compare(next, k) > 0 {
-		return next
-	}
-	return nil
 }
