@@ -20,32 +20,10 @@ import (
 // on its first use there, follows its rotation, and is gone there once its
 // deletion reaches that node's view.
 func TestLazyViewAcrossEtcdNodes(t *testing.T) {
-	c := etcdtest.Start(t, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	root := make([]byte, 32)
-	rand.Read(root)
-	sealer, err := seal.New(root, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	node := func() (*Service, *etcd.Store) {
-		st, err := etcd.Open(ctx, c.Endpoints(), etcd.Options{Prefix: "/trent/", DialTimeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		s, err := New(ctx, st, sealer, Options{Now: clk.Now, SweepInterval: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { s.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
-		return s, st
-	}
-	a, stA := node()
+	cl := newEtcdCluster(t)
+	ctx, clk := cl.ctx, cl.clk
+	stA := cl.open()
+	a := cl.node(stA)
 	who := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: authz.RootType, UserID: "111122223333"}}
 	caller := Caller{Account: "111122223333", ARN: who.ARN, Region: "us-east-1", Identity: who}
 	out, err := a.CreateKey(ctx, caller, &kmsapi.CreateKeyRequest{})
@@ -57,7 +35,7 @@ func TestLazyViewAcrossEtcdNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := node()
+	b := cl.node(cl.open())
 	if n := b.view.loadedKeys(); n != 0 {
 		t.Fatalf("node B loaded %d keys at start", n)
 	}
@@ -117,4 +95,51 @@ func TestLazyViewAcrossEtcdNodes(t *testing.T) {
 	if n := b.KeyCount(); n != 0 {
 		t.Fatalf("node B counts %d keys", n)
 	}
+}
+
+// etcdCluster is a one-member embedded etcd cluster and what the Trent
+// nodes a test runs on it share: the root key's sealer and the clock.
+type etcdCluster struct {
+	t      *testing.T
+	ctx    context.Context
+	cancel context.CancelFunc
+	c      *etcdtest.Cluster
+	sealer *seal.Sealer
+	clk    *clock
+}
+
+func newEtcdCluster(t *testing.T) *etcdCluster {
+	c := etcdtest.Start(t, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	root := make([]byte, 32)
+	rand.Read(root)
+	sealer, err := seal.New(root, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &etcdCluster{t: t, ctx: ctx, cancel: cancel, c: c, sealer: sealer, clk: &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+}
+
+// open connects a store to the cluster, closed when the test ends.
+func (e *etcdCluster) open() *etcd.Store {
+	st, err := etcd.Open(e.ctx, e.c.Endpoints(), etcd.Options{Prefix: "/trent/", DialTimeout: 5 * time.Second})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// node starts a KMS service on st, running (following the store) until
+// the test ends.
+func (e *etcdCluster) node(st *etcd.Store) *Service {
+	s, err := New(e.ctx, st, e.sealer, Options{Now: e.clk.Now, SweepInterval: time.Hour})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { s.Run(e.ctx); close(done) }()
+	e.t.Cleanup(func() { e.cancel(); <-done })
+	return s
 }

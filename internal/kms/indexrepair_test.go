@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"slices"
 	"testing"
@@ -10,10 +9,7 @@ import (
 
 	"github.com/trentkms/trent/internal/authz"
 	"github.com/trentkms/trent/internal/keys"
-	"github.com/trentkms/trent/internal/seal"
 	"github.com/trentkms/trent/internal/store"
-	"github.com/trentkms/trent/internal/store/etcd"
-	"github.com/trentkms/trent/internal/store/etcd/etcdtest"
 	"github.com/trentkms/trent/internal/wire/kmsapi"
 )
 
@@ -243,36 +239,10 @@ func TestStaleIndexRepairedOnLoad(t *testing.T) {
 // index record: both serve the key at once, both repair its index record
 // (one write wins), and both drop it and its index record on its deletion.
 func TestOlderTrentOnEtcdCluster(t *testing.T) {
-	c := etcdtest.Start(t, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	root := make([]byte, 32)
-	rand.Read(root)
-	sealer, err := seal.New(root, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	open := func() *etcd.Store {
-		st, err := etcd.Open(ctx, c.Endpoints(), etcd.Options{Prefix: "/trent/", DialTimeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	node := func() *Service {
-		s, err := New(ctx, open(), sealer, Options{Now: clk.Now, SweepInterval: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { s.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
-		return s
-	}
-	a, b := node(), node()
-	older := open()
+	cl := newEtcdCluster(t)
+	ctx := cl.ctx
+	a, b := cl.node(cl.open()), cl.node(cl.open())
+	older := cl.open()
 	who := &authz.Identity{Principal: authz.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: authz.RootType, UserID: "111122223333"}}
 	caller := Caller{Account: "111122223333", ARN: who.ARN, Region: "us-east-1", Identity: who}
 	rec, txn := olderKey(t, a, caller.Account, caller.Region)
@@ -311,7 +281,7 @@ func TestOlderTrentOnEtcdCluster(t *testing.T) {
 	if _, ok := storedIndex(t, older, caller.Account, caller.Region, rec.ID); ok {
 		t.Fatal("the index record outlived its key")
 	}
-	if n := node().KeyCount(); n != 0 {
+	if n := cl.node(cl.open()).KeyCount(); n != 0 {
 		t.Fatalf("a node started after the deletion counts %d keys", n)
 	}
 }
