@@ -256,7 +256,13 @@ func TestSessionTokens(t *testing.T) {
 	})
 	t.Run("another token", func(t *testing.T) {
 		c := sess
-		c.SessionToken = sess.SessionToken[:len(sess.SessionToken)-1] + "x"
+		// Another last character: a token that already ended in "x" was
+		// sent unchanged (and accepted) one run in 64.
+		last := "x"
+		if strings.HasSuffix(sess.SessionToken, last) {
+			last = "y"
+		}
+		c.SessionToken = sess.SessionToken[:len(sess.SessionToken)-1] + last
 		_, err := send(t, c)
 		wantAuthError(t, err, sigv4.UnrecognizedClient, msgUnknownKey)
 	})
