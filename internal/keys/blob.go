@@ -13,12 +13,9 @@ type BlobHeader struct {
 // ParseBlob reads the header of a symmetric ciphertext blob.
 func ParseBlob(blob []byte) (BlobHeader, error) {
 	var h BlobHeader
-	if len(blob) < 2 || blob[0] != blobVersion {
-		return h, ErrCiphertext
-	}
-	n := int(blob[1])
-	if n == 0 || len(blob) < 2+n+MaterialIDSize+nonceSize+tagSize {
-		return h, ErrCiphertext
+	n, err := blobKeyIDLen(blob)
+	if err != nil {
+		return h, err
 	}
 	h.KeyID = string(blob[2 : 2+n])
 	copy(h.MaterialID[:], blob[2+n:])
@@ -29,15 +26,25 @@ func ParseBlob(blob []byte) (BlobHeader, error) {
 // string.
 func BlobMaterialID(blob []byte) (MaterialID, error) {
 	var m MaterialID
-	if len(blob) < 2 || blob[0] != blobVersion {
-		return m, ErrCiphertext
-	}
-	n := int(blob[1])
-	if n == 0 || len(blob) < 2+n+MaterialIDSize+nonceSize+tagSize {
-		return m, ErrCiphertext
+	n, err := blobKeyIDLen(blob)
+	if err != nil {
+		return m, err
 	}
 	copy(m[:], blob[2+n:])
 	return m, nil
+}
+
+// blobKeyIDLen checks a blob's version and that it is long enough for its
+// header, nonce and tag, and returns the length of the key id it names.
+func blobKeyIDLen(blob []byte) (int, error) {
+	if len(blob) < 2 || blob[0] != blobVersion {
+		return 0, ErrCiphertext
+	}
+	n := int(blob[1])
+	if n == 0 || len(blob) < 2+n+MaterialIDSize+nonceSize+tagSize {
+		return 0, ErrCiphertext
+	}
+	return n, nil
 }
 
 // Version 2: the ciphertext blob of a key in an external key store, whose
