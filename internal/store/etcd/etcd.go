@@ -22,11 +22,6 @@ import (
 // DefaultPrefix is where Trent keeps its records when Options.Prefix is empty.
 const DefaultPrefix = "/trent/"
 
-// rangePage is how many records one request of Range reads; the pages are
-// read at the revision of the first, so together they are one snapshot.
-// A variable so that tests can make it small.
-var rangePage int64 = 1000
-
 // Options configure Open. The zero value reaches a plaintext etcd without
 // authentication and keeps records under DefaultPrefix.
 type Options struct {
@@ -154,34 +149,16 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, error) {
 // revision is compacted between pages Range returns store.ErrCompacted and
 // may be retried.
 func (s *Store) Range(ctx context.Context, prefix string) ([]store.KV, int64, error) {
-	if s.closed.Load() {
-		return nil, 0, store.ErrClosed
-	}
-	from := s.prefix + prefix
-	end := clientv3.GetPrefixRangeEnd(from)
+	// The client never reuses a response's memory: the records can be kept.
 	var out []store.KV
-	var rev int64
-	for {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(rangePage)}
-		if rev != 0 {
-			opts = append(opts, clientv3.WithRev(rev))
-		}
-		resp, err := s.cli.Get(ctx, from, opts...)
-		if err != nil {
-			return nil, 0, s.wrap("range "+prefix, err)
-		}
-		if rev == 0 {
-			rev = resp.Header.Revision
-		}
-		for _, k := range resp.Kvs {
-			out = append(out, s.kv(k))
-		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			return out, rev, nil
-		}
-		// The next page starts just after the last key read.
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	rev, err := s.Scan(ctx, prefix, nil, func(kv store.KV) error {
+		out = append(out, kv)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
+	return out, rev, nil
 }
 
 // Txn applies t in one etcd transaction: its compares become mod_revision

@@ -174,8 +174,8 @@ func TestContract(t *testing.T) {
 
 // The records a Range pages through are one snapshot, in key order.
 func TestRangePages(t *testing.T) {
-	defer func(n int64) { rangePage = n }(rangePage)
-	rangePage = 2
+	defer func(n int64) { scanPage = n }(scanPage)
+	scanPage = 2
 	s := open(t)
 	var want []string
 	for i := range 7 {

@@ -14,9 +14,10 @@ var (
 	_ store.SkipScanner = (*Store)(nil)
 )
 
-// scanPage is how many records one request of a scan reads: a node's start
-// holds one page, not the whole range. A variable so that tests can make it
-// small.
+// scanPage is how many records one request of a scan (or a Range) reads: a
+// node's start holds one page, not the whole range; the pages are read at
+// the revision of the first, so together they are one snapshot. A variable
+// so that tests can make it small.
 var scanPage int64 = 1000
 
 // scanFetched, when not nil, is told how many records each request of a
@@ -61,7 +62,7 @@ func (s *Store) ScanSkip(ctx context.Context, prefix string, keep func(key []byt
 		}
 		resp, err := s.cli.Get(ctx, from, opts...)
 		if err != nil {
-			return 0, s.wrap("scan "+prefix, err)
+			return 0, s.wrap("read "+prefix, err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision

@@ -53,6 +53,7 @@ func TestScanPagesAsRange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	*fetched = 0 // Range pages through a scan too
 	var got []store.KV
 	rev, err := s.Scan(ctxT(t), "r/", nil, func(kv store.KV) error {
 		kv.Value = bytes.Clone(kv.Value)
