@@ -276,9 +276,60 @@ func (s *Service) conditionKeys(c Caller, id *authz.Identity, k *key, a access) 
 
 // conditionKeysIn is conditionKeys built in ar, which must be zero.
 func (s *Service) conditionKeysIn(ar *condArena, c Caller, id *authz.Identity, k *key, a access) (policy.KeyList, []policy.Keys) {
-	ec := a.conditionContext()
+	more := ar.more[:0]
+	var list policy.KeyList
+	if ec := a.conditionContext(); len(ec)+len(a.keys)/2 <= maxListedKeys {
+		list = ownKeysList(ar, ec, a.keys)
+	} else {
+		more = append(more, ownKeysMap(ec, a.keys))
+	}
+	more = append(more, s.requestKeys(c.Request), id.Keys(), k.condKeys())
+	if rk := s.orgOf(k.rec.Account).ResourceKeys(); rk != nil {
+		more = append(more, rk) // aws:ResourceOrgID, aws:ResourceOrgPaths
+	}
+	if tk := authz.TimeKeys(id, c.Request.Time); tk != nil {
+		more = append(more, tk) // aws:MultiFactorAuthAge of an MFA session
+	}
+	if ak := s.view.aliasKeys(k); ak != nil {
+		more = append(more, ak)
+	}
+	return list, more
+}
+
+// maxListedKeys is how many keys of its own a request keeps in a
+// policy.KeyList, whose every insertion and lookup scans it: a request
+// naming more (an encryption context is limited only by the body's size,
+// ~95,000 keys in 1 MiB) gets a map instead, or building its keys would
+// cost it time quadratic in their number (seconds of CPU for one request).
+const maxListedKeys = 16
+
+// ownKeysMap is the keys of ownKeysList as a map, with the same rules.
+func ownKeysMap(ec map[string]string, keys []string) policy.Keys {
+	m := make(policy.Keys, len(ec)+len(keys)/2+1)
+	if len(ec) > 0 {
+		eks := make([]string, 0, len(ec))
+		for ek, v := range ec {
+			eks = append(eks, ek)
+			m.SetOne(ecKeyPrefix+ek, v)
+		}
+		m["kms:encryptioncontextkeys"] = eks
+	}
+	for i := 0; i+1 < len(keys); i += 2 {
+		if multiValuedRequestKey(keys[i]) {
+			m.Add(keys[i], keys[i+1])
+		} else {
+			m.SetOne(keys[i], keys[i+1])
+		}
+	}
+	return m
+}
+
+// ownKeysList is the operation's own condition keys (its encryption
+// context, kms:EncryptionContextKeys, and the name/value pairs of keys) as
+// a list built in ar.
+func ownKeysList(ar *condArena, ec map[string]string, keys []string) policy.KeyList {
 	vals := ar.vals[:0]
-	if n := 2*len(ec) + len(a.keys)/2; n > len(ar.vals) {
+	if n := 2*len(ec) + len(keys)/2; n > len(ar.vals) {
 		vals = make([]string, 0, n)
 	}
 	list := policy.KeyList(ar.list[:0])
@@ -303,21 +354,10 @@ func (s *Service) conditionKeysIn(ar *condArena, c Caller, id *authz.Identity, k
 		vals = append(vals, eks...)
 		list = append(list, policy.ListedKey{Name: "kms:encryptioncontextkeys", Values: vals[first:len(vals):len(vals)]})
 	}
-	for i := 0; i+1 < len(a.keys); i += 2 {
-		list, vals = addKey(list, vals, a.keys[i], a.keys[i+1])
+	for i := 0; i+1 < len(keys); i += 2 {
+		list, vals = addKey(list, vals, keys[i], keys[i+1])
 	}
-	more := ar.more[:3]
-	more[0], more[1], more[2] = s.requestKeys(c.Request), id.Keys(), k.condKeys()
-	if rk := s.orgOf(k.rec.Account).ResourceKeys(); rk != nil {
-		more = append(more, rk) // aws:ResourceOrgID, aws:ResourceOrgPaths
-	}
-	if tk := authz.TimeKeys(id, c.Request.Time); tk != nil {
-		more = append(more, tk) // aws:MultiFactorAuthAge of an MFA session
-	}
-	if ak := s.view.aliasKeys(k); ak != nil {
-		more = append(more, ak)
-	}
-	return list, more
+	return list
 }
 
 // condArena is what a request's own condition keys are made of, in one
@@ -325,7 +365,7 @@ func (s *Service) conditionKeysIn(ar *condArena, c Caller, id *authz.Identity, k
 // and their values (each key's values a clipped slice of vals, so that
 // appending to one, as a second value of the key does, copies it).
 type condArena struct {
-	more [6]policy.Keys
+	more [7]policy.Keys
 	list [5]policy.ListedKey
 	vals [6]string
 }

@@ -3,6 +3,7 @@ package kms
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -226,6 +227,51 @@ func TestRetireGrantIsBoundedByEndpointPolicyAndSCPs(t *testing.T) {
 		}
 		if _, err := e.s.RetireGrant(ctx, userCaller(e, "r"), &kmsapi.RetireGrantRequest{GrantToken: g.GrantToken}); err != nil {
 			t.Errorf("RetireGrant by the retiring principal without the %s: %v", name, err)
+		}
+	}
+}
+
+// A request whose encryption context has more keys than a KeyList holds
+// (its keys then go in a map, maxListedKeys) is decided by the same rules:
+// case-colliding keys are one ambiguous key that fails closed, and
+// kms:EncryptionContextKeys lists every key.
+func TestLargeEncryptionContextDecidedAlike(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	app := userCaller(e, "app")
+	deny := e.keyWithPolicy(t, `,{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/app"},"Action":"kms:Encrypt","Resource":"*"},
+		{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:tenant":"A"}}}`)
+	allow := e.keyWithPolicy(t, `,{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/app"},"Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:tenant":"B"},"ForAnyValue:StringEquals":{"kms:EncryptionContextKeys":"filler-39"}}}`)
+	for _, n := range []int{maxListedKeys / 2, 4 * maxListedKeys} {
+		with := func(pairs ...string) map[string]string {
+			m := map[string]string{}
+			for i := range n {
+				m[fmt.Sprintf("filler-%d", i)] = "x"
+			}
+			for i := 0; i < len(pairs); i += 2 {
+				m[pairs[i]] = pairs[i+1]
+			}
+			return m
+		}
+		enc := func(k *kmsapi.KeyMetadata, ec map[string]string) error {
+			_, err := e.s.Encrypt(ctx, app, &kmsapi.EncryptRequest{KeyId: k.KeyId, Plaintext: []byte("x"), EncryptionContext: ec})
+			return err
+		}
+		if err := enc(deny, with("tenant", "B", "TENANT", "A")); code(err) != "AccessDeniedException" {
+			t.Errorf("%d keys, tenant=B TENANT=A under a Deny of tenant A: %v, want AccessDeniedException", n, err)
+		}
+		if err := enc(deny, with("tenant", "B", "TENANT", "B")); err != nil {
+			t.Errorf("%d keys, tenant=B TENANT=B under a Deny of tenant A: %v", n, err)
+		}
+		if err := enc(allow, with("tenant", "B", "TENANT", "A")); code(err) != "AccessDeniedException" {
+			t.Errorf("%d keys, tenant=B TENANT=A under an Allow of tenant B only: %v, want AccessDeniedException", n, err)
+		}
+		err := enc(allow, with("Tenant", "B"))
+		if n > 39 && err != nil {
+			t.Errorf("%d keys, Tenant=B and filler-39 under an Allow of both: %v", n, err)
+		}
+		if n <= 39 && code(err) != "AccessDeniedException" {
+			t.Errorf("%d keys, Tenant=B without filler-39 under an Allow needing it: %v, want AccessDeniedException", n, err)
 		}
 	}
 }

@@ -245,7 +245,10 @@ func (k Keys) SetOne(name, value string) {
 	vals := append(slices.Clip(old), value)
 	slices.Sort(vals)
 	k[n] = vals
-	if !k.ambiguous(n) {
+	// A key SetOne gave one value becomes ambiguous now; only a key of
+	// several values is looked up in the list, so that a request naming
+	// thousands of keys in two cases costs no scan of the list per key.
+	if len(old) == 1 || !k.ambiguous(n) {
 		k[ambiguousEntry] = append(k[ambiguousEntry], n)
 	}
 }
