@@ -81,6 +81,9 @@ func (r *keyRecord) due() stamp {
 	return d
 }
 
+// upgradePage is how many records Upgrade reads at a time.
+const upgradePage = 1000
+
 // upgradeBatch is how many index records Upgrade writes a transaction:
 // each takes a put and two compares, and etcd allows 128 operations.
 const upgradeBatch = 40
@@ -90,40 +93,30 @@ const upgradeBatch = 40
 // it before raising the version to 3). Each is written conditional on the
 // key record it indexes being unchanged and the index record still absent;
 // a key changed meanwhile got its index record from the change.
-//
-// A scan of etcd compacted under it (store.ErrCompacted) is run again from
-// the start: what the abandoned pass wrote was conditional and is skipped
-// as already indexed, so a busy cluster's compaction does not fail a start.
 func Upgrade(ctx context.Context, st store.Store, from int) error {
 	if from >= 3 {
 		return nil
 	}
-	var err error
-	for range upgradeTries {
-		if err = upgradeOnce(ctx, st); !errors.Is(err, store.ErrCompacted) || ctx.Err() != nil {
-			return err
-		}
-	}
-	return err
-}
-
-// upgradeTries is how many times Upgrade scans a store compacted under it.
-const upgradeTries = 3
-
-// upgradeOnce is one pass of Upgrade over the store.
-func upgradeOnce(ctx context.Context, st store.Store) error {
 	var (
 		region  string            // acct/<a>/kms/<r>/ of the records being read
 		indexed map[string]bool   // key ids of region with an index record
 		docs    map[string]string // region's policy documents by reference
 		todo    []store.KV        // key records without one
 	)
+	var errs []error
+	flush := func() {
+		if err := writeIndex(ctx, st, todo, docs); err != nil {
+			errs = append(errs, err)
+		}
+		todo = todo[:0]
+	}
 	visit := func(kv store.KV) error {
 		p, ok := parsePath(kv.Key)
 		if !ok || !upgradeKinds[p.kind] {
 			return nil
 		}
 		if rp := regionPrefix(p.account, p.region); rp != region {
+			flush() // its keys' documents are the Region's
 			region, indexed, docs = rp, map[string]bool{}, map[string]string{}
 		}
 		switch {
@@ -140,28 +133,13 @@ func upgradeOnce(ctx context.Context, st store.Store) error {
 		p, ok := parsePath(string(k))
 		return ok && upgradeKinds[p.kind]
 	}
-	var errs []error
-	flush := func() {
-		if err := writeIndex(ctx, st, todo, docs); err != nil {
-			errs = append(errs, err)
-		}
-		todo = todo[:0]
-	}
-	if sc, ok := st.(store.Scanner); ok {
-		_, err := sc.Scan(ctx, "acct/", keep, func(kv store.KV) error {
-			if err := visit(kv); err != nil {
-				return err
-			}
-			if len(todo) >= upgradeBatch {
-				flush()
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	} else {
-		kvs, _, err := st.Range(ctx, "acct/")
+	// A page at a time, writing between pages: a write from inside a scan
+	// would wait, on bolt, for the scan's own read transaction whenever the
+	// file had to grow (bbolt remaps only when no reader holds the map).
+	// Pages are each as current as the store; the writes are conditional,
+	// so a record changed between pages is left to the change.
+	for after := ""; ; {
+		kvs, err := store.Page(ctx, st, "acct/", after, upgradePage)
 		if err != nil {
 			return err
 		}
@@ -173,6 +151,10 @@ func upgradeOnce(ctx context.Context, st store.Store) error {
 				flush()
 			}
 		}
+		if len(kvs) < upgradePage {
+			break
+		}
+		after = kvs[len(kvs)-1].Key
 	}
 	flush()
 	return errors.Join(errs...)
