@@ -83,6 +83,9 @@ func (v *view) load(account, region, id string) (*key, error) {
 	defer cancel()
 	kp := keyPath(account, region, id)
 	for range 100 {
+		v.mu.RLock()
+		gen := v.gen
+		v.mu.RUnlock()
 		kv, err := v.s.st.Get(ctx, kp)
 		if errors.Is(err, store.ErrNotFound) {
 			// Deleted at a revision this view has yet to apply, or by an
@@ -118,6 +121,12 @@ func (v *view) load(account, region, id string) (*key, error) {
 		e, ok := v.idx.get(region, id)
 		ref := keyRef{region, id}
 		switch {
+		case v.gen != gen:
+			// The view was loaded anew meanwhile (its watch fell behind
+			// a compaction): its entries no longer tell what it applied
+			// after this read, so the read may be older than the view.
+			v.mu.Unlock()
+			continue
 		case !ok:
 			v.mu.Unlock()
 			return nil, nil

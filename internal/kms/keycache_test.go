@@ -336,3 +336,85 @@ func TestMaterialIsDeletedOnlyWithItsKey(t *testing.T) {
 		t.Fatalf("%d material deletions seen, want at least 4 (import deleted, expired, two keys deleted)", deletions)
 	}
 }
+
+// pausingStore holds the second read of one path, after reading it, until
+// released: a lazy load is then between its reads and its insert.
+type pausingStore struct {
+	store.Store
+	mu      sync.Mutex
+	path    string
+	reads   int
+	paused  chan struct{} // closed when the read is held
+	release chan struct{}
+}
+
+func (p *pausingStore) arm(path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.path, p.reads = path, 0
+	p.paused, p.release = make(chan struct{}), make(chan struct{})
+}
+
+func (p *pausingStore) Get(ctx context.Context, key string) (store.KV, error) {
+	kv, err := p.Store.Get(ctx, key)
+	p.mu.Lock()
+	hold := key == p.path && p.path != ""
+	if hold {
+		p.reads++
+		hold = p.reads == 2
+	}
+	paused, release := p.paused, p.release
+	p.mu.Unlock()
+	if hold {
+		close(paused)
+		<-release
+	}
+	return kv, err
+}
+
+// A view loaded anew (its watch fell behind a compaction) while a lazy
+// load was between reading a key and inserting it makes the load read
+// again: the reload's entries do not tell what changed after the read, and
+// the load would otherwise insert the key as it was before a change.
+func TestLazyLoadAcrossAReloadReadsAgain(t *testing.T) {
+	var ps *pausingStore
+	e := newEnvOn(t, Options{}, func(st store.Store) store.Store { ps = &pausingStore{Store: st}; return ps })
+	ctx := context.Background()
+	id := *e.createKey(t).KeyId
+	s2, run := e.restarted(t, Options{})
+	run()
+	ps.arm(keyPath(e.caller.Account, e.caller.Region, id))
+	got := make(chan *key, 1)
+	go func() {
+		k, err := s2.view.key(e.caller.Region, id)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- k
+	}()
+	<-ps.paused
+	if _, err := e.s.DisableKey(ctx, e.caller, &kmsapi.DisableKeyRequest{KeyId: &id}); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := e.st.Txn(ctx, store.Txn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.follower.Wait(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.follower.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ps.mu.Lock()
+	ps.path = "" // the load's next reads are not held
+	ps.mu.Unlock()
+	close(ps.release)
+	k := <-got
+	if k == nil {
+		t.Fatal("the key did not load")
+	}
+	if k.rec.State != Disabled {
+		t.Fatalf("key loaded across a reload is %v, want Disabled", k.rec.State)
+	}
+}

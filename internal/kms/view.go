@@ -27,6 +27,9 @@ type view struct {
 	s *Service
 
 	mu sync.RWMutex
+	// gen counts the view's loads (resetLocked): a lazy load that began
+	// before the last one is read again (keycache.go).
+	gen uint64
 	// idx is every key; keys the keys loaded, by Region and key id, and
 	// mats their material versions, sealed (matcache.go).
 	idx     keyIdx
@@ -218,6 +221,7 @@ func decodeKeyRecord(b []byte) (keyRecord, error) {
 }
 
 func (v *view) resetLocked() {
+	v.gen++
 	v.idx = newKeyIndex()
 	for ref := range v.keys {
 		v.dropKey(ref)
