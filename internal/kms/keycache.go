@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/trentkms/trent/internal/arn"
-	"github.com/trentkms/trent/internal/keys"
 	"github.com/trentkms/trent/internal/store"
 )
 
@@ -232,9 +231,7 @@ func (v *view) evict(keep *keyRef) {
 func (v *view) dropKey(ref keyRef) {
 	delete(v.keys, ref)
 	for _, e := range v.mats[ref] {
-		if o := e.open.Swap(nil); o != nil {
-			keys.Retire(o.m)
-		}
+		v.retireMaterial(e)
 	}
 	delete(v.mats, ref)
 }

@@ -418,3 +418,40 @@ func TestLazyLoadAcrossAReloadReadsAgain(t *testing.T) {
 		t.Fatalf("key loaded across a reload is %v, want Disabled", k.rec.State)
 	}
 }
+
+// Material a request unseals for an entry the view dropped meanwhile (its
+// key evicted between the request's lookup and its use) serves that
+// request and is retired, not cached again where nothing reaches it.
+func TestDroppedMaterialEntryIsNotCachedAgain(t *testing.T) {
+	e := newEnv(t)
+	id := *e.createKey(t).KeyId
+	s2, run := e.restarted(t, Options{})
+	run()
+	region := e.caller.Region
+	k, err := s2.view.key(region, id)
+	if err != nil || k == nil {
+		t.Fatalf("load: %v", err)
+	}
+	mid, err := keys.ParseMaterialID(k.rec.CurrentMaterial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := s2.view.materialEntry(region, id, mid)
+	if me == nil {
+		t.Fatal("no material entry")
+	}
+	s2.view.mu.Lock()
+	s2.view.dropKey(keyIndex(region, id))
+	s2.view.mu.Unlock()
+	before := s2.view.cache.size()
+	m, err := s2.openMaterial(me.account, region, id, mid.String(), me.rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s2.view.cache.add(me, m); got != m {
+		t.Fatal("the request did not get the material it unsealed")
+	}
+	if me.open.Load() != nil || s2.view.cache.size() != before {
+		t.Fatalf("material of a dropped entry cached again: open %v, cache %d → %d", me.open.Load() != nil, before, s2.view.cache.size())
+	}
+}

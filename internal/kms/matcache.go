@@ -30,6 +30,10 @@ type matEntry struct {
 	// used is set by every use and cleared by the cache's clock hand: an
 	// entry not used for a whole turn of the hand is evicted.
 	used atomic.Bool
+	// dead: the view dropped the entry (its key evicted, its record
+	// replaced or deleted); material a request unseals for it afterwards
+	// is used by that request only and retired, never cached (drop).
+	dead bool // guarded by matCache.mu
 }
 
 type openMaterial struct{ m keys.Material }
@@ -68,6 +72,10 @@ func (c *matCache) add(e *matEntry, m keys.Material) keys.Material {
 		keys.Retire(m)
 		return o.m
 	}
+	if e.dead {
+		keys.Retire(m)
+		return m
+	}
 	e.open.Store(&openMaterial{m: m})
 	e.used.Store(true)
 	c.ring = append(c.ring, e)
@@ -75,6 +83,20 @@ func (c *matCache) add(e *matEntry, m keys.Material) keys.Material {
 		c.evictOne()
 	}
 	return m
+}
+
+// drop marks an entry the view no longer holds as dead and returns its
+// open material, if any, for the caller to retire or destroy: an entry
+// dropped while a request was about to unseal it must not come back into
+// the cache, where nothing would reach it any more.
+func (c *matCache) drop(e *matEntry) keys.Material {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.dead = true
+	if o := e.open.Swap(nil); o != nil {
+		return o.m
+	}
+	return nil
 }
 
 // evictOne advances the hand to an entry not used since its last pass, or

@@ -50,7 +50,7 @@ func VisitSealed(key string, value []byte, fn func(sealed, ad []byte) ([]byte, e
 // bytes are cleared once nothing holds it (keys.Retire) instead of at once.
 // The next use opens the new record.
 func (v *view) retireMaterial(e *matEntry) {
-	if o := e.open.Swap(nil); o != nil {
-		keys.Retire(o.m)
+	if m := v.cache.drop(e); m != nil {
+		keys.Retire(m)
 	}
 }

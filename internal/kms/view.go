@@ -572,8 +572,8 @@ func (v *view) material(region, id, materialID string) keys.Material {
 // closeMaterial destroys the open material of an entry the store deleted
 // or replaced; the cache drops the closed entry when its hand reaches it.
 func (v *view) closeMaterial(e *matEntry) {
-	if o := e.open.Swap(nil); o != nil {
-		o.m.Destroy()
+	if m := v.cache.drop(e); m != nil {
+		m.Destroy()
 	}
 }
 
